@@ -1,0 +1,121 @@
+"""Application assembly: every handler registered in one place, in the order updates meet them."""
+
+from __future__ import annotations
+
+import html
+import logging
+
+from telegram import Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.config import Settings
+from bot.texts import t
+from handlers import mine, report, router, start
+from handlers.common import unit_of_work as uow
+from handlers.menus import set_default_menus
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+PRIVATE = filters.ChatType.PRIVATE
+
+
+def build_application(settings: Settings, db: Database) -> Application:  # type: ignore[type-arg]
+    """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
+    app = (
+        ApplicationBuilder()
+        .token(settings.bot_token)
+        .base_url(settings.telegram_api_url)
+        .base_file_url(settings.file_api_url)
+        .rate_limiter(AIORateLimiter(max_retries=2))
+        .post_init(_post_init)
+        .build()
+    )
+    app.bot_data["settings"] = settings
+    app.bot_data["db"] = db
+
+    # Flows that receive plain messages, chosen by the state stored for each member.
+    router.register_flow(report.FLOW, report.receive_message, report.cancel_report)
+
+    # 1. Commands everybody has.
+    app.add_handler(CommandHandler("start", uow(start.start), PRIVATE))
+    app.add_handler(CommandHandler("help", uow(start.help_command), PRIVATE))
+    app.add_handler(CommandHandler("cancel", uow(router.cancel), PRIVATE))
+
+    # 2. Reporting an activity (handlers/report.py, report.mmd).
+    app.add_handler(CommandHandler("report", uow(report.start_report), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(report.start_report), r"^menu:report$"))
+    app.add_handler(CallbackQueryHandler(uow(report.choose_org), r"^rep:org:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(report.resume_draft), r"^rep:\d+:resume$"))
+    app.add_handler(CallbackQueryHandler(uow(report.restart_draft), r"^rep:\d+:restart$"))
+    app.add_handler(CallbackQueryHandler(uow(report.pick_date), r"^rep:\d+:date:\d{4}-\d\d-\d\d$"))
+    app.add_handler(CallbackQueryHandler(uow(report.pick_role), r"^rep:\d+:role:\d$"))
+    app.add_handler(CallbackQueryHandler(uow(report.finish_evidence), r"^rep:\d+:evdone$"))
+    app.add_handler(CallbackQueryHandler(uow(report.clear_evidence), r"^rep:\d+:evclear$"))
+    app.add_handler(CallbackQueryHandler(uow(report.submit_report), r"^rep:\d+:submit$"))
+    app.add_handler(CallbackQueryHandler(uow(report.ask_field_to_fix), r"^rep:\d+:edit$"))
+    app.add_handler(CallbackQueryHandler(uow(report.fix_field), r"^rep:\d+:fix:\w+$"))
+    app.add_handler(CallbackQueryHandler(uow(report.show_card), r"^rep:\d+:card$"))
+    app.add_handler(CallbackQueryHandler(uow(report.finish_amend), r"^rep:\d+:amended$"))
+    app.add_handler(CallbackQueryHandler(uow(report.ask_cancel), r"^rep:\d+:cancel$"))
+    app.add_handler(CallbackQueryHandler(uow(report.discard_draft), r"^rep:\d+:discard$"))
+    app.add_handler(CallbackQueryHandler(uow(report.keep_draft), r"^rep:\d+:keep$"))
+
+    # 3. The association's reports (handlers/mine.py).
+    app.add_handler(CommandHandler("mine", uow(mine.list_reports), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(mine.list_reports), r"^(menu:mine|mine:page:\d+)$"))
+    app.add_handler(CallbackQueryHandler(uow(mine.open_report), r"^mine:open:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(mine.edit_report), r"^mine:edit:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(mine.ask_withdraw), r"^mine:withdraw:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(mine.withdraw_report), r"^mine:withdraw_yes:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(mine.resubmit_report), r"^mine:resubmit:\d+$"))
+
+    # 4. Registry and roles (issue: roles, invitations and the registry).
+    # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
+    # 6. Scheduler commands (issue: reminders).
+
+    # 7. Anything else: answers to the current question, then unknown commands and buttons.
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, uow(router.route_message)
+        )
+    )
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, uow(start.unknown_command)))
+    app.add_handler(CallbackQueryHandler(uow(_stale_button)))
+    app.add_error_handler(_on_error)
+    return app
+
+
+async def _stale_button(turn) -> None:  # type: ignore[no-untyped-def]
+    """A button whose data matches nothing any more (an old keyboard, or a forged one)."""
+    turn.notice(turn.t("button_expired"))
+
+
+async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+    try:
+        await set_default_menus(app.bot)
+    except TelegramError as exc:
+        log.warning("could not set the default command menu: %s", exc)
+
+
+async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Log the failure and tell the user in one calm sentence; their answers are stored."""
+    log.error("error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_chat is not None:
+        try:
+            await context.bot.send_message(
+                update.effective_chat.id, t("zh", "error_generic"), parse_mode=ParseMode.HTML
+            )
+        except TelegramError:
+            log.warning("could not tell the user about the error: %s", html.escape(str(update)))

@@ -1,0 +1,258 @@
+"""The ``kexie`` command line: run the bot, migrate, seed districts, add associations, invite.
+
+The CLI acts as the operator of the installation (it holds the database), which the permission
+policy models as :data:`storage.policy.OPERATOR`, a city-wide actor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from bot.config import Settings, SettingsError, load_settings
+from storage.db import Database
+from storage.migrate import upgrade
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+
+def _fail(lines: list[str]) -> int:
+    for line in lines:
+        print(line, file=sys.stderr)
+    return 2
+
+
+def _run_async(coro: Coroutine[Any, Any, int]) -> int:
+    return asyncio.run(coro)
+
+
+async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any, Any, int]]) -> int:
+    db = Database(settings.db_url)
+    try:
+        return await work(db)
+    finally:
+        await db.dispose()
+
+
+# --- run / db --------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    """Migrate the database, then run the bot with long polling until interrupted."""
+    from telegram import Update
+
+    from bot.app import build_application
+
+    upgrade(settings.db_url)
+    db = Database(settings.db_url)
+    app = build_application(settings, db)
+    logging.getLogger(__name__).info("kexie is running (database: %s)", settings.db_url)
+    app.run_polling(
+        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
+        timeout=settings.poll_timeout,
+        close_loop=False,
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
+    """Apply all migrations."""
+    upgrade(settings.db_url)
+    print("数据库已是最新结构 / database is up to date")
+    return 0
+
+
+# --- registry --------------------------------------------------------------------------------
+
+
+def cmd_districts_seed(args: argparse.Namespace, settings: Settings) -> int:
+    """Load Chengdu's 23 county-level units."""
+    from storage.registry import seed_districts
+
+    async def work(db: Database) -> int:
+        async with db.session() as session:
+            added, total = await seed_districts(session)
+        print(f"已添加 {added} 个区（市）县，共 {total} 个 / added {added}, {total} in all")
+        return 0
+
+    upgrade(settings.db_url)
+    return _run_async(_with_db(settings, work))
+
+
+def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an association and print its id."""
+    from storage.models import OrgKind
+    from storage.registry import RegistryError, create_organisation, district_by_name
+
+    async def work(db: Database) -> int:
+        async with db.session() as session:
+            district = await district_by_name(session, args.district)
+            if district is None:
+                return _fail(
+                    [
+                        f"找不到区（市）县“{args.district}”。先运行 kexie districts seed，"
+                        "或检查名称（例如 锦江区）。"
+                    ]
+                )
+            try:
+                org = await create_organisation(session, district, OrgKind(args.kind), args.name)
+            except RegistryError as exc:
+                if exc.key == "org_exists":
+                    return _fail(
+                        [
+                            f"{district.name}已有名为“{args.name}”的科协（编号 "
+                            f"{exc.params['org_id']}）。"
+                        ]
+                    )
+                return _fail([f"名称不合法：{args.name!r}"])
+        print(org.id)
+        return 0
+
+    upgrade(settings.db_url)
+    return _run_async(_with_db(settings, work))
+
+
+def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
+    """Create an invitation and print its deep link."""
+    from storage.members import create_invite
+    from storage.models import Organisation, Role
+    from storage.registry import district_by_name
+
+    async def work(db: Database) -> int:
+        async with db.session() as session:
+            org_id = district_id = None
+            if args.city:
+                role = Role.CITY_ADMIN
+            elif args.org is not None:
+                role = Role(args.role or "reporter")
+                if role not in (Role.REPORTER, Role.ORG_ADMIN):
+                    return _fail(["--org 只能配合 --role reporter 或 org_admin 使用。"])
+                org = await session.get(Organisation, args.org)
+                if org is None:
+                    return _fail([f"找不到编号为 {args.org} 的科协。用 kexie org add 创建。"])
+                org_id = org.id
+            elif args.district:
+                role = Role(args.role or "district_admin")
+                if role != Role.DISTRICT_ADMIN:
+                    return _fail(["--district 只能配合 --role district_admin 使用。"])
+                district = await district_by_name(session, args.district)
+                if district is None:
+                    return _fail([f"找不到区（市）县“{args.district}”。"])
+                district_id = district.id
+            else:
+                return _fail(["请指定 --org ID、--district NAME 或 --city。"])
+            invite = await create_invite(
+                session,
+                role=role,
+                org_id=org_id,
+                district_id=district_id,
+                uses=args.uses,
+                days=args.days,
+            )
+            token = invite.token
+        username = settings.bot_username or await _bot_username(settings)
+        if username is None:
+            return _fail(
+                [
+                    "无法取得机器人的用户名：请设置 KEXIE_BOT_USERNAME，或检查 KEXIE_BOT_TOKEN "
+                    "和网络。"
+                ]
+            )
+        print(f"https://t.me/{username.lstrip('@')}?start={token}")
+        return 0
+
+    upgrade(settings.db_url)
+    return _run_async(_with_db(settings, work))
+
+
+async def _bot_username(settings: Settings) -> str | None:
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    if not settings.bot_token:
+        return None
+    try:
+        async with Bot(
+            settings.bot_token,
+            base_url=settings.telegram_api_url,
+            base_file_url=settings.file_api_url,
+        ) as bot:
+            return bot.username
+    except TelegramError:
+        return None
+
+
+# --- parser ----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; each sub-command names the function that runs it."""
+    parser = argparse.ArgumentParser(
+        prog="kexie", description="科协活动报送机器人 / activity reporting bot for S&T associations"
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="迁移数据库并启动机器人 / migrate and run the bot")
+    run.set_defaults(func=cmd_run, needs_token=True)
+
+    db = sub.add_parser("db", help="数据库 / database").add_subparsers(dest="db_cmd", required=True)
+    db.add_parser("upgrade", help="执行迁移 / run migrations").set_defaults(func=cmd_db_upgrade)
+
+    districts = sub.add_parser("districts", help="区（市）县").add_subparsers(
+        dest="districts_cmd", required=True
+    )
+    districts.add_parser("seed", help="载入成都市23个区（市）县").set_defaults(
+        func=cmd_districts_seed
+    )
+
+    org = sub.add_parser("org", help="科协 / associations").add_subparsers(
+        dest="org_cmd", required=True
+    )
+    org_add = org.add_parser("add", help="新建科协，输出编号 / create, print id")
+    org_add.add_argument("--district", required=True, help="区（市）县名称，例如 锦江区")
+    org_add.add_argument(
+        "--kind",
+        required=True,
+        choices=["enterprise", "zone"],
+        help="enterprise=企业科协, zone=产业功能区科协",
+    )
+    org_add.add_argument("--name", required=True, help="科协名称")
+    org_add.set_defaults(func=cmd_org_add)
+
+    invite = sub.add_parser("invite", help="生成邀请链接 / make an invite link")
+    scope = invite.add_mutually_exclusive_group(required=True)
+    scope.add_argument("--org", type=int, help="科协编号")
+    scope.add_argument("--district", help="区（市）县名称")
+    scope.add_argument("--city", action="store_true", help="市科协管理员")
+    invite.add_argument("--role", choices=["reporter", "org_admin", "district_admin"])
+    invite.add_argument("--uses", type=int, default=1, help="可用次数（默认1）")
+    invite.add_argument("--days", type=int, default=7, help="有效天数（默认7）")
+    invite.set_defaults(func=cmd_invite)
+
+    # Later sub-commands (import, export) register here too.
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``kexie`` console script."""
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(require_token=getattr(args, "needs_token", False))
+    except SettingsError as exc:
+        return _fail(exc.problems)
+    if getattr(args, "uses", 1) < 1 or getattr(args, "days", 1) < 1:
+        return _fail(["--uses 和 --days 必须是正整数。"])
+    result: int = args.func(args, settings)
+    return result
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

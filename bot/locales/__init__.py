@@ -1,0 +1,1 @@
+"""One text catalog per language: ``zh`` (first) and ``en``."""

@@ -1,0 +1,3 @@
+"""English texts (second language). Same keys and placeholders as ``zh.py``."""
+
+TEXTS: dict[str, str] = {}

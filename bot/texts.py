@@ -1,0 +1,48 @@
+"""The text catalog: every sentence a user sees, looked up by key in their language.
+
+Catalog strings are Telegram HTML. Every value passed in is escaped here, so user text (names,
+content) can never break a message; pass :class:`Raw` for a value that is already HTML.
+"""
+
+from __future__ import annotations
+
+import html
+import string
+from typing import Any
+
+from bot.locales import en, zh
+
+CATALOGS: dict[str, dict[str, str]] = {"zh": zh.TEXTS, "en": en.TEXTS}
+DEFAULT_LANG = "zh"
+
+
+class Raw(str):
+    """A value that is already safe HTML (built from catalog strings and escaped values)."""
+
+    __slots__ = ()
+
+
+def esc(value: object) -> str:
+    """Escape any value for Telegram HTML (``<``, ``>``, ``&``)."""
+    if isinstance(value, Raw):
+        return value
+    return html.escape(str(value), quote=False)
+
+
+def t(lang: str | None, key: str, /, **params: Any) -> Raw:
+    """The sentence ``key`` in ``lang`` (falling back to Chinese), with escaped parameters."""
+    catalog = CATALOGS.get(lang or DEFAULT_LANG, CATALOGS[DEFAULT_LANG])
+    template = catalog.get(key) or CATALOGS[DEFAULT_LANG][key]
+    return Raw(template.format(**{k: esc(v) for k, v in params.items()}))
+
+
+def plain(lang: str | None, key: str, /, **params: Any) -> str:
+    """A catalog sentence for a place that takes no HTML (button labels, command menus)."""
+    catalog = CATALOGS.get(lang or DEFAULT_LANG, CATALOGS[DEFAULT_LANG])
+    template = catalog.get(key) or CATALOGS[DEFAULT_LANG][key]
+    return template.format(**{k: str(v) for k, v in params.items()})
+
+
+def placeholders(template: str) -> set[str]:
+    """The ``{names}`` a catalog string expects (used by the catalog consistency test)."""
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}

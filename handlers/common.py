@@ -1,0 +1,250 @@
+"""What every handler shares: one database session per update, the member, replies after commit.
+
+A handler is ``async def handler(turn: Turn) -> None`` wrapped by :func:`unit_of_work`. The
+wrapper opens the session, skips updates already processed (Telegram re-delivers unconfirmed
+updates after a crash), runs the handler, commits, and only then sends the replies the handler
+queued: a user never sees the next question for an answer that was not stored.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+    User,
+)
+from telegram.constants import ParseMode
+from telegram.error import BadRequest
+from telegram.ext import ContextTypes
+
+from bot.config import Settings
+from bot.texts import Raw, plain, t
+from storage.db import Database
+from storage.evidence import EvidenceStore
+from storage.members import load_actor, member_by_telegram_id
+from storage.models import Member, utcnow
+from storage.policy import Actor
+
+log = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+MAX_CALLBACK_BYTES = 64
+
+Buttons = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback_data)
+Deferred = Callable[[], Awaitable[Any]]
+
+
+def keyboard(rows: Buttons | None) -> InlineKeyboardMarkup | None:
+    """Inline keyboard from rows of (label, callback data); data is checked against the limit."""
+    if not rows:
+        return None
+    built = []
+    for row in rows:
+        buttons = []
+        for label, data in row:
+            if len(data.encode()) > MAX_CALLBACK_BYTES:
+                raise ValueError(f"callback data over 64 bytes: {data!r}")
+            buttons.append(InlineKeyboardButton(label, callback_data=data))
+        built.append(buttons)
+    return InlineKeyboardMarkup(built)
+
+
+_TAG = re.compile(r"<[^>]+>")
+
+
+def html_to_plain(text: str) -> str:
+    """Catalog HTML as plain text, for places that take no markup (toasts)."""
+    return html.unescape(_TAG.sub("", text))
+
+
+def fit(text: str, limit: int = MAX_TEXT) -> str:
+    """Last guard: never send more than Telegram accepts (callers shorten user text first)."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+@dataclass
+class Turn:
+    """One update being handled: its session, its member, its language, its queued replies."""
+
+    update: Update
+    context: ContextTypes.DEFAULT_TYPE
+    session: AsyncSession
+    settings: Settings
+    member: Member | None
+    actor: Actor
+    lang: str
+    outbox: list[Deferred] = field(default_factory=list)
+
+    # --- what came in ---
+    @property
+    def user(self) -> User:
+        """The Telegram user who sent the update."""
+        assert self.update.effective_user is not None
+        return self.update.effective_user
+
+    @property
+    def chat_id(self) -> int:
+        """The chat to answer in."""
+        assert self.update.effective_chat is not None
+        return self.update.effective_chat.id
+
+    @property
+    def message(self) -> Message | None:
+        """The incoming message, if the update is one."""
+        return self.update.message
+
+    @property
+    def query(self) -> CallbackQuery | None:
+        """The pressed button, if the update is one."""
+        return self.update.callback_query
+
+    @property
+    def now(self) -> datetime:
+        """The current moment (aware UTC)."""
+        return utcnow()
+
+    @property
+    def today(self) -> date:
+        """Today in the configured time zone."""
+        return utcnow().astimezone(self.settings.tz).date()
+
+    @property
+    def evidence(self) -> EvidenceStore:
+        """The evidence file store."""
+        return EvidenceStore(self.settings.evidence_dir)
+
+    # --- texts ---
+    def t(self, key: str, /, **params: Any) -> Raw:
+        """A catalog sentence in the member's language (HTML, parameters escaped)."""
+        return t(self.lang, key, **params)
+
+    def label(self, key: str, /, **params: Any) -> str:
+        """A catalog sentence for a button label (plain text)."""
+        return plain(self.lang, key, **params)
+
+    # --- replies, sent after commit ---
+    def reply(self, text: str, buttons: Buttons | None = None) -> None:
+        """Queue a new message to this chat."""
+        chat_id, markup = self.chat_id, keyboard(buttons)
+        self.outbox.append(
+            lambda: self.context.bot.send_message(
+                chat_id,
+                fit(text),
+                parse_mode=ParseMode.HTML,
+                reply_markup=markup,
+                disable_web_page_preview=True,
+            )
+        )
+
+    def edit(self, text: str, buttons: Buttons | None = None) -> None:
+        """Queue an edit of the message whose button was pressed (falls back to a new message)."""
+        query = self.query
+        if query is None or query.message is None:
+            self.reply(text, buttons)
+            return
+        markup = keyboard(buttons)
+
+        async def _edit() -> None:
+            try:
+                await query.edit_message_text(
+                    fit(text),
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_web_page_preview=True,
+                )
+            except BadRequest as exc:
+                # Pressing the same button twice would re-render the same text: not an error.
+                if "not modified" not in str(exc):
+                    raise
+
+        self.outbox.append(_edit)
+
+    def close_buttons(self) -> None:
+        """Queue removing the keyboard of the pressed message, so a button works only once."""
+        query = self.query
+        if query is None or query.message is None:
+            return
+        message = query.message
+        if not isinstance(message, Message) or message.reply_markup is None:
+            return
+
+        async def _strip() -> None:
+            try:
+                await query.edit_message_reply_markup(reply_markup=None)
+            except BadRequest as exc:
+                if "not modified" not in str(exc):
+                    raise
+
+        self.outbox.append(_strip)
+
+    def notice(self, text: str, *, alert: bool = False) -> None:
+        """Queue the answer to the pressed button (a short toast; plain text, 200 chars)."""
+        self._answer = (fit(html_to_plain(text), 200), alert)
+
+    def later(self, action: Deferred) -> None:
+        """Queue any other Telegram call to run after the commit."""
+        self.outbox.append(action)
+
+    _answer: tuple[str, bool] | None = None
+
+
+Handler = Callable[[Turn], Awaitable[None]]
+
+
+def unit_of_work(
+    handler: Handler,
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+    """Wrap a handler: one session per update, exactly-once processing, replies after commit."""
+
+    async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if update.effective_user is None or update.effective_chat is None:
+            return
+        if update.effective_chat.type != "private":
+            return  # the bot works in private chats only
+        db: Database = context.bot_data["db"]
+        settings: Settings = context.bot_data["settings"]
+        async with db.session() as session:
+            member = await member_by_telegram_id(session, update.effective_user.id)
+            if member is not None:
+                if member.last_update_id is not None and update.update_id <= member.last_update_id:
+                    log.info("skipping re-delivered update %s", update.update_id)
+                    if update.callback_query:
+                        await update.callback_query.answer()
+                    return
+                member.last_update_id = update.update_id
+                if member.unreachable:
+                    member.unreachable = False  # they are talking to us again
+            actor = await load_actor(session, member)
+            lang = member.language if member else _guess_lang(update.effective_user)
+            turn = Turn(update, context, session, settings, member, actor, lang)
+            await handler(turn)
+        # Committed: now tell the user.
+        if update.callback_query is not None:
+            text, alert = turn._answer or ("", False)
+            try:
+                await update.callback_query.answer(text or None, show_alert=alert)
+            except BadRequest:
+                log.debug("callback query too old to answer")
+        for action in turn.outbox:
+            await action()
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
+
+
+def _guess_lang(user: User) -> str:
+    code = (user.language_code or "zh").lower()
+    return "en" if code.startswith("en") else "zh"

@@ -1,0 +1,205 @@
+"""/mine: the association's reports, newest first; open one, amend, withdraw or resubmit it.
+
+Callback data: ``mine:page:<n>``, ``mine:open:<id>``, ``mine:edit:<id>``, ``mine:withdraw:<id>``,
+``mine:withdraw_yes:<id>``, ``mine:resubmit:<id>``. Ids are checked against the policy on press.
+"""
+
+from __future__ import annotations
+
+import math
+
+from bot.texts import Raw
+from handlers.common import Buttons, Turn
+from handlers.report import FLOW, render_card
+from storage import reports
+from storage.models import Activity, ActivityStatus, Role
+from storage.policy import Action, Target, allowed
+from storage.rules import editable_until, format_date
+
+PAGE_SIZE = 8
+BUTTON_NAME_CHARS = 18
+
+
+async def list_reports(turn: Turn) -> None:
+    """/mine, 我的报送 or a page button: one button per report."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    page = 1
+    if turn.query and turn.query.data and turn.query.data.startswith("mine:page:"):
+        page = max(1, int(turn.query.data.split(":")[2]))
+    org_ids = turn.actor.org_ids(Role.REPORTER, Role.ORG_ADMIN)
+    rows, total = await reports.org_reports(
+        turn.session, org_ids, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
+    )
+    if total == 0:
+        turn.reply(turn.t("mine_empty"))
+        return
+    pages = max(1, math.ceil(total / PAGE_SIZE))
+    buttons: list[list[tuple[str, str]]] = [
+        [(_item_label(turn, a), f"mine:open:{a.id}")] for a in rows
+    ]
+    nav = []
+    if page > 1:
+        nav.append((turn.label("btn_prev"), f"mine:page:{page - 1}"))
+    if page < pages:
+        nav.append((turn.label("btn_next"), f"mine:page:{page + 1}"))
+    if nav:
+        buttons.append(nav)
+    text = turn.t("mine_title", total=total, page=page, pages=pages)
+    if turn.query and turn.query.data and turn.query.data.startswith("mine:page:"):
+        turn.edit(text, buttons)
+    else:
+        turn.reply(text, buttons)
+
+
+def _item_label(turn: Turn, activity: Activity) -> str:
+    assert activity.activity_date is not None
+    name = activity.name or ""
+    if len(name) > BUTTON_NAME_CHARS:
+        name = name[: BUTTON_NAME_CHARS - 1] + "…"
+    late = turn.label("mine_item_late") if activity.on_time is False else ""
+    return turn.label(
+        "mine_item",
+        date=f"{activity.activity_date.month}月{activity.activity_date.day}日",
+        name=name,
+        status=turn.label(f"status_{activity.status}"),
+        late=late,
+    )
+
+
+async def open_report(turn: Turn) -> None:
+    """A report from the list: its card, with what the presser may do to it."""
+    activity = await _pressed(turn, Action.VIEW_REPORTS)
+    if activity is None:
+        return
+    turn.reply(render_card(turn, activity), _actions(turn, activity))
+
+
+def _actions(turn: Turn, activity: Activity) -> Buttons:
+    if not _may_change(turn, activity):
+        return []
+    if activity.status == ActivityStatus.SUBMITTED:
+        return [
+            [
+                (turn.label("btn_edit"), f"mine:edit:{activity.id}"),
+                (turn.label("btn_withdraw"), f"mine:withdraw:{activity.id}"),
+            ]
+        ]
+    if activity.status == ActivityStatus.WITHDRAWN:
+        return [[(turn.label("btn_resubmit"), f"mine:resubmit:{activity.id}")]]
+    return []
+
+
+def _may_change(turn: Turn, activity: Activity) -> bool:
+    org = activity.organisation
+    target = Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
+    if not allowed(turn.actor, Action.EDIT_REPORT, target) or activity.activity_date is None:
+        return False
+    month, day = turn.settings.deadline_month_day()
+    return turn.today <= editable_until(activity.activity_date, month, day)
+
+
+def _locked_text(turn: Turn, activity: Activity) -> Raw:
+    assert activity.activity_date is not None
+    month, day = turn.settings.deadline_month_day()
+    deadline = editable_until(activity.activity_date, month, day)
+    return turn.t("amend_locked", year=activity.activity_date.year, deadline=format_date(deadline))
+
+
+async def edit_report(turn: Turn) -> None:
+    """修改 on a submitted report: enter the report flow's card in amend mode."""
+    activity = await _pressed(turn, Action.EDIT_REPORT)
+    if activity is None or turn.member is None:
+        return
+    if activity.status != ActivityStatus.SUBMITTED:
+        turn.notice(turn.t("button_expired"))
+        return
+    await reports.set_state(
+        turn.session, turn.member.id, FLOW, "review", activity.id, {"amend": True}
+    )
+    turn.close_buttons()
+    turn.reply(
+        render_card(turn, activity),
+        [
+            [
+                (turn.label("btn_edit"), f"rep:{activity.id}:edit"),
+                (turn.label("btn_done_editing"), f"rep:{activity.id}:amended"),
+            ]
+        ],
+    )
+
+
+async def ask_withdraw(turn: Turn) -> None:
+    """撤回: confirm first."""
+    activity = await _pressed(turn, Action.EDIT_REPORT)
+    if activity is None:
+        return
+    if activity.status != ActivityStatus.SUBMITTED:
+        turn.notice(turn.t("button_expired"))
+        return
+    turn.edit(
+        render_card(turn, activity) + "\n\n" + turn.t("withdraw_confirm", ref=activity.ref_no),
+        [
+            [
+                (turn.label("btn_withdraw_yes"), f"mine:withdraw_yes:{activity.id}"),
+                (turn.label("btn_cancel_no"), f"mine:open:{activity.id}"),
+            ]
+        ],
+    )
+
+
+async def withdraw_report(turn: Turn) -> None:
+    """确认撤回: the report stays, marked withdrawn, audited."""
+    activity = await _pressed(turn, Action.EDIT_REPORT)
+    if activity is None or turn.member is None:
+        return
+    if activity.status != ActivityStatus.SUBMITTED:
+        turn.notice(turn.t("button_expired"))
+        return
+    reports.withdraw(turn.session, activity, turn.member.id)
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.edit(render_card(turn, activity), _actions(turn, activity))
+    turn.reply(turn.t("withdrawn", ref=activity.ref_no))
+
+
+async def resubmit_report(turn: Turn) -> None:
+    """重新提交 a withdrawn report."""
+    activity = await _pressed(turn, Action.EDIT_REPORT)
+    if activity is None or turn.member is None:
+        return
+    if activity.status != ActivityStatus.WITHDRAWN:
+        turn.notice(turn.t("button_expired"))
+        return
+    reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
+    turn.edit(render_card(turn, activity), _actions(turn, activity))
+    turn.reply(turn.t("resubmitted", ref=activity.ref_no))
+
+
+async def _pressed(turn: Turn, action: Action) -> Activity | None:
+    """The report a ``mine:…:<id>`` button names, if the presser may do ``action`` to it now."""
+    assert turn.query and turn.query.data
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return None
+    try:
+        activity_id = int(turn.query.data.rsplit(":", 1)[1])
+    except ValueError:
+        turn.notice(turn.t("button_expired"))
+        return None
+    activity = await reports.load_activity(turn.session, activity_id)
+    if activity is None or activity.status in (ActivityStatus.DRAFT, ActivityStatus.CANCELLED):
+        turn.notice(turn.t("not_found_or_denied"), alert=True)
+        return None
+    org = activity.organisation
+    target = Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
+    if not allowed(turn.actor, Action.VIEW_REPORTS, target):
+        turn.notice(turn.t("not_found_or_denied"), alert=True)
+        return None
+    if action == Action.EDIT_REPORT and not _may_change(turn, activity):
+        if allowed(turn.actor, Action.EDIT_REPORT, target):
+            turn.notice(_locked_text(turn, activity), alert=True)
+        else:
+            turn.notice(turn.t("not_allowed"), alert=True)
+        return None
+    return activity

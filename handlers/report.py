@@ -1,0 +1,790 @@
+"""The reporting conversation (/report): seven questions, a summary card, submit.
+
+State lives in the database (``chat_states`` + the draft ``activities`` row); every answer is
+committed when it arrives. The flow is drawn in ``report.mmd`` beside this module.
+Callback data: ``rep:<activity id>:<action>[:<arg>]`` and ``rep:org:<org id>``; every id in a
+button is checked again on press.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+
+from telegram import Document, Message
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from bot.texts import Raw, plain, t
+from handlers.common import Buttons, Turn, keyboard
+from storage import reports
+from storage.db import Database
+from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
+from storage.members import reporting_orgs
+from storage.models import Activity, ActivityStatus, ChatState, Organisation
+from storage.policy import Action, Target, allowed
+from storage.rules import (
+    CONTENT_MAX,
+    NAME_MAX,
+    OUTCOME_MAX,
+    ROLES,
+    check_text,
+    editable_until,
+    format_date,
+    format_datetime,
+    parse_activity_date,
+    parse_headcount,
+    parse_role,
+    shorten,
+    timeliness,
+    window_closes_at,
+)
+
+log = logging.getLogger(__name__)
+
+FLOW = "report"
+TEXT_LIMITS = {"name": NAME_MAX, "content": CONTENT_MAX, "outcome": OUTCOME_MAX}
+CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the card
+ALBUM_ACK_DELAY = 1.2  # seconds of quiet after an album's last photo before acknowledging
+FIELD_STEPS = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
+
+
+# ---------------------------------------------------------------------------------------------
+# entry points
+
+
+async def start_report(turn: Turn) -> None:
+    """/report or the 报送活动 button: pick an association, or offer to resume a draft."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    if turn.query:
+        turn.close_buttons()
+    draft = await reports.open_draft(turn.session, turn.member.id)
+    if draft is not None and await _may_report(turn, draft.org_id):
+        count = await reports.evidence_count(turn.session, draft.id)
+        done = sum(
+            1 for s in FIELD_STEPS[:-1] if getattr(draft, reports.FIELD_OF_STEP[s]) is not None
+        )
+        done += 1 if count else 0
+        await reports.set_state(turn.session, turn.member.id, FLOW, "resume?", draft.id)
+        turn.reply(
+            turn.t(
+                "report_draft_exists", name=draft.name or turn.label("report_untitled"), done=done
+            ),
+            [
+                [
+                    (turn.label("report_resume"), f"rep:{draft.id}:resume"),
+                    (turn.label("report_restart"), f"rep:{draft.id}:restart"),
+                ]
+            ],
+        )
+        return
+    orgs = await reporting_orgs(turn.session, turn.member.id)
+    if not orgs:
+        turn.reply(turn.t("report_no_org"))
+        return
+    if len(orgs) > 1:
+        await reports.set_state(turn.session, turn.member.id, FLOW, "org")
+        turn.reply(turn.t("report_pick_org"), [[(o.name[:60], f"rep:org:{o.id}")] for o in orgs])
+        return
+    await _begin(turn, orgs[0])
+
+
+async def choose_org(turn: Turn) -> None:
+    """A button from the association picker."""
+    assert turn.query and turn.query.data and turn.member
+    org_id = int(turn.query.data.split(":")[2])
+    if not await _may_report(turn, org_id):
+        turn.notice(turn.t("not_allowed"), alert=True)
+        return
+    org = await reports.org_of(turn.session, org_id)
+    assert org is not None
+    turn.close_buttons()
+    await _begin(turn, org)
+
+
+async def resume_draft(turn: Turn) -> None:
+    """继续: go back to the first unanswered question (or the card)."""
+    activity = await _pressed_activity(turn, steps=("resume?",))
+    if activity is None:
+        return
+    turn.close_buttons()
+    step = reports.first_missing_step(activity, len(activity.evidence))
+    await _go(turn, activity, step)
+
+
+async def restart_draft(turn: Turn) -> None:
+    """重新开始: discard the draft and begin a fresh one for the same association."""
+    activity = await _pressed_activity(turn, steps=("resume?",))
+    if activity is None:
+        return
+    turn.close_buttons()
+    reports.cancel_draft(activity)
+    await _begin(turn, activity.organisation)
+
+
+async def _begin(turn: Turn, org: Organisation) -> None:
+    assert turn.member is not None
+    activity = await reports.start_draft(turn.session, turn.member.id, org.id)
+    turn.reply(turn.t("report_started", org=org.name))
+    await _go(turn, activity, "date")
+
+
+# ---------------------------------------------------------------------------------------------
+# answers typed or sent as files
+
+
+async def receive_message(turn: Turn, state: ChatState) -> None:
+    """Any message while in the report flow: the answer to the current question."""
+    assert turn.member is not None and turn.message is not None
+    if state.activity_id is None:
+        turn.reply(turn.t("report_pick_org"))
+        return
+    activity = await reports.load_activity(turn.session, state.activity_id)
+    if activity is None or not await _may_edit(turn, activity):
+        await reports.clear_state(turn.session, turn.member.id)
+        turn.reply(turn.t("not_found_or_denied"))
+        return
+    message = turn.message
+    step = state.step
+    if step == "evidence":
+        await receive_evidence(turn, state, activity)
+        return
+    if _is_file(message):
+        turn.reply(turn.t("evidence_not_now"))
+        await _ask(turn, activity, step, state)
+        return
+    if message.text is None:
+        turn.reply(turn.t("expect_text"))
+        return
+    text = message.text
+    if step == "date":
+        await answer_date(turn, state, activity, text)
+    elif step in TEXT_LIMITS:
+        await answer_text(turn, state, activity, step, text)
+    elif step == "role":
+        value, error = parse_role(text)
+        if error:
+            turn.reply(turn.t(error))
+            await _ask(turn, activity, "role", state)
+            return
+        await _store(turn, state, activity, "role", value)
+    elif step == "headcount":
+        await answer_headcount(turn, state, activity, text)
+    else:
+        turn.reply(turn.t("expect_button_or_text"))
+        await _ask(turn, activity, step, state)
+
+
+async def answer_date(turn: Turn, state: ChatState, activity: Activity, text: str) -> None:
+    """时间: parse what was typed; refuse the future; warn when the 3-day window has closed."""
+    value, error = parse_activity_date(text, turn.today)
+    if error:
+        turn.reply(turn.t(error))
+        return
+    assert value is not None
+    await _store(turn, state, activity, "date", value)
+
+
+async def pick_date(turn: Turn) -> None:
+    """A quick date button (今天/昨天/前天)."""
+    activity = await _pressed_activity(turn, steps=("date",))
+    if activity is None:
+        return
+    assert turn.query and turn.query.data
+    value = date.fromisoformat(turn.query.data.split(":")[3])
+    if value > turn.today:  # a button from yesterday's chat could point at "tomorrow" now
+        turn.notice(turn.t("date_future"), alert=True)
+        return
+    turn.close_buttons()
+    state = await reports.get_state(turn.session, activity.author_id)
+    assert state is not None
+    await _store(turn, state, activity, "date", value)
+
+
+async def answer_text(
+    turn: Turn, state: ChatState, activity: Activity, step: str, text: str
+) -> None:
+    """名称 / 内容 / 成效: free text within a length limit."""
+    limit = TEXT_LIMITS[step]
+    value, error = check_text(text, limit)
+    if error:
+        turn.reply(turn.t(error, length=len(text.strip()), limit=limit))
+        return
+    await _store(turn, state, activity, step, value)
+
+
+async def pick_role(turn: Turn) -> None:
+    """主办 / 协办 / 承办 button."""
+    activity = await _pressed_activity(turn, steps=("role",))
+    if activity is None:
+        return
+    assert turn.query and turn.query.data
+    index = int(turn.query.data.split(":")[3])
+    if not 0 <= index < len(ROLES):
+        turn.notice(turn.t("button_expired"))
+        return
+    turn.close_buttons()
+    state = await reports.get_state(turn.session, activity.author_id)
+    assert state is not None
+    await _store(turn, state, activity, "role", ROLES[index])
+
+
+async def answer_headcount(turn: Turn, state: ChatState, activity: Activity, text: str) -> None:
+    """参与人数: a positive whole number, written the way people write it."""
+    value, error = parse_headcount(text)
+    if error:
+        turn.reply(turn.t(error))
+        return
+    await _store(turn, state, activity, "headcount", value)
+
+
+async def _store(
+    turn: Turn, state: ChatState, activity: Activity, step: str, value: object
+) -> None:
+    """Commit one answer and move on: to the next question, or back to the card when fixing."""
+    assert turn.member is not None
+    reports.set_field(
+        turn.session, activity, reports.FIELD_OF_STEP[step], value, turn.member.id, turn.settings.tz
+    )
+    if step == "date" and isinstance(value, date):
+        closes = window_closes_at(value, turn.settings.tz)
+        if turn.now >= closes:
+            closed = format_date(value + timedelta(days=3))
+            turn.reply(turn.t("date_late_warning", closed=closed))
+        elif activity.status == ActivityStatus.DRAFT:
+            turn.reply(
+                turn.t(
+                    "date_window_ok",
+                    closes=format_datetime(closes - timedelta(minutes=1), turn.settings.tz),
+                )
+            )
+    editing = bool(state.data.get("editing")) or bool(state.data.get("amend"))
+    if editing:
+        if activity.status != ActivityStatus.DRAFT:
+            turn.reply(turn.t("amend_saved"))
+        await _go(turn, activity, "review", state.data)
+    else:
+        await _go(turn, activity, reports.next_step(step))
+
+
+# ---------------------------------------------------------------------------------------------
+# evidence
+
+
+def _is_file(message: Message) -> bool:
+    return bool(
+        message.photo
+        or message.document
+        or message.sticker
+        or message.voice
+        or message.video
+        or message.audio
+        or message.video_note
+        or message.animation
+        or message.location
+        or message.contact
+    )
+
+
+def _refused_kind(message: Message) -> str | None:
+    for attr, key in (
+        ("sticker", "kind_sticker"),
+        ("voice", "kind_voice"),
+        ("video_note", "kind_video"),
+        ("video", "kind_video"),
+        ("animation", "kind_video"),
+        ("audio", "kind_audio"),
+        ("location", "kind_location"),
+        ("contact", "kind_contact"),
+    ):
+        if getattr(message, attr, None):
+            return key
+    return None
+
+
+async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> None:
+    """A photo, an album item or a document at the evidence step."""
+    assert turn.member is not None and turn.message is not None
+    message = turn.message
+    if message.text is not None:
+        if message.text.strip() in ("完成", "好了", "done", "Done", "OK", "ok"):
+            await _finish_evidence(turn, activity, state)
+            return
+        turn.reply(
+            turn.t("ask_evidence_more", count=len(activity.evidence)),
+            _evidence_buttons(turn, activity),
+        )
+        return
+    refused = _refused_kind(message)
+    if refused:
+        turn.reply(turn.t("evidence_bad_kind", kind=turn.label(refused)))
+        return
+    if message.photo:
+        photo = message.photo[-1]
+        kind, file_id, unique_id, size = (
+            "photo",
+            photo.file_id,
+            photo.file_unique_id,
+            photo.file_size,
+        )
+        name, mime = None, "image/jpeg"
+    elif message.document:
+        doc: Document = message.document
+        if not is_allowed_document(doc.file_name, doc.mime_type):
+            turn.reply(turn.t("evidence_bad_type"))
+            return
+        if doc.file_size and doc.file_size > MAX_DOWNLOAD_BYTES:
+            turn.reply(turn.t("evidence_too_big", size=f"{doc.file_size / 1024 / 1024:.1f} MB"))
+            return
+        mime = doc.mime_type or ""
+        kind = "photo" if mime.startswith("image/") else "document"
+        file_id, unique_id, size, name = (
+            doc.file_id,
+            doc.file_unique_id,
+            doc.file_size,
+            doc.file_name,
+        )
+    else:
+        turn.reply(turn.t("evidence_bad_kind", kind=turn.label("kind_other")))
+        return
+    group = message.media_group_id
+    if await reports.has_evidence_unique(turn.session, activity.id, unique_id):
+        if group is None:
+            turn.reply(
+                turn.t("evidence_duplicate", total=len(activity.evidence)),
+                _evidence_buttons(turn, activity),
+            )
+        else:
+            _schedule_album_ack(turn, activity, group)
+        return
+    try:
+        tg_file = await turn.context.bot.get_file(file_id)
+        data = bytes(await tg_file.download_as_bytearray())
+    except TelegramError as exc:
+        log.warning("download of %s failed: %s", file_id, exc)
+        turn.reply(turn.t("evidence_download_failed"))
+        return
+    sha = turn.evidence.put(data)
+    result = await reports.add_evidence(
+        turn.session,
+        activity,
+        sha256=sha,
+        kind=kind,
+        size=size or len(data),
+        file_name=name,
+        mime_type=mime,
+        telegram_file_id=file_id,
+        telegram_unique_id=unique_id,
+        media_group_id=group,
+        member_id=turn.member.id,
+    )
+    if group is not None:
+        _schedule_album_ack(turn, activity, group)
+    elif result.added:
+        turn.reply(
+            turn.t("evidence_received", added=1, total=result.total),
+            _evidence_buttons(turn, activity),
+        )
+    else:
+        turn.reply(
+            turn.t("evidence_duplicate", total=result.total), _evidence_buttons(turn, activity)
+        )
+
+
+def _schedule_album_ack(turn: Turn, activity: Activity, group: str) -> None:
+    """Albums arrive as one message per photo: acknowledge once, after the last one."""
+    queue = turn.context.job_queue
+    if queue is None:
+        return
+    name = f"album:{turn.chat_id}:{group}"
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    queue.run_once(
+        acknowledge_album,
+        ALBUM_ACK_DELAY,
+        name=name,
+        data={
+            "chat_id": turn.chat_id,
+            "activity_id": activity.id,
+            "group": group,
+            "lang": turn.lang,
+        },
+    )
+
+
+async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: one message for a whole album, with the count of files received."""
+    assert context.job is not None
+    data = context.job.data
+    assert isinstance(data, dict)
+    db: Database = context.bot_data["db"]
+    async with db.session() as session:
+        activity = await reports.load_activity(session, data["activity_id"])
+        if activity is None:
+            return
+        in_group = sum(1 for e in activity.evidence if e.media_group_id == data["group"])
+        total = len(activity.evidence)
+    lang = data["lang"]
+    await context.bot.send_message(
+        data["chat_id"],
+        t(lang, "evidence_received", added=in_group, total=total),
+        parse_mode="HTML",
+        reply_markup=keyboard(evidence_rows(lang, activity.id, total)),
+    )
+
+
+def evidence_rows(lang: str, activity_id: int, total: int) -> Buttons:
+    """完成 (and 清空重传 once there is something to clear)."""
+    row = [(plain(lang, "btn_done"), f"rep:{activity_id}:evdone")]
+    if total:
+        row.append((plain(lang, "btn_clear_evidence"), f"rep:{activity_id}:evclear"))
+    return [row]
+
+
+def _evidence_buttons(turn: Turn, activity: Activity) -> Buttons:
+    return evidence_rows(turn.lang, activity.id, len(activity.evidence))
+
+
+async def finish_evidence(turn: Turn) -> None:
+    """完成: end the evidence step (at least one photo needed)."""
+    activity = await _pressed_activity(turn, steps=("evidence",))
+    if activity is None:
+        return
+    state = await reports.get_state(turn.session, activity.author_id)
+    assert state is not None
+    await _finish_evidence(turn, activity, state)
+
+
+async def _finish_evidence(turn: Turn, activity: Activity, state: ChatState) -> None:
+    if not any(e.kind == "photo" for e in activity.evidence):
+        if turn.query:
+            turn.notice(turn.t("evidence_need_photo"), alert=True)
+        else:
+            turn.reply(turn.t("evidence_need_photo"))
+        return
+    turn.close_buttons()
+    await _go(turn, activity, "review", state.data)
+
+
+async def clear_evidence(turn: Turn) -> None:
+    """清空重传: drop this report's files and ask again."""
+    activity = await _pressed_activity(turn, steps=("evidence",))
+    if activity is None:
+        return
+    await reports.clear_evidence(turn.session, activity, activity.author_id)
+    turn.close_buttons()
+    turn.reply(turn.t("evidence_cleared"))
+
+
+# ---------------------------------------------------------------------------------------------
+# the card: submit, fix a field, cancel
+
+
+async def submit_report(turn: Turn) -> None:
+    """提交: store as submitted and give the reference number."""
+    activity = await _pressed_activity(turn, steps=("review",), drafts_only=True)
+    if activity is None or turn.member is None:
+        return
+    missing = reports.first_missing_step(activity, len(activity.evidence))
+    if missing != "review":
+        turn.notice(turn.t("incomplete", fields=turn.label(f"label_{missing}")), alert=True)
+        return
+    reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.edit(render_card(turn, activity, submitted=True))
+    text = turn.t("submitted", ref=activity.ref_no, district=activity.organisation.district.name)
+    if not activity.on_time:
+        text = Raw(text + turn.t("submitted_late", days=activity.late_days))
+    turn.reply(text)
+
+
+async def ask_field_to_fix(turn: Turn) -> None:
+    """修改: which answer to change."""
+    activity = await _pressed_activity(turn, steps=("review",))
+    if activity is None:
+        return
+    rows = [[(turn.label(f"label_{s}"), f"rep:{activity.id}:fix:{s}")] for s in FIELD_STEPS]
+    rows.append([(turn.label("btn_back"), f"rep:{activity.id}:card")])
+    turn.edit(render_card(turn, activity) + "\n\n" + turn.t("edit_pick"), rows)
+
+
+async def fix_field(turn: Turn) -> None:
+    """A field from the 修改 list: ask only that question, then come back to the card."""
+    activity = await _pressed_activity(turn, steps=("review",))
+    if activity is None or turn.member is None:
+        return
+    assert turn.query and turn.query.data
+    step = turn.query.data.split(":")[3]
+    if step not in FIELD_STEPS:
+        turn.notice(turn.t("button_expired"))
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    data = dict(state.data if state else {})
+    data["editing"] = True
+    turn.close_buttons()
+    await _go(turn, activity, step, data)
+
+
+async def show_card(turn: Turn) -> None:
+    """返回 from the field list or the cancel question: the card again."""
+    activity = await _pressed_activity(turn, steps=("review",))
+    if activity is None:
+        return
+    turn.edit(render_card(turn, activity), _card_buttons(turn, activity))
+
+
+async def finish_amend(turn: Turn) -> None:
+    """修改完成 on a submitted report's card: leave the flow; every change is already saved."""
+    activity = await _pressed_activity(turn, steps=("review",))
+    if activity is None or turn.member is None:
+        return
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.edit(render_card(turn, activity))
+    turn.reply(turn.t("amend_done"))
+
+
+async def ask_cancel(turn: Turn) -> None:
+    """取消 on the card: ask before throwing anything away."""
+    activity = await _pressed_activity(turn, steps=("review",))
+    if activity is None:
+        return
+    turn.edit(
+        render_card(turn, activity) + "\n\n" + turn.t("cancel_confirm"),
+        [
+            [
+                (turn.label("btn_cancel_yes"), f"rep:{activity.id}:discard"),
+                (turn.label("btn_cancel_no"), f"rep:{activity.id}:card"),
+            ]
+        ],
+    )
+
+
+async def discard_draft(turn: Turn) -> None:
+    """确认放弃 / 放弃草稿: the draft is marked cancelled and the flow ends."""
+    activity = await _pressed_activity(turn, steps=None, drafts_only=True)
+    if activity is None or turn.member is None:
+        return
+    reports.cancel_draft(activity)
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.edit(turn.t("report_cancelled"))
+
+
+async def keep_draft(turn: Turn) -> None:
+    """保留草稿 after /cancel: leave the flow, keep every answer."""
+    activity = await _pressed_activity(turn, steps=None, drafts_only=True)
+    if activity is None or turn.member is None:
+        return
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.edit(turn.t("draft_kept"))
+
+
+async def cancel_report(turn: Turn, state: ChatState) -> None:
+    """/cancel inside the report flow."""
+    assert turn.member is not None
+    activity = (
+        await reports.load_activity(turn.session, state.activity_id) if state.activity_id else None
+    )
+    if activity is None or activity.status != ActivityStatus.DRAFT:
+        await reports.clear_state(turn.session, turn.member.id)
+        turn.reply(turn.t("flow_left"))
+        return
+    turn.reply(
+        turn.t("cancel_ask"),
+        [
+            [
+                (turn.label("btn_keep_draft"), f"rep:{activity.id}:keep"),
+                (turn.label("btn_discard_draft"), f"rep:{activity.id}:discard"),
+            ]
+        ],
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# asking and rendering
+
+
+async def _go(turn: Turn, activity: Activity, step: str, data: dict | None = None) -> None:
+    """Record the new step and ask its question (or show the card)."""
+    assert turn.member is not None
+    keep = dict(data or {})
+    if step != "review":
+        keep = {k: v for k, v in keep.items() if k in ("editing", "amend")}
+    else:
+        keep.pop("editing", None)
+    state = await reports.set_state(turn.session, turn.member.id, FLOW, step, activity.id, keep)
+    await turn.session.refresh(activity, ["evidence"])
+    await _ask(turn, activity, step, state)
+
+
+async def _ask(turn: Turn, activity: Activity, step: str, state: ChatState) -> None:
+    if step == "date":
+        today = turn.today
+        md = [f"{d.month}月{d.day}日" for d in (today, today - timedelta(1), today - timedelta(2))]
+        turn.reply(
+            turn.t("ask_date"),
+            [
+                [
+                    (
+                        turn.label("btn_today", md=md[0]),
+                        f"rep:{activity.id}:date:{today.isoformat()}",
+                    ),
+                    (
+                        turn.label("btn_yesterday", md=md[1]),
+                        f"rep:{activity.id}:date:{(today - timedelta(1)).isoformat()}",
+                    ),
+                    (
+                        turn.label("btn_day_before", md=md[2]),
+                        f"rep:{activity.id}:date:{(today - timedelta(2)).isoformat()}",
+                    ),
+                ]
+            ],
+        )
+    elif step == "name":
+        turn.reply(turn.t("ask_name", limit=NAME_MAX))
+    elif step == "content":
+        turn.reply(turn.t("ask_content"))
+    elif step == "role":
+        turn.reply(
+            turn.t("ask_role"), [[(r, f"rep:{activity.id}:role:{i}") for i, r in enumerate(ROLES)]]
+        )
+    elif step == "headcount":
+        turn.reply(turn.t("ask_headcount"))
+    elif step == "outcome":
+        turn.reply(turn.t("ask_outcome"))
+    elif step == "evidence":
+        text = turn.t("ask_evidence")
+        if activity.evidence:
+            text = Raw(text + "\n" + turn.t("ask_evidence_more", count=len(activity.evidence)))
+        turn.reply(text, _evidence_buttons(turn, activity))
+    elif step == "review":
+        turn.reply(render_card(turn, activity), _card_buttons(turn, activity, state))
+
+
+def _card_buttons(turn: Turn, activity: Activity, state: ChatState | None = None) -> Buttons:
+    if activity.status == ActivityStatus.DRAFT:
+        return [
+            [(turn.label("btn_submit"), f"rep:{activity.id}:submit")],
+            [
+                (turn.label("btn_edit"), f"rep:{activity.id}:edit"),
+                (turn.label("btn_cancel"), f"rep:{activity.id}:cancel"),
+            ],
+        ]
+    return [
+        [
+            (turn.label("btn_edit"), f"rep:{activity.id}:edit"),
+            (turn.label("btn_done_editing"), f"rep:{activity.id}:amended"),
+        ]
+    ]
+
+
+def render_card(turn: Turn, activity: Activity, *, submitted: bool = False) -> Raw:
+    """Every answer, the lateness and the evidence count, in one message that fits Telegram."""
+    missing = turn.t("card_missing")
+    org = activity.organisation
+    title = (
+        turn.t("card_title_submitted", ref=activity.ref_no, org=org.name)
+        if (activity.ref_no and activity.status != ActivityStatus.DRAFT) or submitted
+        else turn.t("card_title", org=org.name)
+    )
+    photos = sum(1 for e in activity.evidence if e.kind == "photo")
+    docs = len(activity.evidence) - photos
+
+    def line(label: str, value: object) -> str:
+        shown: object = missing if value is None else value
+        return turn.t("card_line", label=turn.label(label), value=shown)
+
+    lines = [
+        title,
+        "",
+        line("label_date", format_date(activity.activity_date) if activity.activity_date else None),
+        line("label_name", activity.name),
+        line(
+            "label_content",
+            shorten(activity.content, CARD_CONTENT_CHARS) if activity.content else None,
+        ),
+        line("label_role", activity.role),
+        line(
+            "label_headcount",
+            turn.label("headcount_value", n=activity.headcount) if activity.headcount else None,
+        ),
+        line(
+            "label_outcome",
+            shorten(activity.outcome, CARD_CONTENT_CHARS) if activity.outcome else None,
+        ),
+        line("label_evidence", turn.label("card_evidence", photos=photos, docs=docs)),
+    ]
+    if activity.status != ActivityStatus.DRAFT:
+        lines.append(line("label_status", turn.label(f"status_{activity.status}")))
+    lines.append(_lateness(turn, activity))
+    return Raw("\n".join(lines))
+
+
+def _lateness(turn: Turn, activity: Activity) -> str:
+    if activity.activity_date is None:
+        return ""
+    if activity.submitted_at is not None:
+        if activity.on_time:
+            return turn.t("card_on_time")
+        return turn.t("card_late", days=activity.late_days)
+    judged = timeliness(activity.activity_date, turn.now, turn.settings.tz)
+    return turn.t("card_on_time") if judged.on_time else turn.t("card_late_pending")
+
+
+# ---------------------------------------------------------------------------------------------
+# checks
+
+
+async def _may_report(turn: Turn, org_id: int) -> bool:
+    org = await reports.org_of(turn.session, org_id)
+    if org is None or not org.active:
+        return False
+    return allowed(turn.actor, Action.REPORT, Target(district_id=org.district_id, org_id=org.id))
+
+
+async def _may_edit(turn: Turn, activity: Activity) -> bool:
+    org = activity.organisation
+    target = Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
+    if activity.status == ActivityStatus.DRAFT:
+        return activity.author_id == turn.actor.member_id and allowed(
+            turn.actor, Action.REPORT, target
+        )
+    if not allowed(turn.actor, Action.EDIT_REPORT, target):
+        return False
+    assert activity.activity_date is not None
+    month, day = turn.settings.deadline_month_day()
+    return turn.today <= editable_until(activity.activity_date, month, day)
+
+
+async def _pressed_activity(
+    turn: Turn, *, steps: tuple[str, ...] | None, drafts_only: bool = False
+) -> Activity | None:
+    """The activity a ``rep:<id>:…`` button refers to, if the presser may still act on it now."""
+    assert turn.query and turn.query.data
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return None
+    try:
+        activity_id = int(turn.query.data.split(":")[1])
+    except (IndexError, ValueError):
+        turn.notice(turn.t("button_expired"))
+        return None
+    activity = await reports.load_activity(turn.session, activity_id)
+    if activity is None or not await _may_edit(turn, activity):
+        turn.notice(turn.t("not_found_or_denied"), alert=True)
+        return None
+    if drafts_only and activity.status != ActivityStatus.DRAFT:
+        turn.notice(turn.t("button_expired"))
+        return None
+    if steps is not None:
+        state = await reports.get_state(turn.session, turn.member.id)
+        if (
+            state is None
+            or state.flow != FLOW
+            or state.activity_id != activity.id
+            or state.step not in steps
+        ):
+            turn.notice(turn.t("button_expired"))
+            return None
+    return activity

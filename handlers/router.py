@@ -1,0 +1,61 @@
+"""Route plain messages to the flow the member is in, as recorded in the database."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from handlers.common import Turn
+from storage import reports
+from storage.models import ChatState
+
+FlowHandler = Callable[[Turn, ChatState], Awaitable[None]]
+
+# Filled by bot.app.build_application, so the assembly function shows every flow in one place.
+FLOWS: dict[str, FlowHandler] = {}
+CANCELLERS: dict[str, FlowHandler] = {}
+
+
+def register_flow(name: str, on_message: FlowHandler, on_cancel: FlowHandler | None = None) -> None:
+    """Make ``on_message`` receive the messages of members whose state is in flow ``name``."""
+    FLOWS[name] = on_message
+    if on_cancel is not None:
+        CANCELLERS[name] = on_cancel
+
+
+async def route_message(turn: Turn) -> None:
+    """A message outside any command: the answer to the current question, or a hint."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    handler = FLOWS.get(state.flow) if state else None
+    if state is None or handler is None:
+        turn.reply(turn.t("idle_hint"), menu_buttons(turn))
+        return
+    await handler(turn, state)
+
+
+async def cancel(turn: Turn) -> None:
+    """/cancel: leave whatever flow the member is in (each flow decides what to keep)."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    if state is None:
+        turn.reply(turn.t("cancelled_nothing"))
+        return
+    canceller = CANCELLERS.get(state.flow)
+    if canceller is not None:
+        await canceller(turn, state)
+        return
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.reply(turn.t("flow_left"))
+
+
+def menu_buttons(turn: Turn) -> list[list[tuple[str, str]]]:
+    return [
+        [
+            (turn.label("welcome_buttons_report"), "menu:report"),
+            (turn.label("welcome_buttons_mine"), "menu:mine"),
+        ]
+    ]

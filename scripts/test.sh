@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Run every check. PostgreSQL is installed (Debian package) and started on a throwaway cluster
+# when possible, so the same tests also run against it; without root it is skipped with a notice.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+"$VENV/bin/ruff" check .
+"$VENV/bin/mypy"
+
+pg_cleanup() { :; }
+if [ -z "${KEXIE_TEST_POSTGRES_URL:-}" ]; then
+  if source scripts/postgres.sh; then
+    trap pg_cleanup EXIT
+  else
+    echo "notice: PostgreSQL not available; the PostgreSQL variants of the tests are skipped" >&2
+  fi
+fi
+"$VENV/bin/pytest" -q "$@"

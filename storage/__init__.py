@@ -1,0 +1,1 @@
+"""Persistence: models, sessions, services, evidence files and migrations."""

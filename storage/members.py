@@ -1,0 +1,157 @@
+"""Members, their roles, and deep-link invitations."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import Invite, Member, Membership, Organisation, Role, utcnow
+from storage.policy import Actor, Grant
+
+INVITE_TOKEN_BYTES = 18  # 24 url-safe characters: unguessable, and fits /start's 64-char payload
+
+
+async def member_by_telegram_id(session: AsyncSession, telegram_id: int) -> Member | None:
+    """The member with this Telegram user id, if they ever joined."""
+    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+
+
+async def active_memberships(session: AsyncSession, member_id: int) -> list[Membership]:
+    """A member's active roles, with their association and district loaded."""
+    rows = await session.scalars(
+        select(Membership)
+        .where(Membership.member_id == member_id, Membership.active.is_(True))
+        .options(selectinload(Membership.organisation), selectinload(Membership.district))
+        .order_by(Membership.id)
+    )
+    return list(rows.all())
+
+
+async def load_actor(session: AsyncSession, member: Member | None) -> Actor:
+    """The policy's view of a member: their active grants (an outsider has none)."""
+    if member is None:
+        return Actor(member_id=0)
+    grants = []
+    for m in await active_memberships(session, member.id):
+        district_id = m.organisation.district_id if m.organisation else m.district_id
+        grants.append(Grant(role=Role(m.role), org_id=m.org_id, district_id=district_id))
+    return Actor(member_id=member.id, grants=tuple(grants))
+
+
+async def reporting_orgs(session: AsyncSession, member_id: int) -> list[Organisation]:
+    """Associations the member may report for (reporter or org admin), without duplicates."""
+    seen: dict[int, Organisation] = {}
+    for m in await active_memberships(session, member_id):
+        if m.role in (Role.REPORTER, Role.ORG_ADMIN) and m.organisation and m.organisation.active:
+            seen.setdefault(m.organisation.id, m.organisation)
+    return list(seen.values())
+
+
+async def create_invite(
+    session: AsyncSession,
+    *,
+    role: Role,
+    org_id: int | None = None,
+    district_id: int | None = None,
+    uses: int = 1,
+    days: int = 7,
+    created_by: int | None = None,
+    now: datetime | None = None,
+) -> Invite:
+    """Make an invitation; admin roles are always single-use."""
+    if role != Role.REPORTER:
+        uses = 1
+    invite = Invite(
+        token=secrets.token_urlsafe(INVITE_TOKEN_BYTES),
+        role=role.value,
+        org_id=org_id,
+        district_id=district_id,
+        max_uses=max(1, uses),
+        expires_at=(now or utcnow()) + timedelta(days=days),
+        created_by=created_by,
+    )
+    session.add(invite)
+    await session.flush()
+    return invite
+
+
+@dataclass
+class Redemption:
+    """The result of opening an invite link."""
+
+    error: str | None  # catalog key when refused
+    member: Member | None = None
+    membership: Membership | None = None
+    already: bool = False
+
+
+async def redeem_invite(
+    session: AsyncSession,
+    token: str,
+    *,
+    telegram_id: int,
+    first_name: str,
+    username: str | None,
+    language: str = "zh",
+    now: datetime | None = None,
+) -> Redemption:
+    """Turn a valid invite into a membership; refuse expired, used-up or revoked links."""
+    now = now or utcnow()
+    invite = await session.scalar(
+        select(Invite)
+        .where(Invite.token == token)
+        .options(selectinload(Invite.organisation), selectinload(Invite.district))
+        .with_for_update()
+    )
+    if invite is None:
+        return Redemption(error="invite_unknown")
+    if invite.revoked_at is not None:
+        return Redemption(error="invite_revoked")
+    if invite.expires_at <= now:
+        return Redemption(error="invite_expired")
+    if invite.organisation is not None and not invite.organisation.active:
+        return Redemption(error="invite_revoked")
+    member = await member_by_telegram_id(session, telegram_id)
+    if member is None:
+        member = Member(
+            telegram_id=telegram_id, first_name=first_name, username=username, language=language
+        )
+        session.add(member)
+        await session.flush()
+    else:
+        member.first_name, member.username = first_name, username
+    existing = await session.scalar(
+        select(Membership).where(
+            Membership.member_id == member.id,
+            Membership.role == invite.role,
+            Membership.org_id.is_(None)
+            if invite.org_id is None
+            else Membership.org_id == invite.org_id,
+            Membership.district_id.is_(None)
+            if invite.district_id is None
+            else Membership.district_id == invite.district_id,
+            Membership.active.is_(True),
+        )
+    )
+    if existing is not None:
+        # Opening the same link twice must not burn another use.
+        return Redemption(error=None, member=member, membership=existing, already=True)
+    if invite.uses >= invite.max_uses:
+        return Redemption(error="invite_used_up")
+    invite.uses += 1
+    membership = Membership(
+        member_id=member.id,
+        role=invite.role,
+        org_id=invite.org_id,
+        district_id=invite.district_id,
+        invite_id=invite.id,
+    )
+    session.add(membership)
+    await session.flush()
+    await session.refresh(membership, ["organisation", "district"])
+    return Redemption(error=None, member=member, membership=membership)

@@ -1,0 +1,117 @@
+"""The one permission policy: "may this actor do this action to that target?".
+
+Every handler and CLI command asks :func:`allowed`. Targets are described by their owning
+organisation and district, so a refusal never depends on (or reveals) anything else.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from storage.models import Role
+
+
+class Action(enum.StrEnum):
+    """Everything a member can ask the bot to do to some target."""
+
+    REPORT = "report"  # create a report for an association
+    VIEW_REPORTS = "view_reports"  # list / open an association's reports
+    EDIT_REPORT = "edit_report"  # change or withdraw a submitted report
+    MANAGE_REGISTRY = "manage_registry"  # view / fill an association's annex 1-1 / 1-2 fields
+    CREATE_ORG = "create_org"  # create an association in a district
+    INVITE_REPORTER = "invite_reporter"
+    INVITE_ORG_ADMIN = "invite_org_admin"
+    INVITE_DISTRICT_ADMIN = "invite_district_admin"
+    MANAGE_MEMBERS = "manage_members"  # list / remove an association's members
+    DISTRICT_FIGURES = "district_figures"  # 属地企业数量 etc.
+    VIEW_STATUS = "view_status"  # /status of a district
+    EXPORT = "export"  # annexes of a district (or the city)
+    EXPORT_CITY = "export_city"
+
+
+@dataclass(frozen=True)
+class Grant:
+    """One active role of a member."""
+
+    role: Role
+    org_id: int | None = None
+    district_id: int | None = None  # for org roles: the organisation's district
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action touches: an association (with its district) or a district."""
+
+    district_id: int | None = None
+    org_id: int | None = None
+    author_member_id: int | None = None  # for reports: who wrote it
+
+
+@dataclass(frozen=True)
+class Actor:
+    """A member together with their active grants."""
+
+    member_id: int
+    grants: tuple[Grant, ...] = field(default_factory=tuple)
+
+    def has(self, role: Role) -> bool:
+        """Whether the actor holds ``role`` anywhere."""
+        return any(g.role == role for g in self.grants)
+
+    def org_ids(self, *roles: Role) -> list[int]:
+        """Associations where the actor holds one of ``roles``."""
+        return [g.org_id for g in self.grants if g.role in roles and g.org_id is not None]
+
+    def district_ids(self) -> list[int]:
+        """Districts the actor administers."""
+        return [
+            g.district_id
+            for g in self.grants
+            if g.role == Role.DISTRICT_ADMIN and g.district_id is not None
+        ]
+
+    @property
+    def is_city(self) -> bool:
+        """City admins see everything."""
+        return self.has(Role.CITY_ADMIN)
+
+    @property
+    def is_admin(self) -> bool:
+        """Holds any admin role."""
+        return any(g.role != Role.REPORTER for g in self.grants)
+
+
+def _in_org(actor: Actor, target: Target, *roles: Role) -> bool:
+    return target.org_id is not None and target.org_id in actor.org_ids(*roles)
+
+
+def _district_admin_of(actor: Actor, target: Target) -> bool:
+    return target.district_id is not None and target.district_id in actor.district_ids()
+
+
+def allowed(actor: Actor, action: Action, target: Target) -> bool:
+    """Decide one permission. Pure: the caller has loaded the actor's grants and the target."""
+    city = actor.is_city
+    district = _district_admin_of(actor, target)
+    org_admin = _in_org(actor, target, Role.ORG_ADMIN)
+    member = _in_org(actor, target, Role.REPORTER, Role.ORG_ADMIN)
+    match action:
+        case Action.REPORT:
+            return member
+        case Action.VIEW_REPORTS:
+            return member or district or city
+        case Action.EDIT_REPORT:
+            author = target.author_member_id == actor.member_id
+            return (author and member) or org_admin
+        case Action.MANAGE_REGISTRY | Action.MANAGE_MEMBERS:
+            return org_admin or district or city
+        case Action.INVITE_REPORTER:
+            return org_admin or district or city
+        case Action.INVITE_ORG_ADMIN | Action.CREATE_ORG:
+            return district or city
+        case Action.INVITE_DISTRICT_ADMIN | Action.EXPORT_CITY:
+            return city
+        case Action.DISTRICT_FIGURES | Action.VIEW_STATUS | Action.EXPORT:
+            return district or city
+    return False

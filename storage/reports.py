@@ -1,0 +1,330 @@
+"""Activity reports: drafts answered step by step, submission, amendment, withdrawal, audit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from storage.models import (
+    Activity,
+    ActivityStatus,
+    AuditEntry,
+    ChatState,
+    Evidence,
+    Organisation,
+    utcnow,
+)
+from storage.rules import format_date, reference_number, timeliness
+
+# The order of the questions; each step fills the activity field of the same name.
+STEPS: tuple[str, ...] = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
+FIELD_OF_STEP = {
+    "date": "activity_date",
+    "name": "name",
+    "content": "content",
+    "role": "role",
+    "headcount": "headcount",
+    "outcome": "outcome",
+}
+
+
+def first_missing_step(activity: Activity, evidence_count: int) -> str:
+    """The first question still unanswered, or ``review`` when the report is complete."""
+    for step in STEPS:
+        if step == "evidence":
+            if evidence_count == 0:
+                return step
+        elif getattr(activity, FIELD_OF_STEP[step]) is None:
+            return step
+    return "review"
+
+
+def next_step(step: str) -> str:
+    """The question after ``step`` (``review`` after the last one)."""
+    index = STEPS.index(step)
+    return STEPS[index + 1] if index + 1 < len(STEPS) else "review"
+
+
+async def get_state(session: AsyncSession, member_id: int) -> ChatState | None:
+    """The member's conversation state, if they are in a flow."""
+    return await session.get(ChatState, member_id)
+
+
+async def set_state(
+    session: AsyncSession,
+    member_id: int,
+    flow: str,
+    step: str,
+    activity_id: int | None = None,
+    data: dict[str, Any] | None = None,
+) -> ChatState:
+    """Record where the member is; committed with the answer that moved them there."""
+    state = await session.get(ChatState, member_id)
+    if state is None:
+        state = ChatState(member_id=member_id, flow=flow, step=step)
+        session.add(state)
+    state.flow, state.step, state.activity_id = flow, step, activity_id
+    state.data = dict(data or {})
+    await session.flush()
+    return state
+
+
+async def clear_state(session: AsyncSession, member_id: int) -> None:
+    """Leave any flow."""
+    state = await session.get(ChatState, member_id)
+    if state is not None:
+        await session.delete(state)
+        await session.flush()
+
+
+async def open_draft(session: AsyncSession, author_id: int) -> Activity | None:
+    """The member's unfinished draft, newest first."""
+    return await session.scalar(
+        select(Activity)
+        .where(Activity.author_id == author_id, Activity.status == ActivityStatus.DRAFT)
+        .order_by(Activity.id.desc())
+        .limit(1)
+    )
+
+
+async def start_draft(session: AsyncSession, author_id: int, org_id: int) -> Activity:
+    """Begin a new report for an association."""
+    activity = Activity(org_id=org_id, author_id=author_id, status=ActivityStatus.DRAFT)
+    session.add(activity)
+    await session.flush()
+    return activity
+
+
+async def load_activity(session: AsyncSession, activity_id: int) -> Activity | None:
+    """An activity with its association and evidence."""
+    return await session.scalar(
+        select(Activity)
+        .where(Activity.id == activity_id)
+        .options(
+            selectinload(Activity.organisation).selectinload(Organisation.district),
+            selectinload(Activity.evidence),
+        )
+        .execution_options(populate_existing=True)
+    )
+
+
+async def evidence_count(session: AsyncSession, activity_id: int) -> int:
+    """How many evidence files an activity has."""
+    count = await session.scalar(
+        select(func.count()).select_from(Evidence).where(Evidence.activity_id == activity_id)
+    )
+    return int(count or 0)
+
+
+@dataclass
+class EvidenceAdded:
+    """Outcome of attaching a file."""
+
+    added: bool  # False when the same file was already there
+    total: int
+
+
+async def add_evidence(
+    session: AsyncSession,
+    activity: Activity,
+    *,
+    sha256: str,
+    kind: str,
+    size: int,
+    file_name: str | None,
+    mime_type: str | None,
+    telegram_file_id: str | None,
+    telegram_unique_id: str | None,
+    media_group_id: str | None,
+    member_id: int | None,
+) -> EvidenceAdded:
+    """Attach a stored file once; the same content (or Telegram file) twice counts once."""
+    duplicate = await session.scalar(
+        select(Evidence.id).where(
+            Evidence.activity_id == activity.id,
+            (Evidence.sha256 == sha256)
+            | (
+                (Evidence.telegram_unique_id == telegram_unique_id)
+                if telegram_unique_id
+                else (Evidence.sha256 == sha256)
+            ),
+        )
+    )
+    if duplicate is None:
+        position = await evidence_count(session, activity.id)
+        session.add(
+            Evidence(
+                activity_id=activity.id,
+                sha256=sha256,
+                kind=kind,
+                size=size,
+                file_name=file_name,
+                mime_type=mime_type,
+                telegram_file_id=telegram_file_id,
+                telegram_unique_id=telegram_unique_id,
+                media_group_id=media_group_id,
+                position=position,
+            )
+        )
+        await session.flush()
+        if activity.status == ActivityStatus.SUBMITTED:
+            _audit(session, activity, member_id, "evidence", "evidence", None, file_name or kind)
+    return EvidenceAdded(added=duplicate is None, total=await evidence_count(session, activity.id))
+
+
+async def has_evidence_unique(session: AsyncSession, activity_id: int, unique_id: str) -> bool:
+    """Whether a Telegram file (by file_unique_id) is already attached; saves a download."""
+    found = await session.scalar(
+        select(Evidence.id).where(
+            Evidence.activity_id == activity_id, Evidence.telegram_unique_id == unique_id
+        )
+    )
+    return found is not None
+
+
+async def clear_evidence(session: AsyncSession, activity: Activity, member_id: int | None) -> int:
+    """Remove every evidence file of an activity (the stored bytes stay content-addressed)."""
+    rows = (
+        await session.scalars(select(Evidence).where(Evidence.activity_id == activity.id))
+    ).all()
+    for row in rows:
+        await session.delete(row)
+    if rows and activity.status == ActivityStatus.SUBMITTED:
+        _audit(session, activity, member_id, "evidence", "evidence", f"{len(rows)}", "0")
+    await session.flush()
+    return len(rows)
+
+
+def _display(field: str, value: object) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, date):
+        return format_date(value)
+    return str(value)
+
+
+def _audit(
+    session: AsyncSession,
+    activity: Activity,
+    member_id: int | None,
+    action: str,
+    field: str | None,
+    old: str | None,
+    new: str | None,
+) -> None:
+    session.add(
+        AuditEntry(
+            activity_id=activity.id,
+            member_id=member_id,
+            action=action,
+            field=field,
+            old_value=old,
+            new_value=new,
+        )
+    )
+
+
+def set_field(
+    session: AsyncSession,
+    activity: Activity,
+    field: str,
+    value: object,
+    member_id: int | None,
+    tz: ZoneInfo,
+) -> None:
+    """Store one answer; changes to a submitted report are audited and re-judged for lateness."""
+    old = getattr(activity, field)
+    if old == value:
+        return
+    setattr(activity, field, value)
+    if activity.status != ActivityStatus.DRAFT:
+        _audit(
+            session,
+            activity,
+            member_id,
+            "edit",
+            field,
+            _display(field, old),
+            _display(field, value),
+        )
+        if field == "activity_date" and activity.submitted_at and isinstance(value, date):
+            judged = timeliness(value, activity.submitted_at, tz)
+            activity.on_time, activity.late_days = judged.on_time, judged.late_days
+
+
+def submit(
+    session: AsyncSession,
+    activity: Activity,
+    member_id: int | None,
+    tz: ZoneInfo,
+    now: datetime | None = None,
+) -> None:
+    """Mark a complete draft (or a withdrawn report) as submitted and give it a reference."""
+    assert activity.activity_date is not None
+    now = now or utcnow()
+    resubmit = activity.status == ActivityStatus.WITHDRAWN
+    judged = timeliness(activity.activity_date, now, tz)
+    activity.status = ActivityStatus.SUBMITTED
+    activity.submitted_at = now
+    activity.on_time, activity.late_days = judged.on_time, judged.late_days
+    if activity.ref_no is None:
+        activity.ref_no = reference_number(activity.id, activity.activity_date.year)
+    _audit(
+        session,
+        activity,
+        member_id,
+        "resubmit" if resubmit else "submit",
+        None,
+        None,
+        activity.ref_no,
+    )
+
+
+def withdraw(session: AsyncSession, activity: Activity, member_id: int | None) -> None:
+    """Withdraw a submitted report (kept, audited, excluded from exports)."""
+    activity.status = ActivityStatus.WITHDRAWN
+    _audit(
+        session,
+        activity,
+        member_id,
+        "withdraw",
+        None,
+        ActivityStatus.SUBMITTED,
+        ActivityStatus.WITHDRAWN,
+    )
+
+
+def cancel_draft(activity: Activity) -> None:
+    """Discard a draft; the row stays (marked cancelled) so nothing is silently deleted."""
+    activity.status = ActivityStatus.CANCELLED
+
+
+async def org_reports(
+    session: AsyncSession, org_ids: list[int], *, offset: int = 0, limit: int = 8
+) -> tuple[list[Activity], int]:
+    """Submitted and withdrawn reports of some associations, newest activity first."""
+    where = (
+        Activity.org_id.in_(org_ids),
+        Activity.status.in_([ActivityStatus.SUBMITTED, ActivityStatus.WITHDRAWN]),
+    )
+    total = await session.scalar(select(func.count()).select_from(Activity).where(*where))
+    rows = await session.scalars(
+        select(Activity)
+        .where(*where)
+        .options(selectinload(Activity.organisation))
+        .order_by(Activity.activity_date.desc(), Activity.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def org_of(session: AsyncSession, org_id: int) -> Organisation | None:
+    """An association by id."""
+    return await session.get(Organisation, org_id)

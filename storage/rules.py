@@ -1,0 +1,203 @@
+"""Plain business rules: parsing answers, the 3-day reporting window, the annual deadline.
+
+Nothing here knows about Telegram or the database, so every rule has direct unit tests.
+Parsers return ``(value, None)`` or ``(None, error_key)``; the key names a sentence in the text
+catalog so the user is told exactly what was wrong.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+WINDOW_DAYS = 3
+ROLES = ("主办", "协办", "承办")
+MAX_HEADCOUNT = 1_000_000
+EARLIEST_DATE = date(2000, 1, 1)
+
+NAME_MAX = 100
+CONTENT_MAX = 3000
+OUTCOME_MAX = 2000
+
+
+def normalize(text: str) -> str:
+    """Fold full-width digits and punctuation (NFKC) and trim whitespace."""
+    return unicodedata.normalize("NFKC", text).strip()
+
+
+def format_date(d: date) -> str:
+    """A date the way Chinese forms write it: ``2021年11月3日``."""
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def format_datetime(dt: datetime, tz: ZoneInfo) -> str:
+    """A moment in local time: ``2021年11月3日 14:05``."""
+    local = dt.astimezone(tz)
+    return f"{format_date(local.date())} {local:%H:%M}"
+
+
+_RELATIVE = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+_FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+_SHORT = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+
+
+def parse_activity_date(text: str, today: date) -> tuple[date | None, str | None]:
+    """Parse what people type for a date; refuse future and implausible dates.
+
+    Accepts ``2021-11-03``, ``2021/11/3``, ``2021.11.3``, ``2021年11月3日``, ``20211103``,
+    ``11月3日``, ``11.3``, ``11/3``, ``今天``, ``昨天``, ``前天`` and full-width digits. A date
+    without a year is this year's, or last year's when this year's would lie in the future.
+    """
+    raw = normalize(text).replace(" ", "")
+    if raw in _RELATIVE:
+        return today - timedelta(days=_RELATIVE[raw]), None
+    year: int | None
+    if m := _FULL.fullmatch(raw) or _COMPACT.fullmatch(raw):
+        year, month, day = (int(g) for g in m.groups())
+    elif m := _SHORT.fullmatch(raw):
+        year = None
+        month, day = (int(g) for g in m.groups())
+    else:
+        return None, "date_unreadable"
+    try:
+        if year is None:
+            value = date(today.year, month, day)
+            if value > today:
+                value = date(today.year - 1, month, day)
+        else:
+            value = date(year, month, day)
+    except ValueError:
+        return None, "date_invalid"
+    if value > today:
+        return None, "date_future"
+    if value < EARLIEST_DATE:
+        return None, "date_too_old"
+    return value, None
+
+
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+
+
+def _chinese_number(text: str) -> int | None:
+    """Convert simple Chinese numerals (``五十``, ``一百二十``, ``两千``) to an int."""
+    if not text or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in text):
+        return None
+    total, section, digit = 0, 0, None
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        else:
+            unit = _CN_UNITS[ch]
+            if unit == 10000:
+                total += (section + (digit or 0)) * unit
+                section = 0
+            else:
+                section += (digit if digit is not None else 1) * unit
+            digit = None
+    return total + section + (digit or 0)
+
+
+_HEADCOUNT = re.compile(
+    r"(?:约|大约|共|共计|合计|总共|有)?\s*(-?[\d,]+|[零〇一二两三四五六七八九十百千万]+)\s*"
+    r"(?:余|多)?\s*(?:人|名|位|人次)?\s*(?:左右)?"
+)
+
+
+def parse_headcount(text: str) -> tuple[int | None, str | None]:
+    """Parse a positive whole number of participants: ``50``, ``约50人``, ``５０人``, ``五十人``."""
+    raw = normalize(text).replace(" ", "")
+    m = _HEADCOUNT.fullmatch(raw)
+    if not m:
+        return None, "headcount_unreadable"
+    token = m.group(1)
+    if token[0] in "-0123456789,":
+        try:
+            value = int(token.replace(",", ""))
+        except ValueError:
+            return None, "headcount_unreadable"
+    else:
+        parsed = _chinese_number(token)
+        if parsed is None:
+            return None, "headcount_unreadable"
+        value = parsed
+    if value <= 0:
+        return None, "headcount_not_positive"
+    if value > MAX_HEADCOUNT:
+        return None, "headcount_too_large"
+    return value, None
+
+
+def parse_role(text: str) -> tuple[str | None, str | None]:
+    """Accept one of 主办/协办/承办 (also typed)."""
+    raw = normalize(text)
+    return (raw, None) if raw in ROLES else (None, "role_invalid")
+
+
+def check_text(text: str, limit: int) -> tuple[str | None, str | None]:
+    """A free-text answer: non-empty after trimming, at most ``limit`` characters."""
+    value = text.strip()
+    if not value:
+        return None, "text_empty"
+    if len(value) > limit:
+        return None, "text_too_long"
+    return value, None
+
+
+def window_closes_at(activity_date: date, tz: ZoneInfo) -> datetime:
+    """The moment the 3-day window closes: the end of the third day after the activity."""
+    return datetime.combine(activity_date + timedelta(days=WINDOW_DAYS + 1), time(0), tzinfo=tz)
+
+
+@dataclass(frozen=True)
+class Timeliness:
+    """Whether a report is on time, and by how many days it is late."""
+
+    on_time: bool
+    late_days: int
+
+
+def timeliness(activity_date: date, submitted_at: datetime, tz: ZoneInfo) -> Timeliness:
+    """Judge a submission against the 3-day window (Asia/Shanghai by default)."""
+    closes = window_closes_at(activity_date, tz)
+    if submitted_at < closes:
+        return Timeliness(True, 0)
+    late = (submitted_at.astimezone(tz).date() - (activity_date + timedelta(days=WINDOW_DAYS))).days
+    return Timeliness(False, max(late, 1))
+
+
+def annual_deadline(year: int, month: int = 11, day: int = 30) -> date:
+    """The annual tables' deadline of a reporting year (30 November unless configured)."""
+    return date(year, month, day)
+
+
+def editable_until(activity_date: date, month: int = 11, day: int = 30) -> date:
+    """Reports of a year can be changed until that year's annual deadline (inclusive)."""
+    return annual_deadline(activity_date.year, month, day)
+
+
+def shorten(text: str, limit: int) -> str:
+    """Cut ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
+    return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
+
+
+def reference_number(activity_id: int, year: int) -> str:
+    """A short reference a user can quote on the phone: ``KX21-0042``."""
+    return f"KX{year % 100:02d}-{activity_id:04d}"
