@@ -1,11 +1,18 @@
-"""Districts and associations: seeding, lookup and creation."""
+"""Districts and associations: seeding, lookup, creation, annex fields and district figures."""
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
-from storage.models import District, Organisation, OrgKind
+from storage.models import District, DistrictFigures, Organisation, OrgKind
+from storage.officers import people_of, replace_officers
+from storage.registry_rules import FieldSpec, check_tech_staff, fields_for
+from storage.rules import format_date
 
 # Chengdu's county-level units (2021), in the order of the work guide (annex-spec.md).
 CHENGDU_DISTRICTS: tuple[str, ...] = (
@@ -69,3 +76,119 @@ async def create_organisation(
     session.add(org)
     await session.flush()
     return org
+
+
+# --- the registry's fields (annexes 1-1 / 1-2), district figures ------------------------------
+
+
+async def load_organisation(session: AsyncSession, org_id: int) -> Organisation | None:
+    """An association with its district and officers (fresh from the database)."""
+    return await session.scalar(
+        select(Organisation)
+        .where(Organisation.id == org_id)
+        .options(selectinload(Organisation.officers), selectinload(Organisation.district))
+        .execution_options(populate_existing=True)
+    )
+
+
+async def district_orgs(
+    session: AsyncSession, district_id: int, *, with_officers: bool = False
+) -> list[Organisation]:
+    """The active associations of a district, by name."""
+    query = (
+        select(Organisation)
+        .where(Organisation.district_id == district_id, Organisation.active.is_(True))
+        .order_by(Organisation.kind, Organisation.name)
+    )
+    if with_officers:
+        query = query.options(selectinload(Organisation.officers))
+    return list((await session.scalars(query)).all())
+
+
+async def districts_by_id(session: AsyncSession, ids: list[int]) -> list[District]:
+    """Districts with these ids, in the work guide's order."""
+    if not ids:
+        return []
+    rows = await session.scalars(
+        select(District).where(District.id.in_(ids)).order_by(District.sort_order, District.id)
+    )
+    return list(rows.all())
+
+
+async def all_districts(session: AsyncSession) -> list[District]:
+    """Every district, in the work guide's order."""
+    return list(
+        (await session.scalars(select(District).order_by(District.sort_order, District.id))).all()
+    )
+
+
+def field_value(org: Organisation, spec: FieldSpec) -> Any:
+    """The stored value of one field: a scalar, or a list of :class:`Person` (empty = missing)."""
+    if spec.kind == "person":
+        return people_of(org, spec.key)
+    return getattr(org, spec.key)
+
+
+def is_filled(org: Organisation, spec: FieldSpec) -> bool:
+    """Whether the field has a value (a person column needs at least one person)."""
+    value = field_value(org, spec)
+    return bool(value) if spec.kind == "person" else value is not None
+
+
+def missing_fields(org: Organisation) -> list[FieldSpec]:
+    """The annex fields of ``org`` still empty, in the annex's order (officers loaded)."""
+    return [spec for spec in fields_for(org.kind) if not is_filled(org, spec)]
+
+
+def set_field(org: Organisation, spec: FieldSpec, value: Any) -> None:
+    """Store one parsed value, checking 科技人员数 ≤ 员工总数 against the other stored value."""
+    if spec.key in ("employees", "tech_staff"):
+        employees = value if spec.key == "employees" else org.employees
+        tech_staff = value if spec.key == "tech_staff" else org.tech_staff
+        error = check_tech_staff(employees, tech_staff)
+        if error:
+            raise RegistryError(error, employees=employees, tech_staff=tech_staff)
+    if spec.kind == "person":
+        replace_officers(org, spec.key, list(value))
+    else:
+        setattr(org, spec.key, value)
+
+
+def display_value(value: Any) -> str | None:
+    """A field value as the card shows it (``None`` when missing)."""
+    if value is None or value == []:
+        return None
+    if isinstance(value, date):
+        return format_date(value)
+    if isinstance(value, list):
+        return "；".join(p.cell() for p in value)
+    return str(value)
+
+
+FIGURE_KEYS: tuple[str, ...] = ("local_enterprises", "tech_enterprises", "zones")
+
+
+async def district_figures(session: AsyncSession, district_id: int, year: int) -> DistrictFigures:
+    """The district's figures for ``year`` (a new empty row when none were entered yet)."""
+    row = await session.scalar(
+        select(DistrictFigures).where(
+            DistrictFigures.district_id == district_id, DistrictFigures.year == year
+        )
+    )
+    if row is None:
+        row = DistrictFigures(district_id=district_id, year=year)
+        session.add(row)
+        await session.flush()
+    return row
+
+
+async def set_district_figure(
+    session: AsyncSession, district_id: int, year: int, key: str, value: int
+) -> DistrictFigures:
+    """Store one of 属地企业数量 / 科技企业数量 / 产业功能区数量 for a year."""
+    if key not in FIGURE_KEYS:
+        raise ValueError(key)
+    row = await district_figures(session, district_id, year)
+    setattr(row, key, value)
+    await session.flush()
+    return row
