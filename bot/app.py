@@ -46,7 +46,9 @@ def build_application(settings: Settings, db: Database) -> Application:  # type:
     app.bot_data["db"] = db
 
     # Flows that receive plain messages, chosen by the state stored for each member.
-    router.register_flow(report.FLOW, report.receive_message, report.cancel_report)
+    router.register_flow(
+        report.FLOW, report.receive_message, report.cancel_report, report.ask_again
+    )
 
     # 1. Commands everybody has.
     app.add_handler(CommandHandler("start", uow(start.start), PRIVATE))

@@ -43,20 +43,22 @@ async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any,
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     """Migrate the database, then run the bot with long polling until interrupted."""
-    from telegram import Update
-
     from bot.app import build_application
+    from bot.polling import serve
 
     upgrade(settings.db_url)
     db = Database(settings.db_url)
     app = build_application(settings, db)
     logging.getLogger(__name__).info("kexie is running (database: %s)", settings.db_url)
-    app.run_polling(
-        allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
-        timeout=settings.poll_timeout,
-        close_loop=False,
-    )
-    return 0
+
+    async def main() -> int:
+        try:
+            await serve(app, timeout=settings.poll_timeout)
+        finally:
+            await db.dispose()
+        return 0
+
+    return _run_async(main())
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -243,6 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(require_token=getattr(args, "needs_token", False))

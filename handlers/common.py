@@ -204,7 +204,7 @@ Handler = Callable[[Turn], Awaitable[None]]
 
 
 def unit_of_work(
-    handler: Handler,
+    original: Handler,
 ) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
     """Wrap a handler: one session per update, exactly-once processing, replies after commit."""
 
@@ -215,14 +215,15 @@ def unit_of_work(
             return  # the bot works in private chats only
         db: Database = context.bot_data["db"]
         settings: Settings = context.bot_data["settings"]
+        handler = original
         async with db.session() as session:
             member = await member_by_telegram_id(session, update.effective_user.id)
             if member is not None:
                 if member.last_update_id is not None and update.update_id <= member.last_update_id:
-                    log.info("skipping re-delivered update %s", update.update_id)
-                    if update.callback_query:
-                        await update.callback_query.answer()
-                    return
+                    # Processed before a crash, but perhaps never answered: ask the current
+                    # question again instead of applying the answer twice.
+                    log.info("re-delivered update %s: re-asking", update.update_id)
+                    handler = _reprompt
                 member.last_update_id = update.update_id
                 if member.unreachable:
                     member.unreachable = False  # they are talking to us again
@@ -240,9 +241,15 @@ def unit_of_work(
         for action in turn.outbox:
             await action()
 
-    run.__name__ = handler.__name__
-    run.__doc__ = handler.__doc__
+    run.__name__ = original.__name__
+    run.__doc__ = original.__doc__
     return run
+
+
+async def _reprompt(turn: Turn) -> None:
+    from handlers.router import reprompt  # the router knows the flows; it imports this module
+
+    await reprompt(turn)
 
 
 def _guess_lang(user: User) -> str:

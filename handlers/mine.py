@@ -10,7 +10,7 @@ import math
 
 from bot.texts import Raw
 from handlers.common import Buttons, Turn
-from handlers.report import FLOW, render_card
+from handlers.report import FLOW, field_buttons, render_card
 from storage import reports
 from storage.models import Activity, ActivityStatus, Role
 from storage.policy import Action, Target, allowed
@@ -118,15 +118,9 @@ async def edit_report(turn: Turn) -> None:
     await reports.set_state(
         turn.session, turn.member.id, FLOW, "review", activity.id, {"amend": True}
     )
-    turn.close_buttons()
-    turn.reply(
-        render_card(turn, activity),
-        [
-            [
-                (turn.label("btn_edit"), f"rep:{activity.id}:edit"),
-                (turn.label("btn_done_editing"), f"rep:{activity.id}:amended"),
-            ]
-        ],
+    # Straight to the list of fields: the card is already on screen.
+    turn.edit(
+        render_card(turn, activity) + "\n\n" + turn.t("edit_pick"), field_buttons(turn, activity)
     )
 
 

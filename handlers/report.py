@@ -177,6 +177,15 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         await _ask(turn, activity, step, state)
 
 
+async def ask_again(turn: Turn, state: ChatState) -> None:
+    """Repeat the current question (the previous reply may never have reached the user)."""
+    if state.activity_id is None:
+        return
+    activity = await reports.load_activity(turn.session, state.activity_id)
+    if activity is not None and state.step in (*FIELD_STEPS, "review"):
+        await _ask(turn, activity, state.step, state)
+
+
 async def answer_date(turn: Turn, state: ChatState, activity: Activity, text: str) -> None:
     """时间: parse what was typed; refuse the future; warn when the 3-day window has closed."""
     value, error = parse_activity_date(text, turn.today)
@@ -505,9 +514,16 @@ async def ask_field_to_fix(turn: Turn) -> None:
     activity = await _pressed_activity(turn, steps=("review",))
     if activity is None:
         return
+    turn.edit(
+        render_card(turn, activity) + "\n\n" + turn.t("edit_pick"), field_buttons(turn, activity)
+    )
+
+
+def field_buttons(turn: Turn, activity: Activity) -> Buttons:
+    """One button per answer to fix, then 返回 to the card."""
     rows = [[(turn.label(f"label_{s}"), f"rep:{activity.id}:fix:{s}")] for s in FIELD_STEPS]
     rows.append([(turn.label("btn_back"), f"rep:{activity.id}:card")])
-    turn.edit(render_card(turn, activity) + "\n\n" + turn.t("edit_pick"), rows)
+    return rows
 
 
 async def fix_field(turn: Turn) -> None:

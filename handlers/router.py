@@ -13,13 +13,35 @@ FlowHandler = Callable[[Turn, ChatState], Awaitable[None]]
 # Filled by bot.app.build_application, so the assembly function shows every flow in one place.
 FLOWS: dict[str, FlowHandler] = {}
 CANCELLERS: dict[str, FlowHandler] = {}
+REPROMPTERS: dict[str, FlowHandler] = {}
 
 
-def register_flow(name: str, on_message: FlowHandler, on_cancel: FlowHandler | None = None) -> None:
-    """Make ``on_message`` receive the messages of members whose state is in flow ``name``."""
+def register_flow(
+    name: str,
+    on_message: FlowHandler,
+    on_cancel: FlowHandler | None = None,
+    on_reprompt: FlowHandler | None = None,
+) -> None:
+    """Make ``on_message`` receive the messages of members whose state is in flow ``name``.
+
+    ``on_cancel`` handles /cancel inside the flow; ``on_reprompt`` asks the current question
+    again (after a crash, when an update comes a second time).
+    """
     FLOWS[name] = on_message
     if on_cancel is not None:
         CANCELLERS[name] = on_cancel
+    if on_reprompt is not None:
+        REPROMPTERS[name] = on_reprompt
+
+
+async def reprompt(turn: Turn) -> None:
+    """Ask the member's current question again; nothing is changed."""
+    if turn.member is None:
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    again = REPROMPTERS.get(state.flow) if state else None
+    if state is not None and again is not None:
+        await again(turn, state)
 
 
 async def route_message(turn: Turn) -> None:

@@ -26,17 +26,16 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application
 from bot.config import Settings, load_settings
+from bot.polling import poll
 from storage.db import Database
 from storage.members import create_invite
 from storage.migrate import upgrade
 from storage.models import District, Organisation, OrgKind, Role
 from storage.registry import create_organisation, district_by_name, seed_districts
-
 from tests.standin import FakeUser, StandIn
 
 # A token of the real shape (the stand-in accepts whatever token it was created with).
@@ -90,8 +89,12 @@ class Kexie:
         """Run the real ``kexie`` console script (as the README does) and capture its output."""
         kexie = Path(sys.executable).parent / "kexie"
         proc = await asyncio.create_subprocess_exec(
-            str(kexie), *args, env=self.env, cwd=self.data_dir,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            str(kexie),
+            *args,
+            env=self.env,
+            cwd=self.data_dir,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await asyncio.wait_for(proc.communicate(), timeout)
         assert proc.returncode is not None
@@ -103,37 +106,42 @@ class Kexie:
         await asyncio.to_thread(upgrade, self.settings.db_url)
 
     async def start(self) -> None:
-        """Build the application and start long polling against the stand-in."""
+        """Build the application and poll the stand-in (bot.polling, as ``kexie run`` does)."""
         self.app = build_application(self.settings, self.db)
         await self.app.initialize()
         if self.app.post_init:
             await self.app.post_init(self.app)
-        assert self.app.updater is not None
-        await self.app.updater.start_polling(
-            poll_interval=0.0, timeout=1,
-            allowed_updates=[Update.MESSAGE, Update.CALLBACK_QUERY],
-        )
         await self.app.start()
+        self._stop = asyncio.Event()
+        self._poller = asyncio.create_task(poll(self.app, self._stop, timeout=1))
 
     async def stop(self) -> None:
         """Stop polling and shut the application down."""
         if self.app is None:
             return
         app, self.app = self.app, None
-        assert app.updater is not None
-        if app.updater.running:
-            await app.updater.stop()
+        self._stop.set()
+        await self._poller
         if app.running:
             await app.stop()
         await app.shutdown()
+
+    async def restart(self) -> None:
+        """Stop and start again (a fresh application object on the same database)."""
+        await self.stop()
+        await self.start()
 
     # --- the bot as a separate process (for kill -9 tests) ---
     async def start_process(self) -> None:
         """Run ``kexie run`` in a subprocess against the stand-in."""
         kexie = Path(sys.executable).parent / "kexie"
         self.process = await asyncio.create_subprocess_exec(
-            str(kexie), "run", env=self.env, cwd=self.data_dir,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
+            str(kexie),
+            "run",
+            env=self.env,
+            cwd=self.data_dir,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
         )
 
     async def kill_process(self) -> None:
@@ -166,7 +174,12 @@ class Kexie:
             return org.id
 
     async def invite_token(
-        self, role: str, *, org: int | None = None, district: str | None = None, uses: int = 1,
+        self,
+        role: str,
+        *,
+        org: int | None = None,
+        district: str | None = None,
+        uses: int = 1,
         days: int = 7,
     ) -> str:
         """Create an invitation directly, return its token."""
@@ -177,14 +190,23 @@ class Kexie:
                 assert found is not None
                 district_id = found.id
             invite = await create_invite(
-                session, role=Role(role), org_id=org, district_id=district_id, uses=uses,
+                session,
+                role=Role(role),
+                org_id=org,
+                district_id=district_id,
+                uses=uses,
                 days=days,
             )
             return invite.token
 
     async def member(
-        self, user_id: int, role: str = "reporter", *, org: int | None = None,
-        district: str | None = None, first_name: str = "王芳",
+        self,
+        user_id: int,
+        role: str = "reporter",
+        *,
+        org: int | None = None,
+        district: str | None = None,
+        first_name: str = "王芳",
     ) -> FakeUser:
         """A simulated user who joined through an invite link (as a real user would)."""
         user = self.standin.user(user_id, first_name)
@@ -210,7 +232,7 @@ async def postgres_database() -> tuple[str, str] | None:
     admin = os.environ.get("KEXIE_TEST_POSTGRES_URL")
     if not admin:
         return None
-    import asyncpg  # noqa: PLC0415 - only needed when PostgreSQL tests run
+    import asyncpg
 
     name = f"kexie_{uuid.uuid4().hex[:12]}"
     conn = await asyncpg.connect(admin.replace("postgresql+asyncpg://", "postgresql://"))
@@ -224,7 +246,7 @@ async def postgres_database() -> tuple[str, str] | None:
 
 async def drop_postgres_database(name: str) -> None:
     """Drop a database made by :func:`postgres_database`."""
-    import asyncpg  # noqa: PLC0415
+    import asyncpg
 
     admin = os.environ["KEXIE_TEST_POSTGRES_URL"]
     conn = await asyncpg.connect(admin.replace("postgresql+asyncpg://", "postgresql://"))
