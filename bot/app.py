@@ -22,6 +22,7 @@ from telegram.ext import (
 from bot.config import Settings
 from bot.texts import t
 from handlers import mine, report, router, start
+from handlers.common import Turn
 from handlers.common import unit_of_work as uow
 from handlers.menus import set_default_menus
 from storage.db import Database
@@ -31,7 +32,7 @@ log = logging.getLogger(__name__)
 PRIVATE = filters.ChatType.PRIVATE
 
 
-def build_application(settings: Settings, db: Database) -> Application:  # type: ignore[type-arg]
+def build_application(settings: Settings, db: Database) -> Application:
     """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
     app = (
         ApplicationBuilder()
@@ -99,12 +100,12 @@ def build_application(settings: Settings, db: Database) -> Application:  # type:
     return app
 
 
-async def _stale_button(turn) -> None:  # type: ignore[no-untyped-def]
+async def _stale_button(turn: Turn) -> None:
     """A button whose data matches nothing any more (an old keyboard, or a forged one)."""
     turn.notice(turn.t("button_expired"))
 
 
-async def _post_init(app: Application) -> None:  # type: ignore[type-arg]
+async def _post_init(app: Application) -> None:
     try:
         await set_default_menus(app.bot)
     except TelegramError as exc:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 ALLOWED_UPDATES: Sequence[str] = (Update.MESSAGE, Update.CALLBACK_QUERY)
 
 
-async def poll(app: Application, stop: asyncio.Event, *, timeout: int = 10) -> None:  # type: ignore[type-arg]
+async def poll(app: Application, stop: asyncio.Event, *, timeout: int = 10) -> None:
     """Fetch and handle updates one by one until ``stop`` is set."""
     offset: int | None = None
     backoff = 1.0
@@ -71,7 +71,7 @@ async def poll(app: Application, stop: asyncio.Event, *, timeout: int = 10) -> N
             offset = update.update_id + 1
 
 
-async def serve(app: Application, *, timeout: int = 10) -> None:  # type: ignore[type-arg]
+async def serve(app: Application, *, timeout: int = 10) -> None:
     """Run the bot until SIGINT or SIGTERM: initialise, start jobs, poll, shut down cleanly."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

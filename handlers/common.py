@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -205,7 +205,7 @@ Handler = Callable[[Turn], Awaitable[None]]
 
 def unit_of_work(
     original: Handler,
-) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]:
+) -> Callable[[Update, ContextTypes.DEFAULT_TYPE], Coroutine[Any, Any, None]]:
     """Wrap a handler: one session per update, exactly-once processing, replies after commit."""
 
     async def run(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -67,7 +67,7 @@ class Kexie:
             poll_timeout=1,
         )
         self.db = Database(self.settings.db_url)
-        self.app: Application | None = None  # type: ignore[type-arg]
+        self.app: Application | None = None
         self.process: asyncio.subprocess.Process | None = None
 
     # --- environment for subprocesses (the CLI, a separately running bot) ---

@@ -1,8 +1,10 @@
 """Alembic environment: runs migrations on the async engine given by ``sqlalchemy.url``."""
 
 import asyncio
+from typing import Any, Literal
 
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 from sqlalchemy import pool
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
@@ -12,7 +14,7 @@ from storage.models import Base, UTCDateTime
 config = context.config
 
 
-def render_item(type_: str, obj: object, autogen_context: object) -> str | bool:
+def render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Render our UTC TypeDecorator as a plain DateTime so migrations don't import models."""
     if type_ == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime()"
