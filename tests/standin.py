@@ -199,13 +199,13 @@ class ErrorRecord:
 class Upload:
     """A file part of a multipart request, as received."""
 
-    field: str
+    name: str
     filename: str | None
     content_type: str | None
     data: bytes = field(repr=False)
 
     def __repr__(self) -> str:
-        return f"Upload({self.field!r}, {self.filename!r}, {len(self.data)} bytes)"
+        return f"Upload({self.name!r}, {self.filename!r}, {len(self.data)} bytes)"
 
 
 @dataclass(frozen=True)
@@ -263,15 +263,15 @@ class BotMessage:
     html: str | None = None
     caption: str | None = None
     parse_mode: str | None = None
-    entities: tuple[JSONDict, ...] = ()
-    buttons: tuple[tuple[Button, ...], ...] = ()
+    entities: list[JSONDict] = field(default_factory=list)
+    buttons: list[list[Button]] = field(default_factory=list)
     file_bytes: bytes | None = field(default=None, repr=False)
     file_name: str | None = None
     mime_type: str | None = None
     file_id: str | None = None
     media_group_id: str | None = None
     reply_to_message_id: int | None = None
-    reply_keyboard: tuple[tuple[str, ...], ...] | None = None
+    reply_keyboard: list[list[str]] | None = None
     edited: bool = False
     deleted: bool = False
     raw: JSONDict = field(default_factory=dict, repr=False, compare=False)
@@ -1219,6 +1219,7 @@ class StandIn:
         self._poll_generation = 0
         self._update_signal = _Signal()
         self._output_signal = _Signal()
+        self._call_signal = _Signal()
         self._blocked: set[int] = set()
         self._faults: dict[str, deque[_Fault]] = {}
         self._queries: dict[str, tuple[FakeUser, float, str | None]] = {}
@@ -1383,6 +1384,17 @@ class StandIn:
     def calls_of(self, method: str) -> list[Call]:
         """The recorded calls of one method (case-insensitive)."""
         return [c for c in self.calls if c.method.lower() == method.lower()]
+
+    async def wait_for_call(self, method: str, count: int = 1, timeout: float = 10.0) -> Call:
+        """Wait until ``method`` has been called ``count`` times in total; return that call."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(calls := self.calls_of(method)) < count:
+            if not await self._call_signal.wait(deadline - loop.time()):
+                raise AssertionError(
+                    f"{method} called {len(calls)} time(s), expected {count}, within {timeout:g}s"
+                )
+        return calls[count - 1]
 
     def commands_for(self, scope: str = "default", language_code: str = "") -> list[str]:
         """Command names set for a scope key (see :attr:`commands`) and language."""
@@ -1557,6 +1569,7 @@ class StandIn:
             self.calls.append(Call(time.monotonic(), method, params))
             return self._error_response(method, params, exc)
         self.calls.append(Call(time.monotonic(), method, params))
+        self._call_signal.notify()
         if not _TOKEN_RE.match(token) or not method or "/" in method:
             return self._error_response(method, params, ApiError(404, "Not Found"))
         handler = self._methods.get(method.lower())
@@ -1901,13 +1914,13 @@ class StandIn:
         return msg
 
     @staticmethod
-    def _buttons(markup: JSONDict | None) -> tuple[tuple[Button, ...], ...]:
+    def _buttons(markup: JSONDict | None) -> list[list[Button]]:
         if not markup or "inline_keyboard" not in markup:
-            return ()
-        return tuple(
-            tuple(Button(b["text"], b.get("callback_data"), b.get("url")) for b in row)
+            return []
+        return [
+            [Button(b["text"], b.get("callback_data"), b.get("url")) for b in row]
             for row in markup["inline_keyboard"]
-        )
+        ]
 
     def _apply_reply_keyboard(self, u: FakeUser, markup: JSONDict | None) -> None:
         if not markup:
@@ -1935,9 +1948,7 @@ class StandIn:
         edited: bool = False,
     ) -> BotMessage:
         is_caption = media_type != "text"
-        keyboard = (
-            tuple(tuple(row) for row in u.reply_keyboard) if u.reply_keyboard is not None else None
-        )
+        keyboard = [list(row) for row in u.reply_keyboard] if u.reply_keyboard is not None else None
         bm = BotMessage(
             message_id=msg["message_id"],
             chat_id=u.chat_id,
@@ -1947,7 +1958,7 @@ class StandIn:
             html=raw_text,
             caption=plain if is_caption else None,
             parse_mode=parse_mode,
-            entities=tuple(entities),
+            entities=list(entities),
             buttons=self._buttons(markup),
             file_bytes=file.data if file else None,
             file_name=file.file_name if file else None,
@@ -2285,7 +2296,7 @@ class StandIn:
             msg,
             text=plain or "",
             html=raw,
-            entities=tuple(entities),
+            entities=list(entities),
             parse_mode=params.get("parse_mode"),
             buttons=self._buttons(markup),
         )
@@ -2330,7 +2341,7 @@ class StandIn:
             text=plain or "",
             caption=plain,
             html=raw,
-            entities=tuple(entities),
+            entities=list(entities),
             parse_mode=params.get("parse_mode"),
             buttons=self._buttons(markup),
         )
