@@ -109,11 +109,8 @@ def _locked_text(turn: Turn, activity: Activity) -> Raw:
 
 async def edit_report(turn: Turn) -> None:
     """修改 on a submitted report: enter the report flow's card in amend mode."""
-    activity = await _pressed(turn, Action.EDIT_REPORT)
+    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
-        return
-    if activity.status != ActivityStatus.SUBMITTED:
-        turn.notice(turn.t("button_expired"))
         return
     await reports.set_state(
         turn.session, turn.member.id, FLOW, "review", activity.id, {"amend": True}
@@ -126,11 +123,8 @@ async def edit_report(turn: Turn) -> None:
 
 async def ask_withdraw(turn: Turn) -> None:
     """撤回: confirm first."""
-    activity = await _pressed(turn, Action.EDIT_REPORT)
+    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None:
-        return
-    if activity.status != ActivityStatus.SUBMITTED:
-        turn.notice(turn.t("button_expired"))
         return
     turn.edit(
         render_card(turn, activity) + "\n\n" + turn.t("withdraw_confirm", ref=activity.ref_no),
@@ -145,11 +139,8 @@ async def ask_withdraw(turn: Turn) -> None:
 
 async def withdraw_report(turn: Turn) -> None:
     """确认撤回: the report stays, marked withdrawn, audited."""
-    activity = await _pressed(turn, Action.EDIT_REPORT)
+    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
-        return
-    if activity.status != ActivityStatus.SUBMITTED:
-        turn.notice(turn.t("button_expired"))
         return
     reports.withdraw(turn.session, activity, turn.member.id)
     await reports.clear_state(turn.session, turn.member.id)
@@ -159,19 +150,19 @@ async def withdraw_report(turn: Turn) -> None:
 
 async def resubmit_report(turn: Turn) -> None:
     """重新提交 a withdrawn report."""
-    activity = await _pressed(turn, Action.EDIT_REPORT)
+    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN)
     if activity is None or turn.member is None:
-        return
-    if activity.status != ActivityStatus.WITHDRAWN:
-        turn.notice(turn.t("button_expired"))
         return
     reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
 
 
-async def _pressed(turn: Turn, action: Action) -> Activity | None:
-    """The report a ``mine:…:<id>`` button names, if the presser may do ``action`` to it now."""
+async def _pressed(
+    turn: Turn, action: Action, status: ActivityStatus | None = None
+) -> Activity | None:
+    """The report a ``mine:…:<id>`` button names, if the presser may do ``action`` to it now
+    and it is (still) in ``status`` — a second press on an old button is told it expired."""
     assert turn.query and turn.query.data
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
@@ -195,5 +186,8 @@ async def _pressed(turn: Turn, action: Action) -> Activity | None:
             turn.notice(_locked_text(turn, activity), alert=True)
         else:
             turn.notice(turn.t("not_allowed"), alert=True)
+        return None
+    if status is not None and activity.status != status:
+        turn.notice(turn.t("button_expired"))
         return None
     return activity
