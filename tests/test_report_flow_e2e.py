@@ -124,7 +124,7 @@ async def test_bad_answers_are_refused_with_a_reason(kexie: Kexie) -> None:
     await user.send("2021-02-30")
     assert "不存在" in (await user.expect()).text
     await user.send("上周")
-    assert "没有看懂" in (await user.expect()).text
+    assert "无法识别" in (await user.expect()).text
     await user.send_photo()
     assert "还不需要上传文件" in (await user.expect()).text
     await user.expect_any("第1步")
@@ -273,7 +273,7 @@ async def test_invite_links_expire_and_run_out(kexie: Kexie) -> None:
     await first.send(f"/start {token}")  # the same person again does not burn a use
     await first.expect_any("无需重复加入")
     await second.send(f"/start {token}")
-    assert "使用次数已用完" in (await second.expect()).text
+    assert "可用次数已用完" in (await second.expect()).text
     expired = await kexie.invite_token("reporter", org=org, days=0)
     await second.send(f"/start {expired}")
     assert "已过期" in (await second.expect()).text
@@ -354,7 +354,7 @@ async def test_mine_lists_opens_amends_withdraws(kexie: Kexie) -> None:
     await author.press("服务（活动）名称")
     await author.expect_any("第2步")
     await author.send("第一场活动（更正）")
-    await author.expect_any("已保存修改")
+    await author.expect_any("修改已保存")
     await author.expect_any("第一场活动（更正）")
     await author.press("修改完成")
     await author.expect_any("修改完成")
@@ -401,7 +401,7 @@ async def test_help_and_menus(kexie: Kexie) -> None:
     help_text = await user.expect()
     assert "3日内" in help_text.text and "/report" in help_text.text
     await user.send("/nosuchcommand")
-    assert "没有这个命令" in (await user.expect()).text
+    assert "无法识别该命令" in (await user.expect()).text
     default = kexie.standin.commands_for("default")
     assert default[:3] == ["start", "report", "mine"]
     chat = kexie.standin.commands_for(f"chat:{user.chat_id}")

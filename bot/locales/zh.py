@@ -4,8 +4,8 @@ TEXTS: dict[str, str] = {
     # --- common ---
     "yes": "是",
     "no": "否",
-    "unknown_command": "没有这个命令。发送 /help 查看可以做什么。",
-    "error_generic": "抱歉，处理时出了问题，已记录。您的已填内容都已保存，请稍后再试。",
+    "unknown_command": "无法识别该命令。发送 /help 查看使用帮助。",
+    "error_generic": "抱歉，处理时出了问题，已记录。您已填写的内容均已保存，请稍后再试。",
     "button_expired": "这个按钮已失效，请看最新的消息。",
     "not_allowed": "您没有权限进行这个操作。",
     "stranger": (
@@ -42,7 +42,7 @@ TEXTS: dict[str, str] = {
     "welcome_buttons_report": "📝 报送活动",
     "welcome_buttons_mine": "📋 我的报送",
     "joined": "✅ 已加入：{what}。",
-    "joined_already": "您已经是 {what}，无需重复加入。",
+    "joined_already": "您已拥有此身份：{what}，无需重复加入。",
     "role_line": "• {role}：{scope}",
     "role_reporter": "报送员",
     "role_org_admin": "科协管理员",
@@ -51,7 +51,7 @@ TEXTS: dict[str, str] = {
     "scope_city": "成都市（全市）",
     "invite_unknown": "这个邀请链接无效。请向发给您链接的管理员重新索取。",
     "invite_expired": "这个邀请链接已过期。请向管理员索取新的链接。",
-    "invite_used_up": "这个邀请链接的使用次数已用完。请向管理员索取新的链接。",
+    "invite_used_up": "这个邀请链接的可用次数已用完。请向管理员索取新的链接。",
     "invite_revoked": "这个邀请链接已被撤销。请向管理员索取新的链接。",
     # --- help ---
     "help": (
@@ -60,7 +60,7 @@ TEXTS: dict[str, str] = {
         "取得成效，再上传照片或签到表等佐证材料，最后核对并提交。\n"
         "⏰ 请在活动结束后<b>3日内</b>报送；超过期限仍可报送，但会标记为“逾期”。\n"
         "💾 每一步都会自动保存，中途退出或断网都不会丢失，再发 /report 可继续。\n"
-        "📋 /mine 查看本单位的报送，可修改或撤回（截止每年{deadline}）。\n"
+        "📋 /mine 查看本单位的报送，每年{deadline}前可修改或撤回。\n"
         "✖️ /cancel 随时退出当前操作。\n\n"
         "日期可以这样写：2021-11-03、2021/11/3、11月3日、11.3、今天、昨天、前天。\n"
         "人数可以写：50、50人、约50人。"
@@ -71,6 +71,148 @@ TEXTS: dict[str, str] = {
         "/org 科协登记信息 · /district 区县年度数据 · /status 报送情况\n"
         "/export 导出附件1-1、1-2、1-3"
     ),
+    # --- registry ---
+    "reg_denied": "找不到该项，或者您没有权限。",
+    "reg_admins_only": "这个命令供科协管理员使用。",
+    "kind_enterprise": "企业科协",
+    "kind_zone": "产业功能区科协",
+    # field labels (plain text)
+    "reg_f_approval_no": "批准文号",
+    "reg_f_approval_date": "批准时间",
+    "reg_f_employees": "员工总数",
+    "reg_f_tech_staff": "科技人员数",
+    "reg_f_association_members": "科协会员数",
+    "reg_f_address": "通信地址",
+    "reg_f_ownership": "单位性质",
+    "reg_f_unit_members": "单位会员数量",
+    "reg_f_individual_members": "个人会员数量",
+    "reg_f_secretariat_unit": "秘书长执行单位",
+    "reg_f_zone_form": "组织形式",
+    "reg_f_legal_rep": "法人代表",
+    "reg_f_chair": "主席",
+    "reg_f_vice_chair": "副主席",
+    "reg_f_secretary_general": "秘书长",
+    "reg_f_deputy_secretary_general": "副秘书长",
+    "reg_f_contact": "联系人",
+    # validation
+    "reg_err_phone_empty": "请填写电话号码。",
+    "reg_err_phone": "电话号码不正确：手机号为11位（1开头），座机写成 028-12345678。",
+    "reg_err_date": "看不懂这个日期，请写成 2019-05-20 或 2019年5月20日。",
+    "reg_err_date_future": "批准时间不能晚于今天。",
+    "reg_err_date_old": "批准时间太早了，请检查年份。",
+    "reg_err_count": "请填写一个整数，例如 120。",
+    "reg_err_count_negative": "数量不能是负数。",
+    "reg_err_count_large": "这个数字太大了，请检查。",
+    "reg_err_ownership": "单位性质请填“国企”或“民企”。",
+    "reg_err_zone_form": "组织形式请填“民办非”或“内设”。",
+    "reg_err_text_empty": "内容不能为空。",
+    "reg_err_text_long": "内容太长了，请精简后再发。",
+    "reg_err_person_format": "请按“姓名/职务/电话”填写，例如 张三/主席/13800000000。",
+    "reg_err_person_name": "请填写姓名。",
+    "reg_err_person_long": "姓名或职务太长了。",
+    "reg_err_person_one": "这一项只能填一个人。",
+    "reg_err_tech_exceeds": "科技人员数不能多于员工总数。",
+    "reg_err_org_name": "科协名称需要2到200个字。",
+    "org_name_empty": "科协名称不能为空。",
+    "org_name_too_long": "科协名称太长了（最多200字）。",
+    "org_exists": "本区已有名为“{name}”的科协。",
+    # /org
+    "org_pick": "选择要查看或填写登记信息的科协：",
+    "org_none": "还没有科协。点“新建科协”添加一个。",
+    "btn_org_new": "➕ 新建科协",
+    "btn_org_new_in": "➕ 在{district}新建科协",
+    "org_new_kind": "新建哪一类科协？",
+    "org_new_name": "请发送{kind}的全称，例如“成都某某科技有限公司科协”。（/cancel 退出）",
+    "org_created": "✅ 已新建{kind}：{name}。",
+    "org_card_title": "<b>{name}</b>\n{kind} · {district} · 已填 {filled}/{total} 项",
+    "org_card_complete": "✅ 登记信息已填写完整。",
+    "org_card_missing": "尚缺：{fields}",
+    "btn_org_fill": "📝 逐项填写缺失项",
+    "btn_org_edit": "✏️ 修改某一项",
+    "btn_org_skip": "跳过",
+    "org_edit_pick": "要填写或修改哪一项？",
+    "org_ask_text": "请发送<b>{label}</b>。",
+    "org_ask_date": "请发送<b>{label}</b>，例如 2019-05-20。",
+    "org_ask_count": "请发送<b>{label}</b>（整数，可以是0）。",
+    "org_ask_choice": "请选择<b>{label}</b>。",
+    "org_ask_person": "请发送<b>{label}</b>，格式：姓名/职务/电话，例如 张三/主席/13800000000。",
+    "org_ask_people": "请发送<b>{label}</b>，每人一行，格式：姓名/职务/电话。",
+    "org_ask_current": "当前：{value}",
+    "org_ask_walk_hint": "（点“跳过”先填下一项；/cancel 退出，已填内容都已保存）",
+    "org_saved": "已保存{label}。",
+    "org_left": "已退出登记信息填写，已填内容都已保存。",
+    # /district
+    "district_pick": "选择区（市）县：",
+    "district_card": (
+        "<b>{district} · {year}年度数据</b>\n"
+        "（填入附件1-1、1-2的汇总行）\n\n"
+        "属地企业数量：{local}\n科技企业数量：{tech}\n产业功能区数量：{zones}"
+    ),
+    "fig_local_enterprises": "属地企业数量",
+    "fig_tech_enterprises": "科技企业数量",
+    "fig_zones": "产业功能区数量",
+    "btn_fig_set": "✏️ {label}",
+    "district_ask": "请发送{district}{year}年的<b>{label}</b>（整数）。",
+    "district_saved": "已保存{label}：{value}。",
+    # /status
+    "status_card": (
+        "<b>{district} · {year}年报送情况</b>\n"
+        "科协 {orgs} 个（企业 {enterprises}，功能区 {zones}）\n"
+        "登记信息不完整：{incomplete} 个\n"
+        "今年尚未报送活动：{silent} 个\n"
+        "今年已报送 {reports} 项，其中逾期 {late} 项"
+    ),
+    "status_incomplete_head": "<b>登记信息不完整</b>",
+    "status_incomplete_line": "• {name}：缺 {n} 项",
+    "status_silent_head": "<b>今年尚未报送活动</b>",
+    "status_name_line": "• {name}",
+    "status_more": "……另有 {n} 个",
+    # /invite, /invites
+    "invite_pick_org": "为哪个科协生成邀请链接？",
+    "invite_no_orgs": "还没有可以邀请成员的科协。",
+    "invite_pick_role": "<b>{org}</b>\n邀请什么身份？",
+    "invite_pick_uses": "<b>{org}</b> · {role}\n这个链接可以用几次？（每人用一次）",
+    "invite_pick_days": "<b>{org}</b> · {role}\n链接有效几天？",
+    "invite_admin_single": "（管理员邀请只能使用一次）",
+    "btn_uses": "{n}次",
+    "btn_days": "{n}天",
+    "invite_made": (
+        "✅ 邀请链接（{role} · {org}）：\n{link}\n\n"
+        "可用 {uses} 次，{expires}前有效。把链接或下面的二维码发给对方，点开即可加入。"
+    ),
+    "invite_qr_caption": "{org} · {role}\n扫码加入（{expires}前有效）",
+    "invites_title": "<b>未使用的邀请</b>（{n} 个）",
+    "invites_line": "{i}. {role} · {scope} · 已用 {uses}/{max} · {expires}前有效",
+    "invites_empty": "没有未使用的邀请。",
+    "btn_revoke": "撤销 {i}",
+    "invite_revoked_ok": "已撤销邀请：{role} · {scope}。",
+    # /members
+    "members_pick_org": "查看哪个科协的成员？",
+    "members_title": "<b>{org}</b> 的成员（{n} 人）",
+    "members_line": "{i}. {name} · {role}",
+    "members_empty": "<b>{org}</b> 还没有成员。发送 /invite 生成邀请链接。",
+    "btn_remove": "移除 {i}. {name}",
+    "member_remove_confirm": "确定移除 {name}（{role} · {org}）吗？\n移除后立即失去权限，已报送的内容保留。",
+    "btn_remove_yes": "确认移除",
+    "member_removed": "已移除 {name}（{role} · {org}）。",
+    # import
+    "imp_err_at_cell": "第{row}行 {column}列（{header}）：{problem}",
+    "imp_err_at_column": "“{header}”列：{problem}",
+    "imp_err_more": "……另有 {n} 处问题。",
+    "imp_err_too_big": "文件太大（超过10 MB）。",
+    "imp_err_unreadable": "无法读取这个文件，请上传 Excel（.xlsx）文件。",
+    "imp_err_no_header": "找不到表头：表中应有“单位名称”一列和附件1-1或1-2的各列。",
+    "imp_err_wrong_annex": "这是附件{found}格式的表，不是附件{expected}。",
+    "imp_err_column_missing": "表中缺少这一列。",
+    "imp_err_too_many": "行数太多（最多 {limit} 行）。",
+    "imp_err_name_missing": "缺少单位名称。",
+    "imp_err_duplicate": "单位名称与第{first}行重复。",
+    "imp_err_kind_clash": "本区已有同名但类型不同的科协。",
+    "imp_err_empty": "表中没有数据行。",
+    "imp_done": "✅ 已导入附件{annex}（{district}）：新增 {created} 个，更新 {updated} 个科协。",
+    "imp_failed": "❌ 表格中有 {n} 处问题，<b>没有导入任何内容</b>。请修改后重新发送：\n{lines}",
+    "imp_use_cli": "您管理多个区（市）县，请用命令导入：kexie import 1-1 文件.xlsx --district 区名",
+    "imp_download_failed": "文件下载失败，请稍后重新发送。",
     # --- report flow ---
     "report_pick_org": "您在多个科协任职。这次为哪个科协报送？",
     "report_no_org": (
@@ -91,11 +233,11 @@ TEXTS: dict[str, str] = {
     "btn_yesterday": "昨天 {md}",
     "btn_day_before": "前天 {md}",
     "date_unreadable": (
-        "没有看懂这个日期。请写成 <code>2021-11-03</code>、<code>11月3日</code>、<code>11.3</code>，"
+        "无法识别这个日期。请写成 <code>2021-11-03</code>、<code>11月3日</code>、<code>11.3</code>，"
         "或者“今天”“昨天”“前天”。"
     ),
     "date_invalid": "这个日期不存在（比如2月30日），请检查月份和日期。",
-    "date_future": "活动日期不能晚于今天——活动结束后才能报送。请输入已经举办的活动日期。",
+    "date_future": "活动日期不能晚于今天。活动结束后才能报送，请输入已举办活动的日期。",
     "date_too_old": "日期太早了，请检查年份。",
     "date_late_warning": (
         "⚠️ 这项活动的报送期限（活动后3日内）已于 {closed} 截止。仍可以报送，但会标记为<b>逾期</b>。"
@@ -105,7 +247,7 @@ TEXTS: dict[str, str] = {
     "ask_content": (
         "<b>第3步/共7步 · 服务（活动）内容</b>\n请简要介绍活动内容：做了什么、面向谁、在哪里。"
     ),
-    "ask_role": "<b>第4步/共7步 · 主办/协办/承办</b>\n本科协在活动中的角色是？",
+    "ask_role": "<b>第4步/共7步 · 主办/协办/承办</b>\n本科协在活动中是主办、协办还是承办？",
     "ask_headcount": "<b>第5步/共7步 · 参与人数</b>\n有多少人参加？请输入数字，例如 <code>50</code>。",
     "ask_outcome": (
         "<b>第6步/共7步 · 取得成效</b>\n活动取得了哪些成效？例如达成合作、解决问题、服务企业数量等。"
@@ -121,7 +263,7 @@ TEXTS: dict[str, str] = {
     "role_invalid": "请点击下面的按钮选择：主办、协办或承办。",
     "headcount_unreadable": "请输入参与人数，例如 <code>50</code> 或 <code>约50人</code>。",
     "headcount_not_positive": "参与人数应为大于0的整数。",
-    "headcount_too_large": "人数太大了，请核对后重新输入。",
+    "headcount_too_large": "人数过多，请核对后重新输入。",
     "expect_text": "这一步需要输入文字。",
     "expect_button_or_text": "请点击按钮或输入文字。",
     "evidence_not_now": "现在还不需要上传文件，请先完成当前这一步。",
@@ -171,7 +313,7 @@ TEXTS: dict[str, str] = {
     "btn_cancel_no": "返回",
     "btn_back": "↩️ 返回",
     "edit_pick": "要修改哪一项？",
-    "cancel_confirm": "确定放弃这份报送吗？已填写的内容将被丢弃。",
+    "cancel_confirm": "确定放弃这份报送吗？已填写的内容将被删除。",
     "report_cancelled": "已放弃这份报送。需要时发送 /report 重新开始。",
     "cancel_ask": "要放弃正在填写的报送吗？\n选“保留草稿”可随时发送 /report 继续。",
     "btn_keep_draft": "保留草稿",
@@ -201,7 +343,85 @@ TEXTS: dict[str, str] = {
     "withdrawn": "已撤回报送 {ref}。",
     "resubmitted": "已重新提交报送 {ref}。",
     "amend_locked": "{year}年度的报送已于 {deadline} 截止，不能再修改或撤回。",
-    "amend_saved": "已保存修改（已记录修改记录）。",
+    "amend_saved": "修改已保存（修改记录已留存）。",
     "amend_done": "修改完成。",
     "not_found_or_denied": "找不到这条报送，或者您没有权限查看。",
+    # --- scheduler ---
+    # deliveries to district (and opted-in city) admins
+    "sch_head_report_submitted": "📥 <b>新报送 {ref}</b> · {district}\n{org}",
+    "sch_head_report_resubmitted": "📤 <b>重新提交 {ref}</b> · {district}\n{org}",
+    "sch_head_report_edited": "✏️ <b>报送已修改 {ref}</b> · {district}\n{org}",
+    "sch_head_report_withdrawn": "↩️ <b>报送已撤回 {ref}</b> · {district}\n{org}\n撤回的报送不计入统计表。",
+    "sch_changes": "<b>修改内容</b>",
+    "sch_change_line": "• {field}：{old} → {new}",
+    "sch_album_caption": "{ref} · {name} · 佐证照片",
+    # drafts and plans
+    "sch_draft_morning": "⏰ 您的报送草稿<b>{name}</b>（活动日期 {date}）还没有提交。报送期限<b>今天24:00</b>截止，点“继续”接着填写。",
+    "sch_draft_closing": "⏰ 还剩几个小时：草稿<b>{name}</b>（活动日期 {date}）的报送期限今天24:00截止，现在提交仍算按时。",
+    "sch_btn_resume": "继续",
+    "sch_plan_ask": "📝 您计划于 {date} 举办的活动<b>{name}</b>举办了吗？点“报送这项活动”即可报送，名称和日期已替您填好。",
+    "sch_plan_last_call": "⏰ 今天是活动<b>{name}</b>（{date}）报送期限的最后一天，24:00截止。",
+    "sch_plan_missed": "ℹ️ {who} 计划于 {date} 举办的活动<b>{name}</b>（{org}）报送期限已于 {closed} 截止，尚未报送。如已举办，仍可补报（将标记为逾期）。",
+    "sch_btn_report_plan": "📝 报送这项活动",
+    "sch_btn_not_held": "没有举办，取消计划",
+    # quiet associations
+    "sch_nudge": "👋 {org} 已经 {days} 天没有报送活动了。最近举办过活动吗？活动结束后3日内报送即可。",
+    "sch_btn_mute_nudges": "不再提醒",
+    # the annual deadline
+    "sch_deadline": (
+        "📅 {year}年度报表将于<b>{deadline}</b>截止（还有 {days} 天）。\n"
+        "<b>{district}</b>本年度情况：\n"
+        "• 科协 {orgs} 个（企业科协 {enterprises}，产业功能区科协 {zones}）\n"
+        "• 已报送活动 {reports} 项，其中逾期 {late} 项\n"
+        "• 本年度尚未报送活动的科协 {silent} 个\n"
+        "• 登记信息不完整的科协 {incomplete} 个\n"
+        "请督促补报、补全后导出附件1-1、1-2、1-3。"
+    ),
+    "sch_btn_export": "📤 导出",
+    "sch_city_summary": (
+        "📊 <b>全市{year}年度报送周报</b>（{date}，年度报表 {deadline} 截止）\n"
+        "全市：科协 {orgs} 个，已报送活动 {reports} 项（逾期 {late} 项），本年度未报送的科协 {silent} 个。\n\n"
+        "{lines}"
+    ),
+    "sch_city_line": "• {district}：{reports} 项（逾期 {late}），未报送 {silent}/{orgs}",
+    "sch_city_empty": "（暂无登记的科协）",
+    # /plan
+    "plan_intro": "<b>登记计划开展的活动</b>\n登记后，活动日的第二天上午我会提醒您报送，报送期限最后一天再提醒一次。",
+    "plan_upcoming": "已登记的计划：\n{items}",
+    "plan_item": "• {date} · {name}",
+    "plan_pick_org": "为哪个科协登记计划？",
+    "plan_ask_name": "活动名称是什么？（不超过{limit}字）",
+    "plan_ask_date": "计划哪天举办？可以点按钮，或输入日期，例如 <code>2021-11-20</code>、<code>11月20日</code>。",
+    "plan_btn_today": "今天 {md}",
+    "plan_btn_tomorrow": "明天 {md}",
+    "plan_btn_after": "后天 {md}",
+    "plan_date_unreadable": "无法识别这个日期。请写成 <code>2021-11-20</code> 或 <code>11月20日</code>，或者“今天”“明天”“后天”。",
+    "plan_date_past": "计划日期不能早于今天。已经举办的活动请发送 /report 直接报送。",
+    "plan_date_too_far": "只能登记一年以内的计划。",
+    "plan_saved": "✅ 已登记：<b>{name}</b>（{date}）。\n活动日的第二天上午我会提醒您报送。",
+    "plan_btn_cancel": "取消：{name}",
+    "plan_cancelled": "已取消计划：{name}。",
+    "plan_gone": "这项计划已取消或不存在。",
+    "plan_already_reported": "这项活动已经报送过了。发送 /mine 可以查看。",
+    "plan_not_yet": "活动日（{date}）还没到，活动结束后再报送。",
+    "report_prefilled": "已为您填好：<b>{name}</b>（{date}）。",
+    # /settings
+    "settings_title": "<b>提醒与语言设置</b>",
+    "settings_lang_line": "语言：{lang}",
+    "settings_nudges_line": "长期未报送提醒：{state}",
+    "settings_summary_line": "全市周报（年度截止月每周一）：{state}",
+    "settings_delivery_line": "接收全市各科协的报送（卡片和照片）：{state}",
+    "settings_essential": "报送期限提醒和年度报表截止提醒是必要通知，不能关闭。",
+    "settings_on": "开",
+    "settings_off": "关",
+    "settings_btn_nudges_on": "🔔 开启未报送提醒",
+    "settings_btn_nudges_off": "🔕 关闭未报送提醒",
+    "settings_btn_summary_on": "🔔 开启全市周报",
+    "settings_btn_summary_off": "🔕 关闭全市周报",
+    "settings_btn_delivery_on": "📥 接收全市报送",
+    "settings_btn_delivery_off": "📭 不接收全市报送",
+    "settings_saved": "已保存。",
+    "lang_name_zh": "中文",
+    "lang_name_en": "English",
+    # --- end scheduler ---
 }
