@@ -15,4 +15,6 @@ if [ -z "${KEXIE_TEST_POSTGRES_URL:-}" ]; then
     echo "notice: PostgreSQL not available; the PostgreSQL variants of the tests are skipped" >&2
   fi
 fi
+# LibreOffice (Debian package, as root) renders the annexes to PDF in one test; skipped without it.
+bash scripts/libreoffice.sh >/dev/null || true
 "$VENV/bin/pytest" -q "$@"

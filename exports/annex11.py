@@ -1,0 +1,193 @@
+"""Annex 1-1: ``{year}年企业科协组织建设统计表``, and the machinery annex 1-2 shares with it.
+
+A registry form is: the label, the title, header row 1 (every column), header row 2 (empty and
+merged with row 1 above the plain columns, ``姓名/职务/电话`` above the person columns), one row per
+association, and the district's summary row laid across the width.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import Workbook
+
+from exports.layout import Sheet, StyleBook, row_height
+from exports.rows import DistrictFacts, OrgRow
+from exports.summary import SummaryLine, add_summary_sheet, percent
+from storage.models import OfficerRole
+from storage.rules import format_date
+
+PERSON_HINT = "姓名/职务/电话"
+Value = str | int | None
+
+
+@dataclass(frozen=True)
+class RegistryForm:
+    """What differs between annex 1-1 and annex 1-2."""
+
+    label: str
+    title_suffix: str
+    kind: str  # OrgKind of the rows
+    headers: tuple[str, ...]
+    person_roles: tuple[str, ...]  # OfficerRole of each trailing person column
+    widths: tuple[float, ...]
+    fields: Callable[[OrgRow], tuple[Value, ...]]  # the plain columns after 序号
+    summary: Callable[[DistrictFacts], tuple[str, ...]]
+    summary_spans: tuple[int, ...]  # how many columns each summary cell covers
+
+    def title(self, year: int) -> str:
+        """The title with the year."""
+        return f"{year}年{self.title_suffix}"
+
+
+def _enterprise_fields(org: OrgRow) -> tuple[Value, ...]:
+    return (
+        org.name,
+        org.approval_no or "",
+        format_date(org.approval_date) if org.approval_date else "",
+        org.employees,
+        org.tech_staff,
+        org.association_members,
+        org.address or "",
+        org.ownership or "",
+    )
+
+
+def figure(value: int | None, unit: str = "") -> str:
+    """A district figure with its unit, or 未填报 when the district has not entered it."""
+    return "未填报" if value is None else f"{value}{unit}"
+
+
+def _enterprise_summary(d: DistrictFacts) -> tuple[str, ...]:
+    return (
+        "所属区（市）县",
+        d.name,
+        "已建企业科协数量",
+        f"{d.enterprise_orgs}个",
+        "属地企业数量",
+        figure(d.local_enterprises, "个"),
+        "科技企业数量",
+        figure(d.tech_enterprises, "个"),
+        "比例（已建/科技企业）",
+        "未填报" if d.tech_enterprises is None else percent(d.enterprise_orgs, d.tech_enterprises),
+    )
+
+
+PEOPLE_11 = (
+    OfficerRole.CHAIR,
+    OfficerRole.VICE_CHAIR,
+    OfficerRole.SECRETARY_GENERAL,
+    OfficerRole.DEPUTY_SECRETARY_GENERAL,
+    OfficerRole.CONTACT,
+)
+
+ANNEX_11 = RegistryForm(
+    label="附件1-1",
+    title_suffix="企业科协组织建设统计表",
+    kind="enterprise",
+    headers=(
+        "序号",
+        "单位名称",
+        "批准文号",
+        "批准时间",
+        "员工总数",
+        "科技人员数",
+        "科协会员数",
+        "通信地址",
+        "单位性质（国企/民企）",
+        "主席",
+        "副主席",
+        "秘书长",
+        "副秘书长",
+        "联系人",
+    ),
+    person_roles=tuple(str(r) for r in PEOPLE_11),
+    widths=(5, 20, 14, 13, 7, 7, 7, 20, 9, 17, 17, 17, 17, 17),
+    fields=_enterprise_fields,
+    summary=_enterprise_summary,
+    summary_spans=(2, 2, 3, 1, 1, 1, 1, 1, 1, 1),
+)
+
+
+def add_registry_form(
+    wb: Workbook,
+    form: RegistryForm,
+    sheet_title: str,
+    year: int,
+    orgs: Sequence[OrgRow],
+    district: DistrictFacts | None,
+    styles: StyleBook | None = None,
+) -> Sheet:
+    """Write one registry form sheet (annex 1-1 or 1-2) with its district summary row."""
+    sheet = Sheet(wb, sheet_title, form.widths, styles)
+    sheet.print_setup(title_rows="3:4", freeze="A5")
+    sheet.banner(form.label, form.title(year))
+    people = len(form.person_roles)
+    plain = len(form.headers) - people
+    sheet.append([(h, "head") for h in form.headers], height=36)
+    sheet.append([(None, "head")] * plain + [(PERSON_HINT, "head")] * people, height=20)
+    for col in range(1, plain + 1):
+        sheet.merge(col, 3, col, 4)
+    styles_of = ("center", "body", "center", "center", "center", "center", "center")
+    for seq, org in enumerate(orgs, start=1):
+        values: list[Value] = [seq, *form.fields(org)]
+        values += [org.people(role) for role in form.person_roles]
+        kinds = [styles_of[i] if i < len(styles_of) else "body" for i in range(len(values))]
+        if form.kind == "enterprise":
+            kinds[7], kinds[8] = "body", "center"  # 通信地址, 单位性质
+        else:
+            kinds[4], kinds[7] = "body", "body"  # 通信地址, 秘书长执行单位
+        sheet.append(list(zip(values, kinds, strict=True)), height=row_height(values, form.widths))
+    if district is not None:
+        add_summary_row(sheet, form, district)
+    return sheet
+
+
+def add_summary_row(sheet: Sheet, form: RegistryForm, district: DistrictFacts) -> int:
+    """The district summary row: labels and figures laid across the width, merged as needed."""
+    texts = form.summary(district)
+    cells: list[tuple[Value, str] | None] = []
+    spans: list[tuple[int, int]] = []
+    col = 1
+    for index, (text, span) in enumerate(zip(texts, form.summary_spans, strict=True)):
+        style = "strong" if index % 2 == 0 else "center"
+        cells += [(text, style)] + [("", style)] * (span - 1)
+        spans.append((col, col + span - 1))
+        col += span
+    widths = [sum(form.widths[a - 1 : b]) for a, b in spans]
+    row = sheet.append(cells, height=row_height(list(texts), widths))
+    for first, last in spans:
+        if last > first:
+            sheet.merge(first, row, last, row)
+    return row
+
+
+def write_registry(
+    path: Path,
+    form: RegistryForm,
+    year: int,
+    sections: Sequence[tuple[str, Sequence[OrgRow], DistrictFacts | None]],
+    *,
+    summary: Sequence[SummaryLine] | None = None,
+) -> None:
+    """Write a registry workbook: an optional 汇总 sheet (city), then one form per section."""
+    wb = Workbook(write_only=True)
+    styles: StyleBook | None = None
+    if summary is not None:
+        styles = add_summary_sheet(wb, year, summary).styles
+    for sheet_title, orgs, district in sections:
+        styles = add_registry_form(wb, form, sheet_title, year, orgs, district, styles).styles
+    wb.save(path)
+
+
+def write_annex11(
+    path: Path,
+    year: int,
+    sections: Sequence[tuple[str, Sequence[OrgRow], DistrictFacts | None]],
+    *,
+    summary: Sequence[SummaryLine] | None = None,
+) -> None:
+    """Write the annex 1-1 workbook (enterprise associations)."""
+    write_registry(path, ANNEX_11, year, sections, summary=summary)

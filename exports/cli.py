@@ -1,0 +1,112 @@
+"""``kexie export 1-3|1-1|1-2|all --year Y [--district NAME | --org ID | --city]
+[--from DATE --to DATE] --out DIR``: write the annexes and the evidence bundle to a folder.
+
+The CLI is the installation's operator (it holds the database), so it may export any scope.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from pathlib import Path
+
+from bot.config import Settings
+from exports.scope import Level, Scope
+from exports.service import CHOICES, ExportResult, annexes_of, gather, write_exports
+from storage.db import Database
+from storage.evidence import EvidenceStore
+from storage.migrate import upgrade
+from storage.models import Organisation
+from storage.registry import district_by_name
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    """Add the ``export`` sub-command to the ``kexie`` parser."""
+    export = sub.add_parser(
+        "export", help="导出附件1-1/1-2/1-3及佐证材料 / export the annexes and the evidence bundle"
+    )
+    export.add_argument("annex", choices=CHOICES, help="1-3、1-1、1-2 或 all")
+    export.add_argument("--year", type=int, required=True, help="年度，例如 2021")
+    where = export.add_mutually_exclusive_group(required=True)
+    where.add_argument("--district", help="区（市）县名称，例如 锦江区")
+    where.add_argument("--org", type=int, help="科协编号")
+    where.add_argument("--city", action="store_true", help="全市（每个区县一张表，另加汇总表）")
+    export.add_argument(
+        "--from", dest="date_from", type=date.fromisoformat, help="起始日期 YYYY-MM-DD"
+    )
+    export.add_argument("--to", dest="date_to", type=date.fromisoformat, help="截止日期 YYYY-MM-DD")
+    export.add_argument("--out", type=Path, required=True, help="输出文件夹")
+    export.add_argument("--no-thumbnails", action="store_true", help="明细表不放缩略图")
+    export.set_defaults(func=cmd_export)
+
+
+def _fail(line: str) -> int:
+    print(line, file=sys.stderr)
+    return 2
+
+
+def human_size(size: int) -> str:
+    """``1.2 MB``, ``35 KB``."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{max(1, round(size / 1000))} KB"
+
+
+def describe(result: ExportResult) -> list[str]:
+    """One line per file with its size, then the counts."""
+    lines = [f"{path}  {human_size(path.stat().st_size)}" for path in result.files]
+    lines.append(
+        f"活动 {result.activities} 项，佐证文件 {result.evidence_files} 个，"
+        f"企业科协 {result.enterprises} 个，功能区科协 {result.zones} 个"
+    )
+    if result.missing:
+        lines.append(f"注意：{len(result.missing)} 个佐证文件在存储中找不到，未放入压缩包。")
+    return lines
+
+
+def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
+    """Resolve the scope, read the rows, write the files, print them with their sizes."""
+    if (args.date_from is None) != (args.date_to is None):
+        return _fail("--from 和 --to 需要同时给出。")
+    if args.date_from and args.date_from > args.date_to:
+        return _fail("--from 不能晚于 --to。")
+
+    async def work() -> int:
+        db = Database(settings.db_url)
+        try:
+            async with db.session() as session:
+                if args.city:
+                    scope_args: dict[str, object] = {"level": Level.CITY}
+                elif args.org is not None:
+                    if await session.get(Organisation, args.org) is None:
+                        return _fail(f"找不到编号为 {args.org} 的科协。")
+                    scope_args = {"level": Level.ORG, "org_id": args.org}
+                else:
+                    district = await district_by_name(session, args.district)
+                    if district is None:
+                        return _fail(f"找不到区（市）县“{args.district}”。")
+                    scope_args = {"level": Level.DISTRICT, "district_id": district.id}
+                scope = Scope(
+                    year=args.year,
+                    date_from=args.date_from,
+                    date_to=args.date_to,
+                    **scope_args,  # type: ignore[arg-type]
+                )
+                data = await gather(session, scope, annexes_of(args.annex))
+        finally:
+            await db.dispose()
+        result = write_exports(
+            data,
+            args.out,
+            EvidenceStore(settings.evidence_dir),
+            settings.tz,
+            thumbnails=not args.no_thumbnails,
+        )
+        for line in describe(result):
+            print(line)
+        return 0
+
+    upgrade(settings.db_url)
+    return asyncio.run(work())

@@ -1,0 +1,71 @@
+"""Export jobs (table ``export_jobs``): one running export per admin, across processes.
+
+Claiming is "insert, commit, then look": every process first commits its own ``running`` row,
+then checks for an earlier running row of the same member. Two simultaneous claims both see
+each other and only the older one goes ahead, without any database-specific locking. A row left
+``running`` by a killed process stops blocking after :data:`STALE_AFTER`.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import ExportJob, utcnow
+
+STALE_AFTER = timedelta(minutes=30)
+RUNNING, DONE, FAILED, REFUSED = "running", "done", "failed", "refused"
+
+
+async def running_job(
+    session: AsyncSession,
+    member_id: int,
+    *,
+    before_id: int | None = None,
+    now: datetime | None = None,
+) -> ExportJob | None:
+    """The member's oldest live running export (older than job ``before_id``, if given)."""
+    since = (now or utcnow()) - STALE_AFTER
+    query = (
+        select(ExportJob)
+        .where(
+            ExportJob.member_id == member_id,
+            ExportJob.status == RUNNING,
+            ExportJob.started_at >= since,
+        )
+        .order_by(ExportJob.id)
+        .limit(1)
+    )
+    if before_id is not None:
+        query = query.where(ExportJob.id < before_id)
+    found: ExportJob | None = await session.scalar(query)
+    return found
+
+
+async def open_job(session: AsyncSession, member_id: int, scope: str) -> ExportJob:
+    """Record a new running export (commit before :func:`confirm_job`)."""
+    job = ExportJob(member_id=member_id, scope=scope[:128], status=RUNNING)
+    session.add(job)
+    await session.flush()
+    return job
+
+
+async def confirm_job(session: AsyncSession, job_id: int) -> bool:
+    """After the job row is committed: go ahead only if no earlier export of the same member
+    is still running; otherwise mark this one refused."""
+    job = await session.get(ExportJob, job_id)
+    if job is None or job.status != RUNNING:
+        return False
+    if await running_job(session, job.member_id, before_id=job.id) is not None:
+        job.status, job.finished_at = REFUSED, utcnow()
+        return False
+    return True
+
+
+async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
+    """Mark a job done or failed."""
+    job = await session.get(ExportJob, job_id)
+    if job is not None:
+        job.status, job.finished_at = status, utcnow()
