@@ -6,7 +6,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -155,3 +155,89 @@ async def redeem_invite(
     await session.flush()
     await session.refresh(membership, ["organisation", "district"])
     return Redemption(error=None, member=member, membership=membership)
+
+
+# --- invites and members managed from chat (/invites, /members) -------------------------------
+
+
+async def open_invites(
+    session: AsyncSession,
+    *,
+    org_ids: list[int],
+    district_ids: list[int],
+    everything: bool = False,
+    now: datetime | None = None,
+) -> list[Invite]:
+    """Invites that can still be used, for these associations and districts (or all of them).
+
+    A district's invites include those of every association in it. Newest first.
+    """
+    now = now or utcnow()
+    query = (
+        select(Invite)
+        .outerjoin(Organisation, Invite.org_id == Organisation.id)
+        .where(
+            Invite.revoked_at.is_(None),
+            Invite.expires_at > now,
+            Invite.uses < Invite.max_uses,
+        )
+        .options(selectinload(Invite.organisation), selectinload(Invite.district))
+        .order_by(Invite.id.desc())
+    )
+    if not everything:
+        query = query.where(
+            or_(
+                Invite.org_id.in_(org_ids or [-1]),
+                Organisation.district_id.in_(district_ids or [-1]),
+                Invite.district_id.in_(district_ids or [-1]),
+            )
+        )
+    return list((await session.scalars(query)).all())
+
+
+async def load_invite(session: AsyncSession, invite_id: int) -> Invite | None:
+    """One invite with its association and district."""
+    return await session.scalar(
+        select(Invite)
+        .where(Invite.id == invite_id)
+        .options(selectinload(Invite.organisation), selectinload(Invite.district))
+    )
+
+
+def revoke_invite(invite: Invite, now: datetime | None = None) -> None:
+    """Stop an invite from working; whoever already joined keeps their role."""
+    if invite.revoked_at is None:
+        invite.revoked_at = now or utcnow()
+
+
+async def org_memberships(session: AsyncSession, org_id: int) -> list[Membership]:
+    """The active roles held in one association, with their members, oldest first."""
+    rows = await session.scalars(
+        select(Membership)
+        .where(Membership.org_id == org_id, Membership.active.is_(True))
+        .options(selectinload(Membership.member), selectinload(Membership.organisation))
+        .order_by(Membership.id)
+    )
+    return list(rows.all())
+
+
+async def load_membership(session: AsyncSession, membership_id: int) -> Membership | None:
+    """One membership with its member, association and district."""
+    return await session.scalar(
+        select(Membership)
+        .where(Membership.id == membership_id)
+        .options(
+            selectinload(Membership.member),
+            selectinload(Membership.organisation),
+            selectinload(Membership.district),
+        )
+    )
+
+
+def remove_membership(membership: Membership, now: datetime | None = None) -> None:
+    """End a role at once: the next update from that member no longer carries it.
+
+    The member's past reports stay (they belong to the association, not to the role).
+    """
+    membership.active = False
+    membership.revoked_at = now or utcnow()

@@ -28,6 +28,8 @@ class Action(enum.StrEnum):
     VIEW_STATUS = "view_status"  # /status of a district
     EXPORT = "export"  # annexes of a district (or the city)
     EXPORT_CITY = "export_city"
+    IMPORT_REGISTRY = "import_registry"  # load a district's annex 1-1 / 1-2 spreadsheet
+    INVITE_CITY_ADMIN = "invite_city_admin"
 
 
 @dataclass(frozen=True)
@@ -110,8 +112,33 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
             return org_admin or district or city
         case Action.INVITE_ORG_ADMIN | Action.CREATE_ORG:
             return district or city
-        case Action.INVITE_DISTRICT_ADMIN | Action.EXPORT_CITY:
+        case Action.INVITE_DISTRICT_ADMIN | Action.INVITE_CITY_ADMIN | Action.EXPORT_CITY:
             return city
-        case Action.DISTRICT_FIGURES | Action.VIEW_STATUS | Action.EXPORT:
+        case Action.DISTRICT_FIGURES | Action.VIEW_STATUS | Action.EXPORT | Action.IMPORT_REGISTRY:
             return district or city
     return False
+
+
+# The installation's operator (the CLI, which holds the database): city-wide.
+OPERATOR = Actor(member_id=0, grants=(Grant(Role.CITY_ADMIN),))
+
+
+def invite_action(role: Role | str) -> Action:
+    """The action that grants ``role``; revoking such an invite or removing such a member
+    needs the same permission, so an org admin cannot remove the district's org admins."""
+    return {
+        Role.REPORTER: Action.INVITE_REPORTER,
+        Role.ORG_ADMIN: Action.INVITE_ORG_ADMIN,
+        Role.DISTRICT_ADMIN: Action.INVITE_DISTRICT_ADMIN,
+        Role.CITY_ADMIN: Action.INVITE_CITY_ADMIN,
+    }[Role(role)]
+
+
+def org_target(org_id: int, district_id: int) -> Target:
+    """The target of an action on one association."""
+    return Target(district_id=district_id, org_id=org_id)
+
+
+def district_target(district_id: int) -> Target:
+    """The target of an action on a whole district."""
+    return Target(district_id=district_id)

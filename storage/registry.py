@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import District, DistrictFigures, Organisation, OrgKind
 from storage.officers import people_of, replace_officers
+from storage.policy import Action, Actor, allowed, district_target, org_target
 from storage.registry_rules import FieldSpec, check_tech_staff, fields_for
 from storage.rules import format_date
 
@@ -72,7 +73,7 @@ async def create_organisation(
     )
     if clash:
         raise RegistryError("org_exists", name=name, org_id=clash.id)
-    org = Organisation(district_id=district.id, kind=kind.value, name=name)
+    org = Organisation(district_id=district.id, kind=kind.value, name=name, officers=[])
     session.add(org)
     await session.flush()
     return org
@@ -192,3 +193,36 @@ async def set_district_figure(
     setattr(row, key, value)
     await session.flush()
     return row
+
+
+async def orgs_for_actor(session: AsyncSession, actor: Actor, action: Action) -> list[Organisation]:
+    """The active associations on which ``actor`` may perform ``action`` (policy-filtered).
+
+    Candidates are the actor's own associations and those of the districts they administer
+    (every association for a city admin); the policy has the last word on each.
+    """
+    query = select(Organisation).where(Organisation.active.is_(True))
+    if not actor.is_city:
+        org_ids = [g.org_id for g in actor.grants if g.org_id is not None]
+        query = query.where(
+            or_(
+                Organisation.id.in_(org_ids or [-1]),
+                Organisation.district_id.in_(actor.district_ids() or [-1]),
+            )
+        )
+    rows = await session.scalars(query.order_by(Organisation.district_id, Organisation.name))
+    return [
+        org for org in rows.all() if allowed(actor, action, org_target(org.id, org.district_id))
+    ]
+
+
+async def districts_for_actor(
+    session: AsyncSession, actor: Actor, action: Action
+) -> list[District]:
+    """The districts on which ``actor`` may perform ``action`` (every one for a city admin)."""
+    candidates = (
+        await all_districts(session)
+        if actor.is_city
+        else await districts_by_id(session, actor.district_ids())
+    )
+    return [d for d in candidates if allowed(actor, action, district_target(d.id))]

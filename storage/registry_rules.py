@@ -121,7 +121,8 @@ class Person:
 # --- parsers ----------------------------------------------------------------------------------
 
 _MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
-_LANDLINE = re.compile(r"(0\d{2,3})-?(\d{7,8})(?:(?:-|转)(\d{1,6}))?")
+# Area codes: 010 and 02x have three digits, every other one four (0xxx).
+_LANDLINE = re.compile(r"(0[12]\d|0[3-9]\d{2})-?([1-9]\d{6,7})(?:(?:-|转)(\d{1,6}))?")
 
 
 def parse_phone(text: str) -> tuple[str | None, str | None]:

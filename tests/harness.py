@@ -66,6 +66,7 @@ class Kexie:
             bot_username=None,
             poll_timeout=1,
         )
+        data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(self.settings.db_url)
         self.app: Application | None = None
         self.process: asyncio.subprocess.Process | None = None

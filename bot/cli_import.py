@@ -1,0 +1,89 @@
+"""``kexie import 1-1|1-2 FILE.xlsx --district NAME``: load a district's registry spreadsheet.
+
+All-or-nothing (see storage/importer.py): with any error nothing is imported and every error
+is printed with its row and column; a re-import updates associations matched by name.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import functools
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.texts import plain
+from storage.db import Database
+from storage.importer import ANNEXES, error_lines, import_registry
+from storage.migrate import upgrade
+from storage.models import utcnow
+from storage.policy import OPERATOR, Action, allowed, district_target
+from storage.registry import district_by_name
+
+
+def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
+    """Import an annex 1-1 or 1-2 spreadsheet into one district's registry."""
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"找不到文件：{path}", file=sys.stderr)
+        return 2
+    data = path.read_bytes()
+    text = functools.partial(plain, "zh")
+    today = utcnow().astimezone(settings.tz).date()
+
+    async def work() -> int:
+        db = Database(settings.db_url)
+        try:
+            async with db.session() as session:
+                district = await district_by_name(session, args.district)
+                if district is None:
+                    print(
+                        f"找不到区（市）县“{args.district}”。先运行 kexie districts seed，"
+                        "或检查名称（例如 锦江区）。",
+                        file=sys.stderr,
+                    )
+                    return 2
+                if not allowed(OPERATOR, Action.IMPORT_REGISTRY, district_target(district.id)):
+                    print(text("not_allowed"), file=sys.stderr)
+                    return 2
+                result = await import_registry(session, district, args.annex, data, today)
+                if not result.ok:
+                    print(
+                        f"{path.name}：发现 {len(result.errors)} 处问题，没有导入任何内容。",
+                        file=sys.stderr,
+                    )
+                    for line in error_lines(result, text, limit=200):
+                        print(line, file=sys.stderr)
+                    return 1
+                print(
+                    text(
+                        "imp_done",
+                        annex=result.annex,
+                        district=district.name,
+                        created=len(result.created),
+                        updated=len(result.updated),
+                    )
+                )
+                for name in result.created:
+                    print(f"  + {name}")
+                for name in result.updated:
+                    print(f"  ~ {name}")
+                return 0
+        finally:
+            await db.dispose()
+
+    upgrade(settings.db_url)
+    return asyncio.run(work())
+
+
+def register(sub: Any) -> None:
+    """Add the ``import`` sub-command to the CLI's sub-parsers."""
+    parser = sub.add_parser(
+        "import", help="导入附件1-1/1-2格式的登记表 / import a registry spreadsheet"
+    )
+    parser.add_argument("annex", choices=sorted(ANNEXES), help="1-1=企业科协, 1-2=产业功能区科协")
+    parser.add_argument("file", help="Excel 文件（.xlsx）")
+    parser.add_argument("--district", required=True, help="区（市）县名称，例如 锦江区")
+    parser.set_defaults(func=cmd_import)

@@ -1,0 +1,272 @@
+"""/invite (association → role → uses → days → deep link + QR code) and /invites (revoke).
+
+The choices travel in the buttons, so this flow needs no stored state; every press re-checks
+the policy for the association and role in its data. Drawn in ``invite.mmd``.
+Callback data: ``inv:org:<org>``, ``inv:role:<org>:<r|a>``, ``inv:uses:<org>:<r|a>:<n>``,
+``inv:make:<org>:<r|a>:<uses>:<days>``, ``inv:revoke:<invite>``.
+"""
+
+from __future__ import annotations
+
+import io
+
+import qrcode
+
+from bot.texts import Raw
+from handlers.common import Turn
+from handlers.registry import (
+    THEN_INVITE,
+    callback_parts,
+    new_org_buttons,
+    org_buttons,
+    pressed_org,
+    refuse,
+)
+from storage.members import create_invite, load_invite, open_invites, revoke_invite
+from storage.models import Invite, Organisation, Role
+from storage.policy import Action, Target, allowed, invite_action
+from storage.registry import districts_for_actor, orgs_for_actor
+from storage.rules import format_date
+
+ROLE_CODES = {"r": Role.REPORTER, "a": Role.ORG_ADMIN}
+USES_CHOICES = (1, 5, 20, 50)
+DAYS_CHOICES = (1, 3, 7, 30)
+MAX_USES = 200
+MAX_DAYS = 90
+MAX_LISTED = 20
+
+
+def _code(role: Role) -> str:
+    return next(c for c, r in ROLE_CODES.items() if r == role)
+
+
+async def start_invite(turn: Turn) -> None:
+    """/invite: which association (or create one)?"""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    orgs = await orgs_for_actor(turn.session, turn.actor, Action.INVITE_REPORTER)
+    districts = await districts_for_actor(turn.session, turn.actor, Action.CREATE_ORG)
+    if not orgs and not districts:
+        turn.reply(turn.t("reg_admins_only"))
+        return
+    buttons = org_buttons(orgs, "inv:org") + new_org_buttons(turn, districts, THEN_INVITE)
+    turn.reply(turn.t("invite_pick_org" if orgs else "invite_no_orgs"), buttons)
+
+
+async def choose_org(turn: Turn) -> None:
+    """An association was chosen: which role?"""
+    org = await pressed_org(turn, Action.INVITE_REPORTER)
+    if org is None:
+        return
+    turn.close_buttons()
+    ask_role(turn, org)
+
+
+def ask_role(turn: Turn, org: Organisation) -> None:
+    """Offer the roles the actor may invite to ``org`` (only 报送员 for an org admin)."""
+    target = Target(district_id=org.district_id, org_id=org.id)
+    row = [
+        (turn.label(f"role_{role}"), f"inv:role:{org.id}:{code}")
+        for code, role in ROLE_CODES.items()
+        if allowed(turn.actor, invite_action(role), target)
+    ]
+    turn.reply(turn.t("invite_pick_role", org=org.name), [row])
+
+
+async def _pressed_role(turn: Turn) -> tuple[Organisation, Role] | None:
+    parts = callback_parts(turn)
+    role = ROLE_CODES.get(parts[3]) if len(parts) > 3 else None
+    if role is None:
+        turn.notice(turn.t("button_expired"))
+        return None
+    org = await pressed_org(turn, invite_action(role))
+    return None if org is None else (org, role)
+
+
+async def choose_role(turn: Turn) -> None:
+    """A role was chosen: how many uses (admin invites are single-use: straight to days)."""
+    pressed = await _pressed_role(turn)
+    if pressed is None:
+        return
+    org, role = pressed
+    turn.close_buttons()
+    if role != Role.REPORTER:
+        _ask_days(turn, org, role, 1)
+        return
+    turn.reply(
+        turn.t("invite_pick_uses", org=org.name, role=turn.label(f"role_{role}")),
+        [
+            [
+                (turn.label("btn_uses", n=n), f"inv:uses:{org.id}:{_code(role)}:{n}")
+                for n in USES_CHOICES
+            ]
+        ],
+    )
+
+
+async def choose_uses(turn: Turn) -> None:
+    """The number of uses was chosen: how many days?"""
+    pressed = await _pressed_role(turn)
+    if pressed is None:
+        return
+    org, role = pressed
+    uses = int(callback_parts(turn)[4])
+    if not 1 <= uses <= MAX_USES:
+        turn.notice(turn.t("button_expired"))
+        return
+    turn.close_buttons()
+    _ask_days(turn, org, role, uses)
+
+
+def _ask_days(turn: Turn, org: Organisation, role: Role, uses: int) -> None:
+    text = turn.t("invite_pick_days", org=org.name, role=turn.label(f"role_{role}"))
+    if role != Role.REPORTER:
+        text = Raw(text + "\n" + turn.t("invite_admin_single"))
+    turn.reply(
+        text,
+        [
+            [
+                (turn.label("btn_days", n=d), f"inv:make:{org.id}:{_code(role)}:{uses}:{d}")
+                for d in DAYS_CHOICES
+            ]
+        ],
+    )
+
+
+async def make_invite(turn: Turn) -> None:
+    """Everything chosen: create the invite, answer with the deep link and its QR code."""
+    pressed = await _pressed_role(turn)
+    if pressed is None or turn.member is None:
+        return
+    org, role = pressed
+    parts = callback_parts(turn)
+    uses, days = int(parts[4]), int(parts[5])
+    if not (1 <= uses <= MAX_USES and 1 <= days <= MAX_DAYS):
+        turn.notice(turn.t("button_expired"))
+        return
+    turn.close_buttons()
+    invite = await create_invite(
+        turn.session,
+        role=role,
+        org_id=org.id,
+        uses=uses,
+        days=days,
+        created_by=turn.member.id,
+        now=turn.now,
+    )
+    link = f"https://t.me/{turn.context.bot.username}?start={invite.token}"
+    expires = _expires(turn, invite)
+    role_label = turn.label(f"role_{role}")
+    turn.reply(
+        turn.t(
+            "invite_made",
+            role=role_label,
+            org=org.name,
+            link=link,
+            uses=invite.max_uses,
+            expires=expires,
+        )
+    )
+    png = qr_png(link)
+    caption = turn.label("invite_qr_caption", org=org.name[:200], role=role_label, expires=expires)
+    bot, chat_id = turn.context.bot, turn.chat_id
+    turn.later(lambda: bot.send_photo(chat_id, photo=png, caption=caption))
+
+
+def qr_png(text: str) -> bytes:
+    """A QR code of ``text`` as PNG bytes (large enough to print on a poster)."""
+    code = qrcode.QRCode(border=4, box_size=10, error_correction=qrcode.constants.ERROR_CORRECT_M)
+    code.add_data(text)
+    code.make(fit=True)
+    buffer = io.BytesIO()
+    code.make_image().save(buffer)
+    return buffer.getvalue()
+
+
+# ---------------------------------------------------------------------------------------------
+# /invites
+
+
+async def list_invites(turn: Turn) -> None:
+    """/invites: the open invites in the actor's scope, each with a revoke button."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    if not turn.actor.is_admin:
+        turn.reply(turn.t("reg_admins_only"))
+        return
+    text, buttons = await _render_invites(turn)
+    turn.reply(text, buttons)
+
+
+async def _render_invites(turn: Turn) -> tuple[Raw, list[list[tuple[str, str]]]]:
+    invites = await open_invites(
+        turn.session,
+        org_ids=turn.actor.org_ids(Role.ORG_ADMIN),
+        district_ids=turn.actor.district_ids(),
+        everything=turn.actor.is_city,
+        now=turn.now,
+    )
+    # The policy has the last word: an org admin sees only the invites they could make.
+    invites = [i for i in invites if allowed(turn.actor, invite_action(i.role), _target(i))]
+    if not invites:
+        return turn.t("invites_empty"), []
+    lines = [turn.t("invites_title", n=len(invites))]
+    buttons: list[list[tuple[str, str]]] = []
+    for i, invite in enumerate(invites[:MAX_LISTED], start=1):
+        lines.append(
+            turn.t(
+                "invites_line",
+                i=i,
+                role=turn.label(f"role_{invite.role}"),
+                scope=_scope(invite),
+                uses=invite.uses,
+                max=invite.max_uses,
+                expires=_expires(turn, invite),
+            )
+        )
+        buttons.append([(turn.label("btn_revoke", i=i), f"inv:revoke:{invite.id}")])
+    return Raw("\n".join(lines)), buttons
+
+
+def _expires(turn: Turn, invite: Invite) -> str:
+    """The local date on which the invite stops working."""
+    return format_date(invite.expires_at.astimezone(turn.settings.tz).date())
+
+
+def _target(invite: Invite) -> Target:
+    if invite.organisation is not None:
+        return Target(district_id=invite.organisation.district_id, org_id=invite.org_id)
+    return Target(district_id=invite.district_id)
+
+
+def _scope(invite: Invite) -> str:
+    if invite.organisation is not None:
+        return invite.organisation.name
+    if invite.district is not None:
+        return invite.district.name
+    return ""
+
+
+async def revoke(turn: Turn) -> None:
+    """撤销: the invite stops working at once; the list is redrawn."""
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return
+    try:
+        invite_id = int(callback_parts(turn)[2])
+    except (IndexError, ValueError):
+        turn.notice(turn.t("button_expired"))
+        return
+    invite = await load_invite(turn.session, invite_id)
+    if invite is None or not allowed(turn.actor, invite_action(invite.role), _target(invite)):
+        refuse(turn)
+        return
+    revoke_invite(invite, turn.now)
+    await turn.session.flush()
+    turn.notice(
+        turn.t("invite_revoked_ok", role=turn.label(f"role_{invite.role}"), scope=_scope(invite))
+    )
+    text, buttons = await _render_invites(turn)
+    turn.edit(text, buttons)

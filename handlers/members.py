@@ -1,0 +1,145 @@
+"""/members: the members of an association with their roles; remove one (access ends at once).
+
+Callback data: ``mem:org:<org>``, ``mem:rm:<membership>``, ``mem:rmyes:<membership>``. Removing
+a member with role R needs the permission that invites to R (policy.invite_action), so an org
+admin may remove reporters but not the org admins the district appointed. Drawn in
+``members.mmd``.
+"""
+
+from __future__ import annotations
+
+from bot.texts import Raw
+from handlers.common import Turn
+from handlers.menus import set_member_menu
+from handlers.registry import callback_parts, org_buttons, pressed_org, refuse
+from storage.members import load_actor, load_membership, org_memberships, remove_membership
+from storage.models import Membership, Organisation
+from storage.policy import Action, Target, allowed, invite_action
+from storage.registry import orgs_for_actor
+
+MAX_LISTED = 40
+
+
+async def start_members(turn: Turn) -> None:
+    """/members: the only association in scope, or a picker."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    orgs = await orgs_for_actor(turn.session, turn.actor, Action.MANAGE_MEMBERS)
+    if not orgs:
+        turn.reply(turn.t("reg_admins_only"))
+        return
+    if len(orgs) == 1:
+        await show_members(turn, orgs[0])
+        return
+    turn.reply(turn.t("members_pick_org"), org_buttons(orgs, "mem:org"))
+
+
+async def choose_org(turn: Turn) -> None:
+    """An association from the picker."""
+    org = await pressed_org(turn, Action.MANAGE_MEMBERS)
+    if org is None:
+        return
+    await show_members(turn, org)
+
+
+def _name(membership: Membership) -> str:
+    member = membership.member
+    name = member.first_name or ""
+    if member.username:
+        name = f"{name} @{member.username}".strip()
+    return name or str(member.telegram_id)
+
+
+def _may_remove(turn: Turn, membership: Membership) -> bool:
+    org = membership.organisation
+    if org is None:
+        return False  # district and city roles are managed by the CLI
+    target = Target(district_id=org.district_id, org_id=org.id)
+    return allowed(turn.actor, Action.MANAGE_MEMBERS, target) and allowed(
+        turn.actor, invite_action(membership.role), target
+    )
+
+
+async def show_members(turn: Turn, org: Organisation, *, edit: bool = False) -> None:
+    """The member list with a remove button for each member the presser may remove."""
+    memberships = await org_memberships(turn.session, org.id)
+    if not memberships:
+        text: Raw = turn.t("members_empty", org=org.name)
+        buttons: list[list[tuple[str, str]]] = []
+    else:
+        lines = [turn.t("members_title", org=org.name, n=len(memberships))]
+        buttons = []
+        for i, m in enumerate(memberships[:MAX_LISTED], start=1):
+            name = _name(m)
+            lines.append(turn.t("members_line", i=i, name=name, role=turn.label(f"role_{m.role}")))
+            if _may_remove(turn, m) and m.member_id != turn.actor.member_id:
+                buttons.append([(turn.label("btn_remove", i=i, name=name[:30]), f"mem:rm:{m.id}")])
+        text = Raw("\n".join(lines))
+    if edit:
+        turn.edit(text, buttons)
+    else:
+        turn.reply(text, buttons)
+
+
+async def _pressed_membership(turn: Turn) -> Membership | None:
+    try:
+        membership_id = int(callback_parts(turn)[2])
+    except (IndexError, ValueError):
+        turn.notice(turn.t("button_expired"))
+        return None
+    membership = await load_membership(turn.session, membership_id)
+    if membership is None or not _may_remove(turn, membership):
+        refuse(turn)
+        return None
+    if not membership.active:
+        turn.notice(turn.t("button_expired"))
+        return None
+    return membership
+
+
+async def ask_remove(turn: Turn) -> None:
+    """移除: confirm first; removing is immediate."""
+    membership = await _pressed_membership(turn)
+    if membership is None:
+        return
+    assert membership.organisation is not None
+    turn.reply(
+        turn.t(
+            "member_remove_confirm",
+            name=_name(membership),
+            role=turn.label(f"role_{membership.role}"),
+            org=membership.organisation.name,
+        ),
+        [
+            [
+                (turn.label("btn_remove_yes"), f"mem:rmyes:{membership.id}"),
+                (turn.label("btn_back"), f"mem:org:{membership.organisation.id}"),
+            ]
+        ],
+    )
+
+
+async def remove_member(turn: Turn) -> None:
+    """确认移除: the role ends now; the member's reports stay with the association."""
+    membership = await _pressed_membership(turn)
+    if membership is None:
+        return
+    org = membership.organisation
+    assert org is not None
+    remove_membership(membership, turn.now)
+    await turn.session.flush()
+    # Their command menu shrinks to what they may still do (commands re-check anyway).
+    removed = membership.member
+    remaining = await load_actor(turn.session, removed)
+    bot, lang = turn.context.bot, removed.language
+    turn.later(lambda: set_member_menu(bot, removed.telegram_id, remaining, lang))
+    turn.edit(
+        turn.t(
+            "member_removed",
+            name=_name(membership),
+            role=turn.label(f"role_{membership.role}"),
+            org=org.name,
+        )
+    )
+    await show_members(turn, org)

@@ -1,0 +1,70 @@
+"""/status for district admins: registry gaps, associations with no activity this year, late
+reports — one short card with counts. Callback data: ``sts:open:<district>`` (re-checked)."""
+
+from __future__ import annotations
+
+from bot.texts import Raw
+from handlers.common import Turn
+from handlers.registry import district_buttons, pressed_district
+from storage.models import District
+from storage.policy import Action
+from storage.registry import districts_for_actor
+from storage.status import district_status
+
+NAMES_SHOWN = 8  # names listed under each heading; the rest are counted
+
+
+async def show_status(turn: Turn) -> None:
+    """/status: the card of the administered district (or a picker)."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    districts = await districts_for_actor(turn.session, turn.actor, Action.VIEW_STATUS)
+    if not districts:
+        turn.reply(turn.t("reg_admins_only"))
+        return
+    if len(districts) == 1:
+        await render_status(turn, districts[0])
+        return
+    turn.reply(turn.t("district_pick"), district_buttons(districts, "sts:open"))
+
+
+async def open_status(turn: Turn) -> None:
+    """A district from the picker."""
+    district = await pressed_district(turn, Action.VIEW_STATUS)
+    if district is None:
+        return
+    await render_status(turn, district)
+
+
+async def render_status(turn: Turn, district: District) -> None:
+    """Queue the status card of one district for this year."""
+    status = await district_status(turn.session, district.id, turn.today.year)
+    lines: list[str] = [
+        turn.t(
+            "status_card",
+            district=district.name,
+            year=status.year,
+            orgs=status.organisations,
+            enterprises=status.enterprises,
+            zones=status.zones,
+            incomplete=len(status.incomplete),
+            silent=len(status.silent),
+            reports=status.reports,
+            late=status.late,
+        )
+    ]
+    if status.incomplete:
+        lines += ["", turn.t("status_incomplete_head")]
+        lines += [
+            turn.t("status_incomplete_line", name=org.name, n=n)
+            for org, n in status.incomplete[:NAMES_SHOWN]
+        ]
+        if len(status.incomplete) > NAMES_SHOWN:
+            lines.append(turn.t("status_more", n=len(status.incomplete) - NAMES_SHOWN))
+    if status.silent:
+        lines += ["", turn.t("status_silent_head")]
+        lines += [turn.t("status_name_line", name=org.name) for org in status.silent[:NAMES_SHOWN]]
+        if len(status.silent) > NAMES_SHOWN:
+            lines.append(turn.t("status_more", n=len(status.silent) - NAMES_SHOWN))
+    turn.reply(Raw("\n".join(lines)))
