@@ -253,5 +253,6 @@ async def _reprompt(turn: Turn) -> None:
 
 
 def _guess_lang(user: User) -> str:
-    code = (user.language_code or "zh").lower()
-    return "en" if code.startswith("en") else "zh"
+    # Telegram has no official Chinese interface, so most of our users run it in English:
+    # the client's language says nothing about theirs. Chinese until they choose in /settings.
+    return "zh"

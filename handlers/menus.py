@@ -40,12 +40,10 @@ def bot_commands(names: list[str], lang: str) -> list[BotCommand]:
 
 
 async def set_default_menus(bot: Bot) -> None:
-    """The menu strangers and reporters see: Chinese by default, English for English clients."""
+    """The menu before joining: Chinese, whatever the client's language (members choose theirs
+    in /settings; their own menu is then set per chat)."""
     names = ["start", *BASE_COMMANDS]
     await bot.set_my_commands(bot_commands(names, "zh"), scope=BotCommandScopeDefault())
-    await bot.set_my_commands(
-        bot_commands(names, "en"), scope=BotCommandScopeDefault(), language_code="en"
-    )
 
 
 async def set_member_menu(bot: Bot, chat_id: int, actor: Actor, lang: str) -> None:

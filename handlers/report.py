@@ -9,7 +9,7 @@ button is checked again on press.
 from __future__ import annotations
 
 import logging
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from telegram import Document, Message
 from telegram.error import TelegramError
@@ -45,7 +45,8 @@ log = logging.getLogger(__name__)
 FLOW = "report"
 TEXT_LIMITS = {"name": NAME_MAX, "content": CONTENT_MAX, "outcome": OUTCOME_MAX}
 CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the card
-ALBUM_ACK_DELAY = 1.2  # seconds of quiet after an album's last photo before acknowledging
+ALBUM_ACK_DELAY = 1.2
+SPLIT_LENGTH = 4000  # a text this long was probably cut by the client; the rest comes next  # seconds of quiet after an album's last photo before acknowledging
 FIELD_STEPS = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
 
 
@@ -62,23 +63,12 @@ async def start_report(turn: Turn) -> None:
         turn.close_buttons()
     draft = await reports.open_draft(turn.session, turn.member.id)
     if draft is not None and await _may_report(turn, draft.org_id):
-        count = await reports.evidence_count(turn.session, draft.id)
-        done = sum(
-            1 for s in FIELD_STEPS[:-1] if getattr(draft, reports.FIELD_OF_STEP[s]) is not None
-        )
-        done += 1 if count else 0
-        await reports.set_state(turn.session, turn.member.id, FLOW, "resume?", draft.id)
-        turn.reply(
-            turn.t(
-                "report_draft_exists", name=draft.name or turn.label("report_untitled"), done=done
-            ),
-            [
-                [
-                    (turn.label("report_resume"), f"rep:{draft.id}:resume"),
-                    (turn.label("report_restart"), f"rep:{draft.id}:restart"),
-                ]
-            ],
-        )
+        activity = await reports.load_activity(turn.session, draft.id)
+        assert activity is not None
+        if _answered(activity) == 0:
+            await _go(turn, activity, "date")  # nothing to lose: just start at step 1 again
+        else:
+            await _offer_resume(turn, activity)
         return
     orgs = await reporting_orgs(turn.session, turn.member.id)
     if not orgs:
@@ -89,6 +79,29 @@ async def start_report(turn: Turn) -> None:
         turn.reply(turn.t("report_pick_org"), [[(o.name[:60], f"rep:org:{o.id}")] for o in orgs])
         return
     await _begin(turn, orgs[0])
+
+
+def _answered(activity: Activity) -> int:
+    """How many of the seven questions have an answer."""
+    done = sum(
+        1 for s in FIELD_STEPS[:-1] if getattr(activity, reports.FIELD_OF_STEP[s]) is not None
+    )
+    return done + (1 if activity.evidence else 0)
+
+
+async def _offer_resume(turn: Turn, activity: Activity) -> None:
+    assert turn.member is not None
+    await reports.set_state(turn.session, turn.member.id, FLOW, "resume?", activity.id)
+    name = activity.name or turn.label("report_untitled")
+    turn.reply(
+        turn.t("report_draft_exists", name=name, done=_answered(activity)),
+        [
+            [
+                (turn.label("report_resume"), f"rep:{activity.id}:resume"),
+                (turn.label("report_restart"), f"rep:{activity.id}:restart"),
+            ]
+        ],
+    )
 
 
 async def choose_org(turn: Turn) -> None:
@@ -110,6 +123,10 @@ async def resume_draft(turn: Turn) -> None:
     if activity is None:
         return
     turn.close_buttons()
+    await _resume(turn, activity)
+
+
+async def _resume(turn: Turn, activity: Activity) -> None:
     step = reports.first_missing_step(activity, len(activity.evidence))
     await _go(turn, activity, step)
 
@@ -120,6 +137,10 @@ async def restart_draft(turn: Turn) -> None:
     if activity is None:
         return
     turn.close_buttons()
+    await _restart(turn, activity)
+
+
+async def _restart(turn: Turn, activity: Activity) -> None:
     reports.cancel_draft(activity)
     await _begin(turn, activity.organisation)
 
@@ -148,17 +169,39 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         return
     message = turn.message
     step = state.step
-    if step == "evidence":
-        await receive_evidence(turn, state, activity)
+    if step == "resume?":
+        await _answer_resume_question(turn, activity, message.text or "")
         return
-    if _is_file(message):
-        turn.reply(turn.t("evidence_not_now"))
-        await _ask(turn, activity, step, state)
+    refused = _refused_kind(message)
+    if refused:
+        if step == "evidence":
+            turn.reply(turn.t("evidence_bad_kind", kind=turn.label(refused)))
+        else:
+            turn.reply(turn.t("expect_text"))
+            await _ask(turn, activity, step, state)
+        return
+    if message.photo or message.document:
+        # Photos sent early (people often send them first) are kept for the evidence step.
+        await receive_evidence(turn, state, activity)
         return
     if message.text is None:
         turn.reply(turn.t("expect_text"))
         return
     text = message.text
+    split_until = state.data.get("split_until")
+    if split_until and message.date <= datetime.fromisoformat(split_until):
+        # The rest of an over-long message the Telegram client split in two: never an answer.
+        turn.reply(turn.t("text_split_tail", limit=TEXT_LIMITS.get(step, NAME_MAX)))
+        return
+    if step == "evidence":
+        if text.strip() in ("完成", "好了", "好", "done", "Done", "OK", "ok"):
+            await _finish_evidence(turn, activity, state)
+        else:
+            turn.reply(
+                turn.t("ask_evidence_more", count=len(activity.evidence)),
+                _evidence_buttons(turn, activity),
+            )
+        return
     if step == "date":
         await answer_date(turn, state, activity, text)
     elif step in TEXT_LIMITS:
@@ -172,9 +215,20 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         await _store(turn, state, activity, "role", value)
     elif step == "headcount":
         await answer_headcount(turn, state, activity, text)
-    else:
-        turn.reply(turn.t("expect_button_or_text"))
+    else:  # the card: its buttons are the answer
+        turn.reply(turn.t("card_use_buttons"))
         await _ask(turn, activity, step, state)
+
+
+async def _answer_resume_question(turn: Turn, activity: Activity, text: str) -> None:
+    """Typed 继续 / 重新开始 instead of pressing; anything else shows the question again."""
+    typed = text.strip()
+    if typed in ("继续", "继续填写", "continue", "Continue"):
+        await _resume(turn, activity)
+    elif typed in ("重新开始", "重新", "restart", "Restart"):
+        await _restart(turn, activity)
+    else:
+        await _offer_resume(turn, activity)
 
 
 async def ask_again(turn: Turn, state: ChatState) -> None:
@@ -217,10 +271,18 @@ async def answer_text(
 ) -> None:
     """名称 / 内容 / 成效: free text within a length limit."""
     limit = TEXT_LIMITS[step]
-    value, error = check_text(text, limit)
+    value, error = check_text(text, limit, one_line=step == "name")
     if error:
-        turn.reply(turn.t(error, length=len(text.strip()), limit=limit))
+        field = turn.label(f"label_{step}")
+        turn.reply(turn.t(error, field=field, length=len(text.strip()), limit=limit))
+        if error == "text_too_long" and len(text) >= SPLIT_LENGTH and turn.message:
+            # Telegram clients cut a long paste into 4096-character messages: the rest follows.
+            data = dict(state.data)
+            data["split_until"] = (turn.message.date + timedelta(seconds=10)).isoformat()
+            state.data = data
         return
+    if "split_until" in state.data:
+        state.data = {k: v for k, v in state.data.items() if k != "split_until"}
     await _store(turn, state, activity, step, value)
 
 
@@ -282,21 +344,6 @@ async def _store(
 # evidence
 
 
-def _is_file(message: Message) -> bool:
-    return bool(
-        message.photo
-        or message.document
-        or message.sticker
-        or message.voice
-        or message.video
-        or message.audio
-        or message.video_note
-        or message.animation
-        or message.location
-        or message.contact
-    )
-
-
 def _refused_kind(message: Message) -> str | None:
     for attr, key in (
         ("sticker", "kind_sticker"),
@@ -314,22 +361,13 @@ def _refused_kind(message: Message) -> str | None:
 
 
 async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> None:
-    """A photo, an album item or a document at the evidence step."""
+    """A photo, an album item or a document: stored at once, whatever the step.
+
+    At the evidence step it is acknowledged as such; earlier it is kept for that step and the
+    current question is asked again; on the card the card is shown again with the new count.
+    """
     assert turn.member is not None and turn.message is not None
     message = turn.message
-    if message.text is not None:
-        if message.text.strip() in ("完成", "好了", "done", "Done", "OK", "ok"):
-            await _finish_evidence(turn, activity, state)
-            return
-        turn.reply(
-            turn.t("ask_evidence_more", count=len(activity.evidence)),
-            _evidence_buttons(turn, activity),
-        )
-        return
-    refused = _refused_kind(message)
-    if refused:
-        turn.reply(turn.t("evidence_bad_kind", kind=turn.label(refused)))
-        return
     if message.photo:
         photo = message.photo[-1]
         kind, file_id, unique_id, size = (
@@ -360,13 +398,10 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         return
     group = message.media_group_id
     if await reports.has_evidence_unique(turn.session, activity.id, unique_id):
-        if group is None:
-            turn.reply(
-                turn.t("evidence_duplicate", total=len(activity.evidence)),
-                _evidence_buttons(turn, activity),
-            )
+        if group is not None:
+            _schedule_album_ack(turn, activity, group, state.step)
         else:
-            _schedule_album_ack(turn, activity, group)
+            await _acknowledge(turn, state, activity, "evidence_duplicate", 0)
         return
     try:
         tg_file = await turn.context.bot.get_file(file_id)
@@ -390,19 +425,28 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         member_id=turn.member.id,
     )
     if group is not None:
-        _schedule_album_ack(turn, activity, group)
-    elif result.added:
-        turn.reply(
-            turn.t("evidence_received", added=1, total=result.total),
-            _evidence_buttons(turn, activity),
-        )
+        _schedule_album_ack(turn, activity, group, state.step)
     else:
-        turn.reply(
-            turn.t("evidence_duplicate", total=result.total), _evidence_buttons(turn, activity)
-        )
+        key = "evidence_received" if result.added else "evidence_duplicate"
+        await _acknowledge(turn, state, activity, key, 1 if result.added else 0)
 
 
-def _schedule_album_ack(turn: Turn, activity: Activity, group: str) -> None:
+async def _acknowledge(
+    turn: Turn, state: ChatState, activity: Activity, key: str, added: int
+) -> None:
+    """Say what happened to a file, in the words of the step the member is at."""
+    await turn.session.refresh(activity, ["evidence"])
+    total = len(activity.evidence)
+    if state.step == "evidence":
+        turn.reply(turn.t(key, added=added, total=total), _evidence_buttons(turn, activity))
+        return
+    turn.reply(
+        turn.t(f"{key}_early" if key == "evidence_received" else key, added=added, total=total)
+    )
+    await _ask(turn, activity, state.step, state)
+
+
+def _schedule_album_ack(turn: Turn, activity: Activity, group: str, step: str) -> None:
     """Albums arrive as one message per photo: acknowledge once, after the last one."""
     queue = turn.context.job_queue
     if queue is None:
@@ -418,6 +462,7 @@ def _schedule_album_ack(turn: Turn, activity: Activity, group: str) -> None:
             "chat_id": turn.chat_id,
             "activity_id": activity.id,
             "group": group,
+            "step": step,
             "lang": turn.lang,
         },
     )
@@ -436,12 +481,16 @@ async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
         in_group = sum(1 for e in activity.evidence if e.media_group_id == data["group"])
         total = len(activity.evidence)
     lang = data["lang"]
-    await context.bot.send_message(
-        data["chat_id"],
-        t(lang, "evidence_received", added=in_group, total=total),
-        parse_mode="HTML",
-        reply_markup=keyboard(evidence_rows(lang, activity.id, total)),
-    )
+    if in_group == 0:
+        text = t(lang, "evidence_duplicate", total=total)  # the same album sent again
+    elif data.get("step", "evidence") == "evidence":
+        text = t(lang, "evidence_received", added=in_group, total=total)
+    else:
+        text = t(lang, "evidence_received_early_album", added=in_group, total=total)
+    markup = None
+    if data.get("step", "evidence") == "evidence":
+        markup = keyboard(evidence_rows(lang, activity.id, total))
+    await context.bot.send_message(data["chat_id"], text, parse_mode="HTML", reply_markup=markup)
 
 
 def evidence_rows(lang: str, activity_id: int, total: int) -> Buttons:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.texts import Raw
 from handlers.common import Turn
-from handlers.menus import set_member_menu
+from handlers.menus import BASE_COMMANDS, commands_for, set_member_menu
 from handlers.router import menu_buttons
 from storage.members import active_memberships, load_actor, redeem_invite
 from storage.models import Membership, Role
@@ -60,11 +60,15 @@ async def start(turn: Turn) -> None:
 
 
 async def help_command(turn: Turn) -> None:
-    """/help: what the bot does and how to answer; admins also get their commands."""
+    """/help: what the bot does and how to answer, then exactly the member's other commands."""
     month, day = turn.settings.deadline_month_day()
     text = turn.t("help", deadline=f"{month}月{day}日")
-    if turn.actor.is_admin:
-        text = Raw(text + turn.t("help_admin"))
+    more = [n for n in commands_for(turn.actor) if n not in ("start", *BASE_COMMANDS)]
+    if more:
+        lines = "\n".join(
+            turn.t("help_command_line", name=n, description=turn.label(f"cmd_{n}")) for n in more
+        )
+        text = Raw(text + turn.t("help_more", commands=Raw(lines)))
     turn.reply(text)
 
 

@@ -39,7 +39,17 @@ def format_datetime(dt: datetime, tz: ZoneInfo) -> str:
     return f"{format_date(local.date())} {local:%H:%M}"
 
 
-_RELATIVE = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+_RELATIVE = {
+    "今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2,
+    "today": 0, "yesterday": 1, "daybeforeyesterday": 2,
+}  # fmt: skip
+# What people add after a date when they copy it from a notice: weekday, time of day, clock time.
+_DATE_NOISE = re.compile(
+    r"[(（]?(?:周|星期|礼拜)[一二三四五六日天][)）]?"
+    r"|(?:上午|下午|中午|晚上|早上|傍晚|凌晨|全天)"
+    r"|\d{1,2}[:：]\d{2}(?:[:：]\d{2})?"
+    r"|\d{1,2}点(?:\d{1,2}分|半)?"
+)
 _FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _SHORT = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
@@ -52,7 +62,10 @@ def parse_activity_date(text: str, today: date) -> tuple[date | None, str | None
     ``11月3日``, ``11.3``, ``11/3``, ``今天``, ``昨天``, ``前天`` and full-width digits. A date
     without a year is this year's, or last year's when this year's would lie in the future.
     """
-    raw = normalize(text).replace(" ", "")
+    raw = normalize(text).replace(" ", "").lower()
+    if raw in _RELATIVE:
+        return today - timedelta(days=_RELATIVE[raw]), None
+    raw = _DATE_NOISE.sub("", raw).rstrip(",，")
     if raw in _RELATIVE:
         return today - timedelta(days=_RELATIVE[raw]), None
     year: int | None
@@ -97,10 +110,14 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
 
 
 def _chinese_number(text: str) -> int | None:
-    """Convert simple Chinese numerals (``五十``, ``一百二十``, ``两千``) to an int."""
+    """Convert Chinese numerals to an int: ``五十``, ``一百二十``, ``二百五`` (250), ``一万五``
+    (15000), ``一二〇`` (120, digit by digit). Returns None for anything else."""
     if not text or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in text):
         return None
+    if not any(c in _CN_UNITS for c in text):
+        return int("".join(str(_CN_DIGITS[c]) for c in text))
     total, section, digit = 0, 0, None
+    last_unit = 1
     for ch in text:
         if ch in _CN_DIGITS:
             digit = _CN_DIGITS[ch]
@@ -111,19 +128,37 @@ def _chinese_number(text: str) -> int | None:
                 section = 0
             else:
                 section += (digit if digit is not None else 1) * unit
-            digit = None
+            digit, last_unit = None, unit
+    if digit is not None and text[-2] in _CN_UNITS and last_unit >= 100:
+        # 二百五 = 250, 一万五 = 15000: a digit right after 百/千/万 counts in the next unit down
+        digit *= last_unit // 10
     return total + section + (digit or 0)
 
 
+def _is_spoken_range(text: str) -> bool:
+    """``五六十``, ``两三百``, ``十五六``: two neighbouring digits mean "about five or six"."""
+    digits = [c for c in text if c in _CN_DIGITS and _CN_DIGITS[c] > 0]
+    if len(digits) < 2 or not any(c in _CN_UNITS for c in text):
+        return False
+    return any(
+        a in _CN_DIGITS and b in _CN_DIGITS and _CN_DIGITS[a] > 0 and _CN_DIGITS[b] > 0
+        for a, b in zip(text, text[1:], strict=False)
+    )
+
+
 _HEADCOUNT = re.compile(
-    r"(?:约|大约|共|共计|合计|总共|有)?\s*(-?[\d,]+|[零〇一二两三四五六七八九十百千万]+)\s*"
-    r"(?:余|多)?\s*(?:人|名|位|人次)?\s*(?:左右)?"
+    r"(?:约莫|大约|大概|约|共计|合计|总共|共|有)?\s*(-?[\d,]+|[零〇一二两三四五六七八九十百千万]+)\s*"
+    r"(?:余|多|来|几)?\s*(?:个人|人次|人|名|位|个)?\s*(?:左右|上下)?"
 )
+_RANGE = re.compile(r"\d+\s*(?:-|~|～|—|到|至)\s*\d+")
 
 
 def parse_headcount(text: str) -> tuple[int | None, str | None]:
-    """Parse a positive whole number of participants: ``50``, ``约50人``, ``５０人``, ``五十人``."""
-    raw = normalize(text).replace(" ", "")
+    """Parse a positive whole number of participants: ``50``, ``约50人``, ``５０人``, ``五十人``,
+    ``50个人``; refuse ranges (``50-60人``, ``五六十人``) rather than guess."""
+    raw = normalize(text).replace(" ", "").replace("約", "约")
+    if _RANGE.search(raw):
+        return None, "headcount_range"
     m = _HEADCOUNT.fullmatch(raw)
     if not m:
         return None, "headcount_unreadable"
@@ -134,6 +169,8 @@ def parse_headcount(text: str) -> tuple[int | None, str | None]:
         except ValueError:
             return None, "headcount_unreadable"
     else:
+        if _is_spoken_range(token):
+            return None, "headcount_range"
         parsed = _chinese_number(token)
         if parsed is None:
             return None, "headcount_unreadable"
@@ -151,13 +188,16 @@ def parse_role(text: str) -> tuple[str | None, str | None]:
     return (raw, None) if raw in ROLES else (None, "role_invalid")
 
 
-def check_text(text: str, limit: int) -> tuple[str | None, str | None]:
-    """A free-text answer: non-empty after trimming, at most ``limit`` characters."""
+def check_text(text: str, limit: int, *, one_line: bool = False) -> tuple[str | None, str | None]:
+    """A free-text answer: non-empty after trimming, at most ``limit`` characters; a name
+    (``one_line``) must not span several lines (a pasted template would land in one cell)."""
     value = text.strip()
     if not value:
         return None, "text_empty"
     if len(value) > limit:
         return None, "text_too_long"
+    if one_line and "\n" in value:
+        return None, "text_one_line"
     return value, None
 
 

@@ -125,8 +125,8 @@ async def test_bad_answers_are_refused_with_a_reason(kexie: Kexie) -> None:
     assert "不存在" in (await user.expect()).text
     await user.send("上周")
     assert "无法识别" in (await user.expect()).text
-    await user.send_photo()
-    assert "还不需要上传文件" in (await user.expect()).text
+    await user.send_photo()  # people often send the photos first: kept for step 7
+    assert "先存为佐证材料" in (await user.expect()).text
     await user.expect_any("第1步")
     await user.send("２０２１年１１月３日")  # full-width digits, a date long past
     late = await user.expect_any("逾期")
@@ -151,9 +151,8 @@ async def test_bad_answers_are_refused_with_a_reason(kexie: Kexie) -> None:
     await user.send("５０人")
     await user.expect_any("第6步")
     await user.send("促成合作")
-    await user.expect_any("第7步")
-    await user.send_photo()
-    await user.expect_any("已收到")
+    evidence_step = await user.expect_any("第7步")
+    assert "已有 1 个文件" in evidence_step.text
     await user.press("完成")
     card = await user.expect_any("请核对报送内容")
     assert "<b>院士&专家</b> 进企业" in card.text  # shown literally

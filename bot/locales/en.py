@@ -66,12 +66,8 @@ TEXTS: dict[str, str] = {
         "Dates can be written as: 2021-11-03, 2021/11/3, 11月3日, 11.3, 今天 (today), 昨天 (yesterday), 前天 (2 days ago).\n"
         "Participants can be written as: 50, 50人, 约50人 (about 50)."
     ),
-    "help_admin": (
-        "\n\n<b>Administrators</b>\n"
-        "/invite create invite link · /invites manage invites · /members members\n"
-        "/org S&amp;T association registration · /district district annual figures · /status reporting progress\n"
-        "/export export Annex 1-1, 1-2, 1-3"
-    ),
+    "help_more": "\n\n<b>More commands</b>\n{commands}",
+    "help_command_line": "/{name} {description}",
     # --- report flow ---
     "report_pick_org": "You belong to several S&amp;T associations. Which one is this report for?",
     "report_no_org": (
@@ -119,14 +115,19 @@ TEXTS: dict[str, str] = {
     ),
     "ask_evidence_more": "{count} file(s) so far. You can send more; tap “Done” when you have finished.",
     "text_empty": "This cannot be empty. Please enter it again.",
-    "text_too_long": "This is too long ({length} characters). Please shorten it to {limit} characters or fewer.",
+    "text_too_long": "The {field} is too long ({length} characters); please shorten it to {limit}.",
+    "text_one_line": "Please write the {field} on one line (at most {limit} characters). Content, headcount and so on come in later steps.",
+    "text_split_tail": "This is the second half of an over-long message that Telegram split; it was not saved. Please shorten the text to {limit} characters and send it again.",
     "role_invalid": "Please tap one of the buttons below: 主办 (host), 协办 (co-organiser) or 承办 (organiser).",
     "headcount_unreadable": "Please enter the number of participants, e.g. <code>50</code> or <code>约50人</code>.",
     "headcount_not_positive": "The number of participants must be a whole number greater than 0.",
     "headcount_too_large": "This number is too large. Please check it and enter it again.",
+    "headcount_range": "Please give one number (an estimate is fine), e.g. <code>55</code>.",
     "expect_text": "Please type your answer to this step.",
     "expect_button_or_text": "Please tap a button or type your answer.",
-    "evidence_not_now": "No files are needed yet. Please finish the current step first.",
+    "evidence_received_early": "📎 Received and kept as evidence ({total} so far).",
+    "evidence_received_early_album": "📎 Received {added} files and kept them as evidence ({total} so far). Please go on with the question above.",
+    "card_use_buttons": "Please use the buttons below: Submit, Edit or Cancel.",
     "evidence_received": "📎 Received {added} file(s); {total} in total. You can send more; tap “Done” when you have finished.",
     "evidence_duplicate": "This file was already received and is not counted twice. {total} file(s) in total.",
     "evidence_too_big": "The file is too large ({size}); the bot can only receive files up to 20 MB. Please compress it and send it again, or send photos instead.",
@@ -215,7 +216,7 @@ TEXTS: dict[str, str] = {
     "reg_f_approval_no": "Approval number",
     "reg_f_approval_date": "Approval date",
     "reg_f_employees": "Employees",
-    "reg_f_tech_staff": "S&T staff",
+    "reg_f_tech_staff": "Technical staff",
     "reg_f_association_members": "Association members",
     "reg_f_address": "Postal address",
     "reg_f_ownership": "Ownership",
@@ -246,7 +247,7 @@ TEXTS: dict[str, str] = {
     "reg_err_person_name": "Please give the name.",
     "reg_err_person_long": "The name or title is too long.",
     "reg_err_person_one": "Only one person goes here.",
-    "reg_err_tech_exceeds": "S&T staff cannot exceed the number of employees.",
+    "reg_err_tech_exceeds": "Technical staff cannot exceed the number of employees.",
     "reg_err_org_name": "An association's name needs 2 to 200 characters.",
     "org_name_empty": "The association's name cannot be empty.",
     "org_name_too_long": "The association's name is too long (200 characters at most).",
@@ -281,10 +282,10 @@ TEXTS: dict[str, str] = {
     "district_card": (
         "<b>{district} · {year}</b>\n"
         "(for the summary rows of annexes 1-1 and 1-2)\n\n"
-        "Local enterprises: {local}\nS&T enterprises: {tech}\nIndustrial zones: {zones}"
+        "Local enterprises: {local}\nTech enterprises: {tech}\nIndustrial zones: {zones}"
     ),
     "fig_local_enterprises": "Local enterprises",
-    "fig_tech_enterprises": "S&T enterprises",
+    "fig_tech_enterprises": "Tech enterprises",
     "fig_zones": "Industrial zones",
     "btn_fig_set": "✏️ {label}",
     "district_ask": "Send {district}'s <b>{label}</b> for {year} (a whole number).",
@@ -349,6 +350,39 @@ TEXTS: dict[str, str] = {
     "imp_use_cli": "You administer several districts; import with: kexie import 1-1 FILE.xlsx --district NAME",
     "imp_download_failed": "Could not download the file; please send it again later.",
     # --- export ---
+    "export_choose_annex": "<b>Export the annual tables</b>\nWhich annex?",
+    "btn_export_13": "Annex 1-3 activities (with evidence)",
+    "btn_export_11": "Annex 1-1 enterprises",
+    "btn_export_12": "Annex 1-2 zones",
+    "btn_export_all": "All three annexes",
+    "btn_export_cancel": "Cancel",
+    "btn_export_year_current": "{year} (this year)",
+    "btn_export_year": "{year}",
+    "btn_export_city": "Whole city (one sheet per district + summary)",
+    "export_annex_13": "Annex 1-3",
+    "export_annex_11": "Annex 1-1",
+    "export_annex_12": "Annex 1-2",
+    "export_annex_all": "Annexes 1-1, 1-2, 1-3",
+    "export_choose_year": "<b>{annex}</b>: which year? (type an earlier year, e.g. 2021)",
+    "export_choose_where": "<b>{annex}</b>, {year}: which district, or the whole city?",
+    "export_where_city": "whole city",
+    "export_heading": "{annex} ({where}, {year})",
+    "export_progress": "⏳ Exporting <b>{heading}</b>\n{step}",
+    "export_step_reading": "Reading the data…",
+    "export_step_writing": "Writing the workbooks…",
+    "export_step_rows": "Writing the workbooks: {done}/{total} rows",
+    "export_step_bundle": "Packing the evidence: {done}/{total} activities",
+    "export_step_sending": "Sending file {done}/{total}…",
+    "export_done": "✅ <b>{heading}</b> exported:\n{files}\n\n{activities} activities, {enterprises} enterprise associations, {zones} zone associations.",
+    "export_file_line": "• {name} ({size})",
+    "export_parts_hint": "The evidence comes in {parts} parts (each a complete zip). Unzip all parts into the same folder so the workbook's attachment links open their folders.",
+    "export_missing": "Note: {count} evidence files are missing on the server and are not in the zip.",
+    "export_too_big": "{name} is over 50 MB and cannot be sent through Telegram; ask the administrator to export it from the command line.",
+    "export_failed": "Sorry, the export failed; it has been logged. Please try again later.",
+    "export_busy": "You already have an export running; please wait until it has finished.",
+    "export_cancelled": "Export cancelled.",
+    "export_use_buttons": "Please use the buttons of the message above; send /cancel to stop the export.",
+    # --- end export ---
     # --- scheduler ---
     # deliveries to district (and opted-in city) admins
     "sch_head_report_submitted": "📥 <b>New report {ref}</b> · {district}\n{org}",

@@ -65,12 +65,8 @@ TEXTS: dict[str, str] = {
         "日期可以这样写：2021-11-03、2021/11/3、11月3日、11.3、今天、昨天、前天。\n"
         "人数可以写：50、50人、约50人。"
     ),
-    "help_admin": (
-        "\n\n<b>管理员</b>\n"
-        "/invite 生成邀请链接 · /invites 管理邀请 · /members 成员\n"
-        "/org 科协登记信息 · /district 区县年度数据 · /status 报送情况\n"
-        "/export 导出附件1-1、1-2、1-3"
-    ),
+    "help_more": "\n\n<b>其他命令</b>\n{commands}",
+    "help_command_line": "/{name} {description}",
     # --- registry ---
     "reg_denied": "找不到该项，或者您没有权限。",
     "reg_admins_only": "这个命令供科协管理员使用。",
@@ -259,14 +255,19 @@ TEXTS: dict[str, str] = {
     ),
     "ask_evidence_more": "已有 {count} 个文件。可以继续发送，发完点“完成”。",
     "text_empty": "内容不能为空，请重新输入。",
-    "text_too_long": "内容太长了（{length}字），请精简到{limit}字以内。",
+    "text_too_long": "{field}太长了（{length}字），请精简到{limit}字以内。",
+    "text_one_line": "{field}请写成一行（不超过{limit}字）。活动内容、人数等请在后面的步骤中填写。",
+    "text_split_tail": "这是上一条过长消息被拆开的后半部分，没有保存。请把内容精简到{limit}字以内后重新发送。",
     "role_invalid": "请点击下面的按钮选择：主办、协办或承办。",
     "headcount_unreadable": "请输入参与人数，例如 <code>50</code> 或 <code>约50人</code>。",
     "headcount_not_positive": "参与人数应为大于0的整数。",
     "headcount_too_large": "人数过多，请核对后重新输入。",
+    "headcount_range": "请只填一个数字（可以填大约的人数），例如 <code>55</code>。",
     "expect_text": "这一步需要输入文字。",
     "expect_button_or_text": "请点击按钮或输入文字。",
-    "evidence_not_now": "现在还不需要上传文件，请先完成当前这一步。",
+    "evidence_received_early": "📎 已收到，先存为佐证材料（现有 {total} 个）。",
+    "evidence_received_early_album": "📎 已收到 {added} 个文件，先存为佐证材料（现有 {total} 个）。请继续回答上面的问题。",
+    "card_use_buttons": "请点击下面的按钮：“提交”“修改”或“取消”。",
     "evidence_received": "📎 已收到 {added} 个文件，现有佐证材料 {total} 个。可以继续发送，发完点“完成”。",
     "evidence_duplicate": "这个文件已经收到过，不重复计算。现有佐证材料 {total} 个。",
     "evidence_too_big": "文件太大（{size}），机器人只能接收20MB以内的文件。请压缩后再发，或改发照片。",
@@ -424,4 +425,38 @@ TEXTS: dict[str, str] = {
     "lang_name_zh": "中文",
     "lang_name_en": "English",
     # --- end scheduler ---
+    # --- export ---
+    "export_choose_annex": "<b>导出统计表</b>\n请选择要导出的附件：",
+    "btn_export_13": "附件1-3 工作情况统计表（含佐证材料）",
+    "btn_export_11": "附件1-1 企业科协",
+    "btn_export_12": "附件1-2 功能区科协",
+    "btn_export_all": "全部三个附件",
+    "btn_export_cancel": "取消",
+    "btn_export_year_current": "{year}年（本年度）",
+    "btn_export_year": "{year}年",
+    "btn_export_city": "全市（每个区县一张表，另加汇总表）",
+    "export_annex_13": "附件1-3",
+    "export_annex_11": "附件1-1",
+    "export_annex_12": "附件1-2",
+    "export_annex_all": "附件1-1、1-2、1-3",
+    "export_choose_year": "<b>{annex}</b>：请选择年度（更早的年度可直接输入，例如 2021）：",
+    "export_choose_where": "<b>{annex}</b>，{year}年：请选择区（市）县，或导出全市：",
+    "export_where_city": "全市",
+    "export_heading": "{annex}（{where}，{year}年）",
+    "export_progress": "⏳ 正在导出 <b>{heading}</b>\n{step}",
+    "export_step_reading": "正在读取数据…",
+    "export_step_writing": "正在生成表格…",
+    "export_step_rows": "正在生成表格：{done}/{total} 行",
+    "export_step_bundle": "正在打包佐证材料：{done}/{total} 项活动",
+    "export_step_sending": "正在发送文件 {done}/{total}…",
+    "export_done": "✅ <b>{heading}</b> 已导出：\n{files}\n\n活动 {activities} 项，企业科协 {enterprises} 个，功能区科协 {zones} 个。",
+    "export_file_line": "• {name}（{size}）",
+    "export_parts_hint": "佐证材料分成了 {parts} 个分卷（每个都是完整的压缩包）。请把所有分卷解压到同一个文件夹，表中“附件”链接才能打开对应的文件夹。",
+    "export_missing": "注意：有 {count} 个佐证文件在服务器上找不到，没有放进压缩包。",
+    "export_too_big": "{name} 超过 50 MB，无法通过 Telegram 发送，请联系管理员用命令行导出。",
+    "export_failed": "抱歉，导出失败了，已记录。请稍后再试。",
+    "export_busy": "您已有一个导出正在进行，请等它完成后再试。",
+    "export_cancelled": "已取消导出。",
+    "export_use_buttons": "请点上面消息里的按钮选择；发送 /cancel 可取消导出。",
+    # --- end export ---
 }
