@@ -45,8 +45,8 @@ log = logging.getLogger(__name__)
 FLOW = "report"
 TEXT_LIMITS = {"name": NAME_MAX, "content": CONTENT_MAX, "outcome": OUTCOME_MAX}
 CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the card
-ALBUM_ACK_DELAY = 1.2
-SPLIT_LENGTH = 4000  # a text this long was probably cut by the client; the rest comes next  # seconds of quiet after an album's last photo before acknowledging
+ALBUM_ACK_DELAY = 1.2  # seconds of quiet after an album's last photo before acknowledging
+SPLIT_LENGTH = 4000  # a text this long was probably cut by the client; the rest comes next
 FIELD_STEPS = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
 
 

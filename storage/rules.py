@@ -7,6 +7,7 @@ catalog so the user is told exactly what was wrong.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -142,7 +143,7 @@ def _is_spoken_range(text: str) -> bool:
         return False
     return any(
         a in _CN_DIGITS and b in _CN_DIGITS and _CN_DIGITS[a] > 0 and _CN_DIGITS[b] > 0
-        for a, b in zip(text, text[1:], strict=False)
+        for a, b in itertools.pairwise(text)
     )
 
 
