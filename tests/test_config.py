@@ -47,8 +47,12 @@ def test_every_problem_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_bad_token_is_one_line_exit_2(token: str, tmp_path: Path) -> None:
     env = {"KEXIE_BOT_TOKEN": token, "KEXIE_DATA_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}
     proc = subprocess.run(
-        [sys.executable, "-m", "bot", "run"], env=env, capture_output=True, text=True,
-        cwd=tmp_path, timeout=60,
+        [sys.executable, "-m", "bot", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr

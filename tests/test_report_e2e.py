@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.models import Activity, ActivityStatus, AuditEntry, Evidence, utcnow
+from storage.models import Activity, ActivityStatus, Evidence, utcnow
 from storage.rules import format_date
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
@@ -38,8 +38,16 @@ async def test_readme_steps_then_report_with_photos(kexie: Kexie) -> None:
     seeded = await kexie.cli("districts", "seed")
     assert seeded.rc == 0, seeded.err
     assert "共 23 个" in seeded.out
-    made = await kexie.cli("org", "add", "--district", "锦江区", "--kind", "enterprise",
-                           "--name", "成都智造科技有限公司科协")
+    made = await kexie.cli(
+        "org",
+        "add",
+        "--district",
+        "锦江区",
+        "--kind",
+        "enterprise",
+        "--name",
+        "成都智造科技有限公司科协",
+    )
     assert made.rc == 0, made.err
     org_id = int(made.out.strip())
     invited = await kexie.cli("invite", "--org", str(org_id), "--role", "reporter", "--uses", "3")
@@ -77,7 +85,11 @@ async def test_readme_steps_then_report_with_photos(kexie: Kexie) -> None:
         assert activity.status == ActivityStatus.SUBMITTED
         assert activity.ref_no and activity.ref_no in done.text
         assert activity.on_time is True
-        assert (activity.headcount, activity.role, activity.activity_date) == (50, "主办", yesterday)
+        assert (activity.headcount, activity.role, activity.activity_date) == (
+            50,
+            "主办",
+            yesterday,
+        )
         files = (await session.scalars(select(Evidence))).all()
     assert len(files) == 2
     for row in files:
