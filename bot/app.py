@@ -21,10 +21,12 @@ from telegram.ext import (
 
 from bot.config import Settings
 from bot.texts import t
-from handlers import mine, report, router, start
+from handlers import export, invite, members, mine, plan, registry, report, router, start, status
+from handlers import settings as settings_panel
 from handlers.common import Turn
 from handlers.common import unit_of_work as uow
 from handlers.menus import set_default_menus
+from scheduler import jobs
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -85,8 +87,79 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(CallbackQueryHandler(uow(mine.resubmit_report), r"^mine:resubmit:\d+$"))
 
     # 4. Registry and roles (issue: roles, invitations and the registry).
+    # /org and /district (handlers/registry.py, registry.mmd); flows "org" and "district".
+    router.register_flow(
+        registry.FLOW, registry.receive_answer, registry.cancel_registry, registry.ask_again
+    )
+    router.register_flow(
+        registry.DISTRICT_FLOW,
+        registry.receive_figure,
+        registry.cancel_registry,
+        registry.ask_again,
+    )
+    app.add_handler(CommandHandler("org", uow(registry.open_registry), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(registry.open_org), r"^org:open:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.fill_missing), r"^org:fill:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.pick_field), r"^org:edit:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.choose_field), r"^org:f:\d+:\w+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.pick_choice), r"^org:c:\d+:\w+:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.skip_field), r"^org:skip:\d+:\w+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.ask_new_kind), r"^org:new:\d+:[oi]$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.ask_new_name), r"^org:kind:\d+:[ez]:[oi]$"))
+    app.add_handler(CommandHandler("district", uow(registry.open_district), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(registry.open_district_pressed), r"^dst:open:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(registry.ask_figure), r"^dst:set:\d+:\w+$"))
+    # A spreadsheet sent by a district admin outside any flow is a registry import.
+    app.add_handler(
+        MessageHandler(
+            PRIVATE & filters.Document.FileExtension("xlsx"), uow(registry.receive_spreadsheet)
+        )
+    )
+    # /invite and /invites (handlers/invite.py, invite.mmd).
+    app.add_handler(CommandHandler("invite", uow(invite.start_invite), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(invite.choose_org), r"^inv:org:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(invite.choose_role), r"^inv:role:\d+:[ra]$"))
+    app.add_handler(CallbackQueryHandler(uow(invite.choose_uses), r"^inv:uses:\d+:[ra]:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(invite.make_invite), r"^inv:make:\d+:[ra]:\d+:\d+$"))
+    app.add_handler(CommandHandler("invites", uow(invite.list_invites), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(invite.revoke), r"^inv:revoke:\d+$"))
+    # /members (handlers/members.py, members.mmd).
+    app.add_handler(CommandHandler("members", uow(members.start_members), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(members.choose_org), r"^mem:org:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(members.ask_remove), r"^mem:rm:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(members.remove_member), r"^mem:rmyes:\d+$"))
+    # /status (handlers/status.py).
+    app.add_handler(CommandHandler("status", uow(status.show_status), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(status.open_status), r"^sts:open:\d+$"))
     # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
+    router.register_flow(export.FLOW, export.receive_message, export.cancel_export)
+    app.add_handler(CommandHandler("export", uow(export.start_export), PRIVATE))
+    # 导出 on a deadline reminder or the city summary opens the same flow.
+    app.add_handler(CallbackQueryHandler(uow(export.start_export), r"^export:start$"))
+    app.add_handler(CallbackQueryHandler(uow(export.choose_annex), r"^exp:annex:(13|11|12|all)$"))
+    app.add_handler(CallbackQueryHandler(uow(export.choose_year), r"^exp:year:\d{4}$"))
+    app.add_handler(CallbackQueryHandler(uow(export.choose_where), r"^exp:where:(\d+|city)$"))
+    app.add_handler(CallbackQueryHandler(uow(export.cancel_button), r"^exp:cancel$"))
+
     # 6. Scheduler commands (issue: reminders).
+    # /plan (handlers/plan.py, plan.mmd) and /settings (handlers/settings.py, settings.mmd);
+    # the buttons of the scheduler's messages; the tick and the sender (scheduler/jobs.py).
+    router.register_flow(plan.FLOW, plan.receive_message, plan.cancel_plan_flow, plan.ask_again)
+    app.add_handler(CommandHandler("plan", uow(plan.start_plan), PRIVATE))
+    app.add_handler(CallbackQueryHandler(uow(plan.choose_org), r"^plan:org:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(plan.pick_date), r"^plan:date:\d{4}-\d\d-\d\d$"))
+    app.add_handler(CallbackQueryHandler(uow(plan.cancel_plan), r"^plan:cancel:\d+$"))
+    app.add_handler(CallbackQueryHandler(uow(plan.resume_reminded_draft), r"^sched:\d+:resume$"))
+    app.add_handler(CallbackQueryHandler(uow(plan.report_planned_activity), r"^sched:\d+:plan$"))
+    app.add_handler(CommandHandler("settings", uow(settings_panel.show_settings), PRIVATE))
+    app.add_handler(
+        CallbackQueryHandler(
+            uow(settings_panel.change_setting),
+            r"^settings:(lang:(zh|en)|(nudges|summary|delivery):(on|off))$",
+        )
+    )
+    # The tick (every minute) and the outbox sender (every second) on the JobQueue.
+    jobs.install(app)
 
     # 7. Anything else: answers to the current question, then unknown commands and buttons.
     app.add_handler(

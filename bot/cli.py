@@ -236,6 +236,12 @@ def build_parser() -> argparse.ArgumentParser:
     invite.set_defaults(func=cmd_invite)
 
     # Later sub-commands (import, export) register here too.
+    from bot.cli_import import register as register_import
+
+    register_import(sub)
+    from exports.cli import register as register_export
+
+    register_export(sub)
     return parser
 
 

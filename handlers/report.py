@@ -66,7 +66,7 @@ async def start_report(turn: Turn) -> None:
         activity = await reports.load_activity(turn.session, draft.id)
         assert activity is not None
         if _answered(activity) == 0:
-            await _go(turn, activity, "date")  # nothing to lose: just start at step 1 again
+            await go(turn, activity, "date")  # nothing to lose: just start at step 1 again
         else:
             await _offer_resume(turn, activity)
         return
@@ -128,7 +128,7 @@ async def resume_draft(turn: Turn) -> None:
 
 async def _resume(turn: Turn, activity: Activity) -> None:
     step = reports.first_missing_step(activity, len(activity.evidence))
-    await _go(turn, activity, step)
+    await go(turn, activity, step)
 
 
 async def restart_draft(turn: Turn) -> None:
@@ -149,7 +149,7 @@ async def _begin(turn: Turn, org: Organisation) -> None:
     assert turn.member is not None
     activity = await reports.start_draft(turn.session, turn.member.id, org.id)
     turn.reply(turn.t("report_started", org=org.name))
-    await _go(turn, activity, "date")
+    await go(turn, activity, "date")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -335,9 +335,9 @@ async def _store(
     if editing:
         if activity.status != ActivityStatus.DRAFT:
             turn.reply(turn.t("amend_saved"))
-        await _go(turn, activity, "review", state.data)
+        await go(turn, activity, "review", state.data)
     else:
-        await _go(turn, activity, reports.next_step(step))
+        await go(turn, activity, reports.next_step(step))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -523,7 +523,7 @@ async def _finish_evidence(turn: Turn, activity: Activity, state: ChatState) -> 
             turn.reply(turn.t("evidence_need_photo"))
         return
     turn.close_buttons()
-    await _go(turn, activity, "review", state.data)
+    await go(turn, activity, "review", state.data)
 
 
 async def clear_evidence(turn: Turn) -> None:
@@ -589,7 +589,7 @@ async def fix_field(turn: Turn) -> None:
     data = dict(state.data if state else {})
     data["editing"] = True
     turn.close_buttons()
-    await _go(turn, activity, step, data)
+    await go(turn, activity, step, data)
 
 
 async def show_card(turn: Turn) -> None:
@@ -670,7 +670,7 @@ async def cancel_report(turn: Turn, state: ChatState) -> None:
 # asking and rendering
 
 
-async def _go(turn: Turn, activity: Activity, step: str, data: dict | None = None) -> None:
+async def go(turn: Turn, activity: Activity, step: str, data: dict | None = None) -> None:
     """Record the new step and ask its question (or show the card)."""
     assert turn.member is not None
     keep = dict(data or {})

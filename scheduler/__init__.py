@@ -1,0 +1,1 @@
+"""Reminders and deliveries: rules (reminders), outbox, sender, and their JobQueue wiring (jobs)."""

@@ -1,0 +1,317 @@
+"""/plan: note an upcoming activity, so the scheduler can ask for its report afterwards.
+
+Flow ``plan`` (drawn in ``plan.mmd``): pick the association (when there are several) → the
+activity's name → its date (today or later). The plan is a row of ``plans``; the reminders
+themselves are derived by ``scheduler.reminders``.
+
+Also here, the buttons of the scheduler's messages that start reporting:
+``sched:<activity id>:resume`` (继续 on a draft reminder) and ``sched:<plan id>:plan`` (报送这项
+活动: a new report with the plan's name and date filled in), and ``plan:cancel:<plan id>``.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from bot.texts import Raw
+from handlers import report
+from handlers.common import Turn
+from storage import reports
+from storage.members import reporting_orgs
+from storage.models import Activity, ActivityStatus, ChatState, Plan
+from storage.policy import Action, Target, allowed
+from storage.rules import NAME_MAX, check_text, format_date, normalize, window_closes_at
+
+FLOW = "plan"
+MAX_AHEAD_DAYS = 366
+LISTED_PLANS = 5
+
+_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "today": 0, "tomorrow": 1}
+_FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+_SHORT = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
+
+
+def parse_plan_date(text: str, today: date) -> tuple[date | None, str | None]:
+    """A planned date: today or later, within a year. A date without a year is the next one."""
+    raw = normalize(text).replace(" ", "").lower()
+    if raw in _RELATIVE:
+        return today + timedelta(days=_RELATIVE[raw]), None
+    try:
+        if m := _FULL.fullmatch(raw) or _COMPACT.fullmatch(raw):
+            year, month, day = (int(g) for g in m.groups())
+            value = date(year, month, day)
+        elif m := _SHORT.fullmatch(raw):
+            month, day = (int(g) for g in m.groups())
+            value = date(today.year, month, day)
+            if value < today:
+                value = date(today.year + 1, month, day)
+        else:
+            return None, "plan_date_unreadable"
+    except ValueError:
+        return None, "date_invalid"
+    if value < today:
+        return None, "plan_date_past"
+    if (value - today).days > MAX_AHEAD_DAYS:
+        return None, "plan_date_too_far"
+    return value, None
+
+
+# ---------------------------------------------------------------------------------------------
+# /plan
+
+
+async def start_plan(turn: Turn) -> None:
+    """/plan: list the member's upcoming plans, then ask for a new one."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    orgs = await reporting_orgs(turn.session, turn.member.id)
+    if not orgs:
+        turn.reply(turn.t("report_no_org"))
+        return
+    upcoming = (
+        await turn.session.scalars(
+            select(Plan)
+            .where(
+                Plan.member_id == turn.member.id,
+                Plan.cancelled.is_(False),
+                Plan.planned_date >= turn.today,
+            )
+            .order_by(Plan.planned_date, Plan.id)
+            .limit(LISTED_PLANS)
+        )
+    ).all()
+    intro = turn.t("plan_intro")
+    buttons = []
+    if upcoming:
+        items = "\n".join(
+            turn.t("plan_item", date=format_date(p.planned_date), name=p.name) for p in upcoming
+        )
+        intro = Raw(intro + "\n\n" + turn.t("plan_upcoming", items=Raw(items)))
+        buttons = [
+            [(turn.label("plan_btn_cancel", name=p.name[:40]), f"plan:cancel:{p.id}")]
+            for p in upcoming
+        ]
+    turn.reply(intro, buttons)
+    if len(orgs) > 1:
+        await reports.set_state(turn.session, turn.member.id, FLOW, "org")
+        turn.reply(turn.t("plan_pick_org"), [[(o.name[:60], f"plan:org:{o.id}")] for o in orgs])
+        return
+    await _ask_name(turn, orgs[0].id)
+
+
+async def choose_org(turn: Turn) -> None:
+    """An association from the picker."""
+    assert turn.query and turn.query.data
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    if state is None or state.flow != FLOW or state.step != "org":
+        turn.notice(turn.t("button_expired"))
+        return
+    org_id = int(turn.query.data.split(":")[2])
+    if not await _may_report(turn, org_id):
+        turn.notice(turn.t("not_allowed"), alert=True)
+        return
+    turn.close_buttons()
+    await _ask_name(turn, org_id)
+
+
+async def _ask_name(turn: Turn, org_id: int) -> None:
+    assert turn.member is not None
+    await reports.set_state(turn.session, turn.member.id, FLOW, "name", data={"org_id": org_id})
+    turn.reply(turn.t("plan_ask_name", limit=NAME_MAX))
+
+
+async def receive_message(turn: Turn, state: ChatState) -> None:
+    """A typed answer: the activity's name, or its date."""
+    assert turn.member is not None and turn.message is not None
+    text = turn.message.text
+    if text is None:
+        turn.reply(turn.t("expect_text"))
+        return
+    if state.step == "name":
+        value, error = check_text(text, NAME_MAX)
+        if error:
+            turn.reply(turn.t(error, length=len(text.strip()), limit=NAME_MAX))
+            return
+        data = {**state.data, "name": value}
+        await reports.set_state(turn.session, turn.member.id, FLOW, "date", data=data)
+        _ask_date(turn)
+    elif state.step == "date":
+        day, error = parse_plan_date(text, turn.today)
+        if error:
+            turn.reply(turn.t(error))
+            return
+        assert day is not None
+        await _save(turn, state, day)
+    else:
+        turn.reply(turn.t("expect_button_or_text"))
+
+
+async def ask_again(turn: Turn, state: ChatState) -> None:
+    """Repeat the current question (after a crash re-delivered an update)."""
+    if state.step == "name":
+        turn.reply(turn.t("plan_ask_name", limit=NAME_MAX))
+    elif state.step == "date":
+        _ask_date(turn)
+    else:
+        await start_plan(turn)
+
+
+def _ask_date(turn: Turn) -> None:
+    today = turn.today
+    days = [today + timedelta(days=n) for n in range(3)]
+    keys = ("plan_btn_today", "plan_btn_tomorrow", "plan_btn_after")
+    turn.reply(
+        turn.t("plan_ask_date"),
+        [
+            [
+                (turn.label(key, md=f"{d.month}月{d.day}日"), f"plan:date:{d.isoformat()}")
+                for key, d in zip(keys, days, strict=True)
+            ]
+        ],
+    )
+
+
+async def pick_date(turn: Turn) -> None:
+    """今天 / 明天 / 后天."""
+    assert turn.query and turn.query.data
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    if state is None or state.flow != FLOW or state.step != "date":
+        turn.notice(turn.t("button_expired"))
+        return
+    day = date.fromisoformat(turn.query.data.split(":")[2])
+    if day < turn.today:  # yesterday's keyboard
+        turn.notice(turn.t("plan_date_past"), alert=True)
+        return
+    turn.close_buttons()
+    await _save(turn, state, day)
+
+
+async def _save(turn: Turn, state: ChatState, day: date) -> None:
+    assert turn.member is not None
+    org_id = int(state.data.get("org_id", 0))
+    name = str(state.data.get("name", ""))
+    if not await _may_report(turn, org_id) or not name:
+        await reports.clear_state(turn.session, turn.member.id)
+        turn.reply(turn.t("not_allowed"))
+        return
+    turn.session.add(Plan(org_id=org_id, member_id=turn.member.id, name=name, planned_date=day))
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.reply(turn.t("plan_saved", name=name, date=format_date(day)))
+
+
+async def cancel_plan_flow(turn: Turn, state: ChatState) -> None:
+    """/cancel while noting a plan: nothing was stored yet."""
+    assert turn.member is not None
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.reply(turn.t("flow_left"))
+
+
+async def cancel_plan(turn: Turn) -> None:
+    """取消 / 没有举办: the plan is marked cancelled and no longer chased."""
+    plan = await _pressed_plan(turn)
+    if plan is None:
+        return
+    plan.cancelled = True
+    turn.close_buttons()
+    turn.reply(turn.t("plan_cancelled", name=plan.name))
+
+
+# ---------------------------------------------------------------------------------------------
+# buttons on the scheduler's messages
+
+
+async def resume_reminded_draft(turn: Turn) -> None:
+    """继续 on a draft reminder: back into the report flow at the first unanswered question."""
+    assert turn.query and turn.query.data
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return
+    activity_id = int(turn.query.data.split(":")[1])
+    activity = await turn.session.get(Activity, activity_id)
+    if (
+        activity is None
+        or activity.author_id != turn.member.id
+        or activity.status != ActivityStatus.DRAFT
+    ):
+        turn.notice(turn.t("button_expired"))
+        return
+    # The report flow's own 继续 expects the "resume?" question to have been asked.
+    await reports.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
+    await report.resume_draft(turn)
+
+
+async def report_planned_activity(turn: Turn) -> None:
+    """报送这项活动: a new report with the plan's name and date, at the first open question."""
+    plan = await _pressed_plan(turn)
+    if plan is None or turn.member is None:
+        return
+    linked = (
+        await turn.session.scalars(
+            select(Activity)
+            .where(Activity.plan_id == plan.id)
+            .where(Activity.status != ActivityStatus.CANCELLED)
+            .order_by(Activity.id.desc())
+        )
+    ).all()
+    if any(a.status != ActivityStatus.DRAFT for a in linked):
+        turn.notice(turn.t("plan_already_reported"), alert=True)
+        return
+    if plan.planned_date > turn.today:
+        turn.notice(turn.t("plan_not_yet", date=format_date(plan.planned_date)), alert=True)
+        return
+    turn.close_buttons()
+    mine = [a for a in linked if a.author_id == turn.member.id]
+    if mine:
+        activity = mine[0]
+    else:
+        activity = await reports.start_draft(turn.session, turn.member.id, plan.org_id)
+        activity.plan_id = plan.id
+        tz, who = turn.settings.tz, turn.member.id
+        reports.set_field(turn.session, activity, "activity_date", plan.planned_date, who, tz)
+        reports.set_field(turn.session, activity, "name", plan.name, who, tz)
+        await turn.session.flush()
+    text = turn.t("report_prefilled", name=plan.name, date=format_date(plan.planned_date))
+    if turn.now >= window_closes_at(plan.planned_date, turn.settings.tz):
+        closed = format_date(plan.planned_date + timedelta(days=3))
+        text = Raw(text + "\n" + turn.t("date_late_warning", closed=closed))
+    turn.reply(text)
+    await reports.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
+    loaded = await reports.load_activity(turn.session, activity.id)
+    assert loaded is not None
+    step = reports.first_missing_step(loaded, len(loaded.evidence))
+    await report.go(turn, loaded, step)
+
+
+async def _pressed_plan(turn: Turn) -> Plan | None:
+    """The plan a ``plan:…:<id>`` / ``sched:<id>:plan`` button names, if the presser may act."""
+    assert turn.query and turn.query.data
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return None
+    numbers = [int(p) for p in turn.query.data.split(":") if p.isdigit()]
+    plan = await turn.session.get(Plan, numbers[0]) if numbers else None
+    if plan is None or plan.cancelled:
+        turn.notice(turn.t("plan_gone"), alert=True)
+        return None
+    if not await _may_report(turn, plan.org_id):
+        turn.notice(turn.t("not_allowed"), alert=True)
+        return None
+    return plan
+
+
+async def _may_report(turn: Turn, org_id: int) -> bool:
+    org = await reports.org_of(turn.session, org_id)
+    if org is None or not org.active:
+        return False
+    return allowed(turn.actor, Action.REPORT, Target(district_id=org.district_id, org_id=org.id))

@@ -1,0 +1,102 @@
+"""/settings: mute the non-essential reminders and choose 中文 or English.
+
+One panel, buttons only (no conversation state; drawn in ``settings.mmd``). Callback data:
+``settings:lang:<zh|en>`` and ``settings:<nudges|summary|delivery>:<on|off>``. Each member
+sees only the switches that concern them: nudges reach org admins, the city summary and the
+city-wide deliveries reach city admins. Deadline and reporting-window reminders are essential
+and cannot be muted.
+"""
+
+from __future__ import annotations
+
+from bot.texts import Raw
+from handlers.common import Buttons, Turn
+from handlers.menus import set_member_menu
+from storage.models import Member, Role
+
+LANGUAGES = ("zh", "en")
+SWITCHES = ("nudges", "summary", "delivery")
+
+
+def switches_for(turn: Turn) -> list[str]:
+    """The switches that mean something for this member's roles."""
+    shown = []
+    if turn.actor.has(Role.ORG_ADMIN):
+        shown.append("nudges")
+    if turn.actor.is_city:
+        shown += ["summary", "delivery"]
+    return shown
+
+
+def _is_on(member: Member, switch: str) -> bool:
+    if switch == "nudges":
+        return not member.mute_nudges
+    if switch == "summary":
+        return not member.mute_city_summary
+    return member.city_delivery_opt_in
+
+
+def _set(member: Member, switch: str, on: bool) -> None:
+    if switch == "nudges":
+        member.mute_nudges = not on
+    elif switch == "summary":
+        member.mute_city_summary = not on
+    else:
+        member.city_delivery_opt_in = on
+
+
+def render_panel(turn: Turn, member: Member) -> tuple[Raw, Buttons]:
+    """The settings text and its buttons, in the member's (possibly just changed) language."""
+    lines = [
+        turn.t("settings_title"),
+        "",
+        turn.t("settings_lang_line", lang=turn.label(f"lang_name_{member.language}")),
+    ]
+    rows: list[list[tuple[str, str]]] = [
+        [(turn.label(f"lang_name_{code}"), f"settings:lang:{code}") for code in LANGUAGES]
+    ]
+    for switch in switches_for(turn):
+        on = _is_on(member, switch)
+        state = turn.label("settings_on" if on else "settings_off")
+        lines.append(turn.t(f"settings_{switch}_line", state=state))
+        target = "off" if on else "on"
+        label = turn.label(f"settings_btn_{switch}_{target}")
+        rows.append([(label, f"settings:{switch}:{target}")])
+    lines += ["", turn.t("settings_essential")]
+    return Raw("\n".join(lines)), rows
+
+
+async def show_settings(turn: Turn) -> None:
+    """/settings: the panel."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    text, rows = render_panel(turn, turn.member)
+    turn.reply(text, rows)
+
+
+async def change_setting(turn: Turn) -> None:
+    """A switch or a language button: store it, redraw the panel."""
+    assert turn.query and turn.query.data
+    member = turn.member
+    if member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return
+    _, what, value = turn.query.data.split(":")
+    if what == "lang":
+        if value not in LANGUAGES:
+            turn.notice(turn.t("button_expired"))
+            return
+        member.language = value
+        turn.lang = value
+        bot, chat_id, actor = turn.context.bot, turn.chat_id, turn.actor
+        turn.later(lambda: set_member_menu(bot, chat_id, actor, value))
+    elif what in SWITCHES and value in ("on", "off"):
+        # A nudge's 不再提醒 button reaches members whatever their roles are now.
+        _set(member, what, value == "on")
+    else:
+        turn.notice(turn.t("button_expired"))
+        return
+    text, rows = render_panel(turn, member)
+    turn.edit(text, rows)
+    turn.notice(turn.t("settings_saved"))

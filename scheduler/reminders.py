@@ -1,0 +1,428 @@
+"""Pure rules: which messages are due at a given moment, derived from rows of the database.
+
+Nothing here touches the database or Telegram. :func:`due_now` takes a :class:`Snapshot` (plain
+rows, loaded by ``scheduler.snapshot``) and a moment, and returns the :class:`Due` items whose
+moment has come and not yet passed. Every item has a stable key (kind, subject, occasion,
+recipient): the outbox stores each key once, so deriving the same item on every tick, after a
+restart or in two processes never sends it twice.
+
+Each item is valid from ``due_at`` until ``expires_at``; the expiry is the moment its follow-up
+takes over (the draft's closing reminder replaces the morning one, the plan's last call
+replaces the morning-after question…), so after downtime a passed item is not sent stale.
+Nothing is emitted during quiet hours: an item due at night is emitted when they end, if it is
+still valid then.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.config import Settings
+from storage.rules import WINDOW_DAYS, window_closes_at
+
+
+class Kind(enum.StrEnum):
+    """What a scheduled message is about."""
+
+    REPORT_SUBMITTED = "report_submitted"
+    REPORT_RESUBMITTED = "report_resubmitted"
+    REPORT_EDITED = "report_edited"
+    REPORT_WITHDRAWN = "report_withdrawn"
+    DRAFT_MORNING = "draft_morning"
+    DRAFT_CLOSING = "draft_closing"
+    PLAN_ASK = "plan_ask"
+    PLAN_LAST_CALL = "plan_last_call"
+    PLAN_MISSED = "plan_missed"
+    QUIET_NUDGE = "quiet_nudge"
+    DEADLINE = "deadline"
+    CITY_SUMMARY = "city_summary"
+
+
+DELIVERY_KINDS = frozenset(
+    {Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED, Kind.REPORT_EDITED, Kind.REPORT_WITHDRAWN}
+)
+# audit_log actions that announce a report by themselves, and those grouped into one "edited".
+_EVENT_KINDS = {
+    "submit": Kind.REPORT_SUBMITTED,
+    "resubmit": Kind.REPORT_RESUBMITTED,
+    "withdraw": Kind.REPORT_WITHDRAWN,
+}
+_EDIT_ACTIONS = frozenset({"edit", "evidence"})
+
+
+@dataclass(frozen=True)
+class Timing:
+    """When things happen, in local time; built from Settings with :meth:`from_settings`."""
+
+    tz: ZoneInfo
+    quiet: tuple[time, time] = (time(21, 0), time(8, 0))
+    quiet_days: int = 30
+    deadline_month_day: tuple[int, int] = (11, 30)
+    morning: time = time(9, 0)  # morning reminders, plan questions, deadline reminders
+    draft_closing: time = time(18, 0)  # "a few hours before" the window closes at midnight
+    nudge_at: time = time(10, 0)
+    deadline_days: tuple[int, ...] = (30, 14, 7, 3, 1)
+    edit_settle: timedelta = timedelta(minutes=10)  # edits in a row are announced once
+    draft_idle: timedelta = timedelta(hours=1)  # never remind someone who is typing right now
+    delivery_valid: timedelta = timedelta(days=7)
+    escalation_valid: timedelta = timedelta(days=7)
+    nudge_valid: timedelta = timedelta(days=3)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Timing:
+        """Timing from the Settings (tz, quiet hours, quiet days, deadline)."""
+        return cls(
+            tz=settings.tz,
+            quiet=settings.quiet,
+            quiet_days=settings.quiet_days,
+            deadline_month_day=settings.deadline_month_day(),
+        )
+
+    def at(self, day: date, moment: time) -> datetime:
+        """A local wall-clock moment on ``day`` as an aware datetime."""
+        return datetime.combine(day, moment, tzinfo=self.tz)
+
+
+# ---------------------------------------------------------------------------------------------
+# rows
+
+
+@dataclass(frozen=True)
+class Person:
+    """A member as the rules see them."""
+
+    id: int
+    telegram_id: int
+    language: str = "zh"
+    unreachable: bool = False
+    mute_nudges: bool = False
+    mute_city_summary: bool = False
+    city_delivery_opt_in: bool = False
+
+
+@dataclass(frozen=True)
+class OrgRow:
+    """An association."""
+
+    id: int
+    district_id: int
+    name: str
+    active: bool = True
+    created_at: datetime | None = None
+    last_submitted_at: datetime | None = None  # newest submission of a still-submitted report
+
+
+@dataclass(frozen=True)
+class ActivityRow:
+    """A report (draft or submitted)."""
+
+    id: int
+    org_id: int
+    author_id: int
+    status: str
+    activity_date: date | None
+    updated_at: datetime
+    plan_id: int | None = None
+
+
+@dataclass(frozen=True)
+class AuditRow:
+    """One entry of ``audit_log``."""
+
+    id: int
+    activity_id: int
+    action: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class PlanRow:
+    """A planned activity noted with /plan."""
+
+    id: int
+    org_id: int
+    member_id: int
+    name: str
+    planned_date: date
+    cancelled: bool = False
+
+
+@dataclass
+class Snapshot:
+    """What the rules need from the database at one moment."""
+
+    people: dict[int, Person] = field(default_factory=dict)
+    orgs: dict[int, OrgRow] = field(default_factory=dict)
+    org_admins: dict[int, list[int]] = field(default_factory=dict)  # org id → member ids
+    district_admins: dict[int, list[int]] = field(default_factory=dict)  # district → members
+    city_admins: list[int] = field(default_factory=list)
+    activities: list[ActivityRow] = field(default_factory=list)  # drafts + plan-linked reports
+    audits: list[AuditRow] = field(default_factory=list)  # recent entries
+    plans: list[PlanRow] = field(default_factory=list)  # recent, not cancelled
+    deadlines: dict[int, date] = field(default_factory=dict)  # year → deadline
+    last_nudge: dict[int, datetime] = field(default_factory=dict)  # org id → last nudge queued
+
+
+@dataclass(frozen=True)
+class Due:
+    """One message to one member, valid from ``due_at`` until ``expires_at``."""
+
+    kind: Kind
+    member_id: int
+    subject: int  # activity / plan / org / district id, or the year
+    slot: str  # the occasion: audit id, a date, "2026-11-30-7d"…
+    due_at: datetime
+    expires_at: datetime
+    refs: tuple[int, ...] = ()  # audit ids of an announced event
+
+    @property
+    def key(self) -> str:
+        """The outbox key: one message per kind, subject, occasion and recipient."""
+        return f"{self.kind}:{self.subject}:{self.slot}:{self.member_id}"
+
+
+# ---------------------------------------------------------------------------------------------
+# quiet hours
+
+
+def is_quiet(moment: datetime, timing: Timing) -> bool:
+    """Whether ``moment`` falls into the quiet hours (which may wrap past midnight)."""
+    start, end = timing.quiet
+    if start == end:
+        return False
+    local = moment.astimezone(timing.tz).time()
+    if start < end:
+        return start <= local < end
+    return local >= start or local < end
+
+
+def quiet_ends(moment: datetime, timing: Timing) -> datetime:
+    """The first moment at or after ``moment`` outside the quiet hours."""
+    if not is_quiet(moment, timing):
+        return moment
+    local = moment.astimezone(timing.tz)
+    end = timing.at(local.date(), timing.quiet[1])
+    if end <= local:
+        end = timing.at(local.date() + timedelta(days=1), timing.quiet[1])
+    return end
+
+
+# ---------------------------------------------------------------------------------------------
+# the rules
+
+
+def due_now(snap: Snapshot, now: datetime, timing: Timing) -> list[Due]:
+    """Every item due at ``now``: valid now, not in quiet hours, recipient reachable and willing."""
+    if is_quiet(now, timing):
+        return []
+    found: dict[str, Due] = {}
+    for item in candidates(snap, now, timing):
+        if not item.due_at <= now < item.expires_at:
+            continue
+        person = snap.people.get(item.member_id)
+        if person is None or person.unreachable or _muted(person, item.kind):
+            continue
+        found.setdefault(item.key, item)
+    return sorted(found.values(), key=lambda d: (d.due_at, d.key))
+
+
+def _muted(person: Person, kind: Kind) -> bool:
+    if kind == Kind.QUIET_NUDGE:
+        return person.mute_nudges
+    if kind == Kind.CITY_SUMMARY:
+        return person.mute_city_summary
+    return False
+
+
+def candidates(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
+    """Every item the rows imply around ``now``, due or not (filtered by :func:`due_now`)."""
+    yield from deliveries(snap, timing)
+    yield from draft_reminders(snap, now, timing)
+    yield from plan_reminders(snap, timing)
+    yield from quiet_nudges(snap, now, timing)
+    yield from deadline_reminders(snap, now, timing)
+
+
+def delivery_recipients(snap: Snapshot, org_id: int) -> list[int]:
+    """District admins of the association's district, then city admins who opted in."""
+    org = snap.orgs.get(org_id)
+    if org is None:
+        return []
+    ids = list(snap.district_admins.get(org.district_id, []))
+    ids += [m for m in snap.city_admins if _person(snap, m).city_delivery_opt_in]
+    return list(dict.fromkeys(ids))
+
+
+def _person(snap: Snapshot, member_id: int) -> Person:
+    return snap.people.get(member_id) or Person(id=member_id, telegram_id=0, unreachable=True)
+
+
+def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:
+    """Each submission, resubmission and withdrawal; edits in a row announced once they settle."""
+    org_of = {a.id: a.org_id for a in snap.activities}
+    edits: dict[int, list[AuditRow]] = {}
+    for entry in sorted(snap.audits, key=lambda e: (e.at, e.id)):
+        org_id = org_of.get(entry.activity_id)
+        if org_id is None:
+            continue
+        kind = _EVENT_KINDS.get(entry.action)
+        if kind is not None:
+            for member_id in delivery_recipients(snap, org_id):
+                yield Due(
+                    kind,
+                    member_id,
+                    entry.activity_id,
+                    str(entry.id),
+                    entry.at,
+                    entry.at + timing.delivery_valid,
+                    (entry.id,),
+                )
+        elif entry.action in _EDIT_ACTIONS:
+            edits.setdefault(entry.activity_id, []).append(entry)
+    for activity_id, entries in edits.items():
+        for session in _sessions(entries, timing.edit_settle):
+            settled = session[-1].at + timing.edit_settle
+            refs = tuple(e.id for e in session)
+            for member_id in delivery_recipients(snap, org_of[activity_id]):
+                yield Due(
+                    Kind.REPORT_EDITED,
+                    member_id,
+                    activity_id,
+                    f"e{session[0].id}",
+                    settled,
+                    settled + timing.delivery_valid,
+                    refs,
+                )
+
+
+def _sessions(entries: list[AuditRow], gap: timedelta) -> Iterator[list[AuditRow]]:
+    """Split time-ordered entries where more than ``gap`` passed between two of them."""
+    current: list[AuditRow] = []
+    for entry in entries:
+        if current and entry.at - current[-1].at > gap:
+            yield current
+            current = []
+        current.append(entry)
+    if current:
+        yield current
+
+
+def draft_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
+    """A dated draft on its window's last day: in the morning, and a few hours before midnight."""
+    for a in snap.activities:
+        if a.status != "draft" or a.activity_date is None:
+            continue
+        if now - a.updated_at < timing.draft_idle:
+            continue  # they are working on it right now
+        last_day = a.activity_date + timedelta(days=WINDOW_DAYS)
+        morning = timing.at(last_day, timing.morning)
+        closing = timing.at(last_day, timing.draft_closing)
+        closes = window_closes_at(a.activity_date, timing.tz)
+        slot = last_day.isoformat()
+        yield Due(Kind.DRAFT_MORNING, a.author_id, a.id, slot, morning, closing)
+        yield Due(Kind.DRAFT_CLOSING, a.author_id, a.id, slot, closing, closes)
+
+
+def plan_reminders(snap: Snapshot, timing: Timing) -> Iterator[Due]:
+    """The morning after a planned activity, its window's last day, and the admin once it closed."""
+    for plan in snap.plans:
+        if plan.cancelled:
+            continue
+        linked = [a for a in snap.activities if a.plan_id == plan.id]
+        # A report withdrawn after the window closed was still reported in time.
+        reported = any(a.status in ("submitted", "withdrawn") for a in linked) or any(
+            a.status == "submitted"
+            and a.org_id == plan.org_id
+            and a.activity_date == plan.planned_date
+            for a in snap.activities
+        )
+        if reported:
+            continue
+        # A draft started from the plan is chased by the draft reminders instead.
+        drafting = any(a.status == "draft" for a in linked)
+        day = plan.planned_date
+        ask = timing.at(day + timedelta(days=1), timing.morning)
+        last = timing.at(day + timedelta(days=WINDOW_DAYS), timing.morning)
+        closes = window_closes_at(day, timing.tz)
+        told = timing.at(closes.date(), timing.morning)
+        slot = day.isoformat()
+        if not drafting:
+            yield Due(Kind.PLAN_ASK, plan.member_id, plan.id, slot, ask, last)
+            yield Due(Kind.PLAN_LAST_CALL, plan.member_id, plan.id, slot, last, closes)
+        for admin in snap.org_admins.get(plan.org_id, []):
+            yield Due(Kind.PLAN_MISSED, admin, plan.id, slot, told, told + timing.escalation_valid)
+
+
+def quiet_nudges(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
+    """An association silent for ``quiet_days``: its org admins, at most once per period."""
+    period = timedelta(days=timing.quiet_days)
+    today = now.astimezone(timing.tz).date()
+    for org in snap.orgs.values():
+        if not org.active:
+            continue
+        anchor = org.last_submitted_at or org.created_at
+        if anchor is None:
+            continue
+        start = anchor.astimezone(timing.tz).date()
+        periods = (today - start).days // timing.quiet_days
+        if periods < 1:
+            continue
+        day = start + periods * period
+        due = timing.at(day, timing.nudge_at)
+        last = snap.last_nudge.get(org.id)
+        if last is not None and due - last < period:
+            continue
+        expires = due + min(period, timing.nudge_valid)
+        for admin in snap.org_admins.get(org.id, []):
+            yield Due(Kind.QUIET_NUDGE, admin, org.id, day.isoformat(), due, expires)
+
+
+def deadline_for(snap: Snapshot, year: int, timing: Timing) -> date:
+    """The annual deadline of ``year``: the table's row, else the configured month and day."""
+    if year in snap.deadlines:
+        return snap.deadlines[year]
+    month, day = timing.deadline_month_day
+    return date(year, month, day)
+
+
+def deadline_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
+    """District admins 30/14/7/3/1 days before; city admins every Monday of the deadline's month."""
+    year = now.astimezone(timing.tz).year
+    for y in (year, year + 1):
+        deadline = deadline_for(snap, y, timing)
+        end = timing.at(deadline + timedelta(days=1), time(0))
+        moments = [
+            (n, timing.at(deadline - timedelta(days=n), timing.morning))
+            for n in sorted(timing.deadline_days, reverse=True)
+        ]
+        for i, (n, due) in enumerate(moments):
+            # Valid on its own day only: a reminder "30 days left" is wrong two weeks later.
+            expires = _end_of_day(due, timing)
+            if i + 1 < len(moments):
+                expires = min(expires, moments[i + 1][1])
+            slot = f"{deadline.isoformat()}-{n}d"
+            for district_id, admins in snap.district_admins.items():
+                for admin in admins:
+                    yield Due(Kind.DEADLINE, admin, district_id, slot, due, expires)
+        for monday in _mondays_of_month(deadline):
+            due = timing.at(monday, timing.morning)
+            expires = min(_end_of_day(due, timing), end)
+            for admin in snap.city_admins:
+                yield Due(Kind.CITY_SUMMARY, admin, y, monday.isoformat(), due, expires)
+
+
+def _end_of_day(moment: datetime, timing: Timing) -> datetime:
+    day = moment.astimezone(timing.tz).date()
+    return timing.at(day + timedelta(days=1), time(0))
+
+
+def _mondays_of_month(deadline: date) -> Iterable[date]:
+    day = deadline.replace(day=1)
+    day += timedelta(days=(7 - day.weekday()) % 7)
+    while day.month == deadline.month and day <= deadline:
+        yield day
+        day += timedelta(days=7)

@@ -1,0 +1,378 @@
+"""The sender: drains the outbox within Telegram's limits.
+
+* at most ``rate`` messages per second overall (25 by default, under Telegram's ~30/s), an album
+  counting as one message per item, and one message per second to any one chat;
+* 429 ``retry_after``: the whole sender pauses that long, the row waits and is retried, the
+  attempt is not counted against it;
+* 5xx and timeouts: retried with exponential backoff, up to ``max_attempts``;
+* 403 (the user blocked the bot) or "chat not found": the member is marked unreachable and
+  none of their rows is tried again (talking to the bot again clears the mark);
+* a row whose moment passed while it waited (``payload.expires_at``) is dropped, not sent stale;
+  during quiet hours rows are held until they end.
+
+Payloads are rendered when the tick enqueues them (``scheduler.render``): a message with
+buttons, or an album of evidence photos that follows its card (``payload.after``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from telegram import Bot, InputMediaDocument, InputMediaPhoto
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from handlers.common import keyboard
+from scheduler import outbox
+from scheduler.clock import Clock, SystemClock
+from scheduler.reminders import Timing, is_quiet, quiet_ends
+from storage.db import Database
+from storage.evidence import EvidenceStore
+
+log = logging.getLogger(__name__)
+
+MAX_CAPTION = 1024
+
+
+@dataclass
+class DrainStats:
+    """What one :meth:`Sender.drain` did."""
+
+    sent: int = 0  # rows delivered
+    api_messages: int = 0  # Telegram messages they made (an album of 5 is 5)
+    retried_429: int = 0  # 429s received and honoured
+    retried_other: int = 0  # 5xx / timeouts retried
+    blocked: int = 0
+    failed: int = 0
+    expired: int = 0
+    skipped: int = 0
+    held_quiet: int = 0
+
+
+class Pacer:
+    """At most ``rate`` requests in any one-second window, spaced evenly; ``pause`` stops all.
+
+    The window is checked at the moment of sending, so a stalled event loop (a slow commit)
+    cannot release a burst of requests that were waiting for their turn.
+    """
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate
+        self.cap = max(int(rate), 1)
+        self._window: deque[float] = deque()
+        self._next = 0.0
+        self._paused_until = 0.0
+
+    async def reserve(self, count: int = 1) -> None:
+        """Wait until this request (``count`` messages for an album) may go, and count it."""
+        loop = asyncio.get_running_loop()
+        count = min(count, self.cap)
+        while True:
+            now = loop.time()
+            while self._window and now - self._window[0] >= 1.0:
+                self._window.popleft()
+            wait = max(self._paused_until - now, self._next - now)
+            if len(self._window) + count > self.cap:
+                wait = max(wait, self._window[0] + 1.0 - now)
+            if wait <= 0:
+                self._window.extend([now] * count)
+                # A late request may catch up one interval; the window still caps the second.
+                self._next = max(self._next, now - self.interval) + self.interval * count
+                return
+            await asyncio.sleep(wait)
+
+    def pause(self, seconds: float) -> None:
+        """Telegram said "retry after": nobody sends until then."""
+        until = asyncio.get_running_loop().time() + seconds
+        self._paused_until = max(self._paused_until, until)
+
+
+class Sender:
+    """Drains the outbox of one database through one bot."""
+
+    def __init__(
+        self,
+        db: Database,
+        bot: Bot,
+        *,
+        clock: Clock | None = None,
+        timing: Timing | None = None,
+        evidence_dir: Path | None = None,
+        rate: float = 25.0,
+        per_chat_interval: float = 1.0,
+        concurrency: int = 8,
+        max_attempts: int = 8,
+        batch: int = 200,
+    ) -> None:
+        self.db = db
+        self.bot = bot
+        self.clock = clock or SystemClock()
+        self.timing = timing
+        self.evidence = EvidenceStore(evidence_dir) if evidence_dir else None
+        self.pacer = Pacer(rate)
+        self.per_chat_interval = per_chat_interval
+        self.concurrency = concurrency
+        self.max_attempts = max_attempts
+        self.batch = batch
+        self._chat_ready: dict[int, float] = {}
+        self._busy_chats: set[int] = set()
+        self._inflight: set[int] = set()
+        self.totals = DrainStats()
+
+    async def drain(self, *, budget: float | None = None, wait_retries: float = 0.0) -> DrainStats:
+        """Send what is due, then return.
+
+        ``budget`` (seconds) bounds the run, for the JobQueue's periodic call. With
+        ``wait_retries`` the drain also waits for rows postponed by at most that many seconds
+        (a 429 or a backoff) instead of returning while they wait.
+        """
+        loop = asyncio.get_running_loop()
+        stop_at = loop.time() + budget if budget is not None else None
+        stats = DrainStats()
+        tasks: set[asyncio.Task[None]] = set()
+        try:
+            while True:
+                if stop_at is not None and loop.time() >= stop_at:
+                    break
+                if len(tasks) >= self.concurrency:
+                    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+                    for task in done:
+                        tasks.discard(task)
+                        task.result()
+                    continue
+                now_mono = loop.time()
+                # Chats that must wait their second are left out of the query, so one admin
+                # with a hundred queued cards does not hold up everybody else's messages.
+                self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now_mono}
+                waiting = self._busy_chats | set(self._chat_ready)
+                async with self.db.session() as session:
+                    rows = await outbox.due_rows(
+                        session, self.clock.now(), self.batch, exclude_chats=waiting
+                    )
+                rows = [r for r in rows if r.id not in self._inflight]
+                for row in rows:
+                    if len(tasks) >= self.concurrency:
+                        break
+                    chat = row.chat_id
+                    if chat in self._busy_chats or self._chat_ready.get(chat, 0.0) > now_mono:
+                        continue
+                    self._busy_chats.add(chat)
+                    self._inflight.add(row.id)
+                    task = asyncio.create_task(self._deliver(row, stats))
+                    tasks.add(task)
+                if tasks:
+                    done, _ = await asyncio.wait(
+                        tasks, timeout=0.05, return_when=asyncio.FIRST_COMPLETED
+                    )
+                    for task in done:
+                        tasks.discard(task)
+                        task.result()
+                    continue
+                if rows:
+                    continue  # rows only for chats this loop just made busy
+                if self._chat_ready:
+                    # Is anything due for the chats that are waiting their second?
+                    async with self.db.session() as session:
+                        held = await outbox.due_rows(session, self.clock.now(), 1)
+                    if held:
+                        ready = min(self._chat_ready.values())
+                        await asyncio.sleep(min(max(ready - loop.time(), 0.01), 1.0))
+                        continue
+                if wait_retries <= 0:
+                    break
+                async with self.db.session() as session:
+                    upcoming = await outbox.next_pending_at(session)
+                if upcoming is None:
+                    break
+                delay = (upcoming - self.clock.now()).total_seconds()
+                if delay > wait_retries:
+                    break
+                await asyncio.sleep(min(max(delay, 0.01), 1.0))
+        finally:
+            if tasks:
+                await asyncio.gather(*tasks)
+        _add(self.totals, stats)
+        return stats
+
+    # ------------------------------------------------------------------------------------
+
+    async def _deliver(self, row: outbox.Claimable, stats: DrainStats) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            await self._deliver_row(row, stats)
+        except Exception:  # never let one row stop the drain; it is retried later
+            log.exception("unexpected error while sending outbox row %s", row.key)
+            async with self.db.session() as session:
+                await outbox.postpone(
+                    session, row.id, self.clock.now() + timedelta(minutes=1), "internal error"
+                )
+        finally:
+            self._chat_ready[row.chat_id] = loop.time() + self.per_chat_interval
+            self._busy_chats.discard(row.chat_id)
+            self._inflight.discard(row.id)
+
+    async def _deliver_row(self, row: outbox.Claimable, stats: DrainStats) -> None:
+        now = self.clock.now()
+        payload = row.payload
+        async with self.db.session() as session:
+            if row.unreachable:
+                await outbox.finish(session, row.id, outbox.SKIPPED, "member unreachable")
+                stats.skipped += 1
+                return
+            expires = payload.get("expires_at")
+            if expires and now >= datetime.fromisoformat(expires):
+                await outbox.finish(session, row.id, outbox.EXPIRED, "moment passed")
+                stats.expired += 1
+                return
+            timing = self.timing
+            if timing is not None and payload.get("quiet", True) and is_quiet(now, timing):
+                await outbox.postpone(session, row.id, quiet_ends(now, timing))
+                stats.held_quiet += 1
+                return
+            after = payload.get("after")
+            if after:
+                before = await outbox.status_of(session, after)
+                if before is not None and before != outbox.SENT:
+                    if before in outbox.FINAL:
+                        await outbox.finish(session, row.id, outbox.SKIPPED, f"{after}: {before}")
+                        stats.skipped += 1
+                    else:
+                        await outbox.postpone(session, row.id, now + timedelta(seconds=1))
+                    return
+            if not await outbox.claim(session, row, now):
+                return  # another sender took it
+        count = len(payload.get("media") or []) or 1
+        await self.pacer.reserve(count)
+        try:
+            message_id = await self._call(row)
+        except RetryAfter as exc:
+            seconds = _retry_seconds(exc)
+            self.pacer.pause(seconds)
+            stats.retried_429 += 1
+            await self._postpone(row, seconds, f"429 retry after {seconds:g}s", refund=True)
+            return
+        except Forbidden as exc:
+            await self._give_up(row, outbox.BLOCKED, str(exc), unreachable=True)
+            stats.blocked += 1
+            return
+        except BadRequest as exc:
+            lost = "chat not found" in str(exc).lower()
+            await self._give_up(row, outbox.FAILED, str(exc), unreachable=lost)
+            stats.failed += 1
+            return
+        except NetworkError as exc:  # 5xx, timeouts, connection errors (TimedOut is one)
+            if row.attempts + 1 >= self.max_attempts:
+                await self._give_up(row, outbox.FAILED, str(exc))
+                stats.failed += 1
+                return
+            delay = min(2.0 ** (row.attempts + 1), 600.0) * random.uniform(0.8, 1.2)
+            stats.retried_other += 1
+            await self._postpone(row, delay, str(exc))
+            return
+        except TelegramError as exc:
+            await self._give_up(row, outbox.FAILED, str(exc))
+            stats.failed += 1
+            return
+        async with self.db.session() as session:
+            await outbox.mark_sent(session, row.id, self.clock.now(), message_id)
+        stats.sent += 1
+        stats.api_messages += count
+
+    async def _postpone(
+        self, row: outbox.Claimable, seconds: float, error: str, *, refund: bool = False
+    ) -> None:
+        async with self.db.session() as session:
+            when = self.clock.now() + timedelta(seconds=seconds)
+            await outbox.postpone(session, row.id, when, error, refund=refund)
+
+    async def _give_up(
+        self, row: outbox.Claimable, status: str, error: str, *, unreachable: bool = False
+    ) -> None:
+        async with self.db.session() as session:
+            await outbox.finish(session, row.id, status, error)
+            if unreachable and row.member_id is not None:
+                await outbox.mark_unreachable(session, row.member_id)
+        if unreachable:
+            log.info("member %s is unreachable: %s", row.member_id, error)
+
+    async def _call(self, row: outbox.Claimable) -> int | None:
+        """One Bot API call for the row; returns the (first) message id."""
+        payload = row.payload
+        media = payload.get("media")
+        if not media:
+            message = await self.bot.send_message(
+                row.chat_id,
+                payload["text"],
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(_rows(payload.get("buttons"))),
+                disable_web_page_preview=True,
+            )
+            return message.message_id
+        caption = (payload.get("caption") or "")[:MAX_CAPTION] or None
+        files = [self._media(item) for item in media]
+        names = [item.get("file_name") for item in media]
+        if payload.get("documents"):
+            if len(files) == 1:
+                message = await self.bot.send_document(
+                    row.chat_id,
+                    files[0],
+                    caption=caption,
+                    parse_mode=ParseMode.HTML,
+                    filename=names[0],
+                )
+                return message.message_id
+            docs = [
+                InputMediaDocument(
+                    f,
+                    caption=caption if i == 0 else None,
+                    parse_mode=ParseMode.HTML,
+                    filename=name,
+                )
+                for i, (f, name) in enumerate(zip(files, names, strict=True))
+            ]
+            messages = await self.bot.send_media_group(row.chat_id, docs)
+            return messages[0].message_id if messages else None
+        if len(files) == 1:
+            message = await self.bot.send_photo(
+                row.chat_id, files[0], caption=caption, parse_mode=ParseMode.HTML
+            )
+            return message.message_id
+        group = [
+            InputMediaPhoto(f, caption=caption if i == 0 else None, parse_mode=ParseMode.HTML)
+            for i, f in enumerate(files)
+        ]
+        messages = await self.bot.send_media_group(row.chat_id, group)
+        return messages[0].message_id if messages else None
+
+    def _media(self, item: dict[str, Any]) -> str | bytes:
+        """A file by Telegram file id, or its stored bytes when there is no file id."""
+        if item.get("file_id"):
+            return str(item["file_id"])
+        if self.evidence is None:
+            raise TelegramError("no file id and no evidence store for a photo")
+        return self.evidence.open(str(item["sha256"]))
+
+
+def _rows(buttons: Any) -> list[list[tuple[str, str]]] | None:
+    if not buttons:
+        return None
+    return [[(str(label), str(data)) for label, data in row] for row in buttons]
+
+
+def _retry_seconds(exc: RetryAfter) -> float:
+    value = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return max(value.total_seconds(), 0.5)
+    return max(float(value or 1), 0.5)
+
+
+def _add(total: DrainStats, part: DrainStats) -> None:
+    for name in vars(part):
+        setattr(total, name, getattr(total, name) + getattr(part, name))

@@ -1,0 +1,167 @@
+"""Load the rows the reminder rules need (``scheduler.reminders.Snapshot``) for one moment.
+
+Only what can matter now is read: drafts of the last days, audit entries young enough to be
+announced, plans whose reminders can still be due, the outbox's recent nudges.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from scheduler.reminders import (
+    ActivityRow,
+    AuditRow,
+    Kind,
+    OrgRow,
+    Person,
+    PlanRow,
+    Snapshot,
+    Timing,
+)
+from storage.models import (
+    Activity,
+    ActivityStatus,
+    AnnualDeadline,
+    AuditEntry,
+    Member,
+    Membership,
+    Organisation,
+    OutboxMessage,
+    Plan,
+    Role,
+)
+from storage.rules import WINDOW_DAYS
+
+AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence")
+
+
+async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) -> Snapshot:
+    """Every row the rules of :mod:`scheduler.reminders` look at, as of ``now``."""
+    snap = Snapshot()
+    # Plain column queries on the connection: this runs every minute, the ORM layer is not needed.
+    conn = await session.connection()
+    today = now.astimezone(timing.tz).date()
+
+    members = await conn.execute(
+        select(
+            Member.id,
+            Member.telegram_id,
+            Member.language,
+            Member.unreachable,
+            Member.mute_nudges,
+            Member.mute_city_summary,
+            Member.city_delivery_opt_in,
+        )
+    )
+    for m in members.all():
+        snap.people[m.id] = Person(
+            id=m.id,
+            telegram_id=m.telegram_id,
+            language=m.language or "zh",
+            unreachable=m.unreachable,
+            mute_nudges=m.mute_nudges,
+            mute_city_summary=m.mute_city_summary,
+            city_delivery_opt_in=m.city_delivery_opt_in,
+        )
+
+    last = dict(
+        (
+            await conn.execute(
+                select(Activity.org_id, func.max(Activity.submitted_at))
+                .where(Activity.status == ActivityStatus.SUBMITTED)
+                .group_by(Activity.org_id)
+            )
+        ).all()
+    )
+    orgs = await conn.execute(
+        select(
+            Organisation.id,
+            Organisation.district_id,
+            Organisation.name,
+            Organisation.active,
+            Organisation.created_at,
+        )
+    )
+    for o in orgs.all():
+        snap.orgs[o.id] = OrgRow(
+            id=o.id,
+            district_id=o.district_id,
+            name=o.name,
+            active=o.active,
+            created_at=o.created_at,
+            last_submitted_at=last.get(o.id),
+        )
+
+    memberships = await conn.execute(
+        select(Membership.member_id, Membership.role, Membership.org_id, Membership.district_id)
+        .where(Membership.active.is_(True))
+        .order_by(Membership.id)
+    )
+    for member_id, role, org_id, district_id in memberships.all():
+        if role == Role.ORG_ADMIN and org_id is not None:
+            snap.org_admins.setdefault(org_id, []).append(member_id)
+        elif role == Role.DISTRICT_ADMIN and district_id is not None:
+            snap.district_admins.setdefault(district_id, []).append(member_id)
+        elif role == Role.CITY_ADMIN:
+            snap.city_admins.append(member_id)
+
+    audit_since = now - timing.delivery_valid - timing.edit_settle - timedelta(days=1)
+    audits = await conn.execute(
+        select(AuditEntry.id, AuditEntry.activity_id, AuditEntry.action, AuditEntry.at)
+        .where(AuditEntry.at >= audit_since, AuditEntry.action.in_(AUDIT_ACTIONS))
+        .order_by(AuditEntry.id)
+    )
+    snap.audits = [AuditRow(*row) for row in audits.all()]
+
+    plan_since = today - timedelta(days=WINDOW_DAYS + 2 + timing.escalation_valid.days)
+    plans = await conn.execute(
+        select(
+            Plan.id, Plan.org_id, Plan.member_id, Plan.name, Plan.planned_date, Plan.cancelled
+        ).where(Plan.cancelled.is_(False), Plan.planned_date >= plan_since)
+    )
+    snap.plans = [PlanRow(*row) for row in plans.all()]
+
+    draft_since = today - timedelta(days=WINDOW_DAYS + 1)
+    conditions: list[ColumnElement[bool]] = [
+        (Activity.status == ActivityStatus.DRAFT) & (Activity.activity_date >= draft_since),
+    ]
+    audited = {a.activity_id for a in snap.audits}
+    if audited:
+        conditions.append(Activity.id.in_(audited))
+    if snap.plans:
+        conditions.append(Activity.plan_id.in_([p.id for p in snap.plans]))
+        conditions.append(
+            (Activity.status == ActivityStatus.SUBMITTED)
+            & Activity.org_id.in_({p.org_id for p in snap.plans})
+            & Activity.activity_date.in_({p.planned_date for p in snap.plans})
+        )
+    activities = await conn.execute(
+        select(
+            Activity.id,
+            Activity.org_id,
+            Activity.author_id,
+            Activity.status,
+            Activity.activity_date,
+            Activity.updated_at,
+            Activity.plan_id,
+        ).where(or_(*conditions))
+    )
+    snap.activities = [ActivityRow(*row) for row in activities.all()]
+
+    deadlines = await conn.execute(select(AnnualDeadline.year, AnnualDeadline.deadline))
+    snap.deadlines = {year: day for year, day in deadlines.all()}
+
+    nudge_since = now - timedelta(days=timing.quiet_days)
+    nudges = await conn.execute(
+        select(OutboxMessage.key, OutboxMessage.created_at).where(
+            OutboxMessage.kind == Kind.QUIET_NUDGE, OutboxMessage.created_at >= nudge_since
+        )
+    )
+    for key, created in nudges.all():
+        org_id = int(key.split(":")[1])
+        if org_id not in snap.last_nudge or snap.last_nudge[org_id] < created:
+            snap.last_nudge[org_id] = created
+    return snap
