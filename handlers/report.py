@@ -15,6 +15,7 @@ from telegram import Document, Message
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
+from bot.cards import answer_lines, card_line
 from bot.texts import Raw, plain, t
 from handlers.common import Buttons, Turn, keyboard
 from storage import reports
@@ -35,7 +36,6 @@ from storage.rules import (
     parse_activity_date,
     parse_headcount,
     parse_role,
-    shorten,
     timeliness,
     window_closes_at,
 )
@@ -746,42 +746,16 @@ def _card_buttons(turn: Turn, activity: Activity, state: ChatState | None = None
 
 def render_card(turn: Turn, activity: Activity, *, submitted: bool = False) -> Raw:
     """Every answer, the lateness and the evidence count, in one message that fits Telegram."""
-    missing = turn.t("card_missing")
     org = activity.organisation
     title = (
         turn.t("card_title_submitted", ref=activity.ref_no, org=org.name)
         if (activity.ref_no and activity.status != ActivityStatus.DRAFT) or submitted
         else turn.t("card_title", org=org.name)
     )
-    photos = sum(1 for e in activity.evidence if e.kind == "photo")
-    docs = len(activity.evidence) - photos
-
-    def line(label: str, value: object) -> str:
-        shown: object = missing if value is None else value
-        return turn.t("card_line", label=turn.label(label), value=shown)
-
-    lines = [
-        title,
-        "",
-        line("label_date", format_date(activity.activity_date) if activity.activity_date else None),
-        line("label_name", activity.name),
-        line(
-            "label_content",
-            shorten(activity.content, CARD_CONTENT_CHARS) if activity.content else None,
-        ),
-        line("label_role", activity.role),
-        line(
-            "label_headcount",
-            turn.label("headcount_value", n=activity.headcount) if activity.headcount else None,
-        ),
-        line(
-            "label_outcome",
-            shorten(activity.outcome, CARD_CONTENT_CHARS) if activity.outcome else None,
-        ),
-        line("label_evidence", turn.label("card_evidence", photos=photos, docs=docs)),
-    ]
+    lines = [title, "", *answer_lines(turn.lang, activity, CARD_CONTENT_CHARS)]
     if activity.status != ActivityStatus.DRAFT:
-        lines.append(line("label_status", turn.label(f"status_{activity.status}")))
+        status = turn.label(f"status_{activity.status}")
+        lines.append(card_line(turn.lang, "label_status", status))
     lines.append(_lateness(turn, activity))
     return Raw("\n".join(lines))
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.cards import answer_lines, card_line
 from bot.texts import Raw, plain, t
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
@@ -161,34 +162,14 @@ def delivery_card(activity: Activity, kind: Kind, lang: str, timing: Timing) -> 
         district=org.district.name,
         org=org.name,
     )
-    missing = plain(lang, "card_missing")
 
     def line(label: str, value: object) -> str:
-        return t(
-            lang, "card_line", label=plain(lang, label), value=missing if value is None else value
-        )
+        return card_line(lang, label, value)
 
-    photos = sum(1 for e in activity.evidence if e.kind == "photo")
-    docs = len(activity.evidence) - photos
     lines = [
         head,
         "",
-        line("label_date", format_date(activity.activity_date) if activity.activity_date else None),
-        line("label_name", activity.name),
-        line(
-            "label_content",
-            shorten(activity.content, CARD_TEXT_CHARS) if activity.content else None,
-        ),
-        line("label_role", activity.role),
-        line(
-            "label_headcount",
-            plain(lang, "headcount_value", n=activity.headcount) if activity.headcount else None,
-        ),
-        line(
-            "label_outcome",
-            shorten(activity.outcome, CARD_TEXT_CHARS) if activity.outcome else None,
-        ),
-        line("label_evidence", plain(lang, "card_evidence", photos=photos, docs=docs)),
+        *answer_lines(lang, activity, CARD_TEXT_CHARS),
         line("label_author", activity.author.first_name if activity.author else None),
         line(
             "label_submitted_at",
