@@ -168,6 +168,9 @@ def build_application(settings: Settings, db: Database) -> Application:
         )
     )
     app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, uow(start.unknown_command)))
+    app.add_handler(
+        MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, uow(router.edited_message))
+    )
     app.add_handler(CallbackQueryHandler(uow(_stale_button)))
     app.add_error_handler(_on_error)
     return app

@@ -57,6 +57,16 @@ async def route_message(turn: Turn) -> None:
     await handler(turn, state)
 
 
+async def edited_message(turn: Turn) -> None:
+    """Telegram's 编辑 on an answer already sent: the stored answer does not change by itself,
+    so say how to change it instead of silently keeping the old value."""
+    if turn.member is None:
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    if state is not None and state.flow == "report":
+        turn.reply(turn.t("edited_message_hint"))
+
+
 async def cancel(turn: Turn) -> None:
     """/cancel: leave whatever flow the member is in (each flow decides what to keep)."""
     if turn.member is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import timedelta
 
 from sqlalchemy import func, select
@@ -405,3 +406,19 @@ async def test_help_and_menus(kexie: Kexie) -> None:
     assert default[:3] == ["start", "report", "mine"]
     chat = kexie.standin.commands_for(f"chat:{user.chat_id}")
     assert "report" in chat and "export" not in chat
+
+
+async def test_editing_a_sent_answer_says_how_to_change_it(kexie: Kexie) -> None:
+    """Telegram's edit on an answer does not silently keep the old value: the user is told."""
+    user = await reporter(kexie)
+    await user.send("/report")
+    await user.expect_any("第1步")
+    await user.press("昨天")
+    await user.expect_any("第2步")
+    sent = await user.send("科技讲坐")
+    await user.expect_any("第3步")
+    edited = dict(user._raw[sent], text="科技讲座", edit_date=int(time.time()))
+    kexie.standin.push_update("edited_message", edited)
+    hint = await user.expect_any("不会更改已保存的回答")
+    assert "修改" in hint.text
+    assert (await only_activity(kexie)).name == "科技讲坐"

@@ -15,6 +15,7 @@ TEXTS: dict[str, str] = {
     ),
     "cancelled_nothing": "Nothing is in progress.",
     "flow_left": "You have left the current task.",
+    "edited_message_hint": "Editing a message you already sent does not change the saved answer. Use “✏️ Edit” on the summary card to correct it.",
     "idle_hint": "To report an activity, tap “Report activity” or send /report. Send /help for help.",
     "date_fmt_weekday": "{date} ({weekday})",
     # --- commands (menu descriptions; plain text) ---

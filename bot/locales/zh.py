@@ -15,6 +15,7 @@ TEXTS: dict[str, str] = {
     ),
     "cancelled_nothing": "当前没有进行中的操作。",
     "flow_left": "已退出当前操作。",
+    "edited_message_hint": "编辑已发送的消息不会更改已保存的回答。请在填完后的核对卡片上点“✏️ 修改”来更正。",
     "idle_hint": "要报送活动请点“报送活动”或发送 /report；发送 /help 查看帮助。",
     "date_fmt_weekday": "{date}（{weekday}）",
     # --- commands (menu descriptions; plain text) ---
