@@ -16,6 +16,15 @@ from typing import Any
 from bot.config import Settings, SettingsError, load_settings
 from storage.db import Database
 from storage.migrate import upgrade
+from storage.policy import (
+    OPERATOR,
+    Action,
+    Target,
+    allowed,
+    district_target,
+    invite_action,
+    org_target,
+)
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -100,6 +109,8 @@ def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
                         "或检查名称（例如 锦江区）。"
                     ]
                 )
+            if not allowed(OPERATOR, Action.CREATE_ORG, district_target(district.id)):
+                return _fail(["无权在该区（市）县新建科协。"])
             try:
                 org = await create_organisation(session, district, OrgKind(args.kind), args.name)
             except RegistryError as exc:
@@ -147,6 +158,13 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 district_id = district.id
             else:
                 return _fail(["请指定 --org ID、--district NAME 或 --city。"])
+            target = Target(district_id=district_id, org_id=org_id)
+            if org_id is not None:
+                org_row = await session.get(Organisation, org_id)
+                assert org_row is not None
+                target = org_target(org_id, org_row.district_id)
+            if not allowed(OPERATOR, invite_action(role), target):
+                return _fail(["无权生成这种邀请。"])
             invite = await create_invite(
                 session,
                 role=role,

@@ -19,6 +19,7 @@ from storage.db import Database
 from storage.evidence import EvidenceStore
 from storage.migrate import upgrade
 from storage.models import Organisation
+from storage.policy import OPERATOR, Action, Target, allowed, district_target, org_target
 from storage.registry import district_by_name
 
 
@@ -79,15 +80,22 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
             async with db.session() as session:
                 if args.city:
                     scope_args: dict[str, object] = {"level": Level.CITY}
+                    action, target = Action.EXPORT_CITY, Target()
                 elif args.org is not None:
-                    if await session.get(Organisation, args.org) is None:
+                    org = await session.get(Organisation, args.org)
+                    if org is None:
                         return _fail(f"找不到编号为 {args.org} 的科协。")
                     scope_args = {"level": Level.ORG, "org_id": args.org}
+                    action, target = Action.EXPORT, org_target(org.id, org.district_id)
                 else:
                     district = await district_by_name(session, args.district)
                     if district is None:
                         return _fail(f"找不到区（市）县“{args.district}”。")
                     scope_args = {"level": Level.DISTRICT, "district_id": district.id}
+                    action, target = Action.EXPORT, district_target(district.id)
+                # The CLI is the installation's operator; it asks the same policy as the chat.
+                if not allowed(OPERATOR, action, target):
+                    return _fail("无权导出这个范围。")
                 scope = Scope(
                     year=args.year,
                     date_from=args.date_from,
