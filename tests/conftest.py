@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.registry import seed_districts
 from tests.harness import Kexie, drop_postgres_database, postgres_database, seeded
 from tests.standin import StandIn
 
@@ -36,6 +40,18 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
     url, name = made
     yield url
     await drop_postgres_database(name)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated SQLite database with the districts seeded, for service-level tests."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
+    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
+    database = Database(url)
+    async with database.session() as session:
+        await seed_districts(session)
+    yield database
+    await database.dispose()
 
 
 @pytest.fixture

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,7 +13,6 @@ from exports.rows import ActivityRow, EvidenceFile
 from exports.service import annexes_of
 from exports.summary import percent
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import ExportJob, Member, utcnow
 
 
@@ -101,15 +97,6 @@ def test_percent_and_annex_choices() -> None:
     assert annexes_of("all") == ("1-3", "1-1", "1-2")
     with pytest.raises(ValueError):
         annexes_of("1-4")
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'jobs.db'}"
-    await asyncio.to_thread(upgrade, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def test_only_the_older_of_two_simultaneous_exports_goes_ahead(db: Database) -> None:

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import io
-from collections.abc import AsyncIterator
 from datetime import date
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from bot.texts import plain
 from storage.db import Database
 from storage.importer import error_lines, import_registry, read_sheet
-from storage.migrate import upgrade
 from storage.models import District, Organisation, OrgKind
 from storage.officers import people_of
 from storage.registry import (
@@ -23,7 +19,6 @@ from storage.registry import (
     district_by_name,
     load_organisation,
     missing_fields,
-    seed_districts,
 )
 from storage.registry_rules import Person
 
@@ -33,17 +28,6 @@ TODAY = date(2021, 11, 5)
 
 def sheet(name: str) -> bytes:
     return (FIXTURES / name).read_bytes()
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    database = Database(url)
-    async with database.session() as session:
-        await seed_districts(session)
-    yield database
-    await database.dispose()
 
 
 async def _district(db: Database, name: str = "锦江区") -> District:

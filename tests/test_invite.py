@@ -3,13 +3,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import io
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from handlers.invite import qr_png
@@ -23,20 +19,8 @@ from storage.members import (
     remove_membership,
     revoke_invite,
 )
-from storage.migrate import upgrade
 from storage.models import OrgKind, Role, utcnow
-from storage.registry import create_organisation, district_by_name, seed_districts
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    database = Database(url)
-    async with database.session() as session:
-        await seed_districts(session)
-    yield database
-    await database.dispose()
+from storage.registry import create_organisation, district_by_name
 
 
 async def _orgs(db: Database) -> tuple[int, int, int, int, int]:

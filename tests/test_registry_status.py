@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import date
-from pathlib import Path
 
 import pytest
 
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Activity, ActivityStatus, Member, OrgKind
 from storage.registry import (
     RegistryError,
@@ -19,23 +15,11 @@ from storage.registry import (
     district_figures,
     load_organisation,
     missing_fields,
-    seed_districts,
     set_district_figure,
     set_field,
 )
 from storage.registry_rules import FieldSpec, Person, field_by_key
 from storage.status import district_status
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    database = Database(url)
-    async with database.session() as session:
-        await seed_districts(session)
-    yield database
-    await database.dispose()
 
 
 async def test_status_counts_gaps_silence_and_late_reports(db: Database) -> None:
