@@ -10,10 +10,10 @@ import math
 
 from bot.texts import Raw
 from handlers.common import Buttons, Turn
-from handlers.report import FLOW, field_buttons, render_card
+from handlers.report import FLOW, field_buttons, may_amend, render_card, report_target
 from storage import reports
 from storage.models import Activity, ActivityStatus, Role
-from storage.policy import Action, Target, allowed
+from storage.policy import Action, allowed
 from storage.rules import editable_until, format_date
 
 PAGE_SIZE = 8
@@ -77,7 +77,7 @@ async def open_report(turn: Turn) -> None:
 
 
 def _actions(turn: Turn, activity: Activity) -> Buttons:
-    if not _may_change(turn, activity):
+    if not may_amend(turn, activity):
         return []
     if activity.status == ActivityStatus.SUBMITTED:
         return [
@@ -89,15 +89,6 @@ def _actions(turn: Turn, activity: Activity) -> Buttons:
     if activity.status == ActivityStatus.WITHDRAWN:
         return [[(turn.label("btn_resubmit"), f"mine:resubmit:{activity.id}")]]
     return []
-
-
-def _may_change(turn: Turn, activity: Activity) -> bool:
-    org = activity.organisation
-    target = Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
-    if not allowed(turn.actor, Action.EDIT_REPORT, target) or activity.activity_date is None:
-        return False
-    month, day = turn.settings.deadline_month_day()
-    return turn.today <= editable_until(activity.activity_date, month, day)
 
 
 def _locked_text(turn: Turn, activity: Activity) -> Raw:
@@ -176,12 +167,11 @@ async def _pressed(
     if activity is None or activity.status in (ActivityStatus.DRAFT, ActivityStatus.CANCELLED):
         turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None
-    org = activity.organisation
-    target = Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
+    target = report_target(activity)
     if not allowed(turn.actor, Action.VIEW_REPORTS, target):
         turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None
-    if action == Action.EDIT_REPORT and not _may_change(turn, activity):
+    if action == Action.EDIT_REPORT and not may_amend(turn, activity):
         if allowed(turn.actor, Action.EDIT_REPORT, target):
             turn.notice(_locked_text(turn, activity), alert=True)
         else:

@@ -163,7 +163,7 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         turn.reply(turn.t("report_pick_org"))
         return
     activity = await reports.load_activity(turn.session, state.activity_id)
-    if activity is None or not await _may_edit(turn, activity):
+    if activity is None or not _may_edit(turn, activity):
         await reports.clear_state(turn.session, turn.member.id)
         turn.reply(turn.t("not_found_or_denied"))
         return
@@ -377,8 +377,9 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
             photo.file_size,
         )
         name, mime = None, "image/jpeg"
-    elif message.document:
-        doc: Document = message.document
+    else:  # receive_message sends only photos and documents here
+        doc: Document | None = message.document
+        assert doc is not None
         if not is_allowed_document(doc.file_name, doc.mime_type):
             turn.reply(turn.t("evidence_bad_type"))
             return
@@ -393,9 +394,6 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
             doc.file_size,
             doc.file_name,
         )
-    else:
-        turn.reply(turn.t("evidence_bad_kind", kind=turn.label("kind_other")))
-        return
     group = message.media_group_id
     if await reports.has_evidence_unique(turn.session, activity.id, unique_id):
         if group is not None:
@@ -551,7 +549,7 @@ async def submit_report(turn: Turn) -> None:
         return
     reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
     await reports.clear_state(turn.session, turn.member.id)
-    turn.edit(render_card(turn, activity, submitted=True))
+    turn.edit(render_card(turn, activity))
     text = turn.t("submitted", ref=activity.ref_no, district=activity.organisation.district.name)
     if not activity.on_time:
         text = Raw(text + turn.t("submitted_late", days=activity.late_days))
@@ -744,12 +742,12 @@ def _card_buttons(turn: Turn, activity: Activity, state: ChatState | None = None
     ]
 
 
-def render_card(turn: Turn, activity: Activity, *, submitted: bool = False) -> Raw:
+def render_card(turn: Turn, activity: Activity) -> Raw:
     """Every answer, the lateness and the evidence count, in one message that fits Telegram."""
     org = activity.organisation
     title = (
         turn.t("card_title_submitted", ref=activity.ref_no, org=org.name)
-        if (activity.ref_no and activity.status != ActivityStatus.DRAFT) or submitted
+        if activity.ref_no and activity.status != ActivityStatus.DRAFT
         else turn.t("card_title", org=org.name)
     )
     lines = [title, "", *answer_lines(turn.lang, activity, CARD_CONTENT_CHARS)]
@@ -782,18 +780,30 @@ async def _may_report(turn: Turn, org_id: int) -> bool:
     return allowed(turn.actor, Action.REPORT, Target(district_id=org.district_id, org_id=org.id))
 
 
-async def _may_edit(turn: Turn, activity: Activity) -> bool:
+def report_target(activity: Activity) -> Target:
+    """What the policy needs to know about a report: its association, district and author."""
     org = activity.organisation
-    target = Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
-    if activity.status == ActivityStatus.DRAFT:
-        return activity.author_id == turn.actor.member_id and allowed(
-            turn.actor, Action.REPORT, target
-        )
-    if not allowed(turn.actor, Action.EDIT_REPORT, target):
+    return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
+
+
+def may_amend(turn: Turn, activity: Activity) -> bool:
+    """Whether the member may change or withdraw a submitted report now: its author or the org
+    admin, until the annual deadline of the report's year."""
+    if not allowed(turn.actor, Action.EDIT_REPORT, report_target(activity)):
         return False
-    assert activity.activity_date is not None
+    if activity.activity_date is None:
+        return False
     month, day = turn.settings.deadline_month_day()
     return turn.today <= editable_until(activity.activity_date, month, day)
+
+
+def _may_edit(turn: Turn, activity: Activity) -> bool:
+    """A draft is its author's alone; a submitted report follows :func:`may_amend`."""
+    if activity.status == ActivityStatus.DRAFT:
+        return activity.author_id == turn.actor.member_id and allowed(
+            turn.actor, Action.REPORT, report_target(activity)
+        )
+    return may_amend(turn, activity)
 
 
 async def _pressed_activity(
@@ -810,7 +820,7 @@ async def _pressed_activity(
         turn.notice(turn.t("button_expired"))
         return None
     activity = await reports.load_activity(turn.session, activity_id)
-    if activity is None or not await _may_edit(turn, activity):
+    if activity is None or not _may_edit(turn, activity):
         turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None
     if drafts_only and activity.status != ActivityStatus.DRAFT:

@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -145,16 +145,11 @@ async def add_evidence(
     member_id: int | None,
 ) -> EvidenceAdded:
     """Attach a stored file once; the same content (or Telegram file) twice counts once."""
+    same = Evidence.sha256 == sha256
+    if telegram_unique_id:
+        same = or_(same, Evidence.telegram_unique_id == telegram_unique_id)
     duplicate = await session.scalar(
-        select(Evidence.id).where(
-            Evidence.activity_id == activity.id,
-            (Evidence.sha256 == sha256)
-            | (
-                (Evidence.telegram_unique_id == telegram_unique_id)
-                if telegram_unique_id
-                else (Evidence.sha256 == sha256)
-            ),
-        )
+        select(Evidence.id).where(Evidence.activity_id == activity.id, same).limit(1)
     )
     if duplicate is None:
         position = await evidence_count(session, activity.id)

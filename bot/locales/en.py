@@ -142,7 +142,6 @@ TEXTS: dict[str, str] = {
     "kind_audio": "Audio files",
     "kind_location": "Locations",
     "kind_contact": "Contact cards",
-    "kind_other": "This kind of message",
     "evidence_need_photo": "At least 1 photo of the activity is required. Please send a photo, then tap “Done”.",
     "evidence_download_failed": "The file could not be downloaded. Please send it again.",
     "btn_done": "✅ Done",

@@ -282,7 +282,6 @@ TEXTS: dict[str, str] = {
     "kind_audio": "音频",
     "kind_location": "位置",
     "kind_contact": "名片",
-    "kind_other": "这类消息",
     "evidence_need_photo": "至少需要1张活动照片。请先发送照片再点“完成”。",
     "evidence_download_failed": "文件下载失败，请重新发送一次。",
     "btn_done": "✅ 完成",
