@@ -725,12 +725,17 @@ class _Signal:
             self._waiters.discard(fut)
 
 
+FAULT_KINDS = ("status", "timeout", "reset")
+DOWNLOAD = "download"  # pseudo-method: :meth:`StandIn.fail_next` on file downloads
+
+
 @dataclass
 class _Fault:
     status: int
     retry_after: int
     description: str | None
     remaining: int
+    kind: str = "status"
 
 
 # --------------------------------------------------------------------------------------
@@ -1187,6 +1192,7 @@ class StandIn:
     * ``enforce_limits`` and ``limit_per_chat`` / ``limit_burst`` / ``limit_global``
     * ``strict_html``: reject a bare ``&`` (default True)
     * ``callback_query_ttl``: seconds after which a query can no longer be answered
+    * ``timeout_hold``: seconds a ``fail_next(..., kind="timeout")`` request is held
     """
 
     def __init__(self, token: str = DEFAULT_TOKEN) -> None:
@@ -1209,6 +1215,9 @@ class StandIn:
         self.limit_global = 30
         self.strict_html = True
         self.callback_query_ttl = 15.0
+        # Just past python-telegram-bot's default read timeout (5 s); tests that configure a
+        # shorter client timeout may lower it to stay fast.
+        self.timeout_hold = 5.5
         self.users: dict[int, FakeUser] = {}
         self.files: dict[str, StoredFile] = {}
         self._files_by_path: dict[str, StoredFile] = {}
@@ -1364,14 +1373,23 @@ class StandIn:
         retry_after: int = 2,
         times: int = 1,
         description: str | None = None,
+        *,
+        kind: str = "status",
     ) -> None:
-        """Make the next ``times`` calls of ``method`` fail with ``status``.
+        """Make the next ``times`` calls of ``method`` fail; the request has no effect.
 
-        429 carries ``parameters.retry_after``; 500/502 give server errors; any other
-        status uses ``description`` or a generic text.  The request has no effect.
+        ``kind="status"`` answers with ``status``: 429 carries ``parameters.retry_after``;
+        500/502 give server errors; any other status uses ``description`` or a generic text.
+        ``kind="timeout"`` holds the request for :attr:`timeout_hold` seconds (longer than the
+        client's read timeout) and then drops the connection unanswered; ``kind="reset"`` drops
+        the connection at once without a response.  ``method`` may be :data:`DOWNLOAD` to fail
+        file downloads (``/file/bot<token>/<path>``).  Every fault is counted in
+        :attr:`injected`.
         """
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; one of {FAULT_KINDS}")
         self._faults.setdefault(method.lower(), deque()).append(
-            _Fault(status, retry_after, description, times)
+            _Fault(status, retry_after, description, times, kind)
         )
 
     def sent_to(self, chat_id: int) -> list[BotMessage]:
@@ -1556,6 +1574,11 @@ class StandIn:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         path = request.path
         if path.startswith("/file/bot"):
+            self.calls.append(Call(time.monotonic(), DOWNLOAD, {"path": path}))
+            self._call_signal.notify()
+            fault = self._take_fault(DOWNLOAD)
+            if fault is not None:
+                return await self._fault_response(request, DOWNLOAD, {"path": path}, fault)
             return self._download(path[len("/file/bot") :])
         if not path.startswith("/bot"):
             return web.json_response(
@@ -1577,7 +1600,7 @@ class StandIn:
             return self._error_response(method, params, ApiError(404, "Not Found"))
         fault = self._take_fault(method)
         if fault is not None:
-            return self._error_response(method, params, fault)
+            return await self._fault_response(request, method, params, fault)
         try:
             result = await handler(params)
         except ApiError as exc:
@@ -1604,7 +1627,23 @@ class StandIn:
             self.errors.append(ErrorRecord(method, params, exc.description, exc.status))
         return web.json_response(exc.payload(), status=exc.status)
 
-    def _take_fault(self, method: str) -> ApiError | None:
+    async def _fault_response(
+        self, request: web.Request, method: str, params: JSONDict, fault: _Fault
+    ) -> web.StreamResponse:
+        """Answer (or, for a timeout or a reset, do not answer) an injected fault."""
+        if fault.kind == "status":
+            return self._error_response(method, params, self._fault_error(fault))
+        self.injected.append(Call(time.monotonic(), method, params))
+        if fault.kind == "timeout":
+            # The client gives up first (aiohttp then cancels this handler); if it has not,
+            # the connection is dropped all the same: no answer ever comes.
+            await asyncio.sleep(self.timeout_hold)
+        if request.transport is not None:
+            request.transport.abort()
+        # Nothing reaches the client: the connection is gone before any byte is written.
+        raise asyncio.CancelledError
+
+    def _take_fault(self, method: str) -> _Fault | None:
         queue = self._faults.get(method.lower())
         if not queue:
             return None
@@ -1612,6 +1651,10 @@ class StandIn:
         fault.remaining -= 1
         if fault.remaining <= 0:
             queue.popleft()
+        return fault
+
+    @staticmethod
+    def _fault_error(fault: _Fault) -> ApiError:
         if fault.status == 429:
             return ApiError(
                 429,

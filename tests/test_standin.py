@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dtm
 import html
+import logging
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -12,7 +13,14 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, InputMediaPhoto, Update
-from telegram.error import BadRequest, EndPointNotFound, Forbidden, NetworkError, RetryAfter
+from telegram.error import (
+    BadRequest,
+    EndPointNotFound,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TimedOut,
+)
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -21,8 +29,9 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
-from tests.standin import BOT_ID, StandIn, make_jpeg, parse_html, utf16_len
+from tests.standin import BOT_ID, DOWNLOAD, StandIn, make_jpeg, parse_html, utf16_len
 
 
 def _keyboard(*pairs: tuple[str, str]) -> InlineKeyboardMarkup:
@@ -476,3 +485,56 @@ async def test_fixture_reports_errors() -> None:
         s.assert_no_errors()
     s.allow_errors = True
     s.assert_no_errors()
+
+
+async def test_injected_timeout_reset_and_download_faults(
+    standin: StandIn, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A held request times out, a reset drops the connection unanswered; neither has an
+    effect, both are counted, and the next request goes through on the same client."""
+    u = standin.user()
+    standin.timeout_hold = 1.5
+    async with Bot(
+        standin.token,
+        base_url=standin.base_url,
+        base_file_url=standin.base_file_url,
+        request=HTTPXRequest(read_timeout=0.5),
+    ) as quick:
+        standin.fail_next("sendMessage", kind="timeout")
+        with pytest.raises(TimedOut):
+            await quick.send_message(u.chat_id, "held")
+        standin.fail_next("sendMessage", kind="reset", times=2)
+        for _ in range(2):
+            with pytest.raises(NetworkError) as info:
+                await quick.send_message(u.chat_id, "reset")
+            assert not isinstance(info.value, TimedOut)
+        await quick.send_message(u.chat_id, "through")
+        assert [m.text for m in u.messages] == ["through"]
+
+        await u.send_photo(make_jpeg())
+        updates = await quick.get_updates()
+        photo = updates[-1].message
+        assert photo is not None and photo.photo
+        standin.fail_next("getFile", status=500)
+        with pytest.raises(NetworkError):
+            await quick.get_file(photo.photo[-1].file_id)
+        tg_file = await quick.get_file(photo.photo[-1].file_id)
+        standin.fail_next(DOWNLOAD, kind="reset")
+        with pytest.raises(NetworkError):
+            await tg_file.download_as_bytearray()
+        standin.fail_next(DOWNLOAD, status=502)
+        with pytest.raises(NetworkError):
+            await tg_file.download_as_bytearray()
+        assert len(await tg_file.download_as_bytearray()) > 0
+    assert [c.method for c in standin.injected] == [
+        "sendMessage",
+        "sendMessage",
+        "sendMessage",
+        "getFile",
+        DOWNLOAD,
+        DOWNLOAD,
+    ]
+    assert standin.errors == []
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    with pytest.raises(ValueError, match="unknown fault kind"):
+        standin.fail_next("sendMessage", kind="slow")
