@@ -11,7 +11,6 @@ Also here, the buttons of the scheduler's messages that start reporting:
 
 from __future__ import annotations
 
-import re
 from datetime import date, timedelta
 
 from sqlalchemy import select
@@ -23,41 +22,17 @@ from storage import reports
 from storage.members import reporting_orgs
 from storage.models import Activity, ActivityStatus, ChatState, Plan
 from storage.policy import Action, Target, allowed
-from storage.rules import NAME_MAX, check_text, format_date, normalize, window_closes_at
+from storage.rules import (
+    NAME_MAX,
+    check_plan_date,
+    check_text,
+    format_date,
+    parse_plan_date,
+    window_closes_at,
+)
 
 FLOW = "plan"
-MAX_AHEAD_DAYS = 366
 LISTED_PLANS = 5
-
-_RELATIVE = {"今天": 0, "今日": 0, "明天": 1, "明日": 1, "后天": 2, "today": 0, "tomorrow": 1}
-_FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
-_COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
-_SHORT = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
-
-
-def parse_plan_date(text: str, today: date) -> tuple[date | None, str | None]:
-    """A planned date: today or later, within a year. A date without a year is the next one."""
-    raw = normalize(text).replace(" ", "").lower()
-    if raw in _RELATIVE:
-        return today + timedelta(days=_RELATIVE[raw]), None
-    try:
-        if m := _FULL.fullmatch(raw) or _COMPACT.fullmatch(raw):
-            year, month, day = (int(g) for g in m.groups())
-            value = date(year, month, day)
-        elif m := _SHORT.fullmatch(raw):
-            month, day = (int(g) for g in m.groups())
-            value = date(today.year, month, day)
-            if value < today:
-                value = date(today.year + 1, month, day)
-        else:
-            return None, "plan_date_unreadable"
-    except ValueError:
-        return None, "date_invalid"
-    if value < today:
-        return None, "plan_date_past"
-    if (value - today).days > MAX_AHEAD_DAYS:
-        return None, "plan_date_too_far"
-    return value, None
 
 
 # ---------------------------------------------------------------------------------------------
@@ -189,9 +164,14 @@ async def pick_date(turn: Turn) -> None:
     if state is None or state.flow != FLOW or state.step != "date":
         turn.notice(turn.t("button_expired"))
         return
-    day = date.fromisoformat(turn.query.data.split(":")[2])
-    if day < turn.today:  # yesterday's keyboard
-        turn.notice(turn.t("plan_date_past"), alert=True)
+    try:
+        day = date.fromisoformat(turn.query.data.split(":")[2])
+    except (IndexError, ValueError):  # not a button this bot drew
+        turn.notice(turn.t("button_expired"))
+        return
+    error = check_plan_date(day, turn.today)  # yesterday's keyboard
+    if error:
+        turn.notice(turn.t(error), alert=True)
         return
     turn.close_buttons()
     await _save(turn, state, day)

@@ -40,9 +40,12 @@ def format_datetime(dt: datetime, tz: ZoneInfo) -> str:
     return f"{format_date(local.date())} {local:%H:%M}"
 
 
+# Relative day words, as an offset from today (negative: the past).
 _RELATIVE = {
-    "今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2,
-    "today": 0, "yesterday": 1, "daybeforeyesterday": 2,
+    "今天": 0, "今日": 0, "昨天": -1, "昨日": -1, "前天": -2, "大前天": -3,
+    "明天": 1, "明日": 1, "后天": 2, "大后天": 3,
+    "today": 0, "yesterday": -1, "daybeforeyesterday": -2,
+    "tomorrow": 1, "dayaftertomorrow": 2,
 }  # fmt: skip
 # What people add after a date when they copy it from a notice: weekday, time of day, clock time.
 _DATE_NOISE = re.compile(
@@ -54,6 +57,34 @@ _DATE_NOISE = re.compile(
 _FULL = re.compile(r"(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _SHORT = re.compile(r"(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*[日号]?")
 _COMPACT = re.compile(r"(\d{4})(\d{2})(\d{2})")
+# Longer than any date with a weekday and a clock time: refused before any regex runs.
+_DATE_TEXT_MAX = 64
+
+
+def read_date_text(text: str) -> int | tuple[int | None, int, int] | None:
+    """What a typed date says, before any judgement: a day offset for 今天/昨天/明天…, or
+    ``(year or None, month, day)`` as written (not checked to exist), or None if unreadable.
+
+    Weekdays, times of day and clock times copied along with the date are ignored.
+    """
+    raw = normalize(text).lower()
+    if len(raw) > _DATE_TEXT_MAX:
+        return None
+    compact = raw.replace(" ", "")
+    if compact in _RELATIVE:
+        return _RELATIVE[compact]
+    # Noise goes first while spaces still separate it, so "2021-11-3 9:30" does not run together
+    # into "…39:30"; a second pass catches noise that was itself spaced out ("下午 2 点").
+    raw = _DATE_NOISE.sub("", _DATE_NOISE.sub("", raw).replace(" ", "")).rstrip(",，")
+    if raw in _RELATIVE:
+        return _RELATIVE[raw]
+    if m := _FULL.fullmatch(raw) or _COMPACT.fullmatch(raw):
+        year, month, day = (int(g) for g in m.groups())
+        return year, month, day
+    if m := _SHORT.fullmatch(raw):
+        month, day = (int(g) for g in m.groups())
+        return None, month, day
+    return None
 
 
 def parse_activity_date(text: str, today: date) -> tuple[date | None, str | None]:
@@ -63,34 +94,74 @@ def parse_activity_date(text: str, today: date) -> tuple[date | None, str | None
     ``11月3日``, ``11.3``, ``11/3``, ``今天``, ``昨天``, ``前天`` and full-width digits. A date
     without a year is this year's, or last year's when this year's would lie in the future.
     """
-    raw = normalize(text).replace(" ", "").lower()
-    if raw in _RELATIVE:
-        return today - timedelta(days=_RELATIVE[raw]), None
-    raw = _DATE_NOISE.sub("", raw).rstrip(",，")
-    if raw in _RELATIVE:
-        return today - timedelta(days=_RELATIVE[raw]), None
-    year: int | None
-    if m := _FULL.fullmatch(raw) or _COMPACT.fullmatch(raw):
-        year, month, day = (int(g) for g in m.groups())
-    elif m := _SHORT.fullmatch(raw):
-        year = None
-        month, day = (int(g) for g in m.groups())
-    else:
+    parts = read_date_text(text)
+    if parts is None:
         return None, "date_unreadable"
-    try:
-        if year is None:
-            value = date(today.year, month, day)
-            if value > today:
-                value = date(today.year - 1, month, day)
-        else:
-            value = date(year, month, day)
-    except ValueError:
-        return None, "date_invalid"
+    if isinstance(parts, int):
+        value = today + timedelta(days=parts)
+    else:
+        year, month, day = parts
+        try:
+            if year is None:
+                value = date(today.year, month, day)
+                if value > today:
+                    value = date(today.year - 1, month, day)
+            else:
+                value = date(year, month, day)
+        except ValueError:
+            return None, "date_invalid"
     if value > today:
         return None, "date_future"
     if value < EARLIEST_DATE:
         return None, "date_too_old"
     return value, None
+
+
+PLAN_AHEAD_DAYS = 366
+
+
+def check_plan_date(value: date, today: date) -> str | None:
+    """Whether ``value`` may be a planned activity's date: today or later, within a year."""
+    if value < today:
+        return "plan_date_past"
+    if (value - today).days > PLAN_AHEAD_DAYS:
+        return "plan_date_too_far"
+    return None
+
+
+def _existing(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def parse_plan_date(text: str, today: date) -> tuple[date | None, str | None]:
+    """A planned activity's date: the same forms as :func:`parse_activity_date` plus 明天/后天.
+
+    A date without a year is the occurrence nearest to today, so ``11月3日`` typed on 5 November
+    is two days past (and refused as past), while ``1月10日`` typed in December is next January.
+    """
+    parts = read_date_text(text)
+    if parts is None:
+        return None, "plan_date_unreadable"
+    if isinstance(parts, int):
+        value = today + timedelta(days=parts)
+    else:
+        year, month, day = parts
+        if year is not None:
+            found = _existing(year, month, day)
+        else:
+            this_year = _existing(today.year, month, day)
+            next_year = _existing(today.year + 1, month, day)
+            found = this_year or next_year
+            if this_year is not None and this_year < today and next_year is not None:
+                found = min(next_year, this_year, key=lambda d: abs((d - today).days))
+        if found is None:
+            return None, "date_invalid"
+        value = found
+    error = check_plan_date(value, today)
+    return (None, error) if error else (value, None)
 
 
 _CN_DIGITS = {

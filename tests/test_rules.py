@@ -46,6 +46,9 @@ TODAY = date(2021, 11, 5)
         ("  11.3  ", date(2021, 11, 3)),
         # a month-day that would lie ahead this year is last year's
         ("12月30日", date(2020, 12, 30)),
+        # a clock time after a one-digit day must not run into it ("…-39:30")
+        ("2021-11-3 9:30", date(2021, 11, 3)),
+        ("11月3日 下午 2 点", date(2021, 11, 3)),
     ],
 )
 def test_dates_people_type(text: str, expected: date) -> None:
@@ -56,7 +59,8 @@ def test_dates_people_type(text: str, expected: date) -> None:
     ("text", "error"),
     [
         ("2021-11-06", "date_future"),
-        ("明天", "date_unreadable"),
+        # read as tomorrow, so the answer says why it is refused
+        ("明天", "date_future"),
         ("2021-02-30", "date_invalid"),
         ("13月1日", "date_invalid"),
         ("很久以前", "date_unreadable"),

@@ -433,7 +433,7 @@ TEXTS: dict[str, str] = {
     "plan_btn_tomorrow": "Tomorrow {md}",
     "plan_btn_after": "Day after {md}",
     "plan_date_unreadable": "I could not read that date. Please write <code>2021-11-20</code>, or “today”, “tomorrow”.",
-    "plan_date_past": "A plan cannot lie in the past. Report an activity that already took place with /report.",
+    "plan_date_past": "That date has passed; please give today or a later date. Report an activity that already took place with /report.",
     "plan_date_too_far": "Plans can be noted at most a year ahead.",
     "plan_saved": "✅ Noted: <b>{name}</b> ({date}).\nThe morning after, I will remind you to report it.",
     "plan_btn_cancel": "Cancel: {name}",

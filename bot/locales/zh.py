@@ -397,7 +397,7 @@ TEXTS: dict[str, str] = {
     "plan_btn_tomorrow": "明天 {md}",
     "plan_btn_after": "后天 {md}",
     "plan_date_unreadable": "无法识别这个日期。请写成 <code>2021-11-20</code> 或 <code>11月20日</code>，或者“今天”“明天”“后天”。",
-    "plan_date_past": "计划日期不能早于今天。已经举办的活动请发送 /report 直接报送。",
+    "plan_date_past": "这个日期已经过去了，请填写今天或以后的日期。已经举办的活动请发送 /report 直接报送。",
     "plan_date_too_far": "只能登记一年以内的计划。",
     "plan_saved": "✅ 已登记：<b>{name}</b>（{date}）。\n活动日的第二天上午我会提醒您报送。",
     "plan_btn_cancel": "取消：{name}",
