@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
-from datetime import time
+import tempfile
+import unicodedata
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -63,6 +67,14 @@ class Settings(BaseSettings):
             raise ValueError(f"KEXIE_TIMEZONE 不是有效的时区：{value}") from exc
         return value
 
+    @field_validator("data_dir")
+    @classmethod
+    def _check_data_dir(cls, value: Path) -> Path:
+        problem = data_dir_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
     @field_validator("quiet_hours")
     @classmethod
     def _check_quiet_hours(cls, value: str) -> str:
@@ -72,8 +84,7 @@ class Settings(BaseSettings):
     @field_validator("annual_deadline")
     @classmethod
     def _check_deadline(cls, value: str) -> str:
-        if not re.fullmatch(r"(0?[1-9]|1[0-2])-(0?[1-9]|[12]\d|3[01])", value):
-            raise ValueError("KEXIE_ANNUAL_DEADLINE 应为 月-日，例如 11-30")
+        parse_month_day(value)
         return value
 
     @cached_property
@@ -108,19 +119,95 @@ class Settings(BaseSettings):
 
     def deadline_month_day(self) -> tuple[int, int]:
         """The annual deadline's (month, day)."""
-        month, day = self.annual_deadline.split("-")
-        return int(month), int(day)
+        return parse_month_day(self.annual_deadline)
+
+
+def _shown(value: str) -> str:
+    """A setting's value quoted in a problem line, cut so one line stays one line."""
+    flat = " ".join(value.split())
+    return flat if len(flat) <= 40 else flat[:39] + "…"
+
+
+QUIET_HOURS_HELP = (
+    "应为 24 小时制的 HH:MM-HH:MM，例如 21:00-08:00 / must be HH:MM-HH:MM (24-hour clock), "
+    "e.g. 21:00-08:00"
+)
+_QUIET_RE = re.compile(r"\s*([0-9]{1,2}):([0-9]{2})\s*-\s*([0-9]{1,2}):([0-9]{2})\s*")
 
 
 def parse_quiet_hours(value: str) -> tuple[time, time]:
-    """Parse ``HH:MM-HH:MM`` into two times; raise ValueError with a Chinese sentence."""
-    match = re.fullmatch(r"\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*", value)
-    if not match:
-        raise ValueError("KEXIE_QUIET_HOURS 应为 HH:MM-HH:MM，例如 21:00-08:00")
-    h1, m1, h2, m2 = (int(g) for g in match.groups())
-    if h1 > 23 or h2 > 23 or m1 > 59 or m2 > 59:
-        raise ValueError("KEXIE_QUIET_HOURS 里的时间不合法")
-    return time(h1, m1), time(h2, m2)
+    """Parse ``HH:MM-HH:MM`` into two local times; raise ValueError (Chinese first) otherwise.
+
+    Equal times mean no quiet hours; a start after the end wraps past midnight.
+    """
+    # Full-width digits and colons from a Chinese input method are fine (NFKC folds them).
+    match = _QUIET_RE.fullmatch(unicodedata.normalize("NFKC", value))
+    if match:
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        if h1 <= 23 and h2 <= 23 and m1 <= 59 and m2 <= 59:
+            return time(h1, m1), time(h2, m2)
+    raise ValueError(f"KEXIE_QUIET_HOURS={_shown(value)} {QUIET_HOURS_HELP}")
+
+
+def format_quiet_hours(quiet: tuple[time, time]) -> str:
+    """Quiet hours written back the way the setting takes them: ``21:00-08:00``."""
+    start, end = quiet
+    return f"{start:%H:%M}-{end:%H:%M}"
+
+
+DEADLINE_HELP = (
+    "应为每年都有的 月-日，例如 11-30（不能用 02-29） / must be a month-day that exists every "
+    "year, e.g. 11-30 (not 02-29)"
+)
+# Not a leap year: a deadline must exist in every year, or the scheduler fails in three of four.
+_PLAIN_YEAR = 2001
+
+
+def parse_month_day(value: str) -> tuple[int, int]:
+    """Parse the annual deadline ``MM-DD`` (``11-30``, ``1-5``); raise ValueError (Chinese
+    first) for anything that is not a day of every year, such as ``02-30`` or ``02-29``."""
+    match = re.fullmatch(r"\s*([0-9]{1,2})-([0-9]{1,2})\s*", unicodedata.normalize("NFKC", value))
+    if match:
+        month, day = int(match.group(1)), int(match.group(2))
+        with contextlib.suppress(ValueError):
+            date(_PLAIN_YEAR, month, day)
+            return month, day
+    raise ValueError(f"KEXIE_ANNUAL_DEADLINE={_shown(value)} {DEADLINE_HELP}")
+
+
+def format_month_day(month_day: tuple[int, int]) -> str:
+    """The annual deadline written back the way the setting takes it: ``11-30``."""
+    return f"{month_day[0]:02d}-{month_day[1]:02d}"
+
+
+def data_dir_problem(path: Path) -> str | None:
+    """Why ``path`` cannot hold the database and evidence files, or None if it can.
+
+    A directory that does not exist yet is fine when its nearest existing ancestor is a
+    writable directory (it is made on first use). Writability is probed by creating and removing
+    a file, because root ignores permission bits and ``os.access`` would say yes on a read-only
+    mount.
+    """
+    shown = _shown(str(path))
+    probe_dir = path
+    try:
+        while not probe_dir.exists() and probe_dir.parent != probe_dir:
+            probe_dir = probe_dir.parent
+        if not probe_dir.is_dir():
+            return (
+                f"KEXIE_DATA_DIR={shown} 指向的 {_shown(str(probe_dir))} 是文件，不是目录 / "
+                f"{_shown(str(probe_dir))} is a file, not a directory"
+            )
+        handle, probe = tempfile.mkstemp(prefix=".kexie-write-probe-", dir=probe_dir)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        return (
+            f"KEXIE_DATA_DIR={shown} 无法写入（{reason}），请换一个可写的目录 / "
+            f"the data directory is not writable ({reason})"
+        )
+    return None
 
 
 def load_settings(*, require_token: bool = False, **overrides: object) -> Settings:
@@ -132,7 +219,9 @@ def load_settings(*, require_token: bool = False, **overrides: object) -> Settin
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "?"
             msg = str(err["msg"]).removeprefix("Value error, ")
-            problems.append(f"KEXIE_{field.upper()}: {msg}")
+            setting = f"KEXIE_{field.upper()}"
+            # Our own validators already name the setting; pydantic's messages do not.
+            problems.append(msg if msg.startswith(setting) else f"{setting}: {msg}")
         raise SettingsError(problems) from None
     if require_token and not TOKEN_RE.match(settings.bot_token.strip()):
         raise SettingsError([TOKEN_HELP])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 from bot.config import SettingsError, load_settings
 
 GOOD_TOKEN = "123456789:" + "A" * 35
+CJK = re.compile(r"[\u4e00-\u9fff]")
 
 
 def test_defaults_and_derived_urls(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -58,3 +61,149 @@ def test_bad_token_is_one_line_exit_2(token: str, tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "@BotFather" in lines[0]
+
+
+# --- settings that used to be accepted and then broke every scheduler tick ---------------------
+
+
+def run_cli(env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    """``python -m bot run`` with only ``env`` (no Telegram: the API URL points nowhere)."""
+    base = {
+        "PATH": "/usr/bin:/bin",
+        "KEXIE_BOT_TOKEN": GOOD_TOKEN,
+        "KEXIE_TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "run"],
+        env={**base, **env},
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=60,
+    )
+
+
+def one_problem_line(proc: subprocess.CompletedProcess[str], setting: str) -> str:
+    """The run stopped with exit code 2 and exactly one line naming ``setting``, Chinese first."""
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(setting)
+    assert CJK.search(lines[0].split(" / ")[0]), "Chinese comes first"
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "value", ["02-30", "2-30", "04-31", "13-01", "00-10", "11-00", "abc", "11/30", "", "02-29"]
+)
+def test_impossible_annual_deadline_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEXIE_ANNUAL_DEADLINE", value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert len(err.value.problems) == 1
+    assert err.value.problems[0].startswith("KEXIE_ANNUAL_DEADLINE")
+    assert "11-30" in err.value.problems[0]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("11-30", (11, 30)), ("1-5", (1, 5)), ("12-31", (12, 31)), ("１１－３０", (11, 30))],
+)
+def test_annual_deadline_accepted(
+    value: str, expected: tuple[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KEXIE_ANNUAL_DEADLINE", value)
+    assert load_settings().deadline_month_day() == expected
+
+
+def test_impossible_deadline_stops_the_program(tmp_path: Path) -> None:
+    proc = run_cli({"KEXIE_ANNUAL_DEADLINE": "02-30", "KEXIE_DATA_DIR": str(tmp_path)}, tmp_path)
+    one_problem_line(proc, "KEXIE_ANNUAL_DEADLINE")
+
+
+@pytest.mark.parametrize(
+    "value", ["late", "21:00", "24:00-08:00", "21:60-08:00", "21:00-8", "9-17", "21:00-08:00-09:00"]
+)
+def test_malformed_quiet_hours_refused(value: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("KEXIE_QUIET_HOURS", value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert len(err.value.problems) == 1
+    assert err.value.problems[0].startswith("KEXIE_QUIET_HOURS")
+    assert "21:00-08:00" in err.value.problems[0]
+
+
+def test_malformed_quiet_hours_stop_the_program(tmp_path: Path) -> None:
+    proc = run_cli({"KEXIE_QUIET_HOURS": "22:00-25:00", "KEXIE_DATA_DIR": str(tmp_path)}, tmp_path)
+    one_problem_line(proc, "KEXIE_QUIET_HOURS")
+
+
+def test_data_dir_that_is_a_file(tmp_path: Path) -> None:
+    a_file = tmp_path / "data"
+    a_file.write_text("not a directory")
+    for data_dir in (a_file, a_file / "below"):
+        with pytest.raises(SettingsError) as err:
+            load_settings(data_dir=data_dir)
+        assert len(err.value.problems) == 1
+        assert err.value.problems[0].startswith("KEXIE_DATA_DIR")
+        assert "文件" in err.value.problems[0]
+    proc = run_cli({"KEXIE_DATA_DIR": str(a_file)}, tmp_path)
+    one_problem_line(proc, "KEXIE_DATA_DIR")
+
+
+def test_data_dir_not_yet_made_is_fine(tmp_path: Path) -> None:
+    settings = load_settings(data_dir=tmp_path / "new" / "data")
+    assert settings.data_dir == tmp_path / "new" / "data"
+    assert list(tmp_path.iterdir()) == []  # the probe leaves nothing behind
+
+
+def _read_only_bind_works(directory: Path) -> bool:
+    """Whether this machine lets us mount ``directory`` read-only in a private namespace."""
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        return False
+    probe = subprocess.run(
+        [unshare, "-rm", "sh", "-c", RO_MOUNT + 'touch "$1/x"', "sh", str(directory)],
+        capture_output=True,
+        timeout=30,
+    )
+    return probe.returncode != 0 and b"Read-only" in probe.stderr
+
+
+# Bind-mount $1 onto itself read-only (inside `unshare -rm`, so nothing outside changes). Root
+# ignores permission bits, so a chmod'ed directory would not be read-only for root.
+RO_MOUNT = 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && '
+
+
+def test_read_only_data_dir_stops_the_program(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    if not _read_only_bind_works(data_dir):
+        pytest.skip("no user namespaces here to make a read-only directory")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "KEXIE_BOT_TOKEN": GOOD_TOKEN,
+        "KEXIE_TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+        "KEXIE_DATA_DIR": str(data_dir),
+    }
+    proc = subprocess.run(
+        [
+            "unshare",
+            "-rm",
+            "sh",
+            "-c",
+            RO_MOUNT + 'exec "$2" -m bot run',
+            "sh",
+            str(data_dir),
+            sys.executable,
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parent.parent,
+        timeout=60,
+    )
+    line = one_problem_line(proc, "KEXIE_DATA_DIR")
+    assert "无法写入" in line
+    assert list(data_dir.iterdir()) == []
