@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+from typing import Any
 
 from telegram import Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
+from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -18,10 +20,23 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
+from telegram.request import HTTPXRequest
 
 from bot.config import Settings
 from bot.texts import t
-from handlers import export, invite, members, mine, plan, registry, report, router, start, status
+from handlers import (
+    common,
+    export,
+    invite,
+    members,
+    mine,
+    plan,
+    registry,
+    report,
+    router,
+    start,
+    status,
+)
 from handlers import settings as settings_panel
 from handlers.common import Turn
 from handlers.common import unit_of_work as uow
@@ -33,6 +48,41 @@ log = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE
 
+# python-telegram-bot's default; tests lower it to keep timeouts fast.
+READ_TIMEOUT = 5.0
+# A download runs inside the handler, with its database session open: retried more briefly
+# than a reply.
+READ_RETRY_BUDGET = 30.0
+
+
+class RetryingReads(HTTPXRequest):
+    """HTTP for every call but getUpdates; ``getFile`` and file downloads, which are safe to
+    repeat, are retried on 5xx, timeouts and dropped connections.
+
+    Sends are retried after the commit by ``handlers.common.unit_of_work`` instead, and 429 by
+    ``AIORateLimiter``: one layer per kind of failure.
+    """
+
+    async def do_request(
+        self, url: str, method: str, *args: Any, **kwargs: Any
+    ) -> tuple[int, bytes]:
+        """See :meth:`telegram.request.BaseRequest.do_request`."""
+        if not (url.endswith("/getFile") or "/file/bot" in url):
+            return await super().do_request(url, method, *args, **kwargs)
+
+        async def attempt() -> tuple[int, bytes]:
+            code, payload = await super(RetryingReads, self).do_request(
+                url, method, *args, **kwargs
+            )
+            if code >= 500:
+                raise NetworkError(f"server error {code}")
+            return code, payload
+
+        # Never log the URL: it carries the bot token.
+        what = "a file download" if "/file/bot" in url else "getFile"
+        deadline = asyncio.get_running_loop().time() + READ_RETRY_BUDGET
+        return await common.with_retries(attempt, deadline=deadline, what=what)
+
 
 def build_application(settings: Settings, db: Database) -> Application:
     """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
@@ -41,6 +91,7 @@ def build_application(settings: Settings, db: Database) -> Application:
         .token(settings.bot_token)
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.file_api_url)
+        .request(RetryingReads(connection_pool_size=256, read_timeout=READ_TIMEOUT))
         .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(_post_init)
         .build()

@@ -4,17 +4,25 @@ A handler is ``async def handler(turn: Turn) -> None`` wrapped by :func:`unit_of
 wrapper opens the session, skips updates already processed (Telegram re-delivers unconfirmed
 updates after a crash), runs the handler, commits, and only then sends the replies the handler
 queued: a user never sees the next question for an answer that was not stored.
+
+Replies that fail with a server error, a timeout or a dropped connection are sent again with
+backoff (:func:`with_retries`) within :data:`RETRY_BUDGET`; the update is confirmed to Telegram
+only after that, so the user gets every reply once the API recovers and the answer is applied
+once. 429 "retry after" is not retried here: ``AIORateLimiter`` (bot/app.py) honours it, so each
+kind of failure has exactly one layer that retries it.
 """
 
 from __future__ import annotations
 
+import asyncio
 import html
 import logging
+import random
 import re
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import (
@@ -26,7 +34,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
 from bot.config import Settings
@@ -44,6 +52,70 @@ MAX_CALLBACK_BYTES = 64
 
 Buttons = Sequence[Sequence[tuple[str, str]]]  # rows of (label, callback_data)
 Deferred = Callable[[], Awaitable[Any]]
+T = TypeVar("T")
+
+# The Bot API is down for a while: keep trying this long per update (the polling loop waits,
+# which is right: nothing else could be answered either), then give up; a redelivered update
+# asks its question again anyway.
+RETRY_BUDGET = 120.0
+RETRY_FIRST_DELAY = 0.5
+RETRY_MAX_DELAY = 20.0
+# A callback query cannot be answered after about 15 seconds; its toast is not worth more.
+ANSWER_BUDGET = 10.0
+
+
+def is_transient(exc: BaseException) -> bool:
+    """A failure worth repeating the same request for: 5xx, a timeout, a dropped connection.
+
+    python-telegram-bot raises ``NetworkError`` for all three (``TimedOut`` is one), but
+    ``BadRequest`` is a ``NetworkError`` too, and a 400 stays a 400 however often it is sent.
+    """
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+async def with_retries(call: Callable[[], Awaitable[T]], *, deadline: float, what: str) -> T:
+    """Await ``call()``, repeating it on transient failures with backoff until ``deadline``
+    (event-loop time); then the last failure is raised. ``what`` names it in the log (ids only).
+    """
+    loop = asyncio.get_running_loop()
+    delay = RETRY_FIRST_DELAY
+    attempt = 1
+    while True:
+        try:
+            return await call()
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            wait = delay * random.uniform(0.8, 1.2)  # jitter: many chats recover at once
+            if loop.time() + wait >= deadline:
+                log.warning(
+                    "gave up on %s after %d attempts (%s)", what, attempt, type(exc).__name__
+                )
+                raise
+            log.info(
+                "%s failed (%s, attempt %d); retrying in %.1fs",
+                what,
+                type(exc).__name__,
+                attempt,
+                wait,
+            )
+            await asyncio.sleep(wait)
+            delay = min(delay * 2, RETRY_MAX_DELAY)
+            attempt += 1
+
+
+async def deliver(action: Deferred, *, deadline: float, what: str) -> bool:
+    """Run one queued Telegram call with :func:`with_retries`; False if it gave up.
+
+    Failures that are not transient (400, 403...) propagate to the caller.
+    """
+    try:
+        await with_retries(action, deadline=deadline, what=what)
+    except Exception as exc:
+        if is_transient(exc):
+            return False
+        raise
+    return True
 
 
 def keyboard(rows: Buttons | None) -> InlineKeyboardMarkup | None:
@@ -232,18 +304,33 @@ def unit_of_work(
             turn = Turn(update, context, session, settings, member, actor, lang)
             await handler(turn)
         # Committed: now tell the user.
-        if update.callback_query is not None:
-            text, alert = turn._answer or ("", False)
-            try:
-                await update.callback_query.answer(text or None, show_alert=alert)
-            except BadRequest:
-                log.debug("callback query too old to answer")
-        for action in turn.outbox:
-            await action()
+        await _send_replies(update, turn)
 
     run.__name__ = original.__name__
     run.__doc__ = original.__doc__
     return run
+
+
+async def _send_replies(update: Update, turn: Turn) -> None:
+    """The toast, then the queued replies in order, each retried within one shared budget."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + RETRY_BUDGET
+    query = update.callback_query
+    if query is not None:
+        text, alert = turn._answer or ("", False)
+        try:
+            await deliver(
+                lambda: query.answer(text or None, show_alert=alert),
+                deadline=min(deadline, loop.time() + ANSWER_BUDGET),
+                what=f"the answer to the button of update {update.update_id}",
+            )
+        except BadRequest:
+            log.debug("callback query of update %s too old to answer", update.update_id)
+    for index, action in enumerate(turn.outbox):
+        what = f"reply {index + 1}/{len(turn.outbox)} to update {update.update_id}"
+        if not await deliver(action, deadline=deadline, what=what):
+            # Later replies would make no sense without this one.
+            return
 
 
 async def _reprompt(turn: Turn) -> None:

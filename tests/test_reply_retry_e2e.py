@@ -1,0 +1,76 @@
+"""End-to-end: replies queued by a handler survive Bot API 5xx, timeouts and dropped connections.
+
+The answer is committed before any reply is sent (handlers.common.unit_of_work); a reply that
+fails with a server error is sent again with backoff until the API recovers, within a bound.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from sqlalchemy import select
+
+import bot.app
+import handlers.common
+from storage.models import ChatState
+from tests.harness import Kexie
+from tests.standin import FakeUser
+
+
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Short backoff and a short read timeout, so a test waits well under a second per fault."""
+    monkeypatch.setattr(handlers.common, "RETRY_FIRST_DELAY", 0.05, raising=False)
+    monkeypatch.setattr(bot.app, "READ_TIMEOUT", 1.0, raising=False)
+
+
+async def reporter(kexie: Kexie, user_id: int = 4101) -> FakeUser:
+    org = await kexie.org("蓉城光电科技有限公司科协")
+    return await kexie.member(user_id, "reporter", org=org)
+
+
+async def test_help_arrives_after_a_500(kexie: Kexie) -> None:
+    user = await reporter(kexie)
+    kexie.standin.fail_next("sendMessage", 500)
+    await user.send("/help")
+    got = await user.expect()
+    assert "/report" in got.text
+    await user.expect_nothing(0.5)
+    assert len(kexie.standin.injected) == 1
+
+
+@pytest.mark.parametrize("kind", ["status", "timeout", "reset"])
+async def test_next_question_arrives_once_after_a_fault(kexie: Kexie, kind: str) -> None:
+    kexie.standin.timeout_hold = 1.5
+    user = await reporter(kexie)
+    await user.send("/report")
+    await user.expect_any("第1步")
+    await user.press("昨天")
+    await user.expect_any("第2步")
+    kexie.standin.fail_next("sendMessage", 502, kind=kind)
+    await user.send("科普进社区")
+    await user.expect("第3步")
+    await user.expect_nothing(0.5)
+    async with kexie.session() as session:
+        state = (await session.scalars(select(ChatState))).one()
+    assert state.step == "content"  # the answer was applied once
+    await user.send("面向社区居民讲解防灾减灾知识。")
+    await user.expect_any("第4步")
+
+
+async def test_retries_are_bounded(
+    kexie: Kexie, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The API stays down: the bot gives up within its budget, logs ids only, and goes on."""
+    monkeypatch.setattr(handlers.common, "RETRY_BUDGET", 1.0, raising=False)
+    user = await reporter(kexie)
+    kexie.standin.fail_next("sendMessage", 500, times=1000)
+    with caplog.at_level(logging.WARNING):
+        await user.send("/help")
+        await kexie.standin.wait_until_confirmed()
+    assert user.pending() == []
+    assert any("gave up" in r.getMessage() for r in caplog.records)
+    kexie.standin._faults.clear()
+    await user.send("/help")
+    await user.expect_any("/report")
