@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import html
 import logging
+import re
 from typing import Any
 
 from telegram import Update
@@ -15,6 +16,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChatMemberHandler,
     CommandHandler,
     ContextTypes,
     MessageHandler,
@@ -31,6 +33,7 @@ from handlers import (
     members,
     mine,
     plan,
+    reachability,
     registry,
     report,
     router,
@@ -84,6 +87,18 @@ class RetryingReads(HTTPXRequest):
         return await common.with_retries(attempt, deadline=deadline, what=what)
 
 
+# An id in callback data: at most 18 digits always fits a 64-bit integer (the database's ids), so
+# forged longer ids match no pattern and meet the stale-button answer instead of an overflow.
+ID = r"\d{1,18}"
+
+
+def _button(handler: common.Handler, pattern: str) -> CallbackQueryHandler[Any, None]:
+    """A button handler; ``<id>`` in ``pattern`` is an id (see :data:`ID`)."""
+    if "\\d+" in pattern:
+        raise ValueError(f"unbounded number in a callback pattern, use <id>: {pattern}")
+    return CallbackQueryHandler(uow(handler), re.compile(pattern.replace("<id>", ID)))
+
+
 def build_application(settings: Settings, db: Database) -> Application:
     """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
     app = (
@@ -111,31 +126,31 @@ def build_application(settings: Settings, db: Database) -> Application:
 
     # 2. Reporting an activity (handlers/report.py, report.mmd).
     app.add_handler(CommandHandler("report", uow(report.start_report), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(report.start_report), r"^menu:report$"))
-    app.add_handler(CallbackQueryHandler(uow(report.choose_org), r"^rep:org:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(report.resume_draft), r"^rep:\d+:resume$"))
-    app.add_handler(CallbackQueryHandler(uow(report.restart_draft), r"^rep:\d+:restart$"))
-    app.add_handler(CallbackQueryHandler(uow(report.pick_date), r"^rep:\d+:date:\d{4}-\d\d-\d\d$"))
-    app.add_handler(CallbackQueryHandler(uow(report.pick_role), r"^rep:\d+:role:\d$"))
-    app.add_handler(CallbackQueryHandler(uow(report.finish_evidence), r"^rep:\d+:evdone$"))
-    app.add_handler(CallbackQueryHandler(uow(report.clear_evidence), r"^rep:\d+:evclear$"))
-    app.add_handler(CallbackQueryHandler(uow(report.submit_report), r"^rep:\d+:submit$"))
-    app.add_handler(CallbackQueryHandler(uow(report.ask_field_to_fix), r"^rep:\d+:edit$"))
-    app.add_handler(CallbackQueryHandler(uow(report.fix_field), r"^rep:\d+:fix:\w+$"))
-    app.add_handler(CallbackQueryHandler(uow(report.show_card), r"^rep:\d+:card$"))
-    app.add_handler(CallbackQueryHandler(uow(report.finish_amend), r"^rep:\d+:amended$"))
-    app.add_handler(CallbackQueryHandler(uow(report.ask_cancel), r"^rep:\d+:cancel$"))
-    app.add_handler(CallbackQueryHandler(uow(report.discard_draft), r"^rep:\d+:discard$"))
-    app.add_handler(CallbackQueryHandler(uow(report.keep_draft), r"^rep:\d+:keep$"))
+    app.add_handler(_button(report.start_report, r"^menu:report$"))
+    app.add_handler(_button(report.choose_org, r"^rep:org:<id>$"))
+    app.add_handler(_button(report.resume_draft, r"^rep:<id>:resume$"))
+    app.add_handler(_button(report.restart_draft, r"^rep:<id>:restart$"))
+    app.add_handler(_button(report.pick_date, r"^rep:<id>:date:\d{4}-\d\d-\d\d$"))
+    app.add_handler(_button(report.pick_role, r"^rep:<id>:role:\d$"))
+    app.add_handler(_button(report.finish_evidence, r"^rep:<id>:evdone$"))
+    app.add_handler(_button(report.clear_evidence, r"^rep:<id>:evclear$"))
+    app.add_handler(_button(report.submit_report, r"^rep:<id>:submit$"))
+    app.add_handler(_button(report.ask_field_to_fix, r"^rep:<id>:edit$"))
+    app.add_handler(_button(report.fix_field, r"^rep:<id>:fix:\w+$"))
+    app.add_handler(_button(report.show_card, r"^rep:<id>:card$"))
+    app.add_handler(_button(report.finish_amend, r"^rep:<id>:amended$"))
+    app.add_handler(_button(report.ask_cancel, r"^rep:<id>:cancel$"))
+    app.add_handler(_button(report.discard_draft, r"^rep:<id>:discard$"))
+    app.add_handler(_button(report.keep_draft, r"^rep:<id>:keep$"))
 
     # 3. The association's reports (handlers/mine.py).
     app.add_handler(CommandHandler("mine", uow(mine.list_reports), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(mine.list_reports), r"^(menu:mine|mine:page:\d+)$"))
-    app.add_handler(CallbackQueryHandler(uow(mine.open_report), r"^mine:open:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(mine.edit_report), r"^mine:edit:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(mine.ask_withdraw), r"^mine:withdraw:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(mine.withdraw_report), r"^mine:withdraw_yes:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(mine.resubmit_report), r"^mine:resubmit:\d+$"))
+    app.add_handler(_button(mine.list_reports, r"^(menu:mine|mine:page:<id>)$"))
+    app.add_handler(_button(mine.open_report, r"^mine:open:<id>$"))
+    app.add_handler(_button(mine.edit_report, r"^mine:edit:<id>$"))
+    app.add_handler(_button(mine.ask_withdraw, r"^mine:withdraw:<id>$"))
+    app.add_handler(_button(mine.withdraw_report, r"^mine:withdraw_yes:<id>$"))
+    app.add_handler(_button(mine.resubmit_report, r"^mine:resubmit:<id>$"))
 
     # 4. Registry and roles (issue: roles, invitations and the registry).
     # /org and /district (handlers/registry.py, registry.mmd); flows "org" and "district".
@@ -149,17 +164,17 @@ def build_application(settings: Settings, db: Database) -> Application:
         registry.ask_again,
     )
     app.add_handler(CommandHandler("org", uow(registry.open_registry), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(registry.open_org), r"^org:open:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.fill_missing), r"^org:fill:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.pick_field), r"^org:edit:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.choose_field), r"^org:f:\d+:\w+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.pick_choice), r"^org:c:\d+:\w+:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.skip_field), r"^org:skip:\d+:\w+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.ask_new_kind), r"^org:new:\d+:[oi]$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.ask_new_name), r"^org:kind:\d+:[ez]:[oi]$"))
+    app.add_handler(_button(registry.open_org, r"^org:open:<id>$"))
+    app.add_handler(_button(registry.fill_missing, r"^org:fill:<id>$"))
+    app.add_handler(_button(registry.pick_field, r"^org:edit:<id>$"))
+    app.add_handler(_button(registry.choose_field, r"^org:f:<id>:\w+$"))
+    app.add_handler(_button(registry.pick_choice, r"^org:c:<id>:\w+:<id>$"))
+    app.add_handler(_button(registry.skip_field, r"^org:skip:<id>:\w+$"))
+    app.add_handler(_button(registry.ask_new_kind, r"^org:new:<id>:[oi]$"))
+    app.add_handler(_button(registry.ask_new_name, r"^org:kind:<id>:[ez]:[oi]$"))
     app.add_handler(CommandHandler("district", uow(registry.open_district), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(registry.open_district_pressed), r"^dst:open:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(registry.ask_figure), r"^dst:set:\d+:\w+$"))
+    app.add_handler(_button(registry.open_district_pressed, r"^dst:open:<id>$"))
+    app.add_handler(_button(registry.ask_figure, r"^dst:set:<id>:\w+$"))
     # A spreadsheet sent by a district admin outside any flow is a registry import.
     app.add_handler(
         MessageHandler(
@@ -168,46 +183,50 @@ def build_application(settings: Settings, db: Database) -> Application:
     )
     # /invite and /invites (handlers/invite.py, invite.mmd).
     app.add_handler(CommandHandler("invite", uow(invite.start_invite), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(invite.choose_org), r"^inv:org:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(invite.choose_role), r"^inv:role:\d+:[ra]$"))
-    app.add_handler(CallbackQueryHandler(uow(invite.choose_uses), r"^inv:uses:\d+:[ra]:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(invite.make_invite), r"^inv:make:\d+:[ra]:\d+:\d+$"))
+    app.add_handler(_button(invite.choose_org, r"^inv:org:<id>$"))
+    app.add_handler(_button(invite.choose_role, r"^inv:role:<id>:[ra]$"))
+    app.add_handler(_button(invite.choose_uses, r"^inv:uses:<id>:[ra]:<id>$"))
+    app.add_handler(_button(invite.make_invite, r"^inv:make:<id>:[ra]:<id>:<id>$"))
     app.add_handler(CommandHandler("invites", uow(invite.list_invites), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(invite.revoke), r"^inv:revoke:\d+$"))
+    app.add_handler(_button(invite.revoke, r"^inv:revoke:<id>$"))
     # /members (handlers/members.py, members.mmd).
     app.add_handler(CommandHandler("members", uow(members.start_members), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(members.choose_org), r"^mem:org:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(members.ask_remove), r"^mem:rm:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(members.remove_member), r"^mem:rmyes:\d+$"))
+    app.add_handler(_button(members.choose_org, r"^mem:org:<id>$"))
+    app.add_handler(_button(members.ask_remove, r"^mem:rm:<id>$"))
+    app.add_handler(_button(members.remove_member, r"^mem:rmyes:<id>$"))
     # /status (handlers/status.py).
     app.add_handler(CommandHandler("status", uow(status.show_status), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(status.open_status), r"^sts:open:\d+$"))
+    app.add_handler(_button(status.open_status, r"^sts:open:<id>$"))
     # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
     router.register_flow(export.FLOW, export.receive_message, export.cancel_export)
     app.add_handler(CommandHandler("export", uow(export.start_export), PRIVATE))
     # 导出 on a deadline reminder or the city summary opens the same flow.
-    app.add_handler(CallbackQueryHandler(uow(export.start_export), r"^export:start$"))
-    app.add_handler(CallbackQueryHandler(uow(export.choose_annex), r"^exp:annex:(13|11|12|all)$"))
-    app.add_handler(CallbackQueryHandler(uow(export.choose_year), r"^exp:year:\d{4}$"))
-    app.add_handler(CallbackQueryHandler(uow(export.choose_where), r"^exp:where:(\d+|city)$"))
-    app.add_handler(CallbackQueryHandler(uow(export.cancel_button), r"^exp:cancel$"))
+    app.add_handler(_button(export.start_export, r"^export:start$"))
+    app.add_handler(_button(export.choose_annex, r"^exp:annex:(13|11|12|all)$"))
+    app.add_handler(_button(export.choose_year, r"^exp:year:\d{4}$"))
+    app.add_handler(_button(export.choose_where, r"^exp:where:(<id>|city)$"))
+    app.add_handler(_button(export.cancel_button, r"^exp:cancel$"))
 
     # 6. Scheduler commands (issue: reminders).
     # /plan (handlers/plan.py, plan.mmd) and /settings (handlers/settings.py, settings.mmd);
     # the buttons of the scheduler's messages; the tick and the sender (scheduler/jobs.py).
     router.register_flow(plan.FLOW, plan.receive_message, plan.cancel_plan_flow, plan.ask_again)
     app.add_handler(CommandHandler("plan", uow(plan.start_plan), PRIVATE))
-    app.add_handler(CallbackQueryHandler(uow(plan.choose_org), r"^plan:org:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(plan.pick_date), r"^plan:date:\d{4}-\d\d-\d\d$"))
-    app.add_handler(CallbackQueryHandler(uow(plan.cancel_plan), r"^plan:cancel:\d+$"))
-    app.add_handler(CallbackQueryHandler(uow(plan.resume_reminded_draft), r"^sched:\d+:resume$"))
-    app.add_handler(CallbackQueryHandler(uow(plan.report_planned_activity), r"^sched:\d+:plan$"))
+    app.add_handler(_button(plan.choose_org, r"^plan:org:<id>$"))
+    app.add_handler(_button(plan.pick_date, r"^plan:date:\d{4}-\d\d-\d\d$"))
+    app.add_handler(_button(plan.cancel_plan, r"^plan:cancel:<id>$"))
+    app.add_handler(_button(plan.resume_reminded_draft, r"^sched:<id>:resume$"))
+    app.add_handler(_button(plan.report_planned_activity, r"^sched:<id>:plan$"))
     app.add_handler(CommandHandler("settings", uow(settings_panel.show_settings), PRIVATE))
     app.add_handler(
-        CallbackQueryHandler(
-            uow(settings_panel.change_setting),
+        _button(
+            settings_panel.change_setting,
             r"^settings:(lang:(zh|en)|(nudges|summary|delivery):(on|off))$",
         )
+    )
+    # Blocked / unblocked the bot (handlers/reachability.py): deliveries stop, then catch up.
+    app.add_handler(
+        ChatMemberHandler(reachability.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     # The tick (every minute) and the outbox sender (every second) on the JobQueue.
     jobs.install(app)

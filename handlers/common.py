@@ -221,24 +221,41 @@ class Turn:
         )
 
     def edit(self, text: str, buttons: Buttons | None = None) -> None:
-        """Queue an edit of the message whose button was pressed (falls back to a new message)."""
+        """Queue an edit of the message whose button was pressed.
+
+        Nothing is sent when the message already reads so (a button pressed twice); a message
+        that is gone or can no longer be edited gets the text as a new message instead.
+        """
         query = self.query
-        if query is None or query.message is None:
+        message = query.message if query is not None else None
+        if query is None or not isinstance(message, Message):  # none, or inaccessible
             self.reply(text, buttons)
             return
         markup = keyboard(buttons)
+        body = fit(text)
+        if _reads_as(message, body, markup):
+            return
 
         async def _edit() -> None:
             try:
                 await query.edit_message_text(
-                    fit(text),
+                    body,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     disable_web_page_preview=True,
                 )
             except BadRequest as exc:
-                # Pressing the same button twice would re-render the same text: not an error.
-                if "not modified" not in str(exc):
+                reason = _edit_refusal(exc)
+                if reason == "gone":
+                    log.info("update %s: pressed message gone, sending anew", self.update.update_id)
+                    await self.context.bot.send_message(
+                        message.chat.id,
+                        body,
+                        parse_mode=ParseMode.HTML,
+                        reply_markup=markup,
+                        disable_web_page_preview=True,
+                    )
+                elif reason is None:
                     raise
 
         self.outbox.append(_edit)
@@ -256,8 +273,8 @@ class Turn:
             try:
                 await query.edit_message_reply_markup(reply_markup=None)
             except BadRequest as exc:
-                if "not modified" not in str(exc):
-                    raise
+                if _edit_refusal(exc) is None:
+                    raise  # a message that is gone has no buttons left to press
 
         self.outbox.append(_strip)
 
@@ -273,6 +290,29 @@ class Turn:
 
 
 Handler = Callable[[Turn], Awaitable[None]]
+
+
+def _reads_as(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
+    """Whether ``message`` already shows this text and these buttons (Telegram would refuse the
+    edit as "not modified"). Compared as the user sees it: plain text, trimmed."""
+    shown = message.text if message.text is not None else message.caption
+    if shown is None or shown.strip() != html_to_plain(text).strip():
+        return False
+    current = message.reply_markup
+    if markup is None or current is None:
+        return markup is None and (current is None or not current.inline_keyboard)
+    return current == markup
+
+
+def _edit_refusal(exc: BadRequest) -> str | None:
+    """Why Telegram refused an edit, when that is no error of ours: "same" (nothing to change)
+    or "gone" (deleted, or too old to edit); None otherwise."""
+    text = str(exc).lower()
+    if "not modified" in text:
+        return "same"
+    if "message to edit not found" in text or "can't be edited" in text:
+        return "gone"
+    return None
 
 
 def unit_of_work(
