@@ -120,9 +120,10 @@ class Person:
 
 # --- parsers ----------------------------------------------------------------------------------
 
-_MOBILE = re.compile(r"(?:\+?86)?(1[3-9]\d{9})")
+# [0-9], not \d: \d also matches Devanagari or Arabic-Indic digits, which no phone dials.
+_MOBILE = re.compile(r"(?:\+?86)?(1[3-9][0-9]{9})")
 # Area codes: 010 and 02x have three digits, every other one four (0xxx).
-_LANDLINE = re.compile(r"(0[12]\d|0[3-9]\d{2})-?([1-9]\d{6,7})(?:(?:-|转)(\d{1,6}))?")
+_LANDLINE = re.compile(r"(0[12][0-9]|0[3-9][0-9]{2})-?([1-9][0-9]{6,7})(?:(?:-|转)([0-9]{1,6}))?")
 
 
 def parse_phone(text: str) -> tuple[str | None, str | None]:
@@ -217,6 +218,7 @@ def parse_text(key: str, text: str) -> tuple[str | None, str | None]:
 
 
 _PERSON_SPLIT = re.compile(r"\s*/\s*")
+_PEOPLE_SPLIT = re.compile(r"[\r\n;；]+")
 
 
 def parse_person(text: str) -> tuple[Person | None, str | None]:
@@ -228,6 +230,10 @@ def parse_person(text: str) -> tuple[Person | None, str | None]:
     name, title, phone_text = (p.strip() for p in parts)
     if not name:
         return None, "reg_err_person_name"
+    # A line break or semicolon separates people in a cell: inside a name it would split the
+    # person in two when the cell is read back.
+    if _PEOPLE_SPLIT.search(name) or _PEOPLE_SPLIT.search(title):
+        return None, "reg_err_person_format"
     if len(name) > PERSON_NAME_MAX or len(title) > PERSON_TITLE_MAX:
         return None, "reg_err_person_long"
     phone, error = parse_phone(phone_text)
@@ -239,7 +245,7 @@ def parse_person(text: str) -> tuple[Person | None, str | None]:
 
 def parse_people(role: str, text: str) -> tuple[list[Person] | None, str | None]:
     """A person column: one person, or one per line for 副主席 / 副秘书长."""
-    lines = [line for line in re.split(r"[\r\n;；]+", str(text)) if line.strip()]
+    lines = [line for line in _PEOPLE_SPLIT.split(str(text)) if line.strip()]
     if not lines:
         return None, "reg_err_person_format"
     if len(lines) > 1 and role not in MULTI_OFFICERS:

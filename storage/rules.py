@@ -179,12 +179,17 @@ _CN_DIGITS = {
     "九": 9,
 }
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_CN_NUMBER_MAX = 24
 
 
 def _chinese_number(text: str) -> int | None:
     """Convert Chinese numerals to an int: ``五十``, ``一百二十``, ``二百五`` (250), ``一万五``
     (15000), ``一二〇`` (120, digit by digit). Returns None for anything else."""
-    if not text or any(c not in _CN_DIGITS and c not in _CN_UNITS for c in text):
+    # No headcount needs more numerals than this; thousands of digits would also exceed what
+    # int() converts from a string (a ValueError the caller does not expect).
+    if not text or len(text) > _CN_NUMBER_MAX:
+        return None
+    if any(c not in _CN_DIGITS and c not in _CN_UNITS for c in text):
         return None
     if not any(c in _CN_UNITS for c in text):
         return int("".join(str(_CN_DIGITS[c]) for c in text))

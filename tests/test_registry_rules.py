@@ -59,6 +59,8 @@ def test_phone_accepted(text: str, expected: str) -> None:
         ("28-12345678", "reg_err_phone"),  # area code must start with 0
         ("028-123456", "reg_err_phone"),  # 6-digit local number
         ("电话", "reg_err_phone"),
+        ("13८००००००००", "reg_err_phone"),  # Devanagari digits match \d but dial nothing
+        ("028-१२३४५६७८", "reg_err_phone"),
     ],
 )
 def test_phone_refused(text: str, error: str) -> None:
@@ -197,3 +199,9 @@ def test_fields_follow_the_annexes() -> None:
     assert fields_for(OrgKind.ZONE)[-1].key == "zone_form"
     assert field_by_key(OrgKind.ENTERPRISE, "zone_form") is None
     assert header_key(" 单位性质（国企/民企）\n") == "单位性质(国企/民企)"
+
+
+@pytest.mark.parametrize("text", ["张;三/主席/13800000000", "张三/主席；秘书长/13800000000"])
+def test_person_with_a_people_separator_refused(text: str) -> None:
+    # ";" separates people in a cell, so the cell written back would split this person in two
+    assert parse_person(text) == (None, "reg_err_person_format")

@@ -111,6 +111,8 @@ def test_headcounts_people_type(text: str, expected: int) -> None:
         ("abc", "headcount_unreadable"),
         ("", "headcount_unreadable"),
         ("99999999", "headcount_too_large"),
+        # more numerals than int() converts from a string: was an uncaught ValueError
+        ("一" * 5000, "headcount_unreadable"),
     ],
 )
 def test_headcounts_refused(text: str, error: str) -> None:
