@@ -12,7 +12,7 @@ import logging
 from datetime import date, datetime, timedelta
 
 from telegram import Document, Message
-from telegram.error import TelegramError
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
 from bot.cards import answer_lines, card_line
@@ -21,6 +21,7 @@ from handlers.common import Buttons, Turn, keyboard
 from storage import reports
 from storage.db import Database
 from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
+from storage.filetypes import Problem, Refusal, check_document, check_photo, is_image
 from storage.members import reporting_orgs
 from storage.models import Activity, ActivityStatus, ChatState, Organisation
 from storage.policy import Action, Target, allowed
@@ -387,7 +388,7 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
             turn.reply(turn.t("evidence_too_big", size=f"{doc.file_size / 1024 / 1024:.1f} MB"))
             return
         mime = doc.mime_type or ""
-        kind = "photo" if mime.startswith("image/") else "document"
+        kind = "document"
         file_id, unique_id, size, name = (
             doc.file_id,
             doc.file_unique_id,
@@ -401,13 +402,33 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         else:
             await _acknowledge(turn, state, activity, "evidence_duplicate", 0)
         return
+    if size == 0:  # announced empty: no need to download it
+        turn.reply(turn.t("evidence_empty"))
+        return
     try:
         tg_file = await turn.context.bot.get_file(file_id)
         data = bytes(await tg_file.download_as_bytearray())
     except TelegramError as exc:
-        log.warning("download of %s failed: %s", file_id, exc)
+        if isinstance(exc, BadRequest) and "too big" in str(exc).lower():
+            # The update had no file_size, but getFile knows the file is over the 20 MB limit.
+            limit = f">{MAX_DOWNLOAD_BYTES // 1024 // 1024} MB"
+            turn.reply(turn.t("evidence_too_big", size=limit))
+            return
+        log.warning("download failed: %s (update %s)", type(exc).__name__, turn.update.update_id)
         turn.reply(turn.t("evidence_download_failed"))
         return
+    refusal = check_photo(data) if message.photo else check_document(data, name, mime)
+    if refusal is not None:
+        log.info(
+            "evidence refused: %s (update %s, member %s)",
+            refusal.reason,
+            turn.update.update_id,
+            turn.member.id,
+        )
+        _refuse_content(turn, refusal, photo=bool(message.photo))
+        return
+    if not message.photo:
+        kind = "photo" if is_image(data) else "document"  # what it is, not what it is called
     sha = turn.evidence.put(data)
     result = await reports.add_evidence(
         turn.session,
@@ -427,6 +448,16 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
     else:
         key = "evidence_received" if result.added else "evidence_duplicate"
         await _acknowledge(turn, state, activity, key, 1 if result.added else 0)
+
+
+def _refuse_content(turn: Turn, refusal: Refusal, *, photo: bool) -> None:
+    """Say why a file's bytes were refused (empty, or not what its name claims)."""
+    if refusal.reason == Problem.EMPTY:
+        turn.reply(turn.t("evidence_empty"))
+    elif photo:
+        turn.reply(turn.t("evidence_photo_not_image"))
+    else:
+        turn.reply(turn.t("evidence_wrong_content", kind=refusal.expected))
 
 
 async def _acknowledge(

@@ -144,6 +144,30 @@ TEXTS: dict[str, str] = {
     "kind_contact": "Contact cards",
     "evidence_need_photo": "At least 1 photo of the activity is required. Please send a photo, then tap “Done”.",
     "evidence_download_failed": "The file could not be downloaded. Please send it again.",
+    "evidence_empty": "This file is empty (0 bytes). Please send the original file.",
+    "evidence_wrong_content": "This file's content is not {kind} (its extension may have been changed). Please send the original file.",
+    "evidence_photo_not_image": "This photo does not contain an image. Please send the photo again.",
+    "headcount_confirm": "The headcount is <b>{n}</b>, which is very large. Please confirm it is correct.",
+    "btn_headcount_yes": "Confirm",
+    "btn_headcount_redo": "Re-enter",
+    "amend_conflict": (
+        "⚠️ This report was changed by someone else after you opened it; your answer was not saved.\n"
+        "{field} is now: <b>{current}</b>\nIf you still want to change it, answer the question below again."
+    ),
+    "membership_ended": (
+        "Your membership of “{org}” has ended (an administrator removed you), so you can no longer "
+        "report for it or change its reports. To rejoin, ask the association's administrator or your "
+        "district association for a new invite link."
+    ),
+    "membership_ended_draft": (
+        "Your membership of “{org}” has ended (an administrator removed you), so your unfinished draft "
+        "<b>{name}</b> cannot be continued and has been set aside. To report for this association, ask "
+        "its administrator or your district association for a new invite link."
+    ),
+    "mine_membership_ended": (
+        "Your membership of “{orgs}” has ended, so its reports are no longer shown. To rejoin, ask the "
+        "association's administrator or your district association for a new invite link."
+    ),
     "btn_done": "✅ Done",
     "btn_clear_evidence": "🗑 Clear and re-send",
     "evidence_cleared": "Evidence cleared. Please send it again.",

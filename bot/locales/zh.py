@@ -284,6 +284,28 @@ TEXTS: dict[str, str] = {
     "kind_contact": "名片",
     "evidence_need_photo": "至少需要1张活动照片。请先发送照片再点“完成”。",
     "evidence_download_failed": "文件下载失败，请重新发送一次。",
+    "evidence_empty": "这个文件是空的（0 字节），请发送原文件。",
+    "evidence_wrong_content": "这个文件的内容不是 {kind}（可能改过扩展名），请发送原文件。",
+    "evidence_photo_not_image": "这张照片的内容不是图片，请重新发送照片。",
+    "headcount_confirm": "参与人数是 <b>{n}</b> 人，人数较多，请确认是否填写正确。",
+    "btn_headcount_yes": "确认",
+    "btn_headcount_redo": "重新填写",
+    "amend_conflict": (
+        "⚠️ 在您打开之后，这份报送已被修改（其他人刚保存了修改），您这次的回答没有保存。\n"
+        "{field}现在是：<b>{current}</b>\n如仍要修改，请重新回答下面的问题。"
+    ),
+    "membership_ended": (
+        "您在「{org}」的成员身份已结束（已被管理员移除），不能再为该单位报送或修改报送。"
+        "如需恢复，请向本单位科协管理员或所在区（市）县科协索取新的邀请链接。"
+    ),
+    "membership_ended_draft": (
+        "您在「{org}」的成员身份已结束（已被管理员移除），未完成的报送草稿<b>{name}</b>无法继续填写，已作废。"
+        "如需为该单位报送，请向本单位科协管理员或所在区（市）县科协索取新的邀请链接。"
+    ),
+    "mine_membership_ended": (
+        "您在「{orgs}」的成员身份已结束，该单位的报送不再显示。"
+        "如需恢复，请向本单位科协管理员或所在区（市）县科协索取新的邀请链接。"
+    ),
     "btn_done": "✅ 完成",
     "btn_clear_evidence": "🗑 清空重传",
     "evidence_cleared": "已清空佐证材料，请重新发送。",
