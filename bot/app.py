@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import html
+import errno
 import logging
 import re
+import shutil
+import sqlite3
+import traceback
+from pathlib import Path
 from typing import Any
 
 from telegram import Update
@@ -50,6 +54,7 @@ from storage.db import Database
 log = logging.getLogger(__name__)
 
 PRIVATE = filters.ChatType.PRIVATE
+SQLITE_FULL = 13  # sqlite3.SQLITE_FULL from Python 3.11
 
 # python-telegram-bot's default; tests lower it to keep timeouts fast.
 READ_TIMEOUT = 5.0
@@ -101,6 +106,7 @@ def _button(handler: common.Handler, pattern: str) -> CallbackQueryHandler[Any, 
 
 def build_application(settings: Settings, db: Database) -> Application:
     """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
+    quiet_library_loggers()
     app = (
         ApplicationBuilder()
         .token(settings.bot_token)
@@ -259,12 +265,104 @@ async def _post_init(app: Application) -> None:
 
 
 async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Log the failure and tell the user in one calm sentence; their answers are stored."""
-    log.error("error while handling an update", exc_info=context.error)
+    """Log the failure by ids and exception types, and tell the user in one calm sentence.
+
+    A full disk is named as such (to the user, and as an error with the free space): nothing
+    can be saved until an operator makes room. The log never holds the update or an exception's
+    message, which may quote what the user wrote.
+    """
+    error = context.error
+    ids = _update_ids(update)
+    settings: Settings | None = context.bot_data.get("settings")
+    full = error is not None and is_storage_full(error)
+    if full and error is not None:
+        free = _free_bytes(settings)
+        log.error(
+            "storage is full while handling %s: %s bytes (%.1f MB) free in the data dir; %s",
+            ids,
+            free,
+            free / 1024 / 1024 if free >= 0 else -1,
+            describe_error(error),
+        )
+    elif error is not None:
+        log.error("error while handling %s: %s", ids, describe_error(error))
     if isinstance(update, Update) and update.effective_chat is not None:
+        text = t("zh", "error_storage_full") if full else t("zh", "error_generic")
         try:
             await context.bot.send_message(
-                update.effective_chat.id, t("zh", "error_generic"), parse_mode=ParseMode.HTML
+                update.effective_chat.id, text, parse_mode=ParseMode.HTML
             )
-        except TelegramError:
-            log.warning("could not tell the user about the error: %s", html.escape(str(update)))
+        except TelegramError as exc:
+            log.warning("could not tell %s about the error (%s)", ids, type(exc).__name__)
+
+
+def _update_ids(update: object) -> str:
+    """The update's ids, for the log (never its content)."""
+    if not isinstance(update, Update):
+        return "a job" if update is None else type(update).__name__
+    user = update.effective_user
+    return f"update {update.update_id} from user {user.id if user else '?'}"
+
+
+def _chain(error: BaseException) -> list[BaseException]:
+    """The exception and its causes and contexts, each once."""
+    seen: list[BaseException] = []
+    current: BaseException | None = error
+    while current is not None and all(current is not s for s in seen):
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """Whether the disk (files or database) is full: ENOSPC, or SQLite's SQLITE_FULL, seen
+    through wrappers such as SQLAlchemy's ``OperationalError.orig``."""
+    for exc in _chain(error):
+        for candidate in (exc, getattr(exc, "orig", None)):
+            if isinstance(candidate, OSError) and candidate.errno == errno.ENOSPC:
+                return True
+            if isinstance(candidate, sqlite3.Error) and (
+                getattr(candidate, "sqlite_errorcode", None) == SQLITE_FULL
+                or "database or disk is full" in str(candidate)
+            ):
+                return True
+    return False
+
+
+def describe_error(error: BaseException) -> str:
+    """Exception types and where they were raised, without their messages (which may quote
+    user input: database errors carry their parameters)."""
+    parts = []
+    for exc in _chain(error):
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = " <- ".join(
+            f"{Path(f.filename).name}:{f.lineno} {f.name}" for f in reversed(frames[-6:])
+        )
+        parts.append(f"{type(exc).__module__}.{type(exc).__qualname__} at {where or '?'}")
+    return "; caused by ".join(parts)
+
+
+def _free_bytes(settings: Settings | None) -> int:
+    if settings is None:
+        return -1
+    try:
+        return shutil.disk_usage(settings.data_dir).free
+    except OSError:
+        return -1
+
+
+def quiet_library_loggers() -> None:
+    """Cap the libraries whose chattier levels would log what users wrote or the token:
+    httpx logs every request URL (with the bot token) at INFO, python-telegram-bot every
+    request's parameters and every update at DEBUG, aiosqlite and SQLAlchemy SQL parameters."""
+    for name, level in (
+        ("httpx", logging.WARNING),
+        ("httpcore", logging.WARNING),
+        ("telegram", logging.INFO),
+        ("aiosqlite", logging.INFO),
+        ("sqlalchemy.engine", logging.WARNING),
+        ("apscheduler", logging.WARNING),
+    ):
+        logger = logging.getLogger(name)
+        if logger.level < level:  # NOTSET (0) too: an explicit level survives a DEBUG root
+            logger.setLevel(level)

@@ -12,6 +12,8 @@ Every id in a button is checked against the policy again on press.
 from __future__ import annotations
 
 import logging
+import tempfile
+from pathlib import Path
 
 from telegram.error import TelegramError
 
@@ -19,7 +21,15 @@ from bot.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.router import route_message
 from storage import reports
-from storage.importer import MAX_FILE_BYTES, error_lines, import_registry
+from storage.importer import (
+    MAX_FILE_BYTES,
+    ImportResult,
+    error_lines,
+    import_registry,
+    note_lines,
+    read_sheet_isolated,
+    sheet_result,
+)
 from storage.models import ChatState, District, Organisation, OrgKind
 from storage.policy import Action, allowed, district_target, org_target
 from storage.registry import (
@@ -27,6 +37,7 @@ from storage.registry import (
     RegistryError,
     create_organisation,
     display_value,
+    district_by_name,
     district_figures,
     districts_for_actor,
     field_value,
@@ -580,49 +591,76 @@ async def receive_figure(turn: Turn, state: ChatState) -> None:
 
 
 async def receive_spreadsheet(turn: Turn) -> None:
-    """An .xlsx document: a district admin's registry import (all-or-nothing).
+    """An .xlsx / .xls document: a district or city admin's registry import (all-or-nothing).
 
-    Inside a flow (e.g. as a report's evidence) the file belongs to that flow, and from
-    anyone who may not import it gets the usual answer to a message.
+    Inside a flow (e.g. as a report's evidence) the file belongs to that flow; from anyone else
+    who may not import it is answered with who may. The file goes to a temporary file and is
+    read in a bounded child process (``read_sheet_isolated``): the bot keeps its memory and its
+    event loop. A city admin's sheet goes to the district its summary row names.
     """
     assert turn.message is not None and turn.message.document is not None
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
     state = await reports.get_state(turn.session, turn.member.id)
-    districts = await districts_for_actor(turn.session, turn.actor, Action.IMPORT_REGISTRY)
-    if state is not None or not districts:
+    if state is not None:
         await route_message(turn)
         return
-    if len(districts) > 1:
-        turn.reply(turn.t("imp_use_cli"))
+    districts = await districts_for_actor(turn.session, turn.actor, Action.IMPORT_REGISTRY)
+    if not districts:
+        turn.reply(turn.t("imp_admins_only"))
         return
-    district = districts[0]
     document = turn.message.document
     if document.file_size and document.file_size > MAX_FILE_BYTES:
         turn.reply(turn.t("imp_err_too_big"))
         return
-    try:
-        tg_file = await turn.context.bot.get_file(document.file_id)
-        data = bytes(await tg_file.download_as_bytearray())
-    except TelegramError as exc:
-        log.warning("download of %s failed: %s", document.file_id, exc)
-        turn.reply(turn.t("imp_download_failed"))
+    with tempfile.TemporaryDirectory(prefix="kexie-import-") as folder:
+        path = Path(folder) / "registry.xlsx"
+        try:
+            tg_file = await turn.context.bot.get_file(document.file_id)
+            await tg_file.download_to_drive(path)
+        except TelegramError as exc:
+            log.warning(
+                "update %s: download failed (%s)", turn.update.update_id, type(exc).__name__
+            )
+            turn.reply(turn.t("imp_download_failed"))
+            return
+        sheet = await read_sheet_isolated(path, None, turn.today)
+    if sheet.errors:
+        _reply_failure(turn, sheet_result(sheet, None))
         return
-    result = await import_registry(turn.session, district, None, data, turn.today)
+    district: District | None = districts[0]
+    if len(districts) > 1:
+        named = await district_by_name(turn.session, sheet.district) if sheet.district else None
+        district = next((d for d in districts if named is not None and d.id == named.id), None)
+        if district is None:
+            turn.reply(turn.t("imp_name_district"))
+            return
+    assert district is not None
+    result = await import_registry(turn.session, district, None, sheet, turn.today)
     if not result.ok:
-        lines = error_lines(result, turn.label, limit=25)
-        turn.reply(turn.t("imp_failed", n=len(result.errors), lines="\n".join(lines)))
+        _reply_failure(turn, result)
         return
-    turn.reply(
-        turn.t(
-            "imp_done",
-            annex=result.annex,
-            district=district.name,
-            created=len(result.created),
-            updated=len(result.updated),
-        )
+    done = turn.t(
+        "imp_done",
+        annex=result.annex,
+        district=district.name,
+        created=len(result.created),
+        updated=len(result.updated),
     )
+    if result.notes:
+        notes = turn.t("imp_merged_title", lines="\n".join(note_lines(result.notes, turn.label)))
+        done = Raw(f"{done}\n\n{notes}")
+    turn.reply(done)
+
+
+def _reply_failure(turn: Turn, result: ImportResult) -> None:
+    """A file refused as a whole gets its one sentence; problems in cells get the list."""
+    if len(result.errors) == 1 and not result.errors[0].row:
+        turn.reply(turn.t(result.errors[0].key, **result.errors[0].params))
+        return
+    lines = error_lines(result, turn.label, limit=25)
+    turn.reply(turn.t("imp_failed", n=len(result.errors), lines="\n".join(lines)))
 
 
 async def ask_again(turn: Turn, state: ChatState) -> None:

@@ -11,23 +11,32 @@ Layouts accepted: the annex's own (title rows above, two header rows, merged hea
 
 from __future__ import annotations
 
+import asyncio
 import io
+import logging
+import os
+import pickle
+import struct
+import sys
+import weakref
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
+from xml.etree.ElementTree import Element, iterparse
 
 from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, range_boundaries
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from storage.models import District, Organisation, OrgKind
 from storage.officers import replace_officers
+from storage.registry import district_by_name
 from storage.registry_rules import (
     FieldSpec,
     check_tech_staff,
@@ -37,14 +46,37 @@ from storage.registry_rules import (
     parse_org_name,
 )
 
+log = logging.getLogger(__name__)
+
 ANNEXES: dict[str, OrgKind] = {"1-1": OrgKind.ENTERPRISE, "1-2": OrgKind.ZONE}
 NAME_HEADER = "单位名称"
+SUMMARY_HEADER = "所属区（市）县"
 PERSON_HINT = header_key("姓名/职务/电话")
 HEADER_SCAN_ROWS = 20
-MAX_ROWS = 5000
+MAX_ROWS = 5000  # associations in one sheet; a blank line between them does not count
+MAX_COLUMNS = 64  # the annexes have 14 (15 with 组织形式); cells further right are not read
 MAX_FILE_BYTES = 10 * 1024 * 1024
+# What the zip may declare before anything is decompressed. A real registry of 5 000 rows is
+# a few MB of XML compressed 5-15:1; a bomb is gigabytes at ~1000:1. Members under
+# RATIO_FLOOR are small enough to be harmless at any ratio.
+MAX_UNCOMPRESSED = 50 * 1024 * 1024
+MAX_RATIO = 100
+RATIO_FLOOR = 1024 * 1024
+MAX_ENTRIES = 500
+MAX_MERGES = 20_000
+# The parse runs in a child process with these limits, so a workbook that still manages to be
+# expensive costs the child, never the bot: the bot's memory stays where it was.
+CHILD_MEMORY = 768 * 1024 * 1024  # address space, not RSS (the interpreter maps ~150 MB)
+CHILD_CPU_SECONDS = 60
+CHILD_WALL_SECONDS = 120
+CHILD_PARALLEL = 1
 # Columns a sheet may lack: the zone's form is asked by the guide's text, not by the table.
 OPTIONAL_KEYS = frozenset({"zone_form"})
+
+_OLE2 = bytes.fromhex("D0CF11E0A1B11AE1")
+# A password-protected .xlsx is an OLE2 compound file with these streams (MS-OFFCRYPTO).
+_ENCRYPTED = "EncryptedPackage".encode("utf-16-le")
+_EOCD = b"PK\x05\x06"
 
 
 @dataclass(frozen=True)
@@ -56,6 +88,16 @@ class CellError:
     header: str
     key: str  # catalog key of the problem (``reg_err_*`` or ``imp_err_*``)
     params: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MergeNote:
+    """A cell merged over several data rows whose value was used for each of them."""
+
+    ref: str  # e.g. ``C5:C6``
+    header: str
+    first: int
+    last: int
 
 
 @dataclass
@@ -76,6 +118,10 @@ class ParsedSheet:
     kind: OrgKind | None
     rows: list[ParsedRow]
     errors: list[CellError]
+    notes: list[MergeNote] = field(default_factory=list)
+    district: str | None = None  # as written in the summary row (所属区（市）县 | 锦江区)
+    district_cell: tuple[int, str] = (0, "")  # where it is written (row, column letter)
+    rows_read: int = 0  # sheet rows the data loop looked at (bounded by the row limit)
 
 
 @dataclass
@@ -86,6 +132,7 @@ class ImportResult:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     errors: list[CellError] = field(default_factory=list)
+    notes: list[MergeNote] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -102,15 +149,84 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _find_header(ws: Worksheet) -> int | None:
-    for row in ws.iter_rows(min_row=1, max_row=HEADER_SCAN_ROWS):
-        for cell in row:
-            if header_key(cell.value) == NAME_HEADER:
-                return int(cell.row)
+def _refused(key: str, **params: Any) -> ParsedSheet:
+    return ParsedSheet(None, [], [CellError(0, "", "", key, params)])
+
+
+# --- before parsing: what the file is, and what its zip declares -----------------------------
+
+Source = bytes | Path
+
+
+def _head_and_size(source: Source) -> tuple[bytes, int]:
+    if isinstance(source, bytes):
+        return source[:8], len(source)
+    with source.open("rb") as stream:
+        return stream.read(8), source.stat().st_size
+
+
+def _read_all(source: Source) -> bytes:
+    return source if isinstance(source, bytes) else source.read_bytes()
+
+
+def _open(source: Source) -> IO[bytes] | str:
+    return io.BytesIO(source) if isinstance(source, bytes) else str(source)
+
+
+def check_archive(source: Source) -> str | None:
+    """Why the file must not be parsed (a catalog key), or None.
+
+    Looks only at the first bytes, the zip's end record and its central directory: an old
+    ``.xls`` or a password-protected workbook (both OLE2 files, not zips), too many entries,
+    a declared uncompressed total over ``MAX_UNCOMPRESSED`` or a member compressed more than
+    ``MAX_RATIO``:1. zipfile stops at a member's declared size and fails its CRC beyond it, so
+    a zip that lies about its sizes cannot expand further later.
+    """
+    head, size = _head_and_size(source)
+    if size > MAX_FILE_BYTES:
+        return "imp_err_too_big"
+    if head == _OLE2:
+        return "imp_err_protected" if _ENCRYPTED in _read_all(source) else "imp_err_xls"
+    if not head.startswith(b"PK"):
+        return "imp_err_unreadable"
+    data = _read_all(source)
+    # The end record first: ZipFile would otherwise read the whole central directory.
+    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
+    if end < 0 or end + 22 > len(data):
+        return "imp_err_unreadable"
+    entries, directory_size = struct.unpack_from("<HI", data, end + 10)
+    if entries > MAX_ENTRIES or directory_size > MAX_ENTRIES * 1024:
+        return "imp_err_archive"
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return "imp_err_unreadable"
+    if len(members) > MAX_ENTRIES:
+        return "imp_err_archive"
+    total = 0
+    for member in members:
+        total += member.file_size
+        if member.file_size > RATIO_FLOOR and member.file_size > MAX_RATIO * max(
+            member.compress_size, 1
+        ):
+            return "imp_err_archive"
+    if total > MAX_UNCOMPRESSED:
+        return "imp_err_archive"
     return None
 
 
-def _column_map(ws: Worksheet, header_row: int) -> tuple[dict[str, int], int]:
+# --- reading ---------------------------------------------------------------------------------
+
+
+def _find_header(top: list[tuple[Any, ...]]) -> int | None:
+    for number, values in enumerate(top, start=1):
+        if any(header_key(v) == NAME_HEADER for v in values):
+            return number
+    return None
+
+
+def _column_map(top: list[tuple[Any, ...]], header_row: int) -> tuple[dict[str, int], int]:
     """Header text → column index, reading a second header row where the sheet has one.
 
     Returns the map and the first data row. A second header row either holds the person hints
@@ -118,13 +234,13 @@ def _column_map(ws: Worksheet, header_row: int) -> tuple[dict[str, int], int]:
     """
     first: dict[int, str] = {}
     second: dict[int, str] = {}
-    for cell in ws[header_row]:
-        if not _is_blank(cell.value):
-            first[int(cell.column)] = header_key(cell.value)
-    below = ws[header_row + 1] if header_row < ws.max_row else ()
-    for cell in below:
-        if not _is_blank(cell.value):
-            second[int(cell.column)] = header_key(cell.value)
+    for col, value in enumerate(top[header_row - 1], start=1):
+        if not _is_blank(value):
+            first[col] = header_key(value)
+    below = top[header_row] if header_row < len(top) else ()
+    for col, value in enumerate(below, start=1):
+        if not _is_blank(value):
+            second[col] = header_key(value)
     known = {header_key(s.header) for k in ANNEXES.values() for s in fields_for(k)}
     known_bases = {_base(k) for k in known} | {NAME_HEADER}
     second_is_header = bool(second) and all(
@@ -149,28 +265,118 @@ def _match(columns: dict[str, int], spec_header: str) -> int | None:
     return None
 
 
-def read_sheet(data: bytes, annex: str | None, today: date) -> ParsedSheet:
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _scan_sheet(
+    stream: IO[bytes], first: int, last: int, columns: set[int]
+) -> tuple[list[tuple[int, int, int, int]], set[tuple[int, int]]]:
+    """Vertical merges starting in the data rows, and formula cells without a computed value,
+    from the sheet's XML (read-only openpyxl reports neither).
+
+    Streams: every finished row and ``mergeCell`` is dropped as soon as it is seen, so memory
+    does not grow with the sheet.
+    """
+    merges: list[tuple[int, int, int, int]] = []
+    formulas: set[tuple[int, int]] = set()
+    stack: list[Element] = []
+    row_no = col = 0
+    for event, elem in iterparse(stream, events=("start", "end")):
+        tag = _local(elem.tag)
+        if event == "start":
+            stack.append(elem)
+            if tag == "row":
+                r = elem.get("r") or ""
+                row_no, col = (int(r) if r.isdigit() else row_no + 1), 0
+            elif tag == "c":
+                col = _column_of(elem.get("r"), col + 1)
+            continue
+        stack.pop()
+        if tag == "c" and first <= row_no <= last and col in columns:
+            children = {_local(child.tag): child for child in elem}
+            value = children.get("v")
+            if "f" in children and (value is None or not (value.text or "").strip()):
+                formulas.add((row_no, col))
+        elif tag == "mergeCell" and len(merges) < MAX_MERGES:
+            try:
+                min_col, min_row, max_col, max_row = range_boundaries(elem.get("ref") or "")
+            except (ValueError, TypeError):
+                min_col = min_row = max_col = max_row = None
+            if (
+                min_col is not None
+                and min_row is not None
+                and max_row is not None
+                and max_col is not None
+                and max_row > min_row
+                and first <= min_row <= last
+                and min_col in columns
+            ):
+                merges.append((min_col, min_row, max_col, max_row))
+        if tag in ("row", "mergeCell") and stack:
+            stack[-1].clear()
+    return merges, formulas
+
+
+def _column_of(ref: str | None, default: int) -> int:
+    if not ref:
+        return default
+    try:
+        return int(column_index_from_string(coordinate_from_string(ref)[0]))
+    except (ValueError, TypeError):
+        return default
+
+
+def read_sheet(data: Source, annex: str | None, today: date) -> ParsedSheet:
     """Read and check a spreadsheet without touching the database.
 
     ``annex`` (``1-1`` / ``1-2``) is what the caller expects; ``None`` accepts either and
-    tells which it was from the headers.
+    tells which it was from the headers. Bounded: the file is refused before parsing when its
+    zip declares too much (:func:`check_archive`); rows are streamed and reading stops at
+    ``MAX_ROWS``. In the bot, call it through :func:`read_sheet_isolated`.
     """
-    if len(data) > MAX_FILE_BYTES:
-        return ParsedSheet(None, [], [CellError(0, "", "", "imp_err_too_big")])
+    problem = check_archive(data)
+    if problem:
+        return _refused(problem)
     try:
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError):
-        return ParsedSheet(None, [], [CellError(0, "", "", "imp_err_unreadable")])
+        workbook = load_workbook(_open(data), read_only=True, data_only=True)
+    except MemoryError:
+        return _refused("imp_err_too_complex")
+    except Exception as exc:  # hostile XML can raise almost anything inside openpyxl
+        log.info("unreadable workbook: %s", type(exc).__name__)
+        return _refused("imp_err_unreadable")
+    try:
+        return _read_workbook(workbook, data, annex, today)
+    except MemoryError:
+        return _refused("imp_err_too_complex")
+    except Exception as exc:
+        log.info("unreadable workbook: %s", type(exc).__name__)
+        return _refused("imp_err_unreadable")
+    finally:
+        workbook.close()
+
+
+def _read_workbook(workbook: Any, data: Source, annex: str | None, today: date) -> ParsedSheet:
     found = None
     for ws in workbook.worksheets:
-        header_row = _find_header(ws)
+        if not hasattr(ws, "reset_dimensions"):
+            continue  # a chartsheet
+        # The stored dimension may be wrong (some generators write A1:A1): never trust it.
+        ws.reset_dimensions()
+        top = [
+            tuple(values)
+            for values in ws.iter_rows(
+                min_row=1, max_row=HEADER_SCAN_ROWS + 1, max_col=MAX_COLUMNS, values_only=True
+            )
+        ]
+        header_row = _find_header(top[:HEADER_SCAN_ROWS])
         if header_row is not None:
-            found = (ws, header_row)
+            found = (ws, top, header_row)
             break
     if found is None:
-        return ParsedSheet(None, [], [CellError(0, "", "", "imp_err_no_header")])
-    ws, header_row = found
-    columns, first_data = _column_map(ws, header_row)
+        return _refused("imp_err_no_header")
+    ws, top, header_row = found
+    columns, first_data = _column_map(top, header_row)
     if _match(columns, "员工总数") is not None:
         kind = OrgKind.ENTERPRISE
     elif _match(columns, "单位会员数量") is not None:
@@ -204,23 +410,89 @@ def read_sheet(data: bytes, annex: str | None, today: date) -> ParsedSheet:
     name_col = columns[NAME_HEADER]
     if errors:
         return ParsedSheet(kind, [], errors)
-    if ws.max_row - first_data > MAX_ROWS:
-        return ParsedSheet(
-            kind, [], [CellError(0, "", "", "imp_err_too_many", {"limit": MAX_ROWS})]
-        )
-    rows: list[ParsedRow] = []
-    seen: dict[str, int] = {}
     used_cols = [name_col] + [c for _, c in specs]
-    for row_no in range(first_data, ws.max_row + 1):
-        cells = {c: ws.cell(row=row_no, column=c).value for c in used_cols}
-        first_cell = header_key(ws.cell(row=row_no, column=1).value)
-        if first_cell.startswith("所属区") or first_cell.startswith("备注"):
-            break  # the district summary row or the footer ends the table
+    sheet = ParsedSheet(kind, [], errors)
+
+    # 1. Stream the data rows, keeping only the used cells of at most MAX_ROWS rows.
+    cells_by_row: dict[int, dict[int, Any]] = {}
+    blank_rows: set[int] = set()
+    last_row = first_data - 1
+    max_rows, max_read = MAX_ROWS, 2 * MAX_ROWS
+    for offset, values in enumerate(
+        ws.iter_rows(min_row=first_data, max_col=MAX_COLUMNS, values_only=True)
+    ):
+        row_no = first_data + offset
+        sheet.rows_read += 1
+        filled = [v for v in values if not _is_blank(v)]
+        lead = header_key(filled[0]) if filled else ""
+        if lead.startswith("所属区"):
+            # The district summary row ends the table and names the district.
+            cells_filled = [(i, v) for i, v in enumerate(values, start=1) if not _is_blank(v)]
+            if len(cells_filled) > 1:
+                col, value = cells_filled[1]
+                sheet.district = " ".join(str(value).split())
+                sheet.district_cell = (row_no, get_column_letter(col))
+            break
+        if lead.startswith("备注"):
+            break  # the footer
+        last_row = row_no
+        cells = {c: values[c - 1] for c in used_cols if c - 1 < len(values)}
+        if all(_is_blank(v) for v in cells.values()):
+            blank_rows.add(row_no)
+            if sheet.rows_read >= max_read:
+                return ParsedSheet(kind, [], [_too_many()], rows_read=sheet.rows_read)
+            continue
+        if len(cells_by_row) == max_rows:
+            return ParsedSheet(kind, [], [_too_many()], rows_read=sheet.rows_read)
+        cells_by_row[row_no] = cells
+
+    # 2. Merges over data rows and formulas without a value, from the sheet's XML.
+    with zipfile.ZipFile(_open(data)) as archive, archive.open(ws._worksheet_path) as stream:
+        # (_worksheet_path: the read-only sheet's member in the zip; openpyxl has no public name)
+        merges, formulas = _scan_sheet(stream, first_data, last_row, set(used_cols))
+    headers = {name_col: NAME_HEADER} | {c: spec.header for spec, c in specs}
+    for min_col, min_row, max_col, max_row in sorted(merges, key=lambda m: (m[1], m[0])):
+        top_cells = cells_by_row.get(min_row)
+        value = top_cells.get(min_col) if top_cells else None
+        if _is_blank(value):
+            continue
+        used = False
+        for row_no in range(min_row + 1, min(max_row, last_row) + 1):
+            below = cells_by_row.get(row_no)
+            if below is None and row_no in blank_rows:
+                below = cells_by_row[row_no] = dict.fromkeys(used_cols)
+            if below is not None and _is_blank(below.get(min_col)):
+                below[min_col] = value
+                used = True
+        if used:
+            letter = get_column_letter(min_col)
+            ref = f"{letter}{min_row}:{get_column_letter(max_col)}{max_row}"
+            sheet.notes.append(MergeNote(ref, headers[min_col], min_row, max_row))
+    for row_no, _col in formulas:
+        if row_no not in cells_by_row and row_no in blank_rows:
+            cells_by_row[row_no] = dict.fromkeys(used_cols)
+
+    # 3. Check every row.
+    rows = sheet.rows
+    seen: dict[str, int] = {}
+    name_letter = get_column_letter(name_col)
+    for row_no in sorted(cells_by_row):
+        cells = cells_by_row[row_no]
         texts = [header_key(v) for v in cells.values() if not _is_blank(v)]
-        if not texts or all(t == PERSON_HINT for t in texts):
-            continue  # empty line, or the guide's hint row inside the table
-        name_letter = get_column_letter(name_col)
-        raw_name = cells[name_col]
+        if texts and all(t == PERSON_HINT for t in texts):
+            continue  # the guide's hint row inside the table
+        if (row_no, name_col) in formulas:
+            errors.append(
+                CellError(
+                    row_no,
+                    name_letter,
+                    NAME_HEADER,
+                    "imp_err_formula_name",
+                    {"cell": f"{name_letter}{row_no}"},
+                )
+            )
+            continue
+        raw_name = cells.get(name_col)
         if _is_blank(raw_name):
             errors.append(CellError(row_no, name_letter, NAME_HEADER, "imp_err_name_missing"))
             continue
@@ -238,10 +510,21 @@ def read_sheet(data: bytes, annex: str | None, today: date) -> ParsedSheet:
         seen[name] = row_no
         parsed = ParsedRow(row_no, name, name_letter, {}, {})
         for spec, col in specs:
-            value = cells[col]
+            letter = get_column_letter(col)
+            if (row_no, col) in formulas:
+                errors.append(
+                    CellError(
+                        row_no,
+                        letter,
+                        spec.header,
+                        "imp_err_formula",
+                        {"cell": f"{letter}{row_no}"},
+                    )
+                )
+                continue
+            value = cells.get(col)
             if _is_blank(value) or header_key(value) == PERSON_HINT:
                 continue  # an empty cell keeps what the registry already holds
-            letter = get_column_letter(col)
             result, error = parse_field(
                 spec, value.strip() if isinstance(value, str) else value, today
             )
@@ -256,22 +539,113 @@ def read_sheet(data: bytes, annex: str | None, today: date) -> ParsedSheet:
         rows.append(parsed)
     if not rows and not errors:
         errors.append(CellError(first_data, "", "", "imp_err_empty"))
-    return ParsedSheet(kind, rows, errors)
+    return sheet
+
+
+def _too_many() -> CellError:
+    return CellError(0, "", "", "imp_err_too_many", {"limit": f"{MAX_ROWS:,}".replace(",", " ")})
+
+
+# --- the parse in a child process ------------------------------------------------------------
+
+_slots: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _slot() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    if loop not in _slots:
+        _slots[loop] = asyncio.Semaphore(CHILD_PARALLEL)
+    return _slots[loop]
+
+
+async def read_sheet_isolated(
+    path: Path,
+    annex: str | None,
+    today: date,
+    *,
+    memory_limit: int = CHILD_MEMORY,
+    timeout: float = CHILD_WALL_SECONDS,
+) -> ParsedSheet:
+    """:func:`read_sheet` in a child process (``storage.import_worker``) with its address
+    space, CPU time and wall time limited; the event loop keeps serving meanwhile.
+
+    A child that dies or overruns is the sentence ``imp_err_too_complex``, not a crash.
+    """
+    root = str(Path(__file__).resolve().parent.parent)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
+    async with _slot():
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "storage.import_worker",
+            str(path),
+            annex or "-",
+            today.isoformat(),
+            str(memory_limit),
+            str(CHILD_CPU_SECONDS),
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
+        try:
+            out, _err = await asyncio.wait_for(proc.communicate(), timeout)
+        except TimeoutError:
+            proc.kill()
+            await proc.wait()
+            log.warning("import parse overran %.0fs; child killed", timeout)
+            return _refused("imp_err_too_complex")
+    if proc.returncode != 0 or not out:
+        log.warning("import parse child failed with exit code %s", proc.returncode)
+        return _refused("imp_err_too_complex")
+    # The child is our own code run on our own module's classes; what it parsed is data.
+    sheet = pickle.loads(out)
+    if not isinstance(sheet, ParsedSheet):
+        return _refused("imp_err_too_complex")
+    return sheet
+
+
+def sheet_result(sheet: ParsedSheet, annex: str | None) -> ImportResult:
+    """The result of a sheet that cannot be imported (its errors), without a database."""
+    found = next((a for a, k in ANNEXES.items() if k == sheet.kind), annex or "")
+    return ImportResult(annex=annex or found, errors=list(sheet.errors), notes=list(sheet.notes))
 
 
 async def import_registry(
-    session: AsyncSession, district: District, annex: str | None, data: bytes, today: date
+    session: AsyncSession,
+    district: District,
+    annex: str | None,
+    data: Source | ParsedSheet,
+    today: date,
 ) -> ImportResult:
     """Check the whole sheet, then create or update the district's associations (or nothing).
 
-    ``annex`` is ``1-1`` or ``1-2``, or ``None`` to take whichever the headers show. The caller
+    ``data`` is the file (read here, in this process) or a sheet already read by
+    :func:`read_sheet_isolated`. ``annex`` is ``1-1`` or ``1-2``, or ``None`` to take whichever
+    the headers show. A sheet whose summary row names another district is refused. The caller
     has checked the permission (``Action.IMPORT_REGISTRY`` on the district).
     """
-    sheet = read_sheet(data, annex, today)
-    found = next((a for a, k in ANNEXES.items() if k == sheet.kind), annex or "")
-    result = ImportResult(annex=annex or found, errors=list(sheet.errors))
+    sheet = data if isinstance(data, ParsedSheet) else read_sheet(data, annex, today)
+    result = sheet_result(sheet, annex)
     if sheet.errors or sheet.kind is None:
         return result
+    if sheet.district is not None:
+        named = await district_by_name(session, sheet.district)
+        if named is None or named.id != district.id:
+            where_row, where_column = sheet.district_cell
+            result.errors.append(
+                CellError(
+                    where_row,
+                    where_column,
+                    SUMMARY_HEADER,
+                    "imp_err_other_district",
+                    {"sheet": sheet.district, "district": district.name},
+                )
+            )
+            return result
     existing = {
         org.name: org
         for org in (
@@ -322,6 +696,17 @@ async def import_registry(
                 setattr(org, key, value)
     await session.flush()
     return result
+
+
+def note_lines(notes: list[MergeNote], text: Callable[..., str], *, limit: int = 20) -> list[str]:
+    """The merged cells whose value was used for several rows, one sentence each."""
+    lines = [
+        text("imp_merged_note", ref=n.ref, header=n.header, first=n.first, last=n.last)
+        for n in notes[:limit]
+    ]
+    if len(notes) > limit:
+        lines.append(text("imp_err_more", n=len(notes) - limit))
+    return lines
 
 
 def error_lines(result: ImportResult, text: Callable[..., str], *, limit: int = 30) -> list[str]:
