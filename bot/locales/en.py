@@ -6,6 +6,7 @@ TEXTS: dict[str, str] = {
     "no": "No",
     "unknown_command": "Unknown command. Send /help to see what you can do.",
     "error_generic": "Sorry, something went wrong and it has been logged. Everything you entered is saved; please try again later.",
+    "error_storage_full": "Sorry, the server's storage is full, so this could not be saved. It has been logged and will work again once an administrator makes room; everything you entered before is saved. Please try again later.",
     "button_expired": "This button has expired. Please use the latest message.",
     "not_allowed": "You do not have permission to do this.",
     "stranger": (

@@ -6,6 +6,7 @@ TEXTS: dict[str, str] = {
     "no": "否",
     "unknown_command": "无法识别该命令。发送 /help 查看使用帮助。",
     "error_generic": "抱歉，处理时出了问题，已记录。您已填写的内容均已保存，请稍后再试。",
+    "error_storage_full": "抱歉，服务器存储空间已满，这次的内容未能保存。问题已记录，管理员清理后即可继续；此前填写的内容均已保存，请稍后再试。",
     "button_expired": "这个按钮已失效，请看最新的消息。",
     "not_allowed": "您没有权限进行这个操作。",
     "stranger": (
