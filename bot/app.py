@@ -184,7 +184,10 @@ def build_application(settings: Settings, db: Database) -> Application:
     # A spreadsheet sent by a district admin outside any flow is a registry import.
     app.add_handler(
         MessageHandler(
-            PRIVATE & filters.Document.FileExtension("xlsx"), uow(registry.receive_spreadsheet)
+            # .xls too, so an old-format registry gets "save it as .xlsx" (storage/importer.py).
+            PRIVATE
+            & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("xls")),
+            uow(registry.receive_spreadsheet),
         )
     )
     # /invite and /invites (handlers/invite.py, invite.mmd).
