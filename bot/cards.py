@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from bot.texts import plain, t
+import html
+import re
+
+from bot.texts import Raw, plain, t
 from storage.models import Activity
 from storage.rules import format_date, shorten
 
@@ -38,3 +41,26 @@ def answer_lines(lang: str, activity: Activity, text_chars: int) -> list[str]:
         line("label_outcome", shorten(activity.outcome, text_chars) if activity.outcome else None),
         line("label_evidence", plain(lang, "card_evidence", photos=photos, docs=docs)),
     ]
+
+
+MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units of the text as shown
+_TAG = re.compile(r"<[^>]*>")
+
+
+def visible_length(text_html: str) -> int:
+    """What Telegram counts against :data:`MAX_MESSAGE`: the shown text (tags gone, entities
+    one character) in UTF-16 code units, so an emoji counts twice."""
+    shown = html.unescape(_TAG.sub("", text_html))
+    return len(shown.encode("utf-16-le")) // 2
+
+
+def cut_visible(text_html: str, limit: int = MAX_MESSAGE) -> Raw:
+    """Last resort for a message still too long: its shown text cut to ``limit`` and escaped
+    again (the markup goes, but the message cannot be rejected for a half-cut tag or entity)."""
+    shown = html.unescape(_TAG.sub("", text_html))
+    units = 0
+    for i, char in enumerate(shown):
+        units += 2 if ord(char) > 0xFFFF else 1
+        if units > limit - 1:
+            return Raw(html.escape(shown[:i], quote=False) + "…")
+    return Raw(html.escape(shown, quote=False))

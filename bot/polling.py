@@ -20,7 +20,12 @@ from telegram.ext import Application
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES: Sequence[str] = (Update.MESSAGE, Update.EDITED_MESSAGE, Update.CALLBACK_QUERY)
+ALLOWED_UPDATES: Sequence[str] = (
+    Update.MESSAGE,
+    Update.EDITED_MESSAGE,
+    Update.CALLBACK_QUERY,
+    Update.MY_CHAT_MEMBER,  # blocked / unblocked: scheduler.reachability
+)
 
 
 async def poll(app: Application, stop: asyncio.Event, *, timeout: int = 10) -> None:

@@ -211,3 +211,26 @@ async def finish(session: AsyncSession, row_id: int, status: str, error: str | N
 async def mark_unreachable(session: AsyncSession, member_id: int) -> None:
     """The member blocked the bot: stop sending until they talk to it again."""
     await session.execute(update(Member).where(Member.id == member_id).values(unreachable=True))
+
+
+async def requeue_missed(
+    session: AsyncSession, member_id: int, kinds: Collection[str], since: datetime, now: datetime
+) -> int:
+    """Put back in the queue the member's rows of ``kinds`` queued since ``since`` that were
+    never delivered because they had blocked the bot (blocked, or skipped as unreachable).
+
+    The rows keep their keys, so a message is still stored once however often this runs; sent
+    rows are never touched, and a row whose moment passed meanwhile expires at the sender.
+    ``attempts`` is left alone: it only grows, which keeps :func:`claim`'s compare-and-swap safe.
+    """
+    result = await session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.member_id == member_id,
+            OutboxMessage.kind.in_(list(kinds)),
+            OutboxMessage.status.in_([BLOCKED, SKIPPED]),
+            OutboxMessage.created_at >= since,
+        )
+        .values(status=PENDING, next_attempt_at=now, last_error=None)
+    )
+    return max(getattr(result, "rowcount", 0) or 0, 0)

@@ -6,6 +6,8 @@ card plus, for a submission, an album of its photos that follows the card.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.cards import answer_lines, card_line
+from bot.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
 from bot.texts import Raw, plain, t
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
@@ -31,6 +33,8 @@ from storage.status import district_status
 
 CARD_TEXT_CHARS = 500
 CHANGE_CHARS = 120
+# (card text, changed value) lengths tried in turn until a delivery card fits one message.
+TEXT_BUDGETS = ((CARD_TEXT_CHARS, CHANGE_CHARS), (200, 60), (80, 24), (30, 10))
 ALBUM_MAX = 10  # Telegram's media group limit
 
 FIELD_LABELS = {
@@ -103,9 +107,9 @@ async def _delivery(
     )
     if activity is None:
         return []
-    text = delivery_card(activity, due.kind, lang, timing)
     entries: list[AuditEntry] = []
-    if due.kind == Kind.REPORT_EDITED:
+    changes: list[Change] = []
+    if due.kind == Kind.REPORT_EDITED and due.refs:
         entries = list(
             (
                 await session.scalars(
@@ -113,20 +117,28 @@ async def _delivery(
                 )
             ).all()
         )
-        lines = [t(lang, "sch_changes")]
-        for e in entries:
-            label = plain(lang, FIELD_LABELS.get(e.field or "", "label_evidence"))
-            lines.append(
-                t(
-                    lang,
-                    "sch_change_line",
-                    field=label,
-                    old=shorten(e.old_value or "—", CHANGE_CHARS),
-                    new=shorten(e.new_value or "—", CHANGE_CHARS),
+        later = (
+            await session.execute(
+                select(AuditEntry.old_value, AuditEntry.new_value)
+                .where(
+                    AuditEntry.activity_id == activity.id,
+                    AuditEntry.action == "evidence",
+                    AuditEntry.id > max(due.refs),
                 )
+                .order_by(AuditEntry.id)
             )
-        text = Raw(text + "\n\n" + "\n".join(lines))
-    parts: list[tuple[str, dict[str, Any]]] = [("", _message(text[:4096]))]
+        ).all()
+        changes = net_changes(
+            [(e.field, e.old_value, e.new_value) for e in entries if e.action == "edit"]
+        )
+        files = [(e.old_value, e.new_value) for e in entries if e.action == "evidence"]
+        if files:
+            after = evidence_count_before(len(activity.evidence), [(o, n) for o, n in later])
+            before = evidence_count_before(after, files)
+            if before != after:
+                changes.append(Change("evidence", str(before), str(after)))
+    text = _fitted(activity, due.kind, lang, timing, changes, edited=bool(entries))
+    parts: list[tuple[str, dict[str, Any]]] = [("", _message(text))]
     with_album = due.kind in (Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED) or any(
         e.action == "evidence" for e in entries
     )
@@ -135,11 +147,11 @@ async def _delivery(
         photos = [e for e in activity.evidence if e.kind == "photo"]
         documents = [e for e in activity.evidence if e.kind != "photo"]
         previous = due.key  # each part waits for the one before it: card, photos, documents
-        for tag, files in (("album", photos), ("docs", documents)):
-            for n, start in enumerate(range(0, len(files), ALBUM_MAX), start=1):
+        for tag, files_ in (("album", photos), ("docs", documents)):
+            for n, start in enumerate(range(0, len(files_), ALBUM_MAX), start=1):
                 media = [
                     {"file_id": e.telegram_file_id, "sha256": e.sha256, "file_name": e.file_name}
-                    for e in files[start : start + ALBUM_MAX]
+                    for e in files_[start : start + ALBUM_MAX]
                 ]
                 payload: dict[str, Any] = {
                     "media": media,
@@ -152,7 +164,95 @@ async def _delivery(
     return parts
 
 
-def delivery_card(activity: Activity, kind: Kind, lang: str, timing: Timing) -> Raw:
+@dataclass(frozen=True)
+class Change:
+    """One field of an amendment: the value before the first edit and after the last one."""
+
+    field: str
+    old: str | None
+    new: str | None
+
+
+def net_changes(edits: Sequence[tuple[str | None, str | None, str | None]]) -> list[Change]:
+    """Audit ``(field, old, new)`` entries in order, as one change per field (in the order the
+    fields were first touched); a field changed back to where it started is left out."""
+    first: dict[str, str | None] = {}
+    last: dict[str, str | None] = {}
+    for field_name, old, new in edits:
+        key = field_name or ""
+        first.setdefault(key, old)
+        last[key] = new
+    return [Change(f, first[f], last[f]) for f in first if first[f] != last[f]]
+
+
+def evidence_count_before(after: int, entries: Sequence[tuple[str | None, str | None]]) -> int:
+    """How many evidence files there were before the evidence audit ``entries`` (old, new),
+    given ``after`` once they were applied: an added file has no old value, clearing them all
+    records how many there were."""
+    count = after
+    for old, _new in reversed(entries):
+        if old is None:
+            count -= 1
+        else:
+            try:
+                count = int(old)
+            except ValueError:
+                count -= 1
+    return max(count, 0)
+
+
+def _change_value(lang: str, field_name: str, value: str | None, chars: int) -> str:
+    if value is None or value == "":
+        return "—"
+    if field_name == "headcount" and value.isdigit():
+        return plain(lang, "headcount_value", n=value)
+    if field_name == "evidence":
+        return plain(lang, "sch_evidence_total", n=value)
+    return shorten(value, chars)
+
+
+def change_lines(lang: str, changes: Sequence[Change], chars: int) -> Raw:
+    """The 修改内容 block: one ``field：old → new`` line per change, values escaped."""
+    lines = [t(lang, "sch_changes")]
+    for c in changes:
+        lines.append(
+            t(
+                lang,
+                "sch_change_line",
+                field=plain(lang, FIELD_LABELS.get(c.field, "label_evidence")),
+                old=_change_value(lang, c.field, c.old, chars),
+                new=_change_value(lang, c.field, c.new, chars),
+            )
+        )
+    if not changes:
+        lines.append(t(lang, "sch_changes_none"))
+    return Raw("\n".join(lines))
+
+
+def _fitted(
+    activity: Activity,
+    kind: Kind,
+    lang: str,
+    timing: Timing,
+    changes: Sequence[Change],
+    *,
+    edited: bool,
+) -> Raw:
+    """The card (and its changes) within Telegram's limit: long texts are shortened further
+    until it fits, as it is shown (entities count once, emoji twice)."""
+    text = Raw("")
+    for card_chars, change_chars in TEXT_BUDGETS:
+        text = delivery_card(activity, kind, lang, timing, card_chars)
+        if edited:
+            text = Raw(text + "\n\n" + change_lines(lang, changes, change_chars))
+        if visible_length(text) <= MAX_MESSAGE:
+            return text
+    return cut_visible(text)
+
+
+def delivery_card(
+    activity: Activity, kind: Kind, lang: str, timing: Timing, text_chars: int = CARD_TEXT_CHARS
+) -> Raw:
     """The card district admins receive: every field, lateness, reporter, photos count."""
     org = activity.organisation
     head = t(
@@ -169,7 +269,7 @@ def delivery_card(activity: Activity, kind: Kind, lang: str, timing: Timing) -> 
     lines = [
         head,
         "",
-        *answer_lines(lang, activity, CARD_TEXT_CHARS),
+        *answer_lines(lang, activity, text_chars),
         line("label_author", activity.author.first_name if activity.author else None),
         line(
             "label_submitted_at",

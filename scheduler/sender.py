@@ -6,7 +6,8 @@
   attempt is not counted against it;
 * 5xx and timeouts: retried with exponential backoff, up to ``max_attempts``;
 * 403 (the user blocked the bot) or "chat not found": the member is marked unreachable and
-  none of their rows is tried again (talking to the bot again clears the mark);
+  none of their rows is tried again (talking to the bot again clears the mark; unblocking it
+  also puts the report deliveries they missed back in the queue: ``scheduler.reachability``);
 * a row whose moment passed while it waited (``payload.expires_at``) is dropped, not sent stale;
   during quiet hours rows are held until they end.
 

@@ -426,6 +426,8 @@ TEXTS: dict[str, str] = {
     "sch_head_report_edited": "✏️ <b>Report changed {ref}</b> · {district}\n{org}",
     "sch_head_report_withdrawn": "↩️ <b>Report withdrawn {ref}</b> · {district}\n{org}\nWithdrawn reports are not counted in the tables.",
     "sch_changes": "<b>Changes</b>",
+    "sch_changes_none": "(changed back to what it was)",
+    "sch_evidence_total": "{n} in all",
     "sch_change_line": "• {field}: {old} → {new}",
     "sch_album_caption": "{ref} · {name} · photos",
     # drafts and plans

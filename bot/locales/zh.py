@@ -388,6 +388,8 @@ TEXTS: dict[str, str] = {
     "sch_head_report_edited": "✏️ <b>报送已修改 {ref}</b> · {district}\n{org}",
     "sch_head_report_withdrawn": "↩️ <b>报送已撤回 {ref}</b> · {district}\n{org}\n撤回的报送不计入统计表。",
     "sch_changes": "<b>修改内容</b>",
+    "sch_changes_none": "（改回了原来的内容）",
+    "sch_evidence_total": "共 {n} 个",
     "sch_change_line": "• {field}：{old} → {new}",
     "sch_album_caption": "{ref} · {name} · 佐证照片",
     # drafts and plans
