@@ -103,8 +103,14 @@ async def edit_report(turn: Turn) -> None:
     activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
         return
+    # The version seen now: an amendment saved by someone else meanwhile is not overwritten.
     await reports.set_state(
-        turn.session, turn.member.id, FLOW, "review", activity.id, {"amend": True}
+        turn.session,
+        turn.member.id,
+        FLOW,
+        "review",
+        activity.id,
+        {"amend": True, "version": activity.version},
     )
     # Straight to the list of fields: the card is already on screen.
     turn.edit(

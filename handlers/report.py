@@ -37,6 +37,7 @@ from storage.rules import (
     parse_activity_date,
     parse_headcount,
     parse_role,
+    shorten,
     timeliness,
     window_closes_at,
 )
@@ -49,6 +50,9 @@ CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the ca
 ALBUM_ACK_DELAY = 1.2  # seconds of quiet after an album's last photo before acknowledging
 SPLIT_LENGTH = 4000  # a text this long was probably cut by the client; the rest comes next
 FIELD_STEPS = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
+# What a question keeps of the flow's data: fixing from the card, amending a submitted report,
+# and the report's version when the amendment was opened (optimistic concurrency).
+CARRIED = ("editing", "amend", "version")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -262,8 +266,7 @@ async def pick_date(turn: Turn) -> None:
         turn.notice(turn.t("date_future"), alert=True)
         return
     turn.close_buttons()
-    state = await reports.get_state(turn.session, activity.author_id)
-    assert state is not None
+    state = await _presser_state(turn)
     await _store(turn, state, activity, "date", value)
 
 
@@ -298,8 +301,7 @@ async def pick_role(turn: Turn) -> None:
         turn.notice(turn.t("button_expired"))
         return
     turn.close_buttons()
-    state = await reports.get_state(turn.session, activity.author_id)
-    assert state is not None
+    state = await _presser_state(turn)
     await _store(turn, state, activity, "role", ROLES[index])
 
 
@@ -315,11 +317,25 @@ async def answer_headcount(turn: Turn, state: ChatState, activity: Activity, tex
 async def _store(
     turn: Turn, state: ChatState, activity: Activity, step: str, value: object
 ) -> None:
-    """Commit one answer and move on: to the next question, or back to the card when fixing."""
+    """Commit one answer and move on: to the next question, or back to the card when fixing.
+
+    A submitted report is changed only if nobody changed it since this editor opened it;
+    otherwise they see the current value and are asked again.
+    """
     assert turn.member is not None
-    reports.set_field(
-        turn.session, activity, reports.FIELD_OF_STEP[step], value, turn.member.id, turn.settings.tz
-    )
+    field, tz = reports.FIELD_OF_STEP[step], turn.settings.tz
+    if activity.status == ActivityStatus.DRAFT:
+        reports.set_field(turn.session, activity, field, value, turn.member.id, tz)
+    else:
+        opened = int(state.data.get("version", activity.version))
+        known = await reports.amend_field(
+            turn.session, activity, field, value, turn.member.id, tz, opened
+        )
+        if known is None:
+            log.info("amend conflict on activity %s (member %s)", activity.id, turn.member.id)
+            await _tell_conflict(turn, state, activity, step)
+            return
+        state.data = {**state.data, "version": known}
     if step == "date" and isinstance(value, date):
         closes = window_closes_at(value, turn.settings.tz)
         if turn.now >= closes:
@@ -339,6 +355,30 @@ async def _store(
         await go(turn, activity, "review", state.data)
     else:
         await go(turn, activity, reports.next_step(step))
+
+
+async def _tell_conflict(turn: Turn, state: ChatState, activity: Activity, step: str) -> None:
+    """Someone saved the report after this editor opened it: show what it says now, ask again."""
+    turn.reply(
+        turn.t(
+            "amend_conflict",
+            field=turn.label(f"label_{step}"),
+            current=_current_value(turn, activity, step),
+        )
+    )
+    # They have now been shown the report as it is: their next answer may replace it.
+    await go(turn, activity, step, {**state.data, "version": activity.version})
+
+
+def _current_value(turn: Turn, activity: Activity, step: str) -> str:
+    value = getattr(activity, reports.FIELD_OF_STEP[step])
+    if value is None:
+        return turn.label("card_missing")
+    if isinstance(value, date):
+        return format_date(value)
+    if step == "headcount":
+        return turn.label("headcount_value", n=value)
+    return shorten(str(value), CARD_CONTENT_CHARS)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -430,6 +470,7 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
     if not message.photo:
         kind = "photo" if is_image(data) else "document"  # what it is, not what it is called
     sha = turn.evidence.put(data)
+    before = activity.version
     result = await reports.add_evidence(
         turn.session,
         activity,
@@ -443,11 +484,19 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         media_group_id=group,
         member_id=turn.member.id,
     )
+    _remember_own_change(state, activity, before)
     if group is not None:
         _schedule_album_ack(turn, activity, group, state.step)
     else:
         key = "evidence_received" if result.added else "evidence_duplicate"
         await _acknowledge(turn, state, activity, key, 1 if result.added else 0)
+
+
+def _remember_own_change(state: ChatState, activity: Activity, before: int) -> None:
+    """An editor's own evidence change raises the version; it is no conflict with themselves
+    (unless they had not seen the version it replaced)."""
+    if "version" in state.data and state.data["version"] == before != activity.version:
+        state.data = {**state.data, "version": activity.version}
 
 
 def _refuse_content(turn: Turn, refusal: Refusal, *, photo: bool) -> None:
@@ -539,8 +588,7 @@ async def finish_evidence(turn: Turn) -> None:
     activity = await _pressed_activity(turn, steps=("evidence",))
     if activity is None:
         return
-    state = await reports.get_state(turn.session, activity.author_id)
-    assert state is not None
+    state = await _presser_state(turn)
     await _finish_evidence(turn, activity, state)
 
 
@@ -560,7 +608,11 @@ async def clear_evidence(turn: Turn) -> None:
     activity = await _pressed_activity(turn, steps=("evidence",))
     if activity is None:
         return
-    await reports.clear_evidence(turn.session, activity, activity.author_id)
+    assert turn.member is not None
+    state = await _presser_state(turn)
+    before = activity.version
+    await reports.clear_evidence(turn.session, activity, turn.member.id)
+    _remember_own_change(state, activity, before)
     turn.close_buttons()
     turn.reply(turn.t("evidence_cleared"))
 
@@ -704,7 +756,7 @@ async def go(turn: Turn, activity: Activity, step: str, data: dict | None = None
     assert turn.member is not None
     keep = dict(data or {})
     if step != "review":
-        keep = {k: v for k, v in keep.items() if k in ("editing", "amend")}
+        keep = {k: v for k, v in keep.items() if k in CARRIED}
     else:
         keep.pop("editing", None)
     state = await reports.set_state(turn.session, turn.member.id, FLOW, step, activity.id, keep)
@@ -835,6 +887,14 @@ def _may_edit(turn: Turn, activity: Activity) -> bool:
             turn.actor, Action.REPORT, report_target(activity)
         )
     return may_amend(turn, activity)
+
+
+async def _presser_state(turn: Turn) -> ChatState:
+    """The state of whoever pressed (an org admin amends a report someone else wrote)."""
+    assert turn.member is not None
+    state = await reports.get_state(turn.session, turn.member.id)
+    assert state is not None  # _pressed_activity checked it
+    return state
 
 
 async def _pressed_activity(

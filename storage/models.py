@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -270,6 +271,9 @@ class Activity(Base):
     on_time: Mapped[bool | None] = mapped_column(Boolean)
     late_days: Mapped[int] = mapped_column(Integer, default=0)
     plan_id: Mapped[int | None] = mapped_column(ForeignKey("plans.id"))
+    # Optimistic concurrency for amendments: raised by every change to a submitted report, so
+    # an editor who opened an older version is told instead of silently overwriting it.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -7,9 +7,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import CursorResult, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import (
     Activity,
@@ -170,6 +171,7 @@ async def add_evidence(
         await session.flush()
         if activity.status == ActivityStatus.SUBMITTED:
             _audit(session, activity, member_id, "evidence", "evidence", None, file_name or kind)
+            _bump(activity)
     return EvidenceAdded(added=duplicate is None, total=await evidence_count(session, activity.id))
 
 
@@ -192,6 +194,7 @@ async def clear_evidence(session: AsyncSession, activity: Activity, member_id: i
         await session.delete(row)
     if rows and activity.status == ActivityStatus.SUBMITTED:
         _audit(session, activity, member_id, "evidence", "evidence", f"{len(rows)}", "0")
+        _bump(activity)
     await session.flush()
     return len(rows)
 
@@ -253,6 +256,56 @@ def set_field(
             activity.on_time, activity.late_days = judged.on_time, judged.late_days
 
 
+def _bump(activity: Activity) -> None:
+    # A row not flushed yet has no version loaded; the column's default is 1.
+    activity.version = (activity.version or 1) + 1
+
+
+async def claim_version(session: AsyncSession, activity: Activity, opened: int) -> bool:
+    """Raise a report's version from ``opened`` to the next, atomically in the database.
+
+    ``UPDATE … WHERE version = :opened`` changes no row when someone else changed the report
+    since the editor opened it (on PostgreSQL the row lock makes the second of two concurrent
+    editors wait and then match nothing). Then the activity is reloaded with what they saved
+    and False is returned; nothing has been written.
+    """
+    result = await session.execute(
+        update(Activity)
+        .where(Activity.id == activity.id, Activity.version == opened)
+        .values(version=Activity.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    assert isinstance(result, CursorResult)
+    if result.rowcount != 1:
+        await load_activity(session, activity.id)  # populate_existing: the current values
+        return False
+    set_committed_value(activity, "version", opened + 1)
+    return True
+
+
+async def amend_field(
+    session: AsyncSession,
+    activity: Activity,
+    field: str,
+    value: object,
+    member_id: int | None,
+    tz: ZoneInfo,
+    opened: int,
+) -> int | None:
+    """Change one answer of a submitted report opened at version ``opened``.
+
+    Returns the version the editor now knows (``opened + 1`` after a change), or None when the
+    report changed since they opened it (the caller shows the current value and asks again).
+    An answer equal to the stored value overwrites nothing and is never a conflict.
+    """
+    if getattr(activity, field) == value:
+        return opened
+    if not await claim_version(session, activity, opened):
+        return None
+    set_field(session, activity, field, value, member_id, tz)
+    return opened + 1
+
+
 def submit(
     session: AsyncSession,
     activity: Activity,
@@ -266,6 +319,7 @@ def submit(
     resubmit = activity.status == ActivityStatus.WITHDRAWN
     judged = timeliness(activity.activity_date, now, tz)
     activity.status = ActivityStatus.SUBMITTED
+    _bump(activity)
     activity.submitted_at = now
     activity.on_time, activity.late_days = judged.on_time, judged.late_days
     if activity.ref_no is None:
@@ -284,6 +338,7 @@ def submit(
 def withdraw(session: AsyncSession, activity: Activity, member_id: int | None) -> None:
     """Withdraw a submitted report (kept, audited, excluded from exports)."""
     activity.status = ActivityStatus.WITHDRAWN
+    _bump(activity)
     _audit(
         session,
         activity,
