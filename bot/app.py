@@ -138,6 +138,7 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(report.restart_draft, r"^rep:<id>:restart$"))
     app.add_handler(_button(report.pick_date, r"^rep:<id>:date:\d{4}-\d\d-\d\d$"))
     app.add_handler(_button(report.pick_role, r"^rep:<id>:role:\d$"))
+    app.add_handler(_button(report.confirm_headcount, r"^rep:<id>:hc:(yes|no)$"))
     app.add_handler(_button(report.finish_evidence, r"^rep:<id>:evdone$"))
     app.add_handler(_button(report.clear_evidence, r"^rep:<id>:evclear$"))
     app.add_handler(_button(report.submit_report, r"^rep:<id>:submit$"))

@@ -34,6 +34,7 @@ from storage.rules import (
     editable_until,
     format_date,
     format_datetime,
+    needs_headcount_confirmation,
     parse_activity_date,
     parse_headcount,
     parse_role,
@@ -53,6 +54,9 @@ FIELD_STEPS = ("date", "name", "content", "role", "headcount", "outcome", "evide
 # What a question keeps of the flow's data: fixing from the card, amending a submitted report,
 # and the report's version when the amendment was opened (optimistic concurrency).
 CARRIED = ("editing", "amend", "version")
+CONFIRM_HEADCOUNT = "headcount?"  # a large headcount waits here (in state.data) until confirmed
+CONFIRM_WORDS = ("确认", "是", "对", "没错", "确定", "confirm", "Confirm", "yes", "Yes")
+REDO_WORDS = ("重新填写", "重新", "重填", "re-enter", "Re-enter", "no", "No")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -220,6 +224,8 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         await _store(turn, state, activity, "role", value)
     elif step == "headcount":
         await answer_headcount(turn, state, activity, text)
+    elif step == CONFIRM_HEADCOUNT:
+        await _answer_headcount_confirmation(turn, state, activity, text)
     else:  # the card: its buttons are the answer
         turn.reply(turn.t("card_use_buttons"))
         await _ask(turn, activity, step, state)
@@ -241,7 +247,7 @@ async def ask_again(turn: Turn, state: ChatState) -> None:
     if state.activity_id is None:
         return
     activity = await reports.load_activity(turn.session, state.activity_id)
-    if activity is not None and state.step in (*FIELD_STEPS, "review"):
+    if activity is not None and state.step in (*FIELD_STEPS, CONFIRM_HEADCOUNT, "review"):
         await _ask(turn, activity, state.step, state)
 
 
@@ -310,6 +316,48 @@ async def answer_headcount(turn: Turn, state: ChatState, activity: Activity, tex
     value, error = parse_headcount(text)
     if error:
         turn.reply(turn.t(error))
+        return
+    assert value is not None
+    if needs_headcount_confirmation(value):
+        # Not stored yet: the number waits in the conversation state for 确认.
+        await go(turn, activity, CONFIRM_HEADCOUNT, {**state.data, "headcount": value})
+        return
+    await _store(turn, state, activity, "headcount", value)
+
+
+async def _answer_headcount_confirmation(
+    turn: Turn, state: ChatState, activity: Activity, text: str
+) -> None:
+    """确认 / 重新填写 typed; a new number is a new answer; anything else asks again."""
+    typed = text.strip()
+    if typed in CONFIRM_WORDS:
+        await _confirmed_headcount(turn, state, activity)
+    elif typed in REDO_WORDS:
+        await go(turn, activity, "headcount", state.data)
+    elif parse_headcount(typed)[0] is not None:
+        await answer_headcount(turn, state, activity, typed)
+    else:
+        await _ask(turn, activity, CONFIRM_HEADCOUNT, state)
+
+
+async def confirm_headcount(turn: Turn) -> None:
+    """确认 / 重新填写 pressed under a large headcount."""
+    activity = await _pressed_activity(turn, steps=(CONFIRM_HEADCOUNT,))
+    if activity is None:
+        return
+    assert turn.query and turn.query.data
+    state = await _presser_state(turn)
+    turn.close_buttons()
+    if turn.query.data.endswith(":yes"):
+        await _confirmed_headcount(turn, state, activity)
+    else:
+        await go(turn, activity, "headcount", state.data)
+
+
+async def _confirmed_headcount(turn: Turn, state: ChatState, activity: Activity) -> None:
+    value = state.data.get("headcount")
+    if not isinstance(value, int):
+        await go(turn, activity, "headcount", state.data)
         return
     await _store(turn, state, activity, "headcount", value)
 
@@ -755,10 +803,13 @@ async def go(turn: Turn, activity: Activity, step: str, data: dict | None = None
     """Record the new step and ask its question (or show the card)."""
     assert turn.member is not None
     keep = dict(data or {})
-    if step != "review":
+    if step == CONFIRM_HEADCOUNT:
+        keep = {k: v for k, v in keep.items() if k in (*CARRIED, "headcount")}
+    elif step != "review":
         keep = {k: v for k, v in keep.items() if k in CARRIED}
     else:
         keep.pop("editing", None)
+        keep.pop("headcount", None)
     state = await reports.set_state(turn.session, turn.member.id, FLOW, step, activity.id, keep)
     await turn.session.refresh(activity, ["evidence"])
     await _ask(turn, activity, step, state)
@@ -797,6 +848,16 @@ async def _ask(turn: Turn, activity: Activity, step: str, state: ChatState) -> N
         )
     elif step == "headcount":
         turn.reply(turn.t("ask_headcount"))
+    elif step == CONFIRM_HEADCOUNT:
+        turn.reply(
+            turn.t("headcount_confirm", n=state.data.get("headcount")),
+            [
+                [
+                    (turn.label("btn_headcount_yes"), f"rep:{activity.id}:hc:yes"),
+                    (turn.label("btn_headcount_redo"), f"rep:{activity.id}:hc:no"),
+                ]
+            ],
+        )
     elif step == "outcome":
         turn.reply(turn.t("ask_outcome"))
     elif step == "evidence":

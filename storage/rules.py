@@ -318,3 +318,11 @@ def shorten(text: str, limit: int) -> str:
 def reference_number(activity_id: int, year: int) -> str:
     """A short reference a user can quote on the phone: ``KX21-0042``."""
     return f"KX{year % 100:02d}-{activity_id:04d}"
+
+
+HEADCOUNT_CONFIRM_AT = 10_000  # an activity this large is rare; an extra zero is not
+
+
+def needs_headcount_confirmation(headcount: int) -> bool:
+    """Whether a headcount is large enough to ask "is that right?" before storing it."""
+    return headcount >= HEADCOUNT_CONFIRM_AT
