@@ -32,8 +32,14 @@ async def list_reports(turn: Turn) -> None:
     rows, total = await reports.org_reports(
         turn.session, org_ids, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
+    # Reports of an association the member was removed from are gone from the list: say why.
+    ended = await reports.ended_orgs(turn.session, turn.member.id)
+    note = turn.t("mine_membership_ended", orgs="、".join(o.name for o in ended)) if ended else ""
     if total == 0:
-        turn.reply(turn.t("mine_empty"))
+        if note and not org_ids:
+            turn.reply(note)
+        else:
+            turn.reply(Raw(note + "\n\n" + turn.t("mine_empty")) if note else turn.t("mine_empty"))
         return
     pages = max(1, math.ceil(total / PAGE_SIZE))
     buttons: list[list[tuple[str, str]]] = [
@@ -47,6 +53,8 @@ async def list_reports(turn: Turn) -> None:
     if nav:
         buttons.append(nav)
     text = turn.t("mine_title", total=total, page=page, pages=pages)
+    if note:
+        text = Raw(note + "\n\n" + text)
     if turn.query and turn.query.data and turn.query.data.startswith("mine:page:"):
         turn.edit(text, buttons)
     else:
@@ -175,7 +183,12 @@ async def _pressed(
         return None
     target = report_target(activity)
     if not allowed(turn.actor, Action.VIEW_REPORTS, target):
-        turn.notice(turn.t("not_found_or_denied"), alert=True)
+        ended = await reports.ended_orgs(turn.session, turn.member.id)
+        org = next((o for o in ended if o.id == activity.org_id), None)
+        if org is not None:
+            turn.notice(turn.t("membership_ended", org=org.name), alert=True)
+        else:
+            turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None
     if action == Action.EDIT_REPORT and not may_amend(turn, activity):
         if allowed(turn.actor, Action.EDIT_REPORT, target):

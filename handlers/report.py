@@ -71,6 +71,7 @@ async def start_report(turn: Turn) -> None:
     if turn.query:
         turn.close_buttons()
     draft = await reports.open_draft(turn.session, turn.member.id)
+    told = False
     if draft is not None and await _may_report(turn, draft.org_id):
         activity = await reports.load_activity(turn.session, draft.id)
         assert activity is not None
@@ -79,9 +80,18 @@ async def start_report(turn: Turn) -> None:
         else:
             await _offer_resume(turn, activity)
         return
+    if draft is not None:
+        activity = await reports.load_activity(turn.session, draft.id)
+        assert activity is not None
+        told = await _tell_if_ended(turn, activity)
     orgs = await reporting_orgs(turn.session, turn.member.id)
     if not orgs:
-        turn.reply(turn.t("report_no_org"))
+        if not told:
+            ended = await reports.ended_orgs(turn.session, turn.member.id)
+            if ended:
+                turn.reply(turn.t("membership_ended", org="、".join(o.name for o in ended)))
+            else:
+                turn.reply(turn.t("report_no_org"))
         return
     if len(orgs) > 1:
         await reports.set_state(turn.session, turn.member.id, FLOW, "org")
@@ -174,7 +184,8 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
     activity = await reports.load_activity(turn.session, state.activity_id)
     if activity is None or not _may_edit(turn, activity):
         await reports.clear_state(turn.session, turn.member.id)
-        turn.reply(turn.t("not_found_or_denied"))
+        if activity is None or not await _tell_if_ended(turn, activity):
+            turn.reply(turn.t("not_found_or_denied"))
         return
     message = turn.message
     step = state.step
@@ -958,6 +969,43 @@ async def _presser_state(turn: Turn) -> ChatState:
     return state
 
 
+async def _ended_org(turn: Turn, activity: Activity) -> Organisation | None:
+    """The report's association, if the member's role there was removed."""
+    assert turn.member is not None
+    for org in await reports.ended_orgs(turn.session, turn.member.id):
+        if org.id == activity.org_id:
+            return org
+    return None
+
+
+async def _tell_if_ended(turn: Turn, activity: Activity, *, toast: bool = False) -> bool:
+    """Say that the member's membership of the report's association ended (and how to get a
+    new invitation) instead of "not found"; their draft there is set aside, since nobody can
+    finish it. False when that is not why they may not act on it."""
+    org = await _ended_org(turn, activity)
+    if org is None:
+        return False
+    assert turn.member is not None
+    log.info("member %s acted on activity %s after removal", turn.member.id, activity.id)
+    if activity.status == ActivityStatus.DRAFT and activity.author_id == turn.member.id:
+        reports.cancel_draft(activity)
+        state = await reports.get_state(turn.session, turn.member.id)
+        if state is not None and state.activity_id == activity.id:
+            await reports.clear_state(turn.session, turn.member.id)
+        text = turn.t(
+            "membership_ended_draft",
+            org=org.name,
+            name=activity.name or turn.label("report_untitled"),
+        )
+    else:
+        text = turn.t("membership_ended", org=org.name)
+    if toast:
+        turn.notice(text, alert=True)
+    else:
+        turn.reply(text)
+    return True
+
+
 async def _pressed_activity(
     turn: Turn, *, steps: tuple[str, ...] | None, drafts_only: bool = False
 ) -> Activity | None:
@@ -973,7 +1021,8 @@ async def _pressed_activity(
         return None
     activity = await reports.load_activity(turn.session, activity_id)
     if activity is None or not _may_edit(turn, activity):
-        turn.notice(turn.t("not_found_or_denied"), alert=True)
+        if activity is None or not await _tell_if_ended(turn, activity, toast=True):
+            turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None
     if drafts_only and activity.status != ActivityStatus.DRAFT:
         turn.notice(turn.t("button_expired"))

@@ -18,6 +18,7 @@ from storage.models import (
     AuditEntry,
     ChatState,
     Evidence,
+    Membership,
     Organisation,
     utcnow,
 )
@@ -373,6 +374,34 @@ async def org_reports(
         .limit(limit)
     )
     return list(rows.all()), int(total or 0)
+
+
+async def ended_orgs(session: AsyncSession, member_id: int) -> list[Organisation]:
+    """Associations the member was removed from and holds no role in now, latest removal first.
+
+    Their drafts and reports there are out of reach: the member is told so (and how to be
+    invited again) instead of "not found".
+    """
+    still = select(Membership.org_id).where(
+        Membership.member_id == member_id,
+        Membership.active.is_(True),
+        Membership.org_id.is_not(None),
+    )
+    rows = await session.execute(
+        select(Organisation, Membership.revoked_at)
+        .join(Membership, Membership.org_id == Organisation.id)
+        .where(
+            Membership.member_id == member_id,
+            Membership.active.is_(False),
+            Membership.revoked_at.is_not(None),
+            Organisation.id.not_in(still),
+        )
+        .order_by(Membership.revoked_at.desc(), Membership.id.desc())
+    )
+    seen: dict[int, Organisation] = {}
+    for org, _ in rows.all():
+        seen.setdefault(org.id, org)
+    return list(seen.values())
 
 
 async def org_of(session: AsyncSession, org_id: int) -> Organisation | None:

@@ -156,9 +156,8 @@ TEXTS: dict[str, str] = {
         "{field} is now: <b>{current}</b>\nIf you still want to change it, answer the question below again."
     ),
     "membership_ended": (
-        "Your membership of “{org}” has ended (an administrator removed you), so you can no longer "
-        "report for it or change its reports. To rejoin, ask the association's administrator or your "
-        "district association for a new invite link."
+        "Your membership of “{org}” has ended (an administrator removed you). To report for it "
+        "again, ask its administrator or your district association for a new invite link."
     ),
     "membership_ended_draft": (
         "Your membership of “{org}” has ended (an administrator removed you), so your unfinished draft "
