@@ -525,6 +525,8 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
             turn.member.id,
         )
         _refuse_content(turn, refusal, photo=bool(message.photo))
+        if state.step != "evidence":
+            await _ask(turn, activity, state.step, state)  # the question it interrupted
         return
     if not message.photo:
         kind = "photo" if is_image(data) else "document"  # what it is, not what it is called

@@ -174,3 +174,14 @@ async def test_file_too_big_without_a_size_is_over_20_mb(kexie: Kexie) -> None:
     assert "文件太大" in reply.text and "20MB" in reply.text
     assert "下载失败" not in reply.text
     assert await evidence_rows(kexie) == 0
+
+
+async def test_a_refused_early_file_asks_the_current_question_again(kexie: Kexie) -> None:
+    org = await kexie.org("新津物流科协", district="新津区")
+    user = await kexie.member(3201, "reporter", org=org)
+    await user.send("/report")
+    await user.expect_any("第1步")
+    await user.send_document(EXE, "签到表.pdf", "application/pdf")
+    assert "内容不是 PDF" in (await user.expect()).text
+    await user.expect("第1步")
+    assert await evidence_rows(kexie) == 0
