@@ -74,3 +74,15 @@ async def test_retries_are_bounded(
     kexie.standin._faults.clear()
     await user.send("/help")
     await user.expect_any("/report")
+
+
+async def test_a_429_is_retried_by_one_layer(kexie: Kexie) -> None:
+    """429 is AIORateLimiter's to honour; the reply retry does not add its own attempts."""
+    user = await reporter(kexie)
+    sent = len(kexie.standin.calls_of("sendMessage"))
+    kexie.standin.fail_next("sendMessage", 429, retry_after=1)
+    await user.send("/help")
+    await user.expect_any("/report")
+    await kexie.standin.wait_until_confirmed()
+    await user.expect_nothing(0.3)
+    assert len(kexie.standin.calls_of("sendMessage")) == sent + 2  # the refused one, the sent one
