@@ -87,10 +87,11 @@ async def change_setting(turn: Turn) -> None:
         if value not in LANGUAGES:
             turn.notice(turn.t("button_expired"))
             return
-        member.language = value
-        turn.lang = value
-        bot, chat_id, actor = turn.context.bot, turn.chat_id, turn.actor
-        turn.later(lambda: set_member_menu(bot, chat_id, actor, value))
+        if value != member.language:  # the language already chosen: nothing to redo
+            member.language = value
+            turn.lang = value
+            bot, chat_id, actor = turn.context.bot, turn.chat_id, turn.actor
+            turn.later(lambda: set_member_menu(bot, chat_id, actor, value))
     elif what in SWITCHES and value in ("on", "off"):
         # A nudge's 不再提醒 button reaches members whatever their roles are now.
         _set(member, what, value == "on")

@@ -151,11 +151,13 @@ async def test_same_language_twice_changes_nothing(kexie: Kexie) -> None:
     user = await kexie.member(4202, "reporter", org=org)
     await user.send("/settings")
     panel = await user.expect_any("设置")
+    menus = len(kexie.standin.calls_of("setMyCommands"))
     await user.press("中文", panel)
     await user.expect_answer()
     await kexie.standin.wait_until_confirmed()
     assert kexie.standin.errors == []  # no "message is not modified"
     assert not kexie.standin.calls_of("editMessageText")
+    assert len(kexie.standin.calls_of("setMyCommands")) == menus  # the menu is already Chinese
 
 
 async def test_settings_on_a_vanished_message_answers_anew(
