@@ -107,16 +107,30 @@ async def _delivery(
     )
     if activity is None:
         return []
-    entries: list[AuditEntry] = []
-    changes: list[Change] = []
-    if due.kind == Kind.REPORT_EDITED and due.refs:
-        entries = list(
+    refs: list[AuditEntry] = []
+    if due.refs:
+        refs = list(
             (
                 await session.scalars(
                     select(AuditEntry).where(AuditEntry.id.in_(due.refs)).order_by(AuditEntry.id)
                 )
             ).all()
         )
+    # Who amended, withdrew or resubmitted it: not always its author (an org admin may).
+    by = None
+    if due.kind != Kind.REPORT_SUBMITTED:
+        member_ids = list(dict.fromkeys(e.member_id for e in refs if e.member_id is not None))
+        if member_ids:
+            names = await session.execute(
+                select(Member.id, Member.first_name).where(Member.id.in_(member_ids))
+            )
+            found = dict(names.all())
+            sep = "、" if lang == "zh" else ", "
+            by = sep.join(str(found[m]) for m in member_ids if found.get(m)) or None
+    entries: list[AuditEntry] = []
+    changes: list[Change] = []
+    if due.kind == Kind.REPORT_EDITED and refs:
+        entries = refs
         later = (
             await session.execute(
                 select(AuditEntry.old_value, AuditEntry.new_value)
@@ -137,7 +151,7 @@ async def _delivery(
             before = evidence_count_before(after, files)
             if before != after:
                 changes.append(Change("evidence", str(before), str(after)))
-    text = _fitted(activity, due.kind, lang, timing, changes, edited=bool(entries))
+    text = _fitted(activity, due.kind, lang, timing, changes, edited=bool(entries), by=by)
     parts: list[tuple[str, dict[str, Any]]] = [("", _message(text))]
     with_album = due.kind in (Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED) or any(
         e.action == "evidence" for e in entries
@@ -237,12 +251,13 @@ def _fitted(
     changes: Sequence[Change],
     *,
     edited: bool,
+    by: str | None = None,
 ) -> Raw:
     """The card (and its changes) within Telegram's limit: long texts are shortened further
     until it fits, as it is shown (entities count once, emoji twice)."""
     text = Raw("")
     for card_chars, change_chars in TEXT_BUDGETS:
-        text = delivery_card(activity, kind, lang, timing, card_chars)
+        text = delivery_card(activity, kind, lang, timing, card_chars, by=by)
         if edited:
             text = Raw(text + "\n\n" + change_lines(lang, changes, change_chars))
         if visible_length(text) <= MAX_MESSAGE:
@@ -251,9 +266,16 @@ def _fitted(
 
 
 def delivery_card(
-    activity: Activity, kind: Kind, lang: str, timing: Timing, text_chars: int = CARD_TEXT_CHARS
+    activity: Activity,
+    kind: Kind,
+    lang: str,
+    timing: Timing,
+    text_chars: int = CARD_TEXT_CHARS,
+    *,
+    by: str | None = None,
 ) -> Raw:
-    """The card district admins receive: every field, lateness, reporter, photos count."""
+    """The card district admins receive: every field, lateness, reporter, photos count, and
+    ``by`` whom it was amended, withdrawn or resubmitted."""
     org = activity.organisation
     head = t(
         lang,
@@ -277,6 +299,8 @@ def delivery_card(
         ),
         line("label_status", plain(lang, f"status_{activity.status}")),
     ]
+    if by:
+        lines.append(line("label_changed_by", shorten(by, 200)))
     if activity.submitted_at is not None:
         lines.append(
             t(lang, "card_on_time")

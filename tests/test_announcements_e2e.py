@@ -16,7 +16,7 @@ from scheduler import outbox
 from storage import reports
 from storage.models import Activity, Member, OutboxMessage
 from tests.harness import Kexie
-from tests.standin import FakeUser, html_to_text, utf16_len
+from tests.standin import FakeUser, html_to_text, make_jpeg, utf16_len
 from tests.test_scheduler_e2e import local_today, run_scheduler_at, submit_report_with_album
 
 MAX_MESSAGE = 4096
@@ -80,6 +80,7 @@ async def test_every_amendment_path_reaches_the_admins_with_old_and_new_per_fiel
         assert "参与人数：40人 → 60人" in changes
         assert "名称：光电产业技术交流会 → 光电<产业>技术交流会 & 对接" in changes
         assert "服务（活动）名称：光电<产业>技术交流会 & 对接" in card.text
+        assert "修改/撤回人：王芳" in card.text
 
     # 撤回, then 重新提交.
     await open_mine(reporter, "光电<产业>技术交流会")
@@ -90,7 +91,7 @@ async def test_every_amendment_path_reaches_the_admins_with_old_and_new_per_fiel
     await run_scheduler_at(kexie, t1 + timedelta(hours=2))
     for admin in admins:
         card = await admin.expect_any(f"报送已撤回 {ref}")
-        assert "状态：已撤回" in card.text
+        assert "状态：已撤回" in card.text and "修改/撤回人：王芳" in card.text
     await open_mine(reporter, "光电<产业>技术交流会")
     await reporter.press("重新提交")
     await reporter.expect_any("已重新提交")
@@ -202,3 +203,28 @@ async def test_blocking_marks_the_admin_unreachable_before_any_403(kexie: Kexie)
 
 def test_html_to_text_is_what_telegram_counts() -> None:
     assert utf16_len(html_to_text("<b>a</b>&amp;😀")) == 4
+
+
+async def test_evidence_added_to_a_submitted_report_is_announced_with_the_count(
+    kexie: Kexie,
+) -> None:
+    reporter, admins, ref = await district_setup(kexie)
+    t1 = local_today(kexie) + timedelta(days=1, hours=9)
+    await run_scheduler_at(kexie, t1)
+    await open_mine(reporter, "光电产业技术交流会")
+    await reporter.press("✏️ 修改")
+    await reporter.expect_any("要修改哪一项")
+    await reporter.press("佐证材料")
+    await reporter.expect_any("第7步")
+    await reporter.send_photo(make_jpeg(seed=13))
+    await reporter.expect_any("已收到")
+    await reporter.press("完成")
+    await reporter.expect_any("状态")
+    await reporter.press("修改完成")
+    await reporter.expect_any("修改完成")
+    await run_scheduler_at(kexie, t1 + timedelta(hours=1))
+    for admin in admins:
+        card = await admin.expect_any(f"报送已修改 {ref}")
+        assert "佐证材料：共 3 个 → 共 4 个" in card.text.split("修改内容", 1)[1]
+        photos = [m for m in admin.messages if m.media_group_id and m.message_id > card.message_id]
+        assert len(photos) == 3  # the album follows the card again, with the new photo

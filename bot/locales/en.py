@@ -190,6 +190,7 @@ TEXTS: dict[str, str] = {
     "label_status": "Status",
     "label_author": "Reported by",
     "label_submitted_at": "Submitted at",
+    "label_changed_by": "Changed by",
     "headcount_value": "{n} people",
     "btn_submit": "✅ Submit",
     "btn_edit": "✏️ Edit",

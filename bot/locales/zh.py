@@ -340,6 +340,7 @@ TEXTS: dict[str, str] = {
     "label_status": "状态",
     "label_author": "报送人",
     "label_submitted_at": "提交时间",
+    "label_changed_by": "修改/撤回人",
     "headcount_value": "{n}人",
     "btn_submit": "✅ 提交",
     "btn_edit": "✏️ 修改",
