@@ -16,7 +16,13 @@ from typing import Any
 from bot.config import Settings
 from bot.texts import plain
 from storage.db import Database
-from storage.importer import ANNEXES, error_lines, import_registry
+from storage.importer import (
+    ANNEXES,
+    error_lines,
+    import_registry,
+    note_lines,
+    read_sheet_isolated,
+)
 from storage.migrate import upgrade
 from storage.models import utcnow
 from storage.policy import OPERATOR, Action, allowed, district_target
@@ -29,11 +35,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
     if not path.is_file():
         print(f"找不到文件：{path}", file=sys.stderr)
         return 2
-    data = path.read_bytes()
     text = functools.partial(plain, "zh")
     today = utcnow().astimezone(settings.tz).date()
 
     async def work() -> int:
+        # The same bounded reader as the bot: zip bounds first, streamed rows, a child process
+        # with a memory limit, so a hostile file cannot take the operator's machine either.
+        sheet = await read_sheet_isolated(path, args.annex, today)
         db = Database(settings.db_url)
         try:
             async with db.session() as session:
@@ -48,7 +56,7 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 if not allowed(OPERATOR, Action.IMPORT_REGISTRY, district_target(district.id)):
                     print(text("not_allowed"), file=sys.stderr)
                     return 2
-                result = await import_registry(session, district, args.annex, data, today)
+                result = await import_registry(session, district, args.annex, sheet, today)
                 if not result.ok:
                     print(
                         f"{path.name}：发现 {len(result.errors)} 处问题，没有导入任何内容。",
@@ -70,6 +78,8 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                     print(f"  + {name}")
                 for name in result.updated:
                     print(f"  ~ {name}")
+                for line in note_lines(result.notes, text, limit=200):
+                    print(line)
                 return 0
         finally:
             await db.dispose()

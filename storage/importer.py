@@ -20,7 +20,8 @@ import struct
 import sys
 import weakref
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -28,8 +29,10 @@ from typing import IO, Any
 from xml.etree.ElementTree import Element, iterparse
 
 from openpyxl import load_workbook
+from openpyxl.reader import excel as excel_reader
 from openpyxl.utils import get_column_letter
 from openpyxl.utils.cell import column_index_from_string, coordinate_from_string, range_boundaries
+from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -169,6 +172,14 @@ def _read_all(source: Source) -> bytes:
     return source if isinstance(source, bytes) else source.read_bytes()
 
 
+def _tail(source: Source, size: int) -> bytes:
+    if isinstance(source, bytes):
+        return source[-size:]
+    with source.open("rb") as stream:
+        stream.seek(max(0, source.stat().st_size - size))
+        return stream.read()
+
+
 def _open(source: Source) -> IO[bytes] | str:
     return io.BytesIO(source) if isinstance(source, bytes) else str(source)
 
@@ -189,16 +200,16 @@ def check_archive(source: Source) -> str | None:
         return "imp_err_protected" if _ENCRYPTED in _read_all(source) else "imp_err_xls"
     if not head.startswith(b"PK"):
         return "imp_err_unreadable"
-    data = _read_all(source)
     # The end record first: ZipFile would otherwise read the whole central directory.
-    end = data.rfind(_EOCD, max(0, len(data) - 65_557))
-    if end < 0 or end + 22 > len(data):
+    tail = _tail(source, 65_557)
+    end = tail.rfind(_EOCD)
+    if end < 0 or end + 22 > len(tail):
         return "imp_err_unreadable"
-    entries, directory_size = struct.unpack_from("<HI", data, end + 10)
+    entries, directory_size = struct.unpack_from("<HI", tail, end + 10)
     if entries > MAX_ENTRIES or directory_size > MAX_ENTRIES * 1024:
         return "imp_err_archive"
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with zipfile.ZipFile(_open(source)) as archive:
             members = archive.infolist()
     except (zipfile.BadZipFile, ValueError, OSError):
         return "imp_err_unreadable"
@@ -327,6 +338,28 @@ def _column_of(ref: str | None, default: int) -> int:
         return default
 
 
+class _UnsizedSheet(ReadOnlyWorksheet):  # type: ignore[misc]
+    """A read-only sheet that does not look for its ``<dimension>`` when opened.
+
+    openpyxl parses the whole sheet XML to find it when a (hostile or odd) file leaves it out;
+    this reader never uses the stored dimension (it can be wrong), so the scan is skipped.
+    """
+
+    def _get_size(self) -> None:
+        self._min_column = self._min_row = 1
+        self._max_column = self._max_row = None
+
+
+@contextmanager
+def _sheets_without_size() -> Iterator[None]:
+    original = excel_reader.ReadOnlyWorksheet
+    excel_reader.ReadOnlyWorksheet = _UnsizedSheet
+    try:
+        yield
+    finally:
+        excel_reader.ReadOnlyWorksheet = original
+
+
 def read_sheet(data: Source, annex: str | None, today: date) -> ParsedSheet:
     """Read and check a spreadsheet without touching the database.
 
@@ -339,7 +372,8 @@ def read_sheet(data: Source, annex: str | None, today: date) -> ParsedSheet:
     if problem:
         return _refused(problem)
     try:
-        workbook = load_workbook(_open(data), read_only=True, data_only=True)
+        with _sheets_without_size():
+            workbook = load_workbook(_open(data), read_only=True, data_only=True)
     except MemoryError:
         return _refused("imp_err_too_complex")
     except Exception as exc:  # hostile XML can raise almost anything inside openpyxl
@@ -573,6 +607,9 @@ async def read_sheet_isolated(
 
     A child that dies or overruns is the sentence ``imp_err_too_complex``, not a crash.
     """
+    problem = check_archive(path)  # cheap and bounded: no child for a file refused outright
+    if problem:
+        return _refused(problem)
     root = str(Path(__file__).resolve().parent.parent)
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
