@@ -51,9 +51,13 @@ async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any,
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate the database, then run the bot with long polling until interrupted."""
+    """Migrate the database, then run the bot with long polling until interrupted.
+
+    Exit code 0 after SIGINT/SIGTERM; 1 when the database file was deleted or replaced while
+    running (a supervisor should restart the bot once the file is back)."""
     from bot.app import build_application
     from bot.polling import serve
+    from handlers.export import after_restart
 
     upgrade(settings.db_url)
     db = Database(settings.db_url)
@@ -61,11 +65,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     logging.getLogger(__name__).info("kexie is running (database: %s)", settings.db_url)
 
     async def main() -> int:
+        stop = asyncio.Event()
+        db.on_lost = lambda _what: stop.set()
+        watchdog = asyncio.create_task(db.watch_file(stop, settings.db_check_interval))
         try:
-            await serve(app, timeout=settings.poll_timeout)
+            await serve(app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart)
         finally:
+            watchdog.cancel()
             await db.dispose()
-        return 0
+        return 1 if db.lost else 0
 
     return _run_async(main())
 

@@ -50,6 +50,8 @@ class Settings(BaseSettings):
     quiet_days: int = Field(default=30, ge=1)
     annual_deadline: str = "11-30"
     poll_timeout: int = Field(default=10, ge=0, le=50)
+    # Seconds between checks that the SQLite file is still the one opened (storage/db.py).
+    db_check_interval: float = Field(default=20.0, gt=0, le=300)
 
     @field_validator("telegram_api_url")
     @classmethod

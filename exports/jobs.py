@@ -4,19 +4,23 @@ Claiming is "insert, commit, then look": every process first commits its own ``r
 then checks for an earlier running row of the same member. Two simultaneous claims both see
 each other and only the older one goes ahead, without any database-specific locking. A row left
 ``running`` by a killed process stops blocking after :data:`STALE_AFTER`.
+
+An export cut short by a shutdown is marked ``interrupted``; after the restart the admin is told
+to ask again (:func:`take_interrupted`), and the row becomes ``interrupted-told``.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import ExportJob, utcnow
+from storage.models import ExportJob, Member, utcnow
 
 STALE_AFTER = timedelta(minutes=30)
 RUNNING, DONE, FAILED, REFUSED = "running", "done", "failed", "refused"
+INTERRUPTED, INTERRUPTED_TOLD = "interrupted", "interrupted-told"
 
 
 async def running_job(
@@ -69,3 +73,28 @@ async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
     job = await session.get(ExportJob, job_id)
     if job is not None:
         job.status, job.finished_at = status, utcnow()
+
+
+async def take_interrupted(session: AsyncSession) -> list[tuple[ExportJob, Member]]:
+    """Interrupted exports whose admin has not been told yet, each claimed (marked told) by
+    this process only: two processes starting together do not both tell."""
+    rows = (
+        await session.execute(
+            select(ExportJob, Member)
+            .join(Member, Member.id == ExportJob.member_id)
+            .where(ExportJob.status == INTERRUPTED)
+            .order_by(ExportJob.id)
+        )
+    ).all()
+    taken = []
+    for job, member in rows:
+        claimed = await session.execute(
+            update(ExportJob)
+            .where(ExportJob.id == job.id, ExportJob.status == INTERRUPTED)
+            .values(status=INTERRUPTED_TOLD)
+            .execution_options(synchronize_session=False)
+        )
+        if getattr(claimed, "rowcount", 0) == 1:
+            job.status = INTERRUPTED_TOLD
+            taken.append((job, member))
+    return taken

@@ -7,6 +7,10 @@ the background; the files then arrive as documents. The export itself runs as an
 task (other users keep being served) and is registered in ``export_jobs`` so a second /export of
 the same admin is refused, also when it reaches another bot process.
 
+Shutting down does not wait for an export: the task is cancelled, the writer thread stops at its
+next progress step (it is a daemon thread, so the process need not wait for it anyway), the job is
+marked interrupted, and after the restart the admin is told to ask again (:func:`after_restart`).
+
 Callback data: ``exp:annex:<13|11|12|all>``, ``exp:year:<YYYY>``, ``exp:where:<district id|city>``,
 ``exp:cancel``. Every choice is checked against the policy again when pressed.
 """
@@ -18,18 +22,22 @@ import logging
 import re
 import shutil
 import tempfile
+import threading
+from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from telegram import Bot
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
+from telegram.ext import Application, ContextTypes
 
 from bot.config import Settings
+from bot.polling import interrupt_on_stop
 from bot.texts import Raw, t
 from exports import jobs
 from exports.bundle import PART_LIMIT
@@ -51,6 +59,9 @@ ANNEX_KEYS = {"13": "1-3", "11": "1-1", "12": "1-2", "all": "all"}
 YEARS_OFFERED = 3
 PROGRESS_EVERY = 1.5  # seconds between edits of the progress message
 SEND_LIMIT = 50 * 1024 * 1024  # what a bot may send as one document
+WRITER_GRACE = 3.0  # seconds an interrupted writer gets to reach its next step and stop
+
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -277,9 +288,41 @@ class ExportTask:
 async def _spawn(context: ContextTypes.DEFAULT_TYPE, task: ExportTask) -> None:
     db: Database = context.bot_data["db"]
     settings: Settings = context.bot_data["settings"]
-    context.application.create_task(
+    running = context.application.create_task(
         run_export(context.bot, db, settings, task), name=f"export-{task.job_id}"
     )
+    interrupt_on_stop(context.application, running)
+
+
+class ExportInterrupted(Exception):
+    """Raised inside the writer thread when the export was interrupted (the bot is stopping)."""
+
+
+def _in_daemon_thread(work: Callable[[], T]) -> asyncio.Future[T]:
+    """Run blocking ``work`` in a daemon thread; a future for its result.
+
+    Not ``asyncio.to_thread``: the default executor's threads are joined at exit, so a process
+    asked to stop would wait for the whole export."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def target() -> None:
+        try:
+            result = work()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            error = exc
+            deliver = partial(settle, lambda: future.set_exception(error))
+        else:
+            deliver = partial(settle, lambda: future.set_result(result))
+        with suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(deliver)
+
+    threading.Thread(target=target, name="kexie-export-writer", daemon=True).start()
+    return future
 
 
 class ProgressMessage:
@@ -326,6 +369,8 @@ async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTas
         return
     status = jobs.FAILED
     out = Path(tempfile.mkdtemp(prefix="kexie-export-"))
+    interrupted = threading.Event()
+    work: asyncio.Future[ExportResult] | None = None
     try:
         await progress.show(line("export_step_reading"))
         async with db.session() as session:
@@ -333,10 +378,12 @@ async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTas
         latest: dict[str, tuple[str, int, int]] = {}
 
         def note(stage: str, done: int, total: int) -> None:  # called from the worker thread
+            if interrupted.is_set():
+                raise ExportInterrupted
             latest["now"] = (stage, done, total)
 
-        work = asyncio.create_task(
-            asyncio.to_thread(
+        work = _in_daemon_thread(
+            partial(
                 write_exports, data, out, EvidenceStore(settings.evidence_dir), settings.tz,
                 part_limit=PART_LIMIT, progress=note,
             )
@@ -354,6 +401,16 @@ async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTas
         status = jobs.DONE
         await _finish(db, task.job_id, status)
         await progress.show(_done_text(lang, task, result, skipped))
+    except asyncio.CancelledError:
+        if status != jobs.DONE:
+            status = jobs.INTERRUPTED
+            log.warning("export %s interrupted: the bot is stopping", task.job_id)
+            interrupted.set()
+            if work is not None:
+                await asyncio.wait({work}, timeout=WRITER_GRACE)
+                if work.done() and not work.cancelled():
+                    work.exception()  # ExportInterrupted, expected: do not log it at exit
+        raise
     except Exception:
         log.exception("export %s failed", task.job_id)
         await progress.show(t(lang, "export_failed"))
@@ -408,3 +465,35 @@ def _done_text(lang: str, task: ExportTask, result: ExportResult, skipped: list[
     for path in skipped:
         text += "\n\n" + t(lang, "export_too_big", name=path.name)
     return text
+
+
+async def after_restart(app: Application) -> None:
+    """On start: tell admins whose export a shutdown interrupted to ask again (in the
+    background, so polling starts at once)."""
+    db: Database = app.bot_data["db"]
+    interrupt_on_stop(app, app.create_task(_tell_interrupted(app.bot, db), name="export-notices"))
+
+
+async def _tell_interrupted(bot: Bot, db: Database) -> None:
+    try:
+        async with db.session() as session:
+            taken = [
+                (job.id, job.scope, member.telegram_id, member.language)
+                for job, member in await jobs.take_interrupted(session)
+            ]
+    except Exception:
+        log.exception("could not read the interrupted exports")
+        return
+    for job_id, scope, chat_id, lang in taken:
+        annex, _, rest = scope.partition(":")
+        year = re.search(r"(\d{4})\d{4}-", rest)
+        text = t(
+            lang,
+            "export_interrupted",
+            annex=_annex_label(lang, annex if annex in ANNEX_KEYS.values() else "all"),
+            year=year.group(1) if year else "",
+        )
+        try:
+            await bot.send_message(chat_id, text, parse_mode=ParseMode.HTML)
+        except TelegramError as exc:
+            log.warning("could not tell member chat %s about export %s: %s", chat_id, job_id, exc)

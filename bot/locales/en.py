@@ -418,6 +418,7 @@ TEXTS: dict[str, str] = {
     "export_busy": "You already have an export running; please wait until it has finished.",
     "export_cancelled": "Export cancelled.",
     "export_use_buttons": "Please use the buttons of the message above; send /cancel to stop the export.",
+    "export_interrupted": "⚠️ Your export ({annex}, {year}) was interrupted by a restart of the bot and did not finish. Please send /export to ask for it again.",
     # --- end export ---
     # --- scheduler ---
     # deliveries to district (and opted-in city) admins

@@ -495,5 +495,6 @@ TEXTS: dict[str, str] = {
     "export_busy": "您已有一个导出正在进行，请等它完成后再试。",
     "export_cancelled": "已取消导出。",
     "export_use_buttons": "请点上面消息里的按钮选择；发送 /cancel 可取消导出。",
+    "export_interrupted": "⚠️ 您之前的导出（{annex}，{year}年）因机器人重启而中断，没有完成。请重新发送 /export 再导出一次。",
     # --- end export ---
 }
