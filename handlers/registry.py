@@ -28,6 +28,7 @@ from storage.importer import (
     import_registry,
     note_lines,
     read_sheet_isolated,
+    sheet_district,
     sheet_result,
 )
 from storage.models import ChatState, District, Organisation, OrgKind
@@ -37,7 +38,6 @@ from storage.registry import (
     RegistryError,
     create_organisation,
     display_value,
-    district_by_name,
     district_figures,
     districts_for_actor,
     field_value,
@@ -631,7 +631,7 @@ async def receive_spreadsheet(turn: Turn) -> None:
         return
     district: District | None = districts[0]
     if len(districts) > 1:
-        named = await district_by_name(turn.session, sheet.district) if sheet.district else None
+        named = await sheet_district(turn.session, sheet)
         district = next((d for d in districts if named is not None and d.id == named.id), None)
         if district is None:
             turn.reply(turn.t("imp_name_district"))

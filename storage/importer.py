@@ -338,7 +338,7 @@ def _column_of(ref: str | None, default: int) -> int:
         return default
 
 
-class _UnsizedSheet(ReadOnlyWorksheet):  # type: ignore[misc]
+class _UnsizedSheet(ReadOnlyWorksheet):
     """A read-only sheet that does not look for its ``<dimension>`` when opened.
 
     openpyxl parses the whole sheet XML to find it when a (hostile or odd) file leaves it out;
@@ -651,6 +651,18 @@ def sheet_result(sheet: ParsedSheet, annex: str | None) -> ImportResult:
     return ImportResult(annex=annex or found, errors=list(sheet.errors), notes=list(sheet.notes))
 
 
+async def sheet_district(session: AsyncSession, sheet: ParsedSheet) -> District | None:
+    """The district the summary row names, if any: ``锦江区``, also written ``成都市锦江区``,
+    ``锦江区科协`` or ``锦江``."""
+    if not sheet.district:
+        return None
+    written = sheet.district.replace(" ", "")
+    for prefix in ("四川省", "成都市"):
+        written = written.removeprefix(prefix)
+    written = written.removesuffix("科协")
+    return await district_by_name(session, written) if written else None
+
+
 async def import_registry(
     session: AsyncSession,
     district: District,
@@ -670,7 +682,7 @@ async def import_registry(
     if sheet.errors or sheet.kind is None:
         return result
     if sheet.district is not None:
-        named = await district_by_name(session, sheet.district)
+        named = await sheet_district(session, sheet)
         if named is None or named.id != district.id:
             where_row, where_column = sheet.district_cell
             result.errors.append(

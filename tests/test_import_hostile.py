@@ -26,6 +26,7 @@ from storage.importer import (
     note_lines,
     read_sheet,
     read_sheet_isolated,
+    sheet_district,
 )
 from storage.models import Organisation
 from storage.registry import district_by_name
@@ -256,6 +257,23 @@ async def test_a_sheet_of_another_district_is_refused_naming_both(db: Database) 
         assert wuhou is not None
         ok = await import_registry(session, wuhou, "1-1", fixture("annex_1_1_wuhou.xlsx"), TODAY)
     assert ok.ok and ok.created == ["武侯示例科技公司科协"]
+
+
+async def test_the_district_may_be_written_with_the_city_or_as_the_association(
+    db: Database,
+) -> None:
+    async with db.session() as session:
+        jinjiang = await district_by_name(session, "锦江区")
+        assert jinjiang is not None
+        for written in ("成都市锦江区", "锦江区科协", "锦江"):
+            sheet = read_sheet(fixture("annex_1_1_merged.xlsx"), "1-1", TODAY)
+            sheet.district = written
+            assert (await sheet_district(session, sheet)) == jinjiang, written
+            result = await import_registry(session, jinjiang, "1-1", sheet, TODAY)
+            assert result.ok, (written, result.errors)
+        sheet.district = "成都市武侯区"
+        result = await import_registry(session, jinjiang, "1-1", sheet, TODAY)
+        assert [e.key for e in result.errors] == ["imp_err_other_district"]
 
 
 def test_the_summary_row_names_the_district() -> None:
