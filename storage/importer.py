@@ -492,9 +492,8 @@ def _read_workbook(workbook: Any, data: Source, annex: str | None, today: date) 
             continue
         used = False
         for row_no in range(min_row + 1, min(max_row, last_row) + 1):
+            # A row that is empty apart from the merge is not an association: left alone.
             below = cells_by_row.get(row_no)
-            if below is None and row_no in blank_rows:
-                below = cells_by_row[row_no] = dict.fromkeys(used_cols)
             if below is not None and _is_blank(below.get(min_col)):
                 below[min_col] = value
                 used = True

@@ -222,6 +222,14 @@ def test_a_horizontal_merge_fills_no_other_column() -> None:
     assert parsed.notes == []
 
 
+def test_a_merge_over_an_empty_row_makes_no_association_of_it() -> None:
+    rows = [HEAD, [1, "上行科协", "文号一", None, 10, 2], [None], [2, "下行科协", None, None, 5, 1]]
+    parsed = read_sheet(_sheet(rows, merges=("C2:C3",)), "1-1", TODAY)
+    assert parsed.errors == []
+    assert [r.name for r in parsed.rows] == ["上行科协", "下行科协"]
+    assert parsed.notes == [] and "approval_no" not in parsed.rows[1].values
+
+
 async def test_merged_rows_are_stored_and_reported(db: Database) -> None:
     async with db.session() as session:
         district = await district_by_name(session, "锦江区")
