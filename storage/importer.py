@@ -16,6 +16,7 @@ import io
 import logging
 import os
 import pickle
+import re
 import struct
 import sys
 import weakref
@@ -26,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import IO, Any
-from xml.etree.ElementTree import Element, iterparse
+from xml.etree.ElementTree import Element, XMLPullParser
 
 from openpyxl import load_workbook
 from openpyxl.reader import excel as excel_reader
@@ -66,6 +67,8 @@ MAX_UNCOMPRESSED = 50 * 1024 * 1024
 MAX_RATIO = 100
 RATIO_FLOOR = 1024 * 1024
 MAX_ENTRIES = 500
+# 5 000 rows of distinct texts make ~3 MB of shared strings.
+MAX_SHARED_STRINGS = 16 * 1024 * 1024
 MAX_MERGES = 20_000
 # The parse runs in a child process with these limits, so a workbook that still manages to be
 # expensive costs the child, never the bot: the bot's memory stays where it was.
@@ -224,6 +227,12 @@ def check_archive(source: Source) -> str | None:
             return "imp_err_archive"
     if total > MAX_UNCOMPRESSED:
         return "imp_err_archive"
+    # The shared-string table is the one part openpyxl loads whole, not row by row.
+    if any(
+        m.filename.lower().endswith("sharedstrings.xml") and m.file_size > MAX_SHARED_STRINGS
+        for m in members
+    ):
+        return "imp_err_too_complex"
     return None
 
 
@@ -280,52 +289,79 @@ def _local(tag: str) -> str:
     return tag.rpartition("}")[2]
 
 
+# A merged range as the sheet XML writes it (any namespace prefix, either quote).
+_MERGE_CELL = re.compile(
+    rb"""<(?:[\w.-]+:)?mergeCell\b[^>]*?\bref\s*=\s*["']([A-Za-z]{1,3}[0-9]{1,7}(?::[A-Za-z]{1,3}[0-9]{1,7})?)["']"""
+)
+_SCAN_CHUNK = 1024 * 1024
+_OVERLAP = 256  # longer than any mergeCell tag the pattern accepts
+
+
 def _scan_sheet(
     stream: IO[bytes], first: int, last: int, columns: set[int]
 ) -> tuple[list[tuple[int, int, int, int]], set[tuple[int, int]]]:
     """Vertical merges starting in the data rows, and formula cells without a computed value,
     from the sheet's XML (read-only openpyxl reports neither).
 
-    Streams: every finished row and ``mergeCell`` is dropped as soon as it is seen, so memory
-    does not grow with the sheet.
+    The XML parser runs only until the last data row (formulas are looked for there); the
+    ``mergeCell`` elements, which come after all the rows, are found by a pattern over the
+    remaining bytes, which costs little even for a sheet of 50 MB. Finished rows are dropped
+    as soon as they are seen, so memory does not grow with the sheet.
     """
-    merges: list[tuple[int, int, int, int]] = []
+    found: set[str] = set()
     formulas: set[tuple[int, int]] = set()
+    parser: XMLPullParser | None = XMLPullParser(events=("start", "end"))
     stack: list[Element] = []
     row_no = col = 0
-    for event, elem in iterparse(stream, events=("start", "end")):
-        tag = _local(elem.tag)
-        if event == "start":
-            stack.append(elem)
-            if tag == "row":
-                r = elem.get("r") or ""
-                row_no, col = (int(r) if r.isdigit() else row_no + 1), 0
-            elif tag == "c":
-                col = _column_of(elem.get("r"), col + 1)
+    carry = b""
+    while chunk := stream.read(_SCAN_CHUNK):
+        window, carry = carry + chunk, chunk[-_OVERLAP:]
+        found.update(m.decode("ascii") for m in _MERGE_CELL.findall(window))
+        if len(found) > MAX_MERGES:
+            break
+        if parser is None:
             continue
-        stack.pop()
-        if tag == "c" and first <= row_no <= last and col in columns:
-            children = {_local(child.tag): child for child in elem}
-            value = children.get("v")
-            if "f" in children and (value is None or not (value.text or "").strip()):
-                formulas.add((row_no, col))
-        elif tag == "mergeCell" and len(merges) < MAX_MERGES:
-            try:
-                min_col, min_row, max_col, max_row = range_boundaries(elem.get("ref") or "")
-            except (ValueError, TypeError):
-                min_col = min_row = max_col = max_row = None
-            if (
-                min_col is not None
-                and min_row is not None
-                and max_row is not None
-                and max_col is not None
-                and max_row > min_row
-                and first <= min_row <= last
-                and min_col in columns
-            ):
-                merges.append((min_col, min_row, max_col, max_row))
-        if tag in ("row", "mergeCell") and stack:
-            stack[-1].clear()
+        parser.feed(chunk)
+        for event, elem in parser.read_events():
+            tag = _local(elem.tag)
+            if event == "start":
+                stack.append(elem)
+                if tag == "row":
+                    r = elem.get("r") or ""
+                    row_no, col = (int(r) if r.isdigit() else row_no + 1), 0
+                    if row_no > last:
+                        parser = None  # past the data rows: only merges are left to find
+                        break
+                elif tag == "c":
+                    col = _column_of(elem.get("r"), col + 1)
+                continue
+            stack.pop()
+            if tag == "c" and first <= row_no <= last and col in columns:
+                children = {_local(child.tag): child for child in elem}
+                value = children.get("v")
+                if "f" in children and (value is None or not (value.text or "").strip()):
+                    formulas.add((row_no, col))
+            elif tag == "sheetData":
+                parser = None
+                break
+            if tag == "row" and stack:
+                stack[-1].clear()
+    merges: list[tuple[int, int, int, int]] = []
+    for ref in sorted(found):
+        try:
+            min_col, min_row, max_col, max_row = range_boundaries(ref)
+        except (ValueError, TypeError):
+            continue
+        if (
+            min_col is not None
+            and min_row is not None
+            and max_col is not None
+            and max_row is not None
+            and max_row > min_row
+            and first <= min_row <= last
+            and min_col in columns
+        ):
+            merges.append((min_col, min_row, max_col, max_row))
     return merges, formulas
 
 
@@ -562,7 +598,8 @@ def _read_workbook(workbook: Any, data: Source, annex: str | None, today: date) 
                 spec, value.strip() if isinstance(value, str) else value, today
             )
             if error:
-                errors.append(CellError(row_no, letter, spec.header, error, {"value": value}))
+                shown = value if not isinstance(value, str) else value[:100]  # keep errors small
+                errors.append(CellError(row_no, letter, spec.header, error, {"value": shown}))
                 continue
             parsed.values[spec.key] = result
             parsed.columns[spec.key] = letter

@@ -102,6 +102,14 @@ def test_declared_ratio_total_and_entry_count_are_each_bounded(
     assert check_archive(_zip({"xl/a.xml": plain_member})) is None
 
 
+def test_a_shared_string_table_too_big_to_load_whole_is_refused(
+    monkeypatch: pytest.MonkeyPatch, no_parsing: None
+) -> None:
+    monkeypatch.setattr(importer, "MAX_SHARED_STRINGS", 100_000)
+    table = b"<sst>" + b"".join(b"<si><t>%d</t></si>" % i for i in range(20_000)) + b"</sst>"
+    assert check_archive(_zip({"xl/sharedStrings.xml": table})) == "imp_err_too_complex"
+
+
 def test_200000_rows_are_refused_after_reading_only_the_limit(rows_200k: Path) -> None:
     parsed = read_sheet(rows_200k, None, TODAY)
     assert keys(parsed) == ["imp_err_too_many"]
