@@ -329,7 +329,9 @@ async def test_chat_another_districts_sheet_refused_city_admin_imports_it(kexie:
     await city.expect_any("所属区（市）县")
 
 
-async def test_chat_hostile_and_unusual_files_get_their_sentence(kexie: Kexie, bomb: Path) -> None:
+async def test_chat_hostile_and_unusual_files_get_their_sentence(
+    kexie: Kexie, bomb: Path, rows_200k: Path
+) -> None:
     admin = await kexie.member(8201, "district_admin", district="锦江区")
     await admin.send_document(fixture("legacy.xls"), "名册.xls", "application/vnd.ms-excel")
     await admin.expect_any("另存为")
@@ -340,6 +342,8 @@ async def test_chat_hostile_and_unusual_files_get_their_sentence(kexie: Kexie, b
     assert "B5" in formula.text
     await admin.send_document(bomb.read_bytes(), "bomb.xlsx", XLSX)
     await admin.expect_any("解压后")
+    await admin.send_document(rows_200k.read_bytes(), "rows.xlsx", XLSX)
+    await admin.expect_any("超过 5 000 行")
     await admin.send_document(fixture("annex_1_1_merged_rows.xlsx"), "合并.xlsx", XLSX)
     done = await admin.expect_any("已导入附件1-1（锦江区）")
     assert "C5:C6" in done.text and "第5至6行" in done.text
