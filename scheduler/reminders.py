@@ -165,6 +165,12 @@ class Snapshot:
     plans: list[PlanRow] = field(default_factory=list)  # recent, not cancelled
     deadlines: dict[int, date] = field(default_factory=dict)  # year → deadline
     last_nudge: dict[int, datetime] = field(default_factory=dict)  # org id → last nudge queued
+    # org id → members who may report for it (active reporters and org admins)
+    reporters: dict[int, set[int]] = field(default_factory=dict)
+
+    def may_report(self, member_id: int, org_id: int) -> bool:
+        """Whether the member still belongs to the association (a removed one is not chased)."""
+        return member_id in self.reporters.get(org_id, ())
 
 
 @dataclass(frozen=True)
@@ -316,6 +322,8 @@ def draft_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[D
     for a in snap.activities:
         if a.status != "draft" or a.activity_date is None:
             continue
+        if not snap.may_report(a.author_id, a.org_id):
+            continue  # removed from the association: the draft is no longer theirs to finish
         if now - a.updated_at < timing.draft_idle:
             continue  # they are working on it right now
         last_day = a.activity_date + timedelta(days=WINDOW_DAYS)
@@ -350,7 +358,7 @@ def plan_reminders(snap: Snapshot, timing: Timing) -> Iterator[Due]:
         closes = window_closes_at(day, timing.tz)
         told = timing.at(closes.date(), timing.morning)
         slot = day.isoformat()
-        if not drafting:
+        if not drafting and snap.may_report(plan.member_id, plan.org_id):
             yield Due(Kind.PLAN_ASK, plan.member_id, plan.id, slot, ask, last)
             yield Due(Kind.PLAN_LAST_CALL, plan.member_id, plan.id, slot, last, closes)
         for admin in snap.org_admins.get(plan.org_id, []):

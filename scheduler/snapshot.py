@@ -101,6 +101,8 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
         .order_by(Membership.id)
     )
     for member_id, role, org_id, district_id in memberships.all():
+        if role in (Role.REPORTER, Role.ORG_ADMIN) and org_id is not None:
+            snap.reporters.setdefault(org_id, set()).add(member_id)
         if role == Role.ORG_ADMIN and org_id is not None:
             snap.org_admins.setdefault(org_id, []).append(member_id)
         elif role == Role.DISTRICT_ADMIN and district_id is not None:

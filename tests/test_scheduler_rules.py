@@ -47,6 +47,7 @@ def world() -> Snapshot:
         org_admins={1: [2]},
         district_admins={10: [3, 4]},
         city_admins=[5, 6],
+        reporters={1: {1, 2}},
     )
 
 
@@ -142,6 +143,17 @@ def test_no_draft_reminder_while_the_reporter_is_typing() -> None:
     snap.activities = [ActivityRow(8, 1, 1, "draft", date(2026, 11, 17), local(11, 20, 8, 30))]
     assert kinds_at(snap, local(11, 20, 9)) == []
     assert kinds_at(snap, local(11, 20, 9, 30)) == [(Kind.DRAFT_MORNING, 1)]
+
+
+def test_a_removed_member_is_not_chased_for_a_draft_or_a_plan() -> None:
+    snap = world()
+    snap.activities = [ActivityRow(8, 1, 1, "draft", date(2026, 11, 17), local(11, 18, 12))]
+    snap.plans = [PlanRow(1, 1, 1, "交流会", date(2026, 11, 19))]
+    assert kinds_at(snap, local(11, 20, 9)) == [(Kind.DRAFT_MORNING, 1), (Kind.PLAN_ASK, 1)]
+    snap.reporters = {1: {2}}  # member 1 was removed from the association
+    assert kinds_at(snap, local(11, 20, 9)) == []
+    # The org admin still hears that the planned activity was not reported.
+    assert (Kind.PLAN_MISSED, 2) in kinds_at(snap, local(11, 23, 9))
 
 
 def test_plan_is_asked_then_last_called_then_the_admin_told() -> None:
