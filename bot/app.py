@@ -113,6 +113,8 @@ def build_application(settings: Settings, db: Database) -> Application:
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.file_api_url)
         .request(RetryingReads(connection_pool_size=256, read_timeout=READ_TIMEOUT))
+        # 429 "retry after" is honoured here and only here; 5xx, timeouts and dropped
+        # connections are retried by RetryingReads (downloads) and unit_of_work (replies).
         .rate_limiter(AIORateLimiter(max_retries=2))
         .post_init(_post_init)
         .build()
