@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 from xml.etree.ElementTree import Element, XMLPullParser
 
 from openpyxl import load_workbook
@@ -322,7 +322,9 @@ def _scan_sheet(
         if parser is None:
             continue
         parser.feed(chunk)
-        for event, elem in parser.read_events():
+        # Only start and end events were asked for: each carries an Element.
+        events = cast(Iterator[tuple[str, Element]], parser.read_events())
+        for event, elem in events:
             tag = _local(elem.tag)
             if event == "start":
                 stack.append(elem)
