@@ -220,7 +220,9 @@ async def test_remove_member_ends_access_at_once(kexie: Kexie) -> None:
     await org_admin.press("确认移除")
     await org_admin.expect_any("已移除 王报送")
     await reporter.send("/report")
-    await reporter.expect_any("不能为任何科协报送")  # no association to report for any more
+    # No association to report for any more, and they are told why (issue 8, item 12).
+    ended = await reporter.expect_any("成员身份已结束")
+    assert "不能再为该单位报送" in ended.text and "邀请链接" in ended.text
     menu = kexie.standin.commands_for(f"chat:{reporter.user_id}")
     assert "report" in menu and "plan" not in menu  # the member menu shrank too
     async with kexie.session() as session:

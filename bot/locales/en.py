@@ -372,7 +372,6 @@ TEXTS: dict[str, str] = {
     "imp_err_empty": "The sheet has no data rows.",
     "imp_done": "✅ Imported annex {annex} ({district}): {created} new, {updated} updated.",
     "imp_failed": "❌ The sheet has {n} problem(s); <b>nothing was imported</b>. Fix them and send it again:\n{lines}",
-    "imp_use_cli": "You administer several districts; import with: kexie import 1-1 FILE.xlsx --district NAME",
     "imp_download_failed": "Could not download the file; please send it again later.",
     "imp_err_archive": "This file expands to too much (over 50 MB uncompressed) or is compressed abnormally; it does not look like a registry and was not read.",
     "imp_err_too_complex": "This workbook is too complex: reading it went over the memory or time limit, so nothing was imported. Remove extra sheets, pictures and formatting and send it again.",

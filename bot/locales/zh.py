@@ -209,7 +209,6 @@ TEXTS: dict[str, str] = {
     "imp_err_empty": "表中没有数据行。",
     "imp_done": "✅ 已导入附件{annex}（{district}）：新增 {created} 个，更新 {updated} 个科协。",
     "imp_failed": "❌ 表格中有 {n} 处问题，<b>没有导入任何内容</b>。请修改后重新发送：\n{lines}",
-    "imp_use_cli": "您管理多个区（市）县，请用命令导入：kexie import 1-1 文件.xlsx --district 区名",
     "imp_download_failed": "文件下载失败，请稍后重新发送。",
     "imp_err_archive": "这个文件解压后过大或压缩比异常（解压后最多 50 MB），不像是正常的登记表，没有读取。",
     "imp_err_too_complex": "这个表格太复杂，读取时超出了内存或时间限制，没有导入。请删去多余的工作表、图片和格式后重新发送。",
