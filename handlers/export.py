@@ -44,7 +44,7 @@ from exports.bundle import PART_LIMIT
 from exports.cli import human_size
 from exports.scope import Level, Scope
 from exports.service import ExportResult, annexes_of, gather, write_exports
-from handlers.common import Buttons, Turn
+from handlers.common import RETRY_BUDGET, Buttons, Turn, with_retries
 from storage import reports
 from storage.db import Database
 from storage.evidence import EvidenceStore
@@ -437,11 +437,20 @@ async def _send_files(
         if path.stat().st_size > SEND_LIMIT:
             skipped.append(path)
             continue
-        with path.open("rb") as fh:
-            await bot.send_document(
-                task.chat_id, fh, filename=path.name, read_timeout=120, write_timeout=120
-            )
+        await with_retries(
+            lambda path=path: _send_document(bot, task.chat_id, path),  # type: ignore[misc]
+            deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
+            what=f"export file {number}/{len(result.files)} of job {task.job_id}",
+        )
     return skipped
+
+
+async def _send_document(bot: Bot, chat_id: int, path: Path) -> None:
+    # Opened per attempt: a failed upload has consumed the file handle.
+    with path.open("rb") as fh:
+        await bot.send_document(
+            chat_id, fh, filename=path.name, read_timeout=120, write_timeout=120
+        )
 
 
 def _done_text(lang: str, task: ExportTask, result: ExportResult, skipped: list[Path]) -> str:

@@ -8,6 +8,7 @@ button is checked again on press.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import date, datetime, timedelta
 
@@ -17,7 +18,7 @@ from telegram.ext import ContextTypes
 
 from bot.cards import answer_lines, card_line
 from bot.texts import Raw, plain, t
-from handlers.common import Buttons, Turn, keyboard
+from handlers.common import RETRY_BUDGET, Buttons, Turn, keyboard, with_retries
 from storage import reports
 from storage.db import Database
 from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
@@ -629,7 +630,15 @@ async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
     markup = None
     if data.get("step", "evidence") == "evidence":
         markup = keyboard(evidence_rows(lang, activity.id, total))
-    await context.bot.send_message(data["chat_id"], text, parse_mode="HTML", reply_markup=markup)
+    # The album's files are stored already; only the acknowledgement is left to deliver.
+    loop = asyncio.get_running_loop()
+    await with_retries(
+        lambda: context.bot.send_message(
+            data["chat_id"], text, parse_mode="HTML", reply_markup=markup
+        ),
+        deadline=loop.time() + RETRY_BUDGET,
+        what=f"the album acknowledgement for report {data['activity_id']}",
+    )
 
 
 def evidence_rows(lang: str, activity_id: int, total: int) -> Buttons:

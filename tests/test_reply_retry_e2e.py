@@ -13,9 +13,12 @@ from sqlalchemy import select
 
 import bot.app
 import handlers.common
-from storage.models import ChatState
+from storage.evidence import EvidenceStore
+from storage.models import ChatState, utcnow
+from tests.export_data import seed_export_data
 from tests.harness import Kexie
-from tests.standin import FakeUser
+from tests.standin import FakeUser, make_jpeg
+from tests.test_report_e2e import answer_until_evidence
 
 
 @pytest.fixture(autouse=True)
@@ -86,3 +89,33 @@ async def test_a_429_is_retried_by_one_layer(kexie: Kexie) -> None:
     await kexie.standin.wait_until_confirmed()
     await user.expect_nothing(0.3)
     assert len(kexie.standin.calls_of("sendMessage")) == sent + 2  # the refused one, the sent one
+
+
+async def test_album_acknowledgement_arrives_after_a_500(kexie: Kexie) -> None:
+    """The album's one acknowledgement is sent by a job, outside any update: retried too."""
+    user = await reporter(kexie)
+    await answer_until_evidence(user)
+    kexie.standin.fail_next("sendMessage", 500)
+    await user.send_album([make_jpeg(seed=k) for k in range(3)])
+    ack = await user.expect("已收到 3 个文件")
+    assert "现有佐证材料 3 个" in ack.text
+    await user.expect_nothing(0.5)
+    assert len(kexie.standin.injected) == 1
+
+
+async def test_export_files_arrive_after_a_502_on_upload(kexie: Kexie) -> None:
+    this_year = utcnow().astimezone(kexie.settings.tz).year
+    async with kexie.session() as session:
+        await seed_export_data(session, EvidenceStore(kexie.settings.evidence_dir), this_year)
+    admin = await kexie.member(4102, "district_admin", district="锦江区")
+    await admin.send("/export")
+    await admin.expect_any("请选择要导出的附件")
+    await admin.press("附件1-3")
+    await admin.expect_any("请选择年度")
+    kexie.standin.fail_next("sendDocument", 502)
+    await admin.press(f"{this_year}年（本年度）")
+    done = await admin.expect_any("已导出", timeout=60)
+    assert f"附件1-3_{this_year}年锦江区.xlsx" in done.text
+    names = [m.file_name for m in admin.messages if m.file_name]
+    assert names.count(f"附件1-3_{this_year}年锦江区.xlsx") == 1
+    assert len(kexie.standin.injected) == 1
