@@ -40,6 +40,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from openpyxl import Workbook
 from PIL import Image, ImageDraw
 
+from core.rules import format_date, format_datetime
 from exports.annex13 import HEADERS, NOTE, SUBHEADER, title, write_annex13
 from exports.bundle import write_bundle
 from exports.details import HEADERS as DETAIL_HEADERS
@@ -48,7 +49,6 @@ from exports.details import Thumbnailer, on_time_text
 from exports.names import plan_entries
 from exports.rows import ActivityRow, EvidenceFile
 from storage.evidence import EvidenceStore
-from storage.rules import format_date, format_datetime
 
 YEAR = 2021
 TZ_NAME = "Asia/Shanghai"

@@ -37,13 +37,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select
 from telegram import Bot
 
-from bot.config import load_settings
+from core.enums import OrgKind, Role
+from core.settings import load_settings
 from scheduler import outbox
 from scheduler.clock import ShiftedClock
 from scheduler.jobs import Scheduler
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Member, Membership, OrgKind, OutboxMessage, Plan, Role
+from storage.models import Member, Membership, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
 from tests.standin import DEFAULT_TOKEN, StandIn
 

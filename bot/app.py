@@ -28,8 +28,8 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
-from bot.config import Settings
-from bot.texts import t
+from core.settings import Settings
+from core.texts import t
 from handlers import (
     common,
     export,

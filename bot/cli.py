@@ -1,7 +1,7 @@
 """The ``kexie`` command line: run the bot, migrate, seed districts, add associations, invite.
 
 The CLI acts as the operator of the installation (it holds the database), which the permission
-policy models as :data:`storage.policy.OPERATOR`, a city-wide actor.
+policy models as :data:`core.policy.OPERATOR`, a city-wide actor.
 """
 
 from __future__ import annotations
@@ -13,10 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import Any
 
-from bot.config import Settings, SettingsError, load_settings
-from storage.db import Database
-from storage.migrate import upgrade
-from storage.policy import (
+from core.policy import (
     OPERATOR,
     Action,
     Target,
@@ -25,6 +22,9 @@ from storage.policy import (
     invite_action,
     org_target,
 )
+from core.settings import Settings, SettingsError, load_settings
+from storage.db import Database
+from storage.migrate import upgrade
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -104,7 +104,7 @@ def cmd_districts_seed(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
     """Create an association and print its id."""
-    from storage.models import OrgKind
+    from core.enums import OrgKind
     from storage.registry import RegistryError, create_organisation, district_by_name
 
     async def work(db: Database) -> int:
@@ -139,8 +139,9 @@ def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     """Create an invitation and print its deep link."""
+    from core.enums import Role
     from storage.members import create_invite
-    from storage.models import Organisation, Role
+    from storage.models import Organisation
     from storage.registry import district_by_name
 
     async def work(db: Database) -> int:

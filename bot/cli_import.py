@@ -13,8 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from bot.config import Settings
-from bot.texts import plain
+from core.policy import OPERATOR, Action, allowed, district_target
+from core.settings import Settings
+from core.texts import plain
 from storage.db import Database
 from storage.importer import (
     ANNEXES,
@@ -25,7 +26,6 @@ from storage.importer import (
 )
 from storage.migrate import upgrade
 from storage.models import utcnow
-from storage.policy import OPERATOR, Action, allowed, district_target
 from storage.registry import district_by_name
 
 

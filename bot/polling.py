@@ -29,6 +29,8 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
+from handlers.tasks import interrupt_all
+
 log = logging.getLogger(__name__)
 
 ALLOWED_UPDATES: Sequence[str] = (
@@ -38,9 +40,6 @@ ALLOWED_UPDATES: Sequence[str] = (
     Update.MY_CHAT_MEMBER,  # blocked / unblocked: scheduler.reachability
 )
 MAX_BACKOFF = 30.0
-# Tasks that must not delay a shutdown (a large export): cancelled when the bot stops.
-INTERRUPTIBLE = "kexie.interruptible_tasks"
-INTERRUPT_GRACE = 5.0  # seconds an interrupted task gets to record that it was interrupted
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
@@ -140,24 +139,6 @@ async def poll(app: Application, stop: asyncio.Event, *, timeout: int = 10) -> N
                 offset = max(offset or 0, update_id + 1)
 
 
-def interrupt_on_stop(app: Application, task: asyncio.Task[Any]) -> None:
-    """Have ``task`` cancelled when the bot stops instead of waiting for it to finish."""
-    tasks: set[asyncio.Task[Any]] = app.bot_data.setdefault(INTERRUPTIBLE, set())
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
-
-
-async def _interrupt(app: Application) -> None:
-    tasks: set[asyncio.Task[Any]] = set(app.bot_data.get(INTERRUPTIBLE, ()))
-    pending = {task for task in tasks if not task.done()}
-    if not pending:
-        return
-    log.info("interrupting %d long-running task(s) to stop", len(pending))
-    for task in pending:
-        task.cancel()
-    await asyncio.wait(pending, timeout=INTERRUPT_GRACE)
-
-
 async def _connect(app: Application, stop: asyncio.Event) -> bool:
     """Initialise the application (getMe) and drop any webhook, retrying with back-off while the
     Bot API is unreachable; False when ``stop`` was set first."""
@@ -209,7 +190,7 @@ async def serve(
                 await on_start(app)
             await poll(app, stop, timeout=timeout)
         finally:
-            await _interrupt(app)
+            await interrupt_all(app)
             await app.stop()
     finally:
         await app.shutdown()

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from openpyxl import Workbook
 
+from core.enums import OfficerRole
+from core.rules import format_date
 from exports.layout import Sheet, StyleBook, row_height
 from exports.rows import DistrictFacts, OrgRow
 from exports.summary import SummaryLine, add_summary_sheet, percent
-from storage.models import OfficerRole
-from storage.rules import format_date
 
 PERSON_HINT = "姓名/职务/电话"
 Value = str | int | None

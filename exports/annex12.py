@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from core.enums import OfficerRole
+from core.rules import format_date
 from exports.annex11 import RegistryForm, Value, figure, write_registry
 from exports.rows import DistrictFacts, OrgRow
 from exports.summary import SummaryLine, percent
-from storage.models import OfficerRole
-from storage.rules import format_date
 
 
 def _zone_fields(org: OrgRow) -> tuple[Value, ...]:

@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 
+from core.rules import format_date
 from exports.details import Thumbnailer, add_details_sheet
 from exports.layout import Sheet, StyleBook, row_height
 from exports.names import Entry
 from exports.summary import SummaryLine, add_summary_sheet
-from storage.rules import format_date
 
 LABEL = "附件1-3"
 HEADERS = (

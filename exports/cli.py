@@ -12,14 +12,14 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from bot.config import Settings
+from core.policy import OPERATOR, Action, Target, allowed, district_target, org_target
+from core.settings import Settings
 from exports.scope import Level, Scope
 from exports.service import CHOICES, ExportResult, annexes_of, gather, write_exports
 from storage.db import Database
 from storage.evidence import EvidenceStore
 from storage.migrate import upgrade
 from storage.models import Organisation
-from storage.policy import OPERATOR, Action, Target, allowed, district_target, org_target
 from storage.registry import district_by_name
 
 

@@ -15,10 +15,10 @@ from openpyxl import Workbook
 from openpyxl.drawing.image import Image as SheetImage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from core.rules import format_datetime
 from exports.layout import Sheet, StyleBook, row_height
 from exports.names import Entry
 from storage.evidence import EvidenceStore
-from storage.rules import format_datetime
 
 log = logging.getLogger(__name__)
 

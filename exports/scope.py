@@ -17,18 +17,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core.enums import ActivityStatus, OrgKind
 from exports.names import safe_name
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
 from storage.models import (
     Activity,
-    ActivityStatus,
     District,
     DistrictFigures,
     Evidence,
     Member,
     Officer,
     Organisation,
-    OrgKind,
 )
 
 CITY_NAME = "成都市"

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import OrgKind
 from exports.annex11 import write_annex11
 from exports.annex12 import write_annex12
 from exports.annex13 import write_annex13
@@ -24,7 +25,6 @@ from exports.rows import ActivityRow, DistrictFacts, OrgRow
 from exports.scope import Level, Scope, load_activities, load_districts, load_orgs, scope_name
 from exports.summary import summary_lines
 from storage.evidence import EvidenceStore
-from storage.models import OrgKind
 
 ANNEXES = ("1-3", "1-1", "1-2")
 CHOICES = (*ANNEXES, "all")

@@ -37,13 +37,13 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
-from bot.config import Settings
-from bot.texts import Raw, plain, t
+from core.policy import Actor
+from core.settings import Settings
+from core.texts import Raw, plain, t
 from storage.db import Database
 from storage.evidence import EvidenceStore
 from storage.members import load_actor, member_by_telegram_id
 from storage.models import Member, utcnow
-from storage.policy import Actor
 
 log = logging.getLogger(__name__)
 

@@ -36,21 +36,21 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application, ContextTypes
 
-from bot.config import Settings
-from bot.polling import interrupt_on_stop
-from bot.texts import Raw, t
+from core.policy import Action, Target, allowed
+from core.rules import EARLIEST_DATE, normalize
+from core.settings import Settings
+from core.texts import Raw, t
 from exports import jobs
 from exports.bundle import PART_LIMIT
 from exports.cli import human_size
 from exports.scope import Level, Scope
 from exports.service import ExportResult, annexes_of, gather, write_exports
 from handlers.common import RETRY_BUDGET, Buttons, Turn, with_retries
+from handlers.tasks import interrupt_on_stop
 from storage import reports
 from storage.db import Database
 from storage.evidence import EvidenceStore
 from storage.models import ChatState, District
-from storage.policy import Action, Target, allowed
-from storage.rules import EARLIEST_DATE, normalize
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,10 @@ import io
 
 import qrcode
 
-from bot.texts import Raw
+from core.enums import Role
+from core.policy import Action, Target, allowed, invite_action
+from core.rules import format_date
+from core.texts import Raw
 from handlers.common import Turn
 from handlers.registry import (
     THEN_INVITE,
@@ -23,10 +26,8 @@ from handlers.registry import (
     refuse,
 )
 from storage.members import create_invite, load_invite, open_invites, revoke_invite
-from storage.models import Invite, Organisation, Role
-from storage.policy import Action, Target, allowed, invite_action
+from storage.models import Invite, Organisation
 from storage.registry import districts_for_actor, orgs_for_actor
-from storage.rules import format_date
 
 ROLE_CODES = {"r": Role.REPORTER, "a": Role.ORG_ADMIN}
 USES_CHOICES = (1, 5, 20, 50)

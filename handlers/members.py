@@ -8,13 +8,13 @@ admin may remove reporters but not the org admins the district appointed. Drawn 
 
 from __future__ import annotations
 
-from bot.texts import Raw
+from core.policy import Action, Target, allowed, invite_action
+from core.texts import Raw
 from handlers.common import Turn
 from handlers.menus import set_member_menu
 from handlers.registry import callback_parts, org_buttons, pressed_org, refuse
 from storage.members import load_actor, load_membership, org_memberships, remove_membership
 from storage.models import Membership, Organisation
-from storage.policy import Action, Target, allowed, invite_action
 from storage.registry import orgs_for_actor
 
 MAX_LISTED = 40

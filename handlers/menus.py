@@ -7,9 +7,9 @@ import logging
 from telegram import Bot, BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from telegram.error import TelegramError
 
-from bot.texts import plain
-from storage.models import Role
-from storage.policy import Actor
+from core.enums import Role
+from core.policy import Actor
+from core.texts import plain
 
 log = logging.getLogger(__name__)
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import math
 
-from bot.texts import Raw
+from core.enums import ActivityStatus, Role
+from core.policy import Action, allowed
+from core.rules import editable_until, format_date
+from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.report import FLOW, field_buttons, may_amend, render_card, report_target
 from storage import reports
-from storage.models import Activity, ActivityStatus, Role
-from storage.policy import Action, allowed
-from storage.rules import editable_until, format_date
+from storage.models import Activity
 
 PAGE_SIZE = 8
 BUTTON_NAME_CHARS = 18

@@ -15,14 +15,9 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from bot.texts import Raw
-from handlers import report
-from handlers.common import Turn
-from storage import reports
-from storage.members import reporting_orgs
-from storage.models import Activity, ActivityStatus, ChatState, Plan
-from storage.policy import Action, Target, allowed
-from storage.rules import (
+from core.enums import ActivityStatus
+from core.policy import Action, Target, allowed
+from core.rules import (
     NAME_MAX,
     check_plan_date,
     check_text,
@@ -30,6 +25,12 @@ from storage.rules import (
     parse_plan_date,
     window_closes_at,
 )
+from core.texts import Raw
+from handlers import report
+from handlers.common import Turn
+from storage import reports
+from storage.members import reporting_orgs
+from storage.models import Activity, ChatState, Plan
 
 FLOW = "plan"
 LISTED_PLANS = 5

@@ -15,7 +15,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.config import Settings
+from core.settings import Settings
 from scheduler.reachability import chat_status_changed
 from scheduler.reminders import Timing
 from storage.db import Database

@@ -17,7 +17,18 @@ from pathlib import Path
 
 from telegram.error import TelegramError
 
-from bot.texts import Raw
+from core.enums import OrgKind
+from core.policy import Action, allowed, district_target, org_target
+from core.registry_rules import (
+    MULTI_OFFICERS,
+    FieldSpec,
+    field_by_key,
+    fields_for,
+    parse_count,
+    parse_field,
+    parse_org_name,
+)
+from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.router import route_message
 from storage import reports
@@ -31,8 +42,7 @@ from storage.importer import (
     sheet_district,
     sheet_result,
 )
-from storage.models import ChatState, District, Organisation, OrgKind
-from storage.policy import Action, allowed, district_target, org_target
+from storage.models import ChatState, District, Organisation
 from storage.registry import (
     FIGURE_KEYS,
     RegistryError,
@@ -47,15 +57,6 @@ from storage.registry import (
     orgs_for_actor,
     set_district_figure,
     set_field,
-)
-from storage.registry_rules import (
-    MULTI_OFFICERS,
-    FieldSpec,
-    field_by_key,
-    fields_for,
-    parse_count,
-    parse_field,
-    parse_org_name,
 )
 
 log = logging.getLogger(__name__)

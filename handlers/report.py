@@ -16,17 +16,11 @@ from telegram import Document, Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
 
-from bot.cards import answer_lines, card_line
-from bot.texts import Raw, plain, t
-from handlers.common import RETRY_BUDGET, Buttons, Turn, keyboard, with_retries
-from storage import reports
-from storage.db import Database
-from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
-from storage.filetypes import Problem, Refusal, check_document, check_photo, is_image
-from storage.members import reporting_orgs
-from storage.models import Activity, ActivityStatus, ChatState, Organisation
-from storage.policy import Action, Target, allowed
-from storage.rules import (
+from core.cards import answer_lines, card_line
+from core.enums import ActivityStatus
+from core.filetypes import Problem, Refusal, check_document, check_photo, is_image
+from core.policy import Action, Target, allowed
+from core.rules import (
     CONTENT_MAX,
     NAME_MAX,
     OUTCOME_MAX,
@@ -43,6 +37,13 @@ from storage.rules import (
     timeliness,
     window_closes_at,
 )
+from core.texts import Raw, plain, t
+from handlers.common import RETRY_BUDGET, Buttons, Turn, keyboard, with_retries
+from storage import reports
+from storage.db import Database
+from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
+from storage.members import reporting_orgs
+from storage.models import Activity, ChatState, Organisation
 
 log = logging.getLogger(__name__)
 

@@ -9,10 +9,11 @@ and cannot be muted.
 
 from __future__ import annotations
 
-from bot.texts import Raw
+from core.enums import Role
+from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.menus import set_member_menu
-from storage.models import Member, Role
+from storage.models import Member
 
 LANGUAGES = ("zh", "en")
 SWITCHES = ("nudges", "summary", "delivery")

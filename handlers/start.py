@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from bot.texts import Raw
+from core.enums import Role
+from core.texts import Raw
 from handlers.common import Turn
 from handlers.menus import BASE_COMMANDS, commands_for, set_member_menu
 from handlers.router import menu_buttons
 from storage.members import active_memberships, load_actor, redeem_invite
-from storage.models import Membership, Role
+from storage.models import Membership
 
 
 def describe_membership(turn: Turn, membership: Membership) -> str:

@@ -3,11 +3,11 @@ reports — one short card with counts. Callback data: ``sts:open:<district>`` (
 
 from __future__ import annotations
 
-from bot.texts import Raw
+from core.policy import Action
+from core.texts import Raw
 from handlers.common import Turn
 from handlers.registry import district_buttons, pressed_district
 from storage.models import District
-from storage.policy import Action
 from storage.registry import districts_for_actor
 from storage.status import district_status
 

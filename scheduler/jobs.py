@@ -15,7 +15,7 @@ from typing import Any
 
 from telegram.ext import Application, ContextTypes
 
-from bot.config import Settings
+from core.settings import Settings
 from scheduler import outbox
 from scheduler.clock import Clock, SystemClock
 from scheduler.reminders import Timing, due_now, is_quiet

@@ -21,8 +21,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.config import Settings
-from storage.rules import WINDOW_DAYS, window_closes_at
+from core.rules import WINDOW_DAYS, window_closes_at
+from core.settings import Settings
 
 
 class Kind(enum.StrEnum):

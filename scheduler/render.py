@@ -15,8 +15,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
-from bot.texts import Raw, plain, t
+from core.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
+from core.rules import WINDOW_DAYS, format_date, format_datetime, shorten
+from core.texts import Raw, plain, t
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
 from storage.models import (
@@ -28,7 +29,6 @@ from storage.models import (
     Organisation,
     Plan,
 )
-from storage.rules import WINDOW_DAYS, format_date, format_datetime, shorten
 from storage.status import district_status
 
 CARD_TEXT_CHARS = 500

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import ActivityStatus, Role
+from core.rules import WINDOW_DAYS
 from scheduler.reminders import (
     ActivityRow,
     AuditRow,
@@ -23,7 +25,6 @@ from scheduler.reminders import (
 )
 from storage.models import (
     Activity,
-    ActivityStatus,
     AnnualDeadline,
     AuditEntry,
     Member,
@@ -31,9 +32,7 @@ from storage.models import (
     Organisation,
     OutboxMessage,
     Plan,
-    Role,
 )
-from storage.rules import WINDOW_DAYS
 
 AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence")
 

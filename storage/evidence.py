@@ -12,7 +12,7 @@ MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the Bot API's getFile limit
 # What a sign-in sheet, a photo or a summary document may be. Checked by extension because
 # phones send odd MIME types (e.g. application/octet-stream for .docx from some file managers).
 # The name only decides what is downloaded: the bytes must then match the kind the name claims
-# (storage/filetypes.py) before they are stored.
+# (core/filetypes.py) before they are stored.
 ALLOWED_EXTENSIONS = {
     ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".png": "image/png", ".webp": "image/webp",
     ".heic": "image/heic", ".heif": "image/heif", ".bmp": "image/bmp", ".gif": "image/gif",

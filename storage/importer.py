@@ -38,10 +38,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import District, Organisation, OrgKind
-from storage.officers import replace_officers
-from storage.registry import district_by_name
-from storage.registry_rules import (
+from core.enums import OrgKind
+from core.registry_rules import (
     FieldSpec,
     check_tech_staff,
     fields_for,
@@ -49,6 +47,9 @@ from storage.registry_rules import (
     parse_field,
     parse_org_name,
 )
+from storage.models import District, Organisation
+from storage.officers import replace_officers
+from storage.registry import district_by_name
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import Invite, Member, Membership, Organisation, Role, utcnow
-from storage.policy import Actor, Grant
+from core.enums import Role
+from core.policy import Actor, Grant
+from storage.models import Invite, Member, Membership, Organisation, utcnow
 
 INVITE_TOKEN_BYTES = 18  # 24 url-safe characters: unguessable, and fits /start's 64-char payload
 

@@ -6,7 +6,6 @@ aware UTC datetimes through :class:`UTCDateTime`.
 
 from __future__ import annotations
 
-import enum
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,6 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from core.enums import ActivityStatus
 
 
 def utcnow() -> datetime:
@@ -67,42 +68,6 @@ class Base(DeclarativeBase):
     """Declarative base with a naming convention so migrations are stable across databases."""
 
     metadata = MetaData(naming_convention=NAMING)
-
-
-class OrgKind(enum.StrEnum):
-    """企业科协 or 产业功能区科协."""
-
-    ENTERPRISE = "enterprise"
-    ZONE = "zone"
-
-
-class Role(enum.StrEnum):
-    """What a member may do, from narrowest to widest scope."""
-
-    REPORTER = "reporter"
-    ORG_ADMIN = "org_admin"
-    DISTRICT_ADMIN = "district_admin"
-    CITY_ADMIN = "city_admin"
-
-
-class ActivityStatus(enum.StrEnum):
-    """Lifecycle of a report."""
-
-    DRAFT = "draft"
-    SUBMITTED = "submitted"
-    WITHDRAWN = "withdrawn"
-    CANCELLED = "cancelled"
-
-
-class OfficerRole(enum.StrEnum):
-    """The person columns of annexes 1-1 and 1-2."""
-
-    LEGAL_REP = "legal_rep"  # 法人代表 (zones only)
-    CHAIR = "chair"  # 主席
-    VICE_CHAIR = "vice_chair"  # 副主席 (several allowed)
-    SECRETARY_GENERAL = "secretary_general"  # 秘书长
-    DEPUTY_SECRETARY_GENERAL = "deputy_secretary_general"  # 副秘书长
-    CONTACT = "contact"  # 联系人
 
 
 class District(Base):

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from core.registry_rules import Person
 from storage.models import Officer, Organisation
-from storage.registry_rules import Person
 
 
 def officers_of(org: Organisation, role: str) -> list[Officer]:

@@ -9,11 +9,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from storage.models import District, DistrictFigures, Organisation, OrgKind
+from core.enums import OrgKind
+from core.policy import Action, Actor, allowed, district_target, org_target
+from core.registry_rules import FieldSpec, check_tech_staff, fields_for
+from core.rules import format_date
+from storage.models import District, DistrictFigures, Organisation
 from storage.officers import people_of, replace_officers
-from storage.policy import Action, Actor, allowed, district_target, org_target
-from storage.registry_rules import FieldSpec, check_tech_staff, fields_for
-from storage.rules import format_date
 
 # Chengdu's county-level units (2021), in the order of the work guide (annex-spec.md).
 CHENGDU_DISTRICTS: tuple[str, ...] = (

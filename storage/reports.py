@@ -12,9 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
+from core.enums import ActivityStatus
+from core.rules import format_date, reference_number, timeliness
 from storage.models import (
     Activity,
-    ActivityStatus,
     AuditEntry,
     ChatState,
     Evidence,
@@ -22,7 +23,6 @@ from storage.models import (
     Organisation,
     utcnow,
 )
-from storage.rules import format_date, reference_number, timeliness
 
 # The order of the questions; each step fills the activity field of the same name.
 STEPS: tuple[str, ...] = ("date", "name", "content", "role", "headcount", "outcome", "evidence")

@@ -8,7 +8,8 @@ from datetime import date
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Activity, ActivityStatus, Organisation, OrgKind
+from core.enums import ActivityStatus, OrgKind
+from storage.models import Activity, Organisation
 from storage.registry import district_orgs, missing_fields
 
 

@@ -8,17 +8,9 @@ from datetime import UTC, date, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import ActivityStatus, OrgKind
 from storage.evidence import EvidenceStore
-from storage.models import (
-    Activity,
-    ActivityStatus,
-    DistrictFigures,
-    Evidence,
-    Member,
-    Officer,
-    Organisation,
-    OrgKind,
-)
+from storage.models import Activity, DistrictFigures, Evidence, Member, Officer, Organisation
 from storage.registry import district_by_name, seed_districts
 from tests.standin import make_jpeg
 

@@ -29,12 +29,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from telegram.ext import Application
 
 from bot.app import build_application
-from bot.config import Settings, load_settings
 from bot.polling import poll
+from core.enums import OrgKind, Role
+from core.settings import Settings, load_settings
 from storage.db import Database
 from storage.members import create_invite
 from storage.migrate import upgrade
-from storage.models import District, Organisation, OrgKind, Role
+from storage.models import District, Organisation
 from storage.registry import create_organisation, district_by_name, seed_districts
 from tests.standin import FakeUser, StandIn
 

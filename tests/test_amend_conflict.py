@@ -7,9 +7,10 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from core.enums import OrgKind
 from storage import reports
 from storage.db import Database
-from storage.models import Activity, AuditEntry, Member, OrgKind
+from storage.models import Activity, AuditEntry, Member
 from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
 from tests.standin import FakeUser

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import SettingsError, load_settings
+from core.settings import SettingsError, load_settings
 
 GOOD_TOKEN = "123456789:" + "A" * 35
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -9,8 +9,8 @@ from io import BytesIO
 import pytest
 from sqlalchemy import func, select
 
+from core.filetypes import CLAIMS, Problem, check_document, check_photo, sniff
 from storage.evidence import ALLOWED_EXTENSIONS
-from storage.filetypes import CLAIMS, Problem, check_document, check_photo, sniff
 from storage.models import Evidence
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
@@ -36,7 +36,7 @@ def _zip(names: list[str]) -> bytes:
 DOCX = _zip(["[Content_Types].xml", "word/document.xml"])
 
 
-# --- the plain function (storage/filetypes.py) ----------------------------------------------
+# --- the plain function (core/filetypes.py) ----------------------------------------------
 
 
 def test_sniff_recognises_the_formats_people_send() -> None:

@@ -19,7 +19,8 @@ from sqlalchemy import select
 
 import bot.app
 import handlers.common
-from storage.models import Activity, ActivityStatus, Evidence
+from core.enums import ActivityStatus
+from storage.models import Activity, Evidence
 from tests.harness import Kexie, seeded
 from tests.standin import DOWNLOAD, FakeUser, StandIn, make_jpeg
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.rules import needs_headcount_confirmation
 from storage.models import ChatState
-from storage.rules import needs_headcount_confirmation
 from tests.harness import Kexie
 from tests.standin import FakeUser
 from tests.test_report_flow_e2e import only_activity, reporter

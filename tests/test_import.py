@@ -9,10 +9,12 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bot.texts import plain
+from core.enums import OrgKind
+from core.registry_rules import Person
+from core.texts import plain
 from storage.db import Database
 from storage.importer import error_lines, import_registry, read_sheet
-from storage.models import District, Organisation, OrgKind
+from storage.models import District, Organisation
 from storage.officers import people_of
 from storage.registry import (
     create_organisation,
@@ -20,7 +22,6 @@ from storage.registry import (
     load_organisation,
     missing_fields,
 )
-from storage.registry_rules import Person
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TODAY = date(2021, 11, 5)

@@ -16,7 +16,7 @@ from openpyxl import Workbook
 from sqlalchemy import select
 
 import storage.importer as importer
-from bot.texts import plain
+from core.texts import plain
 from storage.db import Database
 from storage.importer import (
     MAX_ROWS,

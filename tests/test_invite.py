@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from PIL import Image
 
+from core.enums import OrgKind, Role
 from handlers.invite import qr_png
 from storage.db import Database
 from storage.members import (
@@ -19,7 +20,7 @@ from storage.members import (
     remove_membership,
     revoke_invite,
 )
-from storage.models import OrgKind, Role, utcnow
+from storage.models import utcnow
 from storage.registry import create_organisation, district_by_name
 
 

@@ -15,9 +15,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from bot.texts import t
-from storage.models import Activity, ActivityStatus
-from storage.rules import parse_activity_date, parse_headcount
+from core.enums import ActivityStatus
+from core.rules import parse_activity_date, parse_headcount
+from core.texts import t
+from storage.models import Activity
 from tests.harness import Kexie
 from tests.standin import BotMessage, FakeUser, html_to_text, make_jpeg
 from tests.test_report_e2e import answer_until_evidence

@@ -1,7 +1,7 @@
 """/plan with a date that has already passed: the answer says so instead of "cannot read".
 
-The parser and the "past" judgement are plain rules (``storage.rules.parse_plan_date``,
-``storage.rules.check_plan_date``); one end-to-end test shows what the reporter reads.
+The parser and the "past" judgement are plain rules (``core.rules.parse_plan_date``,
+``core.rules.check_plan_date``); one end-to-end test shows what the reporter reads.
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from datetime import date, timedelta
 
 import pytest
 
+from core.rules import check_plan_date, format_date, parse_plan_date
 from storage.models import utcnow
-from storage.rules import check_plan_date, format_date, parse_plan_date
 from tests.harness import Kexie
 
 TODAY = date(2021, 11, 5)

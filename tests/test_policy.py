@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from storage.models import Role
-from storage.policy import (
+from core.enums import Role
+from core.policy import (
     OPERATOR,
     Action,
     Actor,

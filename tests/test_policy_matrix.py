@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from storage.models import Activity, ActivityStatus, Member, Role, utcnow
-from storage.rules import reference_number
+from core.enums import ActivityStatus, Role
+from core.rules import reference_number
+from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie
 from tests.standin import FakeUser
 

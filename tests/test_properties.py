@@ -19,9 +19,8 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from bot.config import format_month_day, format_quiet_hours, parse_month_day, parse_quiet_hours
-from bot.locales.zh import TEXTS
-from storage.registry_rules import (
+from core.locales.zh import TEXTS
+from core.registry_rules import (
     Person,
     parse_approval_date,
     parse_count,
@@ -30,7 +29,7 @@ from storage.registry_rules import (
     parse_person,
     parse_phone,
 )
-from storage.rules import (
+from core.rules import (
     MAX_HEADCOUNT,
     _chinese_number,
     format_date,
@@ -38,6 +37,7 @@ from storage.rules import (
     parse_headcount,
     parse_plan_date,
 )
+from core.settings import format_month_day, format_quiet_hours, parse_month_day, parse_quiet_hours
 
 # A fixed seed and a modest number of examples: the same cases on every run, a few seconds each.
 settings.register_profile(

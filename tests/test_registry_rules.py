@@ -6,8 +6,8 @@ from datetime import date, datetime
 
 import pytest
 
-from storage.models import OfficerRole, OrgKind
-from storage.registry_rules import (
+from core.enums import OfficerRole, OrgKind
+from core.registry_rules import (
     ENTERPRISE_FIELDS,
     ZONE_FIELDS,
     Person,

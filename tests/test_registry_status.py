@@ -6,8 +6,10 @@ from datetime import date
 
 import pytest
 
+from core.enums import ActivityStatus, OrgKind
+from core.registry_rules import FieldSpec, Person, field_by_key
 from storage.db import Database
-from storage.models import Activity, ActivityStatus, Member, OrgKind
+from storage.models import Activity, Member
 from storage.registry import (
     RegistryError,
     create_organisation,
@@ -18,7 +20,6 @@ from storage.registry import (
     set_district_figure,
     set_field,
 )
-from storage.registry_rules import FieldSpec, Person, field_by_key
 from storage.status import district_status
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from core.enums import ActivityStatus, OrgKind, Role
 from storage import reports
 from storage.db import Database
 from storage.members import remove_membership
-from storage.models import Activity, ActivityStatus, ChatState, Member, Membership, OrgKind, Role
+from storage.models import Activity, ChatState, Member, Membership
 from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
 from tests.standin import FakeUser

@@ -7,8 +7,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from storage.models import Activity, ActivityStatus, Evidence, utcnow
-from storage.rules import format_date
+from core.enums import ActivityStatus
+from core.rules import format_date
+from storage.models import Activity, Evidence, utcnow
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
 

@@ -8,8 +8,9 @@ from datetime import timedelta
 
 from sqlalchemy import func, select
 
-from storage.models import Activity, ActivityStatus, AuditEntry, ChatState, Evidence, Member, utcnow
-from storage.rules import format_date
+from core.enums import ActivityStatus
+from core.rules import format_date
+from storage.models import Activity, AuditEntry, ChatState, Evidence, Member, utcnow
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
 from tests.test_report_e2e import answer_until_evidence

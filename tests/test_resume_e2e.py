@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import select
 from telegram import Update
 
-from storage.models import Activity, ActivityStatus, ChatState, Member
+from core.enums import ActivityStatus
+from storage.models import Activity, ChatState, Member
 from tests.harness import Kexie
 
 SLOW = 30.0  # a fresh process needs a moment to import, migrate and start polling
@@ -77,11 +78,16 @@ async def test_redelivered_update_is_not_applied_twice(kexie: Kexie) -> None:
         last_id = member.last_update_id
     assert kexie.app is not None
     replay = Update.de_json(
-        {"update_id": last_id, "message": {
-            "message_id": 999, "date": 1_700_000_000, "text": "医药政策宣讲",
-            "chat": {"id": user.chat_id, "type": "private", "first_name": user.first_name},
-            "from": {"id": user.user_id, "is_bot": False, "first_name": user.first_name},
-        }},
+        {
+            "update_id": last_id,
+            "message": {
+                "message_id": 999,
+                "date": 1_700_000_000,
+                "text": "医药政策宣讲",
+                "chat": {"id": user.chat_id, "type": "private", "first_name": user.first_name},
+                "from": {"id": user.user_id, "is_bot": False, "first_name": user.first_name},
+            },
+        },
         kexie.app.bot,
     )
     await kexie.app.process_update(replay)

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from storage.rules import (
+from core.rules import (
     check_text,
     editable_until,
     format_date,

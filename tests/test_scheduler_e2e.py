@@ -12,10 +12,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
+from core.enums import ActivityStatus
 from scheduler.clock import ManualClock
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
-from storage.models import Activity, ActivityStatus, Member, Plan, utcnow
+from storage.models import Activity, Member, Plan, utcnow
 from tests.harness import Kexie
 from tests.standin import BotMessage, FakeUser, make_jpeg
 

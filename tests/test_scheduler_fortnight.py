@@ -22,7 +22,8 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.config import Settings, load_settings
+from core.enums import OrgKind, Role
+from core.settings import Settings, load_settings
 from scheduler import outbox
 from scheduler.jobs import Scheduler
 from scheduler.reminders import Timing, is_quiet
@@ -30,15 +31,7 @@ from scheduler.sender import Sender
 from storage import reports
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import (
-    Activity,
-    Member,
-    Membership,
-    OrgKind,
-    OutboxMessage,
-    Plan,
-    Role,
-)
+from storage.models import Activity, Member, Membership, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
 
 TZ = ZoneInfo("Asia/Shanghai")

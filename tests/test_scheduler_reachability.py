@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import select
 
-from bot.cards import MAX_MESSAGE, cut_visible, visible_length
+from core.cards import MAX_MESSAGE, cut_visible, visible_length
 from scheduler import outbox
 from scheduler.outbox import OutRow
 from scheduler.reachability import chat_status_changed, reachable_after

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot import texts
-from bot.locales import en, zh
-from bot.texts import Raw, esc, placeholders, plain, t
+from core import texts
+from core.locales import en, zh
+from core.texts import Raw, esc, placeholders, plain, t
 from tests.standin import (
     MAX_MESSAGE_LENGTH,
     HtmlParseError,

@@ -1,4 +1,4 @@
-"""简体中文文案（主语言）。HTML 格式；参数在 bot.texts.t 中统一转义。"""
+"""简体中文文案（主语言）。HTML 格式；参数在 core.texts.t 中统一转义。"""
 
 TEXTS: dict[str, str] = {
     # --- common ---

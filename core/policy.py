@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from storage.models import Role
+from core.enums import Role
 
 
 class Action(enum.StrEnum):

@@ -4,10 +4,38 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Sequence
+from datetime import date
+from typing import Protocol
 
-from bot.texts import Raw, plain, t
-from storage.models import Activity
-from storage.rules import format_date, shorten
+from core.rules import format_date, shorten
+from core.texts import Raw, plain, t
+
+
+class EvidenceLike(Protocol):
+    """What a card needs of an evidence file."""
+
+    @property
+    def kind(self) -> str: ...
+
+
+class ReportLike(Protocol):
+    """What a card needs of a report (a stored activity, or any channel's copy of one)."""
+
+    @property
+    def activity_date(self) -> date | None: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def content(self) -> str | None: ...
+    @property
+    def role(self) -> str | None: ...
+    @property
+    def headcount(self) -> int | None: ...
+    @property
+    def outcome(self) -> str | None: ...
+    @property
+    def evidence(self) -> Sequence[EvidenceLike]: ...
 
 
 def card_line(lang: str, label_key: str, value: object) -> str:
@@ -16,7 +44,7 @@ def card_line(lang: str, label_key: str, value: object) -> str:
     return t(lang, "card_line", label=plain(lang, label_key), value=shown)
 
 
-def answer_lines(lang: str, activity: Activity, text_chars: int) -> list[str]:
+def answer_lines(lang: str, activity: ReportLike, text_chars: int) -> list[str]:
     """One ``<b>label</b>：value`` line per answer of annex 1-3 and the evidence count.
 
     Long content and outcome are shortened to ``text_chars`` (they are stored whole), so the

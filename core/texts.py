@@ -10,7 +10,7 @@ import html
 import string
 from typing import Any
 
-from bot.locales import en, zh
+from core.locales import en, zh
 
 CATALOGS: dict[str, dict[str, str]] = {"zh": zh.TEXTS, "en": en.TEXTS}
 DEFAULT_LANG = "zh"

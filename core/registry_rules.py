@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from storage.models import OfficerRole, OrgKind
-from storage.rules import normalize
+from core.enums import OfficerRole, OrgKind
+from core.rules import normalize
 
 EARLIEST_APPROVAL = date(1950, 1, 1)
 MAX_COUNT = 10_000_000
