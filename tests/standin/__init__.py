@@ -22,15 +22,13 @@ State (pending updates, confirmed offsets, messages, files) lives in the :class:
 object, so a bot process can be killed and restarted against the same stand-in.
 """
 
-from tests.standin.server import (
+from tests.standin.constants import (
     BLOCKED_DESCRIPTION,
     BOT_FIRST_NAME,
     BOT_ID,
     BOT_USERNAME,
     CONFLICT_DESCRIPTION,
     DEFAULT_TOKEN,
-    DOWNLOAD,
-    FAULT_KINDS,
     MAX_CALLBACK_ANSWER_LENGTH,
     MAX_CALLBACK_DATA_BYTES,
     MAX_CAPTION_LENGTH,
@@ -40,24 +38,22 @@ from tests.standin.server import (
     MAX_UPLOAD_SIZE,
     NOT_MODIFIED_DESCRIPTION,
     QUERY_TOO_OLD_DESCRIPTION,
+)
+from tests.standin.html import HtmlParseError, html_to_text, parse_html, utf16_len
+from tests.standin.media import make_jpeg
+from tests.standin.server import DOWNLOAD, FAULT_KINDS, Handler, StandIn
+from tests.standin.types import (
     ApiError,
     BotMessage,
     Button,
     Call,
     CallbackAnswer,
     ErrorRecord,
-    FakeUser,
-    Handler,
-    HtmlParseError,
     JSONDict,
-    StandIn,
     StoredFile,
     Upload,
-    html_to_text,
-    make_jpeg,
-    parse_html,
-    utf16_len,
 )
+from tests.standin.users import FakeUser
 
 __all__ = [
     "BLOCKED_DESCRIPTION",
