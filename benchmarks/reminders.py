@@ -39,6 +39,7 @@ from telegram import Bot
 
 from core.enums import OrgKind, Role
 from core.settings import load_settings
+from handlers.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.clock import ShiftedClock
 from scheduler.jobs import Scheduler
@@ -129,7 +130,7 @@ async def run(count: int) -> dict[str, object]:
             results["retick_enqueued"] = again.enqueued
 
             standin.enforce_limits = True
-            sender = scheduler.sender(bot)
+            sender = scheduler.sender(TelegramMessenger(bot))
             before = len(standin.calls_of("sendMessage"))
             started = time.perf_counter()
             stats = await sender.drain(wait_retries=30)

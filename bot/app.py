@@ -28,6 +28,7 @@ from telegram.ext import (
 )
 from telegram.request import HTTPXRequest
 
+from bot import jobs
 from core.settings import Settings
 from core.texts import t
 from handlers import (
@@ -48,7 +49,6 @@ from handlers import settings as settings_panel
 from handlers.common import Turn
 from handlers.common import unit_of_work as uow
 from handlers.menus import set_default_menus
-from scheduler import jobs
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -221,7 +221,7 @@ def build_application(settings: Settings, db: Database) -> Application:
 
     # 6. Scheduler commands (issue: reminders).
     # /plan (handlers/plan.py, plan.mmd) and /settings (handlers/settings.py, settings.mmd);
-    # the buttons of the scheduler's messages; the tick and the sender (scheduler/jobs.py).
+    # the buttons of the scheduler's messages; the tick and the sender (bot/jobs.py).
     router.register_flow(plan.FLOW, plan.receive_message, plan.cancel_plan_flow, plan.ask_again)
     app.add_handler(CommandHandler("plan", uow(plan.start_plan), PRIVATE))
     app.add_handler(_button(plan.choose_org, r"^plan:org:<id>$"))

@@ -1,34 +1,28 @@
-"""Wiring into python-telegram-bot's JobQueue: a tick every minute, a sender every second.
+"""The tick and the sender, as plain objects on a database, settings, a clock and a messenger.
 
-The JobQueue (APScheduler) only provides the clock. Each tick derives from the database what is
-due now (:mod:`scheduler.reminders`), renders it (:mod:`scheduler.render`) and stores it in the
-outbox under its unique key (:mod:`scheduler.outbox`); the sender (:mod:`scheduler.sender`)
-drains the outbox within Telegram's limits. Both are safe to run in several processes at once.
+Each tick derives from the database what is due now (:mod:`scheduler.reminders`), turns it into
+a message kind and its parameters (:mod:`scheduler.messages`) and stores it in the outbox under
+its unique key (:mod:`scheduler.outbox`); the sender (:mod:`scheduler.sender`) renders and sends
+what is due through a :class:`~scheduler.messenger.Messenger` within the channel's limits. Both
+are safe to run in several processes at once. What runs them periodically (python-telegram-bot's
+JobQueue) is wired in ``bot/jobs.py``.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from telegram.ext import Application, ContextTypes
-
 from core.settings import Settings
 from scheduler import outbox
 from scheduler.clock import Clock, SystemClock
+from scheduler.messages import rows_for
+from scheduler.messenger import Messenger
 from scheduler.reminders import Timing, due_now, is_quiet
-from scheduler.render import render
 from scheduler.sender import Sender
 from scheduler.snapshot import load_snapshot
 from storage.db import Database
-
-log = logging.getLogger(__name__)
-
-TICK_SECONDS = 60
-SEND_SECONDS = 1.0
-SEND_BUDGET = 0.8  # each sender run stops before the next one is due
 
 
 @dataclass
@@ -62,56 +56,19 @@ class Scheduler:
             rows = []
             for item in due:
                 if item.key not in queued:
-                    rows += await render(
+                    rows += await rows_for(
                         session, item, snap.people[item.member_id], self.timing, now
                     )
             inserted = await outbox.enqueue(session, rows, now)
         return TickResult(due=len(due), enqueued=inserted)
 
-    def sender(self, bot: Any, **kwargs: Any) -> Sender:
-        """A sender for this scheduler's database, clock and quiet hours."""
+    def sender(self, messenger: Messenger, **kwargs: Any) -> Sender:
+        """A sender through ``messenger`` for this scheduler's database, clock and quiet hours."""
         return Sender(
             self.db,
-            bot,
+            messenger,
             clock=self.clock,
             timing=self.timing,
             evidence_dir=self.settings.evidence_dir,
             **kwargs,
         )
-
-
-def install(app: Application) -> Scheduler:
-    """Add the tick (every minute) and the sender (every second) to the app's JobQueue."""
-    settings: Settings = app.bot_data["settings"]
-    db: Database = app.bot_data["db"]
-    scheduler = Scheduler(db, settings)
-    app.bot_data["scheduler"] = scheduler
-    app.bot_data["sender"] = scheduler.sender(app.bot)
-    queue = app.job_queue
-    if queue is None:  # PTB installed without the job-queue extra
-        log.warning("no JobQueue: scheduled reminders are disabled")
-        return scheduler
-    queue.run_repeating(run_tick, interval=TICK_SECONDS, first=TICK_SECONDS, name="scheduler:tick")
-    queue.run_repeating(run_sender, interval=SEND_SECONDS, first=6, name="scheduler:send")
-    return scheduler
-
-
-async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: one tick (a failure is logged; the next tick tries again)."""
-    scheduler: Scheduler = context.bot_data["scheduler"]
-    try:
-        result = await scheduler.tick()
-    except Exception:
-        log.exception("scheduler tick failed")
-        return
-    if result.enqueued:
-        log.info("scheduler queued %d message(s)", result.enqueued)
-
-
-async def run_sender(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: send what is due for at most :data:`SEND_BUDGET` seconds."""
-    sender: Sender = context.bot_data["sender"]
-    try:
-        await sender.drain(budget=SEND_BUDGET)
-    except Exception:
-        log.exception("outbox sender failed")

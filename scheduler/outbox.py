@@ -40,7 +40,7 @@ CHUNK = 100  # rows per INSERT: 9 parameters each stays under every driver's lim
 
 @dataclass(frozen=True)
 class OutRow:
-    """A message to store: what the tick decided, fully rendered."""
+    """A message to store: what the tick decided, as a message kind and its parameters."""
 
     key: str
     chat_id: int
@@ -62,6 +62,7 @@ class Claimable:
     payload: dict[str, Any] = field(hash=False)
     attempts: int
     unreachable: bool
+    language: str = "zh"  # the recipient's, now: the row is rendered in it when sent
 
 
 async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
@@ -116,7 +117,7 @@ async def due_rows(
 ) -> list[Claimable]:
     """Rows ready to send (pending and due, or claimed by a sender whose lease ran out)."""
     query = (
-        select(OutboxMessage, Member.unreachable)
+        select(OutboxMessage, Member.unreachable, Member.language)
         .outerjoin(Member, Member.id == OutboxMessage.member_id)
         .where(
             or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING),
@@ -138,8 +139,9 @@ async def due_rows(
             payload=dict(m.payload or {}),
             attempts=m.attempts,
             unreachable=bool(unreachable),
+            language=language or "zh",
         )
-        for m, unreachable in rows.all()
+        for m, unreachable, language in rows.all()
     ]
 
 
@@ -175,7 +177,7 @@ async def status_of(session: AsyncSession, key: str) -> str | None:
 async def mark_sent(
     session: AsyncSession, row_id: int, now: datetime, message_id: int | None
 ) -> None:
-    """Record the delivery and Telegram's message id."""
+    """Record the delivery and the channel's message id."""
     await session.execute(
         update(OutboxMessage)
         .where(OutboxMessage.id == row_id)

@@ -1,348 +1,139 @@
-"""Turn a due item into outbox rows: the text in the recipient's language, buttons, an album.
+"""Render an outbox row when it is sent: its message kind and parameters become text in the
+recipient's language (the catalog's small HTML subset), buttons and albums of evidence files.
 
-Rendering happens when the tick enqueues (so the sender only sends): a report's delivery is a
-card plus, for a submission, an album of its photos that follows the card.
+Nothing here knows a channel: buttons are a label and callback data packed with the codecs of
+:mod:`core.schedule_buttons`; files are content-addressed attachments with whatever file ids
+channels already have for them. The channel (``handlers/messenger.py``) turns these into its
+own calls. Rows queued before payloads held a kind and parameters (pre-rendered ``text`` and
+``buttons``, or ``media`` with file ids and a ``caption``) are sent as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
-from core.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
-from core.rules import WINDOW_DAYS, format_date, format_datetime, shorten
-from core.texts import Raw, plain, t
-from scheduler.outbox import OutRow
-from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
-from storage.models import (
-    Activity,
-    AnnualDeadline,
-    AuditEntry,
-    District,
-    Member,
-    Organisation,
-    Plan,
+from core.callbacks import Id
+from core.rules import WINDOW_DAYS, format_date
+from core.schedule_buttons import (
+    CANCEL_PLAN,
+    MENU_REPORT,
+    MUTE_NUDGES,
+    REPORT_PLAN,
+    RESUME_DRAFT,
+    START_EXPORT,
 )
-from storage.status import district_status
+from core.texts import Raw, plain, t
+from scheduler.delivery import TELEGRAM, album, delivery, reader
+from scheduler.messages import ALBUM
+from scheduler.messenger import Album, Attachment, Button, Outgoing
+from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
+from storage.evidence import EvidenceStore
+from storage.models import Activity, District, Member, Organisation, Plan
 
-CARD_TEXT_CHARS = 500
-CHANGE_CHARS = 120
-# (card text, changed value) lengths tried in turn until a delivery card fits one message.
-TEXT_BUDGETS = ((CARD_TEXT_CHARS, CHANGE_CHARS), (200, 60), (80, 24), (30, 10))
-ALBUM_MAX = 10  # Telegram's media group limit
-
-FIELD_LABELS = {
-    "activity_date": "label_date",
-    "name": "label_name",
-    "content": "label_content",
-    "role": "label_role",
-    "headcount": "label_headcount",
-    "outcome": "label_outcome",
-    "evidence": "label_evidence",
-}
-
-Buttons = list[list[list[str]]]  # JSON-friendly rows of [label, callback data]
+Rendered = Outgoing | Album
 
 
-async def render(
-    session: AsyncSession, due: Due, person: Person, timing: Timing, now: datetime
-) -> list[OutRow]:
-    """The outbox rows for one due item (empty when its subject has vanished meanwhile)."""
-    lang = person.language
-    parts: list[tuple[str, dict[str, Any]]]
-    if due.kind in DELIVERY_KINDS:
-        parts = await _delivery(session, due, lang, timing)
-    elif due.kind in (Kind.DRAFT_MORNING, Kind.DRAFT_CLOSING):
-        parts = await _draft(session, due, lang)
-    elif due.kind in (Kind.PLAN_ASK, Kind.PLAN_LAST_CALL, Kind.PLAN_MISSED):
-        parts = await _plan(session, due, lang)
-    elif due.kind == Kind.QUIET_NUDGE:
-        parts = await _nudge(session, due, lang, now, timing)
-    elif due.kind == Kind.DEADLINE:
-        parts = await _deadline(session, due, lang, now, timing)
-    else:
-        parts = await _city_summary(session, due, lang, now, timing)
-    rows = []
-    for suffix, payload in parts:
-        payload["expires_at"] = due.expires_at.isoformat()
-        payload["quiet"] = True
-        rows.append(
-            OutRow(
-                key=due.key + suffix,
-                chat_id=person.telegram_id,
-                kind=due.kind,
-                payload=payload,
-                member_id=person.id,
-                not_before=now,
-            )
-        )
-    return rows
-
-
-def _message(text: str, buttons: Buttons | None = None) -> dict[str, Any]:
-    return {"text": text, "buttons": buttons or []}
-
-
-# ---------------------------------------------------------------------------------------------
-# deliveries
-
-
-async def _delivery(
-    session: AsyncSession, due: Due, lang: str, timing: Timing
-) -> list[tuple[str, dict[str, Any]]]:
-    activity = await session.scalar(
-        select(Activity)
-        .where(Activity.id == due.subject)
-        .options(
-            selectinload(Activity.organisation).selectinload(Organisation.district),
-            selectinload(Activity.evidence),
-            selectinload(Activity.author),
-        )
-    )
-    if activity is None:
-        return []
-    refs: list[AuditEntry] = []
-    if due.refs:
-        refs = list(
-            (
-                await session.scalars(
-                    select(AuditEntry).where(AuditEntry.id.in_(due.refs)).order_by(AuditEntry.id)
-                )
-            ).all()
-        )
-    # Who amended, withdrew or resubmitted it: not always its author (an org admin may).
-    by = None
-    if due.kind != Kind.REPORT_SUBMITTED:
-        member_ids = list(dict.fromkeys(e.member_id for e in refs if e.member_id is not None))
-        if member_ids:
-            names = await session.execute(
-                select(Member.id, Member.first_name).where(Member.id.in_(member_ids))
-            )
-            found = dict(names.all())
-            sep = "、" if lang == "zh" else ", "
-            by = sep.join(str(found[m]) for m in member_ids if found.get(m)) or None
-    entries: list[AuditEntry] = []
-    changes: list[Change] = []
-    if due.kind == Kind.REPORT_EDITED and refs:
-        entries = refs
-        later = (
-            await session.execute(
-                select(AuditEntry.old_value, AuditEntry.new_value)
-                .where(
-                    AuditEntry.activity_id == activity.id,
-                    AuditEntry.action == "evidence",
-                    AuditEntry.id > max(due.refs),
-                )
-                .order_by(AuditEntry.id)
-            )
-        ).all()
-        changes = net_changes(
-            [(e.field, e.old_value, e.new_value) for e in entries if e.action == "edit"]
-        )
-        files = [(e.old_value, e.new_value) for e in entries if e.action == "evidence"]
-        if files:
-            after = evidence_count_before(len(activity.evidence), [(o, n) for o, n in later])
-            before = evidence_count_before(after, files)
-            if before != after:
-                changes.append(Change("evidence", str(before), str(after)))
-    text = _fitted(activity, due.kind, lang, timing, changes, edited=bool(entries), by=by)
-    parts: list[tuple[str, dict[str, Any]]] = [("", _message(text))]
-    with_album = due.kind in (Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED) or any(
-        e.action == "evidence" for e in entries
-    )
-    if with_album:
-        caption = t(lang, "sch_album_caption", ref=activity.ref_no or "", name=activity.name or "")
-        photos = [e for e in activity.evidence if e.kind == "photo"]
-        documents = [e for e in activity.evidence if e.kind != "photo"]
-        previous = due.key  # each part waits for the one before it: card, photos, documents
-        for tag, files_ in (("album", photos), ("docs", documents)):
-            for n, start in enumerate(range(0, len(files_), ALBUM_MAX), start=1):
-                media = [
-                    {"file_id": e.telegram_file_id, "sha256": e.sha256, "file_name": e.file_name}
-                    for e in files_[start : start + ALBUM_MAX]
-                ]
-                payload: dict[str, Any] = {
-                    "media": media,
-                    "documents": tag == "docs",
-                    "caption": caption if n == 1 else "",
-                    "after": previous,
-                }
-                parts.append((f"#{tag}{n}", payload))
-                previous = due.key + f"#{tag}{n}"
-    return parts
-
-
-@dataclass(frozen=True)
-class Change:
-    """One field of an amendment: the value before the first edit and after the last one."""
-
-    field: str
-    old: str | None
-    new: str | None
-
-
-def net_changes(edits: Sequence[tuple[str | None, str | None, str | None]]) -> list[Change]:
-    """Audit ``(field, old, new)`` entries in order, as one change per field (in the order the
-    fields were first touched); a field changed back to where it started is left out."""
-    first: dict[str, str | None] = {}
-    last: dict[str, str | None] = {}
-    for field_name, old, new in edits:
-        key = field_name or ""
-        first.setdefault(key, old)
-        last[key] = new
-    return [Change(f, first[f], last[f]) for f in first if first[f] != last[f]]
-
-
-def evidence_count_before(after: int, entries: Sequence[tuple[str | None, str | None]]) -> int:
-    """How many evidence files there were before the evidence audit ``entries`` (old, new),
-    given ``after`` once they were applied: an added file has no old value, clearing them all
-    records how many there were."""
-    count = after
-    for old, _new in reversed(entries):
-        if old is None:
-            count -= 1
-        else:
-            try:
-                count = int(old)
-            except ValueError:
-                count -= 1
-    return max(count, 0)
-
-
-def _change_value(lang: str, field_name: str, value: str | None, chars: int) -> str:
-    if value is None or value == "":
-        return "—"
-    if field_name == "headcount" and value.isdigit():
-        return plain(lang, "headcount_value", n=value)
-    if field_name == "evidence":
-        return plain(lang, "sch_evidence_total", n=value)
-    return shorten(value, chars)
-
-
-def change_lines(lang: str, changes: Sequence[Change], chars: int) -> Raw:
-    """The 修改内容 block: one ``field：old → new`` line per change, values escaped."""
-    lines = [t(lang, "sch_changes")]
-    for c in changes:
-        lines.append(
-            t(
-                lang,
-                "sch_change_line",
-                field=plain(lang, FIELD_LABELS.get(c.field, "label_evidence")),
-                old=_change_value(lang, c.field, c.old, chars),
-                new=_change_value(lang, c.field, c.new, chars),
-            )
-        )
-    if not changes:
-        lines.append(t(lang, "sch_changes_none"))
-    return Raw("\n".join(lines))
-
-
-def _fitted(
-    activity: Activity,
-    kind: Kind,
+async def compose(
+    session: AsyncSession,
+    kind: str,
+    payload: dict[str, Any],
     lang: str,
     timing: Timing,
-    changes: Sequence[Change],
-    *,
-    edited: bool,
-    by: str | None = None,
-) -> Raw:
-    """The card (and its changes) within Telegram's limit: long texts are shortened further
-    until it fits, as it is shown (entities count once, emoji twice)."""
-    text = Raw("")
-    for card_chars, change_chars in TEXT_BUDGETS:
-        text = delivery_card(activity, kind, lang, timing, card_chars, by=by)
-        if edited:
-            text = Raw(text + "\n\n" + change_lines(lang, changes, change_chars))
-        if visible_length(text) <= MAX_MESSAGE:
-            return text
-    return cut_visible(text)
+    store: EvidenceStore | None = None,
+) -> Rendered | None:
+    """The message an outbox row of ``kind`` stands for, in ``lang``; None when its subject is
+    gone (the row is then skipped). ``store`` supplies the bytes of files no channel knows."""
+    message = payload.get("message")
+    if message is None:
+        return _as_stored(kind, payload, store)
+    params: dict[str, Any] = payload.get("params") or {}
+    if message == ALBUM:
+        return await album(session, params, payload, lang, store)
+    if message in DELIVERY_KINDS:
+        return await delivery(session, Kind(message), params, lang, timing)
+    if message in (Kind.DRAFT_MORNING, Kind.DRAFT_CLOSING):
+        return await _draft(session, Kind(message), params, lang)
+    if message in (Kind.PLAN_ASK, Kind.PLAN_LAST_CALL, Kind.PLAN_MISSED):
+        return await _plan(session, Kind(message), params, lang)
+    if message == Kind.QUIET_NUDGE:
+        return await _nudge(session, params, lang)
+    if message == Kind.DEADLINE:
+        return await _deadline(session, params, lang)
+    if message == Kind.CITY_SUMMARY:
+        return await _city_summary(session, params, lang)
+    raise ValueError(f"unknown message kind {message!r}")
 
 
-def delivery_card(
-    activity: Activity,
-    kind: Kind,
-    lang: str,
-    timing: Timing,
-    text_chars: int = CARD_TEXT_CHARS,
-    *,
-    by: str | None = None,
-) -> Raw:
-    """The card district admins receive: every field, lateness, reporter, photos count, and
-    ``by`` whom it was amended, withdrawn or resubmitted."""
-    org = activity.organisation
-    head = t(
-        lang,
-        f"sch_head_{kind}",
-        ref=activity.ref_no or "",
-        district=org.district.name,
-        org=org.name,
-    )
+def _button(lang: str, label_key: str, data: str) -> Button:
+    return Button(plain(lang, label_key), data)
 
-    def line(label: str, value: object) -> str:
-        return card_line(lang, label, value)
 
-    lines = [
-        head,
-        "",
-        *answer_lines(lang, activity, text_chars),
-        line("label_author", activity.author.first_name if activity.author else None),
-        line(
-            "label_submitted_at",
-            format_datetime(activity.submitted_at, timing.tz) if activity.submitted_at else None,
-        ),
-        line("label_status", plain(lang, f"status_{activity.status}")),
-    ]
-    if by:
-        lines.append(line("label_changed_by", shorten(by, 200)))
-    if activity.submitted_at is not None:
-        lines.append(
-            t(lang, "card_on_time")
-            if activity.on_time
-            else t(lang, "card_late", days=activity.late_days)
+def _text(kind: str, text: str, *rows: tuple[Button, ...]) -> Outgoing:
+    return Outgoing(kind, text, tuple(rows))
+
+
+def _as_stored(kind: str, payload: dict[str, Any], store: EvidenceStore | None) -> Rendered:
+    """A row in the earlier format: text and buttons, or an album, already rendered."""
+    media = payload.get("media")
+    if not media:
+        buttons = tuple(
+            tuple(Button(str(label), str(data)) for label, data in row)
+            for row in payload.get("buttons") or []
         )
-    return Raw("\n".join(lines))
+        return Outgoing(kind, str(payload["text"]), buttons)
+    files = tuple(
+        Attachment(
+            sha256=str(item.get("sha256") or ""),
+            file_name=item.get("file_name"),
+            file_ids={TELEGRAM: str(item["file_id"])} if item.get("file_id") else {},
+            read=reader(store, str(item.get("sha256") or "")),
+        )
+        for item in media
+    )
+    caption = payload.get("caption") or None
+    return Album(kind, files, caption, bool(payload.get("documents")))
 
 
 # ---------------------------------------------------------------------------------------------
 # drafts and plans
 
 
-async def _draft(session: AsyncSession, due: Due, lang: str) -> list[tuple[str, dict[str, Any]]]:
-    activity = await session.get(Activity, due.subject)
-    if activity is None or activity.status != "draft" or activity.activity_date is None:
-        return []
-    key = "sch_draft_morning" if due.kind == Kind.DRAFT_MORNING else "sch_draft_closing"
+async def _draft(
+    session: AsyncSession, kind: Kind, params: dict[str, Any], lang: str
+) -> Outgoing | None:
+    activity = await session.get(Activity, int(params["activity"]))
+    if activity is None or activity.activity_date is None:
+        return None
+    key = "sch_draft_morning" if kind == Kind.DRAFT_MORNING else "sch_draft_closing"
     text = t(
         lang,
         key,
         name=activity.name or plain(lang, "report_untitled"),
         date=format_date(activity.activity_date),
     )
-    return [
-        ("", _message(text, [[[plain(lang, "sch_btn_resume"), f"sched:{activity.id}:resume"]]]))
-    ]
+    resume = _button(lang, "sch_btn_resume", RESUME_DRAFT.pack(Id(activity.id)))
+    return _text(kind, text, (resume,))
 
 
-async def _plan(session: AsyncSession, due: Due, lang: str) -> list[tuple[str, dict[str, Any]]]:
-    plan = await session.get(Plan, due.subject)
-    if plan is None or plan.cancelled:
-        return []
-    report = [plain(lang, "sch_btn_report_plan"), f"sched:{plan.id}:plan"]
-    not_held = [plain(lang, "sch_btn_not_held"), f"plan:cancel:{plan.id}"]
+async def _plan(
+    session: AsyncSession, kind: Kind, params: dict[str, Any], lang: str
+) -> Outgoing | None:
+    plan = await session.get(Plan, int(params["plan"]))
+    if plan is None:
+        return None
+    report = _button(lang, "sch_btn_report_plan", REPORT_PLAN.pack(Id(plan.id)))
+    not_held = _button(lang, "sch_btn_not_held", CANCEL_PLAN.pack(Id(plan.id)))
     day = format_date(plan.planned_date)
-    if due.kind == Kind.PLAN_ASK:
+    if kind == Kind.PLAN_ASK:
         text = t(lang, "sch_plan_ask", name=plan.name, date=day)
-        return [("", _message(text, [[report], [not_held]]))]
-    if due.kind == Kind.PLAN_LAST_CALL:
+        return _text(kind, text, (report,), (not_held,))
+    if kind == Kind.PLAN_LAST_CALL:
         text = t(lang, "sch_plan_last_call", name=plan.name, date=day)
-        return [("", _message(text, [[report], [not_held]]))]
+        return _text(kind, text, (report,), (not_held,))
     who = await session.get(Member, plan.member_id)
     org = await session.get(Organisation, plan.org_id)
     text = t(
@@ -354,93 +145,77 @@ async def _plan(session: AsyncSession, due: Due, lang: str) -> list[tuple[str, d
         org=org.name if org else "",
         closed=format_date(plan.planned_date + timedelta(days=WINDOW_DAYS)),
     )
-    return [("", _message(text, [[report]]))]
+    return _text(kind, text, (report,))
 
 
 # ---------------------------------------------------------------------------------------------
 # nudges, the annual deadline, the city summary
 
 
-async def _nudge(
-    session: AsyncSession, due: Due, lang: str, now: datetime, timing: Timing
-) -> list[tuple[str, dict[str, Any]]]:
-    org = await session.get(Organisation, due.subject)
-    if org is None or not org.active:
-        return []
-    text = t(lang, "sch_nudge", org=org.name, days=timing.quiet_days)
-    buttons = [
-        [[plain(lang, "welcome_buttons_report"), "menu:report"]],
-        [[plain(lang, "sch_btn_mute_nudges"), "settings:nudges:off"]],
-    ]
-    return [("", _message(text, buttons))]
+async def _nudge(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
+    org = await session.get(Organisation, int(params["org"]))
+    if org is None:
+        return None
+    text = t(lang, "sch_nudge", org=org.name, days=int(params["days"]))
+    return _text(
+        Kind.QUIET_NUDGE,
+        text,
+        (_button(lang, "welcome_buttons_report", MENU_REPORT.pack()),),
+        (_button(lang, "sch_btn_mute_nudges", MUTE_NUDGES.pack()),),
+    )
 
 
-def _deadline_of(due: Due) -> tuple[date, int]:
-    deadline, _, days = due.slot.rpartition("-")
-    return date.fromisoformat(deadline), int(days.rstrip("d"))
-
-
-async def _deadline(
-    session: AsyncSession, due: Due, lang: str, now: datetime, timing: Timing
-) -> list[tuple[str, dict[str, Any]]]:
-    district = await session.get(District, due.subject)
+async def _deadline(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
+    district = await session.get(District, int(params["district"]))
     if district is None:
-        return []
-    deadline, days = _deadline_of(due)
-    status = await district_status(session, district.id, deadline.year)
+        return None
+    counts = ("orgs", "enterprises", "zones", "reports", "late", "silent", "incomplete")
     text = t(
         lang,
         "sch_deadline",
-        deadline=format_date(deadline),
-        days=days,
+        deadline=format_date(date.fromisoformat(params["deadline"])),
+        days=int(params["days"]),
         district=district.name,
-        year=deadline.year,
-        orgs=status.organisations,
-        enterprises=status.enterprises,
-        zones=status.zones,
-        reports=status.reports,
-        late=status.late,
-        silent=len(status.silent),
-        incomplete=len(status.incomplete),
+        year=int(params["year"]),
+        **{name: int(params[name]) for name in counts},
     )
-    return [("", _message(text, [[[plain(lang, "sch_btn_export"), "export:start"]]]))]
+    export = _button(lang, "sch_btn_export", START_EXPORT.pack())
+    return _text(Kind.DEADLINE, text, (export,))
 
 
-async def _city_summary(
-    session: AsyncSession, due: Due, lang: str, now: datetime, timing: Timing
-) -> list[tuple[str, dict[str, Any]]]:
-    year = due.subject
-    row = await session.get(AnnualDeadline, year)
-    deadline = row.deadline if row is not None else date(year, *timing.deadline_month_day)
-    districts = (await session.scalars(select(District).order_by(District.sort_order))).all()
+async def _city_summary(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing:
+    figures: list[dict[str, Any]] = params.get("districts") or []
+    ids = [int(f["district"]) for f in figures]
+    names: dict[int, str] = {}
+    if ids:
+        found = await session.execute(
+            select(District.id, District.name).where(District.id.in_(ids))
+        )
+        names = {district_id: name for district_id, name in found.all()}
     totals = {"orgs": 0, "reports": 0, "late": 0, "silent": 0}
     lines = []
-    for d in districts:
-        s = await district_status(session, d.id, year)
-        if not s.organisations:
-            continue
-        totals["orgs"] += s.organisations
-        totals["reports"] += s.reports
-        totals["late"] += s.late
-        totals["silent"] += len(s.silent)
+    for f in figures:
+        for name in totals:
+            totals[name] += int(f[name])
         lines.append(
             t(
                 lang,
                 "sch_city_line",
-                district=d.name,
-                reports=s.reports,
-                late=s.late,
-                silent=len(s.silent),
-                orgs=s.organisations,
+                district=names.get(int(f["district"]), ""),
+                reports=int(f["reports"]),
+                late=int(f["late"]),
+                silent=int(f["silent"]),
+                orgs=int(f["orgs"]),
             )
         )
     text = t(
         lang,
         "sch_city_summary",
-        date=format_date(date.fromisoformat(due.slot)),
-        deadline=format_date(deadline),
-        year=year,
+        date=format_date(date.fromisoformat(params["date"])),
+        deadline=format_date(date.fromisoformat(params["deadline"])),
+        year=int(params["year"]),
         lines=Raw("\n".join(lines) or t(lang, "sch_city_empty")),
         **totals,
     )
-    return [("", _message(text[:4096], [[[plain(lang, "sch_btn_export"), "export:start"]]]))]
+    export = _button(lang, "sch_btn_export", START_EXPORT.pack())
+    return _text(Kind.CITY_SUMMARY, text[:4096], (export,))

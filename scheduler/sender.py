@@ -1,18 +1,20 @@
-"""The sender: drains the outbox within Telegram's limits.
+"""The sender: drains the outbox within the channel's limits (Telegram's, today).
 
 * at most ``rate`` messages per second overall (25 by default, under Telegram's ~30/s), an album
   counting as one message per item, and one message per second to any one chat;
-* 429 ``retry_after``: the whole sender pauses that long, the row waits and is retried, the
-  attempt is not counted against it;
-* 5xx and timeouts: retried with exponential backoff, up to ``max_attempts``;
-* 403 (the user blocked the bot) or "chat not found": the member is marked unreachable and
+* rate limited (Telegram's 429 ``retry_after``): the whole sender pauses that long, the row
+  waits and is retried, the attempt is not counted against it;
+* transient failures (5xx, timeouts): retried with exponential backoff, up to ``max_attempts``;
+* blocked (Telegram's 403) or unreachable ("chat not found"): the member is marked unreachable and
   none of their rows is tried again (talking to the bot again clears the mark; unblocking it
   also puts the report deliveries they missed back in the queue: ``scheduler.reachability``);
 * a row whose moment passed while it waited (``payload.expires_at``) is dropped, not sent stale;
   during quiet hours rows are held until they end.
 
-Payloads are rendered when the tick enqueues them (``scheduler.render``): a message with
-buttons, or an album of evidence photos that follows its card (``payload.after``).
+A row holds a message kind and its parameters (``scheduler.messages``); it is rendered here,
+when it is sent, in the recipient's language (``scheduler.render``): a message with buttons, or
+an album of evidence files that follows its card (``payload.after``). The channel is a
+:class:`~scheduler.messenger.Messenger`; its outcomes are the protocol's, not Telegram's.
 """
 
 from __future__ import annotations
@@ -24,22 +26,28 @@ from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from zoneinfo import ZoneInfo
 
-from telegram import Bot, InputMediaDocument, InputMediaPhoto
-from telegram.constants import ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
-
-from handlers.common import keyboard
 from scheduler import outbox
 from scheduler.clock import Clock, SystemClock
+from scheduler.messenger import (
+    Album,
+    Blocked,
+    DeliveryError,
+    Messenger,
+    RateLimited,
+    TransientFailure,
+    Unreachable,
+)
 from scheduler.reminders import Timing, is_quiet, quiet_ends
+from scheduler.render import Rendered, compose
 from storage.db import Database
 from storage.evidence import EvidenceStore
 
 log = logging.getLogger(__name__)
 
-MAX_CAPTION = 1024
+# Dates on cards when the sender was made without the configured timing (unit tests).
+DEFAULT_TIMING = Timing(tz=ZoneInfo("Asia/Shanghai"))
 
 
 @dataclass
@@ -47,7 +55,7 @@ class DrainStats:
     """What one :meth:`Sender.drain` did."""
 
     sent: int = 0  # rows delivered
-    api_messages: int = 0  # Telegram messages they made (an album of 5 is 5)
+    api_messages: int = 0  # channel messages they made (an album of 5 is 5)
     retried_429: int = 0  # 429s received and honoured
     retried_other: int = 0  # 5xx / timeouts retried
     blocked: int = 0
@@ -90,18 +98,18 @@ class Pacer:
             await asyncio.sleep(wait)
 
     def pause(self, seconds: float) -> None:
-        """Telegram said "retry after": nobody sends until then."""
+        """The channel said "retry after": nobody sends until then."""
         until = asyncio.get_running_loop().time() + seconds
         self._paused_until = max(self._paused_until, until)
 
 
 class Sender:
-    """Drains the outbox of one database through one bot."""
+    """Drains the outbox of one database through one messenger."""
 
     def __init__(
         self,
         db: Database,
-        bot: Bot,
+        messenger: Messenger,
         *,
         clock: Clock | None = None,
         timing: Timing | None = None,
@@ -113,7 +121,7 @@ class Sender:
         batch: int = 200,
     ) -> None:
         self.db = db
-        self.bot = bot
+        self.messenger = messenger
         self.clock = clock or SystemClock()
         self.timing = timing
         self.evidence = EvidenceStore(evidence_dir) if evidence_dir else None
@@ -249,26 +257,37 @@ class Sender:
                     return
             if not await outbox.claim(session, row, now):
                 return  # another sender took it
-        count = len(payload.get("media") or []) or 1
+            message = await compose(
+                session,
+                row.kind,
+                payload,
+                row.language,
+                self.timing or DEFAULT_TIMING,
+                self.evidence,
+            )
+            if message is None:
+                await outbox.finish(session, row.id, outbox.SKIPPED, "subject gone")
+                stats.skipped += 1
+                return
+        count = max(len(message.files), 1) if isinstance(message, Album) else 1
         await self.pacer.reserve(count)
         try:
-            message_id = await self._call(row)
-        except RetryAfter as exc:
-            seconds = _retry_seconds(exc)
+            message_id = await self._send(row.chat_id, message)
+        except RateLimited as exc:
+            seconds = max(exc.retry_after, 0.5)
             self.pacer.pause(seconds)
             stats.retried_429 += 1
             await self._postpone(row, seconds, f"429 retry after {seconds:g}s", refund=True)
             return
-        except Forbidden as exc:
+        except Blocked as exc:
             await self._give_up(row, outbox.BLOCKED, str(exc), unreachable=True)
             stats.blocked += 1
             return
-        except BadRequest as exc:
-            lost = "chat not found" in str(exc).lower()
-            await self._give_up(row, outbox.FAILED, str(exc), unreachable=lost)
+        except Unreachable as exc:
+            await self._give_up(row, outbox.FAILED, str(exc), unreachable=True)
             stats.failed += 1
             return
-        except NetworkError as exc:  # 5xx, timeouts, connection errors (TimedOut is one)
+        except TransientFailure as exc:
             if row.attempts + 1 >= self.max_attempts:
                 await self._give_up(row, outbox.FAILED, str(exc))
                 stats.failed += 1
@@ -277,7 +296,7 @@ class Sender:
             stats.retried_other += 1
             await self._postpone(row, delay, str(exc))
             return
-        except TelegramError as exc:
+        except DeliveryError as exc:  # a permanent failure
             await self._give_up(row, outbox.FAILED, str(exc))
             stats.failed += 1
             return
@@ -303,75 +322,11 @@ class Sender:
         if unreachable:
             log.info("member %s is unreachable: %s", row.member_id, error)
 
-    async def _call(self, row: outbox.Claimable) -> int | None:
-        """One Bot API call for the row; returns the (first) message id."""
-        payload = row.payload
-        media = payload.get("media")
-        if not media:
-            message = await self.bot.send_message(
-                row.chat_id,
-                payload["text"],
-                parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(_rows(payload.get("buttons"))),
-                disable_web_page_preview=True,
-            )
-            return message.message_id
-        caption = (payload.get("caption") or "")[:MAX_CAPTION] or None
-        files = [self._media(item) for item in media]
-        names = [item.get("file_name") for item in media]
-        if payload.get("documents"):
-            if len(files) == 1:
-                message = await self.bot.send_document(
-                    row.chat_id,
-                    files[0],
-                    caption=caption,
-                    parse_mode=ParseMode.HTML,
-                    filename=names[0],
-                )
-                return message.message_id
-            docs = [
-                InputMediaDocument(
-                    f,
-                    caption=caption if i == 0 else None,
-                    parse_mode=ParseMode.HTML,
-                    filename=name,
-                )
-                for i, (f, name) in enumerate(zip(files, names, strict=True))
-            ]
-            messages = await self.bot.send_media_group(row.chat_id, docs)
-            return messages[0].message_id if messages else None
-        if len(files) == 1:
-            message = await self.bot.send_photo(
-                row.chat_id, files[0], caption=caption, parse_mode=ParseMode.HTML
-            )
-            return message.message_id
-        group = [
-            InputMediaPhoto(f, caption=caption if i == 0 else None, parse_mode=ParseMode.HTML)
-            for i, f in enumerate(files)
-        ]
-        messages = await self.bot.send_media_group(row.chat_id, group)
-        return messages[0].message_id if messages else None
-
-    def _media(self, item: dict[str, Any]) -> str | bytes:
-        """A file by Telegram file id, or its stored bytes when there is no file id."""
-        if item.get("file_id"):
-            return str(item["file_id"])
-        if self.evidence is None:
-            raise TelegramError("no file id and no evidence store for a photo")
-        return self.evidence.open(str(item["sha256"]))
-
-
-def _rows(buttons: Any) -> list[list[tuple[str, str]]] | None:
-    if not buttons:
-        return None
-    return [[(str(label), str(data)) for label, data in row] for row in buttons]
-
-
-def _retry_seconds(exc: RetryAfter) -> float:
-    value = getattr(exc, "_retry_after", None)
-    if isinstance(value, timedelta):
-        return max(value.total_seconds(), 0.5)
-    return max(float(value or 1), 0.5)
+    async def _send(self, address: int, message: Rendered) -> int | None:
+        """One call to the channel; returns its id of the (first) message."""
+        if isinstance(message, Album):
+            return await self.messenger.send_album(address, message)
+        return await self.messenger.send_message(address, message)
 
 
 def _add(total: DrainStats, part: DrainStats) -> None:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import OrgKind, Role
 from core.settings import Settings, load_settings
+from handlers.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.jobs import Scheduler
 from scheduler.reminders import Timing, is_quiet
@@ -320,7 +321,7 @@ def install(url: str, settings: Settings, bot: RecordingBot) -> Installation:
     scheduler = Scheduler(db, settings)
     # Pacing is measured against the stand-in elsewhere; here the recording bot has no limits
     # and the simulated minute does not pass while the sender works.
-    sender = scheduler.sender(bot, rate=10_000.0, per_chat_interval=0.0)
+    sender = scheduler.sender(TelegramMessenger(bot), rate=10_000.0, per_chat_interval=0.0)
     return Installation(db, scheduler, sender)
 
 

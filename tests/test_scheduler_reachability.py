@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from core.cards import MAX_MESSAGE, cut_visible, visible_length
 from scheduler import outbox
+from scheduler.delivery import Change, evidence_count_before, net_changes
 from scheduler.outbox import OutRow
 from scheduler.reachability import chat_status_changed, reachable_after
 from scheduler.reminders import Kind, Timing
-from scheduler.render import Change, evidence_count_before, net_changes
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Member, OutboxMessage

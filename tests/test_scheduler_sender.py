@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot
 
+from handlers.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.outbox import OutRow
@@ -109,7 +110,7 @@ async def test_429_retry_after_is_honoured(db: Database, bot: Bot, standin: Stan
     member = await add_member(db, 601)
     await enqueue(db, [message("r", 601, member, "限流之后")])
     standin.fail_next("sendMessage", status=429, retry_after=2)
-    sender = Sender(db, bot)
+    sender = Sender(db, TelegramMessenger(bot))
     started = time.monotonic()
     stats = await sender.drain(wait_retries=10)
     assert stats.retried_429 == 1 and stats.sent == 1
@@ -134,7 +135,7 @@ async def test_server_errors_are_retried_with_backoff(
     member = await add_member(db, 602)
     await enqueue(db, [message("s", 602, member, "终于送达")])
     standin.fail_next("sendMessage", status=502, times=2)
-    stats = await Sender(db, bot).drain(wait_retries=10)
+    stats = await Sender(db, TelegramMessenger(bot)).drain(wait_retries=10)
     assert stats.retried_other == 2 and stats.sent == 1
     times = [c.time for c in standin.calls_of("sendMessage")]
     assert len(times) == 3
@@ -157,7 +158,7 @@ async def test_403_marks_the_member_unreachable(db: Database, bot: Bot, standin:
         ],
     )
     standin.block(603)
-    stats = await Sender(db, bot).drain(wait_retries=3)
+    stats = await Sender(db, TelegramMessenger(bot)).drain(wait_retries=3)
     assert stats.blocked == 1 and stats.skipped == 1 and stats.sent == 1
     assert len(standin.blocked_hits) == 1
     assert await statuses(db) == {"x1": outbox.BLOCKED, "x2": outbox.SKIPPED, "y1": outbox.SENT}
@@ -176,7 +177,7 @@ async def test_limits_hold_with_enforcement_on(db: Database, bot: Bot, standin: 
         member = await add_member(db, chat)
         rows += [message(f"m{chat}-{i}", chat, member, f"第{i}条") for i in range(3)]
     await enqueue(db, rows)
-    stats = await Sender(db, bot).drain(wait_retries=5)
+    stats = await Sender(db, TelegramMessenger(bot)).drain(wait_retries=5)
     assert stats.sent == 120
     assert standin.rate_limited == 0 and stats.retried_429 == 0
     for chat in range(700, 740):
@@ -195,7 +196,10 @@ async def test_two_senders_send_each_row_once(db_url: str, bot: Bot, standin: St
             member = await add_member(first, chat)
             rows.append(message(f"k{chat}", chat, member, "一次"))
         await enqueue(first, rows)
-        await asyncio.gather(Sender(first, bot).drain(), Sender(second, bot).drain())
+        await asyncio.gather(
+            Sender(first, TelegramMessenger(bot)).drain(),
+            Sender(second, TelegramMessenger(bot)).drain(),
+        )
         assert len(standin.calls_of("sendMessage")) == 30
         assert set((await statuses(first)).values()) == {outbox.SENT}
     finally:
@@ -221,7 +225,7 @@ async def test_stale_rows_expire_and_quiet_hours_hold(
     held = OutRow("held", 901, "test", {"text": "早上好"}, member)
     async with db.session() as session:
         await outbox.enqueue(session, [stale, held], night)
-    sender = Sender(db, bot, clock=clock, timing=Timing(tz=TZ))
+    sender = Sender(db, TelegramMessenger(bot), clock=clock, timing=Timing(tz=TZ))
     stats = await sender.drain()
     assert stats.expired == 1 and stats.held_quiet == 1 and stats.sent == 0
     assert standin.calls_of("sendMessage") == []
@@ -244,7 +248,7 @@ async def test_a_sender_killed_mid_send_leaves_the_row_to_the_next(
         (row,) = await outbox.due_rows(session, now, 10)
         assert await outbox.claim(session, row, now)  # …and then the process was killed
     clock = ManualClock(now + timedelta(minutes=1))
-    sender = Sender(db, bot, clock=clock)
+    sender = Sender(db, TelegramMessenger(bot), clock=clock)
     assert (await sender.drain()).sent == 0
     clock.set(now + outbox.LEASE + timedelta(seconds=1))
     assert (await sender.drain()).sent == 1
@@ -262,7 +266,7 @@ async def test_one_busy_chat_does_not_hold_up_the_others(
         standin.user(chat)
         rows.append(message(f"one{chat}", chat, await add_member(db, chat)))
     await enqueue(db, rows)
-    await Sender(db, bot).drain(wait_retries=3)
+    await Sender(db, TelegramMessenger(bot)).drain(wait_retries=3)
     order = [c.params["chat_id"] for c in standin.calls_of("sendMessage")]
     assert len(order) == 15
     # The ten others are all served before the busy chat's second card (1 s later).

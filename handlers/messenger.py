@@ -1,0 +1,136 @@
+"""The scheduler's :class:`~scheduler.messenger.Messenger` for Telegram.
+
+The sender hands over a rendered message (the catalog's HTML subset, which Telegram's HTML
+parse mode reads as it is, and buttons as label + callback data) or an album of evidence files;
+this turns them into Bot API calls and Telegram's errors into the protocol's outcomes:
+429 → :class:`RateLimited`, 403 → :class:`Blocked`, "chat not found" → :class:`Unreachable`,
+5xx / timeouts / lost connections → :class:`TransientFailure`, any other refusal →
+:class:`PermanentFailure`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from telegram import Bot, InputMediaDocument, InputMediaPhoto
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+
+from core.enums import Channel
+from handlers.common import keyboard
+from scheduler.messenger import (
+    Album,
+    Attachment,
+    Blocked,
+    Outgoing,
+    PermanentFailure,
+    RateLimited,
+    TransientFailure,
+    Unreachable,
+)
+
+MAX_CAPTION = 1024  # Telegram's caption limit
+
+T = TypeVar("T")
+
+
+class TelegramMessenger:
+    """Sends the scheduler's messages through one ``telegram.Bot`` (or anything with its
+    ``send_message``, ``send_photo``, ``send_document`` and ``send_media_group``)."""
+
+    def __init__(self, bot: Bot) -> None:
+        self.bot = bot
+
+    async def send_message(self, address: int, message: Outgoing) -> int | None:
+        """One text message with its inline keyboard."""
+        rows = [[(b.label, b.data) for b in row] for row in message.buttons]
+        sent = await _mapped(
+            lambda: self.bot.send_message(
+                address,
+                message.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(rows or None),
+                disable_web_page_preview=True,
+            )
+        )
+        return sent.message_id
+
+    async def send_album(self, address: int, album: Album) -> int | None:
+        """A photo, a document, or a media group of either, captioned on the first file."""
+        caption = (album.caption or "")[:MAX_CAPTION] or None
+        files = [_file(item) for item in album.files]
+        names = [item.file_name for item in album.files]
+        if album.documents:
+            if len(files) == 1:
+                sent = await _mapped(
+                    lambda: self.bot.send_document(
+                        address,
+                        files[0],
+                        caption=caption,
+                        parse_mode=ParseMode.HTML,
+                        filename=names[0],
+                    )
+                )
+                return sent.message_id
+            docs = [
+                InputMediaDocument(
+                    f,
+                    caption=caption if i == 0 else None,
+                    parse_mode=ParseMode.HTML,
+                    filename=name,
+                )
+                for i, (f, name) in enumerate(zip(files, names, strict=True))
+            ]
+            group = await _mapped(lambda: self.bot.send_media_group(address, docs))
+            return group[0].message_id if group else None
+        if len(files) == 1:
+            sent = await _mapped(
+                lambda: self.bot.send_photo(
+                    address, files[0], caption=caption, parse_mode=ParseMode.HTML
+                )
+            )
+            return sent.message_id
+        photos = [
+            InputMediaPhoto(f, caption=caption if i == 0 else None, parse_mode=ParseMode.HTML)
+            for i, f in enumerate(files)
+        ]
+        group = await _mapped(lambda: self.bot.send_media_group(address, photos))
+        return group[0].message_id if group else None
+
+
+def _file(item: Attachment) -> str | bytes:
+    """A file by Telegram file id (nothing uploaded), else its stored bytes."""
+    file_id = item.file_ids.get(Channel.TELEGRAM)
+    if file_id:
+        return file_id
+    if item.read is None:
+        raise PermanentFailure("no file id and no evidence store for a file")
+    return item.read()
+
+
+async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
+    """Run one Bot API call, with Telegram's errors turned into the protocol's outcomes."""
+    try:
+        return await call()
+    except RetryAfter as exc:
+        raise RateLimited(retry_seconds(exc), str(exc)) from exc
+    except Forbidden as exc:
+        raise Blocked(str(exc)) from exc
+    except BadRequest as exc:
+        if "chat not found" in str(exc).lower():
+            raise Unreachable(str(exc)) from exc
+        raise PermanentFailure(str(exc)) from exc
+    except NetworkError as exc:  # 5xx, timeouts, connection errors (TimedOut is one)
+        raise TransientFailure(str(exc)) from exc
+    except TelegramError as exc:
+        raise PermanentFailure(str(exc)) from exc
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """How long Telegram asked us to wait, in seconds (at least half a second)."""
+    value: Any = getattr(exc, "_retry_after", None)
+    if isinstance(value, timedelta):
+        return max(value.total_seconds(), 0.5)
+    return max(float(value or 1), 0.5)

@@ -1,0 +1,292 @@
+"""A delivery, rendered when it is sent: the card district admins receive (every field,
+lateness, who changed it and, for an amendment, one ``field：old → new`` line per change), and
+the albums of evidence files that follow it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from core.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
+from core.rules import format_datetime, shorten
+from core.texts import Raw, plain, t
+from scheduler.messages import ALBUM
+from scheduler.messenger import Album, Attachment, Outgoing
+from scheduler.reminders import Kind, Timing
+from storage.evidence import EvidenceStore
+from storage.models import (
+    Activity,
+    AuditEntry,
+    EvidenceChannelFile,
+    Member,
+    Organisation,
+)
+
+CARD_TEXT_CHARS = 500
+CHANGE_CHARS = 120
+# (card text, changed value) lengths tried in turn until a delivery card fits one message.
+TEXT_BUDGETS = ((CARD_TEXT_CHARS, CHANGE_CHARS), (200, 60), (80, 24), (30, 10))
+TELEGRAM = "telegram"  # the channel whose file ids old outbox payloads carry
+
+FIELD_LABELS = {
+    "activity_date": "label_date",
+    "name": "label_name",
+    "content": "label_content",
+    "role": "label_role",
+    "headcount": "label_headcount",
+    "outcome": "label_outcome",
+    "evidence": "label_evidence",
+}
+
+
+def reader(store: EvidenceStore | None, sha256: str) -> Callable[[], bytes] | None:
+    """How to read the stored bytes of ``sha256`` (None without a store)."""
+    if store is None or not sha256:
+        return None
+    return lambda: store.open(sha256)
+
+
+async def album(
+    session: AsyncSession,
+    params: dict[str, Any],
+    payload: dict[str, Any],
+    lang: str,
+    store: EvidenceStore | None,
+) -> Album:
+    """Evidence files of a delivery; files removed from the report since are still sent (the
+    card they follow counted them), from the store."""
+    media: list[dict[str, Any]] = payload.get("media") or []
+    ids = [int(item["evidence"]) for item in media if item.get("evidence") is not None]
+    known: dict[int, dict[str, str]] = {}
+    if ids:
+        found = await session.execute(
+            select(
+                EvidenceChannelFile.evidence_id,
+                EvidenceChannelFile.channel,
+                EvidenceChannelFile.file_id,
+            ).where(
+                EvidenceChannelFile.evidence_id.in_(ids), EvidenceChannelFile.file_id.is_not(None)
+            )
+        )
+        for evidence_id, channel, file_id in found.all():
+            known.setdefault(evidence_id, {})[channel] = str(file_id)
+    files = []
+    for item in media:
+        sha256 = str(item.get("sha256") or "")
+        files.append(
+            Attachment(
+                sha256=sha256,
+                file_name=item.get("file_name"),
+                file_ids=known.get(int(item.get("evidence") or 0), {}),
+                read=reader(store, sha256),
+            )
+        )
+    caption = None
+    if params.get("caption"):
+        activity = await session.get(Activity, int(params["activity"]))
+        if activity is not None:
+            caption = t(
+                lang, "sch_album_caption", ref=activity.ref_no or "", name=activity.name or ""
+            )
+    return Album(ALBUM, tuple(files), caption, bool(payload.get("documents")))
+
+
+async def delivery(
+    session: AsyncSession, kind: Kind, params: dict[str, Any], lang: str, timing: Timing
+) -> Outgoing | None:
+    activity = await session.scalar(
+        select(Activity)
+        .where(Activity.id == int(params["activity"]))
+        .options(
+            selectinload(Activity.organisation).selectinload(Organisation.district),
+            selectinload(Activity.evidence),
+            selectinload(Activity.author),
+        )
+    )
+    if activity is None:
+        return None
+    ref_ids = [int(r) for r in params.get("refs") or []]
+    refs: list[AuditEntry] = []
+    if ref_ids:
+        refs = list(
+            (
+                await session.scalars(
+                    select(AuditEntry).where(AuditEntry.id.in_(ref_ids)).order_by(AuditEntry.id)
+                )
+            ).all()
+        )
+    # Who amended, withdrew or resubmitted it: not always its author (an org admin may).
+    by = None
+    if kind != Kind.REPORT_SUBMITTED:
+        member_ids = list(dict.fromkeys(e.member_id for e in refs if e.member_id is not None))
+        if member_ids:
+            names = await session.execute(
+                select(Member.id, Member.first_name).where(Member.id.in_(member_ids))
+            )
+            found = {member_id: name for member_id, name in names.all()}
+            sep = "、" if lang == "zh" else ", "
+            by = sep.join(str(found[m]) for m in member_ids if found.get(m)) or None
+    entries: list[AuditEntry] = []
+    changes: list[Change] = []
+    if kind == Kind.REPORT_EDITED and refs:
+        entries = refs
+        later = (
+            await session.execute(
+                select(AuditEntry.old_value, AuditEntry.new_value)
+                .where(
+                    AuditEntry.activity_id == activity.id,
+                    AuditEntry.action == "evidence",
+                    AuditEntry.id > max(ref_ids),
+                )
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+        changes = net_changes(
+            [(e.field, e.old_value, e.new_value) for e in entries if e.action == "edit"]
+        )
+        files = [(e.old_value, e.new_value) for e in entries if e.action == "evidence"]
+        if files:
+            after = evidence_count_before(len(activity.evidence), [(o, n) for o, n in later])
+            before = evidence_count_before(after, files)
+            if before != after:
+                changes.append(Change("evidence", str(before), str(after)))
+    text = _fitted(activity, kind, lang, timing, changes, edited=bool(entries), by=by)
+    return Outgoing(kind, text)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field of an amendment: the value before the first edit and after the last one."""
+
+    field: str
+    old: str | None
+    new: str | None
+
+
+def net_changes(edits: Sequence[tuple[str | None, str | None, str | None]]) -> list[Change]:
+    """Audit ``(field, old, new)`` entries in order, as one change per field (in the order the
+    fields were first touched); a field changed back to where it started is left out."""
+    first: dict[str, str | None] = {}
+    last: dict[str, str | None] = {}
+    for field_name, old, new in edits:
+        key = field_name or ""
+        first.setdefault(key, old)
+        last[key] = new
+    return [Change(f, first[f], last[f]) for f in first if first[f] != last[f]]
+
+
+def evidence_count_before(after: int, entries: Sequence[tuple[str | None, str | None]]) -> int:
+    """How many evidence files there were before the evidence audit ``entries`` (old, new),
+    given ``after`` once they were applied: an added file has no old value, clearing them all
+    records how many there were."""
+    count = after
+    for old, _new in reversed(entries):
+        if old is None:
+            count -= 1
+        else:
+            try:
+                count = int(old)
+            except ValueError:
+                count -= 1
+    return max(count, 0)
+
+
+def _change_value(lang: str, field_name: str, value: str | None, chars: int) -> str:
+    if value is None or value == "":
+        return "—"
+    if field_name == "headcount" and value.isdigit():
+        return plain(lang, "headcount_value", n=value)
+    if field_name == "evidence":
+        return plain(lang, "sch_evidence_total", n=value)
+    return shorten(value, chars)
+
+
+def change_lines(lang: str, changes: Sequence[Change], chars: int) -> Raw:
+    """The 修改内容 block: one ``field：old → new`` line per change, values escaped."""
+    lines = [t(lang, "sch_changes")]
+    for c in changes:
+        lines.append(
+            t(
+                lang,
+                "sch_change_line",
+                field=plain(lang, FIELD_LABELS.get(c.field, "label_evidence")),
+                old=_change_value(lang, c.field, c.old, chars),
+                new=_change_value(lang, c.field, c.new, chars),
+            )
+        )
+    if not changes:
+        lines.append(t(lang, "sch_changes_none"))
+    return Raw("\n".join(lines))
+
+
+def _fitted(
+    activity: Activity,
+    kind: Kind,
+    lang: str,
+    timing: Timing,
+    changes: Sequence[Change],
+    *,
+    edited: bool,
+    by: str | None = None,
+) -> Raw:
+    """The card (and its changes) within Telegram's limit: long texts are shortened further
+    until it fits, as it is shown (entities count once, emoji twice)."""
+    text = Raw("")
+    for card_chars, change_chars in TEXT_BUDGETS:
+        text = delivery_card(activity, kind, lang, timing, card_chars, by=by)
+        if edited:
+            text = Raw(text + "\n\n" + change_lines(lang, changes, change_chars))
+        if visible_length(text) <= MAX_MESSAGE:
+            return text
+    return cut_visible(text)
+
+
+def delivery_card(
+    activity: Activity,
+    kind: Kind,
+    lang: str,
+    timing: Timing,
+    text_chars: int = CARD_TEXT_CHARS,
+    *,
+    by: str | None = None,
+) -> Raw:
+    """The card district admins receive: every field, lateness, reporter, photos count, and
+    ``by`` whom it was amended, withdrawn or resubmitted."""
+    org = activity.organisation
+    head = t(
+        lang,
+        f"sch_head_{kind}",
+        ref=activity.ref_no or "",
+        district=org.district.name,
+        org=org.name,
+    )
+
+    def line(label: str, value: object) -> str:
+        return card_line(lang, label, value)
+
+    lines = [
+        head,
+        "",
+        *answer_lines(lang, activity, text_chars),
+        line("label_author", activity.author.first_name if activity.author else None),
+        line(
+            "label_submitted_at",
+            format_datetime(activity.submitted_at, timing.tz) if activity.submitted_at else None,
+        ),
+        line("label_status", plain(lang, f"status_{activity.status}")),
+    ]
+    if by:
+        lines.append(line("label_changed_by", shorten(by, 200)))
+    if activity.submitted_at is not None:
+        lines.append(
+            t(lang, "card_on_time")
+            if activity.on_time
+            else t(lang, "card_late", days=activity.late_days)
+        )
+    return Raw("\n".join(lines))

@@ -1,0 +1,175 @@
+"""Turn a due item into outbox rows: a message kind and its parameters, not rendered text.
+
+A row's payload is ``{"message": kind, "params": {...}}`` plus what the sender itself needs
+(``expires_at``, ``quiet``, and for an album ``media``, ``documents`` and ``after``). The
+parameters are ids, counts and dates; the text is rendered when the row is sent, in the
+recipient's language then (:func:`scheduler.render.compose`). What must be decided now is
+decided here: whether the subject still exists (nothing is queued otherwise), which files an
+album holds, and the figures of a deadline reminder or the city summary as of this tick.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from scheduler.outbox import OutRow
+from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
+from storage.models import Activity, AnnualDeadline, AuditEntry, District, Organisation, Plan
+from storage.status import district_status
+
+ALBUM = "album"  # the message kind of a delivery's evidence files
+ALBUM_MAX = 10  # files per album (Telegram's media group limit; other channels allow as many)
+
+Part = tuple[str, dict[str, Any]]  # (key suffix, payload)
+
+
+def message(kind: str, **params: Any) -> dict[str, Any]:
+    """The payload of a message of ``kind`` with its parameters (JSON values)."""
+    return {"message": kind, "params": params}
+
+
+async def rows_for(
+    session: AsyncSession, due: Due, person: Person, timing: Timing, now: datetime
+) -> list[OutRow]:
+    """The outbox rows for one due item (empty when its subject has vanished meanwhile)."""
+    parts: list[Part]
+    if due.kind in DELIVERY_KINDS:
+        parts = await _delivery(session, due)
+    elif due.kind in (Kind.DRAFT_MORNING, Kind.DRAFT_CLOSING):
+        parts = await _draft(session, due)
+    elif due.kind in (Kind.PLAN_ASK, Kind.PLAN_LAST_CALL, Kind.PLAN_MISSED):
+        parts = await _plan(session, due)
+    elif due.kind == Kind.QUIET_NUDGE:
+        parts = await _nudge(session, due, timing)
+    elif due.kind == Kind.DEADLINE:
+        parts = await _deadline(session, due)
+    else:
+        parts = await _city_summary(session, due, timing)
+    rows = []
+    for suffix, payload in parts:
+        payload["expires_at"] = due.expires_at.isoformat()
+        payload["quiet"] = True
+        rows.append(
+            OutRow(
+                key=due.key + suffix,
+                chat_id=person.telegram_id,
+                kind=due.kind,
+                payload=payload,
+                member_id=person.id,
+                not_before=now,
+            )
+        )
+    return rows
+
+
+async def _delivery(session: AsyncSession, due: Due) -> list[Part]:
+    """The card, then (for a submission, or an edit that touched the files) the albums."""
+    activity = await session.scalar(
+        select(Activity).where(Activity.id == due.subject).options(selectinload(Activity.evidence))
+    )
+    if activity is None:
+        return []
+    edited_files = False
+    if due.kind == Kind.REPORT_EDITED and due.refs:
+        actions = await session.scalars(
+            select(AuditEntry.action).where(AuditEntry.id.in_(due.refs))
+        )
+        edited_files = "evidence" in set(actions.all())
+    parts: list[Part] = [("", message(due.kind, activity=activity.id, refs=list(due.refs)))]
+    if not (due.kind in (Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED) or edited_files):
+        return parts
+    photos = [e for e in activity.evidence if e.kind == "photo"]
+    documents = [e for e in activity.evidence if e.kind != "photo"]
+    previous = due.key  # each part waits for the one before it: card, photos, documents
+    for tag, files in (("album", photos), ("docs", documents)):
+        for n, start in enumerate(range(0, len(files), ALBUM_MAX), start=1):
+            payload = message(ALBUM, activity=activity.id, caption=n == 1)
+            payload["media"] = [
+                {"evidence": e.id, "sha256": e.sha256, "file_name": e.file_name}
+                for e in files[start : start + ALBUM_MAX]
+            ]
+            payload["documents"] = tag == "docs"
+            payload["after"] = previous
+            parts.append((f"#{tag}{n}", payload))
+            previous = due.key + f"#{tag}{n}"
+    return parts
+
+
+async def _draft(session: AsyncSession, due: Due) -> list[Part]:
+    activity = await session.get(Activity, due.subject)
+    if activity is None or activity.status != "draft" or activity.activity_date is None:
+        return []
+    return [("", message(due.kind, activity=activity.id))]
+
+
+async def _plan(session: AsyncSession, due: Due) -> list[Part]:
+    plan = await session.get(Plan, due.subject)
+    if plan is None or plan.cancelled:
+        return []
+    return [("", message(due.kind, plan=plan.id))]
+
+
+async def _nudge(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
+    org = await session.get(Organisation, due.subject)
+    if org is None or not org.active:
+        return []
+    return [("", message(due.kind, org=org.id, days=timing.quiet_days))]
+
+
+def deadline_of(due: Due) -> tuple[date, int]:
+    """The deadline and the days left named by a deadline reminder's slot (``…-7d``)."""
+    deadline, _, days = due.slot.rpartition("-")
+    return date.fromisoformat(deadline), int(days.rstrip("d"))
+
+
+async def _deadline(session: AsyncSession, due: Due) -> list[Part]:
+    district = await session.get(District, due.subject)
+    if district is None:
+        return []
+    deadline, days = deadline_of(due)
+    status = await district_status(session, district.id, deadline.year)
+    params = message(
+        due.kind,
+        district=district.id,
+        deadline=deadline.isoformat(),
+        days=days,
+        year=deadline.year,
+        orgs=status.organisations,
+        enterprises=status.enterprises,
+        zones=status.zones,
+        reports=status.reports,
+        late=status.late,
+        silent=len(status.silent),
+        incomplete=len(status.incomplete),
+    )
+    return [("", params)]
+
+
+async def _city_summary(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
+    year = due.subject
+    row = await session.get(AnnualDeadline, year)
+    deadline = row.deadline if row is not None else date(year, *timing.deadline_month_day)
+    districts = (await session.scalars(select(District).order_by(District.sort_order))).all()
+    lines = []
+    for d in districts:
+        s = await district_status(session, d.id, year)
+        if not s.organisations:
+            continue
+        lines.append(
+            {
+                "district": d.id,
+                "orgs": s.organisations,
+                "reports": s.reports,
+                "late": s.late,
+                "silent": len(s.silent),
+            }
+        )
+    payload = message(
+        due.kind, year=year, date=due.slot, deadline=deadline.isoformat(), districts=lines
+    )
+    return [("", payload)]
