@@ -87,10 +87,12 @@ class StandInBase:
         self._media_group_counter += 1
         return str(13_600_000_000_000_000 + self._media_group_counter)
 
-    def _new_query_id(self, u: FakeUser) -> str:
+    def _new_query_id(self, u: FakeUser, data: str | None = None) -> str:
         self._query_counter += 1
         query_id = str(4_100_000_000_000_000_000 + self._query_counter * 7)
-        self._queries[query_id] = (u, time.monotonic(), None)
+        # The pressed data is kept here because the update itself is gone once the bot
+        # confirms it, which may happen before the bot answers the query.
+        self._queries[query_id] = (u, time.monotonic(), data)
         return query_id
 
     def _bot_user(self) -> JSONDict:

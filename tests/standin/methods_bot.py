@@ -172,16 +172,8 @@ class BotMethods(StandInBase):
         text = params.get("text")
         if text is not None and len(str(text)) > MAX_CALLBACK_ANSWER_LENGTH:
             raise _bad("MESSAGE_TOO_LONG")
-        u = entry[0]
+        u, _, data = entry
         del self._queries[query_id]
-        raw_update = next(
-            (
-                up["callback_query"]
-                for up in reversed(self._updates)
-                if up.get("callback_query", {}).get("id") == query_id
-            ),
-            None,
-        )
         u.callback_answers.append(
             CallbackAnswer(
                 query_id=query_id,
@@ -189,7 +181,7 @@ class BotMethods(StandInBase):
                 show_alert=bool(params.get("show_alert")),
                 url=params.get("url"),
                 cache_time=int(params.get("cache_time") or 0),
-                data=raw_update.get("data") if raw_update else None,
+                data=data,
             )
         )
         self._output_signal.notify()

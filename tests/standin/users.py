@@ -328,7 +328,7 @@ class FakeUser:
             msg_json: JSONDict = {"chat": self.chat_json(), "message_id": message_id, "date": 0}
         else:
             msg_json = raw
-        query_id = self.standin._new_query_id(self)
+        query_id = self.standin._new_query_id(self, callback_data)
         self.opened = True
         self.standin.push_update(
             "callback_query",
