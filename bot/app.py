@@ -23,30 +23,36 @@ from telegram.ext import (
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
+    Defaults,
     MessageHandler,
     filters,
 )
 from telegram.request import HTTPXRequest
 
 from bot import jobs
+from core import report_buttons as rb
+from core.callbacks import Codec
+from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT, START_EXPORT
 from core.settings import Settings
 from core.texts import t
 from handlers import (
     common,
+    district,
     export,
     invite,
     members,
     mine,
+    org,
     plan,
     reachability,
-    registry,
+    registry_import,
     report,
     router,
     start,
     status,
 )
 from handlers import settings as settings_panel
-from handlers.common import Turn
+from handlers.common import REPROMPT, Turn
 from handlers.common import unit_of_work as uow
 from handlers.menus import set_default_menus
 from storage.db import Database
@@ -97,8 +103,11 @@ class RetryingReads(HTTPXRequest):
 ID = r"\d{1,18}"
 
 
-def _button(handler: common.Handler, pattern: str) -> CallbackQueryHandler[Any, None]:
-    """A button handler; ``<id>`` in ``pattern`` is an id (see :data:`ID`)."""
+def _button(handler: common.Handler, pattern: str | Codec[Any]) -> CallbackQueryHandler[Any, None]:
+    """A button handler for one button kind: its codec (whose pattern bounds every id), or a
+    pattern string where ``<id>`` is an id (see :data:`ID`)."""
+    if isinstance(pattern, Codec):
+        return CallbackQueryHandler(uow(handler), re.compile(pattern.pattern))
     if "\\d+" in pattern:
         raise ValueError(f"unbounded number in a callback pattern, use <id>: {pattern}")
     return CallbackQueryHandler(uow(handler), re.compile(pattern.replace("<id>", ID)))
@@ -116,11 +125,15 @@ def build_application(settings: Settings, db: Database) -> Application:
         # 429 "retry after" is honoured here and only here; 5xx, timeouts and dropped
         # connections are retried by RetryingReads (downloads) and unit_of_work (replies).
         .rate_limiter(AIORateLimiter(max_retries=2))
+        # Every text is catalog HTML; the few plain ones pass parse_mode=None.
+        .defaults(Defaults(parse_mode=ParseMode.HTML))
         .post_init(_post_init)
         .build()
     )
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
+    # An update delivered again after a crash asks the current question again (handlers.common).
+    app.bot_data[REPROMPT] = router.reprompt
 
     # Flows that receive plain messages, chosen by the state stored for each member.
     router.register_flow(
@@ -132,110 +145,105 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(CommandHandler("help", uow(start.help_command), PRIVATE))
     app.add_handler(CommandHandler("cancel", uow(router.cancel), PRIVATE))
 
-    # 2. Reporting an activity (handlers/report.py, report.mmd).
+    # 2. Reporting an activity (handlers/report/, report.mmd; buttons: core/report_buttons.py).
     app.add_handler(CommandHandler("report", uow(report.start_report), PRIVATE))
-    app.add_handler(_button(report.start_report, r"^menu:report$"))
-    app.add_handler(_button(report.choose_org, r"^rep:org:<id>$"))
-    app.add_handler(_button(report.resume_draft, r"^rep:<id>:resume$"))
-    app.add_handler(_button(report.restart_draft, r"^rep:<id>:restart$"))
-    app.add_handler(_button(report.pick_date, r"^rep:<id>:date:\d{4}-\d\d-\d\d$"))
-    app.add_handler(_button(report.pick_role, r"^rep:<id>:role:\d$"))
-    app.add_handler(_button(report.confirm_headcount, r"^rep:<id>:hc:(yes|no)$"))
-    app.add_handler(_button(report.finish_evidence, r"^rep:<id>:evdone$"))
-    app.add_handler(_button(report.clear_evidence, r"^rep:<id>:evclear$"))
-    app.add_handler(_button(report.submit_report, r"^rep:<id>:submit$"))
-    app.add_handler(_button(report.ask_field_to_fix, r"^rep:<id>:edit$"))
-    app.add_handler(_button(report.fix_field, r"^rep:<id>:fix:\w+$"))
-    app.add_handler(_button(report.show_card, r"^rep:<id>:card$"))
-    app.add_handler(_button(report.finish_amend, r"^rep:<id>:amended$"))
-    app.add_handler(_button(report.ask_cancel, r"^rep:<id>:cancel$"))
-    app.add_handler(_button(report.discard_draft, r"^rep:<id>:discard$"))
-    app.add_handler(_button(report.keep_draft, r"^rep:<id>:keep$"))
+    app.add_handler(_button(report.start_report, rb.MENU))
+    app.add_handler(_button(report.choose_org, rb.ORG))
+    app.add_handler(_button(report.resume_draft, rb.RESUME))
+    app.add_handler(_button(report.restart_draft, rb.RESTART))
+    app.add_handler(_button(report.pick_date, rb.DATE))
+    app.add_handler(_button(report.pick_role, rb.ROLE))
+    app.add_handler(_button(report.confirm_headcount, rb.HEADCOUNT))
+    app.add_handler(_button(report.finish_evidence, rb.EVIDENCE_DONE))
+    app.add_handler(_button(report.clear_evidence, rb.EVIDENCE_CLEAR))
+    app.add_handler(_button(report.submit_report, rb.SUBMIT))
+    app.add_handler(_button(report.ask_field_to_fix, rb.EDIT))
+    app.add_handler(_button(report.fix_field, rb.FIX))
+    app.add_handler(_button(report.show_card, rb.CARD))
+    app.add_handler(_button(report.finish_amend, rb.AMENDED))
+    app.add_handler(_button(report.ask_cancel, rb.CANCEL))
+    app.add_handler(_button(report.discard_draft, rb.DISCARD))
+    app.add_handler(_button(report.keep_draft, rb.KEEP))
 
     # 3. The association's reports (handlers/mine.py).
     app.add_handler(CommandHandler("mine", uow(mine.list_reports), PRIVATE))
-    app.add_handler(_button(mine.list_reports, r"^(menu:mine|mine:page:<id>)$"))
-    app.add_handler(_button(mine.open_report, r"^mine:open:<id>$"))
-    app.add_handler(_button(mine.edit_report, r"^mine:edit:<id>$"))
-    app.add_handler(_button(mine.ask_withdraw, r"^mine:withdraw:<id>$"))
-    app.add_handler(_button(mine.withdraw_report, r"^mine:withdraw_yes:<id>$"))
-    app.add_handler(_button(mine.resubmit_report, r"^mine:resubmit:<id>$"))
+    app.add_handler(_button(mine.list_reports, router.MENU_MINE))
+    app.add_handler(_button(mine.list_reports, mine.MINE_PAGE))
+    app.add_handler(_button(mine.open_report, mine.MINE_OPEN))
+    app.add_handler(_button(mine.edit_report, mine.MINE_EDIT))
+    app.add_handler(_button(mine.ask_withdraw, mine.MINE_WITHDRAW))
+    app.add_handler(_button(mine.withdraw_report, mine.MINE_WITHDRAW_YES))
+    app.add_handler(_button(mine.resubmit_report, mine.MINE_RESUBMIT))
 
     # 4. Registry and roles (issue: roles, invitations and the registry).
-    # /org and /district (handlers/registry.py, registry.mmd); flows "org" and "district".
+    # /org (handlers/org.py, org.mmd; flow "org") and /district (handlers/district.py,
+    # district.mmd; flow "district").
+    router.register_flow(org.FLOW, org.receive_answer, org.cancel_registry, org.ask_again)
     router.register_flow(
-        registry.FLOW, registry.receive_answer, registry.cancel_registry, registry.ask_again
+        district.DISTRICT_FLOW, district.receive_figure, org.cancel_registry, district.ask_again
     )
-    router.register_flow(
-        registry.DISTRICT_FLOW,
-        registry.receive_figure,
-        registry.cancel_registry,
-        registry.ask_again,
-    )
-    app.add_handler(CommandHandler("org", uow(registry.open_registry), PRIVATE))
-    app.add_handler(_button(registry.open_org, r"^org:open:<id>$"))
-    app.add_handler(_button(registry.fill_missing, r"^org:fill:<id>$"))
-    app.add_handler(_button(registry.pick_field, r"^org:edit:<id>$"))
-    app.add_handler(_button(registry.choose_field, r"^org:f:<id>:\w+$"))
-    app.add_handler(_button(registry.pick_choice, r"^org:c:<id>:\w+:<id>$"))
-    app.add_handler(_button(registry.skip_field, r"^org:skip:<id>:\w+$"))
-    app.add_handler(_button(registry.ask_new_kind, r"^org:new:<id>:[oi]$"))
-    app.add_handler(_button(registry.ask_new_name, r"^org:kind:<id>:[ez]:[oi]$"))
-    app.add_handler(CommandHandler("district", uow(registry.open_district), PRIVATE))
-    app.add_handler(_button(registry.open_district_pressed, r"^dst:open:<id>$"))
-    app.add_handler(_button(registry.ask_figure, r"^dst:set:<id>:\w+$"))
+    app.add_handler(CommandHandler("org", uow(org.open_registry), PRIVATE))
+    app.add_handler(_button(org.open_org, org.ORG_OPEN))
+    app.add_handler(_button(org.fill_missing, org.ORG_FILL))
+    app.add_handler(_button(org.pick_field, org.ORG_EDIT))
+    app.add_handler(_button(org.choose_field, org.ORG_FIELD))
+    app.add_handler(_button(org.pick_choice, org.ORG_CHOICE))
+    app.add_handler(_button(org.skip_field, org.ORG_SKIP))
+    app.add_handler(_button(org.ask_new_kind, org.ORG_NEW))
+    app.add_handler(_button(org.ask_new_name, org.ORG_KIND))
+    app.add_handler(CommandHandler("district", uow(district.open_district), PRIVATE))
+    app.add_handler(_button(district.open_district_pressed, district.DST_OPEN))
+    app.add_handler(_button(district.ask_figure, district.DST_SET))
     # A spreadsheet sent by a district admin outside any flow is a registry import.
     app.add_handler(
         MessageHandler(
             # .xls too, so an old-format registry gets "save it as .xlsx" (storage/importer.py).
             PRIVATE
             & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("xls")),
-            uow(registry.receive_spreadsheet),
+            uow(registry_import.receive_spreadsheet),
         )
     )
     # /invite and /invites (handlers/invite.py, invite.mmd).
     app.add_handler(CommandHandler("invite", uow(invite.start_invite), PRIVATE))
-    app.add_handler(_button(invite.choose_org, r"^inv:org:<id>$"))
-    app.add_handler(_button(invite.choose_role, r"^inv:role:<id>:[ra]$"))
-    app.add_handler(_button(invite.choose_uses, r"^inv:uses:<id>:[ra]:<id>$"))
-    app.add_handler(_button(invite.make_invite, r"^inv:make:<id>:[ra]:<id>:<id>$"))
+    app.add_handler(_button(invite.choose_org, invite.INV_ORG))
+    app.add_handler(_button(invite.choose_role, invite.INV_ROLE))
+    app.add_handler(_button(invite.choose_uses, invite.INV_USES))
+    app.add_handler(_button(invite.make_invite, invite.INV_MAKE))
     app.add_handler(CommandHandler("invites", uow(invite.list_invites), PRIVATE))
-    app.add_handler(_button(invite.revoke, r"^inv:revoke:<id>$"))
+    app.add_handler(_button(invite.revoke, invite.INV_REVOKE))
     # /members (handlers/members.py, members.mmd).
     app.add_handler(CommandHandler("members", uow(members.start_members), PRIVATE))
-    app.add_handler(_button(members.choose_org, r"^mem:org:<id>$"))
-    app.add_handler(_button(members.ask_remove, r"^mem:rm:<id>$"))
-    app.add_handler(_button(members.remove_member, r"^mem:rmyes:<id>$"))
+    app.add_handler(_button(members.choose_org, members.MEM_ORG))
+    app.add_handler(_button(members.ask_remove, members.MEM_RM))
+    app.add_handler(_button(members.remove_member, members.MEM_RMYES))
     # /status (handlers/status.py).
     app.add_handler(CommandHandler("status", uow(status.show_status), PRIVATE))
-    app.add_handler(_button(status.open_status, r"^sts:open:<id>$"))
+    app.add_handler(_button(status.open_status, status.STS_OPEN))
     # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
     router.register_flow(export.FLOW, export.receive_message, export.cancel_export)
     app.add_handler(CommandHandler("export", uow(export.start_export), PRIVATE))
     # 导出 on a deadline reminder or the city summary opens the same flow.
-    app.add_handler(_button(export.start_export, r"^export:start$"))
-    app.add_handler(_button(export.choose_annex, r"^exp:annex:(13|11|12|all)$"))
-    app.add_handler(_button(export.choose_year, r"^exp:year:\d{4}$"))
-    app.add_handler(_button(export.choose_where, r"^exp:where:(<id>|city)$"))
-    app.add_handler(_button(export.cancel_button, r"^exp:cancel$"))
+    app.add_handler(_button(export.start_export, START_EXPORT))
+    app.add_handler(_button(export.choose_annex, export.EXP_ANNEX))
+    app.add_handler(_button(export.choose_year, export.EXP_YEAR))
+    app.add_handler(_button(export.choose_where, export.EXP_WHERE))
+    app.add_handler(_button(export.choose_where, export.EXP_WHERE_CITY))
+    app.add_handler(_button(export.cancel_button, export.EXP_CANCEL))
 
     # 6. Scheduler commands (issue: reminders).
     # /plan (handlers/plan.py, plan.mmd) and /settings (handlers/settings.py, settings.mmd);
     # the buttons of the scheduler's messages; the tick and the sender (bot/jobs.py).
     router.register_flow(plan.FLOW, plan.receive_message, plan.cancel_plan_flow, plan.ask_again)
     app.add_handler(CommandHandler("plan", uow(plan.start_plan), PRIVATE))
-    app.add_handler(_button(plan.choose_org, r"^plan:org:<id>$"))
-    app.add_handler(_button(plan.pick_date, r"^plan:date:\d{4}-\d\d-\d\d$"))
-    app.add_handler(_button(plan.cancel_plan, r"^plan:cancel:<id>$"))
-    app.add_handler(_button(plan.resume_reminded_draft, r"^sched:<id>:resume$"))
-    app.add_handler(_button(plan.report_planned_activity, r"^sched:<id>:plan$"))
+    app.add_handler(_button(plan.choose_org, plan.PLAN_ORG))
+    app.add_handler(_button(plan.pick_date, plan.PLAN_DATE))
+    app.add_handler(_button(plan.cancel_plan, CANCEL_PLAN))
+    app.add_handler(_button(plan.resume_reminded_draft, RESUME_DRAFT))
+    app.add_handler(_button(plan.report_planned_activity, REPORT_PLAN))
     app.add_handler(CommandHandler("settings", uow(settings_panel.show_settings), PRIVATE))
-    app.add_handler(
-        _button(
-            settings_panel.change_setting,
-            r"^settings:(lang:(zh|en)|(nudges|summary|delivery):(on|off))$",
-        )
-    )
+    app.add_handler(_button(settings_panel.change_setting, settings_panel.SETTING_LANG))
+    # The scheduler's 不再提醒 (core.schedule_buttons.MUTE_NUDGES) is a switch button too.
+    app.add_handler(_button(settings_panel.change_setting, settings_panel.SETTING_SWITCH))
     # Blocked / unblocked the bot (handlers/reachability.py): deliveries stop, then catch up.
     app.add_handler(
         ChatMemberHandler(reachability.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -295,9 +303,7 @@ async def _on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
     if isinstance(update, Update) and update.effective_chat is not None:
         text = t("zh", "error_storage_full") if full else t("zh", "error_generic")
         try:
-            await context.bot.send_message(
-                update.effective_chat.id, text, parse_mode=ParseMode.HTML
-            )
+            await context.bot.send_message(update.effective_chat.id, text)
         except TelegramError as exc:
             log.warning("could not tell %s about the error (%s)", ids, type(exc).__name__)
 

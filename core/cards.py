@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import Protocol
 
+from core.report_steps import QUESTIONS, Question, Shown
 from core.rules import format_date, shorten
 from core.texts import Raw, plain, t
 
@@ -44,30 +45,32 @@ def card_line(lang: str, label_key: str, value: object) -> str:
     return t(lang, "card_line", label=plain(lang, label_key), value=shown)
 
 
+def answer_value(lang: str, q: Question, activity: ReportLike, text_chars: int) -> object | None:
+    """One answer as the card writes it (None when unanswered)."""
+    value = getattr(activity, q.field)
+    match q.shown:
+        case Shown.FILES:
+            photos = sum(1 for e in activity.evidence if e.kind == "photo")
+            docs = len(activity.evidence) - photos
+            return plain(lang, "card_evidence", photos=photos, docs=docs)
+        case Shown.DATE:
+            return format_date(value) if value else None
+        case Shown.LONG_TEXT:
+            return shorten(value, text_chars) if value else None
+        case Shown.HEADCOUNT:
+            return plain(lang, "headcount_value", n=value) if value else None
+    return value
+
+
 def answer_lines(lang: str, activity: ReportLike, text_chars: int) -> list[str]:
-    """One ``<b>label</b>：value`` line per answer of annex 1-3 and the evidence count.
+    """One ``<b>label</b>：value`` line per question of the report flow (annex 1-3's answers
+    and the evidence count), in the order they are asked.
 
     Long content and outcome are shortened to ``text_chars`` (they are stored whole), so the
     card always fits one Telegram message.
     """
-    missing = plain(lang, "card_missing")
-
-    def line(label: str, value: object) -> str:
-        return t(
-            lang, "card_line", label=plain(lang, label), value=missing if value is None else value
-        )
-
-    photos = sum(1 for e in activity.evidence if e.kind == "photo")
-    docs = len(activity.evidence) - photos
-    headcount = activity.headcount
     return [
-        line("label_date", format_date(activity.activity_date) if activity.activity_date else None),
-        line("label_name", activity.name),
-        line("label_content", shorten(activity.content, text_chars) if activity.content else None),
-        line("label_role", activity.role),
-        line("label_headcount", plain(lang, "headcount_value", n=headcount) if headcount else None),
-        line("label_outcome", shorten(activity.outcome, text_chars) if activity.outcome else None),
-        line("label_evidence", plain(lang, "card_evidence", photos=photos, docs=docs)),
+        card_line(lang, q.label, answer_value(lang, q, activity, text_chars)) for q in QUESTIONS
     ]
 
 

@@ -10,9 +10,12 @@ from __future__ import annotations
 import itertools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
+
+from core.policy import Action, Actor, Target, allowed
 
 WINDOW_DAYS = 3
 ROLES = ("主办", "协办", "承办")
@@ -326,3 +329,44 @@ HEADCOUNT_CONFIRM_AT = 10_000  # an activity this large is rare; an extra zero i
 def needs_headcount_confirmation(headcount: int) -> bool:
     """Whether a headcount is large enough to ask "is that right?" before storing it."""
     return headcount >= HEADCOUNT_CONFIRM_AT
+
+
+# ---------------------------------------------------------------------------------------------
+# who may report, and change a report
+
+
+def may_report(actor: Actor, org: Target, *, org_active: bool) -> bool:
+    """Whether the actor may report an activity for an association: its reporters and org
+    admins, while the association is active."""
+    return org_active and allowed(actor, Action.REPORT, org)
+
+
+def may_continue_draft(actor: Actor, report: Target) -> bool:
+    """A draft is its author's alone, and only while they may still report for its association."""
+    return report.author_member_id == actor.member_id and allowed(actor, Action.REPORT, report)
+
+
+def may_amend(
+    actor: Actor,
+    report: Target,
+    activity_date: date | None,
+    today: date,
+    deadline: tuple[int, int] = (11, 30),
+) -> bool:
+    """Whether the actor may change or withdraw a submitted report today: its author or the org
+    admin, until the annual deadline (month, day) of the report's year, inclusive."""
+    if not allowed(actor, Action.EDIT_REPORT, report):
+        return False
+    if activity_date is None:
+        return False
+    month, day = deadline
+    return today <= editable_until(activity_date, month, day)
+
+
+MIN_PHOTOS = 1  # 完成 on the evidence question needs at least this many photos
+
+
+def evidence_ready(kinds: Iterable[str]) -> bool:
+    """Whether the evidence question may end: at least :data:`MIN_PHOTOS` photo(s) among the
+    files' kinds (documents such as sign-in sheets are welcome but not enough)."""
+    return sum(1 for kind in kinds if kind == "photo") >= MIN_PHOTOS

@@ -13,7 +13,7 @@ from core.policy import Action, allowed
 from core.rules import editable_until, format_date
 from core.texts import Raw
 from handlers.common import Buttons, Turn
-from handlers.report import FLOW, field_buttons, may_amend, render_card, report_target
+from handlers.report import begin_amend, may_amend, render_card, report_target
 from storage import reports
 from storage.models import Activity
 
@@ -112,19 +112,7 @@ async def edit_report(turn: Turn) -> None:
     activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
         return
-    # The version seen now: an amendment saved by someone else meanwhile is not overwritten.
-    await reports.set_state(
-        turn.session,
-        turn.member.id,
-        FLOW,
-        "review",
-        activity.id,
-        {"amend": True, "version": activity.version},
-    )
-    # Straight to the list of fields: the card is already on screen.
-    turn.edit(
-        render_card(turn, activity) + "\n\n" + turn.t("edit_pick"), field_buttons(turn, activity)
-    )
+    await begin_amend(turn, activity)
 
 
 async def ask_withdraw(turn: Turn) -> None:
@@ -159,7 +147,7 @@ async def resubmit_report(turn: Turn) -> None:
     activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN)
     if activity is None or turn.member is None:
         return
-    reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
+    await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
 

@@ -229,7 +229,7 @@ async def resume_reminded_draft(turn: Turn) -> None:
         return
     # The report flow's own 继续 expects the "resume?" question to have been asked.
     await reports.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
-    await report.resume_draft(turn)
+    await report.resume_draft(turn, activity.id)
 
 
 async def report_planned_activity(turn: Turn) -> None:

@@ -13,6 +13,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.enums import ActivityStatus
+from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
 from core.rules import format_date, reference_number, timeliness
 from storage.models import (
     Activity,
@@ -24,33 +25,25 @@ from storage.models import (
     utcnow,
 )
 
-# The order of the questions; each step fills the activity field of the same name.
-STEPS: tuple[str, ...] = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
-FIELD_OF_STEP = {
-    "date": "activity_date",
-    "name": "name",
-    "content": "content",
-    "role": "role",
-    "headcount": "headcount",
-    "outcome": "outcome",
-}
+# The order of the questions and the field each fills: the report flow's question table.
+STEPS: tuple[str, ...] = tuple(q.step.value for q in QUESTIONS)
+FIELD_OF_STEP = {q.step.value: q.field for q in QUESTIONS if q.shown is not Shown.FILES}
 
 
-def first_missing_step(activity: Activity, evidence_count: int) -> str:
+def first_missing_step(activity: Activity, evidence_count: int) -> Step:
     """The first question still unanswered, or ``review`` when the report is complete."""
-    for step in STEPS:
-        if step == "evidence":
-            if evidence_count == 0:
-                return step
-        elif getattr(activity, FIELD_OF_STEP[step]) is None:
-            return step
-    return "review"
+    return first_missing(_Answers(activity, evidence_count))
 
 
-def next_step(step: str) -> str:
-    """The question after ``step`` (``review`` after the last one)."""
-    index = STEPS.index(step)
-    return STEPS[index + 1] if index + 1 < len(STEPS) else "review"
+class _Answers:
+    """An activity seen with a known number of evidence files (its relationship may be unloaded)."""
+
+    def __init__(self, activity: Activity, evidence_count: int) -> None:
+        self._activity = activity
+        self.evidence = range(evidence_count)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._activity, name)
 
 
 async def get_state(session: AsyncSession, member_id: int) -> ChatState | None:
@@ -307,14 +300,21 @@ async def amend_field(
     return opened + 1
 
 
-def submit(
+async def submit(
     session: AsyncSession,
     activity: Activity,
     member_id: int | None,
     tz: ZoneInfo,
     now: datetime | None = None,
 ) -> None:
-    """Mark a complete draft (or a withdrawn report) as submitted and give it a reference."""
+    """Mark a complete draft (or a withdrawn report) as submitted and give it a reference.
+
+    Raises :class:`~core.report_steps.IncompleteReport` (naming the first unanswered question)
+    when an answer or the evidence is missing; nothing is changed then.
+    """
+    missing = first_missing_step(activity, await evidence_count(session, activity.id))
+    if missing != Step.REVIEW:
+        raise IncompleteReport(missing)
     assert activity.activity_date is not None
     now = now or utcnow()
     resubmit = activity.status == ActivityStatus.WITHDRAWN

@@ -133,7 +133,26 @@ async def test_claim_is_one_update_where_version_matches(db: Database) -> None:
         activity = await reports.start_draft(session, member.id, org.id)
         reports.set_field(session, activity, "activity_date", date(2026, 11, 20), member.id, tz)
         reports.set_field(session, activity, "name", "原名", member.id, tz)
-        reports.submit(session, activity, member.id, tz)
+        # reports.submit refuses an incomplete report: answer the rest and attach a photo.
+        for field_name, value in (
+            ("content", "内容"),
+            ("role", "主办"),
+            ("headcount", 30),
+            ("outcome", "成效"),
+        ):
+            reports.set_field(session, activity, field_name, value, member.id, tz)
+        await reports.add_evidence(
+            session,
+            activity,
+            sha256="0" * 64,
+            kind="photo",
+            size=1,
+            file_name=None,
+            mime_type="image/jpeg",
+            media_group_id=None,
+            member_id=member.id,
+        )
+        await reports.submit(session, activity, member.id, tz)
         await session.flush()
         activity_id, opened = activity.id, activity.version
     async with db.session() as first, db.session() as second:

@@ -77,14 +77,14 @@ TEXTS: dict[str, str] = {
         "S&amp;T association administrator or your district S&amp;T association for a reporter invite link."
     ),
     "report_draft_exists": (
-        "You have an unfinished draft:\n<b>{name}</b> ({done}/7 items filled in)\n\nContinue it or start over?"
+        "You have an unfinished draft:\n<b>{name}</b> ({done}/{total} items filled in)\n\nContinue it or start over?"
     ),
     "report_resume": "Continue",
     "report_restart": "Start over",
     "report_untitled": "(untitled)",
     "report_started": "New report · {org}\nSend /cancel at any time to leave; your answers are saved.",
     "ask_date": (
-        "<b>Step 1 of 7 · Date</b>\nOn which day was the activity held?\n"
+        "<b>Step {step} of {total} · Date</b>\nOn which day was the activity held?\n"
         "Tap a button below or type the date, e.g. <code>2021-11-03</code> or <code>11月3日</code>."
     ),
     "btn_today": "Today {md}",
@@ -101,17 +101,17 @@ TEXTS: dict[str, str] = {
         "⚠️ The reporting period for this activity (3 days after it) ended on {closed}. You can still report it, but it will be marked <b>late</b>."
     ),
     "date_window_ok": "✅ Please submit by {closes}, when the reporting period ends.",
-    "ask_name": "<b>Step 2 of 7 · Service (activity) name</b>\nPlease enter the name of the activity (up to {limit} characters).",
+    "ask_name": "<b>Step {step} of {total} · Service (activity) name</b>\nPlease enter the name of the activity (up to {limit} characters).",
     "ask_content": (
-        "<b>Step 3 of 7 · Service (activity) content</b>\nBriefly describe the activity: what was done, for whom and where."
+        "<b>Step {step} of {total} · Service (activity) content</b>\nBriefly describe the activity: what was done, for whom and where."
     ),
-    "ask_role": "<b>Step 4 of 7 · 主办/协办/承办</b>\nWhat was your S&amp;T association's role: 主办 (host), 协办 (co-organiser) or 承办 (organiser)?",
-    "ask_headcount": "<b>Step 5 of 7 · Participants</b>\nHow many people took part? Please enter a number, e.g. <code>50</code>.",
+    "ask_role": "<b>Step {step} of {total} · 主办/协办/承办</b>\nWhat was your S&amp;T association's role: 主办 (host), 协办 (co-organiser) or 承办 (organiser)?",
+    "ask_headcount": "<b>Step {step} of {total} · Participants</b>\nHow many people took part? Please enter a number, e.g. <code>50</code>.",
     "ask_outcome": (
-        "<b>Step 6 of 7 · Results</b>\nWhat did the activity achieve? E.g. agreements reached, problems solved, number of enterprises served."
+        "<b>Step {step} of {total} · Results</b>\nWhat did the activity achieve? E.g. agreements reached, problems solved, number of enterprises served."
     ),
     "ask_evidence": (
-        "<b>Step 7 of 7 · Evidence</b>\nPlease send photos of the activity (at least 1; you can select several at once). "
+        "<b>Step {step} of {total} · Evidence</b>\nPlease send photos of the activity (at least 1; you can select several at once). "
         "You can also send files such as a sign-in sheet (PDF, Word, Excel or images, up to 20 MB each).\n"
         "Tap “Done” when you have finished."
     ),

@@ -1,0 +1,170 @@
+"""Who may act on a report now, and the report a pressed button names.
+
+Every id in a button is checked again on press: the button may be old, forged, or its presser's
+membership may have ended since it was drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Protocol, TypeVar
+
+from core.callbacks import Codec
+from core.enums import ActivityStatus
+from core.policy import Target
+from core.report_steps import ReportData, Step
+from core.rules import may_amend as may_amend_rule
+from core.rules import may_continue_draft, may_report
+from handlers.common import Turn
+from storage import reports
+from storage.models import Activity, ChatState, Organisation
+
+log = logging.getLogger(__name__)
+
+FLOW = "report"
+
+
+class NamesReport(Protocol):
+    """A report button's value: every ``rep:<id>:…`` codec's dataclass has the report's id."""
+
+    @property
+    def activity(self) -> int:
+        """The activity id."""
+        ...
+
+
+B = TypeVar("B", bound=NamesReport)
+
+
+def data_of(state: ChatState | None) -> ReportData:
+    """The typed ``chat_states.data`` of the report flow."""
+    return ReportData.from_json(state.data if state is not None else None)
+
+
+def save_data(state: ChatState, data: ReportData) -> None:
+    """Store ``data`` in the state (a new dict, so the JSON column sees the change)."""
+    state.data = data.to_json()
+
+
+async def may_report_for(turn: Turn, org_id: int) -> bool:
+    """Whether the member may start a report for the association now."""
+    org = await reports.org_of(turn.session, org_id)
+    if org is None:
+        return False
+    target = Target(district_id=org.district_id, org_id=org.id)
+    return may_report(turn.actor, target, org_active=org.active)
+
+
+def report_target(activity: Activity) -> Target:
+    """What the policy needs to know about a report: its association, district and author."""
+    org = activity.organisation
+    return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
+
+
+def may_amend(turn: Turn, activity: Activity) -> bool:
+    """Whether the member may change or withdraw a submitted report now: its author or the org
+    admin, until the annual deadline of the report's year."""
+    return may_amend_rule(
+        turn.actor,
+        report_target(activity),
+        activity.activity_date,
+        turn.today,
+        turn.settings.deadline_month_day(),
+    )
+
+
+def may_edit(turn: Turn, activity: Activity) -> bool:
+    """A draft is its author's alone; a submitted report follows :func:`may_amend`."""
+    if activity.status == ActivityStatus.DRAFT:
+        return may_continue_draft(turn.actor, report_target(activity))
+    return may_amend(turn, activity)
+
+
+async def presser_state(turn: Turn) -> ChatState:
+    """The state of whoever pressed (an org admin amends a report someone else wrote)."""
+    assert turn.member is not None
+    state = await reports.get_state(turn.session, turn.member.id)
+    assert state is not None  # pressed() checked it
+    return state
+
+
+async def _ended_org(turn: Turn, activity: Activity) -> Organisation | None:
+    """The report's association, if the member's role there was removed."""
+    assert turn.member is not None
+    for org in await reports.ended_orgs(turn.session, turn.member.id):
+        if org.id == activity.org_id:
+            return org
+    return None
+
+
+async def tell_if_ended(turn: Turn, activity: Activity, *, toast: bool = False) -> bool:
+    """Say that the member's membership of the report's association ended (and how to get a
+    new invitation) instead of "not found"; their draft there is set aside, since nobody can
+    finish it. False when that is not why they may not act on it."""
+    org = await _ended_org(turn, activity)
+    if org is None:
+        return False
+    assert turn.member is not None
+    log.info("member %s acted on activity %s after removal", turn.member.id, activity.id)
+    if activity.status == ActivityStatus.DRAFT and activity.author_id == turn.member.id:
+        reports.cancel_draft(activity)
+        state = await reports.get_state(turn.session, turn.member.id)
+        if state is not None and state.activity_id == activity.id:
+            await reports.clear_state(turn.session, turn.member.id)
+        text = turn.t(
+            "membership_ended_draft",
+            org=org.name,
+            name=activity.name or turn.label("report_untitled"),
+        )
+    else:
+        text = turn.t("membership_ended", org=org.name)
+    if toast:
+        turn.notice(text, alert=True)
+    else:
+        turn.reply(text)
+    return True
+
+
+async def pressed(
+    turn: Turn,
+    codec: Codec[B],
+    *,
+    steps: tuple[Step, ...] | None,
+    drafts_only: bool = False,
+    activity_id: int | None = None,
+) -> tuple[Activity, B | None] | None:
+    """The activity a ``rep:<id>:…`` button names (with the button's typed value), if the
+    presser may still act on it now; None after telling them why not.
+
+    ``activity_id`` is given instead of reading the button when another flow's button (a
+    reminder's 继续) leads here; the value is then None.
+    """
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return None
+    value: B | None = None
+    if activity_id is None:
+        value = codec.parse(turn.query.data if turn.query is not None else None)
+        if value is None:
+            turn.notice(turn.t("button_expired"))
+            return None
+        activity_id = value.activity
+    activity = await reports.load_activity(turn.session, activity_id)
+    if activity is None or not may_edit(turn, activity):
+        if activity is None or not await tell_if_ended(turn, activity, toast=True):
+            turn.notice(turn.t("not_found_or_denied"), alert=True)
+        return None
+    if drafts_only and activity.status != ActivityStatus.DRAFT:
+        turn.notice(turn.t("button_expired"))
+        return None
+    if steps is not None:
+        state = await reports.get_state(turn.session, turn.member.id)
+        if (
+            state is None
+            or state.flow != FLOW
+            or state.activity_id != activity.id
+            or state.step not in steps
+        ):
+            turn.notice(turn.t("button_expired"))
+            return None
+    return activity, value

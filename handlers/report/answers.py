@@ -1,0 +1,200 @@
+"""Answers: a typed answer read by its question's parser, the date and role buttons, the large
+headcount's confirmation, and storing an answer (with the amendment's version check)."""
+
+from __future__ import annotations
+
+import logging
+from datetime import date, timedelta
+from typing import Any
+
+from core import report_buttons as rb
+from core.cards import answer_value
+from core.enums import ActivityStatus
+from core.report_steps import BY_STEP, Question, Step, next_step
+from core.rules import (
+    ROLES,
+    format_date,
+    format_datetime,
+    needs_headcount_confirmation,
+    parse_headcount,
+    window_closes_at,
+)
+from handlers.common import Turn
+from handlers.report.access import data_of, pressed, presser_state, save_data
+from handlers.report.ask import CARD_CONTENT_CHARS, ask, go
+from storage import reports
+from storage.models import Activity, ChatState
+
+log = logging.getLogger(__name__)
+
+SPLIT_LENGTH = 4000  # a text this long was probably cut by the client; the rest comes next
+SPLIT_WAIT = timedelta(seconds=10)  # how long after it the rest may still arrive
+CONFIRM_WORDS = ("确认", "是", "对", "没错", "确定", "confirm", "Confirm", "yes", "Yes")
+REDO_WORDS = ("重新填写", "重新", "重填", "re-enter", "Re-enter", "no", "No")
+
+
+async def answer(turn: Turn, state: ChatState, activity: Activity, q: Question, text: str) -> None:
+    """A typed answer to question ``q``: read by the question's parser; a wrong answer is told
+    what was wrong (a text answer with its length and limit)."""
+    assert q.parse is not None
+    value, error = q.parse(text, turn.today)
+    data = data_of(state)
+    if error:
+        if q.is_text:
+            field = turn.label(q.label)
+            turn.reply(turn.t(error, field=field, length=len(text.strip()), limit=q.limit))
+            if error == "text_too_long" and len(text) >= SPLIT_LENGTH and turn.message:
+                # Telegram clients cut a long paste into 4096-character messages: the rest
+                # follows.
+                data.split_until = turn.message.date + SPLIT_WAIT
+                save_data(state, data)
+        else:
+            turn.reply(turn.t(error))
+            if q.repeat_on_error:
+                await ask(turn, activity, q.step, state)
+        return
+    if q.is_text and data.split_until is not None:
+        data.split_until = None
+        save_data(state, data)
+    if q.step == Step.HEADCOUNT and needs_headcount_confirmation(value):
+        # Not stored yet: the number waits in the conversation state for 确认.
+        data.headcount = value
+        await go(turn, activity, Step.CONFIRM_HEADCOUNT, data)
+        return
+    await store(turn, state, activity, q.step, value)
+
+
+async def pick_date(turn: Turn) -> None:
+    """A quick date button (今天/昨天/前天)."""
+    found = await pressed(turn, rb.DATE, steps=(Step.DATE,))
+    if found is None:
+        return
+    activity, button = found
+    assert button is not None
+    if button.day > turn.today:  # a button from yesterday's chat could point at "tomorrow" now
+        turn.notice(turn.t("date_future"), alert=True)
+        return
+    turn.close_buttons()
+    state = await presser_state(turn)
+    await store(turn, state, activity, Step.DATE, button.day)
+
+
+async def pick_role(turn: Turn) -> None:
+    """主办 / 协办 / 承办 button."""
+    found = await pressed(turn, rb.ROLE, steps=(Step.ROLE,))
+    if found is None:
+        return
+    activity, button = found
+    assert button is not None
+    if not 0 <= button.index < len(ROLES):
+        turn.notice(turn.t("button_expired"))
+        return
+    turn.close_buttons()
+    state = await presser_state(turn)
+    await store(turn, state, activity, Step.ROLE, ROLES[button.index])
+
+
+async def answer_headcount_confirmation(
+    turn: Turn, state: ChatState, activity: Activity, text: str
+) -> None:
+    """确认 / 重新填写 typed; a new number is a new answer; anything else asks again."""
+    typed = text.strip()
+    if typed in CONFIRM_WORDS:
+        await _confirmed_headcount(turn, state, activity)
+    elif typed in REDO_WORDS:
+        await go(turn, activity, Step.HEADCOUNT, data_of(state))
+    elif parse_headcount(typed)[0] is not None:
+        await answer(turn, state, activity, BY_STEP[Step.HEADCOUNT], typed)
+    else:
+        await ask(turn, activity, Step.CONFIRM_HEADCOUNT, state)
+
+
+async def confirm_headcount(turn: Turn) -> None:
+    """确认 / 重新填写 pressed under a large headcount."""
+    found = await pressed(turn, rb.HEADCOUNT, steps=(Step.CONFIRM_HEADCOUNT,))
+    if found is None:
+        return
+    activity, button = found
+    assert button is not None
+    state = await presser_state(turn)
+    turn.close_buttons()
+    if button.confirmed:
+        await _confirmed_headcount(turn, state, activity)
+    else:
+        await go(turn, activity, Step.HEADCOUNT, data_of(state))
+
+
+async def _confirmed_headcount(turn: Turn, state: ChatState, activity: Activity) -> None:
+    data = data_of(state)
+    if data.headcount is None:
+        await go(turn, activity, Step.HEADCOUNT, data)
+        return
+    await store(turn, state, activity, Step.HEADCOUNT, data.headcount)
+
+
+# ---------------------------------------------------------------------------------------------
+# storing an answer
+
+
+async def store(turn: Turn, state: ChatState, activity: Activity, step: Step, value: Any) -> None:
+    """Commit one answer and move on: to the next question, or back to the card when fixing.
+
+    A submitted report is changed only if nobody changed it since this editor opened it;
+    otherwise they see the current value and are asked again.
+    """
+    assert turn.member is not None
+    field, tz = BY_STEP[step].field, turn.settings.tz
+    data = data_of(state)
+    if activity.status == ActivityStatus.DRAFT:
+        reports.set_field(turn.session, activity, field, value, turn.member.id, tz)
+    else:
+        opened = data.version if data.version is not None else activity.version
+        known = await reports.amend_field(
+            turn.session, activity, field, value, turn.member.id, tz, opened
+        )
+        if known is None:
+            log.info("amend conflict on activity %s (member %s)", activity.id, turn.member.id)
+            await _tell_conflict(turn, state, activity, step)
+            return
+        data.version = known
+        save_data(state, data)
+    if step == Step.DATE and isinstance(value, date):
+        _tell_window(turn, activity, value)
+    if data.back_to_card:
+        if activity.status != ActivityStatus.DRAFT:
+            turn.reply(turn.t("amend_saved"))
+        await go(turn, activity, Step.REVIEW, data)
+    else:
+        await go(turn, activity, next_step(step))
+
+
+def _tell_window(turn: Turn, activity: Activity, value: date) -> None:
+    """After the date: when the 3-day window closes, or that it has closed (late)."""
+    closes = window_closes_at(value, turn.settings.tz)
+    if turn.now >= closes:
+        closed = format_date(value + timedelta(days=3))
+        turn.reply(turn.t("date_late_warning", closed=closed))
+    elif activity.status == ActivityStatus.DRAFT:
+        turn.reply(
+            turn.t(
+                "date_window_ok",
+                closes=format_datetime(closes - timedelta(minutes=1), turn.settings.tz),
+            )
+        )
+
+
+async def _tell_conflict(turn: Turn, state: ChatState, activity: Activity, step: Step) -> None:
+    """Someone saved the report after this editor opened it: show what it says now, ask again."""
+    q = BY_STEP[step]
+    current = answer_value(turn.lang, q, activity, CARD_CONTENT_CHARS)
+    turn.reply(
+        turn.t(
+            "amend_conflict",
+            field=turn.label(q.label),
+            current=turn.label("card_missing") if current is None else current,
+        )
+    )
+    # They have now been shown the report as it is: their next answer may replace it.
+    data = data_of(state)
+    data.version = activity.version
+    await go(turn, activity, step, data)

@@ -1,0 +1,275 @@
+"""Evidence: photos, albums and documents, downloaded, checked by content and stored at once
+(whatever the step); the evidence question's 完成 and 清空重传."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from telegram import Document, Message
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import ContextTypes
+
+from core import report_buttons as rb
+from core.enums import Channel
+from core.filetypes import Problem, Refusal, check_document, check_photo, is_image
+from core.report_steps import Step
+from core.rules import evidence_ready
+from core.texts import t
+from handlers.common import RETRY_BUDGET, Turn, keyboard, with_retries
+from handlers.report.access import data_of, pressed, presser_state, save_data
+from handlers.report.ask import ask, evidence_buttons, evidence_rows, go
+from storage import reports
+from storage.db import Database
+from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
+from storage.models import Activity, ChatState
+
+log = logging.getLogger(__name__)
+
+ALBUM_ACK_DELAY = 1.2  # seconds of quiet after an album's last photo before acknowledging
+DONE_WORDS = ("完成", "好了", "好", "done", "Done", "OK", "ok")
+
+
+def refused_kind(message: Message) -> str | None:
+    """The catalog key naming what was sent, when it can never be evidence (a sticker …)."""
+    for attr, key in (
+        ("sticker", "kind_sticker"),
+        ("voice", "kind_voice"),
+        ("video_note", "kind_video"),
+        ("video", "kind_video"),
+        ("animation", "kind_video"),
+        ("audio", "kind_audio"),
+        ("location", "kind_location"),
+        ("contact", "kind_contact"),
+    ):
+        if getattr(message, attr, None):
+            return key
+    return None
+
+
+async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> None:
+    """A photo, an album item or a document: stored at once, whatever the step.
+
+    At the evidence step it is acknowledged as such; earlier it is kept for that step and the
+    current question is asked again; on the card the card is shown again with the new count.
+    """
+    assert turn.member is not None and turn.message is not None
+    message = turn.message
+    if message.photo:
+        photo = message.photo[-1]
+        kind, file_id, unique_id, size = (
+            "photo",
+            photo.file_id,
+            photo.file_unique_id,
+            photo.file_size,
+        )
+        name, mime = None, "image/jpeg"
+    else:  # receive_message sends only photos and documents here
+        doc: Document | None = message.document
+        assert doc is not None
+        if not is_allowed_document(doc.file_name, doc.mime_type):
+            turn.reply(turn.t("evidence_bad_type"))
+            return
+        if doc.file_size and doc.file_size > MAX_DOWNLOAD_BYTES:
+            turn.reply(turn.t("evidence_too_big", size=f"{doc.file_size / 1024 / 1024:.1f} MB"))
+            return
+        mime = doc.mime_type or ""
+        kind = "document"
+        file_id, unique_id, size, name = (
+            doc.file_id,
+            doc.file_unique_id,
+            doc.file_size,
+            doc.file_name,
+        )
+    group = message.media_group_id
+    if await reports.has_evidence_unique(turn.session, activity.id, unique_id):
+        if group is not None:
+            _schedule_album_ack(turn, activity, group, state.step)
+        else:
+            await _acknowledge(turn, state, activity, "evidence_duplicate", 0)
+        return
+    if size == 0:  # announced empty: no need to download it
+        turn.reply(turn.t("evidence_empty"))
+        return
+    try:
+        tg_file = await turn.context.bot.get_file(file_id)
+        data = bytes(await tg_file.download_as_bytearray())
+    except TelegramError as exc:
+        if isinstance(exc, BadRequest) and "too big" in str(exc).lower():
+            # The update had no file_size, but getFile knows the file is over the 20 MB limit.
+            limit = f">{MAX_DOWNLOAD_BYTES // 1024 // 1024} MB"
+            turn.reply(turn.t("evidence_too_big", size=limit))
+            return
+        log.warning("download failed: %s (update %s)", type(exc).__name__, turn.update.update_id)
+        turn.reply(turn.t("evidence_download_failed"))
+        return
+    refusal = check_photo(data) if message.photo else check_document(data, name, mime)
+    if refusal is not None:
+        log.info(
+            "evidence refused: %s (update %s, member %s)",
+            refusal.reason,
+            turn.update.update_id,
+            turn.member.id,
+        )
+        _refuse_content(turn, refusal, photo=bool(message.photo))
+        if state.step != Step.EVIDENCE:
+            await ask(turn, activity, state.step, state)  # the question it interrupted
+        return
+    if not message.photo:
+        kind = "photo" if is_image(data) else "document"  # what it is, not what it is called
+    sha = turn.evidence.put(data)
+    before = activity.version
+    result = await reports.add_evidence(
+        turn.session,
+        activity,
+        sha256=sha,
+        kind=kind,
+        size=size or len(data),
+        file_name=name,
+        mime_type=mime,
+        media_group_id=group,
+        member_id=turn.member.id,
+        channel=Channel.TELEGRAM,
+        file_id=file_id,
+        file_unique_id=unique_id,
+    )
+    _remember_own_change(state, activity, before)
+    if group is not None:
+        _schedule_album_ack(turn, activity, group, state.step)
+    else:
+        key = "evidence_received" if result.added else "evidence_duplicate"
+        await _acknowledge(turn, state, activity, key, 1 if result.added else 0)
+
+
+def _remember_own_change(state: ChatState, activity: Activity, before: int) -> None:
+    """An editor's own evidence change raises the version; it is no conflict with themselves
+    (unless they had not seen the version it replaced)."""
+    data = data_of(state)
+    if data.version is not None and data.version == before != activity.version:
+        data.version = activity.version
+        save_data(state, data)
+
+
+def _refuse_content(turn: Turn, refusal: Refusal, *, photo: bool) -> None:
+    """Say why a file's bytes were refused (empty, or not what its name claims)."""
+    if refusal.reason == Problem.EMPTY:
+        turn.reply(turn.t("evidence_empty"))
+    elif photo:
+        turn.reply(turn.t("evidence_photo_not_image"))
+    else:
+        turn.reply(turn.t("evidence_wrong_content", kind=refusal.expected))
+
+
+async def _acknowledge(
+    turn: Turn, state: ChatState, activity: Activity, key: str, added: int
+) -> None:
+    """Say what happened to a file, in the words of the step the member is at."""
+    await turn.session.refresh(activity, ["evidence"])
+    total = len(activity.evidence)
+    if state.step == Step.EVIDENCE:
+        turn.reply(turn.t(key, added=added, total=total), evidence_buttons(turn, activity))
+        return
+    turn.reply(
+        turn.t(f"{key}_early" if key == "evidence_received" else key, added=added, total=total)
+    )
+    await ask(turn, activity, state.step, state)
+
+
+def _schedule_album_ack(turn: Turn, activity: Activity, group: str, step: str) -> None:
+    """Albums arrive as one message per photo: acknowledge once, after the last one."""
+    queue = turn.context.job_queue
+    if queue is None:
+        return
+    name = f"album:{turn.chat_id}:{group}"
+    for job in queue.get_jobs_by_name(name):
+        job.schedule_removal()
+    queue.run_once(
+        acknowledge_album,
+        ALBUM_ACK_DELAY,
+        name=name,
+        data={
+            "chat_id": turn.chat_id,
+            "activity_id": activity.id,
+            "group": group,
+            "step": step,
+            "lang": turn.lang,
+        },
+    )
+
+
+async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Job: one message for a whole album, with the count of files received."""
+    assert context.job is not None
+    data = context.job.data
+    assert isinstance(data, dict)
+    db: Database = context.bot_data["db"]
+    async with db.session() as session:
+        activity = await reports.load_activity(session, data["activity_id"])
+        if activity is None:
+            return
+        in_group = sum(1 for e in activity.evidence if e.media_group_id == data["group"])
+        total = len(activity.evidence)
+    lang = data["lang"]
+    at_evidence = data.get("step", Step.EVIDENCE) == Step.EVIDENCE
+    if in_group == 0:
+        text = t(lang, "evidence_duplicate", total=total)  # the same album sent again
+    elif at_evidence:
+        text = t(lang, "evidence_received", added=in_group, total=total)
+    else:
+        text = t(lang, "evidence_received_early_album", added=in_group, total=total)
+    markup = keyboard(evidence_rows(lang, activity.id, total)) if at_evidence else None
+    # The album's files are stored already; only the acknowledgement is left to deliver.
+    loop = asyncio.get_running_loop()
+    await with_retries(
+        lambda: context.bot.send_message(
+            data["chat_id"], text, parse_mode="HTML", reply_markup=markup
+        ),
+        deadline=loop.time() + RETRY_BUDGET,
+        what=f"the album acknowledgement for report {data['activity_id']}",
+    )
+
+
+async def typed_at_evidence(turn: Turn, state: ChatState, activity: Activity, text: str) -> None:
+    """Text at the evidence question: 完成 (and the like) ends it; anything else reminds how."""
+    if text.strip() in DONE_WORDS:
+        await _finish_evidence(turn, activity, state)
+    else:
+        turn.reply(
+            turn.t("ask_evidence_more", count=len(activity.evidence)),
+            evidence_buttons(turn, activity),
+        )
+
+
+async def finish_evidence(turn: Turn) -> None:
+    """完成: end the evidence step (at least one photo needed)."""
+    found = await pressed(turn, rb.EVIDENCE_DONE, steps=(Step.EVIDENCE,))
+    if found is None:
+        return
+    state = await presser_state(turn)
+    await _finish_evidence(turn, found[0], state)
+
+
+async def _finish_evidence(turn: Turn, activity: Activity, state: ChatState) -> None:
+    if not evidence_ready(e.kind for e in activity.evidence):
+        if turn.query:
+            turn.notice(turn.t("evidence_need_photo"), alert=True)
+        else:
+            turn.reply(turn.t("evidence_need_photo"))
+        return
+    turn.close_buttons()
+    await go(turn, activity, Step.REVIEW, data_of(state))
+
+
+async def clear_evidence(turn: Turn) -> None:
+    """清空重传: drop this report's files and ask again."""
+    found = await pressed(turn, rb.EVIDENCE_CLEAR, steps=(Step.EVIDENCE,))
+    if found is None:
+        return
+    activity = found[0]
+    assert turn.member is not None
+    state = await presser_state(turn)
+    before = activity.version
+    await reports.clear_evidence(turn.session, activity, turn.member.id)
+    _remember_own_change(state, activity, before)
+    turn.close_buttons()
+    turn.reply(turn.t("evidence_cleared"))
