@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import func, insert, select
 from telegram import Bot
 
-from core.enums import OrgKind, Role
+from core.enums import Channel, OrgKind, Role
 from core.settings import load_settings
 from handlers.messenger import TelegramMessenger
 from scheduler import outbox
@@ -45,7 +45,7 @@ from scheduler.clock import ShiftedClock
 from scheduler.jobs import Scheduler
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Member, Membership, OutboxMessage, Plan
+from storage.models import ChannelAccount, Member, Membership, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
 from tests.standin import DEFAULT_TOKEN, StandIn
 
@@ -67,11 +67,15 @@ async def seed(db: Database, count: int, yesterday: date) -> None:
                 session, district, OrgKind.ENTERPRISE, f"测试科协{n:03d}"
             )
             org_ids.append(org.id)
-        await session.execute(
-            insert(Member),
-            [{"telegram_id": FIRST_USER + i, "first_name": f"报送员{i}"} for i in range(count)],
-        )
+        await session.execute(insert(Member), [{"first_name": f"报送员{i}"} for i in range(count)])
         ids = (await session.scalars(select(Member.id).order_by(Member.id))).all()
+        await session.execute(
+            insert(ChannelAccount),
+            [
+                {"member_id": m, "channel": Channel.TELEGRAM, "external_id": str(FIRST_USER + i)}
+                for i, m in enumerate(ids)
+            ],
+        )
         await session.execute(
             insert(Membership),
             [

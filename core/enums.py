@@ -39,3 +39,9 @@ class OfficerRole(enum.StrEnum):
     SECRETARY_GENERAL = "secretary_general"  # 秘书长
     DEPUTY_SECRETARY_GENERAL = "deputy_secretary_general"  # 副秘书长
     CONTACT = "contact"  # 联系人
+
+
+class Channel(enum.StrEnum):
+    """A messaging channel through which members reach the bot (``channel_accounts.channel``)."""
+
+    TELEGRAM = "telegram"

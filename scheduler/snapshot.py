@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import ActivityStatus, Role
+from core.enums import ActivityStatus, Channel, Role
 from core.rules import WINDOW_DAYS
 from scheduler.reminders import (
     ActivityRow,
@@ -27,6 +27,7 @@ from storage.models import (
     Activity,
     AnnualDeadline,
     AuditEntry,
+    ChannelAccount,
     Member,
     Membership,
     Organisation,
@@ -47,20 +48,27 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
     members = await conn.execute(
         select(
             Member.id,
-            Member.telegram_id,
+            ChannelAccount.external_id,
             Member.language,
             Member.unreachable,
             Member.mute_nudges,
             Member.mute_city_summary,
             Member.city_delivery_opt_in,
+        ).outerjoin(
+            ChannelAccount,
+            and_(
+                ChannelAccount.member_id == Member.id,
+                ChannelAccount.channel == Channel.TELEGRAM,
+            ),
         )
     )
     for m in members.all():
         snap.people[m.id] = Person(
             id=m.id,
-            telegram_id=m.telegram_id,
+            telegram_id=int(m.external_id) if m.external_id is not None else 0,
             language=m.language or "zh",
-            unreachable=m.unreachable,
+            # Without a Telegram account the sender has no chat to send to.
+            unreachable=m.unreachable or m.external_id is None,
             mute_nudges=m.mute_nudges,
             mute_city_summary=m.mute_city_summary,
             city_delivery_opt_in=m.city_delivery_opt_in,

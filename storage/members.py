@@ -8,18 +8,38 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, selectinload
 
-from core.enums import Role
+from core.enums import Channel, Role
 from core.policy import Actor, Grant
-from storage.models import Invite, Member, Membership, Organisation, utcnow
+from storage.models import ChannelAccount, Invite, Member, Membership, Organisation, utcnow
 
 INVITE_TOKEN_BYTES = 18  # 24 url-safe characters: unguessable, and fits /start's 64-char payload
 
 
 async def member_by_telegram_id(session: AsyncSession, telegram_id: int) -> Member | None:
-    """The member with this Telegram user id, if they ever joined."""
-    return await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    """The member with this Telegram user id, if they ever joined.
+
+    Runs for every update: one query, through the unique (channel, external_id) index, that
+    also fills ``member.telegram_account``.
+    """
+    return await session.scalar(
+        select(Member)
+        .join(Member.telegram_account)
+        .where(ChannelAccount.external_id == str(telegram_id))
+        .options(contains_eager(Member.telegram_account))
+    )
+
+
+def note_update(member: Member, update_id: int) -> bool:
+    """Record that a Telegram update of this member is being processed, in the same commit as
+    its effects; False if it was processed before (a re-delivery after a crash)."""
+    account = member.telegram_account
+    if account is None:  # joined through another channel: nothing to compare with
+        return True
+    fresh = account.last_update_id is None or update_id > account.last_update_id
+    account.last_update_id = update_id
+    return fresh
 
 
 async def active_memberships(session: AsyncSession, member_id: int) -> list[Membership]:
@@ -119,13 +139,16 @@ async def redeem_invite(
         return Redemption(error="invite_revoked")
     member = await member_by_telegram_id(session, telegram_id)
     if member is None:
-        member = Member(
-            telegram_id=telegram_id, first_name=first_name, username=username, language=language
+        member = Member(first_name=first_name, language=language)
+        member.telegram_account = ChannelAccount(
+            channel=Channel.TELEGRAM, external_id=str(telegram_id), username=username
         )
         session.add(member)
         await session.flush()
     else:
-        member.first_name, member.username = first_name, username
+        member.first_name = first_name
+        assert member.telegram_account is not None  # found through it
+        member.telegram_account.username = username
     existing = await session.scalar(
         select(Membership).where(
             Membership.member_id == member.id,

@@ -13,6 +13,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     ForeignKey,
@@ -23,12 +24,15 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    and_,
+    select,
     text,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from core.enums import ActivityStatus
+from core.enums import ActivityStatus, Channel
 
 
 def utcnow() -> datetime:
@@ -148,25 +152,96 @@ class Officer(Base):
 
 
 class Member(Base):
-    """A Telegram user known to the bot."""
+    """A person known to the bot, whatever channel they use to reach it.
+
+    How they are reached lives in :class:`ChannelAccount` (today one Telegram account each).
+    """
 
     __tablename__ = "members"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
     first_name: Mapped[str] = mapped_column(String(128), default="")
-    username: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(8), default="zh")
+    # Whether the scheduler can deliver to them at all (blocked the bot, chat gone). Kept on the
+    # member: the outbox and the reminder rules decide per person, not per account.
     unreachable: Mapped[bool] = mapped_column(Boolean, default=False)
     mute_nudges: Mapped[bool] = mapped_column(Boolean, default=False)
     mute_city_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     city_delivery_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Updates are delivered at least once (a killed process re-reads unconfirmed ones): the last
-    # processed update id, committed with the answer, makes processing exactly-once.
-    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="member")
+    # Joined-loaded: every load of a member (the per-update lookup above all) stays one query,
+    # and async code may read it without a lazy load. At most one per channel (unique).
+    telegram_account: Mapped[ChannelAccount | None] = relationship(
+        primaryjoin=lambda: and_(
+            Member.id == ChannelAccount.member_id, ChannelAccount.channel == Channel.TELEGRAM
+        ),
+        lazy="joined",
+        cascade="all, delete-orphan",
+        uselist=False,
+    )
+
+    @hybrid_property
+    def telegram_id(self) -> int | None:
+        """The member's Telegram user id (also their private chat id); None without one."""
+        account = self.telegram_account
+        return int(account.external_id) if account is not None else None
+
+    @telegram_id.inplace.setter
+    def _telegram_id_setter(self, value: int | None) -> None:
+        if value is None:
+            self.telegram_account = None
+        elif self.telegram_account is None:
+            self.telegram_account = ChannelAccount(channel=Channel.TELEGRAM, external_id=str(value))
+        else:
+            self.telegram_account.external_id = str(value)
+
+    @telegram_id.inplace.comparator
+    @classmethod
+    def _telegram_id_comparator(cls) -> _TelegramIdComparator:
+        return _TelegramIdComparator(cls.id)
+
+
+class _TelegramIdComparator(Comparator[int | None]):
+    """``Member.telegram_id == x`` in a query: the member whose Telegram account is ``x``, looked
+    up through the unique (channel, external_id) index."""
+
+    def __eq__(self, other: object) -> ColumnElement[bool]:  # type: ignore[override]
+        account = (
+            select(ChannelAccount.member_id)
+            .where(
+                ChannelAccount.channel == Channel.TELEGRAM,
+                ChannelAccount.external_id == str(other),
+            )
+            .scalar_subquery()
+        )
+        return Member.id == account
+
+
+class ChannelAccount(Base):
+    """How a member is reached on one channel: e.g. their Telegram user id.
+
+    ``external_id`` is the channel's own id for the person, as text (Telegram's are integers,
+    other channels' are not). The channel's per-account bookkeeping lives here too.
+    """
+
+    __tablename__ = "channel_accounts"
+    __table_args__ = (
+        UniqueConstraint("channel", "external_id"),
+        UniqueConstraint("member_id", "channel"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # Channel
+    external_id: Mapped[str] = mapped_column(String(64))
+    username: Mapped[str | None] = mapped_column(String(64))  # Telegram's @username
+    # Updates are delivered at least once (a killed process re-reads unconfirmed ones): the last
+    # processed update id, committed with the answer, makes processing exactly-once. Telegram's
+    # update ids are one sequence per bot, so the mark belongs to the account, not the person.
+    last_update_id: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Membership(Base):
@@ -264,13 +339,40 @@ class Evidence(Base):
     file_name: Mapped[str | None] = mapped_column(String(255))
     mime_type: Mapped[str | None] = mapped_column(String(128))
     size: Mapped[int] = mapped_column(Integer, default=0)
-    telegram_file_id: Mapped[str | None] = mapped_column(String(255))
-    telegram_unique_id: Mapped[str | None] = mapped_column(String(128))
     media_group_id: Mapped[str | None] = mapped_column(String(64))
     position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     activity: Mapped[Activity] = relationship(back_populates="evidence")
+    # Small (one row per channel that knows the file) and needed wherever evidence is re-sent.
+    channel_files: Mapped[list[EvidenceChannelFile]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin", order_by="EvidenceChannelFile.channel"
+    )
+
+    def file_id_for(self, channel: str) -> str | None:
+        """The channel's id for this file (to send it again without uploading), if it has one."""
+        for row in self.channel_files:
+            if row.channel == channel:
+                return row.file_id
+        return None
+
+
+class EvidenceChannelFile(Base):
+    """A channel's handle on an evidence file: Telegram's file_id and file_unique_id.
+
+    The evidence row itself is channel-free (sha256, kind, name, type, size); this side table
+    lets a channel re-send the file without uploading it and spot a re-sent file before
+    downloading it.
+    """
+
+    __tablename__ = "evidence_channel_files"
+
+    evidence_id: Mapped[int] = mapped_column(
+        ForeignKey("evidence.id", ondelete="CASCADE"), primary_key=True
+    )
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)  # Channel
+    file_id: Mapped[str | None] = mapped_column(String(255))
+    file_unique_id: Mapped[str | None] = mapped_column(String(128))
 
 
 class AuditEntry(Base):

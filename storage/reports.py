@@ -7,12 +7,12 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, func, or_, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
-from core.enums import ActivityStatus
+from core.enums import ActivityStatus, Channel
 from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
 from core.rules import format_date, reference_number, timeliness
 from storage.models import (
@@ -20,6 +20,7 @@ from storage.models import (
     AuditEntry,
     ChatState,
     Evidence,
+    EvidenceChannelFile,
     Membership,
     Organisation,
     utcnow,
@@ -134,34 +135,41 @@ async def add_evidence(
     size: int,
     file_name: str | None,
     mime_type: str | None,
-    telegram_file_id: str | None,
-    telegram_unique_id: str | None,
     media_group_id: str | None,
     member_id: int | None,
+    channel: str | None = None,
+    file_id: str | None = None,
+    file_unique_id: str | None = None,
 ) -> EvidenceAdded:
-    """Attach a stored file once; the same content (or Telegram file) twice counts once."""
-    same = Evidence.sha256 == sha256
-    if telegram_unique_id:
-        same = or_(same, Evidence.telegram_unique_id == telegram_unique_id)
+    """Attach a stored file once; the same content twice counts once.
+
+    ``channel``, ``file_id`` and ``file_unique_id`` are the channel's handle on the file (for
+    Telegram, to send it again without uploading it), kept beside the channel-free row.
+    """
+    # By content: a file the channel already knew is caught before its download
+    # (has_evidence_unique), and the same channel file always has the same bytes.
     duplicate = await session.scalar(
-        select(Evidence.id).where(Evidence.activity_id == activity.id, same).limit(1)
+        select(Evidence.id)
+        .where(Evidence.activity_id == activity.id, Evidence.sha256 == sha256)
+        .limit(1)
     )
     if duplicate is None:
         position = await evidence_count(session, activity.id)
-        session.add(
-            Evidence(
-                activity_id=activity.id,
-                sha256=sha256,
-                kind=kind,
-                size=size,
-                file_name=file_name,
-                mime_type=mime_type,
-                telegram_file_id=telegram_file_id,
-                telegram_unique_id=telegram_unique_id,
-                media_group_id=media_group_id,
-                position=position,
-            )
+        evidence = Evidence(
+            activity_id=activity.id,
+            sha256=sha256,
+            kind=kind,
+            size=size,
+            file_name=file_name,
+            mime_type=mime_type,
+            media_group_id=media_group_id,
+            position=position,
         )
+        if channel is not None and (file_id or file_unique_id):
+            evidence.channel_files = [
+                EvidenceChannelFile(channel=channel, file_id=file_id, file_unique_id=file_unique_id)
+            ]
+        session.add(evidence)
         await session.flush()
         if activity.status == ActivityStatus.SUBMITTED:
             _audit(session, activity, member_id, "evidence", "evidence", None, file_name or kind)
@@ -169,12 +177,20 @@ async def add_evidence(
     return EvidenceAdded(added=duplicate is None, total=await evidence_count(session, activity.id))
 
 
-async def has_evidence_unique(session: AsyncSession, activity_id: int, unique_id: str) -> bool:
-    """Whether a Telegram file (by file_unique_id) is already attached; saves a download."""
+async def has_evidence_unique(
+    session: AsyncSession, activity_id: int, unique_id: str, *, channel: str = Channel.TELEGRAM
+) -> bool:
+    """Whether a channel's file (Telegram: by file_unique_id) is already attached; saves a
+    download."""
     found = await session.scalar(
-        select(Evidence.id).where(
-            Evidence.activity_id == activity_id, Evidence.telegram_unique_id == unique_id
+        select(Evidence.id)
+        .join(EvidenceChannelFile)
+        .where(
+            Evidence.activity_id == activity_id,
+            EvidenceChannelFile.channel == channel,
+            EvidenceChannelFile.file_unique_id == unique_id,
         )
+        .limit(1)
     )
     return found is not None
 

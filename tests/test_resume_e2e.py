@@ -74,8 +74,9 @@ async def test_redelivered_update_is_not_applied_twice(kexie: Kexie) -> None:
     # Re-deliver the last update with its id (as after a crash between commit and confirmation).
     async with kexie.session() as session:
         member = await session.scalar(select(Member))
-        assert member is not None and member.last_update_id is not None
-        last_id = member.last_update_id
+        assert member is not None and member.telegram_account is not None
+        assert member.telegram_account.last_update_id is not None
+        last_id = member.telegram_account.last_update_id
     assert kexie.app is not None
     replay = Update.de_json(
         {

@@ -22,7 +22,7 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import OrgKind, Role
+from core.enums import Channel, OrgKind, Role
 from core.settings import Settings, load_settings
 from handlers.messenger import TelegramMessenger
 from scheduler import outbox
@@ -223,10 +223,11 @@ async def _fill(
             size=1000,
             file_name=None,
             mime_type="image/jpeg",
-            telegram_file_id=f"photo-{activity.id}-{i}",
-            telegram_unique_id=f"u-{activity.id}-{i}",
             media_group_id=None,
             member_id=member,
+            channel=Channel.TELEGRAM,
+            file_id=f"photo-{activity.id}-{i}",
+            file_unique_id=f"u-{activity.id}-{i}",
         )
 
 
@@ -251,7 +252,7 @@ async def report_c(session: AsyncSession, world: World) -> None:
     reports.set_field(session, activity, "activity_date", date(2026, 11, 16), None, tz)
     reports.set_field(session, activity, "name", "机器人产业沙龙", None, tz)
     await _fill(session, world, activity, "张伟", photos=1)
-    reports.submit(session, activity, world.members["张伟"], tz)
+    await reports.submit(session, activity, world.members["张伟"], tz)
     world.activities["C"] = activity.id
 
 
@@ -271,7 +272,7 @@ async def submit_p1(session: AsyncSession, world: World) -> None:
     activity = await reports.load_activity(session, world.activities["P1"])
     assert activity is not None
     await _fill(session, world, activity, "王芳", photos=2)
-    reports.submit(session, activity, world.members["王芳"], world.settings.tz)
+    await reports.submit(session, activity, world.members["王芳"], world.settings.tz)
 
 
 async def edit_p1_at_night(session: AsyncSession, world: World) -> None:
