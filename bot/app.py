@@ -43,6 +43,9 @@ from handlers import (
     members,
     mine,
     org,
+    org_card,
+    org_new,
+    pickers,
     plan,
     reachability,
     registry_import,
@@ -176,9 +179,9 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(mine.resubmit_report, mine.MINE_RESUBMIT))
 
     # 4. Registry and roles (issue: roles, invitations and the registry).
-    # /org (handlers/org.py, org.mmd; flow "org") and /district (handlers/district.py,
-    # district.mmd; flow "district").
-    router.register_flow(org.FLOW, org.receive_answer, org.cancel_registry, org.ask_again)
+    # /org (handlers/org.py, org_new.py, org_card.py, org.mmd; flow "org") and /district
+    # (handlers/district.py, district.mmd; flow "district").
+    router.register_flow(org_card.FLOW, org.receive_answer, org.cancel_registry, org.ask_again)
     router.register_flow(
         district.DISTRICT_FLOW, district.receive_figure, org.cancel_registry, district.ask_again
     )
@@ -189,8 +192,8 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(org.choose_field, org.ORG_FIELD))
     app.add_handler(_button(org.pick_choice, org.ORG_CHOICE))
     app.add_handler(_button(org.skip_field, org.ORG_SKIP))
-    app.add_handler(_button(org.ask_new_kind, org.ORG_NEW))
-    app.add_handler(_button(org.ask_new_name, org.ORG_KIND))
+    app.add_handler(_button(org_new.ask_new_kind, pickers.ORG_NEW))
+    app.add_handler(_button(org_new.ask_new_name, org_new.ORG_KIND))
     app.add_handler(CommandHandler("district", uow(district.open_district), PRIVATE))
     app.add_handler(_button(district.open_district_pressed, district.DST_OPEN))
     app.add_handler(_button(district.ask_figure, district.DST_SET))

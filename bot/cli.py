@@ -57,7 +57,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     running (a supervisor should restart the bot once the file is back)."""
     from bot.app import build_application
     from bot.polling import serve
-    from handlers.export import after_restart
+    from handlers.export_run import after_restart
 
     upgrade(settings.db_url)
     db = Database(settings.db_url)

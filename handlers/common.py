@@ -33,10 +33,10 @@ from telegram import (
     Update,
     User,
 )
-from telegram.constants import ParseMode
 from telegram.error import BadRequest, NetworkError
 from telegram.ext import ContextTypes
 
+from core.callbacks import Codec
 from core.policy import Actor
 from core.settings import Settings
 from core.texts import Raw, plain, t
@@ -182,6 +182,14 @@ class Turn:
         """The pressed button, if the update is one."""
         return self.update.callback_query
 
+    def button(self, codec: Codec[T]) -> T | None:
+        """The pressed button's typed value; ``None`` (answered as an expired button) when the
+        data is not this kind of button or names nothing a database could hold."""
+        value = codec.parse(self.query.data if self.query is not None else None)
+        if value is None:
+            self.notice(self.t("button_expired"))
+        return value
+
     @property
     def now(self) -> datetime:
         """The current moment (aware UTC)."""
@@ -208,13 +216,12 @@ class Turn:
 
     # --- replies, sent after commit ---
     def reply(self, text: str, buttons: Buttons | None = None) -> None:
-        """Queue a new message to this chat."""
+        """Queue a new message to this chat (HTML: the application's default parse mode)."""
         chat_id, markup = self.chat_id, keyboard(buttons)
         self.outbox.append(
             lambda: self.context.bot.send_message(
                 chat_id,
                 fit(text),
-                parse_mode=ParseMode.HTML,
                 reply_markup=markup,
                 disable_web_page_preview=True,
             )
@@ -240,7 +247,6 @@ class Turn:
             try:
                 await query.edit_message_text(
                     body,
-                    parse_mode=ParseMode.HTML,
                     reply_markup=markup,
                     disable_web_page_preview=True,
                 )
@@ -251,7 +257,6 @@ class Turn:
                     await self.context.bot.send_message(
                         message.chat.id,
                         body,
-                        parse_mode=ParseMode.HTML,
                         reply_markup=markup,
                         disable_web_page_preview=True,
                     )
@@ -290,6 +295,11 @@ class Turn:
 
 
 Handler = Callable[[Turn], Awaitable[None]]
+
+#: ``bot_data`` key of the handler that asks the current question again when an update comes a
+#: second time (``handlers.router.reprompt``, set by the assembly: the router knows the flows and
+#: sits above this module).
+REPROMPT = "reprompt"
 
 
 def _reads_as(message: Message, text: str, markup: InlineKeyboardMarkup | None) -> bool:
@@ -335,7 +345,7 @@ def unit_of_work(
                     # Processed before a crash, but perhaps never answered: ask the current
                     # question again instead of applying the answer twice.
                     log.info("re-delivered update %s: re-asking", update.update_id)
-                    handler = _reprompt
+                    handler = context.bot_data.get(REPROMPT, _nothing)
                 member.last_update_id = update.update_id
                 if member.unreachable:
                     member.unreachable = False  # they are talking to us again
@@ -373,10 +383,8 @@ async def _send_replies(update: Update, turn: Turn) -> None:
             return
 
 
-async def _reprompt(turn: Turn) -> None:
-    from handlers.router import reprompt  # the router knows the flows; it imports this module
-
-    await reprompt(turn)
+async def _nothing(turn: Turn) -> None:
+    """No flow re-asks its question: an update seen before is simply not applied again."""
 
 
 def _guess_lang(user: User) -> str:

@@ -2,29 +2,24 @@
 
 The choices travel in the buttons, so this flow needs no stored state; every press re-checks
 the policy for the association and role in its data. Drawn in ``invite.mmd``.
-Callback data: ``inv:org:<org>``, ``inv:role:<org>:<r|a>``, ``inv:uses:<org>:<r|a>:<n>``,
-``inv:make:<org>:<r|a>:<uses>:<days>``, ``inv:revoke:<invite>``.
+Buttons: ``inv:org:<org>``, ``inv:role:<org>:<r|a>``, ``inv:uses:<org>:<r|a>:<n>``,
+``inv:make:<org>:<r|a>:<uses>:<days>``, ``inv:revoke:<invite>`` (the codecs below).
 """
 
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import qrcode
 
+from core.callbacks import Codec, id_codec
 from core.enums import Role
 from core.policy import Action, Target, allowed, invite_action
 from core.rules import format_date
 from core.texts import Raw
 from handlers.common import Turn
-from handlers.registry import (
-    THEN_INVITE,
-    callback_parts,
-    new_org_buttons,
-    org_buttons,
-    pressed_org,
-    refuse,
-)
+from handlers.pickers import THEN_INVITE, new_org_buttons, org_buttons, pressed_org, refuse
 from storage.members import create_invite, load_invite, open_invites, revoke_invite
 from storage.models import Invite, Organisation
 from storage.registry import districts_for_actor, orgs_for_actor
@@ -35,6 +30,40 @@ DAYS_CHOICES = (1, 3, 7, 30)
 MAX_USES = 200
 MAX_DAYS = 90
 MAX_LISTED = 20
+
+
+@dataclass(frozen=True)
+class RoleChosen:
+    """An association and the role to invite to (``r`` reporter, ``a`` org admin)."""
+
+    org: int
+    role: str
+
+
+@dataclass(frozen=True)
+class UsesChosen:
+    """…and how many people the invite admits."""
+
+    org: int
+    role: str
+    uses: int
+
+
+@dataclass(frozen=True)
+class InviteChosen:
+    """…and how many days it works: everything needed to make it."""
+
+    org: int
+    role: str
+    uses: int
+    days: int
+
+
+INV_ORG = id_codec("inv:org")
+INV_ROLE = Codec("inv:role:{org:id}:{role:r|a}", RoleChosen)
+INV_USES = Codec("inv:uses:{org:id}:{role:r|a}:{uses:int}", UsesChosen)
+INV_MAKE = Codec("inv:make:{org:id}:{role:r|a}:{uses:int}:{days:int}", InviteChosen)
+INV_REVOKE = id_codec("inv:revoke")
 
 
 def _code(role: Role) -> str:
@@ -51,13 +80,16 @@ async def start_invite(turn: Turn) -> None:
     if not orgs and not districts:
         turn.reply(turn.t("reg_admins_only"))
         return
-    buttons = org_buttons(orgs, "inv:org") + new_org_buttons(turn, districts, THEN_INVITE)
+    buttons = org_buttons(orgs, INV_ORG) + new_org_buttons(turn, districts, THEN_INVITE)
     turn.reply(turn.t("invite_pick_org" if orgs else "invite_no_orgs"), buttons)
 
 
 async def choose_org(turn: Turn) -> None:
     """An association was chosen: which role?"""
-    org = await pressed_org(turn, Action.INVITE_REPORTER)
+    pressed = turn.button(INV_ORG)
+    if pressed is None:
+        return
+    org = await pressed_org(turn, pressed.id, Action.INVITE_REPORTER)
     if org is None:
         return
     turn.close_buttons()
@@ -68,26 +100,27 @@ def ask_role(turn: Turn, org: Organisation) -> None:
     """Offer the roles the actor may invite to ``org`` (only 报送员 for an org admin)."""
     target = Target(district_id=org.district_id, org_id=org.id)
     row = [
-        (turn.label(f"role_{role}"), f"inv:role:{org.id}:{code}")
+        (turn.label(f"role_{role}"), INV_ROLE.pack(RoleChosen(org.id, code)))
         for code, role in ROLE_CODES.items()
         if allowed(turn.actor, invite_action(role), target)
     ]
     turn.reply(turn.t("invite_pick_role", org=org.name), [row])
 
 
-async def _pressed_role(turn: Turn) -> tuple[Organisation, Role] | None:
-    parts = callback_parts(turn)
-    role = ROLE_CODES.get(parts[3]) if len(parts) > 3 else None
-    if role is None:
-        turn.notice(turn.t("button_expired"))
+async def _pressed_role(
+    turn: Turn, chosen: RoleChosen | UsesChosen | InviteChosen | None
+) -> tuple[Organisation, Role] | None:
+    """The association and role a button names, if the presser may invite to them now."""
+    if chosen is None:
         return None
-    org = await pressed_org(turn, invite_action(role))
+    role = ROLE_CODES[chosen.role]
+    org = await pressed_org(turn, chosen.org, invite_action(role))
     return None if org is None else (org, role)
 
 
 async def choose_role(turn: Turn) -> None:
     """A role was chosen: how many uses (admin invites are single-use: straight to days)."""
-    pressed = await _pressed_role(turn)
+    pressed = await _pressed_role(turn, turn.button(INV_ROLE))
     if pressed is None:
         return
     org, role = pressed
@@ -99,7 +132,7 @@ async def choose_role(turn: Turn) -> None:
         turn.t("invite_pick_uses", org=org.name, role=turn.label(f"role_{role}")),
         [
             [
-                (turn.label("btn_uses", n=n), f"inv:uses:{org.id}:{_code(role)}:{n}")
+                (turn.label("btn_uses", n=n), INV_USES.pack(UsesChosen(org.id, _code(role), n)))
                 for n in USES_CHOICES
             ]
         ],
@@ -108,11 +141,12 @@ async def choose_role(turn: Turn) -> None:
 
 async def choose_uses(turn: Turn) -> None:
     """The number of uses was chosen: how many days?"""
-    pressed = await _pressed_role(turn)
-    if pressed is None:
+    chosen = turn.button(INV_USES)
+    pressed = await _pressed_role(turn, chosen)
+    if chosen is None or pressed is None:
         return
     org, role = pressed
-    uses = int(callback_parts(turn)[4])
+    uses = chosen.uses
     if not 1 <= uses <= MAX_USES:
         turn.notice(turn.t("button_expired"))
         return
@@ -128,7 +162,10 @@ def _ask_days(turn: Turn, org: Organisation, role: Role, uses: int) -> None:
         text,
         [
             [
-                (turn.label("btn_days", n=d), f"inv:make:{org.id}:{_code(role)}:{uses}:{d}")
+                (
+                    turn.label("btn_days", n=d),
+                    INV_MAKE.pack(InviteChosen(org.id, _code(role), uses, d)),
+                )
                 for d in DAYS_CHOICES
             ]
         ],
@@ -137,12 +174,12 @@ def _ask_days(turn: Turn, org: Organisation, role: Role, uses: int) -> None:
 
 async def make_invite(turn: Turn) -> None:
     """Everything chosen: create the invite, answer with the deep link and its QR code."""
-    pressed = await _pressed_role(turn)
-    if pressed is None or turn.member is None:
+    chosen = turn.button(INV_MAKE)
+    pressed = await _pressed_role(turn, chosen)
+    if chosen is None or pressed is None or turn.member is None:
         return
     org, role = pressed
-    parts = callback_parts(turn)
-    uses, days = int(parts[4]), int(parts[5])
+    uses, days = chosen.uses, chosen.days
     if not (1 <= uses <= MAX_USES and 1 <= days <= MAX_DAYS):
         turn.notice(turn.t("button_expired"))
         return
@@ -172,7 +209,8 @@ async def make_invite(turn: Turn) -> None:
     png = qr_png(link)
     caption = turn.label("invite_qr_caption", org=org.name[:200], role=role_label, expires=expires)
     bot, chat_id = turn.context.bot, turn.chat_id
-    turn.later(lambda: bot.send_photo(chat_id, photo=png, caption=caption))
+    # The caption is plain text (a label), not the application's default HTML.
+    turn.later(lambda: bot.send_photo(chat_id, photo=png, caption=caption, parse_mode=None))
 
 
 def qr_png(text: str) -> bytes:
@@ -227,7 +265,7 @@ async def _render_invites(turn: Turn) -> tuple[Raw, list[list[tuple[str, str]]]]
                 expires=_expires(turn, invite),
             )
         )
-        buttons.append([(turn.label("btn_revoke", i=i), f"inv:revoke:{invite.id}")])
+        buttons.append([(turn.label("btn_revoke", i=i), INV_REVOKE.pack(id=invite.id))])
     return Raw("\n".join(lines)), buttons
 
 
@@ -255,12 +293,10 @@ async def revoke(turn: Turn) -> None:
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    try:
-        invite_id = int(callback_parts(turn)[2])
-    except (IndexError, ValueError):
-        turn.notice(turn.t("button_expired"))
+    pressed = turn.button(INV_REVOKE)
+    if pressed is None:
         return
-    invite = await load_invite(turn.session, invite_id)
+    invite = await load_invite(turn.session, pressed.id)
     if invite is None or not allowed(turn.actor, invite_action(invite.role), _target(invite)):
         refuse(turn)
         return

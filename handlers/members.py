@@ -1,6 +1,6 @@
 """/members: the members of an association with their roles; remove one (access ends at once).
 
-Callback data: ``mem:org:<org>``, ``mem:rm:<membership>``, ``mem:rmyes:<membership>``. Removing
+Buttons: ``mem:org:<org>``, ``mem:rm:<membership>``, ``mem:rmyes:<membership>``. Removing
 a member with role R needs the permission that invites to R (policy.invite_action), so an org
 admin may remove reporters but not the org admins the district appointed. Drawn in
 ``members.mmd``.
@@ -8,16 +8,21 @@ admin may remove reporters but not the org admins the district appointed. Drawn 
 
 from __future__ import annotations
 
+from core.callbacks import Codec, Id, id_codec
 from core.policy import Action, Target, allowed, invite_action
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.menus import set_member_menu
-from handlers.registry import callback_parts, org_buttons, pressed_org, refuse
+from handlers.pickers import org_buttons, pressed_org, refuse
 from storage.members import load_actor, load_membership, org_memberships, remove_membership
 from storage.models import Membership, Organisation
 from storage.registry import orgs_for_actor
 
 MAX_LISTED = 40
+
+MEM_ORG = id_codec("mem:org")
+MEM_RM = id_codec("mem:rm")
+MEM_RMYES = id_codec("mem:rmyes")
 
 
 async def start_members(turn: Turn) -> None:
@@ -32,12 +37,15 @@ async def start_members(turn: Turn) -> None:
     if len(orgs) == 1:
         await show_members(turn, orgs[0])
         return
-    turn.reply(turn.t("members_pick_org"), org_buttons(orgs, "mem:org"))
+    turn.reply(turn.t("members_pick_org"), org_buttons(orgs, MEM_ORG))
 
 
 async def choose_org(turn: Turn) -> None:
     """An association from the picker."""
-    org = await pressed_org(turn, Action.MANAGE_MEMBERS)
+    pressed = turn.button(MEM_ORG)
+    if pressed is None:
+        return
+    org = await pressed_org(turn, pressed.id, Action.MANAGE_MEMBERS)
     if org is None:
         return
     await show_members(turn, org)
@@ -74,7 +82,8 @@ async def show_members(turn: Turn, org: Organisation, *, edit: bool = False) -> 
             name = _name(m)
             lines.append(turn.t("members_line", i=i, name=name, role=turn.label(f"role_{m.role}")))
             if _may_remove(turn, m) and m.member_id != turn.actor.member_id:
-                buttons.append([(turn.label("btn_remove", i=i, name=name[:30]), f"mem:rm:{m.id}")])
+                label = turn.label("btn_remove", i=i, name=name[:30])
+                buttons.append([(label, MEM_RM.pack(id=m.id))])
         text = Raw("\n".join(lines))
     if edit:
         turn.edit(text, buttons)
@@ -82,13 +91,11 @@ async def show_members(turn: Turn, org: Organisation, *, edit: bool = False) -> 
         turn.reply(text, buttons)
 
 
-async def _pressed_membership(turn: Turn) -> Membership | None:
-    try:
-        membership_id = int(callback_parts(turn)[2])
-    except (IndexError, ValueError):
-        turn.notice(turn.t("button_expired"))
+async def _pressed_membership(turn: Turn, codec: Codec[Id]) -> Membership | None:
+    pressed = turn.button(codec)
+    if pressed is None:
         return None
-    membership = await load_membership(turn.session, membership_id)
+    membership = await load_membership(turn.session, pressed.id)
     if membership is None or not _may_remove(turn, membership):
         refuse(turn)
         return None
@@ -100,7 +107,7 @@ async def _pressed_membership(turn: Turn) -> Membership | None:
 
 async def ask_remove(turn: Turn) -> None:
     """移除: confirm first; removing is immediate."""
-    membership = await _pressed_membership(turn)
+    membership = await _pressed_membership(turn, MEM_RM)
     if membership is None:
         return
     assert membership.organisation is not None
@@ -113,8 +120,8 @@ async def ask_remove(turn: Turn) -> None:
         ),
         [
             [
-                (turn.label("btn_remove_yes"), f"mem:rmyes:{membership.id}"),
-                (turn.label("btn_back"), f"mem:org:{membership.organisation.id}"),
+                (turn.label("btn_remove_yes"), MEM_RMYES.pack(id=membership.id)),
+                (turn.label("btn_back"), MEM_ORG.pack(id=membership.organisation.id)),
             ]
         ],
     )
@@ -122,7 +129,7 @@ async def ask_remove(turn: Turn) -> None:
 
 async def remove_member(turn: Turn) -> None:
     """确认移除: the role ends now; the member's reports stay with the association."""
-    membership = await _pressed_membership(turn)
+    membership = await _pressed_membership(turn, MEM_RMYES)
     if membership is None:
         return
     org = membership.organisation

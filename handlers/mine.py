@@ -1,13 +1,17 @@
 """/mine: the association's reports, newest first; open one, amend, withdraw or resubmit it.
 
-Callback data: ``mine:page:<n>``, ``mine:open:<id>``, ``mine:edit:<id>``, ``mine:withdraw:<id>``,
-``mine:withdraw_yes:<id>``, ``mine:resubmit:<id>``. Ids are checked against the policy on press.
+Buttons: ``menu:mine`` (``handlers.router.MENU_MINE``), ``mine:page:<n>``, ``mine:open:<id>``,
+``mine:edit:<id>``, ``mine:withdraw:<id>``, ``mine:withdraw_yes:<id>``, ``mine:resubmit:<id>``
+(the codecs below).
+Ids are checked against the policy on press.
 """
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus, Role
 from core.policy import Action, allowed
 from core.rules import editable_until, format_date
@@ -21,14 +25,28 @@ PAGE_SIZE = 8
 BUTTON_NAME_CHARS = 18
 
 
+@dataclass(frozen=True)
+class Page:
+    """A page of the list (上一页 / 下一页)."""
+
+    page: int
+
+
+MINE_PAGE = Codec("mine:page:{page:int}", Page)
+MINE_OPEN = id_codec("mine:open")
+MINE_EDIT = id_codec("mine:edit")
+MINE_WITHDRAW = id_codec("mine:withdraw")
+MINE_WITHDRAW_YES = id_codec("mine:withdraw_yes")
+MINE_RESUBMIT = id_codec("mine:resubmit")
+
+
 async def list_reports(turn: Turn) -> None:
     """/mine, 我的报送 or a page button: one button per report."""
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    page = 1
-    if turn.query and turn.query.data and turn.query.data.startswith("mine:page:"):
-        page = max(1, int(turn.query.data.split(":")[2]))
+    paged = MINE_PAGE.parse(turn.query.data) if turn.query else None
+    page = 1 if paged is None else max(1, paged.page)
     org_ids = turn.actor.org_ids(Role.REPORTER, Role.ORG_ADMIN)
     rows, total = await reports.org_reports(
         turn.session, org_ids, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
@@ -44,19 +62,19 @@ async def list_reports(turn: Turn) -> None:
         return
     pages = max(1, math.ceil(total / PAGE_SIZE))
     buttons: list[list[tuple[str, str]]] = [
-        [(_item_label(turn, a), f"mine:open:{a.id}")] for a in rows
+        [(_item_label(turn, a), MINE_OPEN.pack(id=a.id))] for a in rows
     ]
     nav = []
     if page > 1:
-        nav.append((turn.label("btn_prev"), f"mine:page:{page - 1}"))
+        nav.append((turn.label("btn_prev"), MINE_PAGE.pack(Page(page - 1))))
     if page < pages:
-        nav.append((turn.label("btn_next"), f"mine:page:{page + 1}"))
+        nav.append((turn.label("btn_next"), MINE_PAGE.pack(Page(page + 1))))
     if nav:
         buttons.append(nav)
     text = turn.t("mine_title", total=total, page=page, pages=pages)
     if note:
         text = Raw(note + "\n\n" + text)
-    if turn.query and turn.query.data and turn.query.data.startswith("mine:page:"):
+    if paged is not None:
         turn.edit(text, buttons)
     else:
         turn.reply(text, buttons)
@@ -79,7 +97,7 @@ def _item_label(turn: Turn, activity: Activity) -> str:
 
 async def open_report(turn: Turn) -> None:
     """A report from the list: its card, with what the presser may do to it."""
-    activity = await _pressed(turn, Action.VIEW_REPORTS)
+    activity = await _pressed(turn, MINE_OPEN, Action.VIEW_REPORTS)
     if activity is None:
         return
     turn.reply(render_card(turn, activity), _actions(turn, activity))
@@ -91,12 +109,12 @@ def _actions(turn: Turn, activity: Activity) -> Buttons:
     if activity.status == ActivityStatus.SUBMITTED:
         return [
             [
-                (turn.label("btn_edit"), f"mine:edit:{activity.id}"),
-                (turn.label("btn_withdraw"), f"mine:withdraw:{activity.id}"),
+                (turn.label("btn_edit"), MINE_EDIT.pack(id=activity.id)),
+                (turn.label("btn_withdraw"), MINE_WITHDRAW.pack(id=activity.id)),
             ]
         ]
     if activity.status == ActivityStatus.WITHDRAWN:
-        return [[(turn.label("btn_resubmit"), f"mine:resubmit:{activity.id}")]]
+        return [[(turn.label("btn_resubmit"), MINE_RESUBMIT.pack(id=activity.id))]]
     return []
 
 
@@ -109,7 +127,7 @@ def _locked_text(turn: Turn, activity: Activity) -> Raw:
 
 async def edit_report(turn: Turn) -> None:
     """修改 on a submitted report: enter the report flow's card in amend mode."""
-    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
+    activity = await _pressed(turn, MINE_EDIT, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
         return
     await begin_amend(turn, activity)
@@ -117,15 +135,15 @@ async def edit_report(turn: Turn) -> None:
 
 async def ask_withdraw(turn: Turn) -> None:
     """撤回: confirm first."""
-    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
+    activity = await _pressed(turn, MINE_WITHDRAW, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None:
         return
     turn.edit(
         render_card(turn, activity) + "\n\n" + turn.t("withdraw_confirm", ref=activity.ref_no),
         [
             [
-                (turn.label("btn_withdraw_yes"), f"mine:withdraw_yes:{activity.id}"),
-                (turn.label("btn_cancel_no"), f"mine:open:{activity.id}"),
+                (turn.label("btn_withdraw_yes"), MINE_WITHDRAW_YES.pack(id=activity.id)),
+                (turn.label("btn_cancel_no"), MINE_OPEN.pack(id=activity.id)),
             ]
         ],
     )
@@ -133,7 +151,7 @@ async def ask_withdraw(turn: Turn) -> None:
 
 async def withdraw_report(turn: Turn) -> None:
     """确认撤回: the report stays, marked withdrawn, audited."""
-    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
+    activity = await _pressed(turn, MINE_WITHDRAW_YES, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
         return
     reports.withdraw(turn.session, activity, turn.member.id)
@@ -144,7 +162,7 @@ async def withdraw_report(turn: Turn) -> None:
 
 async def resubmit_report(turn: Turn) -> None:
     """重新提交 a withdrawn report."""
-    activity = await _pressed(turn, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN)
+    activity = await _pressed(turn, MINE_RESUBMIT, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN)
     if activity is None or turn.member is None:
         return
     await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
@@ -153,20 +171,17 @@ async def resubmit_report(turn: Turn) -> None:
 
 
 async def _pressed(
-    turn: Turn, action: Action, status: ActivityStatus | None = None
+    turn: Turn, codec: Codec[Id], action: Action, status: ActivityStatus | None = None
 ) -> Activity | None:
     """The report a ``mine:…:<id>`` button names, if the presser may do ``action`` to it now
     and it is (still) in ``status`` — a second press on an old button is told it expired."""
-    assert turn.query and turn.query.data
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return None
-    try:
-        activity_id = int(turn.query.data.rsplit(":", 1)[1])
-    except ValueError:
-        turn.notice(turn.t("button_expired"))
+    pressed = turn.button(codec)
+    if pressed is None:
         return None
-    activity = await reports.load_activity(turn.session, activity_id)
+    activity = await reports.load_activity(turn.session, pressed.id)
     if activity is None or activity.status in (ActivityStatus.DRAFT, ActivityStatus.CANCELLED):
         turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None

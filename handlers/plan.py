@@ -6,15 +6,19 @@ themselves are derived by ``scheduler.reminders``.
 
 Also here, the buttons of the scheduler's messages that start reporting:
 ``sched:<activity id>:resume`` (继续 on a draft reminder) and ``sched:<plan id>:plan`` (报送这项
-活动: a new report with the plan's name and date filled in), and ``plan:cancel:<plan id>``.
+活动: a new report with the plan's name and date filled in), and ``plan:cancel:<plan id>`` — their
+codecs are in ``core.schedule_buttons``, shared with the scheduler that draws them.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
+from enum import StrEnum
 
 from sqlalchemy import select
 
+from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus
 from core.policy import Action, Target, allowed
 from core.rules import (
@@ -25,6 +29,7 @@ from core.rules import (
     parse_plan_date,
     window_closes_at,
 )
+from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT
 from core.texts import Raw
 from handlers import report
 from handlers.common import Turn
@@ -34,6 +39,25 @@ from storage.models import Activity, ChatState, Plan
 
 FLOW = "plan"
 LISTED_PLANS = 5
+
+
+class PlanStep(StrEnum):
+    """The stored steps of flow ``plan`` (the states of ``plan.mmd``)."""
+
+    ORG = "org"
+    NAME = "name"  # data: org_id
+    DATE = "date"  # data: org_id, name
+
+
+@dataclass(frozen=True)
+class Day:
+    """今天 / 明天 / 后天 pressed."""
+
+    day: date
+
+
+PLAN_ORG = id_codec("plan:org")
+PLAN_DATE = Codec("plan:date:{day:date}", Day)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -69,28 +93,31 @@ async def start_plan(turn: Turn) -> None:
         )
         intro = Raw(intro + "\n\n" + turn.t("plan_upcoming", items=Raw(items)))
         buttons = [
-            [(turn.label("plan_btn_cancel", name=p.name[:40]), f"plan:cancel:{p.id}")]
+            [(turn.label("plan_btn_cancel", name=p.name[:40]), CANCEL_PLAN.pack(id=p.id))]
             for p in upcoming
         ]
     turn.reply(intro, buttons)
     if len(orgs) > 1:
-        await reports.set_state(turn.session, turn.member.id, FLOW, "org")
-        turn.reply(turn.t("plan_pick_org"), [[(o.name[:60], f"plan:org:{o.id}")] for o in orgs])
+        await reports.set_state(turn.session, turn.member.id, FLOW, PlanStep.ORG)
+        buttons = [[(o.name[:60], PLAN_ORG.pack(id=o.id))] for o in orgs]
+        turn.reply(turn.t("plan_pick_org"), buttons)
         return
     await _ask_name(turn, orgs[0].id)
 
 
 async def choose_org(turn: Turn) -> None:
     """An association from the picker."""
-    assert turn.query and turn.query.data
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
     state = await reports.get_state(turn.session, turn.member.id)
-    if state is None or state.flow != FLOW or state.step != "org":
+    if state is None or state.flow != FLOW or state.step != PlanStep.ORG:
         turn.notice(turn.t("button_expired"))
         return
-    org_id = int(turn.query.data.split(":")[2])
+    pressed = turn.button(PLAN_ORG)
+    if pressed is None:
+        return
+    org_id = pressed.id
     if not await _may_report(turn, org_id):
         turn.notice(turn.t("not_allowed"), alert=True)
         return
@@ -100,7 +127,8 @@ async def choose_org(turn: Turn) -> None:
 
 async def _ask_name(turn: Turn, org_id: int) -> None:
     assert turn.member is not None
-    await reports.set_state(turn.session, turn.member.id, FLOW, "name", data={"org_id": org_id})
+    data = {"org_id": org_id}
+    await reports.set_state(turn.session, turn.member.id, FLOW, PlanStep.NAME, data=data)
     turn.reply(turn.t("plan_ask_name", limit=NAME_MAX))
 
 
@@ -111,15 +139,15 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
     if text is None:
         turn.reply(turn.t("expect_text"))
         return
-    if state.step == "name":
+    if state.step == PlanStep.NAME:
         value, error = check_text(text, NAME_MAX)
         if error:
             turn.reply(turn.t(error, length=len(text.strip()), limit=NAME_MAX))
             return
         data = {**state.data, "name": value}
-        await reports.set_state(turn.session, turn.member.id, FLOW, "date", data=data)
+        await reports.set_state(turn.session, turn.member.id, FLOW, PlanStep.DATE, data=data)
         _ask_date(turn)
-    elif state.step == "date":
+    elif state.step == PlanStep.DATE:
         day, error = parse_plan_date(text, turn.today)
         if error:
             turn.reply(turn.t(error))
@@ -132,9 +160,9 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
 
 async def ask_again(turn: Turn, state: ChatState) -> None:
     """Repeat the current question (after a crash re-delivered an update)."""
-    if state.step == "name":
+    if state.step == PlanStep.NAME:
         turn.reply(turn.t("plan_ask_name", limit=NAME_MAX))
-    elif state.step == "date":
+    elif state.step == PlanStep.DATE:
         _ask_date(turn)
     else:
         await start_plan(turn)
@@ -148,7 +176,7 @@ def _ask_date(turn: Turn) -> None:
         turn.t("plan_ask_date"),
         [
             [
-                (turn.label(key, md=f"{d.month}月{d.day}日"), f"plan:date:{d.isoformat()}")
+                (turn.label(key, md=f"{d.month}月{d.day}日"), PLAN_DATE.pack(Day(d)))
                 for key, d in zip(keys, days, strict=True)
             ]
         ],
@@ -157,19 +185,17 @@ def _ask_date(turn: Turn) -> None:
 
 async def pick_date(turn: Turn) -> None:
     """今天 / 明天 / 后天."""
-    assert turn.query and turn.query.data
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
     state = await reports.get_state(turn.session, turn.member.id)
-    if state is None or state.flow != FLOW or state.step != "date":
+    if state is None or state.flow != FLOW or state.step != PlanStep.DATE:
         turn.notice(turn.t("button_expired"))
         return
-    try:
-        day = date.fromisoformat(turn.query.data.split(":")[2])
-    except (IndexError, ValueError):  # not a button this bot drew
-        turn.notice(turn.t("button_expired"))
+    pressed = turn.button(PLAN_DATE)  # None: not a day, so not a button this bot drew
+    if pressed is None:
         return
+    day = pressed.day
     error = check_plan_date(day, turn.today)  # yesterday's keyboard
     if error:
         turn.notice(turn.t(error), alert=True)
@@ -200,7 +226,7 @@ async def cancel_plan_flow(turn: Turn, state: ChatState) -> None:
 
 async def cancel_plan(turn: Turn) -> None:
     """取消 / 没有举办: the plan is marked cancelled and no longer chased."""
-    plan = await _pressed_plan(turn)
+    plan = await _pressed_plan(turn, CANCEL_PLAN)
     if plan is None:
         return
     plan.cancelled = True
@@ -214,12 +240,13 @@ async def cancel_plan(turn: Turn) -> None:
 
 async def resume_reminded_draft(turn: Turn) -> None:
     """继续 on a draft reminder: back into the report flow at the first unanswered question."""
-    assert turn.query and turn.query.data
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    activity_id = int(turn.query.data.split(":")[1])
-    activity = await turn.session.get(Activity, activity_id)
+    pressed = turn.button(RESUME_DRAFT)
+    if pressed is None:
+        return
+    activity = await turn.session.get(Activity, pressed.id)
     if (
         activity is None
         or activity.author_id != turn.member.id
@@ -234,7 +261,7 @@ async def resume_reminded_draft(turn: Turn) -> None:
 
 async def report_planned_activity(turn: Turn) -> None:
     """报送这项活动: a new report with the plan's name and date, at the first open question."""
-    plan = await _pressed_plan(turn)
+    plan = await _pressed_plan(turn, REPORT_PLAN)
     if plan is None or turn.member is None:
         return
     linked = (
@@ -274,14 +301,16 @@ async def report_planned_activity(turn: Turn) -> None:
     await report.go(turn, loaded, step)
 
 
-async def _pressed_plan(turn: Turn) -> Plan | None:
-    """The plan a ``plan:…:<id>`` / ``sched:<id>:plan`` button names, if the presser may act."""
-    assert turn.query and turn.query.data
+async def _pressed_plan(turn: Turn, codec: Codec[Id]) -> Plan | None:
+    """The plan a ``plan:cancel:<id>`` / ``sched:<id>:plan`` button names, if the presser may
+    act."""
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return None
-    numbers = [int(p) for p in turn.query.data.split(":") if p.isdigit()]
-    plan = await turn.session.get(Plan, numbers[0]) if numbers else None
+    pressed = turn.button(codec)
+    if pressed is None:
+        return None
+    plan = await turn.session.get(Plan, pressed.id)
     if plan is None or plan.cancelled:
         turn.notice(turn.t("plan_gone"), alert=True)
         return None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
+from core.callbacks import constant
+from core.schedule_buttons import MENU_REPORT
 from handlers.common import Turn
 from storage import reports
 from storage.models import ChatState
@@ -14,6 +16,9 @@ FlowHandler = Callable[[Turn, ChatState], Awaitable[None]]
 FLOWS: dict[str, FlowHandler] = {}
 CANCELLERS: dict[str, FlowHandler] = {}
 REPROMPTERS: dict[str, FlowHandler] = {}
+
+#: 📋 我的报送 on the idle menu (answered by ``handlers.mine.list_reports``).
+MENU_MINE = constant("menu:mine")
 
 
 def register_flow(
@@ -85,9 +90,10 @@ async def cancel(turn: Turn) -> None:
 
 
 def menu_buttons(turn: Turn) -> list[list[tuple[str, str]]]:
+    """📝 报送活动 and 📋 我的报送, under the welcome and the idle hint."""
     return [
         [
-            (turn.label("welcome_buttons_report"), "menu:report"),
-            (turn.label("welcome_buttons_mine"), "menu:mine"),
+            (turn.label("welcome_buttons_report"), MENU_REPORT.pack()),
+            (turn.label("welcome_buttons_mine"), MENU_MINE.pack()),
         ]
     ]

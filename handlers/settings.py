@@ -1,6 +1,6 @@
 """/settings: mute the non-essential reminders and choose 中文 or English.
 
-One panel, buttons only (no conversation state; drawn in ``settings.mmd``). Callback data:
+One panel, buttons only (no conversation state; drawn in ``settings.mmd``). Buttons:
 ``settings:lang:<zh|en>`` and ``settings:<nudges|summary|delivery>:<on|off>``. Each member
 sees only the switches that concern them: nudges reach org admins, the city summary and the
 city-wide deliveries reach city admins. Deadline and reporting-window reminders are essential
@@ -9,6 +9,9 @@ and cannot be muted.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from core.callbacks import Codec
 from core.enums import Role
 from core.texts import Raw
 from handlers.common import Buttons, Turn
@@ -17,6 +20,26 @@ from storage.models import Member
 
 LANGUAGES = ("zh", "en")
 SWITCHES = ("nudges", "summary", "delivery")
+
+
+@dataclass(frozen=True)
+class Language:
+    """中文 / English pressed."""
+
+    lang: str
+
+
+@dataclass(frozen=True)
+class Switch:
+    """A reminder switched ``on`` or ``off``."""
+
+    switch: str
+    value: str
+
+
+SETTING_LANG = Codec("settings:lang:{lang:" + "|".join(LANGUAGES) + "}", Language)
+# The scheduler's 不再提醒 (core.schedule_buttons.MUTE_NUDGES) is one of these.
+SETTING_SWITCH = Codec("settings:{switch:" + "|".join(SWITCHES) + "}:{value:on|off}", Switch)
 
 
 def switches_for(turn: Turn) -> list[str]:
@@ -54,7 +77,7 @@ def render_panel(turn: Turn, member: Member) -> tuple[Raw, Buttons]:
         turn.t("settings_lang_line", lang=turn.label(f"lang_name_{member.language}")),
     ]
     rows: list[list[tuple[str, str]]] = [
-        [(turn.label(f"lang_name_{code}"), f"settings:lang:{code}") for code in LANGUAGES]
+        [(turn.label(f"lang_name_{code}"), SETTING_LANG.pack(Language(code))) for code in LANGUAGES]
     ]
     for switch in switches_for(turn):
         on = _is_on(member, switch)
@@ -62,7 +85,7 @@ def render_panel(turn: Turn, member: Member) -> tuple[Raw, Buttons]:
         lines.append(turn.t(f"settings_{switch}_line", state=state))
         target = "off" if on else "on"
         label = turn.label(f"settings_btn_{switch}_{target}")
-        rows.append([(label, f"settings:{switch}:{target}")])
+        rows.append([(label, SETTING_SWITCH.pack(Switch(switch, target)))])
     lines += ["", turn.t("settings_essential")]
     return Raw("\n".join(lines)), rows
 
@@ -78,24 +101,23 @@ async def show_settings(turn: Turn) -> None:
 
 async def change_setting(turn: Turn) -> None:
     """A switch or a language button: store it, redraw the panel."""
-    assert turn.query and turn.query.data
+    assert turn.query
     member = turn.member
     if member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    _, what, value = turn.query.data.split(":")
-    if what == "lang":
-        if value not in LANGUAGES:
-            turn.notice(turn.t("button_expired"))
-            return
+    language = SETTING_LANG.parse(turn.query.data)
+    switch = SETTING_SWITCH.parse(turn.query.data)
+    if language is not None:
+        value = language.lang
         if value != member.language:  # the language already chosen: nothing to redo
             member.language = value
             turn.lang = value
             bot, chat_id, actor = turn.context.bot, turn.chat_id, turn.actor
             turn.later(lambda: set_member_menu(bot, chat_id, actor, value))
-    elif what in SWITCHES and value in ("on", "off"):
+    elif switch is not None:
         # A nudge's 不再提醒 button reaches members whatever their roles are now.
-        _set(member, what, value == "on")
+        _set(member, switch.switch, switch.value == "on")
     else:
         turn.notice(turn.t("button_expired"))
         return

@@ -1,17 +1,20 @@
 """/status for district admins: registry gaps, associations with no activity this year, late
-reports — one short card with counts. Callback data: ``sts:open:<district>`` (re-checked)."""
+reports — one short card with counts. Button: ``sts:open:<district>`` (re-checked)."""
 
 from __future__ import annotations
 
+from core.callbacks import id_codec
 from core.policy import Action
 from core.texts import Raw
 from handlers.common import Turn
-from handlers.registry import district_buttons, pressed_district
+from handlers.pickers import district_buttons, pressed_district
 from storage.models import District
 from storage.registry import districts_for_actor
 from storage.status import district_status
 
 NAMES_SHOWN = 8  # names listed under each heading; the rest are counted
+
+STS_OPEN = id_codec("sts:open")
 
 
 async def show_status(turn: Turn) -> None:
@@ -26,12 +29,15 @@ async def show_status(turn: Turn) -> None:
     if len(districts) == 1:
         await render_status(turn, districts[0])
         return
-    turn.reply(turn.t("district_pick"), district_buttons(districts, "sts:open"))
+    turn.reply(turn.t("district_pick"), district_buttons(districts, STS_OPEN))
 
 
 async def open_status(turn: Turn) -> None:
     """A district from the picker."""
-    district = await pressed_district(turn, Action.VIEW_STATUS)
+    pressed = turn.button(STS_OPEN)
+    if pressed is None:
+        return
+    district = await pressed_district(turn, pressed.id, Action.VIEW_STATUS)
     if district is None:
         return
     await render_status(turn, district)

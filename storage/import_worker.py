@@ -2,7 +2,7 @@
 
 ``python -m storage.import_worker FILE ANNEX|- YYYY-MM-DD MEMORY_BYTES CPU_SECONDS`` limits its
 own address space and CPU time first (before openpyxl is even imported), reads the sheet and
-writes the pickled :class:`storage.importer.ParsedSheet` to stdout. Anything that goes wrong
+writes the pickled :class:`storage.import_sheet.ParsedSheet` to stdout. Anything that goes wrong
 ends the process with a non-zero code, which the parent turns into one sentence.
 """
 
@@ -21,7 +21,7 @@ def main(argv: list[str]) -> int:
     from datetime import date
     from pathlib import Path
 
-    from storage.importer import read_sheet
+    from storage.import_sheet import read_sheet
 
     sheet = read_sheet(Path(path), None if annex == "-" else annex, date.fromisoformat(today))
     sys.stdout.buffer.write(pickle.dumps(sheet, protocol=pickle.HIGHEST_PROTOCOL))

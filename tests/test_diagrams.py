@@ -16,7 +16,7 @@ import pytest
 from core.report_steps import Step as ReportStep
 from handlers.district import DistrictStep
 from handlers.export import ExportStep
-from handlers.org import OrgStep
+from handlers.org_card import OrgStep
 from handlers.plan import PlanStep
 
 HANDLERS = Path(__file__).resolve().parent.parent / "handlers"

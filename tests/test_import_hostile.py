@@ -15,7 +15,8 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import select
 
-import storage.importer as importer
+import storage.import_archive as archive
+import storage.import_sheet as importer
 from core.texts import plain
 from storage.db import Database
 from storage.importer import (
@@ -95,17 +96,17 @@ def test_declared_ratio_total_and_entry_count_are_each_bounded(
     )
     assert check_archive(_zip({f"xl/m{i}.xml": b"<a/>" for i in range(600)})) == ("imp_err_archive")
     plain_member = bytes(range(256)) * 8000  # ~2 MB, compresses only ~100:1 at most
-    monkeypatch.setattr(importer, "MAX_RATIO", 10_000)
-    monkeypatch.setattr(importer, "MAX_UNCOMPRESSED", 1_000_000)
+    monkeypatch.setattr(archive, "MAX_RATIO", 10_000)
+    monkeypatch.setattr(archive, "MAX_UNCOMPRESSED", 1_000_000)
     assert check_archive(_zip({"xl/a.xml": plain_member})) == "imp_err_archive"
-    monkeypatch.setattr(importer, "MAX_UNCOMPRESSED", 10_000_000)
+    monkeypatch.setattr(archive, "MAX_UNCOMPRESSED", 10_000_000)
     assert check_archive(_zip({"xl/a.xml": plain_member})) is None
 
 
 def test_a_shared_string_table_too_big_to_load_whole_is_refused(
     monkeypatch: pytest.MonkeyPatch, no_parsing: None
 ) -> None:
-    monkeypatch.setattr(importer, "MAX_SHARED_STRINGS", 100_000)
+    monkeypatch.setattr(archive, "MAX_SHARED_STRINGS", 100_000)
     table = b"<sst>" + b"".join(b"<si><t>%d</t></si>" % i for i in range(20_000)) + b"</sst>"
     assert check_archive(_zip({"xl/sharedStrings.xml": table})) == "imp_err_too_complex"
 

@@ -22,7 +22,7 @@ from telegram.ext import ExtBot
 from bot.app import build_application
 from bot.polling import read_update, serve
 from exports import jobs
-from handlers import export
+from handlers import export_run as export
 from storage.db import Database, DatabaseLost
 from storage.models import ExportJob, Organisation
 from tests.harness import TOKEN, Kexie

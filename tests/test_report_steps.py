@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
 from core import report_buttons as rb
+from core.callbacks import Codec
 from core.enums import ActivityStatus, OrgKind, Role
 from core.policy import Actor, Grant, Target
 from core.report_steps import (
@@ -103,14 +105,16 @@ def test_question_of_a_stored_step() -> None:
 def test_parsers_in_the_table_are_the_rules() -> None:
     today = date(2021, 11, 5)
     by = {q.step: q for q in QUESTIONS}
-    assert by[Step.DATE].parse is not None
-    assert by[Step.DATE].parse("昨天", today) == (date(2021, 11, 4), None)
-    assert by[Step.NAME].parse is not None
-    assert by[Step.NAME].parse("a\nb", today) == (None, "text_one_line")
-    assert by[Step.ROLE].parse is not None
-    assert by[Step.ROLE].parse("协办", today) == ("协办", None)
-    assert by[Step.HEADCOUNT].parse is not None
-    assert by[Step.HEADCOUNT].parse("约50人", today) == (50, None)
+
+    def read(step: Step, text: str) -> tuple[object, str | None]:
+        parse = by[step].parse
+        assert parse is not None
+        return parse(text, today)
+
+    assert read(Step.DATE, "昨天") == (date(2021, 11, 4), None)
+    assert read(Step.NAME, "a\nb") == (None, "text_one_line")
+    assert read(Step.ROLE, "协办") == ("协办", None)
+    assert read(Step.HEADCOUNT, "约50人") == (50, None)
     assert by[Step.EVIDENCE].parse is None  # answered with files
     assert [q.step for q in QUESTIONS if q.is_text] == [Step.NAME, Step.CONTENT, Step.OUTCOME]
 
@@ -174,7 +178,7 @@ def test_entering_a_step_keeps_the_modes_and_the_waiting_headcount_only_where_it
 def test_report_buttons_round_trip_and_match_their_patterns() -> None:
     import re
 
-    cases = [
+    cases: list[tuple[Codec[Any], object, str]] = [
         (rb.ROLE, rb.RolePicked(7, 2), "rep:7:role:2"),
         (rb.DATE, rb.DatePicked(7, date(2021, 11, 3)), "rep:7:date:2021-11-03"),
         (rb.HEADCOUNT, rb.HeadcountAnswer(7, "yes"), "rep:7:hc:yes"),

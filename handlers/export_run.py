@@ -1,0 +1,296 @@
+"""Running an export in the background: claim confirmed, read, write the workbooks in a thread,
+send them as documents, with one progress message edited as it goes (``export.mmd``, state
+``Running``; the conversation that leads here is ``handlers/export.py``).
+
+The export runs as an application task (other users keep being served) and is registered in
+``export_jobs`` so a second /export of the same admin is refused, also when it reaches another
+bot process. Shutting down does not wait for an export: the task is cancelled, the writer thread
+stops at its next progress step (it is a daemon thread, so the process need not wait for it
+anyway), the job is marked interrupted, and after the restart the admin is told to ask again
+(:func:`after_restart`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import shutil
+import tempfile
+import threading
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+from telegram import Bot
+from telegram.error import BadRequest, TelegramError
+from telegram.ext import Application, ContextTypes
+
+from core.settings import Settings
+from core.texts import Raw, t
+from exports import jobs
+from exports.bundle import PART_LIMIT
+from exports.cli import human_size
+from exports.scope import Scope
+from exports.service import ExportResult, annexes_of, gather, write_exports
+from handlers.common import RETRY_BUDGET, with_retries
+from handlers.tasks import interrupt_on_stop
+from storage.db import Database
+from storage.evidence import EvidenceStore
+
+log = logging.getLogger(__name__)
+
+ANNEX_KEYS = {"13": "1-3", "11": "1-1", "12": "1-2", "all": "all"}
+PROGRESS_EVERY = 1.5  # seconds between edits of the progress message
+SEND_LIMIT = 50 * 1024 * 1024  # what a bot may send as one document
+WRITER_GRACE = 3.0  # seconds an interrupted writer gets to reach its next step and stop
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class ExportTask:
+    """Everything the background export needs (no ORM objects: it opens its own sessions)."""
+
+    job_id: int
+    chat_id: int
+    message_id: int | None
+    lang: str
+    scope: Scope
+    annex: str
+    heading: str  # plain text: 附件1-3（锦江区，2021年）
+
+
+async def spawn(context: ContextTypes.DEFAULT_TYPE, task: ExportTask) -> None:
+    db: Database = context.bot_data["db"]
+    settings: Settings = context.bot_data["settings"]
+    running = context.application.create_task(
+        run_export(context.bot, db, settings, task), name=f"export-{task.job_id}"
+    )
+    interrupt_on_stop(context.application, running)
+
+
+def first_progress(task: ExportTask) -> str:
+    """The progress message's first text (also what run_export starts from)."""
+    step = t(task.lang, "export_step_reading")
+    return t(task.lang, "export_progress", heading=task.heading, step=step)
+
+
+def annex_label(lang: str, annex: str) -> str:
+    return t(lang, f"export_annex_{annex.replace('-', '')}")
+
+
+class ExportInterrupted(Exception):
+    """Raised inside the writer thread when the export was interrupted (the bot is stopping)."""
+
+
+def _in_daemon_thread(work: Callable[[], T]) -> asyncio.Future[T]:
+    """Run blocking ``work`` in a daemon thread; a future for its result.
+
+    Not ``asyncio.to_thread``: the default executor's threads are joined at exit, so a process
+    asked to stop would wait for the whole export."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[T] = loop.create_future()
+
+    def settle(outcome: Callable[[], None]) -> None:
+        if not future.done():
+            outcome()
+
+    def target() -> None:
+        try:
+            result = work()
+        except BaseException as exc:  # handed to the awaiting coroutine
+            error = exc
+            deliver = partial(settle, lambda: future.set_exception(error))
+        else:
+            deliver = partial(settle, lambda: future.set_result(result))
+        with suppress(RuntimeError):  # a closed loop: nobody is waiting any more
+            loop.call_soon_threadsafe(deliver)
+
+    threading.Thread(target=target, name="kexie-export-writer", daemon=True).start()
+    return future
+
+
+class ProgressMessage:
+    """The one message that shows how far the export is; edited only when its text changes."""
+
+    def __init__(self, bot: Bot, chat_id: int, message_id: int | None, shown: str = "") -> None:
+        self.bot, self.chat_id, self.message_id = bot, chat_id, message_id
+        self.shown = shown
+
+    async def show(self, text: str) -> None:
+        """Edit the message (or send it, the first time, if there is none to edit)."""
+        if text == self.shown:
+            return
+        self.shown = text
+        try:
+            if self.message_id is None:
+                sent = await self.bot.send_message(self.chat_id, text)
+                self.message_id = sent.message_id
+            else:
+                await self.bot.edit_message_text(
+                    text, chat_id=self.chat_id, message_id=self.message_id
+                )
+        except BadRequest as exc:
+            if "not modified" not in str(exc):
+                log.warning("could not update the export progress: %s", exc)
+        except TelegramError as exc:  # progress is a courtesy; the export goes on
+            log.warning("could not update the export progress: %s", exc)
+
+
+async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTask) -> None:
+    """Confirm the job, read, write (in a thread), send the documents, report the files."""
+    lang = task.lang
+    shown = first_progress(task) if task.message_id is not None else ""
+    progress = ProgressMessage(bot, task.chat_id, task.message_id, shown)
+
+    def line(key: str, **params: Any) -> str:
+        return t(lang, "export_progress", heading=task.heading, step=t(lang, key, **params))
+
+    async with db.session() as session:
+        go = await jobs.confirm_job(session, task.job_id)
+    if not go:
+        await progress.show(t(lang, "export_busy"))
+        return
+    status = jobs.FAILED
+    out = Path(tempfile.mkdtemp(prefix="kexie-export-"))
+    interrupted = threading.Event()
+    work: asyncio.Future[ExportResult] | None = None
+    try:
+        await progress.show(line("export_step_reading"))
+        async with db.session() as session:
+            data = await gather(session, task.scope, annexes_of(task.annex))
+        latest: dict[str, tuple[str, int, int]] = {}
+
+        def note(stage: str, done: int, total: int) -> None:  # called from the worker thread
+            if interrupted.is_set():
+                raise ExportInterrupted
+            latest["now"] = (stage, done, total)
+
+        work = _in_daemon_thread(
+            partial(
+                write_exports, data, out, EvidenceStore(settings.evidence_dir), settings.tz,
+                part_limit=PART_LIMIT, progress=note,
+            )
+        )  # fmt: skip
+        await progress.show(line("export_step_writing"))
+        while not work.done():
+            await asyncio.wait({work}, timeout=PROGRESS_EVERY)
+            if "now" in latest and not work.done():
+                stage, done, total = latest["now"]
+                key = "export_step_bundle" if stage == "bundle" else "export_step_rows"
+                await progress.show(line(key, done=done, total=total))
+        result = work.result()
+        skipped = await _send_files(bot, task, result, progress, line)
+        # Free the admin's slot before saying "done", so a new /export right after succeeds.
+        status = jobs.DONE
+        await _finish(db, task.job_id, status)
+        await progress.show(_done_text(lang, task, result, skipped))
+    except asyncio.CancelledError:
+        if status != jobs.DONE:
+            status = jobs.INTERRUPTED
+            log.warning("export %s interrupted: the bot is stopping", task.job_id)
+            interrupted.set()
+            if work is not None:
+                await asyncio.wait({work}, timeout=WRITER_GRACE)
+                if work.done() and not work.cancelled():
+                    work.exception()  # ExportInterrupted, expected: do not log it at exit
+        raise
+    except Exception:
+        log.exception("export %s failed", task.job_id)
+        await progress.show(t(lang, "export_failed"))
+    finally:
+        if status != jobs.DONE:
+            await _finish(db, task.job_id, status)
+        shutil.rmtree(out, ignore_errors=True)
+
+
+async def _finish(db: Database, job_id: int, status: str) -> None:
+    try:
+        async with db.session() as session:
+            await jobs.finish_job(session, job_id, status)
+    except Exception:  # the row then goes stale after jobs.STALE_AFTER
+        log.exception("could not record the end of export %s", job_id)
+
+
+async def _send_files(
+    bot: Bot, task: ExportTask, result: ExportResult, progress: ProgressMessage, line: Any
+) -> list[Path]:
+    skipped = []
+    for number, path in enumerate(result.files, start=1):
+        await progress.show(line("export_step_sending", done=number, total=len(result.files)))
+        if path.stat().st_size > SEND_LIMIT:
+            skipped.append(path)
+            continue
+        await with_retries(
+            lambda path=path: _send_document(bot, task.chat_id, path),  # type: ignore[misc]
+            deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
+            what=f"export file {number}/{len(result.files)} of job {task.job_id}",
+        )
+    return skipped
+
+
+async def _send_document(bot: Bot, chat_id: int, path: Path) -> None:
+    # Opened per attempt: a failed upload has consumed the file handle.
+    with path.open("rb") as fh:
+        await bot.send_document(
+            chat_id, fh, filename=path.name, read_timeout=120, write_timeout=120
+        )
+
+
+def _done_text(lang: str, task: ExportTask, result: ExportResult, skipped: list[Path]) -> str:
+    files = "\n".join(
+        t(lang, "export_file_line", name=p.name, size=human_size(p.stat().st_size))
+        for p in result.files
+    )
+    text: str = t(
+        lang,
+        "export_done",
+        heading=task.heading,
+        files=Raw(files),
+        activities=result.activities,
+        enterprises=result.enterprises,
+        zones=result.zones,
+    )
+    if result.bundle_parts > 1:
+        text += "\n\n" + t(lang, "export_parts_hint", parts=result.bundle_parts)
+    if result.missing:
+        text += "\n\n" + t(lang, "export_missing", count=len(result.missing))
+    for path in skipped:
+        text += "\n\n" + t(lang, "export_too_big", name=path.name)
+    return text
+
+
+async def after_restart(app: Application) -> None:
+    """On start: tell admins whose export a shutdown interrupted to ask again (in the
+    background, so polling starts at once)."""
+    db: Database = app.bot_data["db"]
+    interrupt_on_stop(app, app.create_task(_tell_interrupted(app.bot, db), name="export-notices"))
+
+
+async def _tell_interrupted(bot: Bot, db: Database) -> None:
+    try:
+        async with db.session() as session:
+            taken = [
+                (job.id, job.scope, member.telegram_id, member.language)
+                for job, member in await jobs.take_interrupted(session)
+            ]
+    except Exception:
+        log.exception("could not read the interrupted exports")
+        return
+    for job_id, scope, chat_id, lang in taken:
+        annex, _, rest = scope.partition(":")
+        year = re.search(r"(\d{4})\d{4}-", rest)
+        text = t(
+            lang,
+            "export_interrupted",
+            annex=annex_label(lang, annex if annex in ANNEX_KEYS.values() else "all"),
+            year=year.group(1) if year else "",
+        )
+        try:
+            await bot.send_message(chat_id, text)
+        except TelegramError as exc:
+            log.warning("could not tell member chat %s about export %s: %s", chat_id, job_id, exc)

@@ -1,0 +1,110 @@
+"""新建科协: creating an association, from /org or /invite (flow ``org``, step ``new_name``;
+drawn in ``org.mmd``). The district in a button is checked against the policy again on press.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.callbacks import Codec
+from core.enums import OrgKind
+from core.policy import Action, allowed, district_target
+from core.registry_rules import parse_org_name
+from handlers.common import Turn
+from handlers.invite import ask_role
+from handlers.org_card import FLOW, OrgStep, show_card
+from handlers.pickers import KIND_CODES, ORG_NEW, THEN_INVITE, kind_label, pressed_district, refuse
+from storage import reports
+from storage.models import ChatState, District
+from storage.registry import RegistryError, create_organisation, load_organisation
+
+
+@dataclass(frozen=True)
+class KindPressed:
+    """新建科协: the kind chosen (``e`` enterprise, ``z`` zone) in ``district``."""
+
+    district: int
+    kind: str
+    then: str
+
+
+ORG_KIND = Codec("org:kind:{district:id}:{kind:e|z}:{then:o|i}", KindPressed)
+
+
+async def ask_new_kind(turn: Turn) -> None:
+    """新建科协: which kind?"""
+    pressed = turn.button(ORG_NEW)
+    if pressed is None:
+        return
+    district = await pressed_district(turn, pressed.district, Action.CREATE_ORG)
+    if district is None:
+        return
+    turn.close_buttons()
+    turn.reply(
+        turn.t("org_new_kind"),
+        [
+            [
+                (
+                    kind_label(turn, kind),
+                    ORG_KIND.pack(KindPressed(district.id, code, pressed.then)),
+                )
+                for code, kind in KIND_CODES.items()
+            ]
+        ],
+    )
+
+
+async def ask_new_name(turn: Turn) -> None:
+    """The kind was chosen: ask the name (the next message)."""
+    pressed = turn.button(ORG_KIND)
+    if pressed is None:
+        return
+    district = await pressed_district(turn, pressed.district, Action.CREATE_ORG)
+    if district is None or turn.member is None:
+        return
+    kind = KIND_CODES[pressed.kind]
+    turn.close_buttons()
+    await reports.set_state(
+        turn.session,
+        turn.member.id,
+        FLOW,
+        OrgStep.NEW_NAME,
+        None,
+        {"district_id": district.id, "kind": kind.value, "then": pressed.then},
+    )
+    turn.reply(turn.t("org_new_name", kind=kind_label(turn, kind)))
+
+
+async def create_named(turn: Turn, state: ChatState, text: str) -> None:
+    """The name typed at step ``new_name``: create the association, then its card (or the
+    invite flow, when 新建科协 was pressed there)."""
+    assert turn.member is not None
+    district = await turn.session.get(District, int(state.data.get("district_id", 0)))
+    if district is None or not allowed(turn.actor, Action.CREATE_ORG, district_target(district.id)):
+        await reports.clear_state(turn.session, turn.member.id)
+        refuse(turn)
+        return
+    name, error = parse_org_name(text)
+    if error or name is None:
+        turn.reply(turn.t(error or "reg_err_org_name"))
+        return
+    kind = OrgKind(state.data.get("kind", OrgKind.ENTERPRISE))
+    try:
+        created = await create_organisation(turn.session, district, kind, name)
+    except RegistryError as exc:
+        turn.reply(turn.t(exc.key, name=name))
+        return
+    await reports.clear_state(turn.session, turn.member.id)
+    turn.reply(turn.t("org_created", kind=kind_label(turn, kind), name=created.name))
+    org = await load_organisation(turn.session, created.id)
+    assert org is not None
+    if state.data.get("then") == THEN_INVITE:
+        ask_role(turn, org)  # the invite flow continues with the new association
+        return
+    show_card(turn, org)
+
+
+def ask_name_again(turn: Turn, state: ChatState) -> None:
+    """Repeat the question of step ``new_name`` (nothing changes)."""
+    kind = OrgKind(state.data.get("kind", OrgKind.ENTERPRISE))
+    turn.reply(turn.t("org_new_name", kind=kind_label(turn, kind)))

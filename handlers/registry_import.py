@@ -1,0 +1,103 @@
+"""A registry spreadsheet (.xlsx / .xls) sent to the bot outside any flow: a district or city
+admin's all-or-nothing import of annex 1-1 / 1-2 (drawn in ``registry_import.mmd``)."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+
+from telegram.error import TelegramError
+
+from core.policy import Action
+from core.texts import Raw
+from handlers.common import Turn
+from handlers.router import route_message
+from storage import reports
+from storage.importer import (
+    MAX_FILE_BYTES,
+    ImportResult,
+    error_lines,
+    import_registry,
+    note_lines,
+    read_sheet_isolated,
+    sheet_district,
+    sheet_result,
+)
+from storage.models import District
+from storage.registry import districts_for_actor
+
+log = logging.getLogger(__name__)
+
+
+async def receive_spreadsheet(turn: Turn) -> None:
+    """An .xlsx / .xls document: a district or city admin's registry import (all-or-nothing).
+
+    Inside a flow (e.g. as a report's evidence) the file belongs to that flow; from anyone else
+    who may not import it is answered with who may. The file goes to a temporary file and is
+    read in a bounded child process (``read_sheet_isolated``): the bot keeps its memory and its
+    event loop. A city admin's sheet goes to the district its summary row names.
+    """
+    assert turn.message is not None and turn.message.document is not None
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
+    state = await reports.get_state(turn.session, turn.member.id)
+    if state is not None:
+        await route_message(turn)
+        return
+    districts = await districts_for_actor(turn.session, turn.actor, Action.IMPORT_REGISTRY)
+    if not districts:
+        turn.reply(turn.t("imp_admins_only"))
+        return
+    document = turn.message.document
+    if document.file_size and document.file_size > MAX_FILE_BYTES:
+        turn.reply(turn.t("imp_err_too_big"))
+        return
+    with tempfile.TemporaryDirectory(prefix="kexie-import-") as folder:
+        path = Path(folder) / "registry.xlsx"
+        try:
+            tg_file = await turn.context.bot.get_file(document.file_id)
+            await tg_file.download_to_drive(path)
+        except TelegramError as exc:
+            log.warning(
+                "update %s: download failed (%s)", turn.update.update_id, type(exc).__name__
+            )
+            turn.reply(turn.t("imp_download_failed"))
+            return
+        sheet = await read_sheet_isolated(path, None, turn.today)
+    if sheet.errors:
+        _reply_failure(turn, sheet_result(sheet, None))
+        return
+    district: District | None = districts[0]
+    if len(districts) > 1:
+        named = await sheet_district(turn.session, sheet)
+        district = next((d for d in districts if named is not None and d.id == named.id), None)
+        if district is None:
+            turn.reply(turn.t("imp_name_district"))
+            return
+    assert district is not None
+    result = await import_registry(turn.session, district, None, sheet, turn.today)
+    if not result.ok:
+        _reply_failure(turn, result)
+        return
+    done = turn.t(
+        "imp_done",
+        annex=result.annex,
+        district=district.name,
+        created=len(result.created),
+        updated=len(result.updated),
+    )
+    if result.notes:
+        notes = turn.t("imp_merged_title", lines="\n".join(note_lines(result.notes, turn.label)))
+        done = Raw(f"{done}\n\n{notes}")
+    turn.reply(done)
+
+
+def _reply_failure(turn: Turn, result: ImportResult) -> None:
+    """A file refused as a whole gets its one sentence; problems in cells get the list."""
+    if len(result.errors) == 1 and not result.errors[0].row:
+        turn.reply(turn.t(result.errors[0].key, **result.errors[0].params))
+        return
+    lines = error_lines(result, turn.label, limit=25)
+    turn.reply(turn.t("imp_failed", n=len(result.errors), lines="\n".join(lines)))
