@@ -42,7 +42,7 @@ from core.settings import Settings
 from core.texts import Raw, plain, t
 from storage.db import Database
 from storage.evidence import EvidenceStore
-from storage.members import load_actor, member_by_telegram_id
+from storage.members import load_actor, member_by_telegram_id, note_update
 from storage.models import Member, utcnow
 
 log = logging.getLogger(__name__)
@@ -341,12 +341,11 @@ def unit_of_work(
         async with db.session() as session:
             member = await member_by_telegram_id(session, update.effective_user.id)
             if member is not None:
-                if member.last_update_id is not None and update.update_id <= member.last_update_id:
+                if not note_update(member, update.update_id):
                     # Processed before a crash, but perhaps never answered: ask the current
                     # question again instead of applying the answer twice.
                     log.info("re-delivered update %s: re-asking", update.update_id)
                     handler = context.bot_data.get(REPROMPT, _nothing)
-                member.last_update_id = update.update_id
                 if member.unreachable:
                     member.unreachable = False  # they are talking to us again
             actor = await load_actor(session, member)

@@ -277,6 +277,7 @@ async def _tell_interrupted(bot: Bot, db: Database) -> None:
             taken = [
                 (job.id, job.scope, member.telegram_id, member.language)
                 for job, member in await jobs.take_interrupted(session)
+                if member.telegram_id is not None  # only Telegram runs exports today
             ]
     except Exception:
         log.exception("could not read the interrupted exports")

@@ -54,9 +54,10 @@ async def choose_org(turn: Turn) -> None:
 def _name(membership: Membership) -> str:
     member = membership.member
     name = member.first_name or ""
-    if member.username:
-        name = f"{name} @{member.username}".strip()
-    return name or str(member.telegram_id)
+    account = member.telegram_account
+    if account is not None and account.username:
+        name = f"{name} @{account.username}".strip()
+    return name or str(member.telegram_id or member.id)
 
 
 def _may_remove(turn: Turn, membership: Membership) -> bool:
@@ -140,7 +141,9 @@ async def remove_member(turn: Turn) -> None:
     removed = membership.member
     remaining = await load_actor(turn.session, removed)
     bot, lang = turn.context.bot, removed.language
-    turn.later(lambda: set_member_menu(bot, removed.telegram_id, remaining, lang))
+    chat_id = removed.telegram_id
+    if chat_id is not None:  # a member of another channel has no Telegram menu
+        turn.later(lambda: set_member_menu(bot, chat_id, remaining, lang))
     turn.edit(
         turn.t(
             "member_removed",
