@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.sql import operators
 
 from core.enums import ActivityStatus, Channel
 
@@ -204,19 +205,26 @@ class Member(Base):
 
 
 class _TelegramIdComparator(Comparator[int | None]):
-    """``Member.telegram_id == x`` in a query: the member whose Telegram account is ``x``, looked
-    up through the unique (channel, external_id) index."""
+    """``Member.telegram_id == x`` or ``.in_(xs)`` in a query: the members whose Telegram
+    accounts these are, looked up through the unique (channel, external_id) index. Any other
+    comparison is refused rather than silently applied to ``members.id``."""
 
-    def __eq__(self, other: object) -> ColumnElement[bool]:  # type: ignore[override]
-        account = (
-            select(ChannelAccount.member_id)
-            .where(
-                ChannelAccount.channel == Channel.TELEGRAM,
-                ChannelAccount.external_id == str(other),
-            )
-            .scalar_subquery()
+    def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
+        if op is operators.eq:
+            match = ChannelAccount.external_id == str(other[0])
+        elif op is operators.in_op:
+            match = ChannelAccount.external_id.in_([str(x) for x in other[0]])
+        else:
+            raise NotImplementedError(f"Member.telegram_id supports == and in_, not {op}")
+        accounts = select(ChannelAccount.member_id).where(
+            ChannelAccount.channel == Channel.TELEGRAM, match
         )
-        return Member.id == account
+        if op is operators.eq:
+            return Member.id == accounts.scalar_subquery()
+        return Member.id.in_(accounts)
+
+    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> ColumnElement[Any]:
+        return self.operate(op, other, **kwargs)
 
 
 class ChannelAccount(Base):
