@@ -52,6 +52,8 @@ class Settings(BaseSettings):
     poll_timeout: int = Field(default=10, ge=0, le=50)
     # Seconds between checks that the SQLite file is still the one opened (storage/db.py).
     db_check_interval: float = Field(default=20.0, gt=0, le=300)
+    # Updates of different chats handled at once (bot/polling.py); one chat's stay in order.
+    concurrency: int = Field(default=32, ge=1, le=1000)
 
     @field_validator("telegram_api_url")
     @classmethod

@@ -1,5 +1,12 @@
 """Engine and session factory; the one helper that opens and commits a session per unit of work.
 
+SQLite lets one transaction write at a time; a second writer waits in SQLite's busy loop and
+gives up with "database is locked" after the busy timeout. Handlers run concurrently (one per
+chat, see ``bot/polling.py``), so on SQLite a session takes an in-process writer lock just
+before its first write statement and keeps it until it has committed or rolled back: writers
+queue up in order instead of polling the file lock, reads never wait, and transactions stay
+short (the lock is held only from the first write on). PostgreSQL needs none of this.
+
 An SQLite database is a file: deleted or replaced while the bot runs, the open connections keep
 writing into the old, unlinked file and everything is lost at exit. :meth:`Database.check_file`
 notices (the file is gone, or is another inode); from then on nothing is committed, and the
@@ -13,6 +20,8 @@ import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
+from contextvars import ContextVar
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +33,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util.concurrency import await_, in_greenlet
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +41,23 @@ log = logging.getLogger(__name__)
 class DatabaseLost(RuntimeError):
     """The SQLite file was deleted or replaced under the running process: nothing may be
     committed (it would be lost, yet acknowledged to the user)."""
+
+
+# Statements that never write (everything else takes the SQLite writer lock first).
+_READS = ("SELECT", "PRAGMA", "EXPLAI")
+
+
+@dataclass
+class _Turn:
+    """One :meth:`Database.session` block: its database, its task, whether it holds the lock."""
+
+    db: Database
+    task: asyncio.Task[Any] | None
+    holds: bool = False
+
+
+# The session block the current task is in; the ORM runs statements in greenlets that share it.
+_current: ContextVar[_Turn | None] = ContextVar("kexie_db_turn", default=None)
 
 
 class Database:
@@ -58,20 +85,56 @@ class Database:
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_write)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # The SQLite writer lock, made in the event loop that first needs it.
+        self._writer: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
+        self._writer_task: asyncio.Task[Any] | None = None
 
     @asynccontextmanager
     async def session(self) -> AsyncIterator[AsyncSession]:
         """Open a session, commit it when the block succeeds, roll back when it raises."""
-        async with self.sessionmaker() as session:
-            try:
-                yield session
-                if self.check_file() is not None:
-                    raise DatabaseLost(f"the database file was {self.lost}; not committing")
-                await session.commit()
-            except BaseException:
-                await session.rollback()
-                raise
+        turn = _Turn(self, asyncio.current_task())
+        token = _current.set(turn)
+        try:
+            async with self.sessionmaker() as session:
+                try:
+                    yield session
+                    if self.check_file() is not None:
+                        raise DatabaseLost(f"the database file was {self.lost}; not committing")
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+        finally:
+            _current.reset(token)
+            if turn.holds:
+                self._writer_task = None
+                self._writer_lock().release()
+
+    def _writer_lock(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._writer is None or self._writer[0] is not loop:
+            self._writer = (loop, asyncio.Lock())
+        return self._writer[1]
+
+    def _before_write(
+        self, _conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+    ) -> None:
+        """Before a session's first write on SQLite, wait for the writer lock (see above)."""
+        turn = _current.get()
+        if turn is None or turn.db is not self or turn.holds:
+            return
+        if statement.lstrip()[:6].upper() in _READS or not in_greenlet():
+            return
+        if turn.task is not None and self._writer_task is turn.task:
+            # A session opened inside another of the same task that already writes: waiting
+            # for the outer one would never end, so this one meets SQLite's own busy timeout.
+            return
+        # The ORM runs this hook inside SQLAlchemy's greenlet, which may await the event loop.
+        await_(self._writer_lock().acquire())
+        turn.holds = True
+        self._writer_task = turn.task
 
     def check_file(self) -> str | None:
         """None while the SQLite file is the one this process opened; else what happened to it
