@@ -144,9 +144,8 @@ async def pressed(
         return None
     value: B | None = None
     if activity_id is None:
-        value = codec.parse(turn.query.data if turn.query is not None else None)
+        value = turn.button(codec)
         if value is None:
-            turn.notice(turn.t("button_expired"))
             return None
         activity_id = value.activity
     activity = await reports.load_activity(turn.session, activity_id)

@@ -94,9 +94,8 @@ async def _offer_resume(turn: Turn, activity: Activity) -> None:
 async def choose_org(turn: Turn) -> None:
     """A button from the association picker."""
     assert turn.member is not None
-    picked = rb.ORG.parse(turn.query.data if turn.query else None)
+    picked = turn.button(rb.ORG)
     if picked is None:
-        turn.notice(turn.t("button_expired"))
         return
     if not await may_report_for(turn, picked.id):
         turn.notice(turn.t("not_allowed"), alert=True)
