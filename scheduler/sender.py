@@ -255,8 +255,8 @@ class Sender:
                     else:
                         await outbox.postpone(session, row.id, now + timedelta(seconds=1))
                     return
-            if not await outbox.claim(session, row, now):
-                return  # another sender took it
+            # Rendered before the claim: the claim's write then ends the transaction at once,
+            # so two senders on one SQLite file hold its write lock only for an instant.
             message = await compose(
                 session,
                 row.kind,
@@ -269,6 +269,8 @@ class Sender:
                 await outbox.finish(session, row.id, outbox.SKIPPED, "subject gone")
                 stats.skipped += 1
                 return
+            if not await outbox.claim(session, row, now):
+                return  # another sender took it
         count = max(len(message.files), 1) if isinstance(message, Album) else 1
         await self.pacer.reserve(count)
         try:
