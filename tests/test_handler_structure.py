@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import ast
 import importlib
+import logging
 import pkgutil
 import re
 from pathlib import Path
@@ -167,3 +168,41 @@ async def test_the_qr_caption_is_plain_text_under_the_html_default(kexie: Kexie)
     assert qr.parse_mode is None
     assert name in qr.text and "扫码加入" in qr.text
     assert kexie.standin.errors == []
+
+
+BEYOND_64_BITS = "9" * 19  # matches a codec's id (\d{1,19}) but is over 2**63 - 1
+
+
+@pytest.mark.parametrize("role", ["reporter", "city_admin"])
+async def test_ids_beyond_64_bits_in_every_button_read_as_expired(
+    kexie: Kexie, caplog: pytest.LogCaptureFixture, role: str
+) -> None:
+    """A 19-digit id now reaches the handler (the old patterns stopped at 18 digits): its codec
+    parses it as no such thing, and the press is answered like any stale button."""
+    org = await kexie.org("蓉城材料科技有限公司科协")
+    user = await kexie.member(4902, role, org=org if role == "reporter" else None)
+    await user.send("/help")
+    await user.expect_any("/")
+    big = BEYOND_64_BITS
+    forged = [
+        f"mine:open:{big}", f"mine:withdraw_yes:{big}", f"org:open:{big}", f"org:fill:{big}",
+        f"org:f:{big}:name", f"org:c:{big}:ownership:0", f"org:new:{big}:i",
+        f"org:kind:{big}:e:o", f"dst:open:{big}", f"dst:set:{big}:zones", f"inv:org:{big}",
+        f"inv:make:{big}:r:5:7", f"inv:revoke:{big}", f"mem:org:{big}", f"mem:rmyes:{big}",
+        f"sts:open:{big}", f"exp:where:{big}", f"plan:org:{big}", f"plan:cancel:{big}",
+        f"sched:{big}:resume", f"sched:{big}:plan",
+    ]  # fmt: skip
+    patterns = [
+        h.pattern for g in kexie.app.handlers.values() for h in g  # type: ignore[union-attr]
+        if isinstance(h, CallbackQueryHandler) and isinstance(h.pattern, re.Pattern)
+    ]  # fmt: skip
+    for data in forged:
+        assert any(p.match(data) for p in patterns), data  # it does reach a handler
+        caplog.clear()
+        with caplog.at_level(logging.INFO):
+            await user.press_data(data)
+            answer = await user.expect_answer()
+            await kexie.standin.wait_until_confirmed()
+        assert "按钮已失效" in (answer.text or ""), data
+        assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info], data
+        user.drain()
