@@ -15,7 +15,7 @@ from core.policy import Action, allowed, district_target
 from core.registry_rules import parse_count
 from handlers.common import Turn
 from handlers.pickers import district_buttons, pressed_district, refuse
-from storage import reports
+from storage import chat_state
 from storage.models import ChatState, District
 from storage.registry import (
     FIGURE_KEYS,
@@ -114,7 +114,7 @@ async def ask_figure(turn: Turn) -> None:
     step = DistrictStep(pressed.key)
     turn.close_buttons()
     year = turn.today.year
-    await reports.set_state(
+    await chat_state.set_state(
         turn.session,
         turn.member.id,
         DISTRICT_FLOW,
@@ -136,7 +136,7 @@ async def receive_figure(turn: Turn, state: ChatState) -> None:
         or not allowed(turn.actor, Action.DISTRICT_FIGURES, district_target(district.id))
         or state.step not in FIGURE_KEYS
     ):
-        await reports.clear_state(turn.session, turn.member.id)
+        await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
     value, error = parse_count(turn.message.text or "")
@@ -145,7 +145,7 @@ async def receive_figure(turn: Turn, state: ChatState) -> None:
         return
     year = int(state.data.get("year", turn.today.year))
     await set_district_figure(turn.session, district.id, year, state.step, value)
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("district_saved", label=turn.label(f"fig_{state.step}"), value=value))
     await show_figures(turn, district)
 

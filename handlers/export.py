@@ -27,7 +27,7 @@ from exports import jobs
 from exports.scope import Level, Scope
 from handlers.common import Buttons, Turn
 from handlers.export_run import ANNEX_KEYS, ExportTask, annex_label, first_progress, spawn
-from storage import reports
+from storage import chat_state
 from storage.models import ChatState, District
 
 FLOW = "export"
@@ -86,7 +86,7 @@ async def start_export(turn: Turn) -> None:
     if await jobs.running_job(turn.session, turn.member.id) is not None:
         turn.reply(turn.t("export_busy"))
         return
-    await reports.set_state(turn.session, turn.member.id, FLOW, ExportStep.ANNEX, data={})
+    await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.ANNEX, data={})
     turn.reply(turn.t("export_choose_annex"), _annex_buttons(turn))
 
 
@@ -107,7 +107,7 @@ async def _state(turn: Turn) -> ChatState | None:
     if turn.member is None:
         turn.notice(turn.t("button_expired"))
         return None
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is None or state.flow != FLOW:
         turn.notice(turn.t("button_expired"))
         return None
@@ -124,7 +124,7 @@ async def choose_annex(turn: Turn) -> None:
         return
     annex = ANNEX_KEYS[chosen.annex]
     data = {"annex": annex}
-    await reports.set_state(turn.session, turn.member.id, FLOW, ExportStep.YEAR, data=data)
+    await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.YEAR, data=data)
     this_year = turn.today.year
     buttons: list[list[tuple[str, str]]] = [
         [
@@ -164,7 +164,7 @@ async def _after_year(turn: Turn, annex: str, year: int) -> None:
     if allowed_ids is not None and len(allowed_ids) == 1:
         await _begin(turn, annex, year, allowed_ids[0])
         return
-    await reports.set_state(
+    await chat_state.set_state(
         turn.session, turn.member.id, FLOW, ExportStep.WHERE, data={"annex": annex, "year": year}
     )
     query = select(District).order_by(District.sort_order, District.id)
@@ -204,9 +204,9 @@ async def choose_where(turn: Turn) -> None:
 async def cancel_button(turn: Turn) -> None:
     """取消 under any export question."""
     if turn.member is not None:
-        state = await reports.get_state(turn.session, turn.member.id)
+        state = await chat_state.get_state(turn.session, turn.member.id)
         if state is not None and state.flow == FLOW:
-            await reports.clear_state(turn.session, turn.member.id)
+            await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(turn.t("export_cancelled"))
 
 
@@ -226,7 +226,7 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
 async def cancel_export(turn: Turn, state: ChatState) -> None:
     """/cancel while choosing."""
     assert turn.member is not None
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("export_cancelled"))
 
 
@@ -244,7 +244,7 @@ async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> 
         )
         scope = Scope(Level.DISTRICT, year, district_id=district_id)
         where = district.name if district else ""
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     if not permitted:
         turn.edit(turn.t("not_allowed"))
         return

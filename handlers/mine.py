@@ -18,7 +18,7 @@ from core.rules import editable_until, format_date
 from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.report import begin_amend, may_amend, render_card, report_target
-from storage import reports
+from storage import chat_state, reports
 from storage.models import Activity
 
 PAGE_SIZE = 8
@@ -155,7 +155,7 @@ async def withdraw_report(turn: Turn) -> None:
     if activity is None or turn.member is None:
         return
     reports.withdraw(turn.session, activity, turn.member.id)
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("withdrawn", ref=activity.ref_no))
 

@@ -29,7 +29,7 @@ from handlers.pickers import (
     pressed_org,
     refuse,
 )
-from storage import reports
+from storage import chat_state
 from storage.models import ChatState, Organisation
 from storage.registry import (
     RegistryError,
@@ -162,7 +162,7 @@ async def choose_field(turn: Turn) -> None:
 async def ask_field(turn: Turn, org: Organisation, spec: FieldSpec, *, walk: bool) -> None:
     """Record which field is asked (committed) and ask it."""
     assert turn.member is not None
-    await reports.set_state(
+    await chat_state.set_state(
         turn.session,
         turn.member.id,
         FLOW,
@@ -213,7 +213,7 @@ async def receive_answer(turn: Turn, state: ChatState) -> None:
         or spec is None
         or not allowed(turn.actor, Action.MANAGE_REGISTRY, org_target(org.id, org.district_id))
     ):
-        await reports.clear_state(turn.session, turn.member.id)
+        await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
     value, error = parse_field(spec, text, turn.today)
@@ -232,7 +232,7 @@ async def pick_choice(turn: Turn) -> None:
     if org is None or turn.member is None:
         return
     spec = field_by_key(org.kind, pressed.key)
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if (
         spec is None
         or spec.kind != "choice"
@@ -257,7 +257,7 @@ async def skip_field(turn: Turn) -> None:
     org = await pressed_org(turn, pressed.org, Action.MANAGE_REGISTRY)
     if org is None or turn.member is None:
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is None or state.flow != FLOW or state.data.get("key") != pressed.key:
         turn.notice(turn.t("button_expired"))
         return
@@ -279,7 +279,7 @@ async def _store(
     if walk:
         await _next(turn, org, spec.key)
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     show_card(turn, org)
 
 
@@ -292,14 +292,14 @@ async def _next(turn: Turn, org: Organisation, after: str) -> None:
     if later:
         await ask_field(turn, org, later[0], walk=True)
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     show_card(turn, org)
 
 
 async def cancel_registry(turn: Turn, state: ChatState) -> None:
     """/cancel in the ``org`` or ``district`` flow: everything answered is already stored."""
     assert turn.member is not None
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("org_left"))
 
 

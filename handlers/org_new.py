@@ -14,7 +14,7 @@ from handlers.common import Turn
 from handlers.invite import ask_role
 from handlers.org_card import FLOW, OrgStep, show_card
 from handlers.pickers import KIND_CODES, ORG_NEW, THEN_INVITE, kind_label, pressed_district, refuse
-from storage import reports
+from storage import chat_state
 from storage.models import ChatState, District
 from storage.registry import RegistryError, create_organisation, load_organisation
 
@@ -64,7 +64,7 @@ async def ask_new_name(turn: Turn) -> None:
         return
     kind = KIND_CODES[pressed.kind]
     turn.close_buttons()
-    await reports.set_state(
+    await chat_state.set_state(
         turn.session,
         turn.member.id,
         FLOW,
@@ -81,7 +81,7 @@ async def create_named(turn: Turn, state: ChatState, text: str) -> None:
     assert turn.member is not None
     district = await turn.session.get(District, int(state.data.get("district_id", 0)))
     if district is None or not allowed(turn.actor, Action.CREATE_ORG, district_target(district.id)):
-        await reports.clear_state(turn.session, turn.member.id)
+        await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
     name, error = parse_org_name(text)
@@ -94,7 +94,7 @@ async def create_named(turn: Turn, state: ChatState, text: str) -> None:
     except RegistryError as exc:
         turn.reply(turn.t(exc.key, name=name))
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("org_created", kind=kind_label(turn, kind), name=created.name))
     org = await load_organisation(turn.session, created.id)
     assert org is not None

@@ -33,7 +33,7 @@ from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT
 from core.texts import Raw
 from handlers import report
 from handlers.common import Turn
-from storage import reports
+from storage import chat_state, reports
 from storage.members import reporting_orgs
 from storage.models import Activity, ChatState, Plan
 
@@ -98,7 +98,7 @@ async def start_plan(turn: Turn) -> None:
         ]
     turn.reply(intro, buttons)
     if len(orgs) > 1:
-        await reports.set_state(turn.session, turn.member.id, FLOW, PlanStep.ORG)
+        await chat_state.set_state(turn.session, turn.member.id, FLOW, PlanStep.ORG)
         buttons = [[(o.name[:60], PLAN_ORG.pack(id=o.id))] for o in orgs]
         turn.reply(turn.t("plan_pick_org"), buttons)
         return
@@ -110,7 +110,7 @@ async def choose_org(turn: Turn) -> None:
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is None or state.flow != FLOW or state.step != PlanStep.ORG:
         turn.notice(turn.t("button_expired"))
         return
@@ -128,7 +128,7 @@ async def choose_org(turn: Turn) -> None:
 async def _ask_name(turn: Turn, org_id: int) -> None:
     assert turn.member is not None
     data = {"org_id": org_id}
-    await reports.set_state(turn.session, turn.member.id, FLOW, PlanStep.NAME, data=data)
+    await chat_state.set_state(turn.session, turn.member.id, FLOW, PlanStep.NAME, data=data)
     turn.reply(turn.t("plan_ask_name", limit=NAME_MAX))
 
 
@@ -145,7 +145,7 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
             turn.reply(turn.t(error, length=len(text.strip()), limit=NAME_MAX))
             return
         data = {**state.data, "name": value}
-        await reports.set_state(turn.session, turn.member.id, FLOW, PlanStep.DATE, data=data)
+        await chat_state.set_state(turn.session, turn.member.id, FLOW, PlanStep.DATE, data=data)
         _ask_date(turn)
     elif state.step == PlanStep.DATE:
         day, error = parse_plan_date(text, turn.today)
@@ -188,7 +188,7 @@ async def pick_date(turn: Turn) -> None:
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is None or state.flow != FLOW or state.step != PlanStep.DATE:
         turn.notice(turn.t("button_expired"))
         return
@@ -209,18 +209,18 @@ async def _save(turn: Turn, state: ChatState, day: date) -> None:
     org_id = int(state.data.get("org_id", 0))
     name = str(state.data.get("name", ""))
     if not await _may_report(turn, org_id) or not name:
-        await reports.clear_state(turn.session, turn.member.id)
+        await chat_state.clear_state(turn.session, turn.member.id)
         turn.reply(turn.t("not_allowed"))
         return
     turn.session.add(Plan(org_id=org_id, member_id=turn.member.id, name=name, planned_date=day))
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("plan_saved", name=name, date=format_date(day)))
 
 
 async def cancel_plan_flow(turn: Turn, state: ChatState) -> None:
     """/cancel while noting a plan: nothing was stored yet."""
     assert turn.member is not None
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("flow_left"))
 
 
@@ -255,7 +255,7 @@ async def resume_reminded_draft(turn: Turn) -> None:
         turn.notice(turn.t("button_expired"))
         return
     # The report flow's own 继续 expects the "resume?" question to have been asked.
-    await reports.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
+    await chat_state.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
     await report.resume_draft(turn, activity.id)
 
 
@@ -294,7 +294,7 @@ async def report_planned_activity(turn: Turn) -> None:
         closed = format_date(plan.planned_date + timedelta(days=3))
         text = Raw(text + "\n" + turn.t("date_late_warning", closed=closed))
     turn.reply(text)
-    await reports.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
+    await chat_state.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)
     loaded = await reports.load_activity(turn.session, activity.id)
     assert loaded is not None
     step = reports.first_missing_step(loaded, len(loaded.evidence))

@@ -13,7 +13,7 @@ from core.policy import Action
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.router import route_message
-from storage import reports
+from storage import chat_state
 from storage.importer import (
     MAX_FILE_BYTES,
     ImportResult,
@@ -42,7 +42,7 @@ async def receive_spreadsheet(turn: Turn) -> None:
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is not None:
         await route_message(turn)
         return

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable
 from core.callbacks import constant
 from core.schedule_buttons import MENU_REPORT
 from handlers.common import Turn
-from storage import reports
+from storage import chat_state
 from storage.models import ChatState
 
 FlowHandler = Callable[[Turn, ChatState], Awaitable[None]]
@@ -43,7 +43,7 @@ async def reprompt(turn: Turn) -> None:
     """Ask the member's current question again; nothing is changed."""
     if turn.member is None:
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     again = REPROMPTERS.get(state.flow) if state else None
     if state is not None and again is not None:
         await again(turn, state)
@@ -54,7 +54,7 @@ async def route_message(turn: Turn) -> None:
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     handler = FLOWS.get(state.flow) if state else None
     if state is None or handler is None:
         turn.reply(turn.t("idle_hint"), menu_buttons(turn))
@@ -67,7 +67,7 @@ async def edited_message(turn: Turn) -> None:
     so say how to change it instead of silently keeping the old value."""
     if turn.member is None:
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is not None and state.flow == "report":
         turn.reply(turn.t("edited_message_hint"))
 
@@ -77,7 +77,7 @@ async def cancel(turn: Turn) -> None:
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     if state is None:
         turn.reply(turn.t("cancelled_nothing"))
         return
@@ -85,7 +85,7 @@ async def cancel(turn: Turn) -> None:
     if canceller is not None:
         await canceller(turn, state)
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("flow_left"))
 
 

@@ -18,7 +18,6 @@ from core.rules import format_date, reference_number, timeliness
 from storage.models import (
     Activity,
     AuditEntry,
-    ChatState,
     Evidence,
     EvidenceChannelFile,
     Membership,
@@ -45,38 +44,6 @@ class _Answers:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._activity, name)
-
-
-async def get_state(session: AsyncSession, member_id: int) -> ChatState | None:
-    """The member's conversation state, if they are in a flow."""
-    return await session.get(ChatState, member_id)
-
-
-async def set_state(
-    session: AsyncSession,
-    member_id: int,
-    flow: str,
-    step: str,
-    activity_id: int | None = None,
-    data: dict[str, Any] | None = None,
-) -> ChatState:
-    """Record where the member is; committed with the answer that moved them there."""
-    state = await session.get(ChatState, member_id)
-    if state is None:
-        state = ChatState(member_id=member_id, flow=flow, step=step)
-        session.add(state)
-    state.flow, state.step, state.activity_id = flow, step, activity_id
-    state.data = dict(data or {})
-    await session.flush()
-    return state
-
-
-async def clear_state(session: AsyncSession, member_id: int) -> None:
-    """Leave any flow."""
-    state = await session.get(ChatState, member_id)
-    if state is not None:
-        await session.delete(state)
-        await session.flush()
 
 
 async def open_draft(session: AsyncSession, author_id: int) -> Activity | None:

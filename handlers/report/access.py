@@ -16,7 +16,7 @@ from core.report_steps import ReportData, Step
 from core.rules import may_amend as may_amend_rule
 from core.rules import may_continue_draft, may_report
 from handlers.common import Turn
-from storage import reports
+from storage import chat_state, reports
 from storage.models import Activity, ChatState, Organisation
 
 log = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def may_edit(turn: Turn, activity: Activity) -> bool:
 async def presser_state(turn: Turn) -> ChatState:
     """The state of whoever pressed (an org admin amends a report someone else wrote)."""
     assert turn.member is not None
-    state = await reports.get_state(turn.session, turn.member.id)
+    state = await chat_state.get_state(turn.session, turn.member.id)
     assert state is not None  # pressed() checked it
     return state
 
@@ -108,9 +108,9 @@ async def tell_if_ended(turn: Turn, activity: Activity, *, toast: bool = False) 
     log.info("member %s acted on activity %s after removal", turn.member.id, activity.id)
     if activity.status == ActivityStatus.DRAFT and activity.author_id == turn.member.id:
         reports.cancel_draft(activity)
-        state = await reports.get_state(turn.session, turn.member.id)
+        state = await chat_state.get_state(turn.session, turn.member.id)
         if state is not None and state.activity_id == activity.id:
-            await reports.clear_state(turn.session, turn.member.id)
+            await chat_state.clear_state(turn.session, turn.member.id)
         text = turn.t(
             "membership_ended_draft",
             org=org.name,
@@ -157,7 +157,7 @@ async def pressed(
         turn.notice(turn.t("button_expired"))
         return None
     if steps is not None:
-        state = await reports.get_state(turn.session, turn.member.id)
+        state = await chat_state.get_state(turn.session, turn.member.id)
         if (
             state is None
             or state.flow != FLOW

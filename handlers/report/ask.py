@@ -23,7 +23,7 @@ from core.rules import ROLES, timeliness
 from core.texts import Raw, plain
 from handlers.common import Buttons, Turn
 from handlers.report.access import FLOW, data_of
-from storage import reports
+from storage import chat_state
 from storage.models import Activity, ChatState
 
 CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the card
@@ -36,7 +36,7 @@ async def go(
     the card)."""
     assert turn.member is not None
     kept = (data or ReportData()).entering(step)
-    state = await reports.set_state(
+    state = await chat_state.set_state(
         turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
     )
     await turn.session.refresh(activity, ["evidence"])

@@ -9,7 +9,7 @@ from core.texts import Raw
 from handlers.common import Turn
 from handlers.report.access import FLOW, data_of, pressed
 from handlers.report.ask import card_buttons, field_buttons, go, render_card
-from storage import reports
+from storage import chat_state, reports
 from storage.models import Activity
 
 
@@ -25,7 +25,7 @@ async def submit_report(turn: Turn) -> None:
         label = turn.label(f"label_{incomplete.step}")
         turn.notice(turn.t("incomplete", fields=label), alert=True)
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(render_card(turn, activity))
     text = turn.t("submitted", ref=activity.ref_no, district=activity.organisation.district.name)
     if not activity.on_time:
@@ -49,7 +49,7 @@ async def begin_amend(turn: Turn, activity: Activity) -> None:
     assert turn.member is not None
     # The version seen now: an amendment saved by someone else meanwhile is not overwritten.
     data = ReportData(amend=True, version=activity.version)
-    await reports.set_state(
+    await chat_state.set_state(
         turn.session, turn.member.id, FLOW, Step.REVIEW, activity.id, data.to_json()
     )
     # Straight to the list of fields: the card is already on screen.
@@ -69,7 +69,7 @@ async def fix_field(turn: Turn) -> None:
     if q is None:
         turn.notice(turn.t("button_expired"))
         return
-    data = data_of(await reports.get_state(turn.session, turn.member.id))
+    data = data_of(await chat_state.get_state(turn.session, turn.member.id))
     data.editing = True
     turn.close_buttons()
     await go(turn, activity, q.step, data)
@@ -89,7 +89,7 @@ async def finish_amend(turn: Turn) -> None:
     found = await pressed(turn, rb.AMENDED, steps=(Step.REVIEW,))
     if found is None or turn.member is None:
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(render_card(turn, found[0]))
     turn.reply(turn.t("amend_done"))
 
@@ -117,7 +117,7 @@ async def discard_draft(turn: Turn) -> None:
     if found is None or turn.member is None:
         return
     reports.cancel_draft(found[0])
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(turn.t("report_cancelled"))
 
 
@@ -126,5 +126,5 @@ async def keep_draft(turn: Turn) -> None:
     found = await pressed(turn, rb.KEEP, steps=None, drafts_only=True)
     if found is None or turn.member is None:
         return
-    await reports.clear_state(turn.session, turn.member.id)
+    await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(turn.t("draft_kept"))

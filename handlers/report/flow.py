@@ -25,7 +25,7 @@ from handlers.report.access import (
     tell_if_ended,
 )
 from handlers.report.ask import ask, go
-from storage import reports
+from storage import chat_state, reports
 from storage.members import reporting_orgs
 from storage.models import Activity, ChatState, Organisation
 
@@ -70,7 +70,7 @@ async def start_report(turn: Turn) -> None:
                 turn.reply(turn.t("report_no_org"))
         return
     if len(orgs) > 1:
-        await reports.set_state(turn.session, turn.member.id, FLOW, Step.ORG)
+        await chat_state.set_state(turn.session, turn.member.id, FLOW, Step.ORG)
         turn.reply(turn.t("report_pick_org"), [[(o.name[:60], rb.ORG.pack(id=o.id))] for o in orgs])
         return
     await _begin(turn, orgs[0])
@@ -78,7 +78,7 @@ async def start_report(turn: Turn) -> None:
 
 async def _offer_resume(turn: Turn, activity: Activity) -> None:
     assert turn.member is not None
-    await reports.set_state(turn.session, turn.member.id, FLOW, Step.RESUME, activity.id)
+    await chat_state.set_state(turn.session, turn.member.id, FLOW, Step.RESUME, activity.id)
     name = activity.name or turn.label("report_untitled")
     turn.reply(
         turn.t("report_draft_exists", name=name, done=answered_count(activity), total=TOTAL),
@@ -153,7 +153,7 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         return
     activity = await reports.load_activity(turn.session, state.activity_id)
     if activity is None or not may_edit(turn, activity):
-        await reports.clear_state(turn.session, turn.member.id)
+        await chat_state.clear_state(turn.session, turn.member.id)
         if activity is None or not await tell_if_ended(turn, activity):
             turn.reply(turn.t("not_found_or_denied"))
         return
@@ -230,7 +230,7 @@ async def cancel_report(turn: Turn, state: ChatState) -> None:
         await reports.load_activity(turn.session, state.activity_id) if state.activity_id else None
     )
     if activity is None or activity.status != ActivityStatus.DRAFT:
-        await reports.clear_state(turn.session, turn.member.id)
+        await chat_state.clear_state(turn.session, turn.member.id)
         turn.reply(turn.t("flow_left"))
         return
     turn.reply(
