@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 "$VENV/bin/ruff" check .
 "$VENV/bin/mypy"
+# The layers (core → storage → exports, scheduler → handlers → bot); contracts in pyproject.toml.
+"$VENV/bin/lint-imports"
 
 pg_cleanup() { :; }
 if [ -z "${KEXIE_TEST_POSTGRES_URL:-}" ]; then

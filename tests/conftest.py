@@ -17,7 +17,7 @@ from tests.standin import StandIn
 
 @pytest.fixture
 async def standin() -> AsyncIterator[StandIn]:
-    """A running local Telegram Bot API stand-in (see tests/standin.py).
+    """A running local Telegram Bot API stand-in (see tests/standin/).
 
     Fails the test at teardown if the stand-in rejected any request, unless the test set
     ``standin.allow_errors = True``.
