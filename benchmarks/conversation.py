@@ -22,7 +22,8 @@ Run::
     .venv/bin/python benchmarks/conversation.py --users 20 --repeats 1  # a quick look
 
 Diagnostics (not the shipped configuration): ``--concurrency 1`` handles one update at a time
-(as before issue 10), ``--no-rate-limit`` takes python-telegram-bot's ``AIORateLimiter`` out.
+(as before issue 10), ``--no-rate-limit`` takes python-telegram-bot's ``AIORateLimiter`` out,
+``--api-latency 0.1`` makes every Bot API call (both bots') take a 100 ms round trip.
 """
 
 from __future__ import annotations
@@ -337,7 +338,23 @@ def main() -> None:
     parser.add_argument(
         "--no-rate-limit", action="store_true", help="diagnostic: kexie without AIORateLimiter"
     )
+    parser.add_argument(
+        "--api-latency",
+        type=float,
+        default=0.0,
+        help="diagnostic: seconds the stand-in waits before answering any call but getUpdates"
+        " (Telegram is a round trip away, the stand-in is not)",
+    )
     args = parser.parse_args()
+    if args.api_latency > 0:
+        handle = StandIn._handle
+
+        async def far(self: StandIn, request: Any) -> Any:
+            if not request.path.lower().endswith("/getupdates"):
+                await asyncio.sleep(args.api_latency)
+            return await handle(self, request)
+
+        StandIn._handle = far  # type: ignore[method-assign]
     logging.basicConfig(level=logging.ERROR)  # the bots' errors are shown; routine logs are not
     if args.no_rate_limit:
         import bot.app
@@ -345,7 +362,8 @@ def main() -> None:
         bot.app.AIORateLimiter = lambda **_kwargs: None  # type: ignore[assignment,misc]
     print(
         f"kexie: concurrency {args.concurrency or 'as shipped (KEXIE_CONCURRENCY)'}, "
-        f"rate limiter {'OFF (diagnostic)' if args.no_rate_limit else 'as shipped'}"
+        f"rate limiter {'OFF (diagnostic)' if args.no_rate_limit else 'as shipped'}, "
+        f"Bot API latency {args.api_latency * 1000:.0f} ms"
     )
     asyncio.run(main_async(args.users, args.repeats, args.concurrency))
 

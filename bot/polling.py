@@ -50,6 +50,7 @@ DEFAULT_CONCURRENCY = 32  # KEXIE_CONCURRENCY (core/settings.py) when the settin
 # While an update is being handled, getUpdates answers at once (with the unconfirmed updates):
 # without news, ask again after an update is done or after this long, whichever comes first.
 REPOLL_INTERVAL = 0.2
+REPOLL_GAP = 0.05
 # Seconds the updates being handled get to finish once the bot is asked to stop.
 STOP_GRACE = 3.0
 
@@ -239,12 +240,14 @@ async def _fetch(
 ) -> None:
     backoff = 1.0
     token = app.bot.token
+    loop = asyncio.get_running_loop()
     while not stop.is_set():
         params: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         dispatcher.progress.clear()  # an update done during the request: ask again at once
         offset = dispatcher.offset()
         if offset is not None:
             params["offset"] = offset
+        asked = loop.time()
         fetch = asyncio.ensure_future(
             app.bot.do_api_request("getUpdates", api_kwargs=params, read_timeout=timeout + 10)
         )
@@ -284,10 +287,15 @@ async def _fetch(
             if stop.is_set():
                 break  # the rest stays unconfirmed: the next process handles it
             fresh += dispatcher.dispatch(raw)
-        if not fresh and dispatcher.busy:
-            # Telegram answers at once while anything below the offset is unconfirmed, so
-            # asking again now would only spin: wait until an update is done, or a moment.
-            await _progress_or(stop, dispatcher.progress, REPOLL_INTERVAL)
+        if dispatcher.busy:
+            # Telegram answers at once while anything from the offset on is unconfirmed, with
+            # everything since: asking again at once would spin. Without news, wait until an
+            # update is done (the offset moves) or a moment; and never ask more often than
+            # every REPOLL_GAP, each answer carrying all the news of that time.
+            if not fresh:
+                await _progress_or(stop, dispatcher.progress, REPOLL_INTERVAL)
+            if (gap := asked + REPOLL_GAP - loop.time()) > 0:
+                await _pause(stop, gap)
 
 
 async def _progress_or(stop: asyncio.Event, progress: asyncio.Event, seconds: float) -> None:

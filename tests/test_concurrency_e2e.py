@@ -222,6 +222,7 @@ async def test_offset_is_the_end_of_the_contiguous_handled_prefix(standin: Stand
     assert dispatcher.dispatch(raw(11, 2))
     assert dispatcher.dispatch(raw(12, 1))
     assert not dispatcher.dispatch(raw(11, 2))  # re-sent while unconfirmed: not handled twice
+    assert dispatcher.dispatch({"update_id": 13, "message": "unreadable"})  # skipped at once
     assert dispatcher.offset() == 10
     for key in (10, 11, 12):
         app.gates.setdefault(key, asyncio.Event())
@@ -233,7 +234,7 @@ async def test_offset_is_the_end_of_the_contiguous_handled_prefix(standin: Stand
     assert app.order == [11]  # chat 1's second update waits for its first
     app.gates[10].set()
     await _settle()
-    assert app.order == [11, 10, 12] and dispatcher.offset() == 13 and not dispatcher.busy
+    assert app.order == [11, 10, 12] and dispatcher.offset() == 14 and not dispatcher.busy
     await dispatcher.stop(1.0)
 
 
