@@ -20,7 +20,7 @@ from handlers.district import DistrictStep
 from storage.registry import FIGURE_KEYS
 from tests.harness import Kexie
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = ROOT / "handlers"
 PRODUCTION = ("bot", "core", "storage", "exports", "scheduler", "handlers")
 MAX_LINES = 400

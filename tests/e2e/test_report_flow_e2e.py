@@ -12,47 +12,14 @@ from core.enums import ActivityStatus
 from core.rules import format_date
 from storage.models import Activity, AuditEntry, ChatState, Evidence, Member, utcnow
 from tests.harness import Kexie
+from tests.journeys import (
+    answer_until_evidence,
+    complete_and_open_card,
+    only_activity,
+    reporter,
+    toast,
+)
 from tests.standin import FakeUser, make_jpeg
-from tests.test_report_e2e import answer_until_evidence
-
-
-async def reporter(
-    kexie: Kexie, user_id: int = 3001, org_name: str = "蓉城电子科技有限公司科协"
-) -> FakeUser:
-    org = await kexie.org(org_name)
-    return await kexie.member(user_id, "reporter", org=org)
-
-
-async def complete_and_open_card(user: FakeUser, **kw: str) -> None:
-    await answer_until_evidence(user, **kw)
-    await user.send_photo()
-    await user.expect_any("已收到")
-    await user.press("完成")
-    await user.expect_any("请核对报送内容")
-
-
-async def toast(
-    user: FakeUser,
-    text: str | None = None,
-    *,
-    data: str | None = None,
-    message_id: int | None = None,
-) -> str:
-    """Press a button (by label, or forged data) and return the toast the bot answered with."""
-    user._answer_cursor = len(user.callback_answers)  # only the answer to this press counts
-    if data is not None:
-        await user.press_data(data, message_id)
-    else:
-        assert text is not None
-        await user.press(text)
-    return (await user.expect_answer()).text or ""
-
-
-async def only_activity(kexie: Kexie) -> Activity:
-    async with kexie.session() as session:
-        rows = (await session.scalars(select(Activity))).all()
-    assert len(rows) == 1
-    return rows[0]
 
 
 async def test_album_is_acknowledged_once(kexie: Kexie) -> None:

@@ -17,8 +17,8 @@ from storage.evidence import EvidenceStore
 from storage.models import ChatState, utcnow
 from tests.export_data import seed_export_data
 from tests.harness import Kexie
+from tests.journeys import answer_until_evidence
 from tests.standin import FakeUser, make_jpeg
-from tests.test_report_e2e import answer_until_evidence
 
 
 @pytest.fixture(autouse=True)

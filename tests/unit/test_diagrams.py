@@ -19,7 +19,7 @@ from handlers.export import ExportStep
 from handlers.org_card import OrgStep
 from handlers.plan import PlanStep
 
-HANDLERS = Path(__file__).resolve().parent.parent / "handlers"
+HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 
 # (diagram, the enum whose values are the flow's stored steps)
 DIAGRAMS: list[tuple[Path, type[enum.Enum]]] = [

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from storage.models import Organisation
 from tests.harness import Kexie
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 async def _orgs(kexie: Kexie) -> int:

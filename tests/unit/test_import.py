@@ -23,7 +23,7 @@ from storage.registry import (
     missing_fields,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TODAY = date(2021, 11, 5)
 
 

@@ -13,8 +13,8 @@ from core.filetypes import CLAIMS, Problem, check_document, check_photo, sniff
 from storage.evidence import ALLOWED_EXTENSIONS
 from storage.models import Evidence
 from tests.harness import Kexie
+from tests.journeys import answer_until_evidence
 from tests.standin import FakeUser, make_jpeg
-from tests.test_report_e2e import answer_until_evidence
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 20
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 16

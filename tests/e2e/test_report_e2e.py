@@ -11,27 +11,10 @@ from core.enums import ActivityStatus
 from core.rules import format_date
 from storage.models import Activity, Evidence, utcnow
 from tests.harness import Kexie
-from tests.standin import FakeUser, make_jpeg
+from tests.journeys import answer_until_evidence
+from tests.standin import make_jpeg
 
 TZ_TODAY = lambda k: utcnow().astimezone(k.settings.tz).date()  # noqa: E731
-
-
-async def answer_until_evidence(user: FakeUser, *, name: str = "科技政策解读会") -> None:
-    """Answer questions 1-6 with valid values (date by button)."""
-    await user.send("/report")
-    await user.expect_any("第1步")
-    await user.press("昨天")
-    await user.expect_any("第2步")
-    await user.send(name)
-    await user.expect_any("第3步")
-    await user.send("邀请市科技局专家解读2021年科技企业扶持政策，面向园区企业。")
-    await user.expect_any("第4步")
-    await user.press("主办")
-    await user.expect_any("第5步")
-    await user.send("约50人")
-    await user.expect_any("第6步")
-    await user.send("30家企业了解了申报流程，5家企业当场提交了意向。")
-    await user.expect_any("第7步")
 
 
 async def test_readme_steps_then_report_with_photos(kexie: Kexie) -> None:

@@ -16,8 +16,8 @@ from scheduler import outbox
 from storage import reports
 from storage.models import Activity, Member, OutboxMessage
 from tests.harness import Kexie
+from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import FakeUser, html_to_text, make_jpeg, utf16_len
-from tests.test_scheduler_e2e import local_today, run_scheduler_at, submit_report_with_album
 
 MAX_MESSAGE = 4096
 

@@ -13,8 +13,8 @@ from storage.members import remove_membership
 from storage.models import Activity, ChatState, Member, Membership
 from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
+from tests.journeys import complete_and_open_card, toast
 from tests.standin import FakeUser
-from tests.test_report_flow_e2e import complete_and_open_card, toast
 
 ENDED = "成员身份已结束"
 NEW_LINK = "新的邀请链接"

@@ -25,7 +25,7 @@ from tests.standin import (
 )
 
 LANGS = ("zh", "en")
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "handlers", "storage", "scheduler", "exports")
 
 # Keys shown as plain text (inline-keyboard buttons, menus); the rest is Telegram HTML.

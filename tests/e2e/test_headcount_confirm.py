@@ -8,8 +8,8 @@ from sqlalchemy import select
 from core.rules import needs_headcount_confirmation
 from storage.models import ChatState
 from tests.harness import Kexie
+from tests.journeys import only_activity, reporter
 from tests.standin import FakeUser
-from tests.test_report_flow_e2e import only_activity, reporter
 
 
 def test_the_threshold() -> None:

@@ -201,7 +201,7 @@ def test_read_only_data_dir_stops_the_program(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
         timeout=60,
     )
     line = one_problem_line(proc, "KEXIE_DATA_DIR")

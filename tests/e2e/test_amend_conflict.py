@@ -13,8 +13,8 @@ from storage.db import Database
 from storage.models import Activity, AuditEntry, Member
 from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
+from tests.journeys import complete_and_open_card, only_activity
 from tests.standin import FakeUser
-from tests.test_report_flow_e2e import complete_and_open_card, only_activity
 
 
 async def open_amend(user: FakeUser, report_name: str) -> None:

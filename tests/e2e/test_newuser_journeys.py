@@ -20,8 +20,8 @@ from core.rules import parse_activity_date, parse_headcount
 from core.texts import t
 from storage.models import Activity
 from tests.harness import Kexie
+from tests.journeys import answer_until_evidence
 from tests.standin import BotMessage, FakeUser, html_to_text, make_jpeg
-from tests.test_report_e2e import answer_until_evidence
 
 ORG = "成都蓉欣科技有限公司科协"
 

@@ -11,7 +11,7 @@ from storage.models import Organisation
 from tests.harness import Kexie
 from tests.hostile_sheets import many_rows, padded, zip_bomb
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 async def _orgs(kexie: Kexie) -> int:

@@ -34,7 +34,7 @@ from storage.registry import district_by_name
 from tests.harness import Kexie
 from tests.hostile_sheets import many_rows, zip_bomb
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TODAY = date(2021, 11, 5)
 zh = functools.partial(plain, "zh")
 

@@ -15,7 +15,7 @@ from storage.registry import load_organisation, missing_fields
 from tests.harness import Kexie
 from tests.standin import FakeUser
 
-FIXTURES = Path(__file__).parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LINK_PREFIX = "https://t.me/kexie_test_bot?start="
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.exc import OperationalError
 import handlers.start
 from storage.evidence import EvidenceStore
 from tests.harness import Kexie
+from tests.journeys import answer_until_evidence
 from tests.standin import make_jpeg
-from tests.test_report_e2e import answer_until_evidence
 
 
 def _storage_full_logged(caplog: pytest.LogCaptureFixture) -> bool:

@@ -13,57 +13,12 @@ import pytest
 from sqlalchemy import select
 
 from core.enums import ActivityStatus
-from scheduler.clock import ManualClock
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
-from storage.models import Activity, Member, Plan, utcnow
+from storage.models import Activity, Member, Plan
 from tests.harness import Kexie
-from tests.standin import BotMessage, FakeUser, make_jpeg
-
-
-def local_today(kexie: Kexie) -> datetime:
-    """Today's local midnight."""
-    today = utcnow().astimezone(kexie.settings.tz).date()
-    return datetime.combine(today, datetime.min.time(), tzinfo=kexie.settings.tz)
-
-
-async def run_scheduler_at(kexie: Kexie, moment: datetime) -> tuple[int, int]:
-    """One tick and one drain of the app's own scheduler and sender, at ``moment``."""
-    assert kexie.app is not None
-    scheduler: Scheduler = kexie.app.bot_data["scheduler"]
-    sender: Sender = kexie.app.bot_data["sender"]
-    clock = ManualClock(moment)
-    scheduler.clock = clock
-    sender.clock = clock
-    result = await scheduler.tick()
-    stats = await sender.drain(wait_retries=3)
-    return result.enqueued, stats.sent
-
-
-async def submit_report_with_album(user: FakeUser, name: str) -> None:
-    """The whole /report flow for yesterday's activity, with an album of two photos."""
-    await user.send("/report")
-    await user.expect_any("第1步")
-    await user.press("昨天")
-    await user.expect_any("第2步")
-    await user.send(name)
-    await user.expect_any("第3步")
-    await user.send("面向园区企业的技术交流。")
-    await user.expect_any("第4步")
-    await user.press("主办")
-    await user.expect_any("第5步")
-    await user.send("40人")
-    await user.expect_any("第6步")
-    await user.send("8家企业提出合作需求。")
-    await user.expect_any("第7步")
-    await user.send_album([make_jpeg(seed=11), make_jpeg(seed=12)])
-    await user.expect_any("已收到 2 个文件")
-    await user.send_document(file_name="签到表.pdf")
-    await user.expect_any("现有佐证材料 3 个")
-    await user.press("完成")
-    await user.expect_any("请核对报送内容")
-    await user.press("提交")
-    await user.expect_any("🎉 已提交")
+from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
+from tests.standin import BotMessage
 
 
 def album_of(messages: list[BotMessage]) -> list[BotMessage]:

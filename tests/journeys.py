@@ -1,0 +1,118 @@
+"""Journeys shared by the end-to-end tests: a user answering the report flow, a scheduler tick at
+a chosen moment, the one report in the database. Tests import these from here, never from each
+other."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from scheduler.clock import ManualClock
+from scheduler.jobs import Scheduler
+from scheduler.sender import Sender
+from storage.models import Activity, utcnow
+from tests.harness import Kexie
+from tests.standin import FakeUser, make_jpeg
+
+
+def local_today(kexie: Kexie) -> datetime:
+    """Today's local midnight."""
+    today = utcnow().astimezone(kexie.settings.tz).date()
+    return datetime.combine(today, datetime.min.time(), tzinfo=kexie.settings.tz)
+
+
+async def run_scheduler_at(kexie: Kexie, moment: datetime) -> tuple[int, int]:
+    """One tick and one drain of the app's own scheduler and sender, at ``moment``."""
+    assert kexie.app is not None
+    scheduler: Scheduler = kexie.app.bot_data["scheduler"]
+    sender: Sender = kexie.app.bot_data["sender"]
+    clock = ManualClock(moment)
+    scheduler.clock = clock
+    sender.clock = clock
+    result = await scheduler.tick()
+    stats = await sender.drain(wait_retries=3)
+    return result.enqueued, stats.sent
+
+
+async def submit_report_with_album(user: FakeUser, name: str) -> None:
+    """The whole /report flow for yesterday's activity, with an album of two photos."""
+    await user.send("/report")
+    await user.expect_any("第1步")
+    await user.press("昨天")
+    await user.expect_any("第2步")
+    await user.send(name)
+    await user.expect_any("第3步")
+    await user.send("面向园区企业的技术交流。")
+    await user.expect_any("第4步")
+    await user.press("主办")
+    await user.expect_any("第5步")
+    await user.send("40人")
+    await user.expect_any("第6步")
+    await user.send("8家企业提出合作需求。")
+    await user.expect_any("第7步")
+    await user.send_album([make_jpeg(seed=11), make_jpeg(seed=12)])
+    await user.expect_any("已收到 2 个文件")
+    await user.send_document(file_name="签到表.pdf")
+    await user.expect_any("现有佐证材料 3 个")
+    await user.press("完成")
+    await user.expect_any("请核对报送内容")
+    await user.press("提交")
+    await user.expect_any("🎉 已提交")
+
+
+async def reporter(
+    kexie: Kexie, user_id: int = 3001, org_name: str = "蓉城电子科技有限公司科协"
+) -> FakeUser:
+    org = await kexie.org(org_name)
+    return await kexie.member(user_id, "reporter", org=org)
+
+
+async def complete_and_open_card(user: FakeUser, **kw: str) -> None:
+    await answer_until_evidence(user, **kw)
+    await user.send_photo()
+    await user.expect_any("已收到")
+    await user.press("完成")
+    await user.expect_any("请核对报送内容")
+
+
+async def toast(
+    user: FakeUser,
+    text: str | None = None,
+    *,
+    data: str | None = None,
+    message_id: int | None = None,
+) -> str:
+    """Press a button (by label, or forged data) and return the toast the bot answered with."""
+    user._answer_cursor = len(user.callback_answers)  # only the answer to this press counts
+    if data is not None:
+        await user.press_data(data, message_id)
+    else:
+        assert text is not None
+        await user.press(text)
+    return (await user.expect_answer()).text or ""
+
+
+async def only_activity(kexie: Kexie) -> Activity:
+    async with kexie.session() as session:
+        rows = (await session.scalars(select(Activity))).all()
+    assert len(rows) == 1
+    return rows[0]
+
+
+async def answer_until_evidence(user: FakeUser, *, name: str = "科技政策解读会") -> None:
+    """Answer questions 1-6 with valid values (date by button)."""
+    await user.send("/report")
+    await user.expect_any("第1步")
+    await user.press("昨天")
+    await user.expect_any("第2步")
+    await user.send(name)
+    await user.expect_any("第3步")
+    await user.send("邀请市科技局专家解读2021年科技企业扶持政策，面向园区企业。")
+    await user.expect_any("第4步")
+    await user.press("主办")
+    await user.expect_any("第5步")
+    await user.send("约50人")
+    await user.expect_any("第6步")
+    await user.send("30家企业了解了申报流程，5家企业当场提交了意向。")
+    await user.expect_any("第7步")
