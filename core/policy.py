@@ -30,6 +30,8 @@ class Action(enum.StrEnum):
     EXPORT_CITY = "export_city"
     IMPORT_REGISTRY = "import_registry"  # load a district's annex 1-1 / 1-2 spreadsheet
     INVITE_CITY_ADMIN = "invite_city_admin"
+    REVIEW_REPORT = "review_report"  # approve (通过) or return (退回) a district's report
+    REVIEW_QUEUE = "review_queue"  # /review: a district's pending reports
 
 
 @dataclass(frozen=True)
@@ -115,6 +117,10 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
         case Action.INVITE_DISTRICT_ADMIN | Action.INVITE_CITY_ADMIN | Action.EXPORT_CITY:
             return city
         case Action.DISTRICT_FIGURES | Action.VIEW_STATUS | Action.EXPORT | Action.IMPORT_REGISTRY:
+            return district or city
+        case Action.REVIEW_REPORT | Action.REVIEW_QUEUE:
+            # The district checks what its associations report before it stamps the annexes;
+            # an association never approves its own reports.
             return district or city
     return False
 

@@ -7,6 +7,8 @@ catalog so the user is told exactly what was wrong.
 
 from __future__ import annotations
 
+import difflib
+import enum
 import itertools
 import re
 import unicodedata
@@ -370,3 +372,59 @@ def evidence_ready(kinds: Iterable[str]) -> bool:
     """Whether the evidence question may end: at least :data:`MIN_PHOTOS` photo(s) among the
     files' kinds (documents such as sign-in sheets are welcome but not enough)."""
     return sum(1 for kind in kinds if kind == "photo") >= MIN_PHOTOS
+
+
+# ---------------------------------------------------------------------------------------------
+# review (审核) and duplicates
+
+
+class ReviewState(enum.StrEnum):
+    """Where a submitted report stands with its district (``activities.review_state``)."""
+
+    PENDING = "pending"  # 待审核: on submission, on resubmission, on amending an approved one
+    APPROVED = "approved"  # 已通过
+    RETURNED = "returned"  # 已退回: with a reason, waiting for a correction
+
+
+REASON_MIN_CHARS = 4  # a return's reason: "不行" tells the reporter nothing
+REASON_MAX = 500
+PENDING_REMIND_DAYS = 2  # pending longer than this: the district admins are reminded daily
+# Which review states the annexes include: approved and pending, never returned.
+EXPORTED_STATES = (ReviewState.APPROVED, ReviewState.PENDING)
+
+
+def check_reason(text: str) -> tuple[str | None, str | None]:
+    """A return's reason, trimmed (kept as typed: full-width punctuation is Chinese, not
+    noise), or the catalog key of why it is refused."""
+    reason = text.strip()
+    if len(reason.replace(" ", "")) < REASON_MIN_CHARS:
+        return None, "review_reason_short"
+    if len(reason) > REASON_MAX:
+        return None, "review_reason_long"
+    return reason, None
+
+
+def lateness_anchor(first_submitted_at: datetime | None, submitted_at: datetime) -> datetime:
+    """The submission the 3-day rule judges: the first one (a correction after a return is not
+    late because of the correction)."""
+    return first_submitted_at or submitted_at
+
+
+DUPLICATE_SIMILARITY = 0.8
+_NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def name_key(name: str) -> str:
+    """An activity name with spaces and punctuation removed and letters folded, for comparing."""
+    return _NAME_NOISE.sub("", unicodedata.normalize("NFKC", name)).casefold()
+
+
+def similar_names(a: str, b: str) -> bool:
+    """Whether two activity names probably name the same activity: equal once spaces and
+    punctuation are removed, or ``difflib`` similarity at least :data:`DUPLICATE_SIMILARITY`."""
+    ka, kb = name_key(a), name_key(b)
+    if not ka or not kb:
+        return False
+    if ka == kb:
+        return True
+    return difflib.SequenceMatcher(None, ka, kb).ratio() >= DUPLICATE_SIMILARITY

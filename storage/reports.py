@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.enums import ActivityStatus, Channel
 from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
 from core.rules import format_date, reference_number, timeliness
+from storage import review
 from storage.models import (
     Activity,
     AuditEntry,
@@ -193,6 +194,8 @@ def _audit(
     old: str | None,
     new: str | None,
 ) -> None:
+    if action in review.EDIT_ACTIONS:
+        review.reopen_if_approved(session, activity, member_id)
     session.add(
         AuditEntry(
             activity_id=activity.id,
@@ -306,6 +309,7 @@ async def submit(
     _bump(activity)
     activity.submitted_at = now
     activity.on_time, activity.late_days = judged.on_time, judged.late_days
+    review.mark_submitted(activity, now)
     if activity.ref_no is None:
         activity.ref_no = reference_number(activity.id, activity.activity_date.year)
     _audit(

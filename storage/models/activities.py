@@ -55,11 +55,19 @@ class Activity(Base):
     # Optimistic concurrency for amendments: raised by every change to a submitted report, so
     # an editor who opened an older version is told instead of silently overwriting it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
+    # Review (审核) by the district: pending / approved / returned (core.rules.ReviewState);
+    # None for drafts never submitted. Who decided last, when, and the reason of a return.
+    review_state: Mapped[str | None] = mapped_column(String(16), index=True)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    review_reason: Mapped[str | None] = mapped_column(Text)
+    # The 3-day rule is judged on the first submission: a correction after a return is not late.
+    first_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
-    author: Mapped[Member] = relationship()
+    author: Mapped[Member] = relationship(foreign_keys=[author_id])
     evidence: Mapped[list[Evidence]] = relationship(
         back_populates="activity", cascade="all, delete-orphan", order_by="Evidence.position"
     )

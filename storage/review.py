@@ -1,0 +1,244 @@
+"""Review (审核) of submitted reports by their district: approve, return with a reason, correct
+and resubmit; the district's queue. Every transition is an audit entry (who, when, reason).
+
+States (:class:`core.rules.ReviewState`): a submission makes a report pending; a reviewer
+approves or returns it; a returned report, amended at least once and resubmitted, is pending
+again; amending an approved report makes it pending again (:func:`reopen_if_approved`, called
+by :mod:`storage.reports` on every audited change).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from core.enums import ActivityStatus
+from core.rules import ReviewState
+from storage.models import Activity, AuditEntry, Member, Organisation, utcnow
+
+# audit_log actions of the review (storage/reports.py writes submit / edit / evidence / …).
+APPROVE = "approve"
+RETURN = "return"
+CORRECT = "correct"  # a returned report resubmitted after its correction
+REOPEN = "reopen"  # an approved report amended: pending again
+EDIT_ACTIONS = ("edit", "evidence")
+
+
+@dataclass(frozen=True)
+class Decided:
+    """The outcome of a press on 通过 / 退回."""
+
+    done: bool  # False: someone decided before (or the report is no longer pending)
+    state: str | None  # the report's review state now
+    by: str | None  # the name of who decided last
+    at: datetime | None
+
+
+def _audit(
+    session: AsyncSession,
+    activity: Activity,
+    member_id: int | None,
+    action: str,
+    old: str | None,
+    new: str | None,
+    now: datetime,
+) -> None:
+    session.add(
+        AuditEntry(
+            activity_id=activity.id,
+            member_id=member_id,
+            action=action,
+            field="review_state",
+            old_value=old,
+            new_value=new,
+            at=now,
+        )
+    )
+
+
+def mark_submitted(activity: Activity, now: datetime) -> None:
+    """A (re)submission: pending, and the first submission remembered for the 3-day rule."""
+    activity.review_state = ReviewState.PENDING
+    activity.reviewed_by = None
+    activity.reviewed_at = None
+    activity.review_reason = None
+    if activity.first_submitted_at is None:
+        activity.first_submitted_at = now
+
+
+def reopen_if_approved(session: AsyncSession, activity: Activity, member_id: int | None) -> None:
+    """An approved report was amended: it needs the district's look again."""
+    if activity.review_state != ReviewState.APPROVED:
+        return
+    activity.review_state = ReviewState.PENDING
+    _audit(session, activity, member_id, REOPEN, ReviewState.APPROVED, ReviewState.PENDING, utcnow())
+
+
+async def _name(session: AsyncSession, member_id: int | None) -> str | None:
+    if member_id is None:
+        return None
+    return await session.scalar(select(Member.first_name).where(Member.id == member_id))
+
+
+async def _decide(
+    session: AsyncSession,
+    activity: Activity,
+    reviewer_id: int,
+    state: ReviewState,
+    reason: str | None,
+    now: datetime | None,
+) -> Decided:
+    """Move a pending report to ``state`` unless someone else decided first."""
+    if activity.status != ActivityStatus.SUBMITTED or activity.review_state != ReviewState.PENDING:
+        return Decided(
+            False,
+            activity.review_state,
+            await _name(session, activity.reviewed_by),
+            activity.reviewed_at,
+        )
+    now = now or utcnow()
+    activity.review_state = state
+    activity.reviewed_by = reviewer_id
+    activity.reviewed_at = now
+    activity.review_reason = reason
+    action = APPROVE if state == ReviewState.APPROVED else RETURN
+    _audit(session, activity, reviewer_id, action, ReviewState.PENDING, reason or state, now)
+    # The version guards amendments opened before the decision (storage.reports.claim_version).
+    activity.version = (activity.version or 1) + 1
+    await session.flush()
+    return Decided(True, state, await _name(session, reviewer_id), now)
+
+
+async def approve(
+    session: AsyncSession, activity: Activity, reviewer_id: int, now: datetime | None = None
+) -> Decided:
+    """通过: a pending report is approved."""
+    return await _decide(session, activity, reviewer_id, ReviewState.APPROVED, None, now)
+
+
+async def return_report(
+    session: AsyncSession,
+    activity: Activity,
+    reviewer_id: int,
+    reason: str,
+    now: datetime | None = None,
+) -> Decided:
+    """退回 with a reason (already checked with :func:`core.rules.check_reason`)."""
+    return await _decide(session, activity, reviewer_id, ReviewState.RETURNED, reason, now)
+
+
+async def changes_since_return(session: AsyncSession, activity: Activity) -> list[AuditEntry]:
+    """The edits made to a returned report since its (latest) return."""
+    returned_at = await session.scalar(
+        select(func.max(AuditEntry.id)).where(
+            AuditEntry.activity_id == activity.id, AuditEntry.action == RETURN
+        )
+    )
+    if returned_at is None:
+        return []
+    rows = await session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.activity_id == activity.id,
+            AuditEntry.id > returned_at,
+            AuditEntry.action.in_(EDIT_ACTIONS),
+        )
+        .order_by(AuditEntry.id)
+    )
+    return list(rows.all())
+
+
+async def resubmit_corrected(
+    session: AsyncSession, activity: Activity, member_id: int, now: datetime | None = None
+) -> bool:
+    """重新提交 a returned report: pending again, if it was changed since the return (False
+    otherwise, nothing written). Its lateness stays judged on its first submission."""
+    if activity.status != ActivityStatus.SUBMITTED or activity.review_state != ReviewState.RETURNED:
+        return False
+    if not await changes_since_return(session, activity):
+        return False
+    now = now or utcnow()
+    activity.review_state = ReviewState.PENDING
+    activity.reviewed_by = None
+    activity.reviewed_at = None
+    _audit(
+        session, activity, member_id, CORRECT, ReviewState.RETURNED, ReviewState.PENDING, now
+    )
+    activity.version = (activity.version or 1) + 1
+    await session.flush()
+    return True
+
+
+async def queue(
+    session: AsyncSession,
+    district_ids: list[int] | None,
+    *,
+    offset: int = 0,
+    limit: int = 5,
+) -> tuple[list[Activity], int]:
+    """Pending reports of some districts (all of them for None: the city), oldest first."""
+    where = [
+        Activity.status == ActivityStatus.SUBMITTED,
+        Activity.review_state == ReviewState.PENDING,
+    ]
+    if district_ids is not None:
+        where.append(
+            Activity.org_id.in_(
+                select(Organisation.id).where(Organisation.district_id.in_(district_ids))
+            )
+        )
+    total = await session.scalar(select(func.count()).select_from(Activity).where(*where))
+    rows = await session.scalars(
+        select(Activity)
+        .where(*where)
+        .options(selectinload(Activity.organisation).selectinload(Organisation.district))
+        .order_by(Activity.submitted_at, Activity.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows.all()), int(total or 0)
+
+
+async def pending_count(
+    session: AsyncSession, district_id: int | None, year: int | None = None
+) -> int:
+    """How many reports wait for review (in a district, of a year's activities)."""
+    where = [
+        Activity.status == ActivityStatus.SUBMITTED,
+        Activity.review_state == ReviewState.PENDING,
+    ]
+    if district_id is not None:
+        where.append(
+            Activity.org_id.in_(
+                select(Organisation.id).where(Organisation.district_id == district_id)
+            )
+        )
+    if year is not None:
+        where.append(func.extract("year", Activity.activity_date) == year)
+    count = await session.scalar(select(func.count()).select_from(Activity).where(*where))
+    return int(count or 0)
+
+
+async def similar_reports(
+    session: AsyncSession, activity: Activity, limit: int = 50
+) -> list[Activity]:
+    """Submitted reports of the same association on the same date, other than this one (the
+    caller keeps those with a similar name: :func:`core.rules.similar_names`)."""
+    if activity.activity_date is None:
+        return []
+    rows = await session.scalars(
+        select(Activity)
+        .where(
+            Activity.org_id == activity.org_id,
+            Activity.activity_date == activity.activity_date,
+            Activity.status == ActivityStatus.SUBMITTED,
+            Activity.id != activity.id,
+        )
+        .order_by(Activity.id)
+        .limit(limit)
+    )
+    return list(rows.all())
