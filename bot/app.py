@@ -16,7 +16,6 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -27,9 +26,10 @@ from telegram.ext import (
     MessageHandler,
     filters,
 )
-from telegram.request import HTTPXRequest
 
 from bot import jobs
+from bot.lanes import LaneRateLimiter
+from bot.metrics import CountingRequest
 from core import report_buttons as rb
 from core.callbacks import Codec
 from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT, START_EXPORT
@@ -72,12 +72,12 @@ READ_TIMEOUT = 5.0
 READ_RETRY_BUDGET = 30.0
 
 
-class RetryingReads(HTTPXRequest):
+class RetryingReads(CountingRequest):
     """HTTP for every call but getUpdates; ``getFile`` and file downloads, which are safe to
     repeat, are retried on 5xx, timeouts and dropped connections.
 
     Sends are retried after the commit by ``handlers.common.unit_of_work`` instead, and 429 by
-    ``AIORateLimiter``: one layer per kind of failure.
+    ``bot.lanes.LaneRateLimiter``: one layer per kind of failure.
     """
 
     async def do_request(
@@ -117,9 +117,11 @@ def build_application(settings: Settings, db: Database) -> Application:
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.file_api_url)
         .request(RetryingReads(connection_pool_size=256, read_timeout=READ_TIMEOUT))
-        # 429 "retry after" is honoured here and only here; 5xx, timeouts and dropped
-        # connections are retried by RetryingReads (downloads) and unit_of_work (replies).
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        # Two lanes (bot/lanes.py): replies paced per chat, scheduled messages within
+        # KEXIE_BROADCAST_RATE and behind replies. 429 is honoured there and only there; 5xx,
+        # timeouts and dropped connections are retried by RetryingReads (downloads),
+        # unit_of_work (replies) and the scheduler's sender (scheduled messages).
+        .rate_limiter(LaneRateLimiter(settings.broadcast_rate))
         # Every text is catalog HTML; the few plain ones pass parse_mode=None.
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .post_init(_post_init)

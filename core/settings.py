@@ -7,12 +7,13 @@ import os
 import re
 import tempfile
 import unicodedata
+from dataclasses import dataclass
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # Telegram bot tokens look like "123456789:AA…" (bot id, colon, 35 url-safe characters).
@@ -54,6 +55,24 @@ class Settings(BaseSettings):
     db_check_interval: float = Field(default=20.0, gt=0, le=300)
     # Updates of different chats handled at once (bot/polling.py); one chat's stay in order.
     concurrency: int = Field(default=32, ge=1, le=1000)
+    # Evidence files: a directory (default <data dir>/evidence) or s3://bucket/prefix
+    # (storage/evidence.py); the S3 settings serve MinIO, Alibaba Cloud OSS and AWS alike.
+    evidence_url: str | None = None
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    s3_key: str | None = None
+    s3_secret: SecretStr | None = Field(default=None, validate_default=True)
+    s3_path_style: bool = False
+    # Scheduled messages (deliveries, reminders, digests) per second (bot/lanes.py); replies to
+    # the update being handled are paced per chat only, and go first.
+    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
+    # Webhook mode (``kexie run --webhook``, bot/webhook.py); polling ignores these.
+    webhook_url: str | None = None
+    webhook_listen: str = "127.0.0.1:8080"
+    webhook_secret: str | None = None
+    webhook_path: str = "/telegram"
+    # Telegram's setWebhook allows 1-100 simultaneous connections per bot.
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -61,6 +80,66 @@ class Settings(BaseSettings):
         if not value.startswith(("http://", "https://")):
             raise ValueError("KEXIE_TELEGRAM_API_URL 必须以 http:// 或 https:// 开头")
         return value.rstrip("/")
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _check_webhook_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError("KEXIE_WEBHOOK_URL 必须以 https:// 开头 / must start with https://")
+        return value or None
+
+    @field_validator("webhook_listen")
+    @classmethod
+    def _check_webhook_listen(cls, value: str) -> str:
+        parse_listen(value)
+        return value
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _check_webhook_secret(cls, value: str | None) -> str | None:
+        # Telegram's rule for secret_token: 1-256 characters A-Z, a-z, 0-9, _ and -.
+        if value and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value):
+            raise ValueError(
+                "KEXIE_WEBHOOK_SECRET 只能包含 A-Z a-z 0-9 _ -，最长 256 个字符 / "
+                "may hold only A-Z a-z 0-9 _ - (at most 256 characters)"
+            )
+        return value or None
+
+    @field_validator("webhook_path")
+    @classmethod
+    def _check_webhook_path(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9_./-]*", value) or value in ("/healthz", "/metrics"):
+            raise ValueError(
+                f"KEXIE_WEBHOOK_PATH={_shown(value)} 应为以 / 开头的路径，例如 /telegram"
+            )
+        return value
+
+    @field_validator("evidence_url")
+    @classmethod
+    def _check_evidence_url(cls, value: str | None) -> str | None:
+        if value is not None and value.strip():
+            parse_evidence_url(value, Path("."))
+            return value.strip()
+        return None
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _check_s3_endpoint(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(
+                "KEXIE_S3_ENDPOINT 必须以 http:// 或 https:// 开头 / must start with http(s)://"
+            )
+        return value.rstrip("/") if value else None
+
+    @field_validator("s3_secret")
+    @classmethod
+    def _check_s3_pair(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if bool(value and value.get_secret_value()) != bool(info.data.get("s3_key")):
+            raise ValueError(
+                "KEXIE_S3_KEY 和 KEXIE_S3_SECRET 需要同时设置（或都不设，使用 AWS 默认凭据） / "
+                "set both KEXIE_S3_KEY and KEXIE_S3_SECRET, or neither"
+            )
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -117,6 +196,13 @@ class Settings(BaseSettings):
         return self.data_dir / "evidence"
 
     @property
+    def evidence_location(self) -> EvidenceLocation:
+        """Where evidence files are stored: ``KEXIE_EVIDENCE_URL``, else the evidence dir."""
+        if self.evidence_url is None:
+            return EvidenceLocation("local", path=self.evidence_dir)
+        return parse_evidence_url(self.evidence_url, self.data_dir)
+
+    @property
     def quiet(self) -> tuple[time, time]:
         """Quiet hours as (start, end) local times."""
         return parse_quiet_hours(self.quiet_hours)
@@ -130,6 +216,47 @@ def _shown(value: str) -> str:
     """A setting's value quoted in a problem line, cut so one line stays one line."""
     flat = " ".join(value.split())
     return flat if len(flat) <= 40 else flat[:39] + "…"
+
+
+@dataclass(frozen=True)
+class EvidenceLocation:
+    """A parsed ``KEXIE_EVIDENCE_URL``: a local directory, or an S3 bucket and key prefix."""
+
+    kind: str  # "local" or "s3"
+    path: Path | None = None
+    bucket: str = ""
+    prefix: str = ""
+
+
+EVIDENCE_URL_HELP = (
+    "应为目录路径、file:///绝对路径 或 s3://存储桶/前缀 / must be a directory, "
+    "file:///absolute/path or s3://bucket/prefix"
+)
+# Bucket names as S3, MinIO and OSS all accept them (3-63 lower-case letters, digits, - and .).
+_BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def parse_evidence_url(value: str, data_dir: Path) -> EvidenceLocation:
+    """Parse ``KEXIE_EVIDENCE_URL``; a relative directory is taken from ``data_dir``'s
+    working directory like the data dir itself. Raise ValueError (Chinese first) otherwise."""
+    text = value.strip()
+    shown = f"KEXIE_EVIDENCE_URL={_shown(text)}"
+    if text.startswith("s3://"):
+        bucket, _, prefix = text[len("s3://") :].partition("/")
+        if not _BUCKET_RE.fullmatch(bucket) or any(c in text for c in "?#\\"):
+            raise ValueError(f"{shown} {EVIDENCE_URL_HELP}")
+        parts = [p for p in prefix.split("/") if p]
+        if any(p in (".", "..") for p in parts):
+            raise ValueError(f"{shown} {EVIDENCE_URL_HELP}")
+        return EvidenceLocation("s3", bucket=bucket, prefix="/".join(parts))
+    if text.startswith("file://"):
+        path = Path(text[len("file://") :])
+        if not path.is_absolute():
+            raise ValueError(f"{shown} {EVIDENCE_URL_HELP}")
+        return EvidenceLocation("local", path=path)
+    if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", text):
+        raise ValueError(f"{shown} {EVIDENCE_URL_HELP}")
+    return EvidenceLocation("local", path=Path(text))
 
 
 QUIET_HOURS_HELP = (
@@ -151,6 +278,15 @@ def parse_quiet_hours(value: str) -> tuple[time, time]:
         if h1 <= 23 and h2 <= 23 and m1 <= 59 and m2 <= 59:
             return time(h1, m1), time(h2, m2)
     raise ValueError(f"KEXIE_QUIET_HOURS={_shown(value)} {QUIET_HOURS_HELP}")
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``host:port`` (``127.0.0.1:8080``, ``[::1]:8080``) as (host, port); ValueError otherwise."""
+    host, sep, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if sep and host and port.isdigit() and 0 < int(port) < 65536:
+        return host, int(port)
+    raise ValueError(f"KEXIE_WEBHOOK_LISTEN={_shown(value)} 应为 主机:端口，例如 127.0.0.1:8080")
 
 
 def format_quiet_hours(quiet: tuple[time, time]) -> str:

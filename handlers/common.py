@@ -8,8 +8,8 @@ queued: a user never sees the next question for an answer that was not stored.
 Replies that fail with a server error, a timeout or a dropped connection are sent again with
 backoff (:func:`with_retries`) within :data:`RETRY_BUDGET`; the update is confirmed to Telegram
 only after that, so the user gets every reply once the API recovers and the answer is applied
-once. 429 "retry after" is not retried here: ``AIORateLimiter`` (bot/app.py) honours it, so each
-kind of failure has exactly one layer that retries it.
+once. 429 "retry after" is not retried here: the Bot API rate limiter (``bot/lanes.py``) honours
+it, so each kind of failure has exactly one layer that retries it.
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ from core.settings import Settings
 from core.texts import Raw, plain, t
 from storage.db import Database
 from storage.evidence import EvidenceStore
+from storage.locks import lock_chat
 from storage.members import load_actor, member_by_telegram_id, note_update
 from storage.models import Member, utcnow
 
@@ -339,6 +340,9 @@ def unit_of_work(
         settings: Settings = context.bot_data["settings"]
         handler = original
         async with db.session() as session:
+            # Several instances: one chat's updates take turns, so the check below sees the
+            # last one applied by any of them (PostgreSQL; a no-op on SQLite).
+            await lock_chat(session, update.effective_chat.id)
             member = await member_by_telegram_id(session, update.effective_user.id)
             if member is not None:
                 if not note_update(member, update.update_id):

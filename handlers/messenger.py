@@ -11,6 +11,7 @@ this turns them into Bot API calls and Telegram's errors into the protocol's out
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -32,6 +33,10 @@ from scheduler.messenger import (
 )
 
 MAX_CAPTION = 1024  # Telegram's caption limit
+
+#: True while a scheduled message is being sent: the Bot API rate limiter (``bot.lanes``) puts
+#: the request in the broadcast lane, which yields to replies and has its own budget.
+BROADCAST: ContextVar[bool] = ContextVar("kexie_broadcast", default=False)
 
 T = TypeVar("T")
 
@@ -111,7 +116,9 @@ def _file(item: Attachment) -> str | bytes:
 
 
 async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
-    """Run one Bot API call, with Telegram's errors turned into the protocol's outcomes."""
+    """Run one Bot API call in the broadcast lane, with Telegram's errors turned into the
+    protocol's outcomes. A 429 is not retried below this: the sender postpones the row."""
+    token = BROADCAST.set(True)
     try:
         return await call()
     except RetryAfter as exc:
@@ -126,6 +133,8 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
         raise TransientFailure(str(exc)) from exc
     except TelegramError as exc:
         raise PermanentFailure(str(exc)) from exc
+    finally:
+        BROADCAST.reset(token)
 
 
 def retry_seconds(exc: RetryAfter) -> float:
