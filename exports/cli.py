@@ -1,5 +1,5 @@
 """``kexie export 1-3|1-1|1-2|all --year Y [--district NAME | --org ID | --city]
-[--from DATE --to DATE] --out DIR``: write the annexes and the evidence bundle to a folder.
+[--from DATE --to DATE] [--approved-only] --out DIR``: write the annexes and the evidence bundle to a folder.
 
 The CLI is the installation's operator (it holds the database), so it may export any scope.
 """
@@ -40,6 +40,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     export.add_argument("--to", dest="date_to", type=date.fromisoformat, help="截止日期 YYYY-MM-DD")
     export.add_argument("--out", type=Path, required=True, help="输出文件夹")
     export.add_argument("--no-thumbnails", action="store_true", help="明细表不放缩略图")
+    export.add_argument(
+        "--approved-only",
+        action="store_true",
+        help="只导出区县科协已审核通过的活动（默认含待审核，不含已退回）",
+    )
     export.set_defaults(func=cmd_export)
 
 
@@ -100,6 +105,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                     year=args.year,
                     date_from=args.date_from,
                     date_to=args.date_to,
+                    approved_only=args.approved_only,
                     **scope_args,  # type: ignore[arg-type]
                 )
                 data = await gather(session, scope, annexes_of(args.annex))

@@ -33,10 +33,14 @@ HEADERS = (
     "是否按时（逾期天数）",
     "照片数",
     "报送人",
+    "审核状态",
     "缩略图",
 )
-WIDTHS = (6, 24, 24, 14, 12, 18, 12, 8, 10, 15)
-STYLES = ("center", "body", "body", "center", "center", "center", "center", "center", "center")
+WIDTHS = (6, 24, 24, 14, 12, 18, 12, 8, 10, 10, 15)
+STYLES = (
+    "center", "body", "body", "center", "center", "center", "center", "center", "center", "center",
+)  # fmt: skip
+REVIEW_NAMES = {"pending": "待审核", "approved": "已通过", "returned": "已退回"}
 KIND_NAMES = {"enterprise": "企业科协", "zone": "产业功能区科协"}
 THUMB_PX = (96, 72)
 THUMB_ROW_PT = 60.0  # a 72 px thumbnail plus a little air
@@ -100,6 +104,7 @@ def add_details_sheet(
             on_time_text(entry),
             sum(1 for f in row.evidence if f.is_image),
             row.author_name,
+            REVIEW_NAMES.get(row.review_state, row.review_state),
         )
         sheet.row_no += 1
         height = row_height(values, WIDTHS)
@@ -114,6 +119,6 @@ def add_details_sheet(
         ws.append(cells)
         if thumb is not None:
             image = SheetImage(str(thumb))
-            image.anchor = f"J{sheet.row_no}"
+            image.anchor = f"K{sheet.row_no}"
             ws.add_image(image)
     return sheet

@@ -1,7 +1,8 @@
 """Which rows an export holds: one association, one district or the whole city; a year or dates.
 
 Only ``submitted`` activities count (drafts, withdrawn and cancelled reports never reach a form),
-ordered by activity date. Everything is read into the plain rows of :mod:`exports.rows`, so the
+and of those the approved and pending ones (a report returned by the district waits for its
+correction; ``approved_only`` keeps the approved ones alone), ordered by activity date. Everything is read into the plain rows of :mod:`exports.rows`, so the
 writers never touch the database.
 """
 
@@ -13,11 +14,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.enums import ActivityStatus, OrgKind
+from core.rules import EXPORTED_STATES, ReviewState
 from exports.names import safe_name
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
 from storage.models import (
@@ -52,6 +54,7 @@ class Scope:
     district_id: int | None = None
     date_from: date | None = None
     date_to: date | None = None
+    approved_only: bool = False  # only reports the district approved (已通过)
 
     @property
     def period(self) -> tuple[date, date]:
@@ -70,7 +73,8 @@ class Scope:
         """A short text naming the scope (stored with an export job)."""
         first, last = self.period
         where = {Level.ORG: f"org:{self.org_id}", Level.DISTRICT: f"district:{self.district_id}"}
-        return f"{where.get(self.level, 'city')}:{first:%Y%m%d}-{last:%Y%m%d}"
+        approved = ":approved" if self.approved_only else ""
+        return f"{where.get(self.level, 'city')}:{first:%Y%m%d}-{last:%Y%m%d}{approved}"
 
 
 async def scope_district_ids(session: AsyncSession, scope: Scope) -> list[int]:
@@ -121,6 +125,13 @@ async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityR
         )
         .order_by(Activity.activity_date, Activity.id)
     )
+    if scope.approved_only:
+        query = query.where(Activity.review_state == ReviewState.APPROVED)
+    else:
+        # A report submitted before review existed and never migrated counts as pending.
+        query = query.where(
+            or_(Activity.review_state.is_(None), Activity.review_state.in_(EXPORTED_STATES))
+        )
     if scope.level == Level.ORG:
         query = query.where(Activity.org_id == scope.org_id)
     elif scope.level == Level.DISTRICT:
@@ -147,6 +158,7 @@ async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityR
                 on_time=activity.on_time,
                 late_days=activity.late_days,
                 author_name=author or "",
+                review_state=activity.review_state or ReviewState.PENDING,
                 evidence=tuple(evidence.get(activity.id, ())),
             )
         )
