@@ -82,6 +82,11 @@ class Database:
             kwargs["connect_args"] = {"timeout": 30}
         else:
             kwargs["pool_pre_ping"] = True
+            # Up to KEXIE_CONCURRENCY (32) handlers hold a session at once, beside the scheduler
+            # and exports; SQLAlchemy's default of 15 connections would make them queue, and
+            # a wait past pool_timeout (30 s) fail.
+            kwargs["pool_size"] = 10
+            kwargs["max_overflow"] = 40
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
