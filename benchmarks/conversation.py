@@ -22,7 +22,7 @@ Run::
     .venv/bin/python benchmarks/conversation.py --users 20 --repeats 1  # a quick look
 
 Diagnostics (not the shipped configuration): ``--concurrency 1`` handles one update at a time
-(as before issue 10), ``--no-rate-limit`` takes python-telegram-bot's ``AIORateLimiter`` out,
+(as before issue 10), ``--no-rate-limit`` takes the rate limiter (``bot/lanes.py``) out,
 ``--api-latency 0.1`` makes every Bot API call (both bots') take a 100 ms round trip.
 """
 
@@ -336,7 +336,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each N (default 3)")
     parser.add_argument("--concurrency", type=int, help="diagnostic: KEXIE_CONCURRENCY")
     parser.add_argument(
-        "--no-rate-limit", action="store_true", help="diagnostic: kexie without AIORateLimiter"
+        "--no-rate-limit", action="store_true", help="diagnostic: kexie without its rate limiter"
     )
     parser.add_argument(
         "--api-latency",
@@ -359,7 +359,7 @@ def main() -> None:
     if args.no_rate_limit:
         import bot.app
 
-        bot.app.AIORateLimiter = lambda **_kwargs: None  # type: ignore[assignment,misc]
+        bot.app.LaneRateLimiter = lambda *_args, **_kwargs: None  # type: ignore[assignment,misc]
     print(
         f"kexie: concurrency {args.concurrency or 'as shipped (KEXIE_CONCURRENCY)'}, "
         f"rate limiter {'OFF (diagnostic)' if args.no_rate_limit else 'as shipped'}, "
