@@ -51,25 +51,50 @@ async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any,
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate the database, then run the bot with long polling until interrupted.
+    """Migrate the database, then run the bot until interrupted: long polling, or with
+    ``--webhook`` an HTTP server Telegram posts updates to (bot/webhook.py).
 
     Exit code 0 after SIGINT/SIGTERM; 1 when the database file was deleted or replaced while
-    running (a supervisor should restart the bot once the file is back)."""
+    running (a supervisor should restart the bot once the file is back); 2 when webhook mode
+    lacks its settings."""
     from bot.app import build_application
     from bot.polling import serve
+    from bot.webhook import serve_webhook
     from handlers.export_run import after_restart
 
+    if args.webhook:
+        if not settings.webhook_secret:
+            return _fail(
+                [
+                    "webhook 模式需要 KEXIE_WEBHOOK_SECRET（1-256 个字符 A-Z a-z 0-9 _ -） / "
+                    "webhook mode needs KEXIE_WEBHOOK_SECRET"
+                ]
+            )
+        if not settings.webhook_url:
+            return _fail(
+                [
+                    "webhook 模式需要 KEXIE_WEBHOOK_URL（Telegram 访问的 https 地址） / "
+                    "webhook mode needs KEXIE_WEBHOOK_URL"
+                ]
+            )
     upgrade(settings.db_url)
     db = Database(settings.db_url)
     app = build_application(settings, db)
-    logging.getLogger(__name__).info("kexie is running (database: %s)", settings.db_url)
+    logging.getLogger(__name__).info(
+        "kexie is running (%s; database: %s)",
+        "webhook" if args.webhook else "long polling",
+        settings.db_url,
+    )
 
     async def main() -> int:
         stop = asyncio.Event()
         db.on_lost = lambda _what: stop.set()
         watchdog = asyncio.create_task(db.watch_file(stop, settings.db_check_interval))
         try:
-            await serve(app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart)
+            if args.webhook:
+                await serve_webhook(app, settings, db, stop=stop, on_start=after_restart)
+            else:
+                await serve(app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart)
         finally:
             watchdog.cancel()
             await db.dispose()
@@ -226,6 +251,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     run = sub.add_parser("run", help="迁移数据库并启动机器人 / migrate and run the bot")
+    run.add_argument(
+        "--webhook",
+        action="store_true",
+        help="接收 Telegram 的 webhook 推送而不是长轮询 / serve a webhook instead of polling",
+    )
     run.set_defaults(func=cmd_run, needs_token=True)
 
     db = sub.add_parser("db", help="数据库 / database").add_subparsers(dest="db_cmd", required=True)

@@ -2,7 +2,8 @@
 
 Claiming is "insert, commit, then look": every process first commits its own ``running`` row,
 then checks for an earlier running row of the same member. Two simultaneous claims both see
-each other and only the older one goes ahead, without any database-specific locking. A row left
+each other and only the older one goes ahead; on PostgreSQL the inserts of one member take turns
+(an advisory lock until commit), so the older row is also the one committed first. A row left
 ``running`` by a killed process stops blocking after :data:`STALE_AFTER`.
 
 An export cut short by a shutdown is marked ``interrupted``; after the restart the admin is told
@@ -16,6 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.locks import EXPORT_JOBS, lock_pair
 from storage.models import ExportJob, Member, utcnow
 
 STALE_AFTER = timedelta(minutes=30)
@@ -50,6 +52,10 @@ async def running_job(
 
 async def open_job(session: AsyncSession, member_id: int, scope: str) -> ExportJob:
     """Record a new running export (commit before :func:`confirm_job`)."""
+    # On PostgreSQL ids come from a sequence, and a smaller id may commit after a larger one:
+    # both claimants could then find no earlier running row. Taking turns per member until
+    # commit makes id order the commit order, which confirm_job relies on.
+    await lock_pair(session, EXPORT_JOBS, member_id)
     job = ExportJob(member_id=member_id, scope=scope[:128], status=RUNNING)
     session.add(job)
     await session.flush()

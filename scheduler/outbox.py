@@ -7,8 +7,10 @@ a restart or two processes deriving the same message therefore store one row.
 
 The sender's side (claiming due rows, recording the outcome) lives here too, so every SQL
 statement about the outbox is in one module. A row is claimed by a compare-and-swap on its
-``attempts`` counter, so two senders never both send it; a claim is a lease that runs out, so a
-sender killed mid-send does not lose the row (it may, in that one case, be sent twice).
+``attempts`` counter (on PostgreSQL through ``FOR UPDATE SKIP LOCKED``, so senders of several
+instances never wait for each other's claims), so two senders never both send it; a claim
+is a lease that runs out, so a sender killed mid-send does not lose the row (it may, in that
+one case, be sent twice).
 """
 
 from __future__ import annotations
@@ -157,14 +159,24 @@ async def next_pending_at(session: AsyncSession) -> datetime | None:
 
 async def claim(session: AsyncSession, row: Claimable, now: datetime) -> bool:
     """Take the row for this sender; False when another sender got there first."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.id == row.id,
-            OutboxMessage.attempts == row.attempts,
-            OutboxMessage.status.in_([PENDING, SENDING]),
+    still_claimable = (
+        OutboxMessage.id == row.id,
+        OutboxMessage.attempts == row.attempts,
+        OutboxMessage.status.in_([PENDING, SENDING]),
+    )
+    stmt = update(OutboxMessage)
+    if session.get_bind().dialect.name == "postgresql":
+        # Senders of several instances: a row another transaction is claiming right now is
+        # skipped at once instead of waited for (its claim wins; the compare-and-swap stays).
+        stmt = stmt.where(
+            OutboxMessage.id.in_(
+                select(OutboxMessage.id).where(*still_claimable).with_for_update(skip_locked=True)
+            )
         )
-        .values(status=SENDING, attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+    else:
+        stmt = stmt.where(*still_claimable)
+    result = await session.execute(
+        stmt.values(status=SENDING, attempts=row.attempts + 1, next_attempt_at=now + LEASE)
     )
     return getattr(result, "rowcount", 0) == 1
 

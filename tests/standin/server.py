@@ -36,6 +36,7 @@ from tests.standin.types import (
     _bad,
 )
 from tests.standin.users import FakeUser
+from tests.standin.webhook import WebhookMethods
 
 # How form/query-string parameters are decoded (JSON bodies are already typed).
 _JSON_FIELDS = frozenset(
@@ -96,7 +97,7 @@ class _Fault:
     kind: str = "status"
 
 
-class StandIn(BotMethods, MessageMethods):
+class StandIn(WebhookMethods, BotMethods, MessageMethods):
     """The fake Bot API server.  Use as ``async with StandIn() as standin: ...``.
 
     Public attributes:
@@ -145,6 +146,7 @@ class StandIn(BotMethods, MessageMethods):
                 "logOut": self._ok_true,
                 "close": self._ok_true,
                 "getUpdates": self._get_updates,
+                "setWebhook": self._set_webhook,
                 "deleteWebhook": self._delete_webhook,
                 "getWebhookInfo": self._get_webhook_info,
                 "setMyCommands": self._set_my_commands,
@@ -202,6 +204,7 @@ class StandIn(BotMethods, MessageMethods):
         """Answer pending long polls and shut the server down."""
         self._closing = True
         self._update_signal.notify()
+        await self._stop_webhook()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None

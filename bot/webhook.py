@@ -1,0 +1,337 @@
+"""Webhook mode (``kexie run --webhook``): Telegram POSTs each update; an ASGI app answers.
+
+The app (Starlette, served by uvicorn, as python-telegram-bot's ``customwebhookbot`` example
+does) has three routes:
+
+- ``POST /telegram`` (``KEXIE_WEBHOOK_PATH``): the secret header is compared in constant time
+  (403 and nothing else otherwise); the update is read with :func:`bot.polling.read_update` and
+  handled to the end before the answer. 200 means its transaction committed; a 500 makes
+  Telegram deliver it again, and the update id stored with the member makes that a no-op.
+  A body that is not JSON, or an update python-telegram-bot cannot read, gets 200 and a log
+  line with ids only: a retry could never succeed.
+- ``GET /healthz``: 200 when the database answers and the outbox sender ran recently, else 503;
+  the JSON body says which.
+- ``GET /metrics``: Prometheus text (:mod:`bot.metrics`).
+
+Several instances behind a load balancer share one PostgreSQL: Telegram sends one chat's
+updates one after another, and ``handlers.common.unit_of_work`` serialises a chat in the
+database (an advisory lock), so whichever instance receives an update applies it in order and
+once. Within one instance, updates of one chat also take turns (a redelivery may overlap the
+original), and at most ``KEXIE_CONCURRENCY`` updates are handled at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import signal
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from typing import Any
+
+import uvicorn
+from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
+from telegram.ext import Application, ContextTypes
+
+from bot import metrics
+from bot.polling import ALLOWED_UPDATES, MAX_BACKOFF, STOP_GRACE, read_update
+from core.settings import Settings, parse_listen
+from handlers.tasks import interrupt_all
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+MAX_BODY = 1 << 20  # an update is a few kilobytes; anything this large is not one
+# /healthz: the sender runs every second (bot/jobs.py); silent this long means it is stuck.
+SENDER_STALE = 60.0
+DB_PROBE_TIMEOUT = 3.0
+
+# The failures of the update being handled in this task (python-telegram-bot hands a handler's
+# exception to the error handlers instead of raising it from process_update).
+_failures: ContextVar[list[BaseException] | None] = ContextVar("kexie_failures", default=None)
+
+
+async def _note_failure(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    box = _failures.get()
+    if box is not None and context.error is not None:
+        box.append(context.error)
+
+
+class _TimedSender:
+    """The outbox sender, remembering when a run last finished (for /healthz and /metrics)."""
+
+    def __init__(self, inner: Any, started: float) -> None:
+        self._inner = inner
+        self.last_run = started  # the grace before the first run counts from the start
+
+    async def drain(self, **kwargs: Any) -> Any:
+        """Run the real sender's drain and note the time it finished."""
+        try:
+            return await self._inner.drain(**kwargs)
+        finally:
+            self.last_run = time.monotonic()
+            metrics.SENDER_LAST_RUN.set_to_current_time()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: ``serve_webhook`` owns SIGINT and SIGTERM."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Webhook:
+    """The ASGI app around one python-telegram-bot Application."""
+
+    def __init__(self, app: Application, settings: Settings, db: Database) -> None:
+        if not settings.webhook_secret:
+            raise ValueError("webhook mode needs KEXIE_WEBHOOK_SECRET")
+        self.app = app
+        self.settings = settings
+        self.db = db
+        self._secret = settings.webhook_secret.encode()
+        self._slots = asyncio.Semaphore(settings.concurrency)
+        self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, requests using it
+        self.started = time.monotonic()
+        app.add_error_handler(_note_failure)
+        self.asgi = Starlette(
+            routes=[
+                Route(settings.webhook_path, self.telegram, methods=["POST"]),
+                Route("/healthz", self.healthz, methods=["GET"]),
+                Route("/metrics", self.metrics, methods=["GET"]),
+            ]
+        )
+
+    # --- POST /telegram ----------------------------------------------------------------------
+
+    async def telegram(self, request: Request) -> Response:
+        """Handle one update; 200 once it is committed (see the module docstring)."""
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, self._secret):
+            log.warning("webhook request without the right secret from %s", _peer(request))
+            return PlainTextResponse("forbidden", status_code=403)
+        body = await _read_body(request)
+        try:
+            raw = json.loads(body) if body is not None else None
+        except ValueError:
+            raw = None
+        if raw is None:
+            log.warning("webhook request whose body is not an update (%s bytes)", len(body or b""))
+            metrics.UPDATES.labels("unknown", "unreadable").inc()
+            return PlainTextResponse("ok")
+        kind = metrics.update_type(raw)
+        update = read_update(raw, self.app.bot)  # logs what it cannot read
+        if update is None:
+            metrics.UPDATES.labels(kind, "unreadable").inc()
+            return PlainTextResponse("ok")
+        began = time.perf_counter()
+        failures = await self._handle(update)
+        metrics.HANDLER_SECONDS.observe(time.perf_counter() - began)
+        if failures:
+            metrics.UPDATES.labels(kind, "failed").inc()
+            log.warning(
+                "update %s failed (%s): answering 500 for a redelivery",
+                update.update_id,
+                type(failures[0]).__name__,
+            )
+            return PlainTextResponse("failed", status_code=500)
+        metrics.UPDATES.labels(kind, "handled").inc()
+        return PlainTextResponse("ok")
+
+    async def _handle(self, update: Update) -> list[BaseException]:
+        """Process ``update`` after its chat's earlier ones in this process; its failures."""
+        box: list[BaseException] = []
+        token = _failures.set(box)
+        key = _chat_key(update)
+        try:
+            with self._chat_turn(key) as lock:
+                async with lock, self._slots:
+                    try:
+                        await self.app.process_update(update)
+                    except Exception as exc:
+                        box.append(exc)
+        finally:
+            _failures.reset(token)
+        return box
+
+    @contextlib.contextmanager
+    def _chat_turn(self, key: int | None) -> Iterator[asyncio.Lock]:
+        if key is None:
+            yield asyncio.Lock()
+            return
+        lock, users = self._chats.get(key, (asyncio.Lock(), 0))
+        self._chats[key] = (lock, users + 1)
+        try:
+            yield lock
+        finally:
+            lock, users = self._chats[key]
+            if users <= 1:
+                del self._chats[key]
+            else:
+                self._chats[key] = (lock, users - 1)
+
+    # --- GET /healthz, /metrics --------------------------------------------------------------
+
+    async def healthz(self, request: Request) -> Response:
+        """200 when the database answers and the sender ran recently; 503 saying which not."""
+        body: dict[str, str] = {}
+        try:
+            async with asyncio.timeout(DB_PROBE_TIMEOUT):
+                async with self.db.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
+            body["database"] = "ok"
+        except Exception as exc:
+            body["database"] = f"unavailable ({type(exc).__name__})"
+        sender = self.app.bot_data.get("sender")
+        if isinstance(sender, _TimedSender):
+            age = time.monotonic() - sender.last_run
+            body["sender"] = "ok" if age <= SENDER_STALE else f"last run {age:.0f}s ago"
+        else:
+            body["sender"] = "not running"
+        healthy = body["database"] == "ok" and body["sender"] == "ok"
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def metrics(self, request: Request) -> Response:
+        """Prometheus text; the installation-wide gauges are read from the database now."""
+        try:
+            async with asyncio.timeout(DB_PROBE_TIMEOUT), self.db.session() as session:
+                await metrics.refresh_from_database(session)
+        except Exception as exc:  # the process's own counters are still worth serving
+            log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)
+        return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+def _chat_key(update: Update) -> int | None:
+    if update.effective_chat is not None:
+        return update.effective_chat.id
+    if update.effective_user is not None:
+        return update.effective_user.id
+    return None
+
+
+def _peer(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+async def _read_body(request: Request) -> bytes | None:
+    """The request body, or None when it exceeds :data:`MAX_BODY` (not read further)."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return None
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+async def _until_connected(stop: asyncio.Event, call: Callable[[], Awaitable[Any]]) -> bool:
+    """Await ``call()``, retrying with back-off while the Bot API is unreachable; False when
+    ``stop`` was set first."""
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            await call()
+            return True
+        except InvalidToken:
+            raise
+        except RetryAfter as exc:
+            wait = exc.retry_after
+            await _pause(stop, float(wait if isinstance(wait, int | float) else wait.seconds))
+        except (NetworkError, TimedOut) as exc:
+            log.warning("the Bot API is unreachable (%s); retrying", type(exc).__name__)
+            await _pause(stop, backoff)
+            backoff = min(backoff * 2, MAX_BACKOFF)
+    return False
+
+
+async def serve_webhook(
+    app: Application,
+    settings: Settings,
+    db: Database,
+    *,
+    stop: asyncio.Event | None = None,
+    signals: bool = True,
+    on_start: Callable[[Application], Awaitable[None]] | None = None,
+) -> None:
+    """Run the bot in webhook mode until ``stop`` is set (by SIGINT or SIGTERM when
+    ``signals``): connect, start jobs, serve HTTP, call ``setWebhook``, run ``on_start``."""
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    handled = (signal.SIGINT, signal.SIGTERM) if signals else ()
+    for sig in handled:
+        loop.add_signal_handler(sig, stop.set)
+    webhook = Webhook(app, settings, db)
+    host, port = parse_listen(settings.webhook_listen)
+    server = _Server(
+        uvicorn.Config(
+            webhook.asgi,
+            host=host,
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=int(STOP_GRACE),
+        )
+    )
+    try:
+        if not await _until_connected(stop, app.initialize):
+            return
+        if app.post_init:
+            await app.post_init(app)
+        if "sender" in app.bot_data:
+            app.bot_data["sender"] = _TimedSender(app.bot_data["sender"], time.monotonic())
+        await app.start()
+        serving = asyncio.create_task(server.serve())
+        try:
+            while not server.started and not serving.done():
+                await asyncio.sleep(0.05)
+            if serving.done():
+                serving.result()  # could not listen: raise why
+                return
+            registered = await _until_connected(
+                stop,
+                lambda: app.bot.set_webhook(
+                    url=settings.webhook_url or "",
+                    secret_token=settings.webhook_secret,
+                    allowed_updates=list(ALLOWED_UPDATES),
+                    max_connections=settings.webhook_max_connections,
+                ),
+            )
+            if registered:
+                log.info("webhook set; listening on %s:%d", host, port)
+                if on_start is not None:
+                    await on_start(app)
+                await stop.wait()
+        finally:
+            # The webhook stays registered: other instances may still be serving it.
+            server.should_exit = True
+            with contextlib.suppress(Exception):
+                await serving
+            await interrupt_all(app)
+            await app.stop()
+    finally:
+        await app.shutdown()
+        for sig in handled:
+            loop.remove_signal_handler(sig)

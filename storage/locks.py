@@ -1,0 +1,40 @@
+"""Transaction-level advisory locks: how several kexie processes on one PostgreSQL take turns.
+
+Each lock is held until the surrounding transaction commits or rolls back, so nothing has to
+release it and a killed process releases it with its connection. SQLite needs none of this (one
+process writes at a time through ``storage.db``'s writer lock), so there these are no-ops.
+
+Keys: a chat's lock is the single 64-bit key (the chat id itself); other locks use the
+two-32-bit-key form, whose key space PostgreSQL keeps apart from the 64-bit one, with the first
+key naming the kind of lock.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+EXPORT_JOBS = 1  # first key of the per-member export-claim lock
+
+_INT32 = 2**31
+
+
+def _is_postgres(session: AsyncSession) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+async def lock_chat(session: AsyncSession, chat_id: int) -> None:
+    """Wait until no other transaction handles an update of ``chat_id``, then hold the chat
+    until this transaction ends (PostgreSQL; nothing elsewhere)."""
+    if _is_postgres(session):
+        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_id})
+
+
+async def lock_pair(session: AsyncSession, kind: int, key: int) -> None:
+    """The two-key form: lock ``(kind, key)`` until this transaction ends (PostgreSQL only);
+    ``key`` is folded into 32 bits (two keys sharing a lock only ever wait for each other)."""
+    if _is_postgres(session):
+        folded = (key + _INT32) % (2 * _INT32) - _INT32
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:kind, :key)"), {"kind": kind, "key": folded}
+        )
