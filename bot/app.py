@@ -30,11 +30,13 @@ from telegram.ext import (
 from bot import jobs
 from bot.lanes import LaneRateLimiter
 from bot.metrics import CountingRequest
+from core import chase_buttons as cb_chase
 from core import report_buttons as rb
 from core.callbacks import Codec
 from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT, START_EXPORT
 from core.settings import Settings
 from core.texts import t
+from handlers import chase as chase_desk
 from handlers import (
     common,
     district,
@@ -216,6 +218,13 @@ def build_application(settings: Settings, db: Database) -> Application:
     # /status (handlers/status.py).
     app.add_handler(CommandHandler("status", uow(status.show_status), PRIVATE))
     app.add_handler(_button(status.open_status, status.STS_OPEN))
+    # /chase 催报 (handlers/chase.py, chase.mmd; codecs in core/chase_buttons.py).
+    app.add_handler(CommandHandler("chase", uow(chase_desk.show_chase), PRIVATE))
+    app.add_handler(_button(chase_desk.open_chase, cb_chase.CHASE_OPEN))
+    app.add_handler(_button(chase_desk.nudge_org, cb_chase.CHASE_NUDGE))
+    app.add_handler(_button(chase_desk.ask_all, cb_chase.CHASE_ALL))
+    app.add_handler(_button(chase_desk.nudge_all, cb_chase.CHASE_ALL_GO))
+    app.add_handler(_button(chase_desk.cancel_all, cb_chase.CHASE_ALL_NO))
     # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
     router.register_flow(export.FLOW, export.receive_message, export.cancel_export)
     app.add_handler(CommandHandler("export", uow(export.start_export), PRIVATE))

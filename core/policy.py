@@ -32,6 +32,7 @@ class Action(enum.StrEnum):
     INVITE_CITY_ADMIN = "invite_city_admin"
     REVIEW_REPORT = "review_report"  # approve (通过) or return (退回) a district's report
     REVIEW_QUEUE = "review_queue"  # /review: a district's pending reports
+    CHASE = "chase"  # /chase: list a district's quiet associations and nudge their reporters
 
 
 @dataclass(frozen=True)
@@ -117,6 +118,9 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
         case Action.INVITE_DISTRICT_ADMIN | Action.INVITE_CITY_ADMIN | Action.EXPORT_CITY:
             return city
         case Action.DISTRICT_FIGURES | Action.VIEW_STATUS | Action.EXPORT | Action.IMPORT_REGISTRY:
+            return district or city
+        case Action.CHASE:
+            # Chasing is the district's job towards its associations, never theirs.
             return district or city
         case Action.REVIEW_REPORT | Action.REVIEW_QUEUE:
             # The district checks what its associations report before it stamps the annexes;

@@ -16,8 +16,17 @@ log = logging.getLogger(__name__)
 BASE_COMMANDS = ("report", "mine", "help", "cancel")
 REPORTER_EXTRA = ("plan", "settings")
 ORG_ADMIN_EXTRA = ("invite", "invites", "members", "org")
-DISTRICT_ADMIN_EXTRA = ("invite", "invites", "members", "org", "district", "status", "export")
-CITY_ADMIN_EXTRA = ("invite", "invites", "members", "org", "status", "export")
+DISTRICT_ADMIN_EXTRA = (
+    "invite",
+    "invites",
+    "members",
+    "org",
+    "district",
+    "status",
+    "chase",
+    "export",
+)
+CITY_ADMIN_EXTRA = ("invite", "invites", "members", "org", "status", "chase", "export")
 
 
 def commands_for(actor: Actor) -> list[str]:

@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 
 from core.rules import WINDOW_DAYS, window_closes_at
+from core.calendar import on_working_day
 from scheduler.rows import (
     DELIVERY_KINDS,
     ActivityRow,
@@ -90,6 +91,13 @@ def quiet_ends(moment: datetime, timing: Timing) -> datetime:
     if end <= local:
         end = timing.at(local.date() + timedelta(days=1), timing.quiet[1])
     return end
+
+
+def working(moment: datetime, timing: Timing) -> datetime:
+    """A non-urgent moment moved off weekends and public holidays to the next working morning."""
+    if not timing.holidays:
+        return moment
+    return on_working_day(moment, timing.tz, timing.morning)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -228,13 +236,15 @@ def plan_reminders(snap: Snapshot, timing: Timing) -> Iterator[Due]:
         # A draft started from the plan is chased by the draft reminders instead.
         drafting = any(a.status == "draft" for a in linked)
         day = plan.planned_date
-        ask = timing.at(day + timedelta(days=1), timing.morning)
+        # The question may wait for a working day; the last call (window closes) never waits.
+        ask = working(timing.at(day + timedelta(days=1), timing.morning), timing)
         last = timing.at(day + timedelta(days=WINDOW_DAYS), timing.morning)
         closes = window_closes_at(day, timing.tz)
-        told = timing.at(closes.date(), timing.morning)
+        told = working(timing.at(closes.date(), timing.morning), timing)
         slot = day.isoformat()
         if not drafting and snap.may_report(plan.member_id, plan.org_id):
-            yield Due(Kind.PLAN_ASK, plan.member_id, plan.id, slot, ask, last)
+            if ask < last:
+                yield Due(Kind.PLAN_ASK, plan.member_id, plan.id, slot, ask, last)
             yield Due(Kind.PLAN_LAST_CALL, plan.member_id, plan.id, slot, last, closes)
         for admin in snap.org_admins.get(plan.org_id, []):
             yield Due(Kind.PLAN_MISSED, admin, plan.id, slot, told, told + timing.escalation_valid)
@@ -255,7 +265,7 @@ def quiet_nudges(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]
         if periods < 1:
             continue
         day = start + periods * period
-        due = timing.at(day, timing.nudge_at)
+        due = working(timing.at(day, timing.nudge_at), timing)
         last = snap.last_nudge.get(org.id)
         if last is not None and due - last < period:
             continue
@@ -282,17 +292,21 @@ def deadline_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterato
             (n, timing.at(deadline - timedelta(days=n), timing.morning))
             for n in sorted(timing.deadline_days, reverse=True)
         ]
-        for i, (n, due) in enumerate(moments):
+        for i, (n, planned) in enumerate(moments):
+            # The last day's reminder (1 day left) is never moved off a holiday.
+            due = planned if n <= 1 else working(planned, timing)
             # Valid on its own day only: a reminder "30 days left" is wrong two weeks later.
             expires = _end_of_day(due, timing)
             if i + 1 < len(moments):
                 expires = min(expires, moments[i + 1][1])
+            if due >= expires:
+                continue  # moved past the next reminder, which says it better
             slot = f"{deadline.isoformat()}-{n}d"
             for district_id, admins in snap.district_admins.items():
                 for admin in admins:
                     yield Due(Kind.DEADLINE, admin, district_id, slot, due, expires)
         for monday in _mondays_of_month(deadline):
-            due = timing.at(monday, timing.morning)
+            due = working(timing.at(monday, timing.morning), timing)
             expires = min(_end_of_day(due, timing), end)
             for admin in snap.city_admins:
                 yield Due(Kind.CITY_SUMMARY, admin, y, monday.isoformat(), due, expires)

@@ -32,6 +32,7 @@ from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Button, Outgoing
 from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
 from storage.evidence import EvidenceStore
+from storage.chase import CHASE_KIND
 from storage.models import Activity, District, Member, Organisation, Plan
 
 Rendered = Outgoing | Album
@@ -65,6 +66,8 @@ async def compose(
         return await _deadline(session, params, lang)
     if message == Kind.CITY_SUMMARY:
         return await _city_summary(session, params, lang)
+    if message == CHASE_KIND:
+        return await _chase(session, params, lang)
     raise ValueError(f"unknown message kind {message!r}")
 
 
@@ -163,6 +166,16 @@ async def _nudge(session: AsyncSession, params: dict[str, Any], lang: str) -> Ou
         (_button(lang, "welcome_buttons_report", MENU_REPORT.pack()),),
         (_button(lang, "sch_btn_mute_nudges", MUTE_NUDGES.pack()),),
     )
+
+
+async def _chase(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
+    """A nudge from /chase: the district asks the association politely to report."""
+    org = await session.get(Organisation, int(params["org"]))
+    district = await session.get(District, int(params["district"]))
+    if org is None or district is None or not org.active:
+        return None
+    text = t(lang, "sch_chase_nudge", org=org.name, district=district.name)
+    return _text(CHASE_KIND, text, (_button(lang, "welcome_buttons_report", MENU_REPORT.pack()),))
 
 
 async def _deadline(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:

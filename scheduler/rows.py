@@ -53,6 +53,9 @@ class Timing:
     delivery_valid: timedelta = timedelta(days=7)
     escalation_valid: timedelta = timedelta(days=7)
     nudge_valid: timedelta = timedelta(days=3)
+    # Non-urgent reminders skip weekends and public holidays (core.calendar); on in production
+    # (from_settings), off by default so the rules' own timeline reads without a calendar.
+    holidays: bool = False
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Timing:
@@ -62,6 +65,7 @@ class Timing:
             quiet=settings.quiet,
             quiet_days=settings.quiet_days,
             deadline_month_day=settings.deadline_month_day(),
+            holidays=True,
         )
 
     def at(self, day: date, moment: time) -> datetime:

@@ -31,6 +31,7 @@ TEXTS: dict[str, str] = {
     "cmd_org": "S&T association registration details",
     "cmd_district": "District annual figures",
     "cmd_status": "District reporting progress",
+    "cmd_chase": "Chase associations that have not reported",
     "cmd_export": "Export Annex 1-1/1-2/1-3",
     "cmd_plan": "Register a planned activity",
     "cmd_settings": "Reminders and language",
@@ -499,4 +500,22 @@ TEXTS: dict[str, str] = {
     "lang_name_zh": "中文",
     "lang_name_en": "English",
     # --- end scheduler ---
+    # --- chase (issue 12) ---
+    "chase_head": "<b>{district} · chasing</b>\nBy days without a report, never-reported first:",
+    "chase_line_never": "{n}. {name}: never reported · registry {complete}% complete",
+    "chase_line": "{n}. {name}: last activity {last} ({days} days ago) · registry {complete}% complete",
+    "chase_empty": "{district} has no associations yet.",
+    "chase_btn_nudge": "Remind {n}. {name}",
+    "chase_btn_all": "Remind all ({days}+ days silent)",
+    "chase_btn_confirm": "Send",
+    "chase_btn_cancel": "Cancel",
+    "chase_all_confirm": "{orgs} associations silent for {days} days or more will be reminded; {people} people will receive it. Send?",
+    "chase_all_none": "Nobody to remind: associations silent for {days} days or more were all reminded in the last 24 hours, or there are none.",
+    "chase_all_done": "Reminded {orgs} associations, {people} people. Reminders during quiet hours go out in the morning.",
+    "chase_all_cancelled": "Cancelled; no reminder sent.",
+    "chase_sent": "Reminded {people} people of {org}. Reminders during quiet hours go out in the morning.",
+    "chase_nobody": "{org} has no reporter or admin who can be reminded.",
+    "chase_too_soon": "{org} was reminded on {when}; not again within 24 hours.",
+    "sch_chase_nudge": "Hello! {district} asks: {org} has not reported an activity lately. If you held one, please report it with /report within 3 days of the activity. Thank you!",
+    # --- end chase ---
 }

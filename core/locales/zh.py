@@ -31,6 +31,7 @@ TEXTS: dict[str, str] = {
     "cmd_org": "科协登记信息",
     "cmd_district": "区县年度数据",
     "cmd_status": "区县报送情况",
+    "cmd_chase": "催报：提醒未报送的科协",
     "cmd_export": "导出附件1-1/1-2/1-3",
     "cmd_plan": "登记计划开展的活动",
     "cmd_settings": "提醒与语言设置",
@@ -496,4 +497,22 @@ TEXTS: dict[str, str] = {
     "export_use_buttons": "请点上面消息里的按钮选择；发送 /cancel 可取消导出。",
     "export_interrupted": "⚠️ 您之前的导出（{annex}，{year}年）因机器人重启而中断，没有完成。请重新发送 /export 再导出一次。",
     # --- end export ---
+    # --- chase (issue 12) ---
+    "chase_head": "<b>{district} · 催报</b>\n按未报送天数排列，从未报送的在前：",
+    "chase_line_never": "{n}. {name}：从未报送 · 名册完整度 {complete}%",
+    "chase_line": "{n}. {name}：最近一次活动 {last}（{days} 天前）· 名册完整度 {complete}%",
+    "chase_empty": "{district}还没有科协。",
+    "chase_btn_nudge": "提醒 {n}. {name}",
+    "chase_btn_all": "全部提醒（{days} 天以上未报送）",
+    "chase_btn_confirm": "确定发送",
+    "chase_btn_cancel": "取消",
+    "chase_all_confirm": "将提醒 {orgs} 个 {days} 天以上未报送的科协，共 {people} 人收到提醒。确定发送吗？",
+    "chase_all_none": "没有需要提醒的科协：{days} 天以上未报送的科协都已在 24 小时内提醒过，或者没有这样的科协。",
+    "chase_all_done": "已提醒 {orgs} 个科协，共 {people} 人。免打扰时段内的提醒会在早上发出。",
+    "chase_all_cancelled": "已取消，没有发送提醒。",
+    "chase_sent": "已提醒 {org} 的 {people} 人。免打扰时段内的提醒会在早上发出。",
+    "chase_nobody": "{org} 目前没有可以提醒的报送员或管理员。",
+    "chase_too_soon": "{org} 已于 {when} 提醒过，24 小时内不再重复提醒。",
+    "sch_chase_nudge": "您好！{district}科协提醒：{org} 最近还没有报送活动。如果开展了活动，请在活动结束后 3 日内发送 /report 报送，谢谢！",
+    # --- end chase ---
 }

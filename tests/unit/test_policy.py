@@ -61,6 +61,7 @@ MATRIX: dict[Action, dict[str, set[str]]] = {
     # Review (issue 12): the district's admins and the city; an org admin never approves its own.
     Action.REVIEW_REPORT: {"district_admin": DISTRICT, "city_admin": ALL},
     Action.REVIEW_QUEUE: {"district_admin": DISTRICT, "city_admin": ALL},
+    Action.CHASE: {"district_admin": DISTRICT, "city_admin": ALL},
 }  # fmt: skip
 
 

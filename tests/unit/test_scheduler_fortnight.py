@@ -53,7 +53,9 @@ EXPECTED = [
     "11-19 09:00 王芳 plan_ask 智能制造技术交流会",
     "11-19 10:00 李强 quiet_nudge 甲科技有限公司科协",
     "11-21 09:00 王芳 draft_morning 智能制造技术交流会",
-    "11-21 09:00 王芳 plan_ask 科普进企业讲座",
+    # (issue 12, calendar) the morning-after question of 科普进企业讲座 (planned Friday 11-20)
+    # fell on Saturday 11-21; it moves to Monday 11-23 09:00, when the last call takes over, so
+    # it is not sent: "11-21 09:00 王芳 plan_ask 科普进企业讲座" is gone.
     "11-21 18:00 王芳 draft_closing 智能制造技术交流会",
     "11-21 19:30 陈静 report_submitted KX26-0002 card",
     "11-21 19:30 陈静 report_submitted KX26-0002 album(2)",
