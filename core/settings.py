@@ -118,7 +118,7 @@ class Settings(BaseSettings):
     @classmethod
     def _check_evidence_url(cls, value: str | None) -> str | None:
         if value is not None and value.strip():
-            parse_evidence_url(value, Path("."))
+            parse_evidence_url(value)
             return value.strip()
         return None
 
@@ -200,7 +200,7 @@ class Settings(BaseSettings):
         """Where evidence files are stored: ``KEXIE_EVIDENCE_URL``, else the evidence dir."""
         if self.evidence_url is None:
             return EvidenceLocation("local", path=self.evidence_dir)
-        return parse_evidence_url(self.evidence_url, self.data_dir)
+        return parse_evidence_url(self.evidence_url)
 
     @property
     def quiet(self) -> tuple[time, time]:
@@ -236,9 +236,9 @@ EVIDENCE_URL_HELP = (
 _BUCKET_RE = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
-def parse_evidence_url(value: str, data_dir: Path) -> EvidenceLocation:
-    """Parse ``KEXIE_EVIDENCE_URL``; a relative directory is taken from ``data_dir``'s
-    working directory like the data dir itself. Raise ValueError (Chinese first) otherwise."""
+def parse_evidence_url(value: str) -> EvidenceLocation:
+    """Parse ``KEXIE_EVIDENCE_URL`` (a relative directory is relative to the working directory,
+    as ``KEXIE_DATA_DIR`` is); raise ValueError (Chinese first) when it names neither."""
     text = value.strip()
     shown = f"KEXIE_EVIDENCE_URL={_shown(text)}"
     if text.startswith("s3://"):

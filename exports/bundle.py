@@ -1,21 +1,24 @@
 """The evidence bundle: a zip of the workbook(s) and ``佐证材料/003_<活动名称>/01.jpg …``.
 
-Files are copied from the evidence store into the zip in small chunks, so memory does not grow
-with the number or size of photos. A bot may send at most 50 MB per file, so a bundle that would
-grow beyond ``part_limit`` is split into numbered parts, each a complete zip on its own (unzip
-every part into the same folder and the workbook's links find every folder).
+Files are streamed from the evidence store (a directory or a bucket) into the zip in small
+chunks, so memory does not grow with the number or size of photos. A bot may send at most 50 MB
+per file, so a bundle that would grow beyond ``part_limit`` is split into numbered parts, each a
+complete zip on its own (unzip every part into the same folder and the workbook's links find
+every folder).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from exports.names import Entry, file_names
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceMissing, EvidenceStorage, copy_stream
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +91,18 @@ class BundleWriter:
         compress = zipfile.ZIP_DEFLATED if suffix in _COMPRESSIBLE else zipfile.ZIP_STORED
         zf.write(source, arcname, compress_type=compress)
 
+    def add_stream(self, arcname: str, size: int, source: IO[bytes]) -> None:
+        """Copy ``size`` bytes from a stream into the bundle, in chunks."""
+        zf = self._room(arcname, size)
+        self._ensure_dirs(zf, arcname)
+        info = zipfile.ZipInfo(arcname, date_time=time.localtime()[:6])
+        info.external_attr = 0o644 << 16
+        info.file_size = size  # decides whether the entry needs zip64 before it is written
+        suffix = Path(arcname).suffix.lower()
+        info.compress_type = zipfile.ZIP_DEFLATED if suffix in _COMPRESSIBLE else zipfile.ZIP_STORED
+        with zf.open(info, "w") as out:
+            copy_stream(source, out)
+
     def close(self) -> list[Path]:
         """Finish the last part; a bundle of one part loses the ``_分卷1`` suffix."""
         if self._zip is None:
@@ -106,7 +121,7 @@ def write_bundle(
     stem: str,
     workbooks: Sequence[Path],
     entries: Sequence[Entry],
-    store: EvidenceStore,
+    store: EvidenceStorage,
     *,
     part_limit: int = PART_LIMIT,
     progress: Callable[[int], None] | None = None,
@@ -118,12 +133,13 @@ def write_bundle(
         writer.add_file(workbook.name, workbook)
     for count, entry in enumerate(entries, start=1):
         for name, file in zip(file_names(entry.row.evidence), entry.row.evidence, strict=True):
-            source = store.path_for(file.sha256)
-            if not source.exists():
+            try:
+                with store.reader(file.sha256) as stored:
+                    writer.add_stream(f"{entry.folder}/{name}", stored.size, stored.stream)
+            except EvidenceMissing:
                 log.warning("evidence %s of activity %s is missing", file.sha256, entry.row.id)
                 result.missing.append(f"{entry.folder}/{name}")
                 continue
-            writer.add_file(f"{entry.folder}/{name}", source)
             result.files += 1
         if progress is not None and count % 100 == 0:
             progress(count)

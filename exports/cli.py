@@ -17,7 +17,7 @@ from core.settings import Settings
 from exports.scope import Level, Scope
 from exports.service import CHOICES, ExportResult, annexes_of, gather, write_exports
 from storage.db import Database
-from storage.evidence import EvidenceStore
+from storage.evidence import open_evidence_store
 from storage.migrate import upgrade
 from storage.models import Organisation
 from storage.registry import district_by_name
@@ -114,7 +114,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         result = write_exports(
             data,
             args.out,
-            EvidenceStore(settings.evidence_dir),
+            open_evidence_store(settings),
             settings.tz,
             thumbnails=not args.no_thumbnails,
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
+from typing import IO
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
@@ -18,7 +19,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from core.rules import format_datetime
 from exports.layout import Sheet, StyleBook, row_height
 from exports.names import Entry
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage, copy_stream
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,7 @@ THUMB_ROW_PT = 60.0  # a 72 px thumbnail plus a little air
 class Thumbnailer:
     """Small JPEG thumbnails of stored photos, written to a scratch directory (not memory)."""
 
-    def __init__(self, store: EvidenceStore, scratch: Path) -> None:
+    def __init__(self, store: EvidenceStorage, scratch: Path) -> None:
         self.store = store
         self.scratch = scratch
         scratch.mkdir(parents=True, exist_ok=True)
@@ -59,17 +60,31 @@ class Thumbnailer:
         target = self.scratch / f"{sha256}.jpg"
         if target.exists():
             return target
-        source = self.store.path_for(sha256)
+        spooled = self.scratch / f"{sha256}.source"
         try:
-            with Image.open(source) as img:
-                img.draft("RGB", (THUMB_PX[0] * 2, THUMB_PX[1] * 2))  # JPEG: decode small
-                small = ImageOps.exif_transpose(img) or img
-                small.thumbnail(THUMB_PX)
-                small.convert("RGB").save(target, "JPEG", quality=70)
+            with self.store.reader(sha256) as stored:
+                if stored.stream.seekable():
+                    _shrink(stored.stream, target)
+                else:
+                    # Pillow seeks; an object's body does not: spool it to disk in chunks first.
+                    with spooled.open("wb") as fh:
+                        copy_stream(stored.stream, fh)
+                    with spooled.open("rb") as fh:
+                        _shrink(fh, target)
         except (OSError, UnidentifiedImageError, ValueError) as exc:
-            log.warning("no thumbnail for %s: %s", sha256, exc)
+            log.warning("no thumbnail for %s: %s", sha256, type(exc).__name__)
             return None
+        finally:
+            spooled.unlink(missing_ok=True)
         return target
+
+
+def _shrink(source: IO[bytes], target: Path) -> None:
+    with Image.open(source) as img:
+        img.draft("RGB", (THUMB_PX[0] * 2, THUMB_PX[1] * 2))  # JPEG: decode small
+        small = ImageOps.exif_transpose(img) or img
+        small.thumbnail(THUMB_PX)
+        small.convert("RGB").save(target, "JPEG", quality=70)
 
 
 def on_time_text(entry: Entry) -> str:

@@ -24,7 +24,7 @@ from exports.names import Entry, plan_entries, safe_name
 from exports.rows import ActivityRow, DistrictFacts, OrgRow
 from exports.scope import Level, Scope, load_activities, load_districts, load_orgs, scope_name
 from exports.summary import summary_lines
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage
 
 ANNEXES = ("1-3", "1-1", "1-2")
 CHOICES = (*ANNEXES, "all")
@@ -126,7 +126,7 @@ def _sheet_title(name: str) -> str:
 def write_exports(
     data: ExportData,
     out_dir: Path,
-    store: EvidenceStore,
+    store: EvidenceStorage,
     tz: ZoneInfo,
     *,
     thumbnails: bool = True,

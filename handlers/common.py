@@ -41,7 +41,7 @@ from core.policy import Actor
 from core.settings import Settings
 from core.texts import Raw, plain, t
 from storage.db import Database
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage, open_evidence_store
 from storage.locks import lock_chat
 from storage.members import load_actor, member_by_telegram_id, note_update
 from storage.models import Member, utcnow
@@ -202,9 +202,9 @@ class Turn:
         return utcnow().astimezone(self.settings.tz).date()
 
     @property
-    def evidence(self) -> EvidenceStore:
+    def evidence(self) -> EvidenceStorage:
         """The evidence file store."""
-        return EvidenceStore(self.settings.evidence_dir)
+        return open_evidence_store(self.settings)
 
     # --- texts ---
     def t(self, key: str, /, **params: Any) -> Raw:

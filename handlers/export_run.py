@@ -39,7 +39,7 @@ from exports.service import ExportResult, annexes_of, gather, write_exports
 from handlers.common import RETRY_BUDGET, with_retries
 from handlers.tasks import interrupt_on_stop
 from storage.db import Database
-from storage.evidence import EvidenceStore
+from storage.evidence import open_evidence_store
 
 log = logging.getLogger(__name__)
 
@@ -172,7 +172,7 @@ async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTas
 
         work = _in_daemon_thread(
             partial(
-                write_exports, data, out, EvidenceStore(settings.evidence_dir), settings.tz,
+                write_exports, data, out, open_evidence_store(settings), settings.tz,
                 part_limit=PART_LIMIT, progress=note,
             )
         )  # fmt: skip

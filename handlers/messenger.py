@@ -10,6 +10,7 @@ this turns them into Bot API calls and Telegram's errors into the protocol's out
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from contextvars import ContextVar
 from datetime import timedelta
@@ -65,7 +66,8 @@ class TelegramMessenger:
     async def send_album(self, address: int, album: Album) -> int | None:
         """A photo, a document, or a media group of either, captioned on the first file."""
         caption = (album.caption or "")[:MAX_CAPTION] or None
-        files = [_file(item) for item in album.files]
+        # Stored bytes come from disk or object storage: read them off the event loop.
+        files = [await asyncio.to_thread(_file, item) for item in album.files]
         names = [item.file_name for item in album.files]
         if album.documents:
             if len(files) == 1:

@@ -19,7 +19,7 @@ from core.texts import Raw, plain, t
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Outgoing
 from scheduler.reminders import Kind, Timing
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage
 from storage.models import (
     Activity,
     AuditEntry,
@@ -45,7 +45,7 @@ FIELD_LABELS = {
 }
 
 
-def reader(store: EvidenceStore | None, sha256: str) -> Callable[[], bytes] | None:
+def reader(store: EvidenceStorage | None, sha256: str) -> Callable[[], bytes] | None:
     """How to read the stored bytes of ``sha256`` (None without a store)."""
     if store is None or not sha256:
         return None
@@ -57,7 +57,7 @@ async def album(
     params: dict[str, Any],
     payload: dict[str, Any],
     lang: str,
-    store: EvidenceStore | None,
+    store: EvidenceStorage | None,
 ) -> Album:
     """Evidence files of a delivery; files removed from the report since are still sent (the
     card they follow counted them), from the store."""

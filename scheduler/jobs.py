@@ -23,6 +23,7 @@ from scheduler.reminders import Timing, due_now, is_quiet
 from scheduler.sender import Sender
 from scheduler.snapshot import load_snapshot
 from storage.db import Database
+from storage.evidence import open_evidence_store
 
 
 @dataclass
@@ -69,6 +70,6 @@ class Scheduler:
             messenger,
             clock=self.clock,
             timing=self.timing,
-            evidence_dir=self.settings.evidence_dir,
+            evidence=open_evidence_store(self.settings),
             **kwargs,
         )

@@ -31,7 +31,7 @@ from scheduler.delivery import TELEGRAM, album, delivery, reader
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Button, Outgoing
 from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage
 from storage.chase import CHASE_KIND
 from storage.models import Activity, District, Member, Organisation, Plan
 
@@ -44,7 +44,7 @@ async def compose(
     payload: dict[str, Any],
     lang: str,
     timing: Timing,
-    store: EvidenceStore | None = None,
+    store: EvidenceStorage | None = None,
 ) -> Rendered | None:
     """The message an outbox row of ``kind`` stands for, in ``lang``; None when its subject is
     gone (the row is then skipped). ``store`` supplies the bytes of files no channel knows."""
@@ -79,7 +79,7 @@ def _text(kind: str, text: str, *rows: tuple[Button, ...]) -> Outgoing:
     return Outgoing(kind, text, tuple(rows))
 
 
-def _as_stored(kind: str, payload: dict[str, Any], store: EvidenceStore | None) -> Rendered:
+def _as_stored(kind: str, payload: dict[str, Any], store: EvidenceStorage | None) -> Rendered:
     """A row in the earlier format: text and buttons, or an album, already rendered."""
     media = payload.get("media")
     if not media:

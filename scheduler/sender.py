@@ -42,7 +42,7 @@ from scheduler.messenger import (
 from scheduler.reminders import Timing, is_quiet, quiet_ends
 from scheduler.render import Rendered, compose
 from storage.db import Database
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage, EvidenceStore
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +114,7 @@ class Sender:
         clock: Clock | None = None,
         timing: Timing | None = None,
         evidence_dir: Path | None = None,
+        evidence: EvidenceStorage | None = None,
         rate: float = 25.0,
         per_chat_interval: float = 1.0,
         concurrency: int = 8,
@@ -124,7 +125,7 @@ class Sender:
         self.messenger = messenger
         self.clock = clock or SystemClock()
         self.timing = timing
-        self.evidence = EvidenceStore(evidence_dir) if evidence_dir else None
+        self.evidence = evidence or (EvidenceStore(evidence_dir) if evidence_dir else None)
         self.pacer = Pacer(rate)
         self.per_chat_interval = per_chat_interval
         self.concurrency = concurrency

@@ -1,13 +1,29 @@
-"""Evidence files: stored once by content (sha256) under the data dir, referenced by activities."""
+"""Evidence files: stored once by content (sha256), referenced by activities.
+
+Two stores answer the same protocol (:class:`EvidenceStorage`): a local directory
+(:class:`EvidenceStore`, the embedded default) and S3-compatible object storage
+(:mod:`storage.evidence_s3`), chosen by ``KEXIE_EVIDENCE_URL`` through
+:func:`open_evidence_store`. Both lay the bytes of ``<sha256>`` out as ``ab/cd/<sha256>``.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePath
+from typing import IO, TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from core.settings import Settings
 
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the Bot API's getFile limit
+CHUNK = 1024 * 1024  # evidence is copied in pieces of this size, never read whole
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 # What a sign-in sheet, a photo or a summary document may be. Checked by extension because
 # phones send odd MIME types (e.g. application/octet-stream for .docx from some file managers).
@@ -40,15 +56,83 @@ def is_allowed_document(file_name: str | None, mime_type: str | None) -> bool:
     return mime in ALLOWED_MIME_TYPES or mime.startswith(ALLOWED_MIME_PREFIXES)
 
 
+class EvidenceMissing(FileNotFoundError):
+    """The store holds no bytes for this sha256."""
+
+
+class Stored(NamedTuple):
+    """Stored bytes being read: their size, and a binary stream to read in chunks (not
+    necessarily seekable)."""
+
+    size: int
+    stream: IO[bytes]
+
+
+def key_of(sha256: str) -> str:
+    """The relative key of ``sha256`` in every store: ``ab/cd/<sha256>``."""
+    if not SHA256_RE.fullmatch(sha256):
+        # A key built from anything else could name a path outside the store.
+        raise ValueError("not a sha256 hex digest")
+    return f"{sha256[:2]}/{sha256[2:4]}/{sha256}"
+
+
+def file_sha256(path: Path) -> str:
+    """The sha256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+@runtime_checkable
+class EvidenceStorage(Protocol):
+    """Where evidence bytes live, content-addressed by sha256. Every method blocks (disk or
+    network): async callers run them with ``asyncio.to_thread``."""
+
+    kind: str  # "local" or "s3"
+
+    def put(self, data: bytes) -> str:
+        """Store bytes (a second copy is a no-op) and return their sha256."""
+        ...
+
+    def put_file(self, source: Path) -> str:
+        """Store a file's bytes, streamed, and return their sha256."""
+        ...
+
+    def size(self, sha256: str) -> int | None:
+        """The stored size of ``sha256`` in bytes, or None when it is not stored."""
+        ...
+
+    def reader(self, sha256: str) -> AbstractContextManager[Stored]:
+        """The stored bytes with their size, to read in chunks; entering raises
+        :class:`EvidenceMissing` when they are not stored."""
+        ...
+
+    def open(self, sha256: str) -> bytes:
+        """Read stored bytes back whole (for uploads to a channel, at most 20 MB)."""
+        ...
+
+    def entries(self) -> Iterator[tuple[str, int]]:
+        """Every stored (sha256, size), in no particular order."""
+        ...
+
+    def describe(self) -> str:
+        """Where the store is, for the operator (no credentials)."""
+        ...
+
+
 class EvidenceStore:
-    """A content-addressed file store: ``<root>/ab/cd/<sha256>``."""
+    """The local store: a directory laid out as ``<root>/ab/cd/<sha256>``."""
+
+    kind = "local"
 
     def __init__(self, root: Path) -> None:
         self.root = root
 
     def path_for(self, sha256: str) -> Path:
         """Where the bytes of ``sha256`` live."""
-        return self.root / sha256[:2] / sha256[2:4] / sha256
+        return self.root / key_of(sha256)
 
     def put(self, data: bytes) -> str:
         """Store bytes (atomically; a second copy is a no-op) and return their sha256."""
@@ -69,6 +153,110 @@ class EvidenceStore:
             raise
         return digest
 
+    def put_file(self, source: Path) -> str:
+        """Copy a file in (hashed while copied, then renamed into place) and return its sha256."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.root, prefix=".incoming-")
+        try:
+            digest = hashlib.sha256()
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                while chunk := src.read(CHUNK):
+                    digest.update(chunk)
+                    out.write(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+            sha = digest.hexdigest()
+            target = self.path_for(sha)
+            if target.exists():
+                Path(tmp).unlink()
+                return sha
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return sha
+
+    def size(self, sha256: str) -> int | None:
+        """The stored size, or None when the file is not there."""
+        try:
+            return self.path_for(sha256).stat().st_size
+        except FileNotFoundError:
+            return None
+
+    @contextmanager
+    def reader(self, sha256: str) -> Iterator[Stored]:
+        """The stored file, opened for reading (seekable)."""
+        try:
+            fh = self.path_for(sha256).open("rb")
+        except FileNotFoundError as exc:
+            raise EvidenceMissing(sha256) from exc
+        with fh:
+            yield Stored(os.fstat(fh.fileno()).st_size, fh)
+
     def open(self, sha256: str) -> bytes:
         """Read stored bytes back."""
-        return self.path_for(sha256).read_bytes()
+        try:
+            return self.path_for(sha256).read_bytes()
+        except FileNotFoundError as exc:
+            raise EvidenceMissing(sha256) from exc
+
+    def entries(self) -> Iterator[tuple[str, int]]:
+        """Every stored file (half-written ``.incoming-`` files and strangers are skipped)."""
+        if not self.root.is_dir():
+            return
+        for first in sorted(self.root.iterdir()):
+            if len(first.name) != 2 or not first.is_dir():
+                continue
+            for second in sorted(first.iterdir()):
+                if len(second.name) != 2 or not second.is_dir():
+                    continue
+                for path in sorted(second.iterdir()):
+                    name = path.name
+                    if SHA256_RE.fullmatch(name) and name[:4] == first.name + second.name:
+                        yield name, path.stat().st_size
+
+    def describe(self) -> str:
+        """The directory."""
+        return str(self.root)
+
+
+def copy_stream(source: IO[bytes], target: IO[bytes]) -> int:
+    """Copy in bounded chunks; return the number of bytes copied."""
+    copied = 0
+    while chunk := source.read(CHUNK):
+        target.write(chunk)
+        copied += len(chunk)
+    return copied
+
+
+_stores: dict[tuple[object, ...], EvidenceStorage] = {}
+_stores_lock = threading.Lock()
+
+
+def open_evidence_store(settings: Settings) -> EvidenceStorage:
+    """The evidence store ``settings`` name (``KEXIE_EVIDENCE_URL``): a local directory by
+    default, or an S3-compatible bucket for ``s3://bucket/prefix``. One store object per
+    configuration is kept, so an S3 client (and its connection pool) is made once."""
+    location = settings.evidence_location
+    if location.kind == "local":
+        assert location.path is not None
+        return EvidenceStore(location.path)
+    key = (
+        location.bucket,
+        location.prefix,
+        settings.s3_endpoint,
+        settings.s3_region,
+        settings.s3_key,
+        settings.s3_secret,
+        settings.s3_path_style,
+    )
+    with _stores_lock:
+        store = _stores.get(key)
+        if store is None:
+            # Imported here: boto3 takes a while to import and the local default needs none of it.
+            from storage.evidence_s3 import S3EvidenceStore
+
+            store = S3EvidenceStore.from_settings(settings)
+            _stores[key] = store
+        return store

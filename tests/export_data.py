@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, OrgKind
-from storage.evidence import EvidenceStore
+from storage.evidence import EvidenceStorage
 from storage.models import Activity, DistrictFigures, Evidence, Member, Officer, Organisation
 from storage.registry import district_by_name, seed_districts
 from tests.standin import make_jpeg
@@ -38,7 +38,9 @@ def _officers(org: Organisation, roles: list[tuple[str, str, str | None, str | N
         )
 
 
-async def seed_export_data(session: AsyncSession, store: EvidenceStore, year: int = YEAR) -> Seeded:
+async def seed_export_data(
+    session: AsyncSession, store: EvidenceStorage, year: int = YEAR
+) -> Seeded:
     """Seed 锦江区 (two enterprise associations, one zone) and 青羊区 (one enterprise), with
     activities in ``year``."""
     await seed_districts(session)

@@ -117,7 +117,7 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         return
     if not message.photo:
         kind = "photo" if is_image(data) else "document"  # what it is, not what it is called
-    sha = turn.evidence.put(data)
+    sha = await asyncio.to_thread(turn.evidence.put, data)  # disk or object storage: blocks
     before = activity.version
     result = await reports.add_evidence(
         turn.session,

@@ -11,7 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from exports import annex13, jobs
-from storage.evidence import EvidenceStore
+from storage.evidence import open_evidence_store
 from storage.models import ExportJob, Member, utcnow
 from tests.export_data import YEAR, Seeded, seed_export_data
 from tests.harness import Kexie
@@ -20,7 +20,7 @@ from tests.standin import BotMessage, FakeUser
 
 async def seed(kexie: Kexie, year: int = YEAR) -> Seeded:
     async with kexie.session() as session:
-        return await seed_export_data(session, EvidenceStore(kexie.settings.evidence_dir), year)
+        return await seed_export_data(session, open_evidence_store(kexie.settings), year)
 
 
 async def member_id(kexie: Kexie, user: FakeUser) -> int:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 import bot.app
 import handlers.common
-from storage.evidence import EvidenceStore
+from storage.evidence import open_evidence_store
 from storage.models import ChatState, utcnow
 from tests.export_data import seed_export_data
 from tests.harness import Kexie
@@ -106,7 +106,7 @@ async def test_album_acknowledgement_arrives_after_a_500(kexie: Kexie) -> None:
 async def test_export_files_arrive_after_a_502_on_upload(kexie: Kexie) -> None:
     this_year = utcnow().astimezone(kexie.settings.tz).year
     async with kexie.session() as session:
-        await seed_export_data(session, EvidenceStore(kexie.settings.evidence_dir), this_year)
+        await seed_export_data(session, open_evidence_store(kexie.settings), this_year)
     admin = await kexie.member(4102, "district_admin", district="锦江区")
     await admin.send("/export")
     await admin.expect_any("请选择要导出的附件")
