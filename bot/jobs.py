@@ -1,4 +1,4 @@
-"""The scheduler on python-telegram-bot's JobQueue: a tick every minute, a sender every second.
+"""The scheduler on python-telegram-bot's JobQueue: a tick every minute, the sender continuously.
 
 The JobQueue (APScheduler) only provides the clock; the tick and the sender themselves are plain
 objects of ``scheduler/`` (:mod:`scheduler.jobs`), and the sender talks to Telegram through
@@ -7,6 +7,7 @@ objects of ``scheduler/`` (:mod:`scheduler.jobs`), and the sender talks to Teleg
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from telegram.ext import Application, ContextTypes
@@ -21,7 +22,12 @@ log = logging.getLogger(__name__)
 
 TICK_SECONDS = 60
 SEND_SECONDS = 1.0
-SEND_BUDGET = 0.8  # each sender run stops before the next one is due
+# Each sender run drains, then waits to be woken, for most of its second: the sender is busy
+# whenever there is work, and a stop of the JobQueue waits at most this long for it.
+SEND_BUDGET = 0.95
+#: ``bot_data`` key of the :class:`asyncio.Event` that wakes the sender at once (set it after
+#: committing outbox rows).
+WAKE = "sender:wake"
 
 
 def install(app: Application) -> Scheduler:
@@ -30,7 +36,11 @@ def install(app: Application) -> Scheduler:
     db: Database = app.bot_data["db"]
     scheduler = Scheduler(db, settings)
     app.bot_data["scheduler"] = scheduler
-    app.bot_data["sender"] = scheduler.sender(TelegramMessenger(app.bot))
+    # The sender paces to KEXIE_BROADCAST_RATE itself (the bot's AIORateLimiter only honours 429).
+    app.bot_data["sender"] = scheduler.sender(
+        TelegramMessenger(app.bot), rate=settings.broadcast_rate
+    )
+    app.bot_data[WAKE] = asyncio.Event()
     queue = app.job_queue
     if queue is None:  # PTB installed without the job-queue extra
         log.warning("no JobQueue: scheduled reminders are disabled")
@@ -53,9 +63,23 @@ async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def run_sender(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: send what is due for at most :data:`SEND_BUDGET` seconds."""
+    """Job: for :data:`SEND_BUDGET` seconds, send what is due, and when nothing is, wait to be
+    woken (:data:`WAKE`) instead of for the next run."""
     sender: Sender = context.bot_data["sender"]
+    wake: asyncio.Event | None = context.bot_data.get(WAKE)
+    loop = asyncio.get_running_loop()
+    stop_at = loop.time() + SEND_BUDGET
     try:
-        await sender.drain(budget=SEND_BUDGET)
+        while (left := stop_at - loop.time()) > 0:
+            if wake is not None:
+                wake.clear()
+            await sender.drain(budget=left)
+            left = stop_at - loop.time()
+            if wake is None or left <= 0:
+                return
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=left)
+            except TimeoutError:
+                return
     except Exception:
         log.exception("outbox sender failed")

@@ -8,9 +8,12 @@
 * **Broadcast**: the scheduler's messages (``handlers.messenger`` sends them inside
   :data:`~handlers.messenger.BROADCAST`). At most ``rate`` messages per second (an album counts
   one per file), and only while the bot's overall ceiling (:data:`OVERALL`, Telegram's ~30/s)
-  has room left after the interactive requests of the last second: broadcasts always yield. A
-  429 pauses the whole broadcast lane for ``retry_after`` and is raised, not retried: the
-  sender postpones the row (``scheduler.sender``), the one layer that retries it.
+  has room left after the interactive requests of the last second: broadcasts always yield.
+
+A 429 pauses the chat it names (the whole lane when it names none) for ``retry_after``; the
+request is sent once more after that, and a second 429 is raised: for a scheduled message the
+sender then postpones the row (``scheduler.sender``) — it never retries what this layer is
+still retrying.
 
 429 is handled here and only here; 5xx, timeouts and dropped connections are retried by
 ``handlers.common`` (replies), ``bot.app.RetryingReads`` (downloads) and the sender (scheduled
@@ -75,6 +78,7 @@ class LaneRateLimiter(BaseRateLimiter[int]):
         self._chats: dict[int, _Bucket] = {}
         self._recent: deque[float] = deque()  # every request of the last second, both lanes
         self._broadcast_next = 0.0
+        self._broadcasts: deque[float] = deque()  # broadcast messages of the last second
         self._broadcast_paused_until = 0.0
         self._interactive_paused_until = 0.0  # a 429 that named no chat
 
@@ -97,24 +101,37 @@ class LaneRateLimiter(BaseRateLimiter[int]):
         if endpoint == "getUpdates":
             return await callback(*args, **kwargs)
         chat = _chat_of(data)
-        if BROADCAST.get():
-            await self.acquire_broadcast(_messages_in(data))
-            try:
-                return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                self.pause_broadcast(_seconds(exc))
-                raise
+        broadcast = BROADCAST.get()
         retries = self.interactive_retries if rate_limit_args is None else rate_limit_args
         for attempt in range(retries + 1):
-            await self.acquire_interactive(chat)
+            if broadcast:
+                await self.acquire_paused_chat(chat)
+                await self.acquire_broadcast(_messages_in(data))
+            else:
+                await self.acquire_interactive(chat)
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
-                self.pause_chat(chat, _seconds(exc))
+                # The chat it names waits (a scheduled message to a chat in conversation);
+                # a 429 that names no chat stops that whole lane.
+                if chat is not None:
+                    self.pause_chat(chat, _seconds(exc))
+                elif broadcast:
+                    self.pause_broadcast(_seconds(exc))
+                else:
+                    self.pause_chat(None, _seconds(exc))
                 if attempt == retries:
                     raise
-                log.info("429 in a chat: waiting %.1fs, then once more", _seconds(exc))
+                log.info("429: waiting %.1fs, then once more", _seconds(exc))
         raise AssertionError("unreachable")
+
+    async def acquire_paused_chat(self, chat: int | None) -> None:
+        """Wait while Telegram's 429 holds this chat (broadcasts use no per-chat budget: the
+        sender sends one row per chat at a time)."""
+        if chat is None:
+            return
+        while (wait := self._bucket(chat, self.clock()).paused_until - self.clock()) > 0:
+            await self.sleep(wait)
 
     # --- the interactive lane ------------------------------------------------------------
 
@@ -175,19 +192,25 @@ class LaneRateLimiter(BaseRateLimiter[int]):
         by interactive requests; then count ``count`` messages."""
         interval = 1.0 / self.broadcast_rate
         count = max(1, min(count, self.overall))
+        cap = max(int(self.broadcast_rate), count)
         while True:
             now = self.clock()
             self._expire(now)
+            while self._broadcasts and now - self._broadcasts[0] >= 1.0:
+                self._broadcasts.popleft()
             wait = max(self._broadcast_paused_until - now, self._broadcast_next - now)
             if len(self._recent) + count > self.overall:
                 wait = max(wait, self._recent[0] + 1.0 - now)
+            if len(self._broadcasts) + count > cap:
+                wait = max(wait, self._broadcasts[0] + 1.0 - now)
             if wait <= 0:
                 self._count(now, count)
-                # Paced from the previous slot, not from now: a request that was late by less
-                # than an interval (a slow commit) does not push every later one back; after
-                # an idle spell the schedule starts again from now.
+                self._broadcasts.extend([now] * count)
+                # Paced from the previous slot, not from now: requests that were late (a slow
+                # commit) catch up, within the budget of any one second (the window above);
+                # after an idle second the schedule starts again from now.
                 late = now - self._broadcast_next
-                base = self._broadcast_next if 0 <= late < interval else now
+                base = self._broadcast_next if 0 <= late < 1.0 else now
                 self._broadcast_next = base + interval * count
                 return
             await self.sleep(wait)

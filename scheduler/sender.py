@@ -1,7 +1,9 @@
 """The sender: drains the outbox within the channel's limits (Telegram's, today).
 
 * at most ``rate`` messages per second overall (25 by default, under Telegram's ~30/s), an album
-  counting as one message per item, and one message per second to any one chat;
+  counting as one message per item, and one message per second to any one chat; with
+  ``rate=None`` the messenger paces instead (the Telegram bot's broadcast lane, ``bot/lanes.py``,
+  so the budget is counted once);
 * rate limited (Telegram's 429 ``retry_after``): the whole sender pauses that long, the row
   waits and is retried, the attempt is not counted against it;
 * transient failures (5xx, timeouts): retried with exponential backoff, up to ``max_attempts``;
@@ -115,7 +117,7 @@ class Sender:
         timing: Timing | None = None,
         evidence_dir: Path | None = None,
         evidence: EvidenceStorage | None = None,
-        rate: float = 25.0,
+        rate: float | None = 25.0,
         per_chat_interval: float = 1.0,
         concurrency: int = 8,
         max_attempts: int = 8,
@@ -126,7 +128,8 @@ class Sender:
         self.clock = clock or SystemClock()
         self.timing = timing
         self.evidence = evidence or (EvidenceStore(evidence_dir) if evidence_dir else None)
-        self.pacer = Pacer(rate)
+        # None: the messenger paces (Telegram's: the bot's broadcast lane, bot/lanes.py).
+        self.pacer = Pacer(rate) if rate else None
         self.per_chat_interval = per_chat_interval
         self.concurrency = concurrency
         self.max_attempts = max_attempts
@@ -273,12 +276,14 @@ class Sender:
             if not await outbox.claim(session, row, now):
                 return  # another sender took it
         count = max(len(message.files), 1) if isinstance(message, Album) else 1
-        await self.pacer.reserve(count)
+        if self.pacer is not None:
+            await self.pacer.reserve(count)
         try:
             message_id = await self._send(row.chat_id, message)
         except RateLimited as exc:
             seconds = max(exc.retry_after, 0.5)
-            self.pacer.pause(seconds)
+            if self.pacer is not None:
+                self.pacer.pause(seconds)
             stats.retried_429 += 1
             await self._postpone(row, seconds, f"429 retry after {seconds:g}s", refund=True)
             return
