@@ -23,10 +23,11 @@ DISTRICT_ADMIN_EXTRA = (
     "org",
     "district",
     "status",
+    "review",
     "chase",
     "export",
 )
-CITY_ADMIN_EXTRA = ("invite", "invites", "members", "org", "status", "chase", "export")
+CITY_ADMIN_EXTRA = ("invite", "invites", "members", "org", "status", "review", "chase", "export")
 
 
 def commands_for(actor: Actor) -> list[str]:

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus, Role
 from core.policy import Action, allowed
-from core.rules import editable_until, format_date
+from core.review_buttons import RESUBMIT as RESUBMIT_RETURNED
+from core.rules import ReviewState, editable_until, format_date
 from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.report import begin_amend, may_amend, render_card, report_target
@@ -97,7 +98,7 @@ def _item_label(turn: Turn, activity: Activity) -> str:
 
 async def open_report(turn: Turn) -> None:
     """A report from the list: its card, with what the presser may do to it."""
-    activity = await _pressed(turn, MINE_OPEN, Action.VIEW_REPORTS)
+    activity = await pressed_report(turn, MINE_OPEN, Action.VIEW_REPORTS)
     if activity is None:
         return
     turn.reply(render_card(turn, activity), _actions(turn, activity))
@@ -107,12 +108,17 @@ def _actions(turn: Turn, activity: Activity) -> Buttons:
     if not may_amend(turn, activity):
         return []
     if activity.status == ActivityStatus.SUBMITTED:
-        return [
+        rows: Buttons = [
             [
                 (turn.label("btn_edit"), MINE_EDIT.pack(id=activity.id)),
                 (turn.label("btn_withdraw"), MINE_WITHDRAW.pack(id=activity.id)),
             ]
         ]
+        if activity.review_state == ReviewState.RETURNED:
+            # Returned by the district: once amended, it goes back to them from here too.
+            resubmit = RESUBMIT_RETURNED.pack(Id(activity.id))
+            rows.append([(turn.label("review_btn_resubmit"), resubmit)])
+        return rows
     if activity.status == ActivityStatus.WITHDRAWN:
         return [[(turn.label("btn_resubmit"), MINE_RESUBMIT.pack(id=activity.id))]]
     return []
@@ -127,7 +133,7 @@ def _locked_text(turn: Turn, activity: Activity) -> Raw:
 
 async def edit_report(turn: Turn) -> None:
     """修改 on a submitted report: enter the report flow's card in amend mode."""
-    activity = await _pressed(turn, MINE_EDIT, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
+    activity = await pressed_report(turn, MINE_EDIT, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
         return
     await begin_amend(turn, activity)
@@ -135,7 +141,9 @@ async def edit_report(turn: Turn) -> None:
 
 async def ask_withdraw(turn: Turn) -> None:
     """撤回: confirm first."""
-    activity = await _pressed(turn, MINE_WITHDRAW, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
+    activity = await pressed_report(
+        turn, MINE_WITHDRAW, Action.EDIT_REPORT, ActivityStatus.SUBMITTED
+    )
     if activity is None:
         return
     turn.edit(
@@ -151,7 +159,9 @@ async def ask_withdraw(turn: Turn) -> None:
 
 async def withdraw_report(turn: Turn) -> None:
     """确认撤回: the report stays, marked withdrawn, audited."""
-    activity = await _pressed(turn, MINE_WITHDRAW_YES, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
+    activity = await pressed_report(
+        turn, MINE_WITHDRAW_YES, Action.EDIT_REPORT, ActivityStatus.SUBMITTED
+    )
     if activity is None or turn.member is None:
         return
     reports.withdraw(turn.session, activity, turn.member.id)
@@ -162,7 +172,9 @@ async def withdraw_report(turn: Turn) -> None:
 
 async def resubmit_report(turn: Turn) -> None:
     """重新提交 a withdrawn report."""
-    activity = await _pressed(turn, MINE_RESUBMIT, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN)
+    activity = await pressed_report(
+        turn, MINE_RESUBMIT, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN
+    )
     if activity is None or turn.member is None:
         return
     await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
@@ -170,7 +182,7 @@ async def resubmit_report(turn: Turn) -> None:
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
 
 
-async def _pressed(
+async def pressed_report(
     turn: Turn, codec: Codec[Id], action: Action, status: ActivityStatus | None = None
 ) -> Activity | None:
     """The report a ``mine:…:<id>`` button names, if the presser may do ``action`` to it now

@@ -1,6 +1,7 @@
 """A delivery, rendered when it is sent: the card district admins receive (every field,
-lateness, who changed it and, for an amendment, one ``field：old → new`` line per change), and
-the albums of evidence files that follow it.
+lateness, who changed it and, for an amendment or a correction after a return, one
+``field：old → new`` line per change; 通过 / 退回 while it waits for review), the albums of
+evidence files that follow it, and review's own messages (a return, the pending reminder).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
+from core.enums import ActivityStatus
 from core.rules import format_datetime, shorten
 from core.texts import Raw, plain, t
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Outgoing
 from scheduler.reminders import Kind, Timing
+from scheduler.review_render import corrections, review_buttons
 from storage.evidence import EvidenceStorage
 from storage.models import (
     Activity,
@@ -156,8 +159,21 @@ async def delivery(
             before = evidence_count_before(after, files)
             if before != after:
                 changes.append(Change("evidence", str(before), str(after)))
-    text = _fitted(activity, kind, lang, timing, changes, edited=bool(entries), by=by)
-    return Outgoing(kind, text)
+    if kind == Kind.REPORT_CORRECTED and ref_ids:
+        entries = await corrections(session, activity.id, max(ref_ids))
+        changes = net_changes(
+            [(e.field, e.old_value, e.new_value) for e in entries if e.action == "edit"]
+        )
+    text = _fitted(
+        activity,
+        kind,
+        lang,
+        timing,
+        changes,
+        edited=bool(entries) or kind == Kind.REPORT_CORRECTED,
+        by=by,
+    )
+    return Outgoing(kind, text, review_buttons(activity, kind, lang))
 
 
 @dataclass(frozen=True)
@@ -281,6 +297,10 @@ def delivery_card(
         ),
         line("label_status", plain(lang, f"status_{activity.status}")),
     ]
+    if activity.review_state and activity.status == ActivityStatus.SUBMITTED:
+        lines.append(
+            line("review_label_state", plain(lang, f"review_state_{activity.review_state}"))
+        )
     if by:
         lines.append(line("label_changed_by", shorten(by, 200)))
     if activity.submitted_at is not None:

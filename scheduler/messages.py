@@ -17,9 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core.rules import ReviewState
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
 from storage.models import Activity, AnnualDeadline, AuditEntry, District, Organisation, Plan
+from storage.review import pending_count
 from storage.status import district_status
 
 ALBUM = "album"  # the message kind of a delivery's evidence files
@@ -48,6 +50,10 @@ async def rows_for(
         parts = await _nudge(session, due, timing)
     elif due.kind == Kind.DEADLINE:
         parts = await _deadline(session, due)
+    elif due.kind == Kind.REPORT_RETURNED:
+        parts = await _returned(session, due)
+    elif due.kind == Kind.REVIEW_PENDING:
+        parts = await _review_pending(session, due, now)
     else:
         parts = await _city_summary(session, due, timing)
     rows = []
@@ -121,6 +127,24 @@ async def _nudge(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
     return [("", message(due.kind, org=org.id, days=timing.quiet_days))]
 
 
+async def _returned(session: AsyncSession, due: Due) -> list[Part]:
+    """A return, unless the report was corrected (or withdrawn) before it could be sent."""
+    activity = await session.get(Activity, due.subject)
+    if activity is None or activity.review_state != ReviewState.RETURNED:
+        return []
+    return [("", message(due.kind, activity=activity.id, audit=due.refs[0]))]
+
+
+async def _review_pending(session: AsyncSession, due: Due, now: datetime) -> list[Part]:
+    district = await session.get(District, due.subject)
+    if district is None:
+        return []
+    total = await pending_count(session, district.id)
+    if not total:
+        return []
+    return [("", message(due.kind, district=district.id, pending=total))]
+
+
 def deadline_of(due: Due) -> tuple[date, int]:
     """The deadline and the days left named by a deadline reminder's slot (``…-7d``)."""
     deadline, _, days = due.slot.rpartition("-")
@@ -146,6 +170,7 @@ async def _deadline(session: AsyncSession, due: Due) -> list[Part]:
         late=status.late,
         silent=len(status.silent),
         incomplete=len(status.incomplete),
+        pending=await pending_count(session, district.id, deadline.year),
     )
     return [("", params)]
 

@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 
-from core.rules import WINDOW_DAYS, window_closes_at
 from core.calendar import on_working_day
+from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, window_closes_at
 from scheduler.rows import (
     DELIVERY_KINDS,
     ActivityRow,
@@ -56,6 +56,7 @@ __all__ = [
     "plan_reminders",
     "quiet_ends",
     "quiet_nudges",
+    "review_reminders",
 ]
 
 # audit_log actions that announce a report by themselves, and those grouped into one "edited".
@@ -134,6 +135,7 @@ def candidates(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
     yield from plan_reminders(snap, timing)
     yield from quiet_nudges(snap, now, timing)
     yield from deadline_reminders(snap, now, timing)
+    yield from review_reminders(snap, now, timing)
 
 
 def delivery_recipients(snap: Snapshot, org_id: int) -> list[int]:
@@ -154,9 +156,19 @@ def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:
     """Each submission, resubmission and withdrawal; edits in a row announced once they settle."""
     org_of = {a.id: a.org_id for a in snap.activities}
     edits: dict[int, list[AuditRow]] = {}
+    returned: set[int] = set()  # edits to a returned report go with its correction's card
     for entry in sorted(snap.audits, key=lambda e: (e.at, e.id)):
         org_id = org_of.get(entry.activity_id)
         if org_id is None:
+            continue
+        if entry.action in ("return", "correct"):
+            yield from _review_event(snap, entry, org_id, timing)
+            if entry.action == "return":
+                returned.add(entry.activity_id)
+            else:
+                returned.discard(entry.activity_id)
+            continue
+        if entry.action in _EDIT_ACTIONS and entry.activity_id in returned:
             continue
         kind = _EVENT_KINDS.get(entry.action)
         if kind is not None:
@@ -186,6 +198,52 @@ def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:
                     settled + timing.delivery_valid,
                     refs,
                 )
+
+
+def _review_event(snap: Snapshot, entry: AuditRow, org_id: int, timing: Timing) -> Iterator[Due]:
+    """A return goes to the report's author and its association's org admins; a correction
+    (resubmitted after a return) to the district, like a submission."""
+    if entry.action == "return":
+        author = next((a.author_id for a in snap.activities if a.id == entry.activity_id), None)
+        ids = [author] if author is not None and snap.may_report(author, org_id) else []
+        ids += snap.org_admins.get(org_id, [])
+        kind = Kind.REPORT_RETURNED
+    else:
+        ids = delivery_recipients(snap, org_id)
+        kind = Kind.REPORT_CORRECTED
+    for member_id in dict.fromkeys(ids):
+        yield Due(
+            kind,
+            member_id,
+            entry.activity_id,
+            str(entry.id),
+            entry.at,
+            entry.at + timing.delivery_valid,
+            (entry.id,),
+        )
+
+
+def review_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
+    """Reports pending review for more than two days: their district's admins, once a day."""
+    today = now.astimezone(timing.tz).date()
+    due = timing.at(today, timing.morning)
+    # Judged at the morning's moment, so every tick of the day derives the same items.
+    cutoff = due - timedelta(days=PENDING_REMIND_DAYS)
+    districts: set[int] = set()
+    for _activity_id, org_id, since in snap.pending_reviews:
+        org = snap.orgs.get(org_id)
+        if org is not None and since <= cutoff:
+            districts.add(org.district_id)
+    for district_id in sorted(districts):
+        for admin in snap.district_admins.get(district_id, []):
+            yield Due(
+                Kind.REVIEW_PENDING,
+                admin,
+                district_id,
+                today.isoformat(),
+                due,
+                _end_of_day(due, timing),
+            )
 
 
 def _sessions(entries: list[AuditRow], gap: timedelta) -> Iterator[list[AuditRow]]:

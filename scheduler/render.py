@@ -31,8 +31,9 @@ from scheduler.delivery import TELEGRAM, album, delivery, reader
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Button, Outgoing
 from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
-from storage.evidence import EvidenceStorage
+from scheduler.review_render import returned, review_pending
 from storage.chase import CHASE_KIND
+from storage.evidence import EvidenceStorage
 from storage.models import Activity, District, Member, Organisation, Plan
 
 Rendered = Outgoing | Album
@@ -66,6 +67,10 @@ async def compose(
         return await _deadline(session, params, lang)
     if message == Kind.CITY_SUMMARY:
         return await _city_summary(session, params, lang)
+    if message == Kind.REPORT_RETURNED:
+        return await returned(session, params, lang)
+    if message == Kind.REVIEW_PENDING:
+        return await review_pending(session, params, lang)
     if message == CHASE_KIND:
         return await _chase(session, params, lang)
     raise ValueError(f"unknown message kind {message!r}")
@@ -192,6 +197,9 @@ async def _deadline(session: AsyncSession, params: dict[str, Any], lang: str) ->
         year=int(params["year"]),
         **{name: int(params[name]) for name in counts},
     )
+    pending = int(params.get("pending") or 0)  # rows queued before review have none
+    if pending:
+        text = Raw(text + "\n" + t(lang, "review_deadline_pending", n=pending))
     export = _button(lang, "sch_btn_export", START_EXPORT.pack())
     return _text(Kind.DEADLINE, text, (export,))
 

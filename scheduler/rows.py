@@ -29,10 +29,21 @@ class Kind(enum.StrEnum):
     QUIET_NUDGE = "quiet_nudge"
     DEADLINE = "deadline"
     CITY_SUMMARY = "city_summary"
+    # Review (审核): a corrected report back to the district, a return to its author and org
+    # admins, and the district admins' daily reminder of reports pending for over two days.
+    REPORT_CORRECTED = "report_corrected"
+    REPORT_RETURNED = "report_returned"
+    REVIEW_PENDING = "review_pending"
 
 
 DELIVERY_KINDS = frozenset(
-    {Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED, Kind.REPORT_EDITED, Kind.REPORT_WITHDRAWN}
+    {
+        Kind.REPORT_SUBMITTED,
+        Kind.REPORT_RESUBMITTED,
+        Kind.REPORT_EDITED,
+        Kind.REPORT_WITHDRAWN,
+        Kind.REPORT_CORRECTED,
+    }
 )
 
 
@@ -153,6 +164,8 @@ class Snapshot:
     last_nudge: dict[int, datetime] = field(default_factory=dict)  # org id → last nudge queued
     # org id → members who may report for it (active reporters and org admins)
     reporters: dict[int, set[int]] = field(default_factory=dict)
+    # Reports waiting for review: (activity id, org id, pending since), oldest first.
+    pending_reviews: list[tuple[int, int, datetime]] = field(default_factory=list)
 
     def may_report(self, member_id: int, org_id: int) -> bool:
         """Whether the member still belongs to the association (a removed one is not chased)."""

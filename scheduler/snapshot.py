@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, Channel, Role
-from core.rules import WINDOW_DAYS
+from core.rules import WINDOW_DAYS, ReviewState
 from scheduler.reminders import (
     ActivityRow,
     AuditRow,
@@ -35,7 +35,8 @@ from storage.models import (
     Plan,
 )
 
-AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence")
+# Review's "return" and "correct" (storage/review.py) are announced too.
+AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence", "return", "correct")
 
 
 async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) -> Snapshot:
@@ -159,6 +160,21 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
         ).where(or_(*conditions))
     )
     snap.activities = [ActivityRow(*row) for row in activities.all()]
+
+    # Pending since the last submission or correction (an amended approved report: its edit).
+    pending = await conn.execute(
+        select(Activity.id, Activity.org_id, Activity.submitted_at, Activity.reviewed_at)
+        .where(
+            Activity.status == ActivityStatus.SUBMITTED,
+            Activity.review_state == ReviewState.PENDING,
+        )
+        .order_by(Activity.submitted_at, Activity.id)
+    )
+    snap.pending_reviews = [
+        (activity_id, org_id, max(d for d in (submitted, reviewed) if d is not None))
+        for activity_id, org_id, submitted, reviewed in pending.all()
+        if submitted is not None or reviewed is not None
+    ]
 
     deadlines = await conn.execute(select(AnnualDeadline.year, AnnualDeadline.deadline))
     snap.deadlines = {year: day for year, day in deadlines.all()}

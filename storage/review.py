@@ -20,6 +20,26 @@ from core.enums import ActivityStatus
 from core.rules import ReviewState
 from storage.models import Activity, AuditEntry, Member, Organisation, utcnow
 
+__all__ = [
+    "APPROVE",
+    "CORRECT",
+    "EDIT_ACTIONS",
+    "REOPEN",
+    "RETURN",
+    "Decided",
+    "ReviewState",
+    "approve",
+    "changes_since_return",
+    "decided_by",
+    "mark_submitted",
+    "pending_count",
+    "queue",
+    "reopen_if_approved",
+    "resubmit_corrected",
+    "return_report",
+    "similar_reports",
+]
+
 # audit_log actions of the review (storage/reports.py writes submit / edit / evidence / …).
 APPROVE = "approve"
 RETURN = "return"
@@ -75,7 +95,14 @@ def reopen_if_approved(session: AsyncSession, activity: Activity, member_id: int
     if activity.review_state != ReviewState.APPROVED:
         return
     activity.review_state = ReviewState.PENDING
-    _audit(session, activity, member_id, REOPEN, ReviewState.APPROVED, ReviewState.PENDING, utcnow())
+    _audit(
+        session, activity, member_id, REOPEN, ReviewState.APPROVED, ReviewState.PENDING, utcnow()
+    )
+
+
+async def decided_by(session: AsyncSession, activity: Activity) -> str | None:
+    """The name of who decided the report last (None if nobody has)."""
+    return await _name(session, activity.reviewed_by)
 
 
 async def _name(session: AsyncSession, member_id: int | None) -> str | None:
@@ -165,9 +192,7 @@ async def resubmit_corrected(
     activity.review_state = ReviewState.PENDING
     activity.reviewed_by = None
     activity.reviewed_at = None
-    _audit(
-        session, activity, member_id, CORRECT, ReviewState.RETURNED, ReviewState.PENDING, now
-    )
+    _audit(session, activity, member_id, CORRECT, ReviewState.RETURNED, ReviewState.PENDING, now)
     activity.version = (activity.version or 1) + 1
     await session.flush()
     return True

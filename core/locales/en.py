@@ -518,4 +518,51 @@ TEXTS: dict[str, str] = {
     "chase_too_soon": "{org} was reminded on {when}; not again within 24 hours.",
     "sch_chase_nudge": "Hello! {district} asks: {org} has not reported an activity lately. If you held one, please report it with /report within 3 days of the activity. Thank you!",
     # --- end chase ---
+    # --- review (审核, issue 12) ---
+    "cmd_review": "Review pending reports",
+    "review_label_state": "Review",
+    "review_state_pending": "Pending review",
+    "review_state_approved": "Approved",
+    "review_state_returned": "Returned",
+    "review_btn_approve": "✅ Approve",
+    "review_btn_return": "↩️ Return",
+    "review_btn_amend": "✏️ Amend",
+    "review_btn_resubmit": "📤 Resubmit",
+    "review_btn_open": "📋 Open the review queue",
+    "review_btn_approve_page": "✅ Approve this page",
+    "review_btn_item_approve": "✅ Approve {ref}",
+    "review_btn_item_return": "↩️ Return {ref}",
+    "sch_head_report_corrected": "🔁 <b>Corrected and resubmitted {ref}</b> · {district}\n{org}",
+    "review_returned_notice": (
+        "↩️ Your association's report <b>{ref}</b> “{name}” was returned by {district} ({by}).\n"
+        "Reason: {reason}\n"
+        "Press “Amend” to correct it, then “Resubmit”."
+    ),
+    "review_pending_reminder": "⏳ {district} has {n} report(s) waiting for review for more than 2 days; send /review.",
+    "review_deadline_pending": "• reports pending review: {n}",
+    "review_ask_reason": "Please type why <b>{ref}</b> is returned (at least 4 characters); the reporter will read it. /cancel keeps it pending.",
+    "review_reason_short": "The reason needs at least 4 characters; please be specific so the reporter can correct it.",
+    "review_reason_long": "The reason may be at most 500 characters.",
+    "review_outcome_approved": "✅ <b>Approved</b> · {by} · {when}",
+    "review_outcome_returned": "↩️ <b>Returned</b> · {by} · {when}\nReason: {reason}",
+    "review_already": "{by} already decided this report on {when}: {state}.",
+    "review_already_state": "This report is no longer pending review ({state}).",
+    "review_approved_toast": "Approved {ref}",
+    "review_returned_done": "{ref} returned; its reporter and org admins are told.",
+    "review_return_cancelled": "Return abandoned; {ref} is still pending.",
+    "review_queue_title": "📋 <b>Pending reports</b> ({total} in all, page {page}/{pages}, oldest first)",
+    "review_queue_item": "{n}. <b>{ref}</b> {date} “{name}”\n    {org} · submitted {submitted}",
+    "review_queue_empty": "✅ No report is waiting for review.",
+    "review_queue_changed": "The list changed; please check it before approving the page.",
+    "review_page_approved": "Approved {n} report(s) on this page.",
+    "review_resubmit_needs_change": "Please amend at least one answer (“Amend”) before resubmitting.",
+    "review_resubmitted": "{ref} resubmitted; waiting for {district} to review it.",
+    "review_not_returned": "This report is not returned; there is nothing to resubmit.",
+    "dup_warning": (
+        "⚠️ This may duplicate <b>{ref}</b>: “{name}” (same association, same date, similar name).\n"
+        "If it really is another activity, press “Submit anyway”."
+    ),
+    "dup_btn_submit": "Submit anyway",
+    "dup_btn_view": "View that one",
+    # --- end review ---
 }

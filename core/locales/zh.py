@@ -515,4 +515,51 @@ TEXTS: dict[str, str] = {
     "chase_too_soon": "{org} 已于 {when} 提醒过，24 小时内不再重复提醒。",
     "sch_chase_nudge": "您好！{district}科协提醒：{org} 最近还没有报送活动。如果开展了活动，请在活动结束后 3 日内发送 /report 报送，谢谢！",
     # --- end chase ---
+    # --- review (审核, issue 12) ---
+    "cmd_review": "审核待处理的报送",
+    "review_label_state": "审核状态",
+    "review_state_pending": "待审核",
+    "review_state_approved": "已通过",
+    "review_state_returned": "已退回",
+    "review_btn_approve": "✅ 通过",
+    "review_btn_return": "↩️ 退回",
+    "review_btn_amend": "✏️ 去修改",
+    "review_btn_resubmit": "📤 重新提交",
+    "review_btn_open": "📋 打开待审核列表",
+    "review_btn_approve_page": "✅ 本页全部通过",
+    "review_btn_item_approve": "✅ 通过 {ref}",
+    "review_btn_item_return": "↩️ 退回 {ref}",
+    "sch_head_report_corrected": "🔁 <b>退回后修改并重新提交 {ref}</b> · {district}\n{org}",
+    "review_returned_notice": (
+        "↩️ 您单位报送的 <b>{ref}</b>「{name}」被{district}科协（{by}）退回。\n"
+        "退回理由：{reason}\n"
+        "请按“去修改”更正，改好后按“重新提交”。"
+    ),
+    "review_pending_reminder": "⏳ {district}有 {n} 条报送等待审核已超过 2 天，请发送 /review 处理。",
+    "review_deadline_pending": "• 待审核的报送 {n} 项",
+    "review_ask_reason": "请输入退回 <b>{ref}</b> 的理由（至少 4 个字），报送人会看到这段话。发送 /cancel 放弃退回。",
+    "review_reason_short": "退回理由至少需要 4 个字，请写具体一些，方便报送人更正。",
+    "review_reason_long": "退回理由最多 500 个字，请精简后再发送。",
+    "review_outcome_approved": "✅ <b>已通过</b> · {by} · {when}",
+    "review_outcome_returned": "↩️ <b>已退回</b> · {by} · {when}\n理由：{reason}",
+    "review_already": "这条报送已由 {by} 于 {when} 处理：{state}。",
+    "review_already_state": "这条报送已不是待审核状态（{state}）。",
+    "review_approved_toast": "已通过 {ref}",
+    "review_returned_done": "已退回 {ref}，已通知报送人和本科协管理员。",
+    "review_return_cancelled": "已放弃退回，{ref} 仍待审核。",
+    "review_queue_title": "📋 <b>待审核报送</b>（共 {total} 条，第 {page}/{pages} 页，最早提交的在前）",
+    "review_queue_item": "{n}. <b>{ref}</b> {date}「{name}」\n    {org} · 提交于 {submitted}",
+    "review_queue_empty": "✅ 目前没有待审核的报送。",
+    "review_queue_changed": "列表已有变化，请核对后再按“本页全部通过”。",
+    "review_page_approved": "已通过本页 {n} 条报送。",
+    "review_resubmit_needs_change": "请先按“去修改”更正至少一项，再重新提交。",
+    "review_resubmitted": "已重新提交 {ref}，等待{district}科协审核。",
+    "review_not_returned": "这条报送目前不是“已退回”状态，无需重新提交。",
+    "dup_warning": (
+        "⚠️ 可能与 <b>{ref}</b> 重复：「{name}」（同一科协、同一日期、名称相近）。\n"
+        "如果确实是另一项活动，请按“仍然提交”。"
+    ),
+    "dup_btn_submit": "仍然提交",
+    "dup_btn_view": "查看那条",
+    # --- end review ---
 }

@@ -18,6 +18,7 @@ from handlers.district import DistrictStep
 from handlers.export import ExportStep
 from handlers.org_card import OrgStep
 from handlers.plan import PlanStep
+from handlers.review import ReviewStep
 
 HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
 
@@ -28,6 +29,7 @@ DIAGRAMS: list[tuple[Path, type[enum.Enum]]] = [
     (HANDLERS / "district.mmd", DistrictStep),
     (HANDLERS / "plan.mmd", PlanStep),
     (HANDLERS / "export.mmd", ExportStep),
+    (HANDLERS / "review.mmd", ReviewStep),
 ]
 
 _ALIAS = re.compile(r'^state\s+"([^"]*)"\s+as\s+(\S+)$')

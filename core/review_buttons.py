@@ -1,0 +1,32 @@
+"""The buttons of review (审核), as :mod:`core.callbacks` codecs: on the delivery card and in
+/review (通过, 退回, 本页全部通过, pages), on a return (去修改, 重新提交), and at 提交 when a
+report looks like a duplicate (仍然提交, 查看那条).
+
+The scheduler packs the card's and the return's buttons (``scheduler/delivery.py``,
+``scheduler/render.py``); ``handlers/review.py`` answers them with the same codecs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.callbacks import Codec, id_codec
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of /review; ``seen`` is a short fingerprint of the reports shown on it, so
+    本页全部通过 approves exactly those (a page that changed meanwhile is shown again)."""
+
+    page: int
+    seen: str
+
+
+APPROVE = id_codec("rev:ok")  # 通过
+RETURN = id_codec("rev:back")  # 退回: asks for the reason
+AMEND = id_codec("rev:amend")  # 去修改 on a returned report
+RESUBMIT = id_codec("rev:again")  # 重新提交 a corrected report
+QUEUE_PAGE = Codec("rev:page:{page:int}:{seen:word}", QueuePage)
+APPROVE_PAGE = Codec("rev:okall:{page:int}:{seen:word}", QueuePage)  # 本页全部通过
+DUPLICATE_SUBMIT = id_codec("dup:submit")  # 仍然提交 (the draft's id)
+DUPLICATE_VIEW = id_codec("dup:view")  # 查看那条 (the earlier report's id)

@@ -1,0 +1,138 @@
+"""End-to-end: review (审核) through the real application and the Bot API stand-in.
+
+A reporter submits; the district admin gets the card, presses 退回 and types a reason; the
+reporter receives the return, presses 去修改, changes the headcount and presses 重新提交; the
+district admin gets the change (old → new) and presses 通过; the export shows 已通过; /review
+is then empty.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from core.rules import ReviewState
+from storage.models import Activity, AuditEntry, utcnow
+from tests.harness import Kexie
+from tests.journeys import local_today, run_scheduler_at, submit_report_with_album, toast
+
+
+async def test_return_correct_resubmit_approve_export(kexie: Kexie) -> None:
+    org = await kexie.org("锦江光电科技科协", district="锦江区")
+    reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
+    admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
+    second = await kexie.member(1202, "district_admin", district="锦江区", first_name="刘洋")
+    await submit_report_with_album(reporter, "光电产业技术交流会")
+    async with kexie.session() as session:
+        activity = await session.scalar(select(Activity))
+        assert activity is not None and activity.review_state == ReviewState.PENDING
+        ref, activity_id = activity.ref_no, activity.id
+    assert ref
+
+    morning = local_today(kexie) + timedelta(days=1, hours=9)
+    await run_scheduler_at(kexie, morning)
+    card = await admin.expect_any(f"新报送 {ref}")
+    assert "待审核" in card.text
+    assert [b.text for row in card.buttons for b in row] == ["✅ 通过", "↩️ 退回"]
+    await second.expect_any(f"新报送 {ref}")
+
+    # 退回: a reason too short is refused, then the card shows who returned it and why.
+    await admin.press("↩️ 退回", card)
+    await admin.expect_any("的理由（至少 4 个字）")
+    await admin.send("不行")
+    await admin.expect_any("至少需要 4 个字")
+    await admin.send("参与人数与签到表不符 <请核对>")
+    await admin.expect_any(f"已退回 {ref}")
+    returned_card = admin.message(card.message_id)
+    assert "已退回" in returned_card.text and "陈静" in returned_card.text
+    assert "参与人数与签到表不符 <请核对>" in returned_card.text  # escaped, shown as typed
+    assert not returned_card.buttons
+
+    # The second admin's outdated 通过 is told who decided.
+    second_card = next(m for m in second.messages if f"新报送 {ref}" in m.text)
+    answer = await toast(second, "✅ 通过")
+    assert "陈静" in answer and "已退回" in answer
+    assert second.message(second_card.message_id).buttons  # their card itself is unchanged
+
+    # The reporter receives the return with the reason, 去修改 and 重新提交.
+    await run_scheduler_at(kexie, morning + timedelta(minutes=5))
+    notice = await reporter.expect_any(f"{ref}")
+    assert "参与人数与签到表不符 &lt;请核对&gt;" not in notice.text  # not double-escaped
+    assert "参与人数与签到表不符 <请核对>" in notice.text and "陈静" in notice.text
+    # 重新提交 before any change is refused.
+    assert "请先" in await toast(reporter, "📤 重新提交")
+    await reporter.press("✏️ 去修改", notice)
+    await reporter.expect_any("要修改哪一项")
+    await reporter.press("参与人数")
+    await reporter.expect_any("第5步")
+    await reporter.send("45人")
+    await reporter.expect_any("修改已保存")
+    await reporter.press("📤 重新提交", notice)
+    await reporter.expect_any(f"已重新提交 {ref}")
+
+    # The district gets the correction as a card showing old → new, and approves it.
+    admin.drain()
+    await run_scheduler_at(kexie, morning + timedelta(minutes=10))
+    corrected = await admin.expect_any(f"退回后修改并重新提交 {ref}")
+    assert "参与人数" in corrected.text and "40人 → 45人" in corrected.text
+    assert not any("已修改" in m.text and ref in m.text for m in admin.drain())
+    await admin.press("✅ 通过", corrected)
+    approved = await admin.expect_any("已通过 · 陈静")
+    assert approved.message_id == corrected.message_id and not approved.buttons
+
+    async with kexie.session() as session:
+        row = await session.get(Activity, activity_id)
+        assert row is not None and row.review_state == ReviewState.APPROVED
+        assert row.on_time is True and row.headcount == 45
+        actions = (
+            await session.scalars(
+                select(AuditEntry.action)
+                .where(AuditEntry.activity_id == activity_id)
+                .order_by(AuditEntry.id)
+            )
+        ).all()
+    assert list(actions) == ["submit", "return", "edit", "correct", "approve"]
+
+    # The export shows it approved; the queue is empty.
+    year = utcnow().astimezone(kexie.settings.tz).year
+    activity_year = (local_today(kexie) - timedelta(days=1)).year
+    await admin.send("/export")
+    await admin.expect_any("请选择要导出的附件")
+    await admin.press("附件1-3")
+    await admin.expect_any("请选择年度")
+    await admin.send(str(activity_year)) if activity_year != year else await admin.press(
+        f"{year}年（本年度）"
+    )
+    await admin.expect_any("已导出", timeout=60)
+    sheet = next(m for m in admin.messages if (m.file_name or "").startswith("附件1-3_"))
+    details = load_workbook(io.BytesIO(sheet.file_bytes or b""))["明细"]
+    headers = [c.value for c in details[2]]
+    assert details.cell(3, headers.index("审核状态") + 1).value == "已通过"
+    await admin.send("/review")
+    await admin.expect_any("目前没有待审核的报送")
+
+
+async def test_review_queue_pages_and_approve_page(kexie: Kexie) -> None:
+    org = await kexie.org("锦江光电科技科协", district="锦江区")
+    reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
+    admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
+    far = await kexie.member(1203, "district_admin", district="武侯区", first_name="周杰")
+    for n in range(6):
+        await submit_report_with_album(reporter, f"第{n + 1}场技术交流会")
+    await admin.send("/review")
+    page = await admin.expect_any("待审核报送")
+    assert "共 6 条" in page.text and "第1场" in page.text and "第6场" not in page.text
+    await admin.press("✅ 本页全部通过", page)
+    after = await admin.expect_any("已通过本页 5 条")
+    assert "第6场" in after.text and "共 1 条" in after.text
+    await far.send("/review")
+    await far.expect_any("目前没有待审核的报送")
+    # A forged 通过 from another district reads like a report that does not exist.
+    async with kexie.session() as session:
+        last = await session.scalar(select(Activity).order_by(Activity.id.desc()))
+        assert last is not None
+    answer = await toast(far, data=f"rev:ok:{last.id}")
+    assert answer == await toast(far, data="rev:ok:999999")
