@@ -299,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     from exports.cli import register as register_export
 
     register_export(sub)
+    from bot.cli_backup import register as register_backup
+
+    register_backup(sub)
     return parser
 
 

@@ -30,6 +30,7 @@ class Action(enum.StrEnum):
     EXPORT_CITY = "export_city"
     IMPORT_REGISTRY = "import_registry"  # load a district's annex 1-1 / 1-2 spreadsheet
     INVITE_CITY_ADMIN = "invite_city_admin"
+    BACKUP = "backup"  # kexie backup / restore: the whole installation
     REVIEW_REPORT = "review_report"  # approve (通过) or return (退回) a district's report
     REVIEW_QUEUE = "review_queue"  # /review: a district's pending reports
     CHASE = "chase"  # /chase: list a district's quiet associations and nudge their reporters
@@ -116,6 +117,9 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
         case Action.INVITE_ORG_ADMIN | Action.CREATE_ORG:
             return district or city
         case Action.INVITE_DISTRICT_ADMIN | Action.INVITE_CITY_ADMIN | Action.EXPORT_CITY:
+            return city
+        case Action.BACKUP:
+            # A backup holds every district's reports and every member: the city's alone.
             return city
         case Action.DISTRICT_FIGURES | Action.VIEW_STATUS | Action.EXPORT | Action.IMPORT_REGISTRY:
             return district or city

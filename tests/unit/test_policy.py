@@ -58,6 +58,7 @@ MATRIX: dict[Action, dict[str, set[str]]] = {
     Action.IMPORT_REGISTRY: {"district_admin": DISTRICT, "city_admin": ALL},
     Action.EXPORT_CITY: {"city_admin": ALL},
     Action.INVITE_CITY_ADMIN: {"city_admin": ALL},
+    Action.BACKUP: {"city_admin": ALL},
     # Review (issue 12): the district's admins and the city; an org admin never approves its own.
     Action.REVIEW_REPORT: {"district_admin": DISTRICT, "city_admin": ALL},
     Action.REVIEW_QUEUE: {"district_admin": DISTRICT, "city_admin": ALL},
