@@ -16,7 +16,6 @@ from telegram import Update
 from telegram.constants import ParseMode
 from telegram.error import NetworkError, TelegramError
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -29,6 +28,7 @@ from telegram.ext import (
 )
 
 from bot import jobs
+from bot.lanes import LaneRateLimiter
 from bot.metrics import CountingRequest
 from core import chase_buttons as cb_chase
 from core import report_buttons as rb
@@ -121,11 +121,11 @@ def build_application(settings: Settings, db: Database) -> Application:
         .base_url(settings.telegram_api_url)
         .base_file_url(settings.file_api_url)
         .request(RetryingReads(connection_pool_size=256, read_timeout=READ_TIMEOUT))
-        # 429 "retry after" is honoured here; 5xx, timeouts and dropped connections are
-        # retried by RetryingReads (downloads) and unit_of_work (replies). The two-lane
-        # limiter (bot/lanes.py, LaneRateLimiter) is not wired yet: with it,
-        # tests/e2e/test_scheduler_e2e.py::test_delivery_card_and_album... sends 8 of 9 rows.
-        .rate_limiter(AIORateLimiter(max_retries=2))
+        # Two lanes (bot/lanes.py): replies paced per chat, scheduled messages within
+        # KEXIE_BROADCAST_RATE and behind replies. 429 is honoured there and only there; 5xx,
+        # timeouts and dropped connections are retried by RetryingReads (downloads),
+        # unit_of_work (replies) and the scheduler's sender (scheduled messages).
+        .rate_limiter(LaneRateLimiter(settings.broadcast_rate))
         # Every text is catalog HTML; the few plain ones pass parse_mode=None.
         .defaults(Defaults(parse_mode=ParseMode.HTML))
         .post_init(_post_init)

@@ -36,10 +36,8 @@ def install(app: Application) -> Scheduler:
     db: Database = app.bot_data["db"]
     scheduler = Scheduler(db, settings)
     app.bot_data["scheduler"] = scheduler
-    # The sender paces to KEXIE_BROADCAST_RATE itself (the bot's AIORateLimiter only honours 429).
-    app.bot_data["sender"] = scheduler.sender(
-        TelegramMessenger(app.bot), rate=settings.broadcast_rate
-    )
+    # rate=None: the bot's broadcast lane (bot/lanes.py, KEXIE_BROADCAST_RATE) is the budget.
+    app.bot_data["sender"] = scheduler.sender(TelegramMessenger(app.bot), rate=None)
     app.bot_data[WAKE] = asyncio.Event()
     queue = app.job_queue
     if queue is None:  # PTB installed without the job-queue extra

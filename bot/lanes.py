@@ -62,7 +62,7 @@ class LaneRateLimiter(BaseRateLimiter[int]):
         broadcast_rate: float = 25.0,
         *,
         per_chat_rate: float = 1.0,
-        burst: int = 10,
+        burst: int = 20,
         overall: float = OVERALL,
         interactive_retries: int = 1,
         clock: Callable[[], float] = time.monotonic,
