@@ -237,6 +237,9 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(review.approve_page, rv.APPROVE_PAGE))
     app.add_handler(_button(review.amend_returned, rv.AMEND))
     app.add_handler(_button(review.resubmit_returned, rv.RESUBMIT))
+    # 可能重复 at 提交 (handlers/report/card.py): 仍然提交 submits past the check, 查看那条.
+    app.add_handler(_button(report.submit_report, rv.DUPLICATE_SUBMIT))
+    app.add_handler(_button(review.view_duplicate, rv.DUPLICATE_VIEW))
     # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
     router.register_flow(export.FLOW, export.receive_message, export.cancel_export)
     app.add_handler(CommandHandler("export", uow(export.start_export), PRIVATE))

@@ -22,11 +22,18 @@ class QueuePage:
     seen: str
 
 
+@dataclass(frozen=True)
+class OnDraft:
+    """A button on a draft's card (the report flow reads ``activity``)."""
+
+    activity: int
+
+
 APPROVE = id_codec("rev:ok")  # 通过
 RETURN = id_codec("rev:back")  # 退回: asks for the reason
 AMEND = id_codec("rev:amend")  # 去修改 on a returned report
 RESUBMIT = id_codec("rev:again")  # 重新提交 a corrected report
 QUEUE_PAGE = Codec("rev:page:{page:int}:{seen:word}", QueuePage)
 APPROVE_PAGE = Codec("rev:okall:{page:int}:{seen:word}", QueuePage)  # 本页全部通过
-DUPLICATE_SUBMIT = id_codec("dup:submit")  # 仍然提交 (the draft's id)
+DUPLICATE_SUBMIT = Codec("dup:{activity:id}:submit", OnDraft)  # 仍然提交
 DUPLICATE_VIEW = id_codec("dup:view")  # 查看那条 (the earlier report's id)

@@ -108,7 +108,7 @@ def _actions(turn: Turn, activity: Activity) -> Buttons:
     if not may_amend(turn, activity):
         return []
     if activity.status == ActivityStatus.SUBMITTED:
-        rows: Buttons = [
+        rows: list[list[tuple[str, str]]] = [
             [
                 (turn.label("btn_edit"), MINE_EDIT.pack(id=activity.id)),
                 (turn.label("btn_withdraw"), MINE_WITHDRAW.pack(id=activity.id)),

@@ -83,7 +83,8 @@ def _queue_page(turn: Turn) -> int | None:
         return None
     for row in message.reply_markup.inline_keyboard:
         for button in row:
-            page = rv.APPROVE_PAGE.parse(button.callback_data if button.callback_data else None)
+            data = button.callback_data
+            page = rv.APPROVE_PAGE.parse(data if isinstance(data, str) else None)
             if page is not None:
                 return page.page
     return None
@@ -256,7 +257,7 @@ def _page(turn: Turn, rows: list[Activity], total: int, page: int) -> tuple[Raw,
         return turn.t("review_queue_empty"), []
     pages = max(1, math.ceil(total / PAGE_SIZE))
     lines = [turn.t("review_queue_title", total=total, page=page, pages=pages)]
-    buttons: Buttons = []
+    buttons: list[list[tuple[str, str]]] = []
     start = (page - 1) * PAGE_SIZE
     for n, a in enumerate(rows, start=start + 1):
         lines.append(
@@ -359,3 +360,11 @@ async def resubmit_returned(turn: Turn) -> None:
             district=activity.organisation.district.name,
         )
     )
+
+
+async def view_duplicate(turn: Turn) -> None:
+    """查看那条 at 提交: the earlier report that the draft may repeat."""
+    activity = await pressed_report(turn, rv.DUPLICATE_VIEW, Action.VIEW_REPORTS)
+    if activity is None:
+        return
+    turn.reply(render_card(turn, activity))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.enums import ActivityStatus
-from core.rules import ReviewState
+from core.rules import ReviewState, similar_names
 from storage.models import Activity, AuditEntry, Member, Organisation, utcnow
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "approve",
     "changes_since_return",
     "decided_by",
+    "find_duplicate",
     "mark_submitted",
     "pending_count",
     "queue",
@@ -267,3 +268,14 @@ async def similar_reports(
         .limit(limit)
     )
     return list(rows.all())
+
+
+async def find_duplicate(session: AsyncSession, activity: Activity) -> Activity | None:
+    """An earlier submitted report this draft probably repeats: same association, same date,
+    a similar name (:func:`core.rules.similar_names`)."""
+    if not activity.name:
+        return None
+    for other in await similar_reports(session, activity):
+        if other.name and similar_names(activity.name, other.name):
+            return other
+    return None

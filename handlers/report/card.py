@@ -4,21 +4,39 @@ and the end of an amendment (修改完成); /cancel's 保留草稿 / 放弃草�
 from __future__ import annotations
 
 from core import report_buttons as rb
+from core import review_buttons as rv
+from core.callbacks import Id
 from core.report_steps import IncompleteReport, ReportData, Step, question
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.report.access import FLOW, data_of, pressed
 from handlers.report.ask import card_buttons, field_buttons, go, render_card
-from storage import chat_state, reports
+from storage import chat_state, reports, review
 from storage.models import Activity
 
 
 async def submit_report(turn: Turn) -> None:
-    """提交: store as submitted and give the reference number."""
-    found = await pressed(turn, rb.SUBMIT, steps=(Step.REVIEW,), drafts_only=True)
+    """提交: store as submitted and give the reference number; a report that looks like one
+    already submitted (same association and date, similar name) is shown first, with 仍然提交
+    (this handler again, past the check) and 查看那条."""
+    anyway = rv.DUPLICATE_SUBMIT.parse(turn.query.data if turn.query else None) is not None
+    codec = rv.DUPLICATE_SUBMIT if anyway else rb.SUBMIT
+    found = await pressed(turn, codec, steps=(Step.REVIEW,), drafts_only=True)
     if found is None or turn.member is None:
         return
     activity = found[0]
+    if not anyway and (twin := await review.find_duplicate(turn.session, activity)) is not None:
+        warning = turn.t("dup_warning", ref=twin.ref_no or "", name=twin.name or "")
+        submit = rv.DUPLICATE_SUBMIT.pack(rv.OnDraft(activity.id))
+        view = rv.DUPLICATE_VIEW.pack(Id(twin.id))
+        turn.edit(
+            render_card(turn, activity) + "\n\n" + warning,
+            [
+                [(turn.label("dup_btn_submit"), submit), (turn.label("dup_btn_view"), view)],
+                *card_buttons(turn, activity)[1:],
+            ],
+        )
+        return
     try:
         await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
     except IncompleteReport as incomplete:
