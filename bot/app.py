@@ -250,6 +250,7 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(export.choose_where, export.EXP_WHERE))
     app.add_handler(_button(export.choose_where, export.EXP_WHERE_CITY))
     app.add_handler(_button(export.cancel_button, export.EXP_CANCEL))
+    app.add_handler(_button(export.toggle_approved, export.EXP_APPROVED))
 
     # 6. Scheduler commands (issue: reminders).
     # /plan (handlers/plan.py, plan.mmd) and /settings (handlers/settings.py, settings.mmd);

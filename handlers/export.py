@@ -61,6 +61,8 @@ EXP_YEAR = Codec("exp:year:{year:year}", YearChosen)
 EXP_WHERE = id_codec("exp:where")  # a district
 EXP_WHERE_CITY = constant("exp:where:city")
 EXP_CANCEL = constant("exp:cancel")
+# 只导出已通过: a switch on the annex question (default off: approved and pending reports).
+EXP_APPROVED = constant("exp:approved")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -90,16 +92,40 @@ async def start_export(turn: Turn) -> None:
     turn.reply(turn.t("export_choose_annex"), _annex_buttons(turn))
 
 
-def _annex_buttons(turn: Turn) -> Buttons:
+def _annex_buttons(turn: Turn, approved_only: bool = False) -> Buttons:
     def annex(key: str) -> tuple[str, str]:
         return (turn.label(f"btn_export_{key}"), EXP_ANNEX.pack(AnnexChosen(key)))
 
+    switch = "export_btn_approved_on" if approved_only else "export_btn_approved_off"
     return [
         [annex("13")],
         [annex("11"), annex("12")],
         [annex("all")],
+        [(turn.label(switch), EXP_APPROVED.pack())],
         [(turn.label("btn_export_cancel"), EXP_CANCEL.pack())],
     ]
+
+
+async def toggle_approved(turn: Turn) -> None:
+    """只导出已通过 on the annex question: annex 1-3 keeps only reports the district approved."""
+    state = await _state(turn)
+    if state is None or turn.member is None or state.step != ExportStep.ANNEX:
+        if state is not None:
+            turn.notice(turn.t("button_expired"))
+        return
+    approved_only = not bool(state.data.get("approved_only"))
+    await chat_state.set_state(
+        turn.session,
+        turn.member.id,
+        FLOW,
+        ExportStep.ANNEX,
+        data={"approved_only": approved_only},
+    )
+    turn.edit(turn.t("export_choose_annex"), _annex_buttons(turn, approved_only))
+
+
+def _approved_only(state: ChatState | None) -> bool:
+    return bool(state is not None and state.flow == FLOW and state.data.get("approved_only"))
 
 
 async def _state(turn: Turn) -> ChatState | None:
@@ -123,7 +149,7 @@ async def choose_annex(turn: Turn) -> None:
     if chosen is None:
         return
     annex = ANNEX_KEYS[chosen.annex]
-    data = {"annex": annex}
+    data: dict[str, object] = {"annex": annex, "approved_only": _approved_only(state)}
     await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.YEAR, data=data)
     this_year = turn.today.year
     buttons: list[list[tuple[str, str]]] = [
@@ -164,9 +190,9 @@ async def _after_year(turn: Turn, annex: str, year: int) -> None:
     if allowed_ids is not None and len(allowed_ids) == 1:
         await _begin(turn, annex, year, allowed_ids[0])
         return
-    await chat_state.set_state(
-        turn.session, turn.member.id, FLOW, ExportStep.WHERE, data={"annex": annex, "year": year}
-    )
+    state = await chat_state.get_state(turn.session, turn.member.id)
+    data = {"annex": annex, "year": year, "approved_only": _approved_only(state)}
+    await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.WHERE, data=data)
     query = select(District).order_by(District.sort_order, District.id)
     if allowed_ids is not None:
         query = query.where(District.id.in_(allowed_ids))
@@ -233,16 +259,17 @@ async def cancel_export(turn: Turn, state: ChatState) -> None:
 async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> None:
     """Check the permission, claim the job, turn the pressed message into the progress one."""
     assert turn.member is not None
+    approved_only = _approved_only(await chat_state.get_state(turn.session, turn.member.id))
     if district_id is None:
         permitted = allowed(turn.actor, Action.EXPORT_CITY, Target())
-        scope = Scope(Level.CITY, year)
+        scope = Scope(Level.CITY, year, approved_only=approved_only)
         where = turn.label("export_where_city")
     else:
         district = await turn.session.get(District, district_id)
         permitted = district is not None and allowed(
             turn.actor, Action.EXPORT, Target(district_id=district_id)
         )
-        scope = Scope(Level.DISTRICT, year, district_id=district_id)
+        scope = Scope(Level.DISTRICT, year, district_id=district_id, approved_only=approved_only)
         where = district.name if district else ""
     await chat_state.clear_state(turn.session, turn.member.id)
     if not permitted:

@@ -564,5 +564,7 @@ TEXTS: dict[str, str] = {
     ),
     "dup_btn_submit": "Submit anyway",
     "dup_btn_view": "View that one",
+    "export_btn_approved_off": "☐ Approved reports only (default: pending too)",
+    "export_btn_approved_on": "☑ Approved reports only",
     # --- end review ---
 }

@@ -561,5 +561,7 @@ TEXTS: dict[str, str] = {
     ),
     "dup_btn_submit": "仍然提交",
     "dup_btn_view": "查看那条",
+    "export_btn_approved_off": "☐ 只导出已通过审核的报送（默认含待审核）",
+    "export_btn_approved_on": "☑ 只导出已通过审核的报送",
     # --- end review ---
 }
