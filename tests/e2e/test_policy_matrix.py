@@ -9,7 +9,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.enums import ActivityStatus, Role
-from core.rules import reference_number
+from core.rules import ReviewState, reference_number
 from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie
 from tests.standin import FakeUser
@@ -34,6 +34,8 @@ ACTIONS: dict[str, str] = {
     "create_org": "org:new:{district}:o",
     "district_figures": "dst:open:{district}",
     "view_status": "sts:open:{district}",
+    # 退回 asks for the reason (nothing changes yet), so every cell sees a pending report.
+    "review_report": "rev:back:{activity}",
 }
 DISTRICT_WIDE = {"own", "other_org"}
 EVERYWHERE = {"own", "other_org", "other_district"}
@@ -70,6 +72,7 @@ async def _activity(kexie: Kexie, org_id: int, author_id: int) -> int:
             outcome="成效",
             submitted_at=utcnow(),
             on_time=True,
+            review_state=ReviewState.PENDING,
         )
         session.add(activity)
         await session.flush()
