@@ -5,8 +5,11 @@ does) has three routes:
 
 - ``POST /telegram`` (``KEXIE_WEBHOOK_PATH``): the secret header is compared in constant time
   (403 and nothing else otherwise); the update is read with :func:`bot.polling.read_update` and
-  handled to the end before the answer. 200 means its transaction committed; a 500 makes
-  Telegram deliver it again, and the update id stored with the member makes that a no-op.
+  handled to the end before the answer. 200 means its transaction committed; when it failed
+  in a way a retry may get past (the database unreachable, a dropped connection), a 500 makes
+  Telegram deliver it again, and the update id stored with the member makes that a no-op. A
+  handler bug is logged and answered 200, as polling confirms it: redeliveries would fail the
+  same way, each with an apology to the user.
   A body that is not JSON, or an update python-telegram-bot cannot read, gets 200 and a log
   line with ids only: a retry could never succeed.
 - ``GET /healthz``: 200 when the database answers and the outbox sender ran recently, else 503;
@@ -35,6 +38,7 @@ from typing import Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
+from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -48,7 +52,7 @@ from bot import metrics
 from bot.polling import ALLOWED_UPDATES, MAX_BACKOFF, STOP_GRACE, read_update
 from core.settings import Settings, parse_listen
 from handlers.tasks import interrupt_all
-from storage.db import Database
+from storage.db import Database, DatabaseLost
 
 log = logging.getLogger(__name__)
 
@@ -143,14 +147,19 @@ class Webhook:
         began = time.perf_counter()
         failures = await self._handle(update)
         metrics.HANDLER_SECONDS.observe(time.perf_counter() - began)
-        if failures:
-            metrics.UPDATES.labels(kind, "failed").inc()
+        if any(worth_retrying(exc) for exc in failures):
+            metrics.UPDATES.labels(kind, "retry").inc()
             log.warning(
                 "update %s failed (%s): answering 500 for a redelivery",
                 update.update_id,
                 type(failures[0]).__name__,
             )
             return PlainTextResponse("failed", status_code=500)
+        if failures:
+            # A bug fails the same way every time: redeliveries would only repeat the apology
+            # (as in polling, the update is confirmed; the error handler logged it).
+            metrics.UPDATES.labels(kind, "failed").inc()
+            return PlainTextResponse("ok")
         metrics.UPDATES.labels(kind, "handled").inc()
         return PlainTextResponse("ok")
 
@@ -215,6 +224,31 @@ class Webhook:
         except Exception as exc:  # the process's own counters are still worth serving
             log.warning("metrics: database figures unavailable (%s)", type(exc).__name__)
         return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+# Failures a redelivery may get past: the database unreachable or gone, a dropped connection,
+# a timeout. Anything else is a bug or a refusal that would fail again.
+_TRANSIENT: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    DatabaseLost,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def worth_retrying(exc: BaseException) -> bool:
+    """Whether a handler's failure should make Telegram deliver the update again (a 500)."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, _TRANSIENT):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def _chat_key(update: Update) -> int | None:

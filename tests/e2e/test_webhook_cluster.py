@@ -8,8 +8,8 @@ flight at the kill, the district admin received each delivery card exactly once,
 instances' /metrics parse, and the exported evidence zip holds every file. A request with a
 wrong or missing secret is refused with 403 through nginx and changes nothing.
 
-Evidence: the two instances share one local evidence directory (the S3 store is exercised by
-its own tests). Needs PostgreSQL (``KEXIE_TEST_POSTGRES_URL``) and nginx (``scripts/nginx.sh``);
+Evidence goes to an S3 bucket on moto's server (loopback), which both instances share. Needs
+PostgreSQL (``KEXIE_TEST_POSTGRES_URL``) and nginx (``scripts/nginx.sh``);
 skipped with a notice otherwise.
 """
 
@@ -35,6 +35,7 @@ from sqlalchemy import func, select
 from core.enums import ActivityStatus
 from storage.models import Activity, ChannelAccount, Evidence, OutboxMessage
 from tests.harness import Kexie, drop_postgres_database, postgres_database, seeded
+from tests.s3_server import S3Server, moto_s3
 from tests.standin import FakeUser, StandIn, make_jpeg
 
 SECRET = "cluster-secret_0123456789"
@@ -65,6 +66,8 @@ class Cluster:
     ports: list[int]
     env: dict[str, str]
     logs: Path
+    s3: S3Server
+    bucket: str
     procs: list[asyncio.subprocess.Process | None] = field(default_factory=list)
 
     async def start(self, n: int) -> None:
@@ -179,17 +182,20 @@ async def cluster(standin: StandIn, tmp_path: Path) -> AsyncIterator[Cluster]:
     proxy = await asyncio.create_subprocess_exec(
         nginx, "-c", str(conf), "-p", str(tmp_path), stderr=asyncio.subprocess.PIPE
     )
-    made_cluster = Cluster(kexie, front, ports, env, tmp_path)
-    try:
-        await made_cluster.start(0)
-        await made_cluster.start(1)
-        yield made_cluster
-    finally:
-        await made_cluster.stop()
-        proxy.send_signal(signal.SIGQUIT)
-        await proxy.wait()
-        await kexie.db.dispose()
-        await drop_postgres_database(name)
+    with moto_s3() as s3:
+        bucket = s3.bucket()
+        env.update(s3.env(bucket))
+        made_cluster = Cluster(kexie, front, ports, env, tmp_path, s3, bucket)
+        try:
+            await made_cluster.start(0)
+            await made_cluster.start(1)
+            yield made_cluster
+        finally:
+            await made_cluster.stop()
+            proxy.send_signal(signal.SIGQUIT)
+            await proxy.wait()
+            await kexie.db.dispose()
+            await drop_postgres_database(name)
 
 
 async def _report(user: FakeUser, name: str, restarted: asyncio.Event) -> None:
@@ -225,6 +231,8 @@ async def _kill_and_restart(cluster: Cluster, start: int, restarted: asyncio.Eve
     while len(standin.delivered_ok()) - start < KILL_AFTER_DELIVERIES:
         await asyncio.sleep(0.05)
     cluster.kill(0)
+    killed = cluster.procs[0]
+    assert killed is not None and await killed.wait() == -signal.SIGKILL
     await asyncio.sleep(5)
     await cluster.start(0)
     restarted.set()
@@ -234,10 +242,11 @@ async def test_two_instances_behind_nginx_survive_a_kill(
     cluster: Cluster, standin: StandIn
 ) -> None:
     kexie = cluster.kexie
-    orgs = [await kexie.org(f"蓉城第{n}电子科技有限公司科协") for n in range(5)]
+    # One association each: reports of one association and day with alike names ask first.
+    orgs = [await kexie.org(f"蓉城第{n}电子科技有限公司科协") for n in range(USERS)]
     admin = await kexie.member(4000, "district_admin", district="锦江区", first_name="赵主任")
     users = [
-        await kexie.member(5000 + n, "reporter", org=orgs[n % 5], first_name=f"报送员{n}")
+        await kexie.member(5000 + n, "reporter", org=orgs[n], first_name=f"报送员{n}")
         for n in range(USERS)
     ]
     names = [f"第{n:02d}场产学研对接会" for n in range(USERS)]
@@ -313,13 +322,23 @@ async def test_two_instances_behind_nginx_survive_a_kill(
             reports = families["kexie_reports_submitted"].samples[0].value
             assert reports == USERS
 
-    # The export's evidence zip holds every file.
+    # Every evidence file is in the bucket, and the export's evidence zip holds them.
+    async with kexie.session() as session:
+        hashes = set((await session.scalars(select(Evidence.sha256))).all())
+    stored_keys = await asyncio.to_thread(cluster.s3.keys, cluster.bucket)
+    assert hashes and hashes <= {key.rsplit("/", 1)[-1] for key in stored_keys}
     out = cluster.kexie.data_dir / "export"
     year = str(activities[0].activity_date.year)
-    result = await kexie.cli(
-        "export", "all", "--year", year, "--district", "锦江区", "--out", str(out)
+    exporter = await asyncio.create_subprocess_exec(
+        str(Path(sys.executable).parent / "kexie"),
+        *("export", "all", "--year", year, "--district", "锦江区", "--out", str(out)),
+        env=cluster.env,
+        cwd=kexie.data_dir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
     )
-    assert result.rc == 0, result.err
+    _, err = await asyncio.wait_for(exporter.communicate(), 300)
+    assert exporter.returncode == 0, err.decode()
     bundles = list(out.rglob("*.zip"))
     assert bundles, list(out.rglob("*"))
     with zipfile.ZipFile(bundles[0]) as bundle:

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
+from sqlalchemy.exc import OperationalError
 from telegram import Update
 from telegram.ext import TypeHandler
 
@@ -25,7 +26,7 @@ from core.enums import ActivityStatus
 from storage.models import Activity, ChannelAccount
 from tests.harness import Kexie
 from tests.journeys import submit_report_with_album
-from tests.standin import StandIn
+from tests.standin import FakeUser, StandIn
 
 SECRET = "webhook-secret_42"
 
@@ -143,20 +144,27 @@ async def test_not_an_update_is_answered_200(standin: StandIn, hooked: Hooked) -
     assert standin.calls_of("sendMessage") == []
 
 
-async def test_a_failed_update_gets_500_and_its_redelivery_is_applied_once(
-    kexie_idle: Kexie, standin: StandIn, hooked: Hooked
-) -> None:
-    org = await kexie_idle.org("蓉城电子科技有限公司科协")
-    user = await kexie_idle.member(3103, "reporter", org=org)
+async def _fail_once_on(kexie: Kexie, text: str, error: Exception) -> tuple[FakeUser, list[int]]:
+    """A member whose next ``text`` message fails once in a handler with ``error``."""
+    org = await kexie.org("蓉城电子科技有限公司科协")
+    user = await kexie.member(3103, "reporter", org=org)
     failed: list[int] = []
 
     async def fail_once(update: Update, _context: object) -> None:
-        if not failed and update.message is not None and update.message.text == "/report":
+        if not failed and update.message is not None and update.message.text == text:
             failed.append(update.update_id)
-            raise RuntimeError("a handler failed")
+            raise error
 
-    assert kexie_idle.app is not None
-    kexie_idle.app.add_handler(TypeHandler(Update, fail_once), group=-1)
+    assert kexie.app is not None
+    kexie.app.add_handler(TypeHandler(Update, fail_once), group=-1)
+    return user, failed
+
+
+async def test_a_database_failure_gets_500_and_the_redelivery_is_applied_once(
+    kexie_idle: Kexie, standin: StandIn, hooked: Hooked
+) -> None:
+    lost = OperationalError("SELECT 1", {}, ConnectionResetError("connection lost"))
+    user, failed = await _fail_once_on(kexie_idle, "/report", lost)
     await user.send("/report")
     await user.expect_any("第1步")
     await standin.wait_until_confirmed()
@@ -166,6 +174,16 @@ async def test_a_failed_update_gets_500_and_its_redelivery_is_applied_once(
     async with kexie_idle.session() as session:
         drafts = await session.scalar(select(func.count()).select_from(Activity))
     assert drafts <= 1
+
+
+async def test_a_handler_bug_is_answered_200_without_a_retry_storm(
+    kexie_idle: Kexie, standin: StandIn, hooked: Hooked
+) -> None:
+    user, failed = await _fail_once_on(kexie_idle, "/report", RuntimeError("a bug"))
+    await user.send("/report")
+    await standin.wait_until_confirmed()
+    (update_id,) = failed
+    assert [d.status for d in standin.deliveries if d.update_id == update_id] == [200]
 
 
 async def test_webhook_without_a_secret_stops_with_one_line(kexie_idle: Kexie) -> None:
