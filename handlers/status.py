@@ -8,6 +8,7 @@ from core.policy import Action
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.pickers import district_buttons, pressed_district
+from storage import review
 from storage.models import District
 from storage.registry import districts_for_actor
 from storage.status import district_status
@@ -60,6 +61,9 @@ async def render_status(turn: Turn, district: District) -> None:
             late=status.late,
         )
     ]
+    pending = await review.pending_count(turn.session, district.id, status.year)
+    if pending:  # reports the district has not reviewed yet (issue 12)
+        lines.append(turn.t("review_status_pending", n=pending))
     if status.incomplete:
         lines += ["", turn.t("status_incomplete_head")]
         lines += [

@@ -566,5 +566,6 @@ TEXTS: dict[str, str] = {
     "dup_btn_view": "View that one",
     "export_btn_approved_off": "☐ Approved reports only (default: pending too)",
     "export_btn_approved_on": "☑ Approved reports only",
+    "review_status_pending": "Reports pending review: {n} (send /review)",
     # --- end review ---
 }

@@ -563,5 +563,6 @@ TEXTS: dict[str, str] = {
     "dup_btn_view": "查看那条",
     "export_btn_approved_off": "☐ 只导出已通过审核的报送（默认含待审核）",
     "export_btn_approved_on": "☑ 只导出已通过审核的报送",
+    "review_status_pending": "待审核的报送：{n} 项（发送 /review 处理）",
     # --- end review ---
 }

@@ -120,14 +120,18 @@ async def test_review_queue_pages_and_approve_page(kexie: Kexie) -> None:
     reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
     admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
     far = await kexie.member(1203, "district_admin", district="武侯区", first_name="周杰")
-    for n in range(6):
-        await submit_report_with_album(reporter, f"第{n + 1}场技术交流会")
+    # Names far apart, so no submission is taken for a duplicate of another.
+    for name in ("光电论坛", "科普开放日", "专利申报培训", "院士座谈", "青少年编程营", "质量月"):
+        await submit_report_with_album(reporter, name)
     await admin.send("/review")
     page = await admin.expect_any("待审核报送")
-    assert "共 6 条" in page.text and "第1场" in page.text and "第6场" not in page.text
+    assert "共 6 条" in page.text and "光电论坛" in page.text and "质量月" not in page.text
     await admin.press("✅ 本页全部通过", page)
     after = await admin.expect_any("已通过本页 5 条")
-    assert "第6场" in after.text and "共 1 条" in after.text
+    assert "质量月" in after.text and "共 1 条" in after.text
+    await admin.send("/status")
+    status = await admin.expect_any("年报送情况")
+    assert "待审核的报送：1 项" in status.text
     await far.send("/review")
     await far.expect_any("目前没有待审核的报送")
     # A forged 通过 from another district reads like a report that does not exist.

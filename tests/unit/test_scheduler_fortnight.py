@@ -29,7 +29,7 @@ from scheduler import outbox
 from scheduler.jobs import Scheduler
 from scheduler.reminders import Timing, is_quiet
 from scheduler.sender import Sender
-from storage import reports
+from storage import reports, review
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Activity, Member, Membership, OutboxMessage, Plan
@@ -50,6 +50,14 @@ EXPECTED = [
     "11-17 14:00 Jay report_submitted KX26-0001 album(1)",
     "11-17 14:00 孙丽 report_submitted KX26-0001 card",
     "11-17 14:00 孙丽 report_submitted KX26-0001 album(1)",
+    # (issue 12, review) Jay returns KX26-0001 on 11-18 10:00: its author 张伟 is told at once
+    # (丙 has no org admin). 张伟 changes the headcount at 15:00 (no report_edited: edits to a
+    # returned report go with its correction) and resubmits at 15:30: the district (Jay) and the
+    # opted-in city admin (孙丽) get the correction card. Jay approves it on 11-19 11:00 (no
+    # message), so it never reaches the pending reminder.
+    "11-18 10:00 张伟 report_returned KX26-0001 card",
+    "11-18 15:30 Jay report_corrected KX26-0001 card",
+    "11-18 15:30 孙丽 report_corrected KX26-0001 card",
     "11-19 09:00 王芳 plan_ask 智能制造技术交流会",
     "11-19 10:00 李强 quiet_nudge 甲科技有限公司科协",
     "11-21 09:00 王芳 draft_morning 智能制造技术交流会",
@@ -72,6 +80,13 @@ EXPECTED = [
     "11-23 09:00 Jay deadline 武侯区 7d",
     "11-23 09:00 王芳 plan_last_call 科普进企业讲座",
     "11-24 09:00 李强 plan_missed 科普进企业讲座",
+    # (issue 12, review) KX26-0002, submitted 11-21 19:30, is still pending more than two days
+    # later: 锦江区's admins are reminded at 09:00 on 11-24 and 11-25, once a day each; it is
+    # withdrawn at 15:00 on 11-25, so nothing on 11-26.
+    "11-24 09:00 陈静 review_pending 2026-11-24",
+    "11-24 09:00 刘洋 review_pending 2026-11-24",
+    "11-25 09:00 陈静 review_pending 2026-11-25",
+    "11-25 09:00 刘洋 review_pending 2026-11-25",
     "11-25 15:00 陈静 report_withdrawn KX26-0002 card",
     "11-25 15:00 刘洋 report_withdrawn KX26-0002 card",
     "11-25 15:00 孙丽 report_withdrawn KX26-0002 card",
@@ -258,6 +273,34 @@ async def report_c(session: AsyncSession, world: World) -> None:
     world.activities["C"] = activity.id
 
 
+async def return_c(session: AsyncSession, world: World) -> None:
+    """Jay (武侯区) returns 张伟's report with a reason (issue 12, review)."""
+    activity = await reports.load_activity(session, world.activities["C"])
+    assert activity is not None
+    await review.return_report(session, activity, world.members["Jay"], "请补充签到人数说明")
+
+
+async def amend_c(session: AsyncSession, world: World) -> None:
+    """张伟 corrects the headcount of the returned report."""
+    activity = await reports.load_activity(session, world.activities["C"])
+    assert activity is not None
+    reports.set_field(session, activity, "headcount", 65, world.members["张伟"], world.settings.tz)
+
+
+async def resubmit_c(session: AsyncSession, world: World) -> None:
+    """张伟 presses 重新提交."""
+    activity = await reports.load_activity(session, world.activities["C"])
+    assert activity is not None
+    assert await review.resubmit_corrected(session, activity, world.members["张伟"])
+
+
+async def approve_c(session: AsyncSession, world: World) -> None:
+    """Jay approves the corrected report."""
+    activity = await reports.load_activity(session, world.activities["C"])
+    assert activity is not None
+    assert (await review.approve(session, activity, world.members["Jay"])).done
+
+
 async def start_p1_draft(session: AsyncSession, world: World) -> None:
     """王芳 taps 报送这项活动 for P1 and answers two questions, then stops."""
     activity = await reports.start_draft(session, world.members["王芳"], world.orgs["甲"])
@@ -298,6 +341,10 @@ async def withdraw_p1(session: AsyncSession, world: World) -> None:
 SCRIPT: Script = {
     at(11, 16, 10, 30): note_plans,
     at(11, 17, 14, 0): report_c,
+    at(11, 18, 10, 0): return_c,
+    at(11, 18, 15, 0): amend_c,
+    at(11, 18, 15, 30): resubmit_c,
+    at(11, 19, 11, 0): approve_c,
     at(11, 19, 12, 0): start_p1_draft,
     at(11, 21, 19, 30): submit_p1,
     at(11, 22, 22, 30): edit_p1_at_night,
