@@ -30,7 +30,6 @@ from telegram.ext import (
 from bot import jobs
 from bot.lanes import LaneRateLimiter
 from bot.metrics import CountingRequest
-from core import chase_buttons as cb_chase
 from core import report_buttons as rb
 from core import review_buttons as rv
 from core.callbacks import Codec
@@ -222,11 +221,7 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(status.open_status, status.STS_OPEN))
     # /chase 催报 (handlers/chase.py, chase.mmd; codecs in core/chase_buttons.py).
     app.add_handler(CommandHandler("chase", uow(chase_desk.show_chase), PRIVATE))
-    app.add_handler(_button(chase_desk.open_chase, cb_chase.CHASE_OPEN))
-    app.add_handler(_button(chase_desk.nudge_org, cb_chase.CHASE_NUDGE))
-    app.add_handler(_button(chase_desk.ask_all, cb_chase.CHASE_ALL))
-    app.add_handler(_button(chase_desk.nudge_all, cb_chase.CHASE_ALL_GO))
-    app.add_handler(_button(chase_desk.cancel_all, cb_chase.CHASE_ALL_NO))
+    app.add_handlers([_button(handler, codec) for handler, codec in chase_desk.BUTTONS])
     # Review (审核, handlers/review.py, review.mmd; buttons: core/review_buttons.py): 通过 / 退回
     # on delivery cards and in /review, the reason (flow "review"), 去修改 / 重新提交.
     router.register_flow(review.FLOW, review.receive_reason, review.cancel_reason, review.ask_again)

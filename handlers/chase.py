@@ -5,11 +5,12 @@ so quiet hours hold them until the morning and 24 hours must pass between two.""
 
 from __future__ import annotations
 
+from core.callbacks import Codec, Id
 from core.chase_buttons import CHASE_ALL, CHASE_ALL_GO, CHASE_ALL_NO, CHASE_NUDGE, CHASE_OPEN
 from core.policy import Action
 from core.rules import format_date, format_datetime
 from core.texts import Raw
-from handlers.common import Buttons, Turn
+from handlers.common import Buttons, Handler, Turn
 from handlers.pickers import district_buttons, pressed_district, pressed_org
 from scheduler.chase import nudge, quiet_orgs
 from storage.chase import chase_lines
@@ -51,7 +52,7 @@ async def render_chase(turn: Turn, district: District) -> None:
         turn.reply(turn.t("chase_empty", district=district.name))
         return
     text = [str(turn.t("chase_head", district=district.name))]
-    buttons: Buttons = []
+    buttons: list[list[tuple[str, str]]] = []
     for n, line in enumerate(lines, start=1):
         if line.last_report is None:
             text.append(turn.t("chase_line_never", n=n, name=line.org.name, complete=line.complete))
@@ -138,3 +139,13 @@ async def cancel_all(turn: Turn) -> None:
     if pressed is None:
         return
     turn.edit(turn.t("chase_all_cancelled"))
+
+
+#: Every button of /chase with its handler, registered in this order by ``bot/app.py``.
+BUTTONS: list[tuple[Handler, Codec[Id]]] = [
+    (open_chase, CHASE_OPEN),
+    (nudge_org, CHASE_NUDGE),
+    (ask_all, CHASE_ALL),
+    (nudge_all, CHASE_ALL_GO),
+    (cancel_all, CHASE_ALL_NO),
+]

@@ -28,6 +28,7 @@ from scheduler.messenger import (
     Blocked,
     Outgoing,
     PermanentFailure,
+    Picture,
     RateLimited,
     TransientFailure,
     Unreachable,
@@ -105,6 +106,29 @@ class TelegramMessenger:
         ]
         group = await _mapped(lambda: self.bot.send_media_group(address, photos))
         return group[0].message_id if group else None
+
+    async def send_photo(self, address: int, picture: Picture) -> int | None:
+        """A picture (a chart) with its caption and buttons."""
+        return await _send_photo(self, address, picture)
+
+
+async def _send_photo(messenger: TelegramMessenger, address: int, picture: Picture) -> int | None:
+    """A chart with its caption and buttons; a caption over Telegram's limit follows as text."""
+    rows = [[(b.label, b.data) for b in row] for row in picture.buttons]
+    if len(picture.caption) <= MAX_CAPTION:
+        sent = await _mapped(
+            lambda: messenger.bot.send_photo(
+                address,
+                picture.png,
+                caption=picture.caption or None,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(rows or None),
+            )
+        )
+        return sent.message_id
+    sent = await _mapped(lambda: messenger.bot.send_photo(address, picture.png))
+    await messenger.send_message(address, Outgoing(picture.kind, picture.caption, picture.buttons))
+    return sent.message_id
 
 
 def _file(item: Attachment) -> str | bytes:

@@ -1,10 +1,11 @@
 """/settings: mute the non-essential reminders and choose 中文 or English.
 
 One panel, buttons only (no conversation state; drawn in ``settings.mmd``). Buttons:
-``settings:lang:<zh|en>`` and ``settings:<nudges|summary|delivery>:<on|off>``. Each member
-sees only the switches that concern them: nudges reach org admins, the city summary and the
-city-wide deliveries reach city admins. Deadline and reporting-window reminders are essential
-and cannot be muted.
+``settings:lang:<zh|en>`` and ``settings:<nudges|summary|delivery|digest>:<on|off>``. Each
+member sees only the switches that concern them: nudges reach org admins, the city summary and
+the city-wide deliveries reach city admins, and district admins choose 逐条推送 (every report as
+it arrives, ``digest:off``, the default) or 每日汇总 (one 09:00 message, ``digest:on``).
+Deadline and reporting-window reminders are essential and cannot be muted.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from handlers.menus import set_member_menu
 from storage.models import Member
 
 LANGUAGES = ("zh", "en")
-SWITCHES = ("nudges", "summary", "delivery")
+SWITCHES = ("nudges", "summary", "delivery", "digest")
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ def switches_for(turn: Turn) -> list[str]:
     shown = []
     if turn.actor.has(Role.ORG_ADMIN):
         shown.append("nudges")
+    if turn.actor.has(Role.DISTRICT_ADMIN):
+        shown.append("digest")
     if turn.actor.is_city:
         shown += ["summary", "delivery"]
     return shown
@@ -57,6 +60,8 @@ def _is_on(member: Member, switch: str) -> bool:
         return not member.mute_nudges
     if switch == "summary":
         return not member.mute_city_summary
+    if switch == "digest":
+        return member.daily_digest
     return member.city_delivery_opt_in
 
 
@@ -65,6 +70,8 @@ def _set(member: Member, switch: str, on: bool) -> None:
         member.mute_nudges = not on
     elif switch == "summary":
         member.mute_city_summary = not on
+    elif switch == "digest":
+        member.daily_digest = on
     else:
         member.city_delivery_opt_in = on
 
@@ -82,6 +89,8 @@ def render_panel(turn: Turn, member: Member) -> tuple[Raw, Buttons]:
     for switch in switches_for(turn):
         on = _is_on(member, switch)
         state = turn.label("settings_on" if on else "settings_off")
+        if switch == "digest":  # a choice between two ways, not a switch
+            state = turn.label("settings_digest_daily" if on else "settings_digest_each")
         lines.append(turn.t(f"settings_{switch}_line", state=state))
         target = "off" if on else "on"
         label = turn.label(f"settings_btn_{switch}_{target}")

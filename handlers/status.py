@@ -1,17 +1,25 @@
 """/status for district admins: registry gaps, associations with no activity this year, late
-reports — one short card with counts. Button: ``sts:open:<district>`` (re-checked)."""
+reports — one short card with counts, then a chart (``scheduler/charts.py``: this year's
+reports per month, on time / late, and the ten most active associations; for city admins one
+bar per district). Button: ``sts:open:<district>`` (re-checked)."""
 
 from __future__ import annotations
+
+import asyncio
+import logging
 
 from core.callbacks import id_codec
 from core.policy import Action
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.pickers import district_buttons, pressed_district
+from scheduler.charts import chart_data, chart_labels, draw_chart
 from storage import review
 from storage.models import District
 from storage.registry import districts_for_actor
 from storage.status import district_status
+
+log = logging.getLogger(__name__)
 
 NAMES_SHOWN = 8  # names listed under each heading; the rest are counted
 
@@ -78,3 +86,22 @@ async def render_status(turn: Turn, district: District) -> None:
         if len(status.silent) > NAMES_SHOWN:
             lines.append(turn.t("status_more", n=len(status.silent) - NAMES_SHOWN))
     turn.reply(Raw("\n".join(lines)))
+    await send_chart(turn, district)
+
+
+async def send_chart(turn: Turn, district: District) -> None:
+    """Queue the chart as a photo after the card (drawn off the event loop: it takes a while)."""
+    city = turn.actor.is_city
+    year = turn.today.year
+    data = await chart_data(turn.session, year, None if city else district.id)
+    where = turn.label("chart_city") if city else district.name
+    labels = chart_labels(turn.lang, year, where, city=city)
+    try:
+        png = await asyncio.to_thread(draw_chart, data, labels)
+    except Exception as exc:  # the card already says it all; a chart is a bonus
+        log.warning(
+            "status chart failed for member %s: %s", turn.actor.member_id, type(exc).__name__
+        )
+        return
+    bot, chat_id = turn.context.bot, turn.chat_id
+    turn.later(lambda: bot.send_photo(chat_id, png, filename="status.png"))

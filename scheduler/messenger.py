@@ -54,6 +54,16 @@ class Album:
     documents: bool = False
 
 
+@dataclass(frozen=True)
+class Picture:
+    """An image (a chart's PNG) with its caption (the catalog's HTML subset) and buttons."""
+
+    kind: str
+    png: bytes = field(repr=False)
+    caption: str = ""
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
 class DeliveryError(Exception):
     """The channel did not deliver; the subclass says what the sender should do."""
 
@@ -93,3 +103,23 @@ class Messenger(Protocol):
     async def send_album(self, address: int, album: Album) -> int | None:
         """Send evidence files (one call: a single file or a group) to ``address``."""
         ...
+
+
+class PictureMessenger(Messenger, Protocol):
+    """A channel that can also send a picture (Telegram can). Optional: for a channel without
+    ``send_photo`` the sender sends the picture's caption as a text message instead."""
+
+    async def send_photo(self, address: int, picture: Picture) -> int | None:
+        """Send one image with its caption and buttons to ``address``."""
+        ...
+
+
+async def send_picture(messenger: Messenger, address: int, picture: Picture) -> int | None:
+    """``messenger.send_photo`` when the channel has it, else the caption as text."""
+    send_photo = getattr(messenger, "send_photo", None)
+    if send_photo is not None:
+        sent: int | None = await send_photo(address, picture)
+        return sent
+    return await messenger.send_message(
+        address, Outgoing(picture.kind, picture.caption, picture.buttons)
+    )

@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 from core.calendar import on_working_day
 from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, window_closes_at
+from scheduler.digest import daily_digests
 from scheduler.rows import (
     DELIVERY_KINDS,
     ActivityRow,
@@ -46,6 +47,7 @@ __all__ = [
     "Snapshot",
     "Timing",
     "candidates",
+    "daily_digests",
     "deadline_for",
     "deadline_reminders",
     "deliveries",
@@ -121,6 +123,8 @@ def due_now(snap: Snapshot, now: datetime, timing: Timing) -> list[Due]:
 
 
 def _muted(person: Person, kind: Kind) -> bool:
+    if kind in DELIVERY_KINDS and person.daily_digest:
+        return True  # 每日汇总: the 09:00 digest lists the day's reports instead
     if kind == Kind.QUIET_NUDGE:
         return person.mute_nudges
     if kind == Kind.CITY_SUMMARY:
@@ -135,6 +139,7 @@ def candidates(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
     yield from plan_reminders(snap, timing)
     yield from quiet_nudges(snap, now, timing)
     yield from deadline_reminders(snap, now, timing)
+    yield from daily_digests(snap, now, timing)
     yield from review_reminders(snap, now, timing)
 
 

@@ -27,16 +27,18 @@ from core.schedule_buttons import (
     START_EXPORT,
 )
 from core.texts import Raw, plain, t
+from scheduler.charts import countdown_picture
 from scheduler.delivery import TELEGRAM, album, delivery, reader
+from scheduler.digest_message import render_digest
 from scheduler.messages import ALBUM
-from scheduler.messenger import Album, Attachment, Button, Outgoing
+from scheduler.messenger import Album, Attachment, Button, Outgoing, Picture
 from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
 from scheduler.review_render import returned, review_pending
 from storage.chase import CHASE_KIND
 from storage.evidence import EvidenceStorage
 from storage.models import Activity, District, Member, Organisation, Plan
 
-Rendered = Outgoing | Album
+Rendered = Outgoing | Album | Picture
 
 
 async def compose(
@@ -64,7 +66,9 @@ async def compose(
     if message == Kind.QUIET_NUDGE:
         return await _nudge(session, params, lang)
     if message == Kind.DEADLINE:
-        return await _deadline(session, params, lang)
+        # 7 days and less before the deadline, the reminder carries the /status chart.
+        reminder = await _deadline(session, params, lang)
+        return await countdown_picture(session, reminder, params, lang)
     if message == Kind.CITY_SUMMARY:
         return await _city_summary(session, params, lang)
     if message == Kind.REPORT_RETURNED:
@@ -73,6 +77,8 @@ async def compose(
         return await review_pending(session, params, lang)
     if message == CHASE_KIND:
         return await _chase(session, params, lang)
+    if message == Kind.DAILY_DIGEST:
+        return await render_digest(session, params, lang)
     raise ValueError(f"unknown message kind {message!r}")
 
 

@@ -29,6 +29,7 @@ class Kind(enum.StrEnum):
     QUIET_NUDGE = "quiet_nudge"
     DEADLINE = "deadline"
     CITY_SUMMARY = "city_summary"
+    DAILY_DIGEST = "daily_digest"  # a district admin's 09:00 list of yesterday's reports
     # Review (审核): a corrected report back to the district, a return to its author and org
     # admins, and the district admins' daily reminder of reports pending for over two days.
     REPORT_CORRECTED = "report_corrected"
@@ -99,6 +100,7 @@ class Person:
     mute_nudges: bool = False
     mute_city_summary: bool = False
     city_delivery_opt_in: bool = False
+    daily_digest: bool = False  # a district admin's 每日汇总 instead of every report
 
 
 @dataclass(frozen=True)

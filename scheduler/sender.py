@@ -37,9 +37,11 @@ from scheduler.messenger import (
     Blocked,
     DeliveryError,
     Messenger,
+    Picture,
     RateLimited,
     TransientFailure,
     Unreachable,
+    send_picture,
 )
 from scheduler.reminders import Timing, is_quiet, quiet_ends
 from scheduler.render import Rendered, compose
@@ -334,6 +336,8 @@ class Sender:
         """One call to the channel; returns its id of the (first) message."""
         if isinstance(message, Album):
             return await self.messenger.send_album(address, message)
+        if isinstance(message, Picture):
+            return await send_picture(self.messenger, address, message)
         return await self.messenger.send_message(address, message)
 
 

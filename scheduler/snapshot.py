@@ -55,6 +55,7 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
             Member.mute_nudges,
             Member.mute_city_summary,
             Member.city_delivery_opt_in,
+            Member.daily_digest,
         ).outerjoin(
             ChannelAccount,
             and_(
@@ -73,6 +74,7 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
             mute_nudges=m.mute_nudges,
             mute_city_summary=m.mute_city_summary,
             city_delivery_opt_in=m.city_delivery_opt_in,
+            daily_digest=m.daily_digest,
         )
 
     last = dict(

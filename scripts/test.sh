@@ -19,6 +19,8 @@ if [ -z "${KEXIE_TEST_POSTGRES_URL:-}" ]; then
 fi
 # LibreOffice (Debian package, as root) renders the annexes to PDF in one test; skipped without it.
 bash scripts/libreoffice.sh >/dev/null || true
+# A CJK font (Debian package, as root) for the charts' font test; skipped without it.
+bash scripts/fonts.sh >/dev/null || true
 # nginx (Debian package, as root) balances two webhook instances in one test; skipped without it.
 bash scripts/nginx.sh >/dev/null || true
 "$VENV/bin/pytest" -q "$@"

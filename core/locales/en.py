@@ -518,6 +518,25 @@ TEXTS: dict[str, str] = {
     "chase_too_soon": "{org} was reminded on {when}; not again within 24 hours.",
     "sch_chase_nudge": "Hello! {district} asks: {org} has not reported an activity lately. If you held one, please report it with /report within 3 days of the activity. Thank you!",
     # --- end chase ---
+    # --- digest (issue 12) ---
+    "settings_digest_line": "Reports arrive: {state}",
+    "settings_digest_each": "one by one, as they are submitted",
+    "settings_digest_daily": "as a daily digest (09:00, yesterday's reports)",
+    "settings_btn_digest_on": "🗓 Switch to the daily digest",
+    "settings_btn_digest_off": "📨 Switch to one by one",
+    "digest_head": "🗓 <b>{district} · reports of {date}</b> ({n} in all)\n{lines}\n\nPending reports can be reviewed with the buttons below, or with /review.",
+    "digest_line": "{n}. {ref} “{name}” · {org} · held {date} · {state}",
+    # --- end digest ---
+    # --- charts (issue 12) ---
+    "chart_title": "{year} · {where} · activities reported",
+    "chart_months": "Reports per month (by activity date)",
+    "chart_on_time": "on time",
+    "chart_late": "late",
+    "chart_top_orgs": "The {n} most active associations",
+    "chart_districts": "Reports per district",
+    "chart_month_names": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
+    "chart_city": "Chengdu",
+    # --- end charts ---
     # --- review (审核, issue 12) ---
     "cmd_review": "Review pending reports",
     "review_label_state": "Review",

@@ -515,6 +515,25 @@ TEXTS: dict[str, str] = {
     "chase_too_soon": "{org} 已于 {when} 提醒过，24 小时内不再重复提醒。",
     "sch_chase_nudge": "您好！{district}科协提醒：{org} 最近还没有报送活动。如果开展了活动，请在活动结束后 3 日内发送 /report 报送，谢谢！",
     # --- end chase ---
+    # --- digest (issue 12) ---
+    "settings_digest_line": "报送推送方式：{state}",
+    "settings_digest_each": "逐条推送（每条报送到达即推送）",
+    "settings_digest_daily": "每日汇总（每天 9:00 汇总昨天的报送）",
+    "settings_btn_digest_on": "🗓 改为每日汇总",
+    "settings_btn_digest_off": "📨 改为逐条推送",
+    "digest_head": "🗓 <b>{district} · {date}的报送汇总</b>（共 {n} 条）\n{lines}\n\n待审核的报送可直接按下面的按钮处理，或发送 /review。",
+    "digest_line": "{n}. {ref}「{name}」· {org} · 活动日期 {date} · {state}",
+    # --- end digest ---
+    # --- charts (issue 12) ---
+    "chart_title": "{year}年 {where} 活动报送",
+    "chart_months": "每月报送数（横轴为月份，按活动日期）",
+    "chart_on_time": "按时",
+    "chart_late": "逾期",
+    "chart_top_orgs": "报送最多的 {n} 个科协",
+    "chart_districts": "各区（市）县报送数",
+    "chart_month_names": "1,2,3,4,5,6,7,8,9,10,11,12",
+    "chart_city": "成都市",
+    # --- end charts ---
     # --- review (审核, issue 12) ---
     "cmd_review": "审核待处理的报送",
     "review_label_state": "审核状态",

@@ -17,6 +17,7 @@ from sqlalchemy import (
     and_,
     select,
 )
+from sqlalchemy import false as sa_false
 from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import operators
@@ -45,6 +46,9 @@ class Member(Base):
     mute_nudges: Mapped[bool] = mapped_column(Boolean, default=False)
     mute_city_summary: Mapped[bool] = mapped_column(Boolean, default=False)
     city_delivery_opt_in: Mapped[bool] = mapped_column(Boolean, default=False)
+    # District admins: every report as it arrives (False, 逐条推送) or one 09:00 digest of
+    # yesterday's reports (True, 每日汇总).
+    daily_digest: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="member")

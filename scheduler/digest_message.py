@@ -1,0 +1,92 @@
+"""The daily digest's outbox row and its rendering (每日汇总): one message listing the reports
+that reached a district yesterday, each with its state, and 通过 / 退回 for those still pending.
+
+Kept apart from ``scheduler/messages.py`` and ``scheduler/render.py``, which dispatch here."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from core.enums import ActivityStatus
+from core.review_buttons import APPROVE, RETURN
+from core.rules import ReviewState, format_date, shorten
+from core.texts import Raw, plain, t
+from scheduler.messenger import Button, Outgoing
+from scheduler.rows import Due, Kind
+from storage.models import Activity, AuditEntry, District
+
+DIGEST_LINES = 30  # reports listed; the rest are counted
+DIGEST_BUTTONS = 10  # reports with 通过 / 退回 buttons (the others: /review)
+
+
+async def digest_reports(session: AsyncSession, due: Due) -> list[int]:
+    """The reports the digest lists: those of its audit entries still submitted, each once."""
+    if not due.refs:
+        return []
+    rows = await session.execute(
+        select(AuditEntry.activity_id, Activity.status)
+        .join(Activity, Activity.id == AuditEntry.activity_id)
+        .where(AuditEntry.id.in_(due.refs))
+        .order_by(AuditEntry.id)
+    )
+    ids = [a for a, status in rows.all() if status == ActivityStatus.SUBMITTED]
+    return list(dict.fromkeys(ids))
+
+
+async def render_digest(
+    session: AsyncSession, params: dict[str, Any], lang: str
+) -> Outgoing | None:
+    """The digest in ``lang``; None when its district or every report is gone."""
+    district = await session.get(District, int(params["district"]))
+    ids = [int(i) for i in params.get("activities") or []]
+    if district is None or not ids:
+        return None
+    found = await session.scalars(
+        select(Activity)
+        .where(Activity.id.in_(ids), Activity.status == ActivityStatus.SUBMITTED)
+        .options(selectinload(Activity.organisation))
+    )
+    by_id = {a.id: a for a in found.all()}
+    reports = [by_id[i] for i in ids if i in by_id]
+    if not reports:
+        return None
+    lines = []
+    rows: list[tuple[Button, ...]] = []
+    for n, a in enumerate(reports[:DIGEST_LINES], start=1):
+        state = a.review_state or ReviewState.PENDING
+        lines.append(
+            t(
+                lang,
+                "digest_line",
+                n=n,
+                ref=a.ref_no or "",
+                name=shorten(a.name or "", 40),
+                org=a.organisation.name if a.organisation else "",
+                date=format_date(a.activity_date) if a.activity_date else "",
+                state=plain(lang, f"review_state_{state}"),
+            )
+        )
+        if state == ReviewState.PENDING and len(rows) < DIGEST_BUTTONS:
+            ref = a.ref_no or str(a.id)
+            rows.append(
+                (
+                    Button(plain(lang, "review_btn_item_approve", ref=ref), APPROVE.pack(id=a.id)),
+                    Button(plain(lang, "review_btn_item_return", ref=ref), RETURN.pack(id=a.id)),
+                )
+            )
+    if len(reports) > DIGEST_LINES:
+        lines.append(t(lang, "status_more", n=len(reports) - DIGEST_LINES))
+    text = t(
+        lang,
+        "digest_head",
+        district=district.name,
+        date=format_date(date.fromisoformat(str(params["date"]))),
+        n=len(reports),
+        lines=Raw("\n".join(lines)),
+    )
+    return Outgoing(Kind.DAILY_DIGEST, text[:4096], tuple(rows))

@@ -1,0 +1,35 @@
+"""End-to-end: /status sends its card, then the chart as a photo (a PNG a phone can read)."""
+
+from __future__ import annotations
+
+import io
+
+from PIL import Image
+
+from tests.harness import Kexie
+from tests.journeys import submit_report_with_album
+
+
+async def test_status_sends_the_card_then_the_chart(kexie: Kexie) -> None:
+    org = await kexie.org("锦江光电科技科协", district="锦江区")
+    reporter = await kexie.member(1101, "reporter", org=org)
+    admin = await kexie.member(1201, "district_admin", district="锦江区")
+    await submit_report_with_album(reporter, "光电产业技术交流会")
+    await admin.send("/status")
+    await admin.expect_any("报送情况")
+    photo = await admin.expect()
+    assert photo.media_type == "photo", photo.describe()
+    assert photo.file_bytes is not None
+    image = Image.open(io.BytesIO(photo.file_bytes))
+    assert image.format == "PNG" and image.width >= 1080
+
+
+async def test_city_admin_gets_the_city_chart(kexie: Kexie) -> None:
+    await kexie.org("锦江光电科技科协", district="锦江区")
+    city = await kexie.member(1301, "city_admin")
+    await city.send("/status")
+    await city.expect_any("选择区（市）县")
+    await city.press("锦江区")
+    await city.expect_any("报送情况")
+    photo = await city.expect()
+    assert photo.media_type == "photo", photo.describe()

@@ -1,0 +1,69 @@
+"""The /status chart (scheduler/charts.py): a PNG a phone can read, in a font that has every
+Chinese character of its labels."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from core.texts import plain
+from scheduler import charts
+from scheduler.charts import (
+    ChartData,
+    chart_labels,
+    chart_texts,
+    cjk_font,
+    draw_chart,
+    missing_glyphs,
+)
+
+NAMES = [
+    "成都高新区电子信息产业功能区科协",
+    "锦江光电科技科协",
+    "蓉城电子科技有限公司科协",
+    "天府新区生物医药企业科协",
+    "武侯区智能制造产业园科协",
+]
+
+
+def sample(city: bool = False) -> ChartData:
+    data = ChartData(year=2026)
+    data.on_time[2], data.late[2] = 4, 1
+    data.on_time[9], data.late[9] = 7, 3
+    if city:
+        data.bars = [("锦江区", 12), ("青羊区", 7), ("金牛区", 3), ("简阳市", 1)]
+    else:
+        data.bars = [(name, 10 - i) for i, name in enumerate(NAMES)]
+    return data
+
+
+def test_the_font_covers_every_character_of_the_labels() -> None:
+    font = cjk_font()
+    if font is None:
+        pytest.skip("no CJK font installed (scripts/fonts.sh installs one)")
+    for city in (False, True):
+        labels = chart_labels("zh", 2026, "锦江区", city=city)
+        texts = chart_texts(sample(city), labels)
+        texts.append(plain("zh", "chart_city"))
+        assert missing_glyphs(font, texts) == set()
+    # The check itself can fail: a character no CJK font has (a private-use code point).
+    assert missing_glyphs(font, ["\ue000"]) == {"\ue000"}
+
+
+def test_the_chart_is_a_wide_png_with_large_labels() -> None:
+    png = draw_chart(sample(), chart_labels("zh", 2026, "锦江区", city=False))
+    image = Image.open(io.BytesIO(png))
+    assert image.format == "PNG"
+    assert image.width >= 1080
+    assert charts.LABEL_PX >= 24  # the labels' size in pixels at the chart's DPI
+
+
+def test_the_city_chart_has_one_bar_per_district() -> None:
+    data = sample(city=True)
+    labels = chart_labels("zh", 2026, plain("zh", "chart_city"), city=True)
+    assert "各区（市）县报送数" in chart_texts(data, labels)
+    assert [name for name, _ in data.bars] == ["锦江区", "青羊区", "金牛区", "简阳市"]
+    png = draw_chart(data, labels)
+    assert Image.open(io.BytesIO(png)).width >= 1080

@@ -1,0 +1,65 @@
+"""每日汇总: the daily digest rule (scheduler/digest.py via scheduler.reminders.due_now)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from scheduler.reminders import (
+    ActivityRow,
+    AuditRow,
+    Kind,
+    OrgRow,
+    Person,
+    Snapshot,
+    Timing,
+    due_now,
+)
+
+TZ = ZoneInfo("Asia/Shanghai")
+TIMING = Timing(tz=TZ)
+
+
+def local(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+def world() -> Snapshot:
+    """District 10: admin 3 gets every report, admin 4 chose the digest; one report submitted
+    on 11-17 at 14:00 and another at 23:30."""
+    people = [Person(1, 101), Person(3, 103), Person(4, 104, daily_digest=True)]
+    return Snapshot(
+        people={p.id: p for p in people},
+        orgs={1: OrgRow(1, 10, "甲科协", created_at=local(1, 9))},
+        district_admins={10: [3, 4]},
+        reporters={1: {1}},
+        activities=[
+            ActivityRow(7, 1, 1, "submitted", date(2026, 11, 16), local(17, 14)),
+            ActivityRow(8, 1, 1, "submitted", date(2026, 11, 17), local(17, 23, 30)),
+        ],
+        audits=[
+            AuditRow(70, 7, "submit", local(17, 14)),
+            AuditRow(80, 8, "submit", local(17, 23, 30)),
+        ],
+    )
+
+
+def test_the_digest_admin_gets_no_card_the_other_does() -> None:
+    due = due_now(world(), local(17, 14), TIMING)
+    assert [(d.kind, d.member_id) for d in due] == [(Kind.REPORT_SUBMITTED, 3)]
+
+
+def test_one_digest_at_nine_with_yesterdays_reports() -> None:
+    snap = world()
+    assert [d for d in due_now(snap, local(18, 8, 59), TIMING) if d.kind == Kind.DAILY_DIGEST] == []
+    due = [d for d in due_now(snap, local(18, 9), TIMING) if d.kind == Kind.DAILY_DIGEST]
+    assert [(d.member_id, d.subject, d.slot, d.refs) for d in due] == [
+        (4, 10, "2026-11-17", (70, 80))
+    ]
+    assert due[0].expires_at == local(19, 0)
+
+
+def test_nothing_after_a_day_without_reports() -> None:
+    snap = world()
+    due = [d for d in due_now(snap, local(19, 9), TIMING) if d.kind == Kind.DAILY_DIGEST]
+    assert due == []
