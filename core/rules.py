@@ -404,12 +404,6 @@ def check_reason(text: str) -> tuple[str | None, str | None]:
     return reason, None
 
 
-def lateness_anchor(first_submitted_at: datetime | None, submitted_at: datetime) -> datetime:
-    """The submission the 3-day rule judges: the first one (a correction after a return is not
-    late because of the correction)."""
-    return first_submitted_at or submitted_at
-
-
 DUPLICATE_SIMILARITY = 0.8
 _NAME_NOISE = re.compile(r"[\s\W_]+", re.UNICODE)
 
