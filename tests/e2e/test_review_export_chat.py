@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from datetime import timedelta
+from pathlib import Path
 
 from openpyxl import load_workbook
 
@@ -68,3 +69,18 @@ async def test_export_choice_restricts_to_approved(kexie: Kexie) -> None:
     ]
     admin.drain()
     assert await _export(admin, year, approved_only=True) == [("已通过的活动", "已通过")]
+
+
+async def test_cli_approved_only(kexie_idle: Kexie, tmp_path: Path) -> None:
+    await _seed(kexie_idle)
+    year = (utcnow().astimezone(kexie_idle.settings.tz).date() - timedelta(days=1)).year
+    counts = {}
+    for flag in ((), ("--approved-only",)):
+        out = tmp_path / ("approved" if flag else "default")
+        result = await kexie_idle.cli(
+            "export", "1-3", "--year", str(year), "--district", "锦江区", "--out", str(out), *flag
+        )
+        assert result.rc == 0, result.err
+        ws = load_workbook(next(out.glob("附件1-3_*.xlsx")))["明细"]
+        counts[bool(flag)] = sorted(str(ws.cell(r, 2).value) for r in range(3, ws.max_row + 1))
+    assert counts == {False: ["已通过的活动", "待审核的活动"], True: ["已通过的活动"]}
