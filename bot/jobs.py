@@ -24,7 +24,7 @@ TICK_SECONDS = 60
 SEND_SECONDS = 1.0
 # Each sender run drains, then waits to be woken, for most of its second: the sender is busy
 # whenever there is work, and a stop of the JobQueue waits at most this long for it.
-SEND_BUDGET = 0.95
+SEND_BUDGET = 0.85
 #: ``bot_data`` key of the :class:`asyncio.Event` that wakes the sender at once (set it after
 #: committing outbox rows).
 WAKE = "sender:wake"

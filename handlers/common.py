@@ -43,7 +43,7 @@ from core.texts import Raw, plain, t
 from storage.db import Database
 from storage.evidence import EvidenceStorage, open_evidence_store
 from storage.locks import lock_chat
-from storage.members import load_actor, member_by_telegram_id, note_update
+from storage.members import actor_of_loaded, load_for_update, note_update
 from storage.models import Member, utcnow
 
 log = logging.getLogger(__name__)
@@ -343,7 +343,8 @@ def unit_of_work(
             # Several instances: one chat's updates take turns, so the check below sees the
             # last one applied by any of them (PostgreSQL; a no-op on SQLite).
             await lock_chat(session, update.effective_chat.id)
-            member = await member_by_telegram_id(session, update.effective_user.id)
+            # One query: member, account, roles, conversation state and its activity.
+            member = await load_for_update(session, update.effective_user.id)
             if member is not None:
                 if not note_update(member, update.update_id):
                     # Processed before a crash, but perhaps never answered: ask the current
@@ -352,7 +353,7 @@ def unit_of_work(
                     handler = context.bot_data.get(REPROMPT, _nothing)
                 if member.unreachable:
                     member.unreachable = False  # they are talking to us again
-            actor = await load_actor(session, member)
+            actor = actor_of_loaded(member)
             lang = member.language if member else _guess_lang(update.effective_user)
             turn = Turn(update, context, session, settings, member, actor, lang)
             await handler(turn)

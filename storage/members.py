@@ -8,11 +8,20 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, joinedload, selectinload
 
 from core.enums import Channel, Role
 from core.policy import Actor, Grant
-from storage.models import ChannelAccount, Invite, Member, Membership, Organisation, utcnow
+from storage.models import (
+    Activity,
+    ChannelAccount,
+    ChatState,
+    Invite,
+    Member,
+    Membership,
+    Organisation,
+    utcnow,
+)
 
 INVITE_TOKEN_BYTES = 18  # 24 url-safe characters: unguessable, and fits /start's 64-char payload
 
@@ -29,6 +38,49 @@ async def member_by_telegram_id(session: AsyncSession, telegram_id: int) -> Memb
         .where(ChannelAccount.external_id == str(telegram_id))
         .options(contains_eager(Member.telegram_account))
     )
+
+
+async def load_for_update(session: AsyncSession, telegram_id: int) -> Member | None:
+    """The member an update comes from, in one query: their Telegram account, every
+    membership with its association and district, and their conversation state with its
+    activity (association, district, evidence). The state and the activity stay in the
+    session's identity map, so ``session.get(ChatState, id)`` and
+    :func:`storage.reports.load_activity` on that activity cost no further query.
+    """
+    result = await session.execute(
+        select(Member, ChatState, Activity)
+        .join(Member.telegram_account)
+        .outerjoin(ChatState, ChatState.member_id == Member.id)
+        .outerjoin(Activity, Activity.id == ChatState.activity_id)
+        .where(ChannelAccount.external_id == str(telegram_id))
+        .options(
+            contains_eager(Member.telegram_account),
+            joinedload(Member.memberships).joinedload(Membership.organisation),
+            joinedload(Member.memberships).joinedload(Membership.district),
+            joinedload(Activity.organisation).joinedload(Organisation.district),
+            joinedload(Activity.evidence),
+        )
+    )
+    row = result.unique().first()
+    if row is None:
+        return None
+    # The identity map holds objects weakly: keep the state and activity alive for the session.
+    session.info["prefetched"] = (row[1], row[2])
+    return row[0]
+
+
+def actor_of_loaded(member: Member | None) -> Actor:
+    """:func:`load_actor` for a member loaded by :func:`load_for_update` (memberships already
+    in memory: no query)."""
+    if member is None:
+        return Actor(member_id=0)
+    grants = []
+    for m in sorted(member.memberships, key=lambda m: m.id):
+        if not m.active:
+            continue
+        district_id = m.organisation.district_id if m.organisation else m.district_id
+        grants.append(Grant(role=Role(m.role), org_id=m.org_id, district_id=district_id))
+    return Actor(member_id=member.id, grants=tuple(grants))
 
 
 def note_update(member: Member, update_id: int) -> bool:

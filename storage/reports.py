@@ -8,9 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from core.enums import ActivityStatus, Channel
 from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
@@ -65,17 +67,31 @@ async def start_draft(session: AsyncSession, author_id: int, org_id: int) -> Act
     return activity
 
 
-async def load_activity(session: AsyncSession, activity_id: int) -> Activity | None:
-    """An activity with its association and evidence."""
-    return await session.scalar(
+async def load_activity(
+    session: AsyncSession, activity_id: int, *, loaded: bool = False
+) -> Activity | None:
+    """An activity with its association and evidence, in one query.
+
+    With ``loaded``, an activity this session already holds with all of that (the update's own
+    lookup, ``storage.members.load_for_update``, loads the conversation's) is returned as it
+    is, without a query.
+    """
+    if loaded:
+        held = session.identity_map.get(identity_key(Activity, activity_id))
+        if isinstance(held, Activity) and not (
+            {"organisation", "evidence"} & sa_inspect(held).unloaded
+        ):
+            return held
+    result = await session.scalars(
         select(Activity)
         .where(Activity.id == activity_id)
         .options(
-            selectinload(Activity.organisation).selectinload(Organisation.district),
-            selectinload(Activity.evidence),
+            joinedload(Activity.organisation).joinedload(Organisation.district),
+            joinedload(Activity.evidence),
         )
         .execution_options(populate_existing=True)
     )
+    return result.unique().first()
 
 
 async def evidence_count(session: AsyncSession, activity_id: int) -> int:
@@ -174,6 +190,8 @@ async def clear_evidence(session: AsyncSession, activity: Activity, member_id: i
         _audit(session, activity, member_id, "evidence", "evidence", f"{len(rows)}", "0")
         _bump(activity)
     await session.flush()
+    # The loaded collection still lists the deleted rows: read it again when next needed.
+    session.expire(activity, ["evidence"])
     return len(rows)
 
 

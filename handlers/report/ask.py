@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import inspect as sa_inspect
+
 from core import report_buttons as rb
 from core.cards import answer_lines, card_line
 from core.enums import ActivityStatus
@@ -39,7 +41,10 @@ async def go(
     state = await chat_state.set_state(
         turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
     )
-    await turn.session.refresh(activity, ["evidence"])
+    if "evidence" in sa_inspect(activity).unloaded:
+        # Activities come with their evidence (storage.reports.load_activity); handlers that
+        # add files refresh it themselves (handlers/report/evidence.py).
+        await turn.session.refresh(activity, ["evidence"])
     await ask(turn, activity, step, state)
 
 

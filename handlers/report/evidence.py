@@ -256,7 +256,8 @@ async def _finish_evidence(turn: Turn, activity: Activity, state: ChatState) -> 
         else:
             turn.reply(turn.t("evidence_need_photo"))
         return
-    turn.close_buttons()
+    # The evidence question keeps its buttons: one call for this step (issue 10), and a 完成
+    # or 清空重传 pressed there later is refused as stale (``pressed`` checks the step).
     await go(turn, activity, Step.REVIEW, data_of(state))
 
 

@@ -151,7 +151,8 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
     if state.activity_id is None:
         turn.reply(turn.t("report_pick_org"))
         return
-    activity = await reports.load_activity(turn.session, state.activity_id)
+    # Loaded with the member (handlers.common): no query of its own.
+    activity = await reports.load_activity(turn.session, state.activity_id, loaded=True)
     if activity is None or not may_edit(turn, activity):
         await chat_state.clear_state(turn.session, turn.member.id)
         if activity is None or not await tell_if_ended(turn, activity):

@@ -1,0 +1,79 @@
+"""The report path's cost per update: SQL statements (a SQLAlchemy ``before_cursor_execute``
+listener on the app's engine) and Bot API calls (the stand-in's record), step by step.
+
+Issue 10's budgets: at most 4 SQL statements per typed answer (met); replies (sendMessage and
+edits) at most 1.1 per update over the whole report (not met yet: 14 replies for 11 updates —
+/report, the date and 提交 each still send two messages; this test keeps it from growing). The
+per-step counts are printed (``-s``) so a regression shows where it happened.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import event
+
+from tests.harness import Kexie
+from tests.journeys import reporter
+from tests.standin import FakeUser, make_jpeg
+
+SQL_PER_TEXT_ANSWER = 4
+REPLIES_PER_REPORT = 14  # issue 10's target is 1.1 per update (12 for these 11 updates)
+REPLY_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
+
+Step = tuple[str, bool, Callable[[FakeUser], Awaitable[Any]], str]
+
+
+def steps() -> list[Step]:
+    """(name, typed answer?, send, marker of its reply): the load driver's report path."""
+
+    def text(value: str) -> Callable[[FakeUser], Awaitable[Any]]:
+        return lambda u: u.send(value)
+
+    return [
+        ("/report", False, text("/report"), "第1步"),
+        ("date", True, text("昨天"), "第2步"),
+        ("name", True, text("技术沙龙"), "第3步"),
+        ("content", True, text("邀请专家讲解政策，面向园区企业。"), "第4步"),
+        ("role", True, text("主办"), "第5步"),
+        ("headcount", True, text("约50人"), "第6步"),
+        ("outcome", True, text("形成合作意向2项。"), "第7步"),
+        ("photo 1", False, lambda u: u.send_photo(make_jpeg(seed=1)), "现有佐证材料 1 个"),
+        ("photo 2", False, lambda u: u.send_photo(make_jpeg(seed=2)), "现有佐证材料 2 个"),
+        ("完成", False, lambda u: u.press("完成"), "请核对报送内容"),
+        ("提交", False, lambda u: u.press("提交"), "已提交"),
+    ]
+
+
+async def test_a_report_stays_within_its_sql_and_call_budget(kexie: Kexie) -> None:
+    user = await reporter(kexie)
+    statements = 0
+
+    def count(*_args: Any) -> None:
+        nonlocal statements
+        statements += 1
+
+    engine = kexie.db.engine.sync_engine
+    per_step: list[tuple[str, bool, int, int]] = []
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        for name, typed, send, marker in steps():
+            await kexie.standin.wait_until_confirmed()
+            sql_before = statements
+            calls_before = len(kexie.standin.calls)
+            await send(user)
+            await user.expect_any(marker)
+            await kexie.standin.wait_until_confirmed()
+            replies = sum(
+                1 for c in kexie.standin.calls[calls_before:] if c.method.lower() in REPLY_METHODS
+            )
+            per_step.append((name, typed, statements - sql_before, replies))
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    for name, typed, sql, replies in per_step:
+        print(f"{name:10} {'typed' if typed else '     '} SQL {sql:3}  replies {replies}")
+    over = [(n, sql) for n, typed, sql, _ in per_step if typed and sql > SQL_PER_TEXT_ANSWER]
+    assert over == [], f"typed answers over {SQL_PER_TEXT_ANSWER} SQL statements: {over}"
+    replies = sum(r for *_, r in per_step)
+    assert replies <= REPLIES_PER_REPORT, f"{replies} replies for {len(per_step)} updates"
