@@ -1,14 +1,20 @@
-"""每日汇总: the rule of a district admin's daily digest (pure, like :mod:`scheduler.reminders`,
-which includes it among its candidates). Admins who chose the digest get no card per report
-(``reminders._muted``); at the morning hour they get yesterday's reports of their district in
-one message, and nothing on a day after none."""
+"""Two rules of the district's desk (pure, like :mod:`scheduler.reminders`, which includes them
+among its candidates).
+
+每日汇总: admins who chose the digest get no card per report (``reminders._muted``); at the
+morning hour they get yesterday's reports of their district in one message, and nothing on a
+day after none. 催报 of a correction: a report returned and not corrected within
+:data:`RETURN_FIX_DAYS` days reminds its author, once per return."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
+from core.calendar import on_working_day
 from scheduler.rows import Due, Kind, Snapshot, Timing
+
+RETURN_FIX_DAYS = 3  # a returned report not corrected after this many days reminds its author
 
 # audit_log actions a district's daily digest lists (a report that reached the district).
 DIGEST_ACTIONS = frozenset({"submit", "resubmit", "correct"})
@@ -45,3 +51,24 @@ def daily_digests(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due
                     expires,
                     tuple(refs),
                 )
+
+
+def return_reminders(snap: Snapshot, timing: Timing) -> Iterator[Due]:
+    """Each returned report still uncorrected :data:`RETURN_FIX_DAYS` days after its return:
+    its author, once (the slot is the return's moment: a second return is a new occasion).
+    Not urgent, so it waits for a working day's morning; stale after a week."""
+    for activity_id, org_id, author_id, returned_at in snap.returned:
+        if not snap.may_report(author_id, org_id):
+            continue  # no longer in the association: the org admins had the return too
+        due = returned_at + timedelta(days=RETURN_FIX_DAYS)
+        if timing.holidays:
+            due = on_working_day(due, timing.tz, timing.morning)
+        slot = f"{int(returned_at.timestamp())}"
+        yield Due(
+            Kind.RETURN_REMINDER,
+            author_id,
+            activity_id,
+            slot,
+            due,
+            due + timing.escalation_valid,
+        )

@@ -1,5 +1,6 @@
 """The daily digest's outbox row and its rendering (每日汇总): one message listing the reports
-that reached a district yesterday, each with its state, and 通过 / 退回 for those still pending.
+that reached a district yesterday, each with its state, and 通过 / 退回 for those still pending;
+and the reminder of a returned report still uncorrected, with 去修改.
 
 Kept apart from ``scheduler/messages.py`` and ``scheduler/render.py``, which dispatch here."""
 
@@ -13,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.enums import ActivityStatus
-from core.review_buttons import APPROVE, RETURN
+from core.review_buttons import AMEND, APPROVE, RETURN
 from core.rules import ReviewState, format_date, shorten
 from core.texts import Raw, plain, t
 from scheduler.messenger import Button, Outgoing
@@ -90,3 +91,35 @@ async def render_digest(
         lines=Raw("\n".join(lines)),
     )
     return Outgoing(Kind.DAILY_DIGEST, text[:4096], tuple(rows))
+
+
+async def return_reminder_parts(
+    session: AsyncSession, due: Due
+) -> list[tuple[str, dict[str, Any]]]:
+    """The reminder's row, unless the report was corrected (or withdrawn) meanwhile."""
+    activity = await session.get(Activity, due.subject)
+    if (
+        activity is None
+        or activity.status != ActivityStatus.SUBMITTED
+        or activity.review_state != ReviewState.RETURNED
+    ):
+        return []
+    return [("", {"message": due.kind, "params": {"activity": activity.id}})]
+
+
+async def render_return_reminder(
+    session: AsyncSession, params: dict[str, Any], lang: str
+) -> Outgoing | None:
+    """去修改 for a report returned three days ago; None once it is no longer returned."""
+    activity = await session.get(Activity, int(params["activity"]))
+    if activity is None or activity.review_state != ReviewState.RETURNED:
+        return None
+    text = t(
+        lang,
+        "sch_return_reminder",
+        ref=activity.ref_no or "",
+        name=activity.name or "",
+        reason=activity.review_reason or "",
+    )
+    amend = Button(plain(lang, "review_btn_amend"), AMEND.pack(id=activity.id))
+    return Outgoing(Kind.RETURN_REMINDER, text, ((amend,),))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.rules import ReviewState
-from scheduler.digest_message import digest_reports
+from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
 from storage.models import Activity, AnnualDeadline, AuditEntry, District, Organisation, Plan
@@ -55,6 +55,8 @@ async def rows_for(
         parts = await _returned(session, due)
     elif due.kind == Kind.REVIEW_PENDING:
         parts = await _review_pending(session, due, now)
+    elif due.kind == Kind.RETURN_REMINDER:
+        parts = await return_reminder_parts(session, due)
     elif due.kind == Kind.DAILY_DIGEST:
         ids = await digest_reports(session, due)
         parts = [("", message(due.kind, district=due.subject, date=due.slot, activities=ids))]

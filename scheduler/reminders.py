@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 from core.calendar import on_working_day
 from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, window_closes_at
-from scheduler.digest import daily_digests
+from scheduler.digest import daily_digests, return_reminders
 from scheduler.rows import (
     DELIVERY_KINDS,
     ActivityRow,
@@ -58,6 +58,7 @@ __all__ = [
     "plan_reminders",
     "quiet_ends",
     "quiet_nudges",
+    "return_reminders",
     "review_reminders",
 ]
 
@@ -140,6 +141,7 @@ def candidates(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
     yield from quiet_nudges(snap, now, timing)
     yield from deadline_reminders(snap, now, timing)
     yield from daily_digests(snap, now, timing)
+    yield from return_reminders(snap, timing)
     yield from review_reminders(snap, now, timing)
 
 

@@ -29,7 +29,7 @@ from core.schedule_buttons import (
 from core.texts import Raw, plain, t
 from scheduler.charts import countdown_picture
 from scheduler.delivery import TELEGRAM, album, delivery, reader
-from scheduler.digest_message import render_digest
+from scheduler.digest_message import render_digest, render_return_reminder
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Button, Outgoing, Picture
 from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
@@ -79,6 +79,8 @@ async def compose(
         return await _chase(session, params, lang)
     if message == Kind.DAILY_DIGEST:
         return await render_digest(session, params, lang)
+    if message == Kind.RETURN_REMINDER:
+        return await render_return_reminder(session, params, lang)
     raise ValueError(f"unknown message kind {message!r}")
 
 

@@ -30,6 +30,7 @@ class Kind(enum.StrEnum):
     DEADLINE = "deadline"
     CITY_SUMMARY = "city_summary"
     DAILY_DIGEST = "daily_digest"  # a district admin's 09:00 list of yesterday's reports
+    RETURN_REMINDER = "return_reminder"  # a returned report not corrected within 3 days
     # Review (审核): a corrected report back to the district, a return to its author and org
     # admins, and the district admins' daily reminder of reports pending for over two days.
     REPORT_CORRECTED = "report_corrected"
@@ -168,6 +169,8 @@ class Snapshot:
     reporters: dict[int, set[int]] = field(default_factory=dict)
     # Reports waiting for review: (activity id, org id, pending since), oldest first.
     pending_reviews: list[tuple[int, int, datetime]] = field(default_factory=list)
+    # Reports returned and not yet corrected: (activity id, org id, author id, returned at).
+    returned: list[tuple[int, int, int, datetime]] = field(default_factory=list)
 
     def may_report(self, member_id: int, org_id: int) -> bool:
         """Whether the member still belongs to the association (a removed one is not chased)."""

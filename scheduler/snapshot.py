@@ -178,6 +178,17 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
         if submitted is not None or reviewed is not None
     ]
 
+    returned = await conn.execute(
+        select(Activity.id, Activity.org_id, Activity.author_id, Activity.reviewed_at).where(
+            Activity.status == ActivityStatus.SUBMITTED,
+            Activity.review_state == ReviewState.RETURNED,
+            Activity.reviewed_at.is_not(None),
+        )
+    )
+    snap.returned = [
+        (a, org, author, at) for a, org, author, at in returned.all() if at is not None
+    ]
+
     deadlines = await conn.execute(select(AnnualDeadline.year, AnnualDeadline.deadline))
     snap.deadlines = {year: day for year, day in deadlines.all()}
 

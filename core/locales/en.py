@@ -526,6 +526,7 @@ TEXTS: dict[str, str] = {
     "settings_btn_digest_off": "📨 Switch to one by one",
     "digest_head": "🗓 <b>{district} · reports of {date}</b> ({n} in all)\n{lines}\n\nPending reports can be reviewed with the buttons below, or with /review.",
     "digest_line": "{n}. {ref} “{name}” · {org} · held {date} · {state}",
+    "sch_return_reminder": "⏰ Your report <b>{ref}</b> “{name}” was returned 3 days ago and has not been resubmitted.\nReason: {reason}\nPress “Amend” to correct it, then “Resubmit”.",
     # --- end digest ---
     # --- charts (issue 12) ---
     "chart_title": "{year} · {where} · activities reported",

@@ -523,6 +523,7 @@ TEXTS: dict[str, str] = {
     "settings_btn_digest_off": "📨 改为逐条推送",
     "digest_head": "🗓 <b>{district} · {date}的报送汇总</b>（共 {n} 条）\n{lines}\n\n待审核的报送可直接按下面的按钮处理，或发送 /review。",
     "digest_line": "{n}. {ref}「{name}」· {org} · 活动日期 {date} · {state}",
+    "sch_return_reminder": "⏰ 您的报送 <b>{ref}</b>「{name}」退回已经 3 天，还没有重新提交。\n退回理由：{reason}\n请按“去修改”更正，改好后按“重新提交”。",
     # --- end digest ---
     # --- charts (issue 12) ---
     "chart_title": "{year}年 {where} 活动报送",

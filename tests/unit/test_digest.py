@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+from scheduler.digest import return_reminders
 from scheduler.reminders import (
     ActivityRow,
     AuditRow,
@@ -63,3 +64,30 @@ def test_nothing_after_a_day_without_reports() -> None:
     snap = world()
     due = [d for d in due_now(snap, local(19, 9), TIMING) if d.kind == Kind.DAILY_DIGEST]
     assert due == []
+
+
+def test_a_returned_report_reminds_its_author_once_three_days_later() -> None:
+    snap = world()
+    returned_at = local(17, 10)
+    snap.returned = [(7, 1, 1, returned_at)]
+    before = [d for d in due_now(snap, local(20, 9, 59), TIMING) if d.kind == Kind.RETURN_REMINDER]
+    assert before == []
+    (item,) = [d for d in due_now(snap, local(20, 10), TIMING) if d.kind == Kind.RETURN_REMINDER]
+    assert (item.member_id, item.subject) == (1, 7)
+    # Every later tick derives the same key: the outbox stores (and sends) it once.
+    again = [d for d in due_now(snap, local(21, 10), TIMING) if d.kind == Kind.RETURN_REMINDER]
+    assert [d.key for d in again] == [item.key]
+    # A second return is a new occasion; a corrected report (not in snap.returned) none.
+    snap.returned = [(7, 1, 1, local(22, 10))]
+    later = [d for d in due_now(snap, local(25, 10), TIMING) if d.kind == Kind.RETURN_REMINDER]
+    assert [d.key for d in later] != [item.key] and len(later) == 1
+    snap.returned = []
+    assert [d for d in due_now(snap, local(25, 10), TIMING) if d.kind == Kind.RETURN_REMINDER] == []
+
+
+def test_the_return_reminder_waits_for_a_working_day() -> None:
+    snap = world()
+    snap.returned = [(7, 1, 1, datetime(2025, 9, 29, 10, 0, tzinfo=TZ))]  # +3 days: 10-02
+    holidays = Timing(tz=TZ, holidays=True)
+    (item,) = return_reminders(snap, holidays)
+    assert item.due_at == datetime(2025, 10, 9, 9, 0, tzinfo=TZ)
