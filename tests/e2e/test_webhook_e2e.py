@@ -191,3 +191,15 @@ async def test_webhook_without_a_secret_stops_with_one_line(kexie_idle: Kexie) -
     assert result.rc == 2
     assert result.err.strip().count("\n") == 0
     assert "KEXIE_WEBHOOK_SECRET" in result.err
+
+
+async def test_healthz_names_a_stuck_sender(hooked: Hooked, kexie_idle: Kexie) -> None:
+    assert kexie_idle.app is not None
+    sender = kexie_idle.app.bot_data["sender"]
+    sender.last_run -= 600  # as if the sender had not finished a run for ten minutes
+    async with httpx.AsyncClient() as client:
+        health = await client.get(f"{hooked.base}/healthz")
+    assert health.status_code == 503
+    body = health.json()
+    assert body["database"] == "ok"
+    assert body["sender"].startswith("last run ")
