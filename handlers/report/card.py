@@ -20,11 +20,14 @@ async def submit_report(turn: Turn) -> None:
     already submitted (same association and date, similar name) is shown first, with 仍然提交
     (this handler again, past the check) and 查看那条."""
     anyway = rv.DUPLICATE_SUBMIT.parse(turn.query.data if turn.query else None) is not None
-    codec = rv.DUPLICATE_SUBMIT if anyway else rb.SUBMIT
-    found = await pressed(turn, codec, steps=(Step.REVIEW,), drafts_only=True)
-    if found is None or turn.member is None:
+    if anyway:
+        again = await pressed(turn, rv.DUPLICATE_SUBMIT, steps=(Step.REVIEW,), drafts_only=True)
+        activity = again[0] if again else None
+    else:
+        found = await pressed(turn, rb.SUBMIT, steps=(Step.REVIEW,), drafts_only=True)
+        activity = found[0] if found else None
+    if activity is None or turn.member is None:
         return
-    activity = found[0]
     if not anyway and (twin := await review.find_duplicate(turn.session, activity)) is not None:
         warning = turn.t("dup_warning", ref=twin.ref_no or "", name=twin.name or "")
         submit = rv.DUPLICATE_SUBMIT.pack(rv.OnDraft(activity.id))
