@@ -33,7 +33,9 @@ async def test_chase_lists_the_silent_association_and_nudges_it_once(kexie: Kexi
     answer = await toast(admin, "提醒 1. 锦江安静材料科协")
     assert "已提醒 锦江安静材料科协 的 1 人" in answer
 
-    # The nudge is an outbox row, sent by the sender in the daytime (held in quiet hours).
+    # The nudge is an outbox row: held during quiet hours (02:00), sent in the daytime.
+    await run_scheduler_at(kexie, local_today(kexie) + timedelta(days=1, hours=2))
+    assert not [m for m in quiet.messages if "锦江区科协提醒" in (m.text or "")]
     await run_scheduler_at(kexie, local_today(kexie) + timedelta(days=1, hours=10))
     nudge = await quiet.expect_any("锦江区科协提醒")
     assert "锦江安静材料科协" in nudge.text
