@@ -292,7 +292,8 @@ async def _until_connected(stop: asyncio.Event, call: Callable[[], Awaitable[Any
             raise
         except RetryAfter as exc:
             wait = exc.retry_after
-            await _pause(stop, float(wait if isinstance(wait, int | float) else wait.seconds))
+            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
+            await _pause(stop, float(seconds))
         except (NetworkError, TimedOut) as exc:
             log.warning("the Bot API is unreachable (%s); retrying", type(exc).__name__)
             await _pause(stop, backoff)
