@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,6 +27,9 @@ from core.enums import ActivityStatus
 from core.texts import plain
 from scheduler.messenger import Outgoing, Picture
 from storage.models import Activity, District, Organisation
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +175,13 @@ def missing_glyphs(font: Path, texts: list[str]) -> set[str]:
 
 def draw_chart(data: ChartData, labels: ChartLabels) -> bytes:
     """The PNG: months stacked on time / late above, the bars below."""
+    out = io.BytesIO()
+    chart_figure(data, labels).savefig(out, format="png", dpi=DPI)
+    return out.getvalue()
+
+
+def chart_figure(data: ChartData, labels: ChartLabels) -> Figure:
+    """The chart as a matplotlib Figure (Agg: no display is needed)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -215,9 +225,7 @@ def draw_chart(data: ChartData, labels: ChartLabels) -> bytes:
         bars_ax.text(count, y, f" {count}", va="center", fontproperties=props)
 
     fig.tight_layout()
-    out = io.BytesIO()
-    fig.savefig(out, format="png", dpi=DPI)
-    return out.getvalue()
+    return fig
 
 
 async def countdown_picture(

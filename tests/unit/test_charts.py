@@ -6,12 +6,14 @@ from __future__ import annotations
 import io
 
 import pytest
+from matplotlib.text import Text
 from PIL import Image
 
 from core.texts import plain
 from scheduler import charts
 from scheduler.charts import (
     ChartData,
+    chart_figure,
     chart_labels,
     chart_texts,
     cjk_font,
@@ -53,11 +55,17 @@ def test_the_font_covers_every_character_of_the_labels() -> None:
 
 
 def test_the_chart_is_a_wide_png_with_large_labels() -> None:
-    png = draw_chart(sample(), chart_labels("zh", 2026, "锦江区", city=False))
+    labels = chart_labels("zh", 2026, "锦江区", city=False)
+    png = draw_chart(sample(), labels)
     image = Image.open(io.BytesIO(png))
     assert image.format == "PNG"
     assert image.width >= 1080
-    assert charts.LABEL_PX >= 24  # the labels' size in pixels at the chart's DPI
+    # Every text drawn (titles, ticks, legend, names, counts) is at least 24 px high.
+    figure = chart_figure(sample(), labels)
+    drawn = [t for t in figure.findobj(Text) if t.get_text().strip() and t.get_visible()]
+    assert {"锦江光电科技科协", "按时", "逾期", "12"} <= {t.get_text() for t in drawn}
+    sizes = {t.get_text(): t.get_fontsize() * charts.DPI / 72 for t in drawn}
+    assert min(sizes.values()) >= 24, sorted(sizes.items(), key=lambda kv: kv[1])[:3]
 
 
 def test_the_city_chart_has_one_bar_per_district() -> None:
