@@ -12,7 +12,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, Channel, Role
-from core.rules import WINDOW_DAYS, ReviewState
+from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, ReviewState
 from scheduler.reminders import (
     ActivityRow,
     AuditRow,
@@ -163,19 +163,22 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
     )
     snap.activities = [ActivityRow(*row) for row in activities.all()]
 
-    # Pending since the last submission or correction (an amended approved report: its edit).
+    # Reports pending review for over two days: per association the oldest one (bounded by the
+    # number of associations, however many reports wait), as (its id, org id, pending since).
+    settled = now - timedelta(days=PENDING_REMIND_DAYS)
     pending = await conn.execute(
-        select(Activity.id, Activity.org_id, Activity.submitted_at, Activity.reviewed_at)
+        select(func.min(Activity.id), Activity.org_id, func.min(Activity.submitted_at))
         .where(
             Activity.status == ActivityStatus.SUBMITTED,
             Activity.review_state == ReviewState.PENDING,
+            Activity.submitted_at <= settled,
+            # An approved report amended later is pending since then, not since submission.
+            or_(Activity.reviewed_at.is_(None), Activity.reviewed_at <= settled),
         )
-        .order_by(Activity.submitted_at, Activity.id)
+        .group_by(Activity.org_id)
     )
     snap.pending_reviews = [
-        (activity_id, org_id, max(d for d in (submitted, reviewed) if d is not None))
-        for activity_id, org_id, submitted, reviewed in pending.all()
-        if submitted is not None or reviewed is not None
+        (activity_id, org_id, since) for activity_id, org_id, since in pending.all() if since
     ]
 
     returned = await conn.execute(

@@ -190,9 +190,8 @@ async def resubmit_corrected(
     if not await changes_since_return(session, activity):
         return False
     now = now or utcnow()
+    # reviewed_by / reviewed_at keep the return: the pending reminder counts from it.
     activity.review_state = ReviewState.PENDING
-    activity.reviewed_by = None
-    activity.reviewed_at = None
     _audit(session, activity, member_id, CORRECT, ReviewState.RETURNED, ReviewState.PENDING, now)
     activity.version = (activity.version or 1) + 1
     await session.flush()

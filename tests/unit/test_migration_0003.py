@@ -424,7 +424,9 @@ async def test_upgrade_keeps_every_row(backend: str | None, tmp_path: Path) -> N
         if e["telegram_file_id"] is not None
     ]
 
-    # The application reaches the same people and files through the new tables.
+    # The application reaches the same people and files through the new tables. The models are
+    # the latest ones, so the later migrations (0004 review, …) run first; they add columns only.
+    await asyncio.to_thread(upgrade, url)
     db = Database(url)
     try:
         async with db.session() as session:
