@@ -1,5 +1,6 @@
 """``kexie export 1-3|1-1|1-2|all --year Y [--district NAME | --org ID | --city]
-[--from DATE --to DATE] [--approved-only] --out DIR``: write the annexes and the evidence bundle to a folder.
+[--from DATE --to DATE] [--approved-only] --out DIR``: write the annexes and the evidence
+bundle to a folder.
 
 The CLI is the installation's operator (it holds the database), so it may export any scope.
 """

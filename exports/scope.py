@@ -2,8 +2,9 @@
 
 Only ``submitted`` activities count (drafts, withdrawn and cancelled reports never reach a form),
 and of those the approved and pending ones (a report returned by the district waits for its
-correction; ``approved_only`` keeps the approved ones alone), ordered by activity date. Everything is read into the plain rows of :mod:`exports.rows`, so the
-writers never touch the database.
+correction; ``approved_only`` keeps the approved ones alone), ordered by activity date.
+Everything is read into the plain rows of :mod:`exports.rows`, so the writers never touch the
+database.
 """
 
 from __future__ import annotations

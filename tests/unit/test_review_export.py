@@ -66,9 +66,7 @@ async def _details(env: Env, approved_only: bool) -> list[tuple[object, ...]]:
     ws = load_workbook(result.files[0])["明细"]
     assert [c.value for c in ws[2]] == list(details.HEADERS)
     column = details.HEADERS.index("审核状态")
-    return [
-        (ws.cell(r, 2).value, ws.cell(r, column + 1).value) for r in range(3, ws.max_row + 1)
-    ]
+    return [(ws.cell(r, 2).value, ws.cell(r, column + 1).value) for r in range(3, ws.max_row + 1)]
 
 
 async def test_default_export_has_approved_and_pending_never_returned(env: Env) -> None:

@@ -44,9 +44,7 @@ def upgrade() -> None:
             batch_op.f("fk_activities_reviewed_by_members"), "members", ["reviewed_by"], ["id"]
         )
     op.execute(
-        activities.update()
-        .where(activities.c.status == "submitted")
-        .values(review_state="pending")
+        activities.update().where(activities.c.status == "submitted").values(review_state="pending")
     )
     op.execute(
         activities.update()
@@ -58,7 +56,9 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the review columns (decisions are still in the audit log)."""
     with op.batch_alter_table("activities", schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f("fk_activities_reviewed_by_members"), type_="foreignkey")
+        batch_op.drop_constraint(
+            batch_op.f("fk_activities_reviewed_by_members"), type_="foreignkey"
+        )
         batch_op.drop_index(batch_op.f("ix_activities_review_state"))
         batch_op.drop_column("first_submitted_at")
         batch_op.drop_column("review_reason")
