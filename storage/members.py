@@ -6,9 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm.util import identity_key
 
 from core.enums import Channel, Role
 from core.policy import Actor, Grant
@@ -67,6 +68,15 @@ async def load_for_update(session: AsyncSession, telegram_id: int) -> Member | N
     # The identity map holds objects weakly: keep the state and activity alive for the session.
     session.info["prefetched"] = (row[1], row[2])
     return row[0]
+
+
+def held_activity(session: AsyncSession, activity_id: int) -> Activity | None:
+    """The conversation's activity as :func:`load_for_update` loaded it (association and
+    evidence included), without a query; None when this session does not hold it so."""
+    held = session.identity_map.get(identity_key(Activity, activity_id))
+    if isinstance(held, Activity) and not ({"organisation", "evidence"} & inspect(held).unloaded):
+        return held
+    return None
 
 
 def actor_of_loaded(member: Member | None) -> Actor:

@@ -8,11 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import CursorResult, func, select, update
-from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlalchemy.orm.util import identity_key
 
 from core.enums import ActivityStatus, Channel
 from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
@@ -67,21 +65,8 @@ async def start_draft(session: AsyncSession, author_id: int, org_id: int) -> Act
     return activity
 
 
-async def load_activity(
-    session: AsyncSession, activity_id: int, *, loaded: bool = False
-) -> Activity | None:
-    """An activity with its association and evidence, in one query.
-
-    With ``loaded``, an activity this session already holds with all of that (the update's own
-    lookup, ``storage.members.load_for_update``, loads the conversation's) is returned as it
-    is, without a query.
-    """
-    if loaded:
-        held = session.identity_map.get(identity_key(Activity, activity_id))
-        if isinstance(held, Activity) and not (
-            {"organisation", "evidence"} & sa_inspect(held).unloaded
-        ):
-            return held
+async def load_activity(session: AsyncSession, activity_id: int) -> Activity | None:
+    """An activity with its association and evidence, in one query."""
     result = await session.scalars(
         select(Activity)
         .where(Activity.id == activity_id)

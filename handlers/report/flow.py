@@ -26,7 +26,7 @@ from handlers.report.access import (
 )
 from handlers.report.ask import ask, go
 from storage import chat_state, reports
-from storage.members import reporting_orgs
+from storage.members import held_activity, reporting_orgs
 from storage.models import Activity, ChatState, Organisation
 
 log = logging.getLogger(__name__)
@@ -152,7 +152,9 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         turn.reply(turn.t("report_pick_org"))
         return
     # Loaded with the member (handlers.common): no query of its own.
-    activity = await reports.load_activity(turn.session, state.activity_id, loaded=True)
+    activity = held_activity(turn.session, state.activity_id) or await reports.load_activity(
+        turn.session, state.activity_id
+    )
     if activity is None or not may_edit(turn, activity):
         await chat_state.clear_state(turn.session, turn.member.id)
         if activity is None or not await tell_if_ended(turn, activity):
