@@ -138,6 +138,9 @@ async def test_permission_matrix_through_the_handlers(kexie: Kexie) -> None:
                         continue
                     shown = await user.expect()  # the allowed action answered with content
                     assert shown.text, (role, action, target)
+                    if action == "view_status":  # the card is followed by its chart
+                        chart = await user.expect()
+                        assert chart.kind == "photo", (role, action, target)
                 elif not refused or not answer.show_alert:
                     wrong.append(f"{role} {action} {target}: {answer.text!r}, expected refusal")
                 else:
