@@ -234,6 +234,8 @@ def review_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[
     """Reports pending review for more than two days: their district's admins, once a day."""
     today = now.astimezone(timing.tz).date()
     due = timing.at(today, timing.morning)
+    if working(due, timing) != due:
+        return  # not urgent, and daily: the next working day's own reminder covers days off
     # Judged at the morning's moment, so every tick of the day derives the same items.
     cutoff = due - timedelta(days=PENDING_REMIND_DAYS)
     districts: set[int] = set()

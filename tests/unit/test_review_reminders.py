@@ -85,6 +85,21 @@ def test_pending_over_two_days_reminds_the_district_once_a_day() -> None:
     assert {d.slot for d in tomorrow} == {"2026-11-21"}
 
 
+def test_pending_reminder_waits_for_a_working_day() -> None:
+    """Not urgent: no reminder on a weekend or public holiday; the next working day has its own."""
+    since = local(11, 17, 14).astimezone(UTC)
+    snap = world(pending=[(7, 1, since)])
+    calendar = Timing(tz=TZ, holidays=True)
+
+    def pending_at(moment: datetime) -> list[str]:
+        return [d.slot for d in due_now(snap, moment, calendar) if d.kind == Kind.REVIEW_PENDING]
+
+    assert pending_at(local(11, 20, 9)) == ["2026-11-20", "2026-11-20"]  # a Friday
+    assert pending_at(local(11, 21, 9)) == []  # Saturday
+    assert pending_at(local(11, 22, 9)) == []  # Sunday
+    assert pending_at(local(11, 23, 9)) == ["2026-11-23", "2026-11-23"]  # Monday
+
+
 def test_a_removed_author_gets_no_return() -> None:
     snap = world(AuditRow(2, 7, "return", local(11, 17, 11)))
     snap.reporters = {1: {2}}  # the author left the association
