@@ -4,14 +4,19 @@ other."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.enums import OrgKind
 from scheduler.clock import ManualClock
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
-from storage.models import Activity, utcnow
+from storage import reports
+from storage.models import Activity, Member, utcnow
+from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
 
@@ -116,3 +121,37 @@ async def answer_until_evidence(user: FakeUser, *, name: str = "科技政策解�
     await user.expect_any("第6步")
     await user.send("30家企业了解了申报流程，5家企业当场提交了意向。")
     await user.expect_any("第7步")
+
+
+async def new_member_draft(
+    session: AsyncSession, org_name: str, name: str
+) -> tuple[Member, Activity]:
+    """A new 锦江区 association with one member and their draft dated 2026-11-20, named ``name``."""
+    tz = ZoneInfo("Asia/Shanghai")
+    district = await district_by_name(session, "锦江区")
+    assert district is not None
+    org = await create_organisation(session, district, OrgKind.ENTERPRISE, org_name)
+    member = Member(telegram_id=1, first_name="甲")
+    session.add(member)
+    await session.flush()
+    activity = await reports.start_draft(session, member.id, org.id)
+    reports.set_field(session, activity, "activity_date", date(2026, 11, 20), member.id, tz)
+    reports.set_field(session, activity, "name", name, member.id, tz)
+    return member, activity
+
+
+async def attach_photo(
+    session: AsyncSession, activity: Activity, member_id: int, sha256: str
+) -> None:
+    """Record one photo as evidence of ``activity`` (no file is stored)."""
+    await reports.add_evidence(
+        session,
+        activity,
+        sha256=sha256,
+        kind="photo",
+        size=1,
+        file_name=None,
+        mime_type="image/jpeg",
+        media_group_id=None,
+        member_id=member_id,
+    )

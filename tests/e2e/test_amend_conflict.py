@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from core.enums import OrgKind
 from storage import reports
 from storage.db import Database
-from storage.models import Activity, AuditEntry, Member
-from storage.registry import create_organisation, district_by_name
+from storage.models import Activity, AuditEntry
 from tests.harness import Kexie
-from tests.journeys import complete_and_open_card, only_activity
+from tests.journeys import attach_photo, complete_and_open_card, new_member_draft, only_activity
 from tests.standin import FakeUser
 
 
@@ -124,15 +121,7 @@ async def test_claim_is_one_update_where_version_matches(db: Database) -> None:
     """Two sessions that opened the same version: the second claim matches no row."""
     tz = ZoneInfo("Asia/Shanghai")
     async with db.session() as session:
-        district = await district_by_name(session, "锦江区")
-        assert district is not None
-        org = await create_organisation(session, district, OrgKind.ENTERPRISE, "并发科协")
-        member = Member(telegram_id=1, first_name="甲")
-        session.add(member)
-        await session.flush()
-        activity = await reports.start_draft(session, member.id, org.id)
-        reports.set_field(session, activity, "activity_date", date(2026, 11, 20), member.id, tz)
-        reports.set_field(session, activity, "name", "原名", member.id, tz)
+        member, activity = await new_member_draft(session, "并发科协", "原名")
         # reports.submit refuses an incomplete report: answer the rest and attach a photo.
         for field_name, value in (
             ("content", "内容"),
@@ -141,17 +130,7 @@ async def test_claim_is_one_update_where_version_matches(db: Database) -> None:
             ("outcome", "成效"),
         ):
             reports.set_field(session, activity, field_name, value, member.id, tz)
-        await reports.add_evidence(
-            session,
-            activity,
-            sha256="0" * 64,
-            kind="photo",
-            size=1,
-            file_name=None,
-            mime_type="image/jpeg",
-            media_group_id=None,
-            member_id=member.id,
-        )
+        await attach_photo(session, activity, member.id, "0" * 64)
         await reports.submit(session, activity, member.id, tz)
         await session.flush()
         activity_id, opened = activity.id, activity.version

@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 
 from core import report_buttons as rb
 from core.callbacks import Codec
-from core.enums import ActivityStatus, OrgKind, Role
+from core.enums import ActivityStatus, Role
 from core.policy import Actor, Grant, Target
 from core.report_steps import (
     NUMBER,
@@ -31,8 +31,8 @@ from core.rules import evidence_ready, may_amend, may_continue_draft, may_report
 from core.texts import t
 from storage import reports
 from storage.db import Database
-from storage.models import AuditEntry, Member
-from storage.registry import create_organisation, district_by_name
+from storage.models import AuditEntry
+from tests.journeys import attach_photo, new_member_draft
 
 # The order and fields before the table existed: stored steps and drafts must keep their meaning.
 HISTORICAL_STEPS = ("date", "name", "content", "role", "headcount", "outcome", "evidence")
@@ -251,15 +251,7 @@ def test_evidence_needs_a_photo() -> None:
 async def test_submit_refuses_an_incomplete_report_and_changes_nothing(db: Database) -> None:
     tz = ZoneInfo("Asia/Shanghai")
     async with db.session() as session:
-        district = await district_by_name(session, "锦江区")
-        assert district is not None
-        org = await create_organisation(session, district, OrgKind.ENTERPRISE, "提交科协")
-        member = Member(telegram_id=1, first_name="甲")
-        session.add(member)
-        await session.flush()
-        activity = await reports.start_draft(session, member.id, org.id)
-        reports.set_field(session, activity, "activity_date", date(2026, 11, 20), member.id, tz)
-        reports.set_field(session, activity, "name", "沙龙", member.id, tz)
+        member, activity = await new_member_draft(session, "提交科协", "沙龙")
         with pytest.raises(IncompleteReport) as refused:
             await reports.submit(session, activity, member.id, tz)
         assert refused.value.step == Step.CONTENT
@@ -275,16 +267,6 @@ async def test_submit_refuses_an_incomplete_report_and_changes_nothing(db: Datab
         assert refused.value.step == Step.EVIDENCE
         assert activity.status == ActivityStatus.DRAFT and activity.ref_no is None
         assert await session.scalar(select(func.count()).select_from(AuditEntry)) == 0
-        await reports.add_evidence(
-            session,
-            activity,
-            sha256="1" * 64,
-            kind="photo",
-            size=1,
-            file_name=None,
-            mime_type="image/jpeg",
-            media_group_id=None,
-            member_id=member.id,
-        )
+        await attach_photo(session, activity, member.id, "1" * 64)
         await reports.submit(session, activity, member.id, tz)
         assert activity.status == ActivityStatus.SUBMITTED and activity.ref_no is not None
