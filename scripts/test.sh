@@ -23,4 +23,9 @@ bash scripts/libreoffice.sh >/dev/null || true
 bash scripts/fonts.sh >/dev/null || true
 # nginx (Debian package, as root) balances two webhook instances in one test; skipped without it.
 bash scripts/nginx.sh >/dev/null || true
+# Chromium and its driver (Debian packages, as root) for the console's real-browser tests; once
+# installed the browser tests must run (KEXIE_TEST_REQUIRE_BROWSER), never silently skip.
+if bash scripts/chromium.sh >/dev/null; then
+  export KEXIE_TEST_REQUIRE_BROWSER=1
+fi
 "$VENV/bin/pytest" -q "$@"
