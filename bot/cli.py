@@ -58,6 +58,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     running (a supervisor should restart the bot once the file is back); 2 when webhook mode
     lacks its settings."""
     from bot.app import build_application
+    from bot.console import serve_console
     from bot.polling import serve
     from bot.webhook import serve_webhook
     from handlers.export_run import after_restart
@@ -94,7 +95,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             if args.webhook:
                 await serve_webhook(app, settings, db, stop=stop, on_start=after_restart)
             else:
-                await serve(app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart)
+                # The console (web/) on its own small server beside long polling.
+                console = asyncio.create_task(serve_console(app, stop))
+                try:
+                    await serve(
+                        app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart
+                    )
+                finally:
+                    stop.set()
+                    await console
         finally:
             watchdog.cancel()
             await db.dispose()

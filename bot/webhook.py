@@ -15,6 +15,7 @@ does) has three routes:
 - ``GET /healthz``: 200 when the database answers and the outbox sender ran recently, else 503;
   the JSON body says which.
 - ``GET /metrics``: Prometheus text (:mod:`bot.metrics`).
+- ``/console/…``: the admin console, a Telegram Mini App (:mod:`web`, :mod:`bot.console`).
 
 Several instances behind a load balancer share one PostgreSQL: Telegram sends one chat's
 updates one after another, and ``handlers.common.unit_of_work`` serialises a chat in the
@@ -49,6 +50,7 @@ from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes
 
 from bot import metrics
+from bot.console import console_mount
 from bot.polling import ALLOWED_UPDATES, MAX_BACKOFF, STOP_GRACE, read_update
 from core.settings import Settings, parse_listen
 from handlers.tasks import interrupt_all
@@ -119,6 +121,7 @@ class Webhook:
                 Route(settings.webhook_path, self.telegram, methods=["POST"]),
                 Route("/healthz", self.healthz, methods=["GET"]),
                 Route("/metrics", self.metrics, methods=["GET"]),
+                console_mount(app),  # the admin console (web/), at /console
             ]
         )
 

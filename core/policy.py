@@ -133,6 +133,17 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
     return False
 
 
+def may_open_console(actor: Actor) -> bool:
+    """The admin console (web/) is the districts' and the city's desk: reporters and
+    association admins keep using the chat."""
+    return actor.is_city or bool(actor.district_ids())
+
+
+def district_scope(actor: Actor) -> list[int] | None:
+    """The districts whose data the actor oversees: None for the whole city."""
+    return None if actor.is_city else sorted(set(actor.district_ids()))
+
+
 # The installation's operator (the CLI, which holds the database): city-wide.
 OPERATOR = Actor(member_id=0, grants=(Grant(Role.CITY_ADMIN),))
 

@@ -73,6 +73,13 @@ class Settings(BaseSettings):
     webhook_path: str = "/telegram"
     # Telegram's setWebhook allows 1-100 simultaneous connections per bot.
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # The admin console (a Telegram Mini App, web/): its public https address (the 控制台
+    # buttons appear only when it is set) and, in polling mode, where its small server listens
+    # (webhook mode serves it beside /telegram); "off" serves no console in polling mode.
+    web_url: str | None = None
+    web_listen: str = "127.0.0.1:8081"
+    # How long a console session lasts after Telegram's initData was checked.
+    web_session_minutes: int = Field(default=120, ge=5, le=24 * 60)
 
     @field_validator("telegram_api_url")
     @classmethod
@@ -87,6 +94,22 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError("KEXIE_WEBHOOK_URL 必须以 https:// 开头 / must start with https://")
         return value or None
+
+    @field_validator("web_url")
+    @classmethod
+    def _check_web_url(cls, value: str | None) -> str | None:
+        # Telegram opens Mini Apps over https only (http is accepted for a local test set-up).
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError("KEXIE_WEB_URL 必须以 https:// 开头 / must start with https://")
+        return value.rstrip("/") if value else None
+
+    @field_validator("web_listen")
+    @classmethod
+    def _check_web_listen(cls, value: str) -> str:
+        if value.strip().lower() in ("", "off"):
+            return "off"
+        parse_listen(value)
+        return value
 
     @field_validator("webhook_listen")
     @classmethod
@@ -108,7 +131,11 @@ class Settings(BaseSettings):
     @field_validator("webhook_path")
     @classmethod
     def _check_webhook_path(cls, value: str) -> str:
-        if not re.fullmatch(r"/[A-Za-z0-9_./-]*", value) or value in ("/healthz", "/metrics"):
+        if (
+            not re.fullmatch(r"/[A-Za-z0-9_./-]*", value)
+            or value in ("/healthz", "/metrics")
+            or value.startswith("/console")
+        ):
             raise ValueError(
                 f"KEXIE_WEBHOOK_PATH={_shown(value)} 应为以 / 开头的路径，例如 /telegram"
             )

@@ -588,4 +588,24 @@ TEXTS: dict[str, str] = {
     "export_btn_approved_on": "☑ Approved reports only",
     "review_status_pending": "Reports pending review: {n} (send /review)",
     # --- end review ---
+    # --- console (web/) ---
+    "btn_console": "Console",
+    "web_title": "Kexie console",
+    "web_nav_reports": "Reports",
+    "web_nav_associations": "Associations",
+    "web_nav_overview": "Overview",
+    "web_nav_export": "Export",
+    "web_entry_wait": "Checking your Telegram identity…",
+    "web_entry_missing": "Please open this page with the bot's “Console” button in Telegram.",
+    "web_entry_noscript": "The console needs JavaScript to check who you are.",
+    "web_logged_out": "You left the console. Press “Console” in Telegram to come back.",
+    "web_error_title": "Cannot open this ({code})",
+    "web_back_to_reports": "Back to the reports",
+    "web_not_found": "This was not found, or it is outside what you oversee.",
+    "web_session_expired": "Your session expired or you are not signed in. Go back to Telegram and press “Console” again.",
+    "web_admins_only": "The console is for district and city administrators. To report, use /report in the chat.",
+    "web_csrf": "This form is no longer valid (the page was open too long or came from elsewhere). Reload the page and try again.",
+    "web_bad_request": "The request was not understood; go back and try again.",
+    "web_init_refused": "Your Telegram identity could not be checked (the link may be older than 1 hour). Go back to Telegram and press “Console” again.",
+    # --- end console ---
 }

@@ -585,4 +585,24 @@ TEXTS: dict[str, str] = {
     "export_btn_approved_on": "☑ 只导出已通过审核的报送",
     "review_status_pending": "待审核的报送：{n} 项（发送 /review 处理）",
     # --- end review ---
+    # --- console (web/) ---
+    "btn_console": "控制台",
+    "web_title": "科协报送控制台",
+    "web_nav_reports": "报送",
+    "web_nav_associations": "协会",
+    "web_nav_overview": "概览",
+    "web_nav_export": "导出",
+    "web_entry_wait": "正在核对你的 Telegram 身份……",
+    "web_entry_missing": "请在 Telegram 里按机器人的“控制台”按钮打开本页面。",
+    "web_entry_noscript": "控制台需要启用 JavaScript 才能核对身份。",
+    "web_logged_out": "已退出控制台。需要时请在 Telegram 里再按“控制台”。",
+    "web_error_title": "无法打开（{code}）",
+    "web_back_to_reports": "回到报送列表",
+    "web_not_found": "找不到这项内容，或它不在你管理的范围内。",
+    "web_session_expired": "登录已过期或尚未登录。请回到 Telegram，再按一次“控制台”按钮。",
+    "web_admins_only": "控制台只对区（市）县科协和市科协的管理员开放。报送请直接在聊天里使用 /report。",
+    "web_csrf": "这个表单已失效（页面停留太久或来自别处）。请刷新页面后重新操作。",
+    "web_bad_request": "请求的内容不对，请返回上一页重试。",
+    "web_init_refused": "无法核对你的 Telegram 身份（链接可能已超过 1 小时）。请回到 Telegram，再按一次“控制台”按钮。",
+    # --- end console ---
 }

@@ -1,0 +1,99 @@
+"""Serving the admin console (web/): its services from the bot's, the ASGI app mounted at
+``/console``, and in polling mode a small uvicorn server on ``KEXIE_WEB_LISTEN``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+from collections.abc import Iterator
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.routing import Mount
+from starlette.types import ASGIApp
+from telegram.ext import Application
+
+from bot.jobs import WAKE
+from core.settings import Settings, parse_listen
+from storage.db import Database
+from storage.evidence import open_evidence_store
+from web.app import create_console
+from web.page import Console
+
+log = logging.getLogger(__name__)
+
+PREFIX = "/console"
+
+
+def console_services(app: Application) -> Console:
+    """The console's services, sharing the bot's database, evidence store and sender."""
+    settings: Settings = app.bot_data["settings"]
+    db: Database = app.bot_data["db"]
+
+    def wake() -> None:
+        event = app.bot_data.get(WAKE)
+        if isinstance(event, asyncio.Event):
+            event.set()
+
+    console = Console(settings=settings, db=db, store=open_evidence_store(settings), wake=wake)
+    console.extras["application"] = app  # for bot-side plug-ins (e.g. sending files in chat)
+    return console
+
+
+def console_mount(app: Application) -> Mount:
+    """``/console`` for another Starlette app's routes (webhook mode)."""
+    return Mount(PREFIX, app=create_console(console_services(app)))
+
+
+def console_app(app: Application) -> ASGIApp:
+    """A Starlette app serving only the console under ``/console`` (polling mode, tests)."""
+    return Starlette(routes=[console_mount(app)])
+
+
+class _Server(uvicorn.Server):
+    """uvicorn without its own signal handling: the bot's serve loop owns the signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_console(app: Application, stop: asyncio.Event) -> None:
+    """In polling mode, serve the console on ``KEXIE_WEB_LISTEN`` until ``stop`` is set.
+
+    The console is a convenience beside the chat: when its port cannot be had, one warning is
+    logged and the bot goes on without it."""
+    settings: Settings = app.bot_data["settings"]
+    if settings.web_listen == "off":
+        return
+    host, port = parse_listen(settings.web_listen)
+    # The socket is bound here, not by uvicorn: uvicorn answers a busy port with SystemExit,
+    # which would end the whole bot.
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        log.warning(
+            "console not served on %s:%d (%s); the bot runs without it",
+            host,
+            port,
+            type(exc).__name__,
+        )
+        return
+    server = _Server(
+        uvicorn.Config(console_app(app), log_level="warning", access_log=False, lifespan="off")
+    )
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    log.info("console served on %s:%d", host, port)
+    try:
+        await stop.wait()
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(serving, 5)
+        sock.close()

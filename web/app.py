@@ -1,0 +1,74 @@
+"""The console's ASGI app (:func:`create_console`), mounted at ``/console`` by ``bot/``: beside
+``/telegram`` in webhook mode, on its own small server (``KEXIE_WEB_LISTEN``) in polling mode."""
+
+from __future__ import annotations
+
+import logging
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from web import associations, entry, export, overview, reports
+from web.page import HERE, Console, Refused, render
+
+log = logging.getLogger(__name__)
+
+# Only kexie's own files, and Telegram's telegram-web-app.js (theme, back button) when the
+# phone can load it; the console also works without it (tests run offline).
+CSP = (
+    "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; "
+    "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+    "frame-ancestors 'self' https://web.telegram.org"
+)
+
+
+class _SecurityHeaders:
+    """Adds the CSP and friends to every console response."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers += [
+                    (b"content-security-policy", CSP.encode()),
+                    (b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"same-origin"),
+                    (b"cache-control", b"no-store"),
+                ]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+async def _refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, Refused)
+    return render(request, "error.html", status=exc.status, key=exc.key, code=exc.status)
+
+
+def create_console(console: Console) -> ASGIApp:
+    """The console app for these services; mount it at ``/console``."""
+    app = Starlette(
+        routes=[
+            *entry.routes,
+            *reports.routes,
+            *associations.routes,
+            *overview.routes,
+            *export.routes,
+            Mount("/static", app=StaticFiles(directory=str(HERE / "static")), name="static"),
+        ],
+        exception_handlers={Refused: _refused},
+    )
+    app.state.console = console
+    return _SecurityHeaders(app)

@@ -1,0 +1,204 @@
+"""What every console page shares: the services, the visitor, one database session per request,
+refusals as pages, and rendering in the visitor's language.
+
+A page handler is thin, as a chat handler is::
+
+    async def reports(request: Request) -> Response:
+        async with page(request) as p:          # session cookie → member → policy
+            rows = await some_service(p.db, p.actor, ...)
+            return p.render("reports.html", rows=rows)
+
+``page(request, post=True)`` also checks the CSRF token of a form. Refusals raise
+:class:`Refused`: 401 (no session: open the console from Telegram again), 403 (not a district or
+city admin), 404 (missing *or* outside the visitor's scope: the two look the same, so ids cannot
+be probed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.templating import Jinja2Templates
+
+from core import texts
+from core.policy import Actor, district_scope, may_open_console
+from core.rules import format_date, format_datetime
+from core.settings import Settings
+from storage.db import Database
+from storage.evidence import EvidenceStorage
+from storage.members import load_actor
+from storage.models import Member
+from web.auth import COOKIE, Session, SessionSigner, csrf_ok
+
+log = logging.getLogger(__name__)
+
+HERE = Path(__file__).parent
+MAX_FORM = 64 * 1024  # a console form is a few fields; refuse anything larger before parsing
+
+
+@dataclass
+class Console:
+    """The services the console's pages use (built once by ``bot/``)."""
+
+    settings: Settings
+    db: Database
+    store: EvidenceStorage | None = None
+    # Wakes the outbox sender after a page committed outbox rows (a no-op without a sender).
+    wake: Callable[[], None] = lambda: None
+    # Extra, for pieces bot/ plugs in (e.g. how to send an export's files in chat).
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.signer = SessionSigner(self.settings.bot_token, self.settings.web_session_minutes)
+        self.templates = Jinja2Templates(directory=str(HERE / "templates"))
+        env = self.templates.env
+        env.globals["format_date"] = format_date
+        env.filters["zh_date"] = lambda d: format_date(d) if d else ""
+        env.filters["zh_datetime"] = lambda dt: format_datetime(dt, self.settings.tz) if dt else ""
+
+
+class Refused(Exception):
+    """A request the console answers with an error page (401, 403, 404, 400)."""
+
+    def __init__(self, status: int, key: str) -> None:
+        super().__init__(key)
+        self.status = status
+        self.key = key  # the catalog sentence shown
+
+
+def not_found() -> Refused:
+    """Missing, or outside the visitor's scope: the same answer, on purpose."""
+    return Refused(404, "web_not_found")
+
+
+def console_of(request: Request) -> Console:
+    """The console's services, put on the app's state by :func:`web.app.create_console`."""
+    console: Console = request.app.state.console
+    return console
+
+
+def base_path(request: Request) -> str:
+    """The path the console is mounted at ("/console"), for links that survive a proxy."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+@dataclass
+class Page:
+    """One request's view: database session, visitor, language and rendering."""
+
+    request: Request
+    console: Console
+    db: AsyncSession
+    session: Session
+    member: Member
+    actor: Actor
+
+    @property
+    def lang(self) -> str:
+        """The visitor's language (their choice in the chat's /settings)."""
+        return self.member.language or texts.DEFAULT_LANG
+
+    @property
+    def settings(self) -> Settings:
+        """The installation's settings."""
+        return self.console.settings
+
+    @property
+    def districts(self) -> list[int] | None:
+        """The districts the visitor oversees; None for a city admin (every district)."""
+        return district_scope(self.actor)
+
+    def t(self, key: str, /, **params: Any) -> Markup:
+        """A catalog sentence in the visitor's language, safe to put into the page."""
+        return Markup(texts.t(self.lang, key, **params))
+
+    def href(self, path: str = "/", query: Mapping[str, Any] | None = None) -> str:
+        """A link inside the console (``/reports/12``), with an optional query string."""
+        from urllib.parse import urlencode
+
+        clean = {k: v for k, v in (query or {}).items() if v not in (None, "")}
+        suffix = f"?{urlencode(clean)}" if clean else ""
+        return f"{base_path(self.request)}{path}{suffix}"
+
+    def render(self, template: str, status: int = 200, **context: Any) -> Response:
+        """Render ``template`` with the page's helpers (``t``, ``href``, ``csrf``, ``lang``)."""
+        return render(
+            self.request,
+            template,
+            status=status,
+            lang=self.lang,
+            t=self.t,
+            href=self.href,
+            csrf=self.session.csrf,
+            member=self.member,
+            actor=self.actor,
+            **context,
+        )
+
+
+def render(
+    request: Request, template: str, *, status: int = 200, lang: str | None = None, **context: Any
+) -> Response:
+    """Render a template outside a :class:`Page` (entry and error pages)."""
+    console = console_of(request)
+    language = lang or texts.DEFAULT_LANG
+    context.setdefault("t", lambda key, **params: Markup(texts.t(language, key, **params)))
+    context.setdefault("href", lambda path="/", query=None: f"{base_path(request)}{path}")
+    context.setdefault("csrf", "")
+    response = console.templates.TemplateResponse(
+        request,
+        template,
+        {"lang": language, "base": base_path(request), "static": _static(request), **context},
+        status_code=status,
+    )
+    return response
+
+
+def _static(request: Request) -> Callable[[str], str]:
+    return lambda name: f"{base_path(request)}/static/{name}"
+
+
+@asynccontextmanager
+async def page(request: Request, *, post: bool = False) -> AsyncIterator[Page]:
+    """Open the request's database session (committed when the block succeeds), resolve the
+    visitor from the session cookie and check they may use the console; with ``post``, also
+    check the form's CSRF token. Raises :class:`Refused`."""
+    console = console_of(request)
+    session = console.signer.read(request.cookies.get(COOKIE))
+    if session is None:
+        raise Refused(401, "web_session_expired")
+    form_token: str | None = None
+    if post:
+        if int(request.headers.get("content-length") or 0) > MAX_FORM:
+            raise Refused(400, "web_bad_request")
+        form = await request.form()
+        value = form.get("csrf")
+        form_token = value if isinstance(value, str) else None
+        request.state.form = form
+        if not csrf_ok(session, form_token):
+            log.warning("console: POST without a valid CSRF token (member %s)", session.member_id)
+            raise Refused(403, "web_csrf")
+    async with console.db.session() as db:
+        member = await db.get(Member, session.member_id)
+        if member is None:
+            raise Refused(401, "web_session_expired")
+        actor = await load_actor(db, member)
+        if not may_open_console(actor):
+            raise Refused(403, "web_admins_only")
+        yield Page(request, console, db, session, member, actor)
+
+
+def form_value(request: Request, name: str) -> str:
+    """A field of the form :func:`page` read for a POST ("" when absent)."""
+    form = getattr(request.state, "form", None)
+    value = form.get(name) if form is not None else None
+    return value if isinstance(value, str) else ""
