@@ -7,8 +7,8 @@ import time
 
 from sqlalchemy import update
 
-from tests.console import console_client, init_data, sign_in
 from storage.models import Membership
+from tests.console import console_client, init_data, sign_in
 from tests.harness import Kexie
 from web.auth import COOKIE
 
