@@ -12,7 +12,7 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web import associations, entry, export, overview, reports
+from web import associations, entry, export, overview, report, reports
 from web.page import HERE, Console, Refused, render
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ def create_console(console: Console) -> ASGIApp:
         routes=[
             *entry.routes,
             *reports.routes,
+            *report.routes,
             *associations.routes,
             *overview.routes,
             *export.routes,
