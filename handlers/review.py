@@ -24,6 +24,7 @@ from core.report_steps import ReportData, Step
 from core.rules import check_reason, format_date, format_datetime, shorten
 from core.texts import Raw
 from handlers.common import Buttons, Turn, fit
+from handlers.deliveries import announce
 from handlers.mine import pressed_report
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card, report_target
@@ -349,6 +350,7 @@ async def resubmit_returned(turn: Turn) -> None:
     if not await review.resubmit_corrected(turn.session, activity, turn.member.id):
         turn.notice(turn.t("review_resubmit_needs_change"), alert=True)
         return
+    await announce(turn, activity.id)  # the correction's card, queued with it
     state = await chat_state.get_state(turn.session, turn.member.id)
     if state is not None and state.flow == REPORT_FLOW and state.activity_id == activity.id:
         await chat_state.clear_state(turn.session, turn.member.id)  # the amendment is over

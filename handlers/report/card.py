@@ -9,6 +9,7 @@ from core.callbacks import Id
 from core.report_steps import IncompleteReport, ReportData, Step, question
 from core.texts import Raw
 from handlers.common import Turn
+from handlers.deliveries import announce
 from handlers.report.access import FLOW, data_of, pressed
 from handlers.report.ask import card_buttons, field_buttons, go, render_card
 from storage import chat_state, reports, review
@@ -47,11 +48,13 @@ async def submit_report(turn: Turn) -> None:
         turn.notice(turn.t("incomplete", fields=label), alert=True)
         return
     await chat_state.clear_state(turn.session, turn.member.id)
-    turn.edit(render_card(turn, activity))
+    # The district's card is queued with the submit itself and sent as soon as it commits.
+    await announce(turn, activity.id)
     text = turn.t("submitted", ref=activity.ref_no, district=activity.organisation.district.name)
     if not activity.on_time:
         text = Raw(text + turn.t("submitted_late", days=activity.late_days))
-    turn.reply(text)
+    # One call: the card, its buttons gone, with the confirmation under it.
+    turn.edit(Raw(render_card(turn, activity) + "\n\n" + text))
 
 
 async def ask_field_to_fix(turn: Turn) -> None:

@@ -1,0 +1,28 @@
+"""A report's announcement leaves with the update that caused it: queued in the update's own
+transaction (:func:`scheduler.immediate.enqueue_deliveries`), and the sender woken once that
+transaction has committed, so the district admins get the card within seconds, not at the next
+minute's tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from handlers.common import Turn
+from scheduler.immediate import WAKE, enqueue_deliveries
+from scheduler.reminders import Timing
+
+
+async def announce(turn: Turn, activity_id: int) -> int:
+    """Queue the report's due announcements with this update and wake the sender after the
+    commit; returns how many outbox rows were queued."""
+    queued = await enqueue_deliveries(turn.session, activity_id, Timing.from_settings(turn.settings))
+    wake = turn.context.bot_data.get(WAKE)
+    if queued and isinstance(wake, asyncio.Event):
+
+        async def _wake() -> None:
+            wake.set()
+
+        # Queued before the replies, so it runs first once the transaction has committed.
+        turn.later(_wake)
+    return queued
