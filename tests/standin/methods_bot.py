@@ -15,7 +15,7 @@ from tests.standin.constants import (
     MAX_CALLBACK_ANSWER_LENGTH,
     QUERY_TOO_OLD_DESCRIPTION,
 )
-from tests.standin.types import ApiError, CallbackAnswer, JSONDict, _bad
+from tests.standin.types import ApiError, CallbackAnswer, JSONDict, _bad, web_app_url_ok
 
 _COMMAND_RE = re.compile(r"^[a-z0-9_]{1,32}$")
 
@@ -147,6 +147,16 @@ class BotMethods(StandInBase):
             "web_app",
         ):
             raise _bad("can't parse menu button JSON object")
+        if button["type"] == "web_app":
+            text = button.get("text")
+            app = button.get("web_app")
+            url = app.get("url") if isinstance(app, dict) else None
+            if not isinstance(text, str) or not text.strip():
+                raise _bad("menu button text is empty")
+            if not isinstance(url, str) or not web_app_url_ok(url):
+                raise _bad(
+                    f"menu button Web App URL '{url}' is invalid: Only HTTPS links are allowed"
+                )
         self.menu_buttons[chat_id] = button
         return True
 

@@ -16,7 +16,15 @@ from tests.standin.constants import (
 )
 from tests.standin.html import HtmlParseError, _trim, parse_html, utf16_len
 from tests.standin.media import FileStore
-from tests.standin.types import ApiError, BotMessage, Button, JSONDict, StoredFile, _bad
+from tests.standin.types import (
+    ApiError,
+    BotMessage,
+    Button,
+    JSONDict,
+    StoredFile,
+    _bad,
+    web_app_url_ok,
+)
 
 if TYPE_CHECKING:
     from tests.standin.users import FakeUser
@@ -48,6 +56,11 @@ _INLINE_BUTTON_ACTIONS = (
     "web_app",
     "copy_text",
 )
+
+
+def _web_app_url(button: JSONDict) -> str | None:
+    app = button.get("web_app")
+    return app.get("url") if isinstance(app, dict) else None
 
 
 class MessageMethods(FileStore):
@@ -157,6 +170,14 @@ class MessageMethods(FileStore):
             url = button["url"]
             if not isinstance(url, str) or not re.match(r"^(https?|tg)://[^\s]+$", url):
                 raise _bad(f"inline keyboard button URL '{url}' is invalid: Wrong HTTP URL")
+        if "web_app" in actions:
+            app = button["web_app"]
+            url = app.get("url") if isinstance(app, dict) else None
+            if not isinstance(url, str) or not web_app_url_ok(url):
+                raise _bad(
+                    f"inline keyboard button Web App URL '{url}' is invalid: "
+                    "Only HTTPS links are allowed"
+                )
 
     def _reply_to(self, u: FakeUser, params: JSONDict) -> int | None:
         reply = params.get("reply_parameters")
@@ -206,7 +227,7 @@ class MessageMethods(FileStore):
         if not markup or "inline_keyboard" not in markup:
             return []
         return [
-            [Button(b["text"], b.get("callback_data"), b.get("url")) for b in row]
+            [Button(b["text"], b.get("callback_data"), b.get("url"), _web_app_url(b)) for b in row]
             for row in markup["inline_keyboard"]
         ]
 

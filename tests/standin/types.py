@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -46,6 +47,7 @@ class Button:
     text: str
     callback_data: str | None = None
     url: str | None = None
+    web_app: str | None = None  # the Mini App's url of a ``web_app`` button
 
 
 @dataclass(frozen=True)
@@ -164,3 +166,8 @@ class ApiError(Exception):
 
 def _bad(description: str) -> ApiError:
     return ApiError(400, f"Bad Request: {description}")
+
+
+def web_app_url_ok(url: str) -> bool:
+    """Telegram opens Mini Apps over https only (a 400 for anything else)."""
+    return re.match(r"^https://[^\s/]+[^\s]*$", url) is not None
