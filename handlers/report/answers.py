@@ -19,6 +19,7 @@ from core.rules import (
     parse_headcount,
     window_closes_at,
 )
+from core.texts import Raw
 from handlers.common import Turn
 from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import CARD_CONTENT_CHARS, ask, go
@@ -158,29 +159,33 @@ async def store(turn: Turn, state: ChatState, activity: Activity, step: Step, va
             return
         data.version = known
         save_data(state, data)
-    if step == Step.DATE and isinstance(value, date):
-        _tell_window(turn, activity, value)
+    # After the date, the window is told above the next question (or the card): one message.
+    window = (
+        _window(turn, activity, value) if step == Step.DATE and isinstance(value, date) else None
+    )
     if data.back_to_card:
         if activity.status != ActivityStatus.DRAFT:
+            if window is not None:
+                turn.reply(window)  # before "saved", as it always was
+                window = None
             turn.reply(turn.t("amend_saved"))
-        await go(turn, activity, Step.REVIEW, data)
+        await go(turn, activity, Step.REVIEW, data, lead=window)
     else:
-        await go(turn, activity, next_step(step))
+        await go(turn, activity, next_step(step), lead=window)
 
 
-def _tell_window(turn: Turn, activity: Activity, value: date) -> None:
+def _window(turn: Turn, activity: Activity, value: date) -> Raw | None:
     """After the date: when the 3-day window closes, or that it has closed (late)."""
     closes = window_closes_at(value, turn.settings.tz)
     if turn.now >= closes:
         closed = format_date(value + timedelta(days=3))
-        turn.reply(turn.t("date_late_warning", closed=closed))
-    elif activity.status == ActivityStatus.DRAFT:
-        turn.reply(
-            turn.t(
-                "date_window_ok",
-                closes=format_datetime(closes - timedelta(minutes=1), turn.settings.tz),
-            )
+        return turn.t("date_late_warning", closed=closed)
+    if activity.status == ActivityStatus.DRAFT:
+        return turn.t(
+            "date_window_ok",
+            closes=format_datetime(closes - timedelta(minutes=1), turn.settings.tz),
         )
+    return None
 
 
 async def _tell_conflict(turn: Turn, state: ChatState, activity: Activity, step: Step) -> None:

@@ -32,10 +32,15 @@ CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the ca
 
 
 async def go(
-    turn: Turn, activity: Activity, step: Step | str, data: ReportData | None = None
+    turn: Turn,
+    activity: Activity,
+    step: Step | str,
+    data: ReportData | None = None,
+    *,
+    lead: Raw | None = None,
 ) -> None:
     """Record the new step (keeping what it keeps of ``data``) and ask its question (or show
-    the card)."""
+    the card), with ``lead`` (what the previous step has to say) above it in the same message."""
     assert turn.member is not None
     kept = (data or ReportData()).entering(step)
     state = await chat_state.set_state(
@@ -45,17 +50,24 @@ async def go(
         # Activities come with their evidence (storage.reports.load_activity); handlers that
         # add files refresh it themselves (handlers/report/evidence.py).
         await turn.session.refresh(activity, ["evidence"])
-    await ask(turn, activity, step, state)
+    await ask(turn, activity, step, state, lead=lead)
 
 
-async def ask(turn: Turn, activity: Activity, step: str, state: ChatState) -> None:
-    """Send the question of ``step`` (or the card) again or for the first time."""
+async def ask(
+    turn: Turn, activity: Activity, step: str, state: ChatState, *, lead: Raw | None = None
+) -> None:
+    """Send the question of ``step`` (or the card) again or for the first time; ``lead`` goes
+    above it in the same message (one Bot API call per step, issue 10)."""
+
+    def led(text: str) -> Raw:
+        return Raw(f"{lead}\n\n{text}") if lead else Raw(text)
+
     q = question(step)
     if q is not None:
-        turn.reply(prompt(turn, q, activity), _question_buttons(turn, q, activity))
+        turn.reply(led(prompt(turn, q, activity)), _question_buttons(turn, q, activity))
     elif step == Step.CONFIRM_HEADCOUNT:
         turn.reply(
-            turn.t("headcount_confirm", n=data_of(state).headcount),
+            led(turn.t("headcount_confirm", n=data_of(state).headcount)),
             [
                 [
                     (
@@ -70,7 +82,7 @@ async def ask(turn: Turn, activity: Activity, step: str, state: ChatState) -> No
             ],
         )
     elif step == Step.REVIEW:
-        turn.reply(render_card(turn, activity), card_buttons(turn, activity))
+        turn.reply(led(render_card(turn, activity)), card_buttons(turn, activity))
 
 
 def prompt(turn: Turn, q: Question, activity: Activity) -> Raw:

@@ -137,8 +137,8 @@ async def _restart(turn: Turn, activity: Activity) -> None:
 async def _begin(turn: Turn, org: Organisation) -> None:
     assert turn.member is not None
     activity = await reports.start_draft(turn.session, turn.member.id, org.id)
-    turn.reply(turn.t("report_started", org=org.name))
-    await go(turn, activity, Step.DATE)
+    # Whose report this is and how to leave, above question 1: one message, one call.
+    await go(turn, activity, Step.DATE, lead=turn.t("report_started", org=org.name))
 
 
 # ---------------------------------------------------------------------------------------------
