@@ -1,7 +1,292 @@
-"""Console pages: one report, its evidence, and the review decision (being built)."""
+"""Console pages: one report (every field, its audit history, photos and documents), its
+evidence files and thumbnails, and the review decision (通过 / 退回).
+
+The decision calls the chat's own services (:func:`storage.review.approve` /
+:func:`storage.review.return_report`, the reason checked by :func:`core.rules.check_reason`)
+under the policy's ``REVIEW_REPORT``. The return reaches the reporter as a return made in the
+chat does: :func:`storage.review.return_report` writes the ``return`` audit entry, and the
+scheduler's tick derives ``Kind.REPORT_RETURNED`` from it (scheduler/reminders.py); the chat
+queues nothing in its own transaction for a return, so neither does the console.
+
+Anything missing, a draft, or outside the visitor's districts answers 404, the same page.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import logging
+from typing import Any
 
-routes: list[BaseRoute] = []
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from core.cards import answer_value
+from core.enums import ActivityStatus
+from core.policy import Action, allowed
+from core.report_steps import QUESTIONS
+from core.rules import ReviewState, check_reason, format_datetime
+from core.texts import plain
+from storage import console_report as store
+from storage import review
+from storage.evidence import EvidenceMissing
+from storage.models import Activity, Evidence
+from storage.thumbnails import thumbnail
+from web import report_files
+from web.page import HERE, Page, form_value, not_found, page
+from web.report_history import history_lines
+
+log = logging.getLogger(__name__)
+
+MAX_ID = 2**63  # SQLite's and PostgreSQL's largest integer, plus one
+WHOLE = 1_000_000  # the console shows long answers whole (the chat's card shortens them)
+PLACEHOLDER = (HERE / "static" / "no-thumb.svg").read_bytes()
+
+
+def _id(value: Any) -> int:
+    """A path's id; one no database integer can hold is simply not found."""
+    if not isinstance(value, int) or not 0 < value < MAX_ID:
+        raise not_found()
+    return value
+
+
+async def _visible(p: Page, report_id: int) -> Activity:
+    """The report, if the visitor may see it (404 otherwise, whether it exists or not)."""
+    activity = await store.load_report(p.db, _id(report_id))
+    if activity is None or not allowed(p.actor, Action.VIEW_REPORTS, store.report_target(activity)):
+        raise not_found()
+    return activity
+
+
+def _fields(p: Page, activity: Activity) -> list[tuple[str, str]]:
+    """(label, value) for every field, answers in the order the chat asks them."""
+    lang = p.lang
+    missing = plain(lang, "card_missing")
+
+    def value(v: object) -> str:
+        return missing if v is None or v == "" else str(v)
+
+    org = activity.organisation
+    rows = [
+        (plain(lang, "web_report_ref"), value(activity.ref_no)),
+        (plain(lang, "web_report_association"), org.name),
+        (plain(lang, "web_report_district"), org.district.name),
+    ]
+    rows += [
+        (plain(lang, q.label), value(answer_value(lang, q, activity, WHOLE))) for q in QUESTIONS
+    ]
+    submitted = activity.submitted_at
+    rows += [
+        (
+            plain(lang, "label_author"),
+            value(activity.author.first_name if activity.author else None),
+        ),
+        (
+            plain(lang, "label_submitted_at"),
+            value(format_datetime(submitted, p.settings.tz) if submitted else None),
+        ),
+        (plain(lang, "label_status"), plain(lang, f"status_{activity.status}")),
+    ]
+    return rows
+
+
+async def _review_line(p: Page, activity: Activity) -> Any:
+    """审核状态 as the chat's card says it: the state, and who decided when (and why)."""
+    state = activity.review_state
+    if activity.status != ActivityStatus.SUBMITTED or state is None:
+        return None
+    by = await store.reviewer_name(p.db, activity)
+    when = format_datetime(activity.reviewed_at, p.settings.tz) if activity.reviewed_at else ""
+    if state == ReviewState.APPROVED:
+        return p.t("review_outcome_approved", by=by or "", when=when)
+    if state == ReviewState.RETURNED:
+        reason = activity.review_reason or ""
+        return p.t("review_outcome_returned", by=by or "", when=when, reason=reason)
+    return p.t("review_state_pending")
+
+
+def _may_decide(p: Page, activity: Activity) -> bool:
+    return (
+        activity.status == ActivityStatus.SUBMITTED
+        and activity.review_state == ReviewState.PENDING
+        and allowed(p.actor, Action.REVIEW_REPORT, store.report_target(activity))
+    )
+
+
+async def _render(
+    p: Page,
+    activity: Activity,
+    *,
+    status: int = 200,
+    notice: Any = None,
+    error: Any = None,
+    reason: str = "",
+    last: bool = False,
+) -> Response:
+    entries, total = await store.history(p.db, activity.id)
+    photos = [e for e in activity.evidence if e.kind == "photo"]
+    documents = [
+        (e, report_files.download_name(e, activity.ref_no or "", e.position + 1))
+        for e in activity.evidence
+        if e.kind != "photo"
+    ]
+    return p.render(
+        "report.html",
+        status=status,
+        active="reports",
+        activity=activity,
+        fields=_fields(p, activity),
+        review_line=await _review_line(p, activity),
+        late=activity.submitted_at is not None and activity.on_time is False,
+        history=history_lines(p, entries),
+        history_cut=total - len(entries),
+        photos=photos,
+        documents=documents,
+        may_decide=_may_decide(p, activity),
+        notice=notice,
+        error=error,
+        reason=reason,
+        last=last,
+    )
+
+
+async def _notice_after(p: Page, after: str | None) -> Any:
+    """The outcome of the decision just made (``?after=<id>``), read from the database, so a
+    link cannot make the page claim anything."""
+    if not after or not after.isdigit() or len(after) > 18:
+        return None
+    decided = await store.load_report(p.db, int(after))
+    if decided is None or not allowed(p.actor, Action.VIEW_REPORTS, store.report_target(decided)):
+        return None
+    state = decided.review_state
+    if state not in (ReviewState.APPROVED, ReviewState.RETURNED):
+        return None
+    return p.t(f"web_report_done_{state}", ref=decided.ref_no or "")
+
+
+async def show_report(request: Request) -> Response:
+    """``GET /reports/{id}``: the report, its history, its evidence, 通过 / 退回."""
+    async with page(request) as p:
+        activity = await _visible(p, request.path_params["report_id"])
+        after = request.query_params.get("after")
+        notice = await _notice_after(p, after)
+        last = notice is not None and request.query_params.get("last") == "1"
+        return await _render(p, activity, notice=notice, last=last)
+
+
+async def _already(p: Page, activity: Activity, decided: review.Decided) -> Response:
+    """Someone decided first: who and when, as the chat says it; nothing overwritten."""
+    state = plain(p.lang, f"review_state_{decided.state or 'pending'}")
+    if activity.status != ActivityStatus.SUBMITTED:
+        state = plain(p.lang, f"status_{activity.status}")
+    if decided.by is not None and decided.at is not None:
+        when = format_datetime(decided.at, p.settings.tz)
+        notice = p.t("review_already", by=decided.by, when=when, state=state)
+    else:
+        notice = p.t("review_already_state", state=state)
+    return await _render(p, activity, status=409, notice=notice)
+
+
+async def _next(p: Page, decided: Activity) -> str:
+    """Where a decision leads: the next report waiting in the visitor's scope, or (none left)
+    back to the decided report, saying the queue is empty."""
+    following = await store.next_pending(p.db, p.districts)
+    if following is None:
+        return p.href(f"/reports/{decided.id}", {"after": decided.id, "last": 1})
+    return p.href(f"/reports/{following.id}", {"after": decided.id})
+
+
+async def _reviewable(p: Page, report_id: int) -> Activity:
+    activity = await _visible(p, report_id)
+    if not allowed(p.actor, Action.REVIEW_REPORT, store.report_target(activity)):
+        raise not_found()
+    return activity
+
+
+async def approve_report(request: Request) -> Response:
+    """``POST /reports/{id}/approve``: 通过, as the chat's button."""
+    async with page(request, post=True) as p:
+        activity = await _reviewable(p, request.path_params["report_id"])
+        decided = await review.approve(p.db, activity, p.member.id)
+        if not decided.done:
+            return await _already(p, activity, decided)
+        target = await _next(p, activity)
+        log.info("console: report %s approved by member %s", activity.id, p.member.id)
+    return RedirectResponse(target, status_code=303)
+
+
+async def return_report(request: Request) -> Response:
+    """``POST /reports/{id}/return``: 退回 with a reason (the chat's rule); too short or too
+    long, the page again with the sentence, nothing changed."""
+    async with page(request, post=True) as p:
+        activity = await _reviewable(p, request.path_params["report_id"])
+        typed = form_value(request, "reason")
+        reason, error = check_reason(typed)
+        if error is not None or reason is None:
+            if activity.review_state != ReviewState.PENDING:
+                return await _already(p, activity, _as_decided(p, activity))
+            return await _render(
+                p, activity, status=400, error=p.t(error or "review_reason_short"), reason=typed
+            )
+        decided = await review.return_report(p.db, activity, p.member.id, reason)
+        if not decided.done:
+            return await _already(p, activity, decided)
+        target = await _next(p, activity)
+        log.info("console: report %s returned by member %s", activity.id, p.member.id)
+    return RedirectResponse(target, status_code=303)
+
+
+def _as_decided(p: Page, activity: Activity) -> review.Decided:
+    return review.Decided(False, activity.review_state, None, activity.reviewed_at)
+
+
+async def _evidence(p: Page, evidence_id: int) -> Evidence:
+    """An evidence file, if the visitor may see its report (404 otherwise)."""
+    evidence = await store.load_evidence(p.db, _id(evidence_id))
+    if evidence is None or not allowed(
+        p.actor, Action.VIEW_REPORTS, store.report_target(evidence.activity)
+    ):
+        raise not_found()
+    return evidence
+
+
+async def evidence_file(request: Request) -> Response:
+    """``GET /evidence/{id}``: the whole file, streamed (photos inline, documents downloaded
+    under their own name)."""
+    async with page(request) as p:
+        evidence = await _evidence(p, request.path_params["evidence_id"])
+        ref = evidence.activity.ref_no or ""
+        name = report_files.download_name(evidence, ref, evidence.position + 1)
+        store_ = p.console.store
+    response = await report_files.stream(store_, evidence, name)
+    if response is None:
+        log.warning("console: evidence %s has no stored bytes", evidence.id)
+        raise not_found()
+    return response
+
+
+async def evidence_thumb(request: Request) -> Response:
+    """``GET /evidence/{id}/thumb``: a JPEG of at most 320 px for a photo; a placeholder
+    picture when the photo cannot have one (unreadable, or too large to decode safely)."""
+    async with page(request) as p:
+        evidence = await _evidence(p, request.path_params["evidence_id"])
+        if evidence.kind != "photo" or p.console.store is None:
+            raise not_found()
+        sha256, store_ = evidence.sha256, p.console.store
+        cache = p.settings.data_dir / "cache" / "thumbs"
+    try:
+        jpeg = await asyncio.to_thread(thumbnail, store_, sha256, cache)
+    except (EvidenceMissing, ValueError):
+        raise not_found() from None
+    if jpeg is None:
+        return Response(PLACEHOLDER, media_type="image/svg+xml", headers={"x-thumbnail": "none"})
+    return Response(jpeg, media_type="image/jpeg")
+
+
+routes: list[BaseRoute] = [
+    Route("/reports/{report_id:int}", show_report, methods=["GET"], name="report"),
+    Route("/reports/{report_id:int}/approve", approve_report, methods=["POST"]),
+    Route("/reports/{report_id:int}/return", return_report, methods=["POST"]),
+    Route("/evidence/{evidence_id:int}", evidence_file, methods=["GET"], name="evidence"),
+    Route("/evidence/{evidence_id:int}/thumb", evidence_thumb, methods=["GET"]),
+]
