@@ -7,7 +7,9 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
@@ -17,9 +19,14 @@ from telegram.ext import Application
 
 from bot.jobs import WAKE
 from core.settings import Settings, parse_listen
+from core.texts import t
+from handlers.common import RETRY_BUDGET, with_retries
+from handlers.export_run import SEND_LIMIT, _send_document
+from handlers.tasks import interrupt_on_stop
 from storage.db import Database
 from storage.evidence import open_evidence_store
 from web.app import create_console
+from web.export_runs import SendExport, Spawn
 from web.page import Console
 
 log = logging.getLogger(__name__)
@@ -39,7 +46,42 @@ def console_services(app: Application) -> Console:
 
     console = Console(settings=settings, db=db, store=open_evidence_store(settings), wake=wake)
     console.extras["application"] = app  # for bot-side plug-ins (e.g. sending files in chat)
+    console.extras["send_export"] = partial_send_export(app)
+    console.extras["spawn"] = partial_spawn(app)
     return console
+
+
+def partial_spawn(app: Application) -> Spawn:
+    """The console's background work as the bot's own tasks: a stopping bot cancels them (an
+    export is then recorded as interrupted, and its admin told after the restart, as in chat)."""
+
+    def spawn(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        task: asyncio.Task[None] = app.create_task(coroutine, name=name)
+        interrupt_on_stop(app, task)
+        return task
+
+    return spawn
+
+
+def partial_send_export(app: Application) -> SendExport:
+    """How the console sends an export's files to the admin's chat: a heading, then each file
+    as a document, the way ``/export`` sends them (same retries, same size limit)."""
+
+    async def send_export(
+        chat_id: int, lang: str, heading: str, files: list[Path], job_id: int
+    ) -> None:
+        bot = app.bot
+        await bot.send_message(chat_id, t(lang, "web_export_chat_heading", heading=heading))
+        for number, path in enumerate(files, start=1):
+            if path.stat().st_size > SEND_LIMIT:
+                continue  # the browser download has it; a bot cannot send it
+            await with_retries(
+                lambda path=path: _send_document(bot, chat_id, path),  # type: ignore[misc]
+                deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
+                what=f"console export file {number}/{len(files)} of job {job_id}",
+            )
+
+    return send_export
 
 
 def console_mount(app: Application) -> Mount:

@@ -132,9 +132,10 @@ def write_exports(
     thumbnails: bool = True,
     part_limit: int = PART_LIMIT,
     progress: Progress | None = None,
+    bundle: bool = True,
 ) -> ExportResult:
     """Write the workbooks of ``data.annexes`` into ``out_dir``, then the evidence bundle (when
-    annex 1-3 is among them). Blocking; returns the files written."""
+    annex 1-3 is among them and ``bundle`` is left on). Blocking; returns the files written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(data)
     city = data.scope.level == Level.CITY
@@ -177,8 +178,8 @@ def write_exports(
             sections12 = _registry_sections(data, data.zones, "附件1-2")
             write_annex12(path, data.scope.year, sections12, summary=summary)
             workbooks.append(path)
-    if "1-3" in data.annexes:
-        bundle = write_bundle(
+    if bundle and "1-3" in data.annexes:
+        written = write_bundle(
             out_dir,
             f"{stem}_附件及佐证材料",
             list(workbooks),
@@ -187,8 +188,8 @@ def write_exports(
             part_limit=part_limit,
             progress=report("bundle", len(entries)),
         )
-        result.files = [*workbooks, *bundle.parts]
-        result.evidence_files = bundle.files
-        result.missing = bundle.missing
-        result.bundle_parts = len(bundle.parts)
+        result.files = [*workbooks, *written.parts]
+        result.evidence_files = written.files
+        result.missing = written.missing
+        result.bundle_parts = len(written.parts)
     return result

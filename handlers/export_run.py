@@ -18,12 +18,10 @@ import re
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
-from contextlib import suppress
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 from telegram import Bot
 from telegram.error import BadRequest, TelegramError
@@ -34,6 +32,8 @@ from core.texts import Raw, t
 from exports import jobs
 from exports.bundle import PART_LIMIT
 from exports.cli import human_size
+from exports.runner import WRITER_GRACE, ExportInterrupted
+from exports.runner import in_daemon_thread as _in_daemon_thread
 from exports.scope import Scope
 from exports.service import ExportResult, annexes_of, gather, write_exports
 from handlers.common import RETRY_BUDGET, with_retries
@@ -46,9 +46,6 @@ log = logging.getLogger(__name__)
 ANNEX_KEYS = {"13": "1-3", "11": "1-1", "12": "1-2", "all": "all"}
 PROGRESS_EVERY = 1.5  # seconds between edits of the progress message
 SEND_LIMIT = 50 * 1024 * 1024  # what a bot may send as one document
-WRITER_GRACE = 3.0  # seconds an interrupted writer gets to reach its next step and stop
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -81,37 +78,6 @@ def first_progress(task: ExportTask) -> str:
 
 def annex_label(lang: str, annex: str) -> str:
     return t(lang, f"export_annex_{annex.replace('-', '')}")
-
-
-class ExportInterrupted(Exception):
-    """Raised inside the writer thread when the export was interrupted (the bot is stopping)."""
-
-
-def _in_daemon_thread(work: Callable[[], T]) -> asyncio.Future[T]:
-    """Run blocking ``work`` in a daemon thread; a future for its result.
-
-    Not ``asyncio.to_thread``: the default executor's threads are joined at exit, so a process
-    asked to stop would wait for the whole export."""
-    loop = asyncio.get_running_loop()
-    future: asyncio.Future[T] = loop.create_future()
-
-    def settle(outcome: Callable[[], None]) -> None:
-        if not future.done():
-            outcome()
-
-    def target() -> None:
-        try:
-            result = work()
-        except BaseException as exc:  # handed to the awaiting coroutine
-            error = exc
-            deliver = partial(settle, lambda: future.set_exception(error))
-        else:
-            deliver = partial(settle, lambda: future.set_result(result))
-        with suppress(RuntimeError):  # a closed loop: nobody is waiting any more
-            loop.call_soon_threadsafe(deliver)
-
-    threading.Thread(target=target, name="kexie-export-writer", daemon=True).start()
-    return future
 
 
 class ProgressMessage:

@@ -18,10 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.rules import ReviewState
+from scheduler.countdown import annual_deadline_for, district_figures
 from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
-from storage.models import Activity, AnnualDeadline, AuditEntry, District, Organisation, Plan
+from storage.models import Activity, AuditEntry, District, Organisation, Plan
 from storage.review import pending_count
 from storage.status import district_status
 
@@ -163,29 +164,21 @@ async def _deadline(session: AsyncSession, due: Due) -> list[Part]:
     if district is None:
         return []
     deadline, days = deadline_of(due)
-    status = await district_status(session, district.id, deadline.year)
+    figures = await district_figures(session, district.id, deadline.year)
     params = message(
         due.kind,
         district=district.id,
         deadline=deadline.isoformat(),
         days=days,
         year=deadline.year,
-        orgs=status.organisations,
-        enterprises=status.enterprises,
-        zones=status.zones,
-        reports=status.reports,
-        late=status.late,
-        silent=len(status.silent),
-        incomplete=len(status.incomplete),
-        pending=await pending_count(session, district.id, deadline.year),
+        **figures,
     )
     return [("", params)]
 
 
 async def _city_summary(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
     year = due.subject
-    row = await session.get(AnnualDeadline, year)
-    deadline = row.deadline if row is not None else date(year, *timing.deadline_month_day)
+    deadline = await annual_deadline_for(session, year, timing.deadline_month_day)
     districts = (await session.scalars(select(District).order_by(District.sort_order))).all()
     lines = []
     for d in districts:

@@ -1,7 +1,223 @@
-"""Console pages: export (being built)."""
+"""Console pages: export — the chat's ``/export`` choices in one form (annex 1-3 / 1-1 / 1-2 or
+all three, the year, the district or the whole city, only approved reports, with or without the
+evidence bundle), a progress page that refreshes itself while the export runs, then the files
+to download. The export itself runs as the chat's does (``web/export_runs.py``) and its files
+also arrive in the admin's chat.
+
+Every run page and download is checked against the policy again; another district's run is a
+404, as a missing one is.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import logging
+from pathlib import Path
 
-routes: list[BaseRoute] = []
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import FileResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from core.policy import Action, Target, allowed
+from core.rules import EARLIEST_DATE
+from core.texts import plain
+from exports import jobs
+from exports.cli import human_size
+from exports.scope import Level, Scope
+from exports.service import CHOICES
+from storage.models import District, ExportJob, utcnow
+from web.export_runs import (
+    PROGRESS,
+    RunKey,
+    WebRun,
+    forget_old_runs,
+    is_stale,
+    parse_run_key,
+    run_files,
+    run_key,
+    start,
+)
+from web.page import Page, Refused, form_value, not_found, page
+
+log = logging.getLogger(__name__)
+
+RECENT = 5  # the visitor's latest runs listed under the form
+REFRESH_SECONDS = 2  # the progress page reloads itself this often
+CITY = "city"
+
+
+def _this_year(p: Page) -> int:
+    return utcnow().astimezone(p.settings.tz).year
+
+
+def _label(lang: str, annex: str) -> str:
+    return plain(lang, f"export_annex_{annex.replace('-', '')}")
+
+
+async def _districts(p: Page) -> list[District]:
+    """The districts the visitor may export (every one for a city admin)."""
+    query = select(District).order_by(District.sort_order, District.id).limit(100)
+    if p.districts is not None:
+        query = query.where(District.id.in_(p.districts))
+    return [
+        d
+        for d in await p.db.scalars(query)
+        if allowed(p.actor, Action.EXPORT, Target(district_id=d.id))
+    ]
+
+
+async def _form(p: Page, status: int = 200, problem: str | None = None) -> Response:
+    recent = await p.db.scalars(
+        select(ExportJob)
+        .where(ExportJob.member_id == p.member.id)
+        .order_by(ExportJob.id.desc())
+        .limit(RECENT)
+    )
+    runs = [(job, parse_run_key(job.scope)) for job in recent]
+    this_year = _this_year(p)
+    return p.render(
+        "export.html",
+        status=status,
+        active="export",
+        annexes=CHOICES,
+        years=list(range(this_year, EARLIEST_DATE.year - 1, -1)),
+        this_year=this_year,
+        districts=await _districts(p),
+        city=allowed(p.actor, Action.EXPORT_CITY, Target()),
+        runs=[(job, key, _label(p.lang, key.annex)) for job, key in runs if key is not None],
+        problem=problem,
+    )
+
+
+async def export_form(request: Request) -> Response:
+    """The choices."""
+    async with page(request) as p:
+        return await _form(p)
+
+
+async def start_export(request: Request) -> Response:
+    """Check the choices against the policy, claim the job, start the export in the background
+    and send the browser to its progress page."""
+    async with page(request, post=True) as p:
+        annex = form_value(request, "annex")
+        year_text = form_value(request, "year")
+        where = form_value(request, "where")
+        if annex not in CHOICES or not year_text.isdigit() or len(year_text) != 4:
+            raise Refused(400, "web_bad_request")
+        year = int(year_text)
+        if not EARLIEST_DATE.year <= year <= _this_year(p):
+            raise Refused(400, "web_bad_request")
+        approved_only = form_value(request, "approved_only") == "1"
+        bundle = form_value(request, "bundle") == "1"
+        if where == CITY:
+            if not allowed(p.actor, Action.EXPORT_CITY, Target()):
+                log.info("console: member %s refused a city export", p.member.id)
+                raise Refused(403, "web_export_city_only")
+            scope = Scope(Level.CITY, year, approved_only=approved_only)
+            place = plain(p.lang, "export_where_city")
+        else:
+            district = await p.db.get(District, int(where)) if where.isdigit() else None
+            if district is None or not allowed(
+                p.actor, Action.EXPORT, Target(district_id=district.id)
+            ):
+                raise not_found()
+            scope = Scope(
+                Level.DISTRICT, year, district_id=district.id, approved_only=approved_only
+            )
+            place = district.name
+        if await jobs.running_job(p.db, p.member.id) is not None:
+            return await _form(p, 409, "export_busy")
+        job = await jobs.open_job(p.db, p.member.id, run_key(annex, scope, bundle))
+        run = WebRun(
+            job_id=job.id,
+            member_id=p.member.id,
+            chat_id=p.member.telegram_id,
+            lang=p.lang,
+            scope=scope,
+            annex=annex,
+            bundle=bundle,
+            heading=plain(
+                p.lang, "export_heading", annex=_label(p.lang, annex), where=place, year=year
+            ),
+        )
+        location = p.href(f"/export/{job.id}")
+        log.info("console: export %s started by member %s", job.id, p.member.id)
+    # The job row is committed now: the background run's confirm_job can see it.
+    forget_old_runs(p.console)
+    start(p.console, run)
+    return RedirectResponse(location, status_code=303)
+
+
+async def _run_in_scope(p: Page, run_id: int) -> tuple[ExportJob, RunKey]:
+    """The run, if the visitor may export its scope; else 404 (as a missing run)."""
+    job = await p.db.get(ExportJob, run_id)
+    key = parse_run_key(job.scope) if job is not None else None
+    if job is None or key is None:
+        raise not_found()
+    if key.district_id is None:
+        permitted = allowed(p.actor, Action.EXPORT_CITY, Target())
+    else:
+        permitted = allowed(p.actor, Action.EXPORT, Target(district_id=key.district_id))
+    if not permitted:
+        log.info("console: member %s asked for export %s outside scope", p.member.id, run_id)
+        raise not_found()
+    return job, key
+
+
+async def show_run(request: Request) -> Response:
+    """While running: the progress, refreshed; then the files with their download links."""
+    run_id = int(request.path_params["run_id"])
+    async with page(request) as p:
+        job, key = await _run_in_scope(p, run_id)
+        where = plain(p.lang, "export_where_city")
+        if key.district_id is not None:
+            district = await p.db.get(District, key.district_id)
+            where = district.name if district else ""
+        state = jobs.FAILED if is_stale(job) else job.status
+        files = run_files(p.console, job.id) if state == jobs.DONE else []
+        stage = PROGRESS.get(job.id)
+        return p.render(
+            "export_run.html",
+            active="export",
+            job=job,
+            key=key,
+            state=state,
+            running=state == jobs.RUNNING,
+            refresh=REFRESH_SECONDS,
+            heading=plain(
+                p.lang,
+                "export_heading",
+                annex=_label(p.lang, key.annex),
+                where=where,
+                year=key.year,
+            ),
+            stage=stage,
+            files=[
+                (f.name, human_size(f.stat().st_size), p.href(f"/export/{job.id}/{f.name}"))
+                for f in files
+            ],
+        )
+
+
+async def download(request: Request) -> Response:
+    """One file of a finished run, streamed, under its Chinese name."""
+    run_id = int(request.path_params["run_id"])
+    name = str(request.path_params["file"])
+    async with page(request) as p:
+        job, _key = await _run_in_scope(p, run_id)
+        if job.status != jobs.DONE:
+            raise not_found()
+        # Only a name the run's folder lists: nothing else on disk can be reached.
+        found: Path | None = next((f for f in run_files(p.console, job.id) if f.name == name), None)
+        if found is None:
+            raise not_found()
+        log.info("console: member %s downloads a file of export %s", p.member.id, job.id)
+    return FileResponse(found, filename=found.name, content_disposition_type="attachment")
+
+
+routes: list[BaseRoute] = [
+    Route("/export", export_form, methods=["GET"], name="export"),
+    Route("/export", start_export, methods=["POST"], name="export_start"),
+    Route("/export/{run_id:int}", show_run, methods=["GET"], name="export_run"),
+    Route("/export/{run_id:int}/{file}", download, methods=["GET"], name="export_file"),
+]

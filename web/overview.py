@@ -1,7 +1,142 @@
-"""Console pages: overview (being built)."""
+"""Console page: the overview — the chat's /status chart, larger, and the figures of the annual
+countdown (the deadline reminder's counts, ``scheduler/countdown.py``).
+
+A district admin sees their district (one of theirs, when they oversee several); a city admin
+sees the whole city, one line per district, and may pick a district. The chart is a PNG drawn
+by ``scheduler/charts.py`` in a worker thread, at most :data:`CHART_SLOTS` at a time.
+"""
 
 from __future__ import annotations
 
-from starlette.routing import BaseRoute
+import asyncio
+import logging
+import threading
+from datetime import date
 
-routes: list[BaseRoute] = []
+from sqlalchemy import select
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from core.policy import Action, Target, allowed
+from core.texts import plain
+from scheduler.charts import ChartData, ChartLabels, chart_data, chart_labels, draw_chart
+from scheduler.countdown import annual_deadline_for, city_figures, district_figures, totals
+from storage.models import District, utcnow
+from web.page import Page, Refused, not_found, page
+
+log = logging.getLogger(__name__)
+
+CHART_SLOTS = 2  # charts drawn at once (matplotlib is CPU-heavy; the machine serves the bot too)
+CHART_TIMEOUT = 30.0  # seconds a chart may take before the request gives up on it
+_drawing = threading.BoundedSemaphore(CHART_SLOTS)
+
+
+def _today(p: Page) -> date:
+    return utcnow().astimezone(p.settings.tz).date()
+
+
+async def _chosen_district(p: Page) -> District | None:
+    """The district asked for (``?district=``), the visitor's own when they have one, or None for
+    the city (city admins only). Outside the visitor's scope: 404."""
+    raw = p.request.query_params.get("district", "")
+    if not raw:
+        own = p.districts
+        if own is None:
+            return None
+        if not own:
+            raise not_found()
+        raw = str(own[0])
+    if not raw.isdigit() or len(raw) > 9:
+        raise not_found()
+    district = await p.db.get(District, int(raw))
+    if district is None or not allowed(
+        p.actor, Action.VIEW_STATUS, Target(district_id=district.id)
+    ):
+        raise not_found()
+    return district
+
+
+async def _pickable(p: Page) -> list[District]:
+    """The districts the visitor may pick from (every one for a city admin)."""
+    query = select(District).order_by(District.sort_order, District.id).limit(100)
+    if p.districts is not None:
+        query = query.where(District.id.in_(p.districts))
+    return list(await p.db.scalars(query))
+
+
+async def overview(request: Request) -> Response:
+    """The overview page: countdown figures and the chart of one district or the city."""
+    async with page(request) as p:
+        district = await _chosen_district(p)
+        today = _today(p)
+        year = today.year
+        deadline = await annual_deadline_for(p.db, year, p.settings.deadline_month_day())
+        lines = []
+        if district is None:
+            lines = await city_figures(p.db, year)
+            figures = totals(lines)
+            where = plain(p.lang, "chart_city")
+        else:
+            figures = await district_figures(p.db, district.id, year)
+            where = district.name
+        figures["reported"] = figures["orgs"] - figures["silent"]
+        choices = await _pickable(p)
+        chart = p.href("/overview/chart.png", {"district": district.id if district else None})
+        log.info(
+            "console: overview of district %s for member %s", district and district.id, p.member.id
+        )
+        return p.render(
+            "overview.html",
+            active="overview",
+            where=where,
+            year=year,
+            deadline=deadline,
+            days=(deadline - today).days,
+            figures=figures,
+            lines=[line for line in lines if line.figures["orgs"]],
+            chosen=district.id if district else None,
+            choices=choices,
+            city=p.districts is None,
+            chart=chart,
+        )
+
+
+def _draw_bounded(data: ChartData, labels: ChartLabels) -> bytes:
+    # Runs in a worker thread; the slot was taken on the event loop and is given back here, so
+    # a request that gave up waiting does not free it while the drawing goes on.
+    try:
+        return draw_chart(data, labels)
+    finally:
+        _drawing.release()
+
+
+async def chart_png(request: Request) -> Response:
+    """The chart as a PNG (same scope rules as the page)."""
+    async with page(request) as p:
+        district = await _chosen_district(p)
+        year = _today(p).year
+        data = await chart_data(p.db, year, district.id if district else None)
+        where = district.name if district else plain(p.lang, "chart_city")
+        labels = chart_labels(p.lang, year, where, city=district is None)
+        member_id = p.member.id
+    if not _drawing.acquire(blocking=False):
+        raise Refused(503, "web_busy")
+    # Submitted at once (not a coroutine that a cancellation could drop before it starts).
+    try:
+        drawing = asyncio.get_running_loop().run_in_executor(None, _draw_bounded, data, labels)
+    except BaseException:
+        _drawing.release()
+        raise
+    try:
+        png = await asyncio.wait_for(drawing, CHART_TIMEOUT)
+    except Exception as exc:
+        log.warning("console chart failed for member %s: %s", member_id, type(exc).__name__)
+        raise Refused(503, "web_busy") from None
+    return Response(png, media_type="image/png")
+
+
+routes: list[BaseRoute] = [
+    Route("/overview", overview, methods=["GET"], name="overview"),
+    Route("/overview/chart.png", chart_png, methods=["GET"], name="overview_chart"),
+]

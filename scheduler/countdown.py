@@ -1,0 +1,66 @@
+"""The annual countdown's figures: what the deadline reminder tells a district admin (科协 counts,
+reports this year, late ones, associations not heard from, registry gaps, reports waiting for
+review) and when the year's deadline is. Shared by the reminder (``scheduler/messages.py``) and
+the console's overview (``web/overview.py``), so both always show the same numbers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import AnnualDeadline, District
+from storage.review import pending_count
+from storage.status import district_status
+
+FIGURES = ("orgs", "enterprises", "zones", "reports", "late", "silent", "incomplete", "pending")
+MAX_DISTRICTS = 100  # Chengdu has 23; a bound for the city's per-district table all the same
+
+
+async def annual_deadline_for(session: AsyncSession, year: int, month_day: tuple[int, int]) -> date:
+    """The year's deadline: its row in ``annual_deadlines``, else the configured month and day."""
+    row = await session.get(AnnualDeadline, year)
+    return row.deadline if row is not None else date(year, *month_day)
+
+
+async def district_figures(session: AsyncSession, district_id: int, year: int) -> dict[str, int]:
+    """The countdown's counts for one district and year (keys: :data:`FIGURES`)."""
+    status = await district_status(session, district_id, year)
+    return {
+        "orgs": status.organisations,
+        "enterprises": status.enterprises,
+        "zones": status.zones,
+        "reports": status.reports,
+        "late": status.late,
+        "silent": len(status.silent),
+        "incomplete": len(status.incomplete),
+        "pending": await pending_count(session, district_id, year),
+    }
+
+
+@dataclass(frozen=True)
+class DistrictLine:
+    """One district's figures in the city's view."""
+
+    district_id: int
+    name: str
+    figures: dict[str, int]
+
+
+async def city_figures(session: AsyncSession, year: int) -> list[DistrictLine]:
+    """Every district's countdown figures (the city summary's lines), in the usual order."""
+    districts = (
+        await session.scalars(
+            select(District).order_by(District.sort_order, District.id).limit(MAX_DISTRICTS)
+        )
+    ).all()
+    return [
+        DistrictLine(d.id, d.name, await district_figures(session, d.id, year)) for d in districts
+    ]
+
+
+def totals(lines: list[DistrictLine]) -> dict[str, int]:
+    """The city's totals of :func:`city_figures`."""
+    return {name: sum(line.figures[name] for line in lines) for name in FIGURES}
