@@ -5,11 +5,14 @@ the admin's scope answer exactly as missing ones; a form without its CSRF token 
 
 from __future__ import annotations
 
+import asyncio
 import re
 from datetime import date, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from selenium.webdriver.chrome.webdriver import WebDriver
 from sqlalchemy import select
 
 import bot.console
@@ -20,10 +23,18 @@ from storage.chase import CHASE_KIND
 from storage.console_orgs import PAGE_SIZE
 from storage.models import Activity, Member, OutboxMessage, utcnow
 from storage.registry import district_by_name, load_organisation, set_field
-from tests.console import console_client, csrf_of, init_data, sign_in
+from tests.browser import (
+    DESKTOP,
+    assert_no_horizontal_overflow,
+    browser,  # noqa: F401  (the fixture)
+    screenshot,
+    set_viewport,
+)
+from tests.console import console_client, console_server, csrf_of, init_data, sign_in
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, toast
 
+PHONE_360 = (360, 780)  # the narrowest phone the console must fit
 NUDGE = "锦江区科协提醒"  # the start of the chat's /chase nudge (sch_chase_nudge)
 
 
@@ -289,3 +300,39 @@ async def test_a_reporter_gets_no_registry(kexie: Kexie) -> None:
         assert refused.status_code == 403
         assert (await client.get("/console/associations")).status_code == 401
         assert (await client.get(f"/console/associations/{org}")).status_code == 401
+
+
+async def test_registry_and_association_fit_a_phone_in_a_real_browser(
+    kexie: Kexie,
+    browser: WebDriver,  # noqa: F811  (the fixture imported above)
+) -> None:
+    long_name = "成都市锦江区某某光电信息科技股份有限公司科学技术协会（筹）第一分会"
+    org = await kexie.org(long_name, district="锦江区")
+    await kexie.org("锦江安静材料科协", district="锦江区", kind="zone")
+    await kexie.member(6801, "reporter", org=org)
+    await kexie.member(6802, "district_admin", district="锦江区")
+    await _fill(
+        kexie,
+        org,
+        {
+            "address": "四川省成都市锦江区某某街道某某路一百二十三号科技创新大厦二十一楼",
+            "vice_chair": [
+                Person("张三", "副总经理", "13800000000"),
+                Person("李四", "技术总监", "028-12345678-123"),
+            ],
+        },
+    )
+    await _activity(kexie, org, await _member_id(kexie, 6801), _today(kexie), "光电产业技术交流会")
+    async with console_server(kexie) as base:
+        entry = f"{base}/#tgWebAppData={quote(init_data(6802))}"
+        await asyncio.to_thread(browser.get, entry)
+        for path, name in (
+            (f"{base}/associations", "registry"),
+            (f"{base}/associations/{org}", "one"),
+        ):
+            for size, label in ((PHONE_360, "phone"), (DESKTOP, "desktop")):
+                set_viewport(browser, size)
+                await asyncio.to_thread(browser.get, path)
+                assert long_name in browser.page_source
+                screenshot(browser, f"{name}-{label}")
+                assert_no_horizontal_overflow(browser)
