@@ -197,6 +197,8 @@ async def _next(p: Page, decided: Activity) -> str:
 
 
 async def _reviewable(p: Page, report_id: int) -> Activity:
+    """The report to decide, its row held until the decision commits (404 as :func:`_visible`)."""
+    await store.lock_report(p.db, _id(report_id))
     activity = await _visible(p, report_id)
     if not allowed(p.actor, Action.REVIEW_REPORT, store.report_target(activity)):
         raise not_found()
@@ -224,7 +226,9 @@ async def return_report(request: Request) -> Response:
         reason, error = check_reason(typed)
         if error is not None or reason is None:
             if activity.review_state != ReviewState.PENDING:
-                return await _already(p, activity, _as_decided(p, activity))
+                by = await store.reviewer_name(p.db, activity)
+                decided = review.Decided(False, activity.review_state, by, activity.reviewed_at)
+                return await _already(p, activity, decided)
             return await _render(
                 p, activity, status=400, error=p.t(error or "review_reason_short"), reason=typed
             )
@@ -234,10 +238,6 @@ async def return_report(request: Request) -> Response:
         target = await _next(p, activity)
         log.info("console: report %s returned by member %s", activity.id, p.member.id)
     return RedirectResponse(target, status_code=303)
-
-
-def _as_decided(p: Page, activity: Activity) -> review.Decided:
-    return review.Decided(False, activity.review_state, None, activity.reviewed_at)
 
 
 async def _evidence(p: Page, evidence_id: int) -> Evidence:
