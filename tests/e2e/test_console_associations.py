@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import pytest
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.support.wait import WebDriverWait
 from sqlalchemy import select
 
 import bot.console
@@ -326,13 +327,17 @@ async def test_registry_and_association_fit_a_phone_in_a_real_browser(
     async with console_server(kexie) as base:
         entry = f"{base}/#tgWebAppData={quote(init_data(6802))}"
         await asyncio.to_thread(browser.get, entry)
-        for path, name in (
-            (f"{base}/associations", "registry"),
-            (f"{base}/associations/{org}", "one"),
-        ):
+        # entry.js posts initData and lands on the reports page: wait for it (in a thread, so
+        # this loop can answer the post).
+        await asyncio.to_thread(
+            WebDriverWait(browser, 30).until, lambda d: "/console/reports" in d.current_url
+        )
+        pages = ((f"{base}/associations", "registry"), (f"{base}/associations/{org}", "one"))
+        for path, name in pages:
             for size, label in ((PHONE_360, "phone"), (DESKTOP, "desktop")):
-                set_viewport(browser, size)
+                await asyncio.to_thread(set_viewport, browser, size)
                 await asyncio.to_thread(browser.get, path)
-                assert long_name in browser.page_source
-                screenshot(browser, f"{name}-{label}")
-                assert_no_horizontal_overflow(browser)
+                source = await asyncio.to_thread(lambda: browser.page_source)
+                assert long_name in source
+                await asyncio.to_thread(screenshot, browser, f"{name}-{label}")
+                await asyncio.to_thread(assert_no_horizontal_overflow, browser)
