@@ -143,7 +143,8 @@ async def remove_member(turn: Turn) -> None:
     bot, lang = turn.context.bot, removed.language
     chat_id = removed.telegram_id
     if chat_id is not None:  # a member of another channel has no Telegram menu
-        turn.later(lambda: set_member_menu(bot, chat_id, remaining, lang))
+        web_url = turn.settings.web_url
+        turn.later(lambda: set_member_menu(bot, chat_id, remaining, lang, web_url=web_url))
     turn.edit(
         turn.t(
             "member_removed",

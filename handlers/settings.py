@@ -123,7 +123,8 @@ async def change_setting(turn: Turn) -> None:
             member.language = value
             turn.lang = value
             bot, chat_id, actor = turn.context.bot, turn.chat_id, turn.actor
-            turn.later(lambda: set_member_menu(bot, chat_id, actor, value))
+            web_url = turn.settings.web_url
+            turn.later(lambda: set_member_menu(bot, chat_id, actor, value, web_url=web_url))
     elif switch is not None:
         # A nudge's 不再提醒 button reaches members whatever their roles are now.
         _set(member, switch.switch, switch.value == "on")

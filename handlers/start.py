@@ -57,7 +57,8 @@ async def start(turn: Turn) -> None:
         turn.t("welcome", name=turn.user.first_name, roles=Raw(roles or "—")), menu_buttons(turn)
     )
     bot, chat_id, actor, lang = turn.context.bot, turn.chat_id, turn.actor, turn.lang
-    turn.later(lambda: set_member_menu(bot, chat_id, actor, lang))
+    web_url = turn.settings.web_url
+    turn.later(lambda: set_member_menu(bot, chat_id, actor, lang, web_url=web_url))
 
 
 async def help_command(turn: Turn) -> None:

@@ -1,7 +1,8 @@
 """/status for district admins: registry gaps, associations with no activity this year, late
 reports — one short card with counts, then a chart (``scheduler/charts.py``: this year's
 reports per month, on time / late, and the ten most active associations; for city admins one
-bar per district). Button: ``sts:open:<district>`` (re-checked)."""
+bar per district). Button: ``sts:open:<district>`` (re-checked); under the card, 控制台 opens
+the console (web/) when it is published."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ import logging
 from core.callbacks import id_codec
 from core.policy import Action
 from core.texts import Raw
-from handlers.common import Turn
+from handlers.common import Turn, fit
+from handlers.menus import console_keyboard
 from handlers.pickers import district_buttons, pressed_district
 from scheduler.charts import chart_data, chart_labels, draw_chart
 from storage import review
@@ -85,7 +87,17 @@ async def render_status(turn: Turn, district: District) -> None:
         lines += [turn.t("status_name_line", name=org.name) for org in status.silent[:NAMES_SHOWN]]
         if len(status.silent) > NAMES_SHOWN:
             lines.append(turn.t("status_more", n=len(status.silent) - NAMES_SHOWN))
-    turn.reply(Raw("\n".join(lines)))
+    text = "\n".join(lines)
+    console = console_keyboard(turn.settings.web_url, turn.actor, turn.lang)
+    if console is None:
+        turn.reply(Raw(text))
+    else:  # a web_app button, which turn.reply's (label, callback data) rows cannot carry
+        bot, chat_id = turn.context.bot, turn.chat_id
+        turn.later(
+            lambda: bot.send_message(
+                chat_id, fit(text), reply_markup=console, disable_web_page_preview=True
+            )
+        )
     await send_chart(turn, district)
 
 
