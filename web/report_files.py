@@ -19,7 +19,6 @@ from storage.evidence import (
     ALLOWED_EXTENSIONS,
     ALLOWED_MIME_TYPES,
     CHUNK,
-    EvidenceMissing,
     EvidenceStorage,
 )
 from storage.models import Evidence
@@ -66,13 +65,17 @@ async def stream(
     """The stored file as a chunked response (None when the store does not hold it)."""
     if store is None:
         return None
-    opened = store.reader(evidence.sha256)
     try:
-        stored = await asyncio.to_thread(opened.__enter__)
-    except (EvidenceMissing, ValueError):
+        size = await asyncio.to_thread(store.size, evidence.sha256)
+    except ValueError:  # not a sha256: nothing stored under it
+        return None
+    if size is None:
         return None
 
     async def chunks() -> AsyncIterator[bytes]:
+        # Opened only once the body is sent: a response never sent holds no file or S3 body.
+        opened = store.reader(evidence.sha256)
+        stored = await asyncio.to_thread(opened.__enter__)
         try:
             while chunk := await asyncio.to_thread(stored.stream.read, CHUNK):
                 yield chunk
@@ -83,7 +86,7 @@ async def stream(
     media = content_type(evidence)
     inline = evidence.kind == "photo" and media in INLINE_TYPES
     headers = {
-        "content-length": str(stored.size),
+        "content-length": str(size),
         "content-disposition": disposition("inline" if inline else "attachment", file_name),
     }
     return StreamingResponse(chunks(), media_type=media, headers=headers)

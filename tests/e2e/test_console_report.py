@@ -406,3 +406,18 @@ def test_bomb_png_is_what_it_claims() -> None:
     """The test's bomb is a real 100-megapixel PNG: Pillow itself warns about it."""
     with pytest.warns(Image.DecompressionBombWarning), Image.open(io.BytesIO(bomb_png())) as image:
         assert image.size == (10_000, 10_000)
+
+
+async def test_a_file_gone_from_the_store_is_a_404_not_an_error(kexie: Kexie) -> None:
+    _reporter, jinjiang, _other, _wuhou = await two_districts(kexie)
+    await kexie.member(6103, "district_admin", district="锦江区")
+    _activity_id, (photo_id,) = await stored_report(kexie, jinjiang, 6101, "光电产业技术交流会")
+    store = open_evidence_store(kexie.settings)
+    async with kexie.session() as session:
+        photo = await session.get(Evidence, photo_id)
+        assert photo is not None
+    store.path_for(photo.sha256).unlink()  # type: ignore[attr-defined]
+    async with console_client(kexie) as client:
+        await sign_in(client, 6103)
+        assert (await client.get(f"/console/evidence/{photo_id}")).status_code == 404
+        assert (await client.get(f"/console/evidence/{photo_id}/thumb")).status_code == 404
