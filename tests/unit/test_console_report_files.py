@@ -4,15 +4,41 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
+import pytest
 from PIL import Image
+from starlette.responses import StreamingResponse
 
-from storage.evidence import EvidenceMissing, EvidenceStore
+from core.settings import load_settings
+from storage.evidence import (
+    CHUNK,
+    EvidenceMissing,
+    EvidenceStorage,
+    EvidenceStore,
+    open_evidence_store,
+)
 from storage.models import Evidence
 from storage.thumbnails import make_thumbnail, read_bounded, thumbnail
-from web.report_files import content_type, disposition, download_name
+from tests.s3_server import S3Server, moto_s3
+from web.report_files import content_type, disposition, download_name, stream
+
+
+@pytest.fixture(scope="module")
+def s3() -> Iterator[S3Server]:
+    with moto_s3() as server:
+        yield server
+
+
+@pytest.fixture(params=["local", "s3"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> EvidenceStorage:
+    """Both stores the console streams from, made by the one factory from settings."""
+    if request.param == "local":
+        return open_evidence_store(load_settings(data_dir=tmp_path))
+    server: S3Server = request.getfixturevalue("s3")
+    return open_evidence_store(load_settings(data_dir=tmp_path, **server.settings(server.bucket())))
 
 
 def png(size: tuple[int, int], mode: str = "RGB", color: object = (10, 120, 200)) -> bytes:
@@ -91,3 +117,23 @@ def test_types_names_and_dispositions() -> None:
     fallback = header.split('filename="', 1)[1].split('"', 1)[0]
     assert fallback.isascii() and '"' not in fallback
     assert unquote(header.split("filename*=UTF-8''", 1)[1]) == '签到"表.pdf'
+
+
+async def test_a_file_streams_in_chunks_from_either_store(
+    store: EvidenceStorage, tmp_path: Path
+) -> None:
+    data = bytes(range(256)) * (CHUNK // 256 * 2 + 7)  # two full chunks and a bit
+    sha = store.put(data)
+    sheet = Evidence(
+        kind="document", file_name="签到表.pdf", mime_type="application/pdf", sha256=sha
+    )
+    response = await stream(store, sheet, "签到表.pdf")
+    assert isinstance(response, StreamingResponse)
+    assert response.headers["content-length"] == str(len(data))
+    chunks = [bytes(c) async for c in response.body_iterator]  # type: ignore[arg-type]
+    assert len(chunks) == 3 and b"".join(chunks) == data
+    missing = Evidence(kind="photo", sha256="e" * 64)
+    assert await stream(store, missing, "x.jpg") is None
+    photo_sha = store.put(png((900, 300)))
+    jpeg = thumbnail(store, photo_sha, tmp_path / "thumbs")
+    assert jpeg is not None and jpeg.startswith(b"\xff\xd8")
