@@ -72,11 +72,11 @@ async def produce(
     *,
     bundle: bool = True,
     report: Report | None = None,
-    every: float = PROGRESS_EVERY,
+    every: float | None = None,
 ) -> ExportResult:
     """Read the scope's rows, write the workbooks (and the evidence bundle when ``bundle``) into
     ``out`` in a daemon thread, calling ``report`` on the event loop at most every ``every``
-    seconds. Cancelling the awaiting task stops the writer at its next step."""
+    seconds (default :data:`PROGRESS_EVERY`). Cancelling the awaiting task stops the writer at its next step."""
 
     def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if report is not None:
@@ -102,7 +102,7 @@ async def produce(
     tell("writing")
     try:
         while not work.done():
-            await asyncio.wait({work}, timeout=every)
+            await asyncio.wait({work}, timeout=every or PROGRESS_EVERY)
             if "now" in latest and not work.done():
                 tell(*latest["now"])
     except asyncio.CancelledError:

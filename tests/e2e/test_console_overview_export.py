@@ -7,18 +7,25 @@ from __future__ import annotations
 import asyncio
 import io
 import re
+import time
 import zipfile
+from typing import Any
 from urllib.parse import unquote
 
 import httpx
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
+from bot.app import build_application
+from bot.console import console_app
+from bot.polling import serve
 from core.rules import ReviewState
-from exports import annex13, jobs
+from exports import annex13, jobs, runner
+from handlers.export_run import after_restart
 from storage.evidence import open_evidence_store
 from storage.models import Activity, ExportJob, utcnow
-from tests.console import console_client, sign_in
+from tests.console import BASE, console_client, sign_in
 from tests.export_data import Seeded, seed_export_data
 from tests.harness import Kexie
 from tests.standin import FakeUser
@@ -34,7 +41,9 @@ def this_year(kexie: Kexie) -> int:
 async def seed(kexie: Kexie) -> Seeded:
     """锦江区: two enterprise associations and a zone, four reports this year (one late)."""
     async with kexie.session() as session:
-        return await seed_export_data(session, open_evidence_store(kexie.settings), this_year(kexie))
+        return await seed_export_data(
+            session, open_evidence_store(kexie.settings), this_year(kexie)
+        )
 
 
 def figures(html: str) -> dict[str, int]:
@@ -238,3 +247,76 @@ async def test_export_refusals(kexie: Kexie) -> None:
         assert bad.status_code == 400
     async with kexie.session() as session:
         assert await session.scalar(select(ExportJob.id)) is None  # nothing was started
+
+
+# ---------------------------------------------------------------------------------------------
+# a shutdown during a console export: the chat's interruption rules hold
+
+
+def endless_export(*_args: Any, progress: Any, **_kwargs: Any) -> Any:
+    """Stands in for write_exports on a very large data set: it keeps reporting progress."""
+    deadline = time.monotonic() + 60  # never outlive the test run, even when nothing stops it
+    rows = 0
+    while time.monotonic() < deadline:
+        rows += 1
+        progress("1-3", rows, 1_000_000)
+        time.sleep(0.02)
+    raise AssertionError("the export was never told to stop")
+
+
+async def test_a_console_export_cut_short_by_a_shutdown_is_recorded_and_told(
+    kexie_idle: Kexie, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    kexie = kexie_idle
+    monkeypatch.setattr(runner, "write_exports", endless_export)
+    monkeypatch.setattr(runner, "PROGRESS_EVERY", 0.1)
+
+    async def run_bot() -> tuple[Any, asyncio.Event, asyncio.Task[None]]:
+        app = build_application(kexie.settings, kexie.db)
+        stop = asyncio.Event()
+        task = asyncio.create_task(
+            serve(app, timeout=1, stop=stop, signals=False, on_start=after_restart)
+        )
+        return app, stop, task
+
+    app, stop, running = await run_bot()
+    admin = await kexie.member(6301, "district_admin", district="锦江区")
+    district = await kexie.district("锦江区")
+    transport = httpx.ASGITransport(app=console_app(app))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        csrf = await sign_in(client, 6301)
+        started = await client.post(
+            "/console/export",
+            data={
+                "csrf": csrf,
+                "annex": "1-3",
+                "year": str(this_year(kexie)),
+                "where": district.id,
+            },
+        )
+        assert started.status_code == 303
+        location = started.headers["location"]
+        for _ in range(300):  # until the writer is under way: "正在生成表格：n/m 行"
+            page = await client.get(location)
+            if "行" in page.text:
+                break
+            await asyncio.sleep(0.1)
+        assert 'data-status="running"' in page.text and "行" in page.text, page.text
+
+    stop.set()  # what SIGTERM does
+    await asyncio.wait_for(running, 15)
+    async with kexie.session() as session:
+        job = await session.scalar(select(ExportJob))
+        assert job is not None and job.status == jobs.INTERRUPTED
+
+    app, stop, running = await run_bot()
+    told = await admin.expect_any("中断", timeout=30)
+    assert "附件1-3" in told.text and str(this_year(kexie)) in told.text
+    transport = httpx.ASGITransport(app=console_app(app))
+    async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
+        await sign_in(client, 6301)
+        page = await client.get(location)
+        assert 'data-status="interrupted-told"' in page.text
+        assert "因机器人重启而中断" in page.text
+    stop.set()
+    await asyncio.wait_for(running, 15)
