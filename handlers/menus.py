@@ -71,8 +71,9 @@ async def set_default_menus(bot: Bot) -> None:
 
 def console_app(web_url: str | None, actor: Actor) -> WebAppInfo | None:
     """The console's Mini App for a district or city admin; None for everyone else, or when
-    the console is not published (no ``KEXIE_WEB_URL``)."""
-    if not web_url or not may_open_console(actor):
+    the console is not published (no ``KEXIE_WEB_URL``, or not over https: Telegram refuses a
+    message or menu carrying such a button, and the card under it would be lost)."""
+    if not web_url or not web_url.startswith("https://") or not may_open_console(actor):
         return None
     return WebAppInfo(f"{web_url.rstrip('/')}/")
 

@@ -161,6 +161,22 @@ async def test_without_a_web_url_there_is_no_console_button_anywhere(kexie: Kexi
     assert kexie.standin.menu_buttons == {}
 
 
+async def test_an_http_web_url_loses_neither_the_status_card_nor_the_menu(
+    kexie_idle: Kexie,
+) -> None:
+    # Telegram refuses a Mini App that is not https (400): offering one would lose the card.
+    kexie_idle.settings = kexie_idle.settings.model_copy(
+        update={"web_url": "http://kexie.example.org/console"}
+    )
+    await kexie_idle.start()
+    admin = await kexie_idle.member(6165, "district_admin", district="锦江区")
+    await command_menu_set(kexie_idle.standin, 6165)
+    card = await status_card(admin)
+    assert all(b.web_app is None for row in card.buttons for b in row)
+    assert kexie_idle.standin.errors == []
+    assert all(b.get("type") != "web_app" for b in kexie_idle.standin.menu_buttons.values())
+
+
 # --- the console's own server in polling mode ---------------------------------------------------
 
 
