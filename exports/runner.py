@@ -76,7 +76,8 @@ async def produce(
 ) -> ExportResult:
     """Read the scope's rows, write the workbooks (and the evidence bundle when ``bundle``) into
     ``out`` in a daemon thread, calling ``report`` on the event loop at most every ``every``
-    seconds (default :data:`PROGRESS_EVERY`). Cancelling the awaiting task stops the writer at its next step."""
+    seconds (default :data:`PROGRESS_EVERY`). Cancelling the awaiting task stops the writer at
+    its next step."""
 
     def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if report is not None:
