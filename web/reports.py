@@ -23,8 +23,8 @@ from storage.console_reports import (
 )
 from web.page import not_found, page
 
-_ID = re.compile(r"^\d{1,18}$")  # larger numbers overflow the database's integers
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_ID = re.compile(r"[0-9]{1,18}")  # larger numbers overflow the database's integers
+_MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 # 主办 / 协办 / 承办 as stored (core.rules.ROLES) → the catalog label in the visitor's language.
 ROLE_KEYS: dict[str, str] = dict(
@@ -43,12 +43,12 @@ STATE_KEYS: dict[str, str] = {
 
 
 def _int(value: str | None) -> int | None:
-    return int(value) if value and _ID.match(value) else None
+    return int(value) if value and _ID.fullmatch(value) else None
 
 
 def parse_month(value: str | None) -> tuple[int, int] | None:
     """``2021-11`` → (2021, 11); anything else (``2021-13``, ``11``) → None (ignored)."""
-    found = _MONTH.match(value or "")
+    found = _MONTH.fullmatch(value or "")
     if not found:
         return None
     year, month = int(found.group(1)), int(found.group(2))
