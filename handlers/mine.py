@@ -18,6 +18,7 @@ from core.review_buttons import RESUBMIT as RESUBMIT_RETURNED
 from core.rules import ReviewState, editable_until, format_date
 from core.texts import Raw
 from handlers.common import Buttons, Turn
+from handlers.deliveries import announce
 from handlers.report import begin_amend, may_amend, render_card, report_target
 from storage import chat_state, reports
 from storage.models import Activity
@@ -166,6 +167,7 @@ async def withdraw_report(turn: Turn) -> None:
         return
     reports.withdraw(turn.session, activity, turn.member.id)
     await chat_state.clear_state(turn.session, turn.member.id)
+    await announce(turn, activity.id)  # the district is told at once (issue 10)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("withdrawn", ref=activity.ref_no))
 
@@ -178,6 +180,7 @@ async def resubmit_report(turn: Turn) -> None:
     if activity is None or turn.member is None:
         return
     await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
+    await announce(turn, activity.id)  # the district is told at once (issue 10)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
 

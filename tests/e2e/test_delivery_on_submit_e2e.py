@@ -277,3 +277,40 @@ def test_the_wake_key_is_the_senders() -> None:
     from bot.jobs import WAKE as SENDERS
 
     assert WAKE == SENDERS
+
+
+async def test_withdrawing_and_resubmitting_from_mine_reach_the_district_at_once(
+    kexie_idle: Kexie,
+) -> None:
+    kexie = kexie_idle
+    await start_without_tick(kexie, NEVER_QUIET)
+    reporter, admin = await people(kexie)
+    await to_card(reporter)
+    await reporter.press("提交")
+    await reporter.expect_any("🎉 已提交")
+    ref = await reference(kexie)
+    await admin.expect_any(f"新报送 {ref}")
+
+    await reporter.send("/mine")
+    await reporter.expect_any("本单位的报送")
+    await reporter.press("光电产业技术交流会")
+    await reporter.expect_any("状态")
+    await reporter.press("撤回")
+    await reporter.expect_any("确定撤回")
+    await reporter.press("确认撤回")
+    await reporter.expect_any("已撤回")
+    withdrawn = await admin.expect_any(f"报送已撤回 {ref}")
+    assert "状态：已撤回" in withdrawn.text
+
+    await reporter.send("/mine")
+    await reporter.expect_any("本单位的报送")
+    await reporter.press("光电产业技术交流会")
+    await reporter.expect_any("状态")
+    await reporter.press("重新提交")
+    await reporter.expect_any("已重新提交")
+    again = await admin.expect_any(f"重新提交 {ref}")
+    assert "状态：已提交" in again.text
+
+    # card + photo, the withdrawal, the resubmission + its photo: all queued without a tick.
+    await all_sent(kexie, 5)
+    assert await tick_now(kexie) == 0

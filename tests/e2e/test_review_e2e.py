@@ -70,11 +70,13 @@ async def test_return_correct_resubmit_approve_export(kexie: Kexie) -> None:
     await reporter.expect_any("第5步")
     await reporter.send("45人")
     await reporter.expect_any("修改已保存")
+    # What the admin got so far is set aside before 重新提交: the correction's card is queued
+    # with it and may arrive before the reporter's own reply (issue 10).
+    admin.drain()
     await reporter.press("📤 重新提交", notice)
     await reporter.expect_any(f"已重新提交 {ref}")
 
     # The district gets the correction as a card showing old → new, and approves it.
-    admin.drain()
     await run_scheduler_at(kexie, morning + timedelta(minutes=10))
     corrected = await admin.expect_any(f"退回后修改并重新提交 {ref}")
     assert "参与人数" in corrected.text and "40人 → 45人" in corrected.text
