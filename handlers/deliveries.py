@@ -16,7 +16,9 @@ from scheduler.reminders import Timing
 async def announce(turn: Turn, activity_id: int) -> int:
     """Queue the report's due announcements with this update and wake the sender after the
     commit; returns how many outbox rows were queued."""
-    queued = await enqueue_deliveries(turn.session, activity_id, Timing.from_settings(turn.settings))
+    queued = await enqueue_deliveries(
+        turn.session, activity_id, Timing.from_settings(turn.settings)
+    )
     wake = turn.context.bot_data.get(WAKE)
     if queued and isinstance(wake, asyncio.Event):
 
