@@ -43,8 +43,8 @@ from core.texts import Raw, plain, t
 from storage.db import Database
 from storage.evidence import EvidenceStorage, open_evidence_store
 from storage.locks import lock_chat
-from storage.members import actor_of_loaded, load_for_update, note_update
-from storage.models import Member, utcnow
+from storage.members import actor_of_loaded, load_for_update
+from storage.models import ChannelAccount, Member, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +93,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, deadline: float, wha
                     "gave up on %s after %d attempts (%s)", what, attempt, type(exc).__name__
                 )
                 raise
-            log.info(
-                "%s failed (%s, attempt %d); retrying in %.1fs",
-                what,
-                type(exc).__name__,
-                attempt,
-                wait,
-            )
+            name = type(exc).__name__
+            log.info("%s failed (%s, attempt %d); retrying in %.1fs", what, name, attempt, wait)
             await asyncio.sleep(wait)
             delay = min(delay * 2, RETRY_MAX_DELAY)
             attempt += 1
@@ -221,10 +216,7 @@ class Turn:
         chat_id, markup = self.chat_id, keyboard(buttons)
         self.outbox.append(
             lambda: self.context.bot.send_message(
-                chat_id,
-                fit(text),
-                reply_markup=markup,
-                disable_web_page_preview=True,
+                chat_id, fit(text), reply_markup=markup, disable_web_page_preview=True
             )
         )
 
@@ -256,10 +248,7 @@ class Turn:
                 if reason == "gone":
                     log.info("update %s: pressed message gone, sending anew", self.update.update_id)
                     await self.context.bot.send_message(
-                        message.chat.id,
-                        body,
-                        reply_markup=markup,
-                        disable_web_page_preview=True,
+                        message.chat.id, body, reply_markup=markup, disable_web_page_preview=True
                     )
                 elif reason is None:
                     raise
@@ -345,18 +334,24 @@ def unit_of_work(
             await lock_chat(session, update.effective_chat.id)
             # One query: member, account, roles, conversation state and its activity.
             member = await load_for_update(session, update.effective_user.id)
-            if member is not None:
-                if not note_update(member, update.update_id):
-                    # Processed before a crash, but perhaps never answered: ask the current
-                    # question again instead of applying the answer twice.
-                    log.info("re-delivered update %s: re-asking", update.update_id)
-                    handler = context.bot_data.get(REPROMPT, _nothing)
-                if member.unreachable:
-                    member.unreachable = False  # they are talking to us again
+            account = member.telegram_account if member is not None else None
+            fresh = _is_fresh(account, update.update_id)
+            if not fresh:
+                # Processed before a crash, but perhaps never answered: ask the current
+                # question again instead of applying the answer twice.
+                log.info("re-delivered update %s: re-asking", update.update_id)
+                handler = context.bot_data.get(REPROMPT, _nothing)
             actor = actor_of_loaded(member)
             lang = member.language if member else _guess_lang(update.effective_user)
             turn = Turn(update, context, session, settings, member, actor, lang)
             await handler(turn)
+            # Last, in the commit of the effects: SQLite's write transaction starts at the
+            # handler's first write, after its reads and downloads. Never lowered: several
+            # updates of a chat may come again after a crash, and each must be recognised.
+            if account is not None and fresh:
+                account.last_update_id = update.update_id
+            if member is not None and member.unreachable:
+                member.unreachable = False  # they are talking to us again
         # Committed: now tell the user.
         await _send_replies(update, turn)
 
@@ -385,6 +380,11 @@ async def _send_replies(update: Update, turn: Turn) -> None:
         if not await deliver(action, deadline=deadline, what=what):
             # Later replies would make no sense without this one.
             return
+
+
+def _is_fresh(account: ChannelAccount | None, update_id: int) -> bool:
+    """Whether this update was not applied before (ids only grow within a chat)."""
+    return account is None or account.last_update_id is None or update_id > account.last_update_id
 
 
 async def _nothing(turn: Turn) -> None:
