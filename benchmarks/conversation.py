@@ -16,10 +16,18 @@ Printed per N, as the median over the repeats with the spread (min–max):
 Repeats are interleaved (echo and kexie alternate which goes first); every figure of kexie is
 read against the echo bot measured in the same run on the same machine, never as an absolute.
 
+Then the drain: the p95 reply latency of 20 reporters (the same report path) while 5 000
+reminders drain, against the same 20 with nothing queued (target ≤ 1.5×), repeats interleaved.
+The reminders are real: 5 000 members each planned an activity the day before; the app's own
+scheduler queues the morning-after question for each (its clock at 10:00 on a working day, and
+ticking) and the app's own sender drains them through the broadcast lane while the 20 report.
+
 Run::
 
     .venv/bin/python benchmarks/conversation.py                     # N = 50, 100, 200; 3 repeats
     .venv/bin/python benchmarks/conversation.py --users 20 --repeats 1  # a quick look
+    .venv/bin/python benchmarks/conversation.py --users --repeats 3     # the drain only
+    .venv/bin/python benchmarks/conversation.py --reminders 0           # no drain
 
 Diagnostics (not the shipped configuration): ``--concurrency 1`` handles one update at a time
 (as before issue 10), ``--no-rate-limit`` takes the rate limiter (``bot/lanes.py``) out,
@@ -38,12 +46,15 @@ import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from datetime import time as day_time
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sqlalchemy import event
+from sqlalchemy import event, insert, select
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import (
     Application,
@@ -53,6 +64,11 @@ from telegram.ext import (
     filters,
 )
 
+from bot.jobs import WAKE
+from core.enums import Channel, OrgKind, Role
+from scheduler.clock import ShiftedClock
+from storage.models import ChannelAccount, Member, Membership, Plan
+from storage.registry import create_organisation, district_by_name
 from tests.harness import TOKEN, Kexie, seeded
 from tests.standin import FakeUser, StandIn, make_jpeg
 
@@ -67,6 +83,12 @@ ANSWERS = (
     "形成合作意向2项。",
 )
 UPDATES_PER_USER = 11
+DRAIN_USERS = 20
+REMINDERS = 5_000
+REMINDED_USER = 70_000_000
+REMINDER_ORGS = 50
+REMINDER_DAY = date(2026, 11, 20)  # a working Friday: the morning-after question is due at 10:00
+TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -79,6 +101,7 @@ class Run:
     latencies: list[float]
     methods: Counter[str]  # Bot API calls by method ("download": file downloads)
     sql: int | None = None
+    reminders_sent: int = 0  # while the users reported (the drain)
 
     @property
     def api_calls(self) -> int:
@@ -137,9 +160,13 @@ def echo_steps(user: FakeUser) -> list[Step]:
 
 
 async def drive(
-    standin: StandIn, users: list[FakeUser], plan: Callable[[FakeUser], list[Step]]
+    standin: StandIn,
+    users: list[FakeUser],
+    plan: Callable[[FakeUser], list[Step]],
+    aside: frozenset[int] = frozenset(),
 ) -> tuple[float, list[float], Counter[str]]:
-    """Play every user at once; (seconds, latencies, Bot API calls by method)."""
+    """Play every user at once; (seconds, latencies, Bot API calls by method); calls to the
+    ``aside`` chats (the reminded) are counted as method "reminder"."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     first_call = len(standin.calls)
@@ -159,7 +186,14 @@ async def drive(
     await asyncio.gather(*(one(u) for u in users))
     seconds = loop.time() - started
     calls = standin.calls[first_call:]
-    methods = Counter("getUpdates" if c.method.lower() == "getupdates" else c.method for c in calls)
+    methods = Counter(
+        "getUpdates"
+        if c.method.lower() == "getupdates"
+        else "reminder"
+        if c.params.get("chat_id") in aside
+        else c.method
+        for c in calls
+    )
     return seconds, latencies, methods
 
 
@@ -217,12 +251,85 @@ async def run_echo(users: int) -> Run:
 # --- kexie ------------------------------------------------------------------------------------
 
 
-async def run_kexie(users: int, root: Path, concurrency: int | None) -> Run:
-    """kexie as shipped (SQLite, rate limiter, scheduler), N reporters of N associations."""
+async def queue_reminders(kexie: Kexie, count: int) -> frozenset[int]:
+    """``count`` members planned an activity the day before :data:`REMINDER_DAY`; the app's own
+    scheduler queues the morning-after question of each, and its sender starts sending them.
+    Returns their chats once the drain is under way."""
+    assert kexie.app is not None
+    async with kexie.session() as session:
+        district = await district_by_name(session, "锦江区")
+        assert district is not None
+        orgs = [
+            (await create_organisation(session, district, OrgKind.ENTERPRISE, f"提醒科协{n}")).id
+            for n in range(REMINDER_ORGS)
+        ]
+        first = await session.scalar(select(Member.id).order_by(Member.id.desc()).limit(1)) or 0
+        await session.execute(insert(Member), [{"first_name": f"提醒{i}"} for i in range(count)])
+        ids = (
+            await session.scalars(select(Member.id).where(Member.id > first).order_by(Member.id))
+        ).all()
+        assert len(ids) == count
+        await session.execute(
+            insert(ChannelAccount),
+            [
+                {"member_id": m, "channel": Channel.TELEGRAM, "external_id": str(REMINDED_USER + i)}
+                for i, m in enumerate(ids)
+            ],
+        )
+        await session.execute(
+            insert(Membership),
+            [
+                {"member_id": m, "role": Role.REPORTER, "org_id": orgs[i % len(orgs)]}
+                for i, m in enumerate(ids)
+            ],
+        )
+        await session.execute(
+            insert(Plan),
+            [
+                {
+                    "org_id": orgs[i % len(orgs)],
+                    "member_id": m,
+                    "name": f"技术交流会{i}",
+                    "planned_date": REMINDER_DAY - timedelta(days=1),
+                }
+                for i, m in enumerate(ids)
+            ],
+        )
+    chats = frozenset(REMINDED_USER + i for i in range(count))
+    for chat in chats:
+        kexie.standin.user(chat, f"提醒{chat - REMINDED_USER}")
+    clock = ShiftedClock(datetime.combine(REMINDER_DAY, day_time(10), tzinfo=TZ))
+    scheduler, sender = kexie.app.bot_data["scheduler"], kexie.app.bot_data["sender"]
+    scheduler.clock = clock
+    sender.clock = clock
+    tick = await scheduler.tick()
+    assert tick.enqueued >= count, tick
+    kexie.app.bot_data[WAKE].set()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 60
+    while sum(1 for c in kexie.standin.calls if c.params.get("chat_id") in chats) < 50:
+        assert loop.time() < deadline, "the sender did not start draining"
+        await asyncio.sleep(0.05)
+    return chats
+
+
+async def run_kexie(users: int, root: Path, concurrency: int | None, reminders: int = 0) -> Run:
+    """kexie as shipped (SQLite, rate limiter, scheduler), N reporters of N associations;
+    with ``reminders`` morning-after questions draining meanwhile."""
     async with StandIn(TOKEN) as standin:
         kexie = await seeded(Kexie(standin, root / f"kexie-{users}-{time.monotonic_ns()}"))
         if concurrency is not None:
             kexie.settings.concurrency = concurrency
+        statements = 0
+
+        def count(*_args: Any) -> None:
+            nonlocal statements
+            statements += 1
+
+        # Listening from the start: adding a listener while the sender runs a statement would
+        # change the engine's listeners under it.
+        engine = kexie.db.engine.sync_engine
+        event.listen(engine, "before_cursor_execute", count)
         try:
             await kexie.start()
             # One association each: similar names on one day in one association would meet
@@ -236,22 +343,16 @@ async def run_kexie(users: int, root: Path, concurrency: int | None) -> Run:
                         for i in range(start, min(users, start + 20))
                     )
                 )
-            statements = 0
-
-            def count(*_args: Any) -> None:
-                nonlocal statements
-                statements += 1
-
-            engine = kexie.db.engine.sync_engine
-            event.listen(engine, "before_cursor_execute", count)
-            try:
-                seconds, latencies, methods = await drive(standin, people, kexie_steps)
-            finally:
-                event.remove(engine, "before_cursor_execute", count)
+            reminded = await queue_reminders(kexie, reminders) if reminders else frozenset()
+            before = statements
+            seconds, latencies, methods = await drive(standin, people, kexie_steps, reminded)
+            statements -= before
         finally:
             await kexie.stop()
+            event.remove(engine, "before_cursor_execute", count)
             await kexie.db.dispose()
-    return Run("kexie", users, seconds, latencies, methods, statements)
+    sent = methods.pop("reminder", 0)
+    return Run("kexie", users, seconds, latencies, methods, statements, sent)
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -303,8 +404,35 @@ def report(results: dict[int, list[tuple[Run, Run]]]) -> None:
         print()
 
 
-async def main_async(users: list[int], repeats: int, concurrency: int | None) -> None:
+def report_drain(pairs: list[tuple[Run, Run]], reminders: int) -> None:
+    """The same users' p95 with the drain against without it."""
+    users = pairs[0][0].users
+    print(
+        f"Drain: {users} users reporting while {reminders} reminders drain, against the same"
+        f" {users} with none queued; {len(pairs)} repeat(s)"
+    )
+    for p in (50, 95, 99):
+        print(
+            f"  p{p} latency  during the drain {spread([d.pct(p) for d, _ in pairs], '{:.3f}')} s"
+            f"   without {spread([q.pct(p) for _, q in pairs], '{:.3f}')} s"
+            f"   ratio {spread([d.pct(p) / q.pct(p) for d, q in pairs])}"
+        )
+    ratio = statistics.median(d.pct(95) / q.pct(95) for d, q in pairs)
+    print(
+        f"  reminders sent while they reported:"
+        f" {spread([d.reminders_sent / d.seconds for d, _ in pairs], '{:.1f}')}/s"
+        f" ({spread([float(d.reminders_sent) for d, _ in pairs], '{:.0f}')} in"
+        f" {spread([d.seconds for d, _ in pairs], '{:.1f}')} s)"
+    )
+    print(f"  target p95 ratio <= 1.5: {'met' if ratio <= 1.5 else 'NOT met'} ({ratio:.2f})")
+    print()
+
+
+async def main_async(
+    users: list[int], repeats: int, concurrency: int | None, reminders: int
+) -> None:
     results: dict[int, list[tuple[Run, Run]]] = {n: [] for n in users}
+    drains: list[tuple[Run, Run]] = []
     with tempfile.TemporaryDirectory(prefix="kexie-bench-") as tmp:
         for repeat in range(repeats):
             for n in users:
@@ -323,7 +451,23 @@ async def main_async(users: list[int], repeats: int, concurrency: int | None) ->
                     f" p95 {echo.pct(95):.3f}s",
                     flush=True,
                 )
+        for repeat in range(repeats if reminders else 0):
+            quiet = drained = None
+            for which in (0, 1) if repeat % 2 == 0 else (1, 0):
+                if which:
+                    drained = await run_kexie(DRAIN_USERS, Path(tmp), concurrency, reminders)
+                else:
+                    quiet = await run_kexie(DRAIN_USERS, Path(tmp), concurrency)
+            assert quiet is not None and drained is not None
+            drains.append((drained, quiet))
+            print(
+                f"repeat {repeat + 1}, drain: p95 {drained.pct(95):.3f}s while"
+                f" {drained.reminders_sent} reminders were sent; {quiet.pct(95):.3f}s without",
+                flush=True,
+            )
     report(results)
+    if drains:
+        report_drain(drains, reminders)
 
 
 def main() -> None:
@@ -331,7 +475,13 @@ def main() -> None:
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
     parser.add_argument(
-        "--users", type=int, nargs="+", default=[50, 100, 200], help="N (default 50 100 200)"
+        "--users", type=int, nargs="*", default=[50, 100, 200], help="N (default 50 100 200)"
+    )
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=REMINDERS,
+        help=f"reminders draining while {DRAIN_USERS} users report (default 5000; 0: no drain)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each N (default 3)")
     parser.add_argument("--concurrency", type=int, help="diagnostic: KEXIE_CONCURRENCY")
@@ -365,7 +515,7 @@ def main() -> None:
         f"rate limiter {'OFF (diagnostic)' if args.no_rate_limit else 'as shipped'}, "
         f"Bot API latency {args.api_latency * 1000:.0f} ms"
     )
-    asyncio.run(main_async(args.users, args.repeats, args.concurrency))
+    asyncio.run(main_async(args.users, args.repeats, args.concurrency, args.reminders))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,10 @@ before its first write statement and keeps it until it has committed or rolled b
 queue up in order instead of polling the file lock, reads never wait, and transactions stay
 short (the lock is held only from the first write on). PostgreSQL needs none of this.
 
+Each trip to aiosqlite's connection thread waits for the event loop, which is busy with every
+other handler: aiosqlite takes four per query (open a cursor, execute, fetch, close), and a writer
+holds the lock through all of them. :class:`_OneTripConnection` makes it one per statement.
+
 An SQLite database is a file: deleted or replaced while the bot runs, the open connections keep
 writing into the old, unlinked file and everything is lost at exit. :meth:`Database.check_file`
 notices (the file is gone, or is another inode); from then on nothing is committed, and the
@@ -18,13 +22,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import sqlite3
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
@@ -43,6 +51,7 @@ class DatabaseLost(RuntimeError):
     committed (it would be lost, yet acknowledged to the user)."""
 
 
+SQLITE_TIMEOUT = 30.0  # seconds a connection waits for another process's write lock
 # Statements that never write (everything else takes the SQLite writer lock first).
 _READS = ("SELECT", "PRAGMA", "EXPLAI")
 
@@ -78,8 +87,11 @@ class Database:
                 self.path = Path(parsed.database).resolve()
                 self.path.parent.mkdir(parents=True, exist_ok=True)
                 self._identity = _identity(self.path)
-            # A second process or instance may write concurrently: wait instead of failing.
-            kwargs["connect_args"] = {"timeout": 30}
+            if self.path is not None and not parsed.query:
+                # A second process or instance may write concurrently: wait instead of failing.
+                kwargs["async_creator"] = partial(_connect_sqlite, str(self.path), SQLITE_TIMEOUT)
+            else:
+                kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT}
         else:
             kwargs["pool_pre_ping"] = True
             # Up to KEXIE_CONCURRENCY (32) handlers hold a session at once, beside the scheduler
@@ -177,6 +189,85 @@ class Database:
     async def dispose(self) -> None:
         """Close every pooled connection."""
         await self.engine.dispose()
+
+
+class _OneTripCursor:
+    """A cursor whose statement runs, is fetched and is closed in one trip to the connection's
+    thread; the rows wait here for SQLAlchemy to fetch them."""
+
+    arraysize = 1
+
+    def __init__(self, connection: aiosqlite.Connection) -> None:
+        self._connection = connection
+        self.description: Any = None
+        self.rowcount = -1
+        self.lastrowid: int | None = None
+        self._rows: deque[Any] = deque()
+
+    async def __aenter__(self) -> _OneTripCursor:
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        self._rows.clear()
+
+    def _run(self, many: bool, sql: str, parameters: Any) -> tuple[Any, int, int | None, list[Any]]:
+        cursor = self._connection._conn.cursor()  # in the connection's thread
+        try:
+            if many:
+                cursor.executemany(sql, parameters)
+            else:
+                cursor.execute(sql, parameters)
+            rows = cursor.fetchall() if cursor.description else []
+            return cursor.description, cursor.rowcount, cursor.lastrowid, rows
+        finally:
+            cursor.close()
+
+    async def _trip(self, many: bool, sql: str, parameters: Any) -> _OneTripCursor:
+        result = await self._connection._execute(self._run, many, sql, parameters)
+        self.description, self.rowcount, self.lastrowid, rows = result
+        self._rows = deque(rows)
+        return self
+
+    async def execute(self, sql: str, parameters: Any = None) -> _OneTripCursor:
+        """Run one statement and keep its rows."""
+        return await self._trip(False, sql, () if parameters is None else parameters)
+
+    async def executemany(self, sql: str, parameters: Any) -> _OneTripCursor:
+        """Run one statement for each set of parameters."""
+        return await self._trip(True, sql, parameters)
+
+    async def fetchone(self) -> Any:
+        """The next row, or None."""
+        return self._rows.popleft() if self._rows else None
+
+    async def fetchmany(self, size: int | None = None) -> list[Any]:
+        """The next ``size`` rows (``arraysize`` by default)."""
+        count = min(len(self._rows), size or self.arraysize)
+        return [self._rows.popleft() for _ in range(count)]
+
+    async def fetchall(self) -> list[Any]:
+        """Every row not fetched yet."""
+        rows, self._rows = list(self._rows), deque()
+        return rows
+
+    async def close(self) -> None:
+        """Nothing is open in SQLite any more: forget the rows."""
+        self._rows.clear()
+
+
+class _OneTripConnection(aiosqlite.Connection):
+    """aiosqlite's connection with :class:`_OneTripCursor` cursors."""
+
+    def cursor(self) -> _OneTripCursor:  # type: ignore[override]
+        """A cursor (SQLAlchemy enters it with ``__aenter__``)."""
+        return _OneTripCursor(self)
+
+
+async def _connect_sqlite(path: str, timeout: float) -> _OneTripConnection:
+    connection = _OneTripConnection(partial(sqlite3.connect, path, timeout=timeout), 64)
+    connection._thread.daemon = True  # as SQLAlchemy makes aiosqlite's: never blocks exit
+    await connection  # starts its thread and connects
+    return connection
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
