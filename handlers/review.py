@@ -173,6 +173,8 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
         state_name = turn.label(f"review_state_{decided.state or 'pending'}")
         turn.reply(turn.t("review_already", by=by, when=when, state=state_name))
         return
+    # The reporter's 退回 message leaves with this transaction, not at the next tick.
+    await announce(turn, activity.id)
     data = state.data or {}
     if data.get("card") and data.get("message"):
         # The card first: the confirmation below is the last thing the reviewer sees.

@@ -4,9 +4,9 @@ evidence files and thumbnails, and the review decision (通过 / 退回).
 The decision calls the chat's own services (:func:`storage.review.approve` /
 :func:`storage.review.return_report`, the reason checked by :func:`core.rules.check_reason`)
 under the policy's ``REVIEW_REPORT``. The return reaches the reporter as a return made in the
-chat does: :func:`storage.review.return_report` writes the ``return`` audit entry, and the
-scheduler's tick derives ``Kind.REPORT_RETURNED`` from it (scheduler/reminders.py); the chat
-queues nothing in its own transaction for a return, so neither does the console.
+chat does: its ``Kind.REPORT_RETURNED`` message is queued in the decision's transaction
+(:func:`scheduler.immediate.enqueue_deliveries`, the tick's own rules and keys) and the sender
+woken once it has committed.
 
 Anything missing, a draft, or outside the visitor's districts answers 404, the same page.
 """
@@ -27,6 +27,8 @@ from core.policy import Action, allowed
 from core.report_steps import QUESTIONS
 from core.rules import ReviewState, check_reason, format_datetime
 from core.texts import plain
+from scheduler.immediate import enqueue_deliveries
+from scheduler.reminders import Timing
 from storage import console_report as store
 from storage import review
 from storage.evidence import EvidenceMissing
@@ -235,8 +237,11 @@ async def return_report(request: Request) -> Response:
         decided = await review.return_report(p.db, activity, p.member.id, reason)
         if not decided.done:
             return await _already(p, activity, decided)
+        queued = await enqueue_deliveries(p.db, activity.id, Timing.from_settings(p.settings))
         target = await _next(p, activity)
         log.info("console: report %s returned by member %s", activity.id, p.member.id)
+    if queued:
+        p.console.wake()
     return RedirectResponse(target, status_code=303)
 
 

@@ -332,7 +332,8 @@ async def test_return_with_a_reason_reaches_the_reporter_in_chat(kexie: Kexie) -
     row = await kexie.get(Activity, activity_id)
     assert row.review_reason == "参与人数与签到表不符 <请核对>"
 
-    # The reporter gets the return in chat as from a return made in the chat: by the tick.
+    # The reporter gets the return in chat as from a return made in the chat: queued with the
+    # decision, sent at once (or, in quiet hours, by the morning's run below).
     morning = local_today(kexie) + timedelta(days=1, hours=9, minutes=5)
     await run_scheduler_at(kexie, morning)
     notice = await reporter.expect_any("参与人数与签到表不符 <请核对>")
