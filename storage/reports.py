@@ -7,7 +7,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, func, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
@@ -62,6 +62,7 @@ async def start_draft(session: AsyncSession, author_id: int, org_id: int) -> Act
     activity = Activity(org_id=org_id, author_id=author_id, status=ActivityStatus.DRAFT)
     session.add(activity)
     await session.flush()
+    set_committed_value(activity, "evidence", [])  # new: nothing to load
     return activity
 
 
@@ -116,14 +117,19 @@ async def add_evidence(
     Telegram, to send it again without uploading it), kept beside the channel-free row.
     """
     # By content: a file the channel already knew is caught before its download
-    # (has_evidence_unique), and the same channel file always has the same bytes.
-    duplicate = await session.scalar(
-        select(Evidence.id)
-        .where(Evidence.activity_id == activity.id, Evidence.sha256 == sha256)
-        .limit(1)
-    )
+    # (has_evidence_unique), and the same channel file always has the same bytes. A loaded
+    # collection (the update's own activity) answers without a query and is kept current.
+    files = None if "evidence" in inspect(activity).unloaded else list(activity.evidence)
+    if files is not None:
+        duplicate = next((e.id for e in files if e.sha256 == sha256), None)
+    else:
+        duplicate = await session.scalar(
+            select(Evidence.id).where(
+                Evidence.activity_id == activity.id, Evidence.sha256 == sha256
+            )
+        )
     if duplicate is None:
-        position = await evidence_count(session, activity.id)
+        position = len(files) if files is not None else await evidence_count(session, activity.id)
         evidence = Evidence(
             activity_id=activity.id,
             sha256=sha256,
@@ -134,16 +140,21 @@ async def add_evidence(
             media_group_id=media_group_id,
             position=position,
         )
-        if channel is not None and (file_id or file_unique_id):
-            evidence.channel_files = [
-                EvidenceChannelFile(channel=channel, file_id=file_id, file_unique_id=file_unique_id)
-            ]
+        evidence.channel_files = (
+            [EvidenceChannelFile(channel=channel, file_id=file_id, file_unique_id=file_unique_id)]
+            if channel is not None and (file_id or file_unique_id)
+            else []
+        )
         session.add(evidence)
         await session.flush()
+        if files is not None:
+            files.append(evidence)
+            set_committed_value(activity, "evidence", files)
         if activity.status == ActivityStatus.SUBMITTED:
             _audit(session, activity, member_id, "evidence", "evidence", None, file_name or kind)
             _bump(activity)
-    return EvidenceAdded(added=duplicate is None, total=await evidence_count(session, activity.id))
+    total = len(files) if files is not None else await evidence_count(session, activity.id)
+    return EvidenceAdded(added=duplicate is None, total=total)
 
 
 async def has_evidence_unique(
@@ -225,15 +236,8 @@ def set_field(
         return
     setattr(activity, field, value)
     if activity.status != ActivityStatus.DRAFT:
-        _audit(
-            session,
-            activity,
-            member_id,
-            "edit",
-            field,
-            _display(field, old),
-            _display(field, value),
-        )
+        shown = _display(field, old), _display(field, value)
+        _audit(session, activity, member_id, "edit", field, *shown)
         if field == "activity_date" and activity.submitted_at and isinstance(value, date):
             judged = timeliness(value, activity.submitted_at, tz)
             activity.on_time, activity.late_days = judged.on_time, judged.late_days
@@ -301,7 +305,9 @@ async def submit(
     Raises :class:`~core.report_steps.IncompleteReport` (naming the first unanswered question)
     when an answer or the evidence is missing; nothing is changed then.
     """
-    missing = first_missing_step(activity, await evidence_count(session, activity.id))
+    loaded = "evidence" not in inspect(activity).unloaded
+    files = len(activity.evidence) if loaded else await evidence_count(session, activity.id)
+    missing = first_missing_step(activity, files)
     if missing != Step.REVIEW:
         raise IncompleteReport(missing)
     assert activity.activity_date is not None
@@ -315,30 +321,16 @@ async def submit(
     review.mark_submitted(activity, now)
     if activity.ref_no is None:
         activity.ref_no = reference_number(activity.id, activity.activity_date.year)
-    _audit(
-        session,
-        activity,
-        member_id,
-        "resubmit" if resubmit else "submit",
-        None,
-        None,
-        activity.ref_no,
-    )
+    action = "resubmit" if resubmit else "submit"
+    _audit(session, activity, member_id, action, None, None, activity.ref_no)
 
 
 def withdraw(session: AsyncSession, activity: Activity, member_id: int | None) -> None:
     """Withdraw a submitted report (kept, audited, excluded from exports)."""
     activity.status = ActivityStatus.WITHDRAWN
     _bump(activity)
-    _audit(
-        session,
-        activity,
-        member_id,
-        "withdraw",
-        None,
-        ActivityStatus.SUBMITTED,
-        ActivityStatus.WITHDRAWN,
-    )
+    old, new = ActivityStatus.SUBMITTED, ActivityStatus.WITHDRAWN
+    _audit(session, activity, member_id, "withdraw", None, old, new)
 
 
 def cancel_draft(activity: Activity) -> None:

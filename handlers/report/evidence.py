@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from sqlalchemy import inspect as sa_inspect
 from telegram import Document, Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -164,7 +165,8 @@ async def _acknowledge(
     turn: Turn, state: ChatState, activity: Activity, key: str, added: int
 ) -> None:
     """Say what happened to a file, in the words of the step the member is at."""
-    await turn.session.refresh(activity, ["evidence"])
+    if "evidence" in sa_inspect(activity).unloaded:  # storage.reports.add_evidence keeps it
+        await turn.session.refresh(activity, ["evidence"])
     total = len(activity.evidence)
     if state.step == Step.EVIDENCE:
         turn.reply(turn.t(key, added=added, total=total), evidence_buttons(turn, activity))

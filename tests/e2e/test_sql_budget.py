@@ -19,6 +19,10 @@ from tests.journeys import reporter
 from tests.standin import FakeUser, make_jpeg
 
 SQL_PER_TEXT_ANSWER = 4
+# A photo: the update's member (and, once there are files, their channel handles), the check
+# that saves a download, the two inserts and the update id.
+SQL_PER_PHOTO = 6
+SQL_REPORT_START = 8
 REPLIES_PER_REPORT = 12  # issue 10's budget: 1.1 per update, 12.1 for these 11 updates
 REPLY_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
 
@@ -75,5 +79,8 @@ async def test_a_report_stays_within_its_sql_and_call_budget(kexie: Kexie) -> No
         print(f"{name:10} {'typed' if typed else '     '} SQL {sql:3}  replies {replies}")
     over = [(n, sql) for n, typed, sql, _ in per_step if typed and sql > SQL_PER_TEXT_ANSWER]
     assert over == [], f"typed answers over {SQL_PER_TEXT_ANSWER} SQL statements: {over}"
+    photos = [(n, sql) for n, _, sql, _ in per_step if n.startswith("photo")]
+    assert all(sql <= SQL_PER_PHOTO for _, sql in photos), photos
+    assert per_step[0][2] <= SQL_REPORT_START, per_step[0]
     replies = sum(r for *_, r in per_step)
     assert replies <= REPLIES_PER_REPORT, f"{replies} replies for {len(per_step)} updates"
