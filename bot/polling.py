@@ -52,6 +52,10 @@ DEFAULT_CONCURRENCY = 32  # KEXIE_CONCURRENCY (core/settings.py) when the settin
 # without news, ask again after an update is done or after this long, whichever comes first.
 REPOLL_INTERVAL = 0.2
 REPOLL_GAP = 0.05
+# Every answer repeats all unconfirmed updates (under load, most of them): after an answer with
+# more repeats than this, the next request waits proportionally longer (up to REPOLL_INTERVAL),
+# so re-reading them costs about the same per second at any load.
+REPEATS_PER_GAP = 25
 # Seconds the updates being handled get to finish once the bot is asked to stop.
 STOP_GRACE = 3.0
 # Python's cyclic garbage collector runs every 700 allocations by default: a handler allocates
@@ -300,8 +304,10 @@ async def _fetch(
             # every REPOLL_GAP, each answer carrying all the news of that time.
             if not fresh:
                 await _progress_or(stop, dispatcher.progress, REPOLL_INTERVAL)
-            if (gap := asked + REPOLL_GAP - loop.time()) > 0:
-                await _pause(stop, gap)
+            repeats = len(raw_updates) - fresh
+            gap = min(REPOLL_INTERVAL, REPOLL_GAP * max(1.0, repeats / REPEATS_PER_GAP))
+            if (wait := asked + gap - loop.time()) > 0:
+                await _pause(stop, wait)
 
 
 async def _progress_or(stop: asyncio.Event, progress: asyncio.Event, seconds: float) -> None:
