@@ -20,7 +20,9 @@ Then the drain: the p95 reply latency of 20 reporters (the same report path) whi
 reminders drain, against the same 20 with nothing queued (target ≤ 1.5×), repeats interleaved.
 The reminders are real: 5 000 members each planned an activity the day before; the app's own
 scheduler queues the morning-after question for each (its clock at 10:00 on a working day, and
-ticking) and the app's own sender drains them through the broadcast lane while the 20 report.
+ticking) and the app's own sender drains them through the broadcast lane while the 20 report,
+each pausing a second after every reply (see ``DRAIN_THINK``); the reminders sent meanwhile are
+printed, so a drain that stopped would show.
 
 Run::
 
@@ -84,6 +86,10 @@ ANSWERS = (
 )
 UPDATES_PER_USER = 11
 DRAIN_USERS = 20
+# Seconds each of them pauses after a reply, as a person reading it would: without a pause 20
+# users make over 30 replies a second, and the broadcast lane, which only takes what replies
+# leave of Telegram's 30/s, sends (by design) nothing at all while they report.
+DRAIN_THINK = 1.0
 REMINDERS = 5_000
 REMINDED_USER = 70_000_000
 REMINDER_ORGS = 50
@@ -164,9 +170,11 @@ async def drive(
     users: list[FakeUser],
     plan: Callable[[FakeUser], list[Step]],
     aside: frozenset[int] = frozenset(),
+    think: float = 0.0,
 ) -> tuple[float, list[float], Counter[str]]:
-    """Play every user at once; (seconds, latencies, Bot API calls by method); calls to the
-    ``aside`` chats (the reminded) are counted as method "reminder"."""
+    """Play every user at once, each pausing ``think`` seconds after every reply; (seconds,
+    latencies, Bot API calls by method); calls to the ``aside`` chats (the reminded) are counted
+    as method "reminder"."""
     loop = asyncio.get_running_loop()
     latencies: list[float] = []
     first_call = len(standin.calls)
@@ -181,6 +189,8 @@ async def drive(
             else:
                 await user.expect_any(step.reply, timeout=REPLY_TIMEOUT)
             latencies.append(loop.time() - sent)
+            if think:
+                await asyncio.sleep(think)
 
     started = loop.time()
     await asyncio.gather(*(one(u) for u in users))
@@ -313,9 +323,12 @@ async def queue_reminders(kexie: Kexie, count: int) -> frozenset[int]:
     return chats
 
 
-async def run_kexie(users: int, root: Path, concurrency: int | None, reminders: int = 0) -> Run:
-    """kexie as shipped (SQLite, rate limiter, scheduler), N reporters of N associations;
-    with ``reminders`` morning-after questions draining meanwhile."""
+async def run_kexie(
+    users: int, root: Path, concurrency: int | None, reminders: int = 0, think: float = 0.0
+) -> Run:
+    """kexie as shipped (SQLite, rate limiter, scheduler), N reporters of N associations
+    (pausing ``think`` seconds after each reply); with ``reminders`` morning-after questions
+    draining meanwhile."""
     async with StandIn(TOKEN) as standin:
         kexie = await seeded(Kexie(standin, root / f"kexie-{users}-{time.monotonic_ns()}"))
         if concurrency is not None:
@@ -345,7 +358,7 @@ async def run_kexie(users: int, root: Path, concurrency: int | None, reminders: 
                 )
             reminded = await queue_reminders(kexie, reminders) if reminders else frozenset()
             before = statements
-            seconds, latencies, methods = await drive(standin, people, kexie_steps, reminded)
+            seconds, latencies, methods = await drive(standin, people, kexie_steps, reminded, think)
             statements -= before
         finally:
             await kexie.stop()
@@ -408,8 +421,9 @@ def report_drain(pairs: list[tuple[Run, Run]], reminders: int) -> None:
     """The same users' p95 with the drain against without it."""
     users = pairs[0][0].users
     print(
-        f"Drain: {users} users reporting while {reminders} reminders drain, against the same"
-        f" {users} with none queued; {len(pairs)} repeat(s)"
+        f"Drain: {users} users reporting (each pausing {DRAIN_THINK:g} s after a reply) while"
+        f" {reminders} reminders drain, against the same {users} with none queued;"
+        f" {len(pairs)} repeat(s)"
     )
     for p in (50, 95, 99):
         print(
@@ -455,9 +469,11 @@ async def main_async(
             quiet = drained = None
             for which in (0, 1) if repeat % 2 == 0 else (1, 0):
                 if which:
-                    drained = await run_kexie(DRAIN_USERS, Path(tmp), concurrency, reminders)
+                    drained = await run_kexie(
+                        DRAIN_USERS, Path(tmp), concurrency, reminders, DRAIN_THINK
+                    )
                 else:
-                    quiet = await run_kexie(DRAIN_USERS, Path(tmp), concurrency)
+                    quiet = await run_kexie(DRAIN_USERS, Path(tmp), concurrency, 0, DRAIN_THINK)
             assert quiet is not None and drained is not None
             drains.append((drained, quiet))
             print(
