@@ -152,6 +152,12 @@ class Sender:
         stop_at = loop.time() + budget if budget is not None else None
         stats = DrainStats()
         tasks: set[asyncio.Task[None]] = set()
+
+        def _within(wait: float) -> float:
+            # A wait never outlasts the budget: a run that overran its interval would make the
+            # JobQueue skip the next one, and what it waited for would wait longer still.
+            return wait if stop_at is None else max(0.0, min(wait, stop_at - loop.time()))
+
         try:
             while True:
                 if stop_at is not None and loop.time() >= stop_at:
@@ -198,7 +204,7 @@ class Sender:
                         held = await outbox.due_rows(session, self.clock.now(), 1)
                     if held:
                         ready = min(self._chat_ready.values())
-                        await asyncio.sleep(min(max(ready - loop.time(), 0.01), 1.0))
+                        await asyncio.sleep(_within(min(max(ready - loop.time(), 0.01), 1.0)))
                         continue
                 if wait_retries <= 0:
                     break
@@ -209,7 +215,7 @@ class Sender:
                 delay = (upcoming - self.clock.now()).total_seconds()
                 if delay > wait_retries:
                     break
-                await asyncio.sleep(min(max(delay, 0.01), 1.0))
+                await asyncio.sleep(_within(min(max(delay, 0.01), 1.0)))
         finally:
             if tasks:
                 await asyncio.gather(*tasks)

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import Channel, OrgKind, Role
 from storage.db import Database
-from storage.members import create_invite, member_by_telegram_id, note_update, redeem_invite
+from storage.members import create_invite, member_by_telegram_id, redeem_invite
 from storage.models import (
     Activity,
     ChannelAccount,
@@ -130,22 +130,6 @@ async def test_a_member_made_in_code_gets_an_account(db: Database) -> None:
         session.add(Member(telegram_id=42, first_name="乙"))
         with pytest.raises(IntegrityError):  # one member per Telegram account
             await session.flush()
-
-
-async def test_note_update_is_exactly_once(db: Database) -> None:
-    await _join(db, 1001)
-    async with db.session() as session:
-        member = await member_by_telegram_id(session, 1001)
-        assert member is not None
-        assert note_update(member, 10) is True
-        assert note_update(member, 11) is True
-        assert note_update(member, 11) is False  # the same update again
-        assert note_update(member, 9) is False  # an older one
-    async with db.session() as session:
-        account = await session.scalar(select(ChannelAccount))
-        assert account is not None and account.last_update_id == 9  # as before: the last seen
-    # A member without a Telegram account (another channel) has nothing to compare with.
-    assert note_update(Member(first_name="网页"), 1) is True
 
 
 async def _add(

@@ -1,0 +1,86 @@
+"""The sender's periodic run keeps to its budget while a chat waits its second.
+
+Two messages to one chat: the second must wait the per-chat interval (1 s). A run with a budget
+shorter than that must not sleep past its budget waiting for it (the JobQueue would then skip
+its next run as "maximum number of running instances reached", and the card waits a second
+more); the next run sends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+import scheduler.sender as sender_module
+from scheduler import outbox
+from scheduler.clock import ManualClock
+from scheduler.messenger import Album, Outgoing
+from scheduler.outbox import OutRow
+from scheduler.sender import Sender
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Member
+
+NOW = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+BUDGET = 0.2  # seconds: the run's budget, well under the per-chat interval
+
+
+class Recorder:
+    """A messenger that sends everything and records the chats."""
+
+    def __init__(self) -> None:
+        self.sent: list[int] = []
+
+    async def send_message(self, address: int, message: Outgoing) -> int | None:
+        self.sent.append(address)
+        return len(self.sent)
+
+    async def send_album(self, address: int, album: Album) -> int | None:
+        self.sent.append(address)
+        return len(self.sent)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
+    await asyncio.to_thread(upgrade, url)
+    database = Database(url)
+    yield database
+    await database.dispose()
+
+
+async def test_drain_never_sleeps_past_its_budget_for_a_waiting_chat(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async with db.session() as session:
+        member = Member(first_name="陈静")
+        session.add(member)
+        await session.flush()
+        rows = [OutRow(k, 501, "test", {"text": k}, member.id) for k in ("first", "second")]
+        await outbox.enqueue(session, rows, NOW)
+
+    # Every sleep the sender asks for, as asked (then slept for real).
+    asked: list[float] = []
+    real_sleep = asyncio.sleep
+
+    async def sleep(delay: float, *args: object) -> None:
+        asked.append(delay)
+        await real_sleep(delay)
+
+    monkeypatch.setattr(sender_module.asyncio, "sleep", sleep)
+    messenger = Recorder()
+    the_sender = Sender(db, messenger, clock=ManualClock(NOW), rate=None, per_chat_interval=1.0)
+    stats = await the_sender.drain(budget=BUDGET)
+    assert stats.sent == 1 and messenger.sent == [501]
+    # It waited for the chat's second only as long as its budget allowed.
+    assert asked, "the run never waited for the chat"
+    assert max(asked) <= BUDGET, f"slept {max(asked):.2f} s with a budget of {BUDGET} s"
+    monkeypatch.setattr(sender_module.asyncio, "sleep", real_sleep)
+    # The second message is sent by a later run, once the chat's second has passed.
+    stats = await the_sender.drain(budget=2.0)
+    assert stats.sent == 1 and messenger.sent == [501, 501]
