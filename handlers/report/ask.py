@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm.util import identity_key
 
 from core import report_buttons as rb
 from core.cards import answer_lines, card_line
@@ -43,9 +44,17 @@ async def go(
     the card), with ``lead`` (what the previous step has to say) above it in the same message."""
     assert turn.member is not None
     kept = (data or ReportData()).entering(step)
-    state = await chat_state.set_state(
-        turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
-    )
+    state = turn.session.identity_map.get(identity_key(ChatState, turn.member.id))
+    if isinstance(state, ChatState) and state in turn.session and state not in turn.session.deleted:
+        # Loaded with the update (storage.members.load_for_update): written at the commit, with
+        # the answer, instead of in a flush of its own (one unit of work less per step, and
+        # SQLite's write transaction starts later).
+        state.flow, state.step, state.activity_id = FLOW, step, activity.id
+        state.data = kept.to_json()
+    else:
+        state = await chat_state.set_state(
+            turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
+        )
     if "evidence" in sa_inspect(activity).unloaded:
         # Activities come with their evidence (storage.reports.load_activity); handlers that
         # add files refresh it themselves (handlers/report/evidence.py).
