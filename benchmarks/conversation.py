@@ -66,6 +66,8 @@ from telegram.ext import (
     filters,
 )
 
+from benchmarks.delivery_latency import measure_submit_to_delivery
+from benchmarks.delivery_latency import summary as delivery_summary
 from bot.jobs import WAKE
 from core.enums import Channel, OrgKind, Role
 from scheduler.clock import ShiftedClock
@@ -443,7 +445,7 @@ def report_drain(pairs: list[tuple[Run, Run]], reminders: int) -> None:
 
 
 async def main_async(
-    users: list[int], repeats: int, concurrency: int | None, reminders: int
+    users: list[int], repeats: int, concurrency: int | None, reminders: int, deliveries: int = 5
 ) -> None:
     results: dict[int, list[tuple[Run, Run]]] = {n: [] for n in users}
     drains: list[tuple[Run, Run]] = []
@@ -484,6 +486,9 @@ async def main_async(
     report(results)
     if drains:
         report_drain(drains, reminders)
+    if deliveries:
+        # 提交 → the district admin's card (benchmarks/delivery_latency.py), as shipped.
+        print(delivery_summary(await measure_submit_to_delivery(deliveries)), flush=True)
 
 
 def main() -> None:
@@ -500,6 +505,12 @@ def main() -> None:
         help=f"reminders draining while {DRAIN_USERS} users report (default 5000; 0: no drain)",
     )
     parser.add_argument("--repeats", type=int, default=3, help="repeats of each N (default 3)")
+    parser.add_argument(
+        "--deliveries",
+        type=int,
+        default=5,
+        help="提交 → delivery card latencies measured (default 5; 0: none)",
+    )
     parser.add_argument("--concurrency", type=int, help="diagnostic: KEXIE_CONCURRENCY")
     parser.add_argument(
         "--no-rate-limit", action="store_true", help="diagnostic: kexie without its rate limiter"
@@ -531,7 +542,9 @@ def main() -> None:
         f"rate limiter {'OFF (diagnostic)' if args.no_rate_limit else 'as shipped'}, "
         f"Bot API latency {args.api_latency * 1000:.0f} ms"
     )
-    asyncio.run(main_async(args.users, args.repeats, args.concurrency, args.reminders))
+    asyncio.run(
+        main_async(args.users, args.repeats, args.concurrency, args.reminders, args.deliveries)
+    )
 
 
 if __name__ == "__main__":
