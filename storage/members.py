@@ -17,6 +17,7 @@ from storage.models import (
     Activity,
     ChannelAccount,
     ChatState,
+    Evidence,
     Invite,
     Member,
     Membership,
@@ -54,7 +55,9 @@ _LOAD_FOR_UPDATE = (
         joinedload(Member.memberships).joinedload(Membership.organisation),
         joinedload(Member.memberships).joinedload(Membership.district),
         joinedload(Activity.organisation).joinedload(Organisation.district),
-        joinedload(Activity.evidence),
+        # No step reads a file's channel ids (a delivery queries them itself): skip the
+        # selectin query their relationship would add to every update once a photo is in.
+        joinedload(Activity.evidence).lazyload(Evidence.channel_files),
     )
 )
 

@@ -158,10 +158,20 @@ async def add_evidence(
 
 
 async def has_evidence_unique(
-    session: AsyncSession, activity_id: int, unique_id: str, *, channel: str = Channel.TELEGRAM
+    session: AsyncSession,
+    activity: Activity | int,
+    unique_id: str,
+    *,
+    channel: str = Channel.TELEGRAM,
 ) -> bool:
-    """Whether a channel's file (Telegram: by file_unique_id) is already attached; saves a
-    download."""
+    """Whether a channel's file (Telegram: by file_unique_id) is already attached to an
+    activity (or the activity of that id); saves a download."""
+    if isinstance(activity, int):
+        activity_id = activity
+    elif "evidence" not in inspect(activity).unloaded and not activity.evidence:
+        return False  # loaded with the update and still empty (the first file): no query
+    else:
+        activity_id = activity.id
     found = await session.scalar(
         select(Evidence.id)
         .join(EvidenceChannelFile)

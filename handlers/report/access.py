@@ -17,6 +17,7 @@ from core.rules import may_amend as may_amend_rule
 from core.rules import may_continue_draft, may_report
 from handlers.common import Turn
 from storage import chat_state, reports
+from storage.members import held_activity
 from storage.models import Activity, ChatState, Organisation
 
 log = logging.getLogger(__name__)
@@ -148,7 +149,10 @@ async def pressed(
         if value is None:
             return None
         activity_id = value.activity
-    activity = await reports.load_activity(turn.session, activity_id)
+    # The conversation's activity came with the member (handlers.common): no second query.
+    activity = held_activity(turn.session, activity_id) or await reports.load_activity(
+        turn.session, activity_id
+    )
     if activity is None or not may_edit(turn, activity):
         if activity is None or not await tell_if_ended(turn, activity, toast=True):
             turn.notice(turn.t("not_found_or_denied"), alert=True)

@@ -83,7 +83,7 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
             doc.file_name,
         )
     group = message.media_group_id
-    if await reports.has_evidence_unique(turn.session, activity.id, unique_id):
+    if await reports.has_evidence_unique(turn.session, activity, unique_id):
         if group is not None:
             _schedule_album_ack(turn, activity, group, state.step)
         else:
