@@ -164,8 +164,7 @@ async def has_evidence_unique(
     *,
     channel: str = Channel.TELEGRAM,
 ) -> bool:
-    """Whether a channel's file (Telegram: by file_unique_id) is already attached to an
-    activity (or the activity of that id); saves a download."""
+    """Whether a channel's file (Telegram: file_unique_id) is on the activity already."""
     if isinstance(activity, int):
         activity_id = activity
     elif "evidence" not in inspect(activity).unloaded and not activity.evidence:
