@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import Channel, Role
+from core.enums import Role
 from scheduler import outbox
 from scheduler.messages import rows_for
 from scheduler.reminders import (
@@ -31,18 +31,15 @@ from scheduler.reminders import (
     AuditRow,
     Kind,
     OrgRow,
-    Person,
     Snapshot,
     Timing,
     due_now,
     quiet_ends,
 )
-from scheduler.snapshot import AUDIT_ACTIONS
+from scheduler.snapshot import AUDIT_ACTIONS, add_membership, load_people
 from storage.models import (
     Activity,
     AuditEntry,
-    ChannelAccount,
-    Member,
     Membership,
     Organisation,
     utcnow,
@@ -156,45 +153,7 @@ async def _snapshot(
     ids = {activity.author_id}
     for member_id, role, org_id, district in memberships.all():
         ids.add(member_id)
-        if role in (Role.REPORTER, Role.ORG_ADMIN) and org_id is not None:
-            snap.reporters.setdefault(org_id, set()).add(member_id)
-        if role == Role.ORG_ADMIN and org_id is not None:
-            snap.org_admins.setdefault(org_id, []).append(member_id)
-        elif role == Role.DISTRICT_ADMIN and district is not None:
-            snap.district_admins.setdefault(district, []).append(member_id)
-        elif role == Role.CITY_ADMIN:
-            snap.city_admins.append(member_id)
+        add_membership(snap, member_id, role, org_id, district)
 
-    members = await session.execute(
-        select(
-            Member.id,
-            ChannelAccount.external_id,
-            Member.language,
-            Member.unreachable,
-            Member.mute_nudges,
-            Member.mute_city_summary,
-            Member.city_delivery_opt_in,
-            Member.daily_digest,
-        )
-        .outerjoin(
-            ChannelAccount,
-            and_(
-                ChannelAccount.member_id == Member.id,
-                ChannelAccount.channel == Channel.TELEGRAM,
-            ),
-        )
-        .where(Member.id.in_(ids))
-    )
-    for m in members.all():
-        snap.people[m.id] = Person(
-            id=m.id,
-            telegram_id=int(m.external_id) if m.external_id is not None else 0,
-            language=m.language or "zh",
-            # Without a Telegram account the sender has no chat to send to.
-            unreachable=m.unreachable or m.external_id is None,
-            mute_nudges=m.mute_nudges,
-            mute_city_summary=m.mute_city_summary,
-            city_delivery_opt_in=m.city_delivery_opt_in,
-            daily_digest=m.daily_digest,
-        )
+    await load_people(session, snap, ids)
     return snap

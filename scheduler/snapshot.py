@@ -6,10 +6,11 @@ announced, plans whose reminders can still be due, the outbox's recent nudges.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.enums import ActivityStatus, Channel, Role
 from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, ReviewState
@@ -39,32 +40,43 @@ from storage.models import (
 AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence", "return", "correct")
 
 
-async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) -> Snapshot:
-    """Every row the rules of :mod:`scheduler.reminders` look at, as of ``now``."""
-    snap = Snapshot()
-    # Plain column queries on the connection: this runs every minute, the ORM layer is not needed.
-    conn = await session.connection()
-    today = now.astimezone(timing.tz).date()
+def add_membership(
+    snap: Snapshot, member_id: int, role: str, org_id: int | None, district_id: int | None
+) -> None:
+    """File one active membership under the roles the rules ask about."""
+    if role in (Role.REPORTER, Role.ORG_ADMIN) and org_id is not None:
+        snap.reporters.setdefault(org_id, set()).add(member_id)
+    if role == Role.ORG_ADMIN and org_id is not None:
+        snap.org_admins.setdefault(org_id, []).append(member_id)
+    elif role == Role.DISTRICT_ADMIN and district_id is not None:
+        snap.district_admins.setdefault(district_id, []).append(member_id)
+    elif role == Role.CITY_ADMIN:
+        snap.city_admins.append(member_id)
 
-    members = await conn.execute(
-        select(
-            Member.id,
-            ChannelAccount.external_id,
-            Member.language,
-            Member.unreachable,
-            Member.mute_nudges,
-            Member.mute_city_summary,
-            Member.city_delivery_opt_in,
-            Member.daily_digest,
-        ).outerjoin(
-            ChannelAccount,
-            and_(
-                ChannelAccount.member_id == Member.id,
-                ChannelAccount.channel == Channel.TELEGRAM,
-            ),
-        )
+
+async def load_people(
+    conn: AsyncConnection | AsyncSession, snap: Snapshot, ids: Collection[int] | None = None
+) -> None:
+    """Load the members the rules may address (``ids``, or everyone) into ``snap.people``."""
+    query = select(
+        Member.id,
+        ChannelAccount.external_id,
+        Member.language,
+        Member.unreachable,
+        Member.mute_nudges,
+        Member.mute_city_summary,
+        Member.city_delivery_opt_in,
+        Member.daily_digest,
+    ).outerjoin(
+        ChannelAccount,
+        and_(
+            ChannelAccount.member_id == Member.id,
+            ChannelAccount.channel == Channel.TELEGRAM,
+        ),
     )
-    for m in members.all():
+    if ids is not None:
+        query = query.where(Member.id.in_(ids))
+    for m in (await conn.execute(query)).all():
         snap.people[m.id] = Person(
             id=m.id,
             telegram_id=int(m.external_id) if m.external_id is not None else 0,
@@ -76,6 +88,16 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
             city_delivery_opt_in=m.city_delivery_opt_in,
             daily_digest=m.daily_digest,
         )
+
+
+async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) -> Snapshot:
+    """Every row the rules of :mod:`scheduler.reminders` look at, as of ``now``."""
+    snap = Snapshot()
+    # Plain column queries on the connection: this runs every minute, the ORM layer is not needed.
+    conn = await session.connection()
+    today = now.astimezone(timing.tz).date()
+
+    await load_people(conn, snap)
 
     last = dict(
         (
@@ -111,14 +133,7 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
         .order_by(Membership.id)
     )
     for member_id, role, org_id, district_id in memberships.all():
-        if role in (Role.REPORTER, Role.ORG_ADMIN) and org_id is not None:
-            snap.reporters.setdefault(org_id, set()).add(member_id)
-        if role == Role.ORG_ADMIN and org_id is not None:
-            snap.org_admins.setdefault(org_id, []).append(member_id)
-        elif role == Role.DISTRICT_ADMIN and district_id is not None:
-            snap.district_admins.setdefault(district_id, []).append(member_id)
-        elif role == Role.CITY_ADMIN:
-            snap.city_admins.append(member_id)
+        add_membership(snap, member_id, role, org_id, district_id)
 
     audit_since = now - timing.delivery_valid - timing.edit_settle - timedelta(days=1)
     audits = await conn.execute(
