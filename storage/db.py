@@ -11,6 +11,10 @@ Each trip to aiosqlite's connection thread waits for the event loop, which is bu
 other handler: aiosqlite takes four per query (open a cursor, execute, fetch, close), and a writer
 holds the lock through all of them. :class:`_OneTripConnection` makes it one per statement.
 
+A session lets the next writer in as soon as it has committed, not when it has closed; and a
+commit or rollback with no transaction open (the pool's reset after every commit, the commit of a
+session that only read) makes no trip at all.
+
 An SQLite database is a file: deleted or replaced while the bot runs, the open connections keep
 writing into the old, unlinked file and everything is lost at exit. :meth:`Database.check_file`
 notices (the file is gone, or is another inode); from then on nothing is committed, and the
@@ -120,14 +124,21 @@ class Database:
                     if self.check_file() is not None:
                         raise DatabaseLost(f"the database file was {self.lost}; not committing")
                     await session.commit()
+                    # Committed: the next writer may start while this session closes.
+                    self._release(turn)
                 except BaseException:
                     await session.rollback()
                     raise
         finally:
             _current.reset(token)
-            if turn.holds:
-                self._writer_task = None
-                self._writer_lock().release()
+            self._release(turn)
+
+    def _release(self, turn: _Turn) -> None:
+        """Let the next writer in, if this session block holds the SQLite writer lock."""
+        if turn.holds:
+            turn.holds = False
+            self._writer_task = None
+            self._writer_lock().release()
 
     def _writer_lock(self) -> asyncio.Lock:
         loop = asyncio.get_running_loop()
@@ -261,6 +272,21 @@ class _OneTripConnection(aiosqlite.Connection):
     def cursor(self) -> _OneTripCursor:  # type: ignore[override]
         """A cursor (SQLAlchemy enters it with ``__aenter__``)."""
         return _OneTripCursor(self)
+
+    # A trip to the connection's thread waits for a turn of the busy event loop. The pool
+    # resets every connection it takes back (a rollback), nearly always just after a commit,
+    # and a session that only read commits nothing: with no transaction open (a plain
+    # attribute, readable from any thread) neither makes the trip.
+
+    async def commit(self) -> None:
+        """Commit the open transaction, if there is one."""
+        if self._conn.in_transaction:
+            await super().commit()
+
+    async def rollback(self) -> None:
+        """Roll back the open transaction, if there is one."""
+        if self._conn.in_transaction:
+            await super().rollback()
 
 
 async def _connect_sqlite(path: str, timeout: float) -> _OneTripConnection:
