@@ -382,10 +382,12 @@ def _free_bytes(settings: Settings | None) -> int:
 
 def quiet_library_loggers() -> None:
     """Cap the libraries whose chattier levels would log what users wrote or the token:
-    httpx logs every request URL (with the bot token) at INFO, python-telegram-bot every
+    httpx logs every request URL (with the bot token) at INFO (python-telegram-bot's own
+    getUpdates still goes through it; aiohttp carries the rest), python-telegram-bot every
     request's parameters and every update at DEBUG, aiosqlite and SQLAlchemy SQL parameters."""
     for name, level in (
         ("httpx", logging.WARNING),
+        ("aiohttp", logging.WARNING),
         ("httpcore", logging.WARNING),
         ("telegram", logging.INFO),
         ("aiosqlite", logging.INFO),

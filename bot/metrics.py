@@ -15,8 +15,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram.request import HTTPXRequest
 
+from bot.http import AiohttpRequest
 from core.enums import ActivityStatus
 from storage.models import Activity, ExportJob, OutboxMessage, utcnow
 
@@ -141,9 +141,9 @@ def render() -> bytes:
     return generate_latest(REGISTRY)
 
 
-class CountingRequest(HTTPXRequest):
-    """python-telegram-bot's HTTP layer, counting every Bot API request by method and status
-    (each attempt of a retried one, and each 429, counts)."""
+class CountingRequest(AiohttpRequest):
+    """The Bot API's HTTP layer (aiohttp, ``bot/http.py``), counting every request by method
+    and status (each attempt of a retried one, and each 429, counts)."""
 
     async def do_request(
         self, url: str, method: str, *args: Any, **kwargs: Any
