@@ -11,7 +11,8 @@ Printed per N, as the median over the repeats with the spread (min–max):
 * throughput (updates/s) of each bot and the ratio kexie / echo;
 * p50 / p95 / p99 reply latency (update pushed → reply seen) and the ratios to echo;
 * Bot API calls per update (getUpdates counted apart), SQL statements per update (a SQLAlchemy
-  ``before_cursor_execute`` listener on kexie's engine).
+  ``before_cursor_execute`` listener on kexie's engine), replies per update;
+* at N = 100, issue 10's targets, each "met" or "NOT met".
 
 Repeats are interleaved (echo and kexie alternate which goes first); every figure of kexie is
 read against the echo bot measured in the same run on the same machine, never as an absolute.
@@ -87,6 +88,12 @@ ANSWERS = (
     "形成合作意向2项。",
 )
 UPDATES_PER_USER = 11
+# Issue 10's targets, read at N = 100: throughput against echo's, p95 against echo's, and the
+# replies (getFile, downloads and button toasts are no replies) per update.
+TARGET_USERS = 100
+TARGET_RATIO = 0.4
+TARGET_P95 = 4.0
+REPLY_METHODS = ("sendMessage", "editMessageText", "editMessageReplyMarkup")
 DRAIN_USERS = 20
 # Seconds each of them pauses after a reply, as a person reading it would: without a pause 20
 # users make over 30 replies a second, and the broadcast lane, which only takes what replies
@@ -416,6 +423,18 @@ def report(results: dict[int, list[tuple[Run, Run]]]) -> None:
         total = sum(r.updates for r in kx)
         shown = ", ".join(f"{m} {c / total:.2f}" for m, c in methods.most_common())
         print(f"  kexie's calls per update by method: {shown}")
+        replies = [sum(r.methods[m] for m in REPLY_METHODS) / r.updates for r in kx]
+        print(f"  replies (messages sent or edited) per update (kexie): {spread(replies)}")
+        if n == TARGET_USERS:
+            ratio = statistics.median(k.throughput / e.throughput for k, e in pairs)
+            p95 = statistics.median(k.pct(95) / e.pct(95) for k, e in pairs)
+            verdicts = (
+                (f"throughput >= {TARGET_RATIO} x echo", ratio >= TARGET_RATIO, f"{ratio:.2f}"),
+                (f"p95 <= {TARGET_P95} x echo", p95 <= TARGET_P95, f"{p95:.1f}"),
+                ("replies per update <= 1.1", max(replies) <= 1.1, f"{max(replies):.2f}"),
+            )
+            for what, met, value in verdicts:
+                print(f"  target N={n} {what}: {'met' if met else 'NOT met'} ({value})")
         print()
 
 
