@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import suppress
 from functools import partial
 from pathlib import Path
@@ -27,8 +27,9 @@ WRITER_GRACE = 3.0  # seconds an interrupted writer gets to reach its next step 
 
 T = TypeVar("T")
 
-# stage ("reading", "writing", "1-3", "bundle"), done, total
-Report = Callable[[str, int, int], None]
+# stage ("reading", "writing", "1-3", "bundle"), done, total; may be a coroutine function (the
+# chat edits its progress message), awaited before the export goes on.
+Report = Callable[[str, int, int], Awaitable[None] | None]
 
 
 class ExportInterrupted(Exception):
@@ -75,15 +76,17 @@ async def produce(
     every: float | None = None,
 ) -> ExportResult:
     """Read the scope's rows, write the workbooks (and the evidence bundle when ``bundle``) into
-    ``out`` in a daemon thread, calling ``report`` on the event loop at most every ``every``
-    seconds (default :data:`PROGRESS_EVERY`). Cancelling the awaiting task stops the writer at
-    its next step."""
+    ``out`` in a daemon thread, calling (or awaiting) ``report`` on the event loop at most every
+    ``every`` seconds (default :data:`PROGRESS_EVERY`). Cancelling the awaiting task stops the
+    writer at its next step."""
 
-    def tell(stage: str, done: int = 0, total: int = 0) -> None:
+    async def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if report is not None:
-            report(stage, done, total)
+            told = report(stage, done, total)
+            if told is not None:
+                await told
 
-    tell("reading")
+    await tell("reading")
     async with db.session() as session:
         data = await gather(session, scope, annexes)
     interrupted = threading.Event()
@@ -100,12 +103,12 @@ async def produce(
             part_limit=PART_LIMIT, progress=note, bundle=bundle,
         )
     )  # fmt: skip
-    tell("writing")
     try:
+        await tell("writing")
         while not work.done():
             await asyncio.wait({work}, timeout=every or PROGRESS_EVERY)
             if "now" in latest and not work.done():
-                tell(*latest["now"])
+                await tell(*latest["now"])
     except asyncio.CancelledError:
         interrupted.set()
         await asyncio.wait({work}, timeout=WRITER_GRACE)

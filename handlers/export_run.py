@@ -17,9 +17,7 @@ import logging
 import re
 import shutil
 import tempfile
-import threading
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -30,12 +28,10 @@ from telegram.ext import Application, ContextTypes
 from core.settings import Settings
 from core.texts import Raw, t
 from exports import jobs
-from exports.bundle import PART_LIMIT
 from exports.cli import human_size
-from exports.runner import WRITER_GRACE, ExportInterrupted
-from exports.runner import in_daemon_thread as _in_daemon_thread
+from exports.runner import produce
 from exports.scope import Scope
-from exports.service import ExportResult, annexes_of, gather, write_exports
+from exports.service import ExportResult, annexes_of
 from handlers.common import RETRY_BUDGET, with_retries
 from handlers.tasks import interrupt_on_stop
 from storage.db import Database
@@ -123,47 +119,36 @@ async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTas
         return
     status = jobs.FAILED
     out = Path(tempfile.mkdtemp(prefix="kexie-export-"))
-    interrupted = threading.Event()
-    work: asyncio.Future[ExportResult] | None = None
+
+    async def report(stage: str, done: int, total: int) -> None:
+        if stage in ("reading", "writing"):
+            await progress.show(line(f"export_step_{stage}"))
+        else:
+            key = "export_step_bundle" if stage == "bundle" else "export_step_rows"
+            await progress.show(line(key, done=done, total=total))
+
     try:
-        await progress.show(line("export_step_reading"))
-        async with db.session() as session:
-            data = await gather(session, task.scope, annexes_of(task.annex))
-        latest: dict[str, tuple[str, int, int]] = {}
-
-        def note(stage: str, done: int, total: int) -> None:  # called from the worker thread
-            if interrupted.is_set():
-                raise ExportInterrupted
-            latest["now"] = (stage, done, total)
-
-        work = _in_daemon_thread(
-            partial(
-                write_exports, data, out, open_evidence_store(settings), settings.tz,
-                part_limit=PART_LIMIT, progress=note,
-            )
-        )  # fmt: skip
-        await progress.show(line("export_step_writing"))
-        while not work.done():
-            await asyncio.wait({work}, timeout=PROGRESS_EVERY)
-            if "now" in latest and not work.done():
-                stage, done, total = latest["now"]
-                key = "export_step_bundle" if stage == "bundle" else "export_step_rows"
-                await progress.show(line(key, done=done, total=total))
-        result = work.result()
+        # The same bounded, interruptible writer as the console's (exports/runner.py).
+        result = await produce(
+            db,
+            open_evidence_store(settings),
+            settings.tz,
+            task.scope,
+            annexes_of(task.annex),
+            out,
+            report=report,
+            every=PROGRESS_EVERY,
+        )
         skipped = await _send_files(bot, task, result, progress, line)
         # Free the admin's slot before saying "done", so a new /export right after succeeds.
         status = jobs.DONE
         await _finish(db, task.job_id, status)
         await progress.show(_done_text(lang, task, result, skipped))
     except asyncio.CancelledError:
+        # The writer was told to stop at its next step (exports.runner.produce).
         if status != jobs.DONE:
             status = jobs.INTERRUPTED
             log.warning("export %s interrupted: the bot is stopping", task.job_id)
-            interrupted.set()
-            if work is not None:
-                await asyncio.wait({work}, timeout=WRITER_GRACE)
-                if work.done() and not work.cancelled():
-                    work.exception()  # ExportInterrupted, expected: do not log it at exit
         raise
     except Exception:
         log.exception("export %s failed", task.job_id)

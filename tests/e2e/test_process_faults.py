@@ -21,7 +21,7 @@ from telegram.ext import ExtBot
 
 from bot.app import build_application
 from bot.polling import read_update, serve
-from exports import jobs
+from exports import jobs, runner
 from handlers import export_run as export
 from storage.db import Database, DatabaseLost
 from storage.models import ExportJob, Organisation
@@ -273,7 +273,7 @@ async def test_export_interrupted_by_shutdown_is_recorded_and_the_admin_told_aft
     kexie_idle: Kexie, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kexie = kexie_idle
-    monkeypatch.setattr(export, "write_exports", endless_export)
+    monkeypatch.setattr(runner, "write_exports", endless_export)  # the chat's writer too
     monkeypatch.setattr(export, "PROGRESS_EVERY", 0.1)
 
     async def run_bot() -> tuple[asyncio.Event, asyncio.Task[None]]:
