@@ -20,8 +20,7 @@ from telegram.ext import Application
 from bot.jobs import WAKE
 from core.settings import Settings, parse_listen
 from core.texts import t
-from handlers.common import RETRY_BUDGET, with_retries
-from handlers.export_run import SEND_LIMIT, _send_document
+from handlers.export_run import send_file
 from handlers.tasks import interrupt_on_stop
 from storage.db import Database
 from storage.evidence import open_evidence_store
@@ -73,12 +72,9 @@ def partial_send_export(app: Application) -> SendExport:
         bot = app.bot
         await bot.send_message(chat_id, t(lang, "web_export_chat_heading", heading=heading))
         for number, path in enumerate(files, start=1):
-            if path.stat().st_size > SEND_LIMIT:
-                continue  # the browser download has it; a bot cannot send it
-            await with_retries(
-                lambda path=path: _send_document(bot, chat_id, path),  # type: ignore[misc]
-                deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
-                what=f"console export file {number}/{len(files)} of job {job_id}",
+            # One over a bot's limit is skipped: the browser download has it.
+            await send_file(
+                bot, chat_id, path, f"console export file {number}/{len(files)} of job {job_id}"
             )
 
     return send_export

@@ -173,18 +173,26 @@ async def _send_files(
     skipped = []
     for number, path in enumerate(result.files, start=1):
         await progress.show(line("export_step_sending", done=number, total=len(result.files)))
-        if path.stat().st_size > SEND_LIMIT:
+        what = f"export file {number}/{len(result.files)} of job {task.job_id}"
+        if not await send_file(bot, task.chat_id, path, what):
             skipped.append(path)
-            continue
-        await with_retries(
-            lambda path=path: _send_document(bot, task.chat_id, path),  # type: ignore[misc]
-            deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
-            what=f"export file {number}/{len(result.files)} of job {task.job_id}",
-        )
     return skipped
 
 
-async def _send_document(bot: Bot, chat_id: int, path: Path) -> None:
+async def send_file(bot: Bot, chat_id: int, path: Path, what: str) -> bool:
+    """Send one export file as a document, retried as a reply is (``what`` names it in the
+    log); False when it is larger than a bot may send, and so not sent."""
+    if path.stat().st_size > SEND_LIMIT:
+        return False
+    await with_retries(
+        lambda: _upload(bot, chat_id, path),
+        deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
+        what=what,
+    )
+    return True
+
+
+async def _upload(bot: Bot, chat_id: int, path: Path) -> None:
     # Opened per attempt: a failed upload has consumed the file handle.
     with path.open("rb") as fh:
         await bot.send_document(
