@@ -14,7 +14,9 @@ short). aiohttp has no write timeout: an upload (an export's file) is bounded as
 by the other timeouts plus ``media_write`` or the time its size takes at
 :data:`MIN_UPLOAD_RATE`, whichever is longer. Failures become python-telegram-bot's
 :class:`~telegram.error.TimedOut` and :class:`~telegram.error.NetworkError`, as with httpx; their
-messages never carry the URL (it holds the bot token).
+messages never carry the URL (it holds the bot token). The one request aiohttp repeats by
+itself is a GET (a file download) whose kept-alive connection the server had already closed,
+as HTTP/1.1 allows (RFC 9112 §9.3.1): no answer was lost, so that is no retry of a failure.
 """
 
 from __future__ import annotations
