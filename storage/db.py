@@ -280,13 +280,17 @@ class _OneTripConnection(aiosqlite.Connection):
 
     async def commit(self) -> None:
         """Commit the open transaction, if there is one."""
-        if self._conn.in_transaction:
+        if not self._idle():
             await super().commit()
 
     async def rollback(self) -> None:
         """Roll back the open transaction, if there is one."""
-        if self._conn.in_transaction:
+        if not self._idle():
             await super().rollback()
+
+    def _idle(self) -> bool:
+        # A closed connection is no idle one: aiosqlite then says so as it always did.
+        return self._connection is not None and not self._connection.in_transaction
 
 
 async def _connect_sqlite(path: str, timeout: float) -> _OneTripConnection:
