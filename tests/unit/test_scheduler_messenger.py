@@ -9,10 +9,7 @@ language of that moment; rows queued in the earlier, pre-rendered format are sen
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -43,9 +40,8 @@ from scheduler.reminders import Due, Kind, Person, Timing
 from scheduler.render import compose
 from scheduler.sender import Sender
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Member, Membership, OutboxMessage, Plan
-from storage.registry import create_organisation, district_by_name, seed_districts
+from storage.registry import create_organisation, district_by_name
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
@@ -72,15 +68,6 @@ class FakeMessenger:
 
     async def send_album(self, address: int, album: Album) -> int | None:
         return await self._answer(address, album)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    await asyncio.to_thread(upgrade, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def add_member(db: Database, language: str = "zh") -> int:
@@ -246,8 +233,7 @@ async def test_an_album_in_the_earlier_format_is_sent_as_stored(db: Database) ->
 
 async def plan_world(db: Database, language: str) -> tuple[int, int]:
     """A reporter (speaking ``language``) of one association, with one plan for yesterday."""
-    async with db.session() as session:
-        await seed_districts(session)
+    async with db.session() as session:  # the districts come seeded (tests/conftest.py)
         district = await district_by_name(session, "锦江区")
         assert district is not None
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "锦江光电科技科协")

@@ -3,10 +3,7 @@ rules (``scheduler.render``): one change per field, within Telegram's limit."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -19,7 +16,6 @@ from scheduler.outbox import OutRow
 from scheduler.reachability import chat_status_changed, reachable_after
 from scheduler.reminders import Kind, Timing
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Member, OutboxMessage
 from tests.standin import HtmlParseError, parse_html, utf16_len
 
@@ -76,15 +72,6 @@ def test_cut_visible_is_valid_html_under_the_limit() -> None:
 )
 def test_which_statuses_say_what(status: str, reachable: bool | None) -> None:
     assert reachable_after(status) is reachable
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    await asyncio.to_thread(upgrade, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def _rows(db: Database) -> dict[str, str]:

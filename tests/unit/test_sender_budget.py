@@ -9,9 +9,7 @@ more); the next run sends it.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +21,6 @@ from scheduler.messenger import Album, Outgoing
 from scheduler.outbox import OutRow
 from scheduler.sender import Sender
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Member
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
@@ -43,15 +40,6 @@ class Recorder:
     async def send_album(self, address: int, album: Album) -> int | None:
         self.sent.append(address)
         return len(self.sent)
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    await asyncio.to_thread(upgrade, url)
-    database = Database(url)
-    yield database
-    await database.dispose()
 
 
 async def test_drain_never_sleeps_past_its_budget_for_a_waiting_chat(
