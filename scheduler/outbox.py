@@ -6,11 +6,29 @@ inside a SAVEPOINT that swallows the unique-key violation on any other database.
 a restart or two processes deriving the same message therefore store one row.
 
 The sender's side (claiming due rows, recording the outcome) lives here too, so every SQL
-statement about the outbox is in one module. A row is claimed by a compare-and-swap on its
-``attempts`` counter (on PostgreSQL through ``FOR UPDATE SKIP LOCKED``, so senders of several
-instances never wait for each other's claims), so two senders never both send it; a claim
-is a lease that runs out, so a sender killed mid-send does not lose the row (it may, in that
-one case, be sent twice).
+statement about the outbox is in one module. Several senders (processes, instances) may drain one
+database, each from its own, possibly stale, read of the due rows (a :class:`Claimable`), so every
+write a sender makes to a row is one conditional ``UPDATE`` whose row count says whether it
+happened:
+
+* :func:`claim` is a compare-and-swap on the row as read: same ``attempts``, still pending (or
+  sending with its lease run out) and due (``next_attempt_at <= now``); it counts the attempt and
+  sets the lease. On PostgreSQL it goes through ``FOR UPDATE SKIP LOCKED``, so senders of several
+  instances never wait for each other's claims. Two senders therefore never both take a row.
+* before its claim a sender may hold (:func:`postpone`) or drop (:func:`finish`) a row only if
+  the row is still exactly as it read it (the same condition as the claim's, ``claimed=False``):
+  a stale copy cannot put back in the queue a row another sender has claimed, or has sent.
+* after its claim it records the outcome (:func:`mark_sent`, :func:`postpone`, :func:`finish`,
+  ``claimed=True``) only while it still owns the row: status sending and ``attempts`` one more
+  than it read. A sender whose lease ran out and was taken over, or that handed the row back,
+  writes nothing.
+
+A claim is a lease that runs out, so a sender killed mid-send does not lose the row (it may, in
+that one case, be sent twice: the lease is the only way to tell a dead sender from a slow one).
+``attempts`` only grows, except when the owner hands the row back without counting the attempt
+(a 429: ``postpone(..., refund=True)``); a stale copy then has the row's ``attempts`` again, but
+the row is due only at the retry, so the copy cannot take or change it before then, and from
+then on it is an ordinary due row.
 """
 
 from __future__ import annotations
@@ -20,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -157,13 +175,47 @@ async def next_pending_at(session: AsyncSession) -> datetime | None:
     )
 
 
-async def claim(session: AsyncSession, row: Claimable, now: datetime) -> bool:
-    """Take the row for this sender; False when another sender got there first."""
-    still_claimable = (
+def _as_read(row: Claimable, now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The row is still as the sender read it: nobody claimed it (or, the lease having run out,
+    claimed it again), handed it back or decided its fate since, and it is due.
+
+    ``attempts`` grows with every claim; ``due`` keeps out a row that was handed back with the
+    ``attempts`` of an older read (a refund) or held until later: both are not due yet."""
+    return (
         OutboxMessage.id == row.id,
         OutboxMessage.attempts == row.attempts,
         OutboxMessage.status.in_([PENDING, SENDING]),
+        OutboxMessage.next_attempt_at <= now,
     )
+
+
+def _owned(row: Claimable) -> tuple[ColumnElement[bool], ...]:
+    """The sender that claimed ``row`` (as read) still holds it: nobody took it over after the
+    lease ran out (that claim counts another attempt) and it was not handed back."""
+    return (
+        OutboxMessage.id == row.id,
+        OutboxMessage.attempts == row.attempts + 1,
+        OutboxMessage.status == SENDING,
+    )
+
+
+def _guard(row: Claimable, now: datetime | None, claimed: bool) -> tuple[ColumnElement[bool], ...]:
+    if claimed:
+        return _owned(row)
+    if now is None:
+        raise ValueError("a write before the claim needs the sender's now (the row must be due)")
+    return _as_read(row, now)
+
+
+def _count(result: Any) -> int:
+    """Rows a write changed (drivers that cannot tell say -1 or nothing: counted as none)."""
+    return max(getattr(result, "rowcount", 0) or 0, 0)
+
+
+async def claim(session: AsyncSession, row: Claimable, now: datetime) -> bool:
+    """Take the row for this sender until ``now + LEASE``; False when it is no longer as read
+    (another sender got there first, or it is not due)."""
+    still_claimable = _as_read(row, now)
     stmt = update(OutboxMessage)
     if session.get_bind().dialect.name == "postgresql":
         # Senders of several instances: a row another transaction is claiming right now is
@@ -178,7 +230,7 @@ async def claim(session: AsyncSession, row: Claimable, now: datetime) -> bool:
     result = await session.execute(
         stmt.values(status=SENDING, attempts=row.attempts + 1, next_attempt_at=now + LEASE)
     )
-    return getattr(result, "rowcount", 0) == 1
+    return _count(result) == 1
 
 
 async def status_of(session: AsyncSession, key: str) -> str | None:
@@ -187,39 +239,63 @@ async def status_of(session: AsyncSession, key: str) -> str | None:
 
 
 async def mark_sent(
-    session: AsyncSession, row_id: int, now: datetime, message_id: int | None
-) -> None:
-    """Record the delivery and the channel's message id."""
-    await session.execute(
+    session: AsyncSession, row: Claimable, now: datetime, message_id: int | None
+) -> bool:
+    """Record the delivery of the row this sender claimed and the channel's message id; False
+    when the sender no longer owned it (its lease ran out and another sender took it over)."""
+    result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
+        .where(*_owned(row))
         .values(status=SENT, sent_at=now, telegram_message_id=message_id, last_error=None)
     )
+    return _count(result) == 1
 
 
 async def postpone(
     session: AsyncSession,
-    row_id: int,
+    row: Claimable,
     when: datetime,
     error: str | None = None,
     *,
+    claimed: bool,
+    now: datetime | None = None,
     refund: bool = False,
-) -> None:
-    """Put the row back in the queue until ``when``; ``refund`` does not count the attempt."""
+) -> bool:
+    """Put the row back in the queue until ``when``; False when it was not this sender's to.
+
+    ``claimed``: the sender claimed the row and still owns it; otherwise (a hold before any
+    claim: quiet hours, the message it follows is not sent yet) the row must still be as read
+    and due at ``now``. ``refund`` (owner only) does not count the attempt.
+    """
     values: dict[str, Any] = {"status": PENDING, "next_attempt_at": when, "last_error": error}
     if refund:
-        values["attempts"] = OutboxMessage.attempts - 1
-    await session.execute(update(OutboxMessage).where(OutboxMessage.id == row_id).values(**values))
+        if not claimed:
+            raise ValueError("only the sender that claimed a row can refund its attempt")
+        values["attempts"] = row.attempts
+    result = await session.execute(
+        update(OutboxMessage).where(*_guard(row, now, claimed)).values(**values)
+    )
+    return _count(result) == 1
 
 
-async def finish(session: AsyncSession, row_id: int, status: str, error: str | None) -> None:
-    """Give up on a row for good (failed, blocked, expired, skipped)."""
+async def finish(
+    session: AsyncSession,
+    row: Claimable,
+    status: str,
+    error: str | None,
+    *,
+    claimed: bool,
+    now: datetime | None = None,
+) -> bool:
+    """Give up on a row for good (failed, blocked, expired, skipped); False when it was not
+    this sender's to (``claimed`` and ``now`` as for :func:`postpone`)."""
     assert status in FINAL
-    await session.execute(
+    result = await session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.id == row_id)
+        .where(*_guard(row, now, claimed))
         .values(status=status, last_error=error)
     )
+    return _count(result) == 1
 
 
 async def mark_unreachable(session: AsyncSession, member_id: int) -> None:
@@ -235,7 +311,8 @@ async def requeue_missed(
 
     The rows keep their keys, so a message is still stored once however often this runs; sent
     rows are never touched, and a row whose moment passed meanwhile expires at the sender.
-    ``attempts`` is left alone: it only grows, which keeps :func:`claim`'s compare-and-swap safe.
+    ``attempts`` is left alone: a copy read before the row was given up (older ``attempts``)
+    still cannot take it, and the sender that gave it up no longer owns it (it is pending).
     """
     result = await session.execute(
         update(OutboxMessage)
@@ -247,4 +324,4 @@ async def requeue_missed(
         )
         .values(status=PENDING, next_attempt_at=now, last_error=None)
     )
-    return max(getattr(result, "rowcount", 0) or 0, 0)
+    return _count(result)

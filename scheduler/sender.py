@@ -13,6 +13,13 @@
 * a row whose moment passed while it waited (``payload.expires_at``) is dropped, not sent stale;
   during quiet hours rows are held until they end.
 
+Several senders (processes, instances) may drain one database: each row is sent once. A sender
+acts on its own read of the due rows, which another may have overtaken; so before its claim it
+holds or drops a row only if the row is still as it read it, and after the claim it records the
+outcome only while it still owns the row (``scheduler.outbox``). Whatever a sender decided from a
+stale read then changes nothing, and a row another sender is sending, or has sent, is never put
+back in the queue.
+
 A row holds a message kind and its parameters (``scheduler.messages``); it is rendered here,
 when it is sent, in the recipient's language (``scheduler.render``): a message with buttons, or
 an album of evidence files that follows its card (``payload.after``). The channel is a
@@ -139,6 +146,7 @@ class Sender:
         self._chat_ready: dict[int, float] = {}
         self._busy_chats: set[int] = set()
         self._inflight: set[int] = set()
+        self._claimed: set[int] = set()  # rows of _inflight this sender has claimed
         self.totals = DrainStats()
 
     async def drain(self, *, budget: float | None = None, wait_retries: float = 0.0) -> DrainStats:
@@ -230,42 +238,64 @@ class Sender:
             await self._deliver_row(row, stats)
         except Exception:  # never let one row stop the drain; it is retried later
             log.exception("unexpected error while sending outbox row %s", row.key)
+            now = self.clock.now()
             async with self.db.session() as session:
+                # Only if it is still this sender's to: as read, or claimed and still owned.
                 await outbox.postpone(
-                    session, row.id, self.clock.now() + timedelta(minutes=1), "internal error"
+                    session,
+                    row,
+                    now + timedelta(minutes=1),
+                    "internal error",
+                    claimed=row.id in self._claimed,
+                    now=now,
                 )
         finally:
             self._chat_ready[row.chat_id] = loop.time() + self.per_chat_interval
             self._busy_chats.discard(row.chat_id)
             self._inflight.discard(row.id)
+            self._claimed.discard(row.id)
 
     async def _deliver_row(self, row: outbox.Claimable, stats: DrainStats) -> None:
         now = self.clock.now()
         payload = row.payload
+        # Until the claim, ``row`` is only what this sender read: another sender may have
+        # claimed (even sent) it since. Each hold or drop below is therefore conditional on the
+        # row being still as read (``claimed=False``); when it is not, it is another's now.
         async with self.db.session() as session:
             if row.unreachable:
-                await outbox.finish(session, row.id, outbox.SKIPPED, "member unreachable")
-                stats.skipped += 1
+                if await outbox.finish(
+                    session, row, outbox.SKIPPED, "member unreachable", claimed=False, now=now
+                ):
+                    stats.skipped += 1
                 return
             expires = payload.get("expires_at")
             if expires and now >= datetime.fromisoformat(expires):
-                await outbox.finish(session, row.id, outbox.EXPIRED, "moment passed")
-                stats.expired += 1
+                if await outbox.finish(
+                    session, row, outbox.EXPIRED, "moment passed", claimed=False, now=now
+                ):
+                    stats.expired += 1
                 return
             timing = self.timing
             if timing is not None and payload.get("quiet", True) and is_quiet(now, timing):
-                await outbox.postpone(session, row.id, quiet_ends(now, timing))
-                stats.held_quiet += 1
+                held = quiet_ends(now, timing)
+                if await outbox.postpone(session, row, held, claimed=False, now=now):
+                    stats.held_quiet += 1
                 return
             after = payload.get("after")
             if after:
                 before = await outbox.status_of(session, after)
                 if before is not None and before != outbox.SENT:
                     if before in outbox.FINAL:
-                        await outbox.finish(session, row.id, outbox.SKIPPED, f"{after}: {before}")
-                        stats.skipped += 1
+                        error = f"{after}: {before}"
+                        if await outbox.finish(
+                            session, row, outbox.SKIPPED, error, claimed=False, now=now
+                        ):
+                            stats.skipped += 1
                     else:
-                        await outbox.postpone(session, row.id, now + timedelta(seconds=1))
+                        # The message it follows is on its way (perhaps with another sender,
+                        # which may also send this one meanwhile): look again in a second.
+                        wait = now + timedelta(seconds=1)
+                        await outbox.postpone(session, row, wait, claimed=False, now=now)
                     return
             # Rendered before the claim: the claim's write then ends the transaction at once,
             # so two senders on one SQLite file hold its write lock only for an instant.
@@ -278,11 +308,16 @@ class Sender:
                 self.evidence,
             )
             if message is None:
-                await outbox.finish(session, row.id, outbox.SKIPPED, "subject gone")
-                stats.skipped += 1
+                if await outbox.finish(
+                    session, row, outbox.SKIPPED, "subject gone", claimed=False, now=now
+                ):
+                    stats.skipped += 1
                 return
             if not await outbox.claim(session, row, now):
-                return  # another sender took it
+                return  # another sender took it (or held it: it is not due any more)
+        # From here on this sender owns the row until its lease runs out: every outcome below
+        # is recorded only while it still does (``claimed=True``).
+        self._claimed.add(row.id)
         count = max(len(message.files), 1) if isinstance(message, Album) else 1
         if self.pacer is not None:
             await self.pacer.reserve(count)
@@ -317,7 +352,11 @@ class Sender:
             stats.failed += 1
             return
         async with self.db.session() as session:
-            await outbox.mark_sent(session, row.id, self.clock.now(), message_id)
+            recorded = await outbox.mark_sent(session, row, self.clock.now(), message_id)
+        if not recorded:
+            # Sent, but after the lease ran out and another sender took the row over: it may
+            # arrive twice (the lease's one exception); its outcome is the other's to record.
+            log.warning("outbox row %s was sent after its lease ran out", row.key)
         stats.sent += 1
         stats.api_messages += count
 
@@ -326,13 +365,15 @@ class Sender:
     ) -> None:
         async with self.db.session() as session:
             when = self.clock.now() + timedelta(seconds=seconds)
-            await outbox.postpone(session, row.id, when, error, refund=refund)
+            await outbox.postpone(session, row, when, error, claimed=True, refund=refund)
 
     async def _give_up(
         self, row: outbox.Claimable, status: str, error: str, *, unreachable: bool = False
     ) -> None:
         async with self.db.session() as session:
-            await outbox.finish(session, row.id, status, error)
+            # The row only while this sender still owns it; the member's mark in any case:
+            # what the channel said about them holds whoever sends their next message.
+            await outbox.finish(session, row, status, error, claimed=True)
             if unreachable and row.member_id is not None:
                 await outbox.mark_unreachable(session, row.member_id)
         if unreachable:
