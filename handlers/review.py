@@ -99,17 +99,22 @@ def _card_html(turn: Turn) -> str | None:
     return message.text_html
 
 
-async def _told_already(turn: Turn, activity: Activity) -> None:
-    """An outdated button: who decided, when, and what (the card shows it too)."""
-    by = await review.decided_by(turn.session, activity)
+def _already(turn: Turn, activity: Activity, by: str | None) -> Raw:
+    """Decided (or withdrawn) before this press: who decided, when, and what."""
     state = turn.label(f"review_state_{activity.review_state or 'pending'}")
     if activity.status != ActivityStatus.SUBMITTED:
         state = turn.label(f"status_{activity.status}")
     if by is not None and activity.reviewed_at is not None:
         when = format_datetime(activity.reviewed_at, turn.settings.tz)
-        turn.notice(turn.t("review_already", by=by, when=when, state=state), alert=True)
-    else:
-        turn.notice(turn.t("review_already_state", state=state), alert=True)
+        return turn.t("review_already", by=by, when=when, state=state)
+    return turn.t("review_already_state", state=state)
+
+
+async def _told_already(turn: Turn, activity: Activity) -> None:
+    """An outdated button: who decided, when, and what (the card shows it too)."""
+    turn.notice(
+        _already(turn, activity, await review.decided_by(turn.session, activity)), alert=True
+    )
 
 
 async def approve_pressed(turn: Turn) -> None:
@@ -118,8 +123,8 @@ async def approve_pressed(turn: Turn) -> None:
     if activity is None or turn.member is None:
         return
     decided = await review.approve(turn.session, activity, turn.member.id)
-    if not decided.done:
-        await _told_already(turn, activity)
+    if not decided.done:  # decided first by someone else (the activity now says how)
+        turn.notice(_already(turn, activity, decided.by), alert=True)
         return
     turn.notice(turn.t("review_approved_toast", ref=activity.ref_no or ""))
     page = _queue_page(turn)
@@ -167,11 +172,8 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
         turn.reply(turn.t("not_found_or_denied"))
         return
     decided = await review.return_report(turn.session, activity, turn.member.id, reason)
-    if not decided.done:
-        by = decided.by or ""
-        when = format_datetime(decided.at, turn.settings.tz) if decided.at else ""
-        state_name = turn.label(f"review_state_{decided.state or 'pending'}")
-        turn.reply(turn.t("review_already", by=by, when=when, state=state_name))
+    if not decided.done:  # decided meanwhile (the activity now says how): no return, no notice
+        turn.reply(_already(turn, activity, decided.by))
         return
     # The reporter's 退回 message leaves with this transaction, not at the next tick.
     await announce(turn, activity.id)

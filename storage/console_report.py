@@ -62,15 +62,6 @@ async def load_report(session: AsyncSession, activity_id: int) -> Activity | Non
     return found.unique().first()
 
 
-async def lock_report(session: AsyncSession, activity_id: int) -> None:
-    """Hold the report's row until the transaction ends, so two admins deciding at once take
-    turns and the second one reads the first one's decision (PostgreSQL; SQLite has one writer
-    at a time anyway and ignores the clause)."""
-    await session.execute(
-        select(Activity.id).where(Activity.id == activity_id).with_for_update().limit(1)
-    )
-
-
 async def history(
     session: AsyncSession, activity_id: int, limit: int = HISTORY_LIMIT
 ) -> tuple[list[HistoryEntry], int]:
