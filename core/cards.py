@@ -5,12 +5,14 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from core.report_steps import QUESTIONS, Question, Shown
 from core.rules import format_date, shorten
 from core.texts import Raw, plain, t
+from core.years import ReportingYears
 
 
 class EvidenceLike(Protocol):
@@ -72,6 +74,29 @@ def answer_lines(lang: str, activity: ReportLike, text_chars: int) -> list[str]:
     return [
         card_line(lang, q.label, answer_value(lang, q, activity, text_chars)) for q in QUESTIONS
     ]
+
+
+def year_notes(
+    lang: str,
+    activity_date: date | None,
+    submitted_at: datetime | None,
+    tz: ZoneInfo,
+    years: ReportingYears,
+) -> list[str]:
+    """What a card says of the statistical year: which year's tables a report counts toward
+    when that is not its calendar year (计入2027年度统计), and that it was (last) submitted after
+    that year's deadline, so the district sees a late correction for tables already due."""
+    if activity_date is None:
+        return []
+    year = years.year_of(activity_date)
+    notes: list[str] = []
+    if year != activity_date.year:
+        notes.append(t(lang, "card_stat_year", year=year))
+    if submitted_at is not None and submitted_at.astimezone(tz).date() > years.deadline(year):
+        notes.append(
+            t(lang, "card_after_deadline", year=year, deadline=format_date(years.deadline(year)))
+        )
+    return notes
 
 
 MAX_MESSAGE = 4096  # Telegram's limit, in UTF-16 code units of the text as shown

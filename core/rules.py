@@ -16,6 +16,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.policy import Action, Actor, Target, allowed
+from core.years import ReportingYears
 
 WINDOW_DAYS = 3
 ROLES = ("主办", "协办", "承办")
@@ -303,16 +304,6 @@ def timeliness(activity_date: date, submitted_at: datetime, tz: ZoneInfo) -> Tim
     return Timeliness(False, max(late, 1))
 
 
-def annual_deadline(year: int, month: int = 11, day: int = 30) -> date:
-    """The annual tables' deadline of a reporting year (30 November unless configured)."""
-    return date(year, month, day)
-
-
-def editable_until(activity_date: date, month: int = 11, day: int = 30) -> date:
-    """Reports of a year can be changed until that year's annual deadline (inclusive)."""
-    return annual_deadline(activity_date.year, month, day)
-
-
 def shorten(text: str, limit: int) -> str:
     """Cut ``text`` to at most ``limit`` characters, marking the cut with an ellipsis."""
     return text if len(text) <= limit else text[: max(limit - 1, 0)] + "…"
@@ -351,16 +342,20 @@ def may_amend(
     report: Target,
     activity_date: date | None,
     today: date,
-    deadline: tuple[int, int] = (11, 30),
+    years: ReportingYears,
+    *,
+    returned: bool = False,
 ) -> bool:
-    """Whether the actor may change or withdraw a submitted report today: its author or the org
-    admin, until the annual deadline (month, day) of the report's year, inclusive."""
+    """Whether the actor may change, withdraw or resubmit a report today: its author or the org
+    admin, until the deadline of the report's statistical year, inclusive.
+
+    A report the district ``returned`` (已退回) may always be corrected and resubmitted, also
+    after that deadline (the card then says it came late): a return is never a dead end."""
     if not allowed(actor, Action.EDIT_REPORT, report):
         return False
     if activity_date is None:
         return False
-    month, day = deadline
-    return today <= editable_until(activity_date, month, day)
+    return returned or not years.is_closed(activity_date, today)
 
 
 MIN_PHOTOS = 1  # 完成 on the evidence question needs at least this many photos

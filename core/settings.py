@@ -16,6 +16,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.years import ReportingYears
+
 # Telegram bot tokens look like "123456789:AA…" (bot id, colon, 35 url-safe characters).
 TOKEN_RE = re.compile(r"^\d{5,}:[A-Za-z0-9_-]{30,}$")
 TOKEN_HELP = (
@@ -234,9 +236,10 @@ class Settings(BaseSettings):
         """Quiet hours as (start, end) local times."""
         return parse_quiet_hours(self.quiet_hours)
 
-    def deadline_month_day(self) -> tuple[int, int]:
-        """The annual deadline's (month, day)."""
-        return parse_month_day(self.annual_deadline)
+    @property
+    def years(self) -> ReportingYears:
+        """The statistical years, cut by the annual deadline (``KEXIE_ANNUAL_DEADLINE``)."""
+        return ReportingYears(*parse_month_day(self.annual_deadline))
 
 
 def _shown(value: str) -> str:

@@ -30,7 +30,12 @@ def register(sub: argparse._SubParsersAction) -> None:
         "export", help="导出附件1-1/1-2/1-3及佐证材料 / export the annexes and the evidence bundle"
     )
     export.add_argument("annex", choices=CHOICES, help="1-3、1-1、1-2 或 all")
-    export.add_argument("--year", type=int, required=True, help="年度，例如 2021")
+    export.add_argument(
+        "--year",
+        type=int,
+        required=True,
+        help="统计年度（上年截止日次日至当年截止日，默认11月30日），例如 2021",
+    )
     where = export.add_mutually_exclusive_group(required=True)
     where.add_argument("--district", help="区（市）县名称，例如 锦江区")
     where.add_argument("--org", type=int, help="科协编号")
@@ -104,6 +109,7 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                     return _fail("无权导出这个范围。")
                 scope = Scope(
                     year=args.year,
+                    years=settings.years,
                     date_from=args.date_from,
                     date_to=args.date_to,
                     approved_only=args.approved_only,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import func, or_, select
@@ -21,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from core.enums import ActivityStatus, OrgKind
 from core.rules import EXPORTED_STATES, ReviewState
+from core.years import ReportingYears
 from exports.names import safe_name
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
 from storage.models import (
@@ -47,7 +48,8 @@ class Level(enum.StrEnum):
 
 @dataclass(frozen=True)
 class Scope:
-    """An export's rows: a level (with its org or district id) and a period."""
+    """An export's rows: a level (with its org or district id) and a period: a statistical year
+    (the activities since the previous year's deadline, up to its own) or dates within it."""
 
     level: Level
     year: int
@@ -56,14 +58,14 @@ class Scope:
     date_from: date | None = None
     date_to: date | None = None
     approved_only: bool = False  # only reports the district approved (已通过)
+    years: ReportingYears = field(default_factory=ReportingYears)
 
     @property
     def period(self) -> tuple[date, date]:
-        """First and last activity date included (the whole year unless dates were given)."""
-        return (
-            self.date_from or date(self.year, 1, 1),
-            self.date_to or date(self.year, 12, 31),
-        )
+        """First and last activity date included (the whole statistical year unless dates
+        were given)."""
+        first, last = self.years.span(self.year)
+        return self.date_from or first, self.date_to or last
 
     @property
     def has_range(self) -> bool:

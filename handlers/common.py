@@ -197,6 +197,11 @@ class Turn:
         return utcnow().astimezone(self.settings.tz).date()
 
     @property
+    def this_year(self) -> int:
+        """The statistical year open today (from 1 December, by default, the next one)."""
+        return self.settings.years.year_of(self.today)
+
+    @property
     def evidence(self) -> EvidenceStorage:
         """The evidence file store."""
         return open_evidence_store(self.settings)

@@ -75,7 +75,7 @@ async def open_district_pressed(turn: Turn) -> None:
 
 async def show_figures(turn: Turn, district: District) -> None:
     """属地企业数量 / 科技企业数量 / 产业功能区数量 of this year, each with a button."""
-    year = turn.today.year
+    year = turn.this_year
     row = await district_figures(turn.session, district.id, year)
     missing = turn.label("card_missing")
 
@@ -113,7 +113,7 @@ async def ask_figure(turn: Turn) -> None:
         return
     step = DistrictStep(pressed.key)
     turn.close_buttons()
-    year = turn.today.year
+    year = turn.this_year
     await chat_state.set_state(
         turn.session,
         turn.member.id,
@@ -143,7 +143,7 @@ async def receive_figure(turn: Turn, state: ChatState) -> None:
     if error or value is None:
         turn.reply(turn.t(error or "reg_err_count"))
         return
-    year = int(state.data.get("year", turn.today.year))
+    year = int(state.data.get("year", turn.this_year))
     await set_district_figure(turn.session, district.id, year, state.step, value)
     await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("district_saved", label=turn.label(f"fig_{state.step}"), value=value))
@@ -158,7 +158,7 @@ async def ask_again(turn: Turn, state: ChatState) -> None:
             turn.t(
                 "district_ask",
                 district=district.name,
-                year=state.data.get("year", turn.today.year),
+                year=state.data.get("year", turn.this_year),
                 label=turn.label(f"fig_{state.step}"),
             )
         )

@@ -151,7 +151,7 @@ async def choose_annex(turn: Turn) -> None:
     annex = ANNEX_KEYS[chosen.annex]
     data: dict[str, object] = {"annex": annex, "approved_only": _approved_only(state)}
     await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.YEAR, data=data)
-    this_year = turn.today.year
+    this_year = turn.this_year
     buttons: list[list[tuple[str, str]]] = [
         [
             (
@@ -243,7 +243,7 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
     match = re.fullmatch(r"(\d{4})年?", text)
     if state.step == ExportStep.YEAR and "annex" in state.data and match:
         year = int(match.group(1))
-        if EARLIEST_DATE.year <= year <= turn.today.year:
+        if EARLIEST_DATE.year <= year <= turn.this_year:
             await _after_year(turn, str(state.data["annex"]), year)
             return
     turn.reply(turn.t("export_use_buttons"))
@@ -262,14 +262,20 @@ async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> 
     approved_only = _approved_only(await chat_state.get_state(turn.session, turn.member.id))
     if district_id is None:
         permitted = allowed(turn.actor, Action.EXPORT_CITY, Target())
-        scope = Scope(Level.CITY, year, approved_only=approved_only)
+        scope = Scope(Level.CITY, year, approved_only=approved_only, years=turn.settings.years)
         where = turn.label("export_where_city")
     else:
         district = await turn.session.get(District, district_id)
         permitted = district is not None and allowed(
             turn.actor, Action.EXPORT, Target(district_id=district_id)
         )
-        scope = Scope(Level.DISTRICT, year, district_id=district_id, approved_only=approved_only)
+        scope = Scope(
+            Level.DISTRICT,
+            year,
+            district_id=district_id,
+            approved_only=approved_only,
+            years=turn.settings.years,
+        )
         where = district.name if district else ""
     await chat_state.clear_state(turn.session, turn.member.id)
     if not permitted:

@@ -15,7 +15,7 @@ from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus, Role
 from core.policy import Action, allowed
 from core.review_buttons import RESUBMIT as RESUBMIT_RETURNED
-from core.rules import ReviewState, editable_until, format_date
+from core.rules import ReviewState, format_date
 from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.deliveries import announce
@@ -102,19 +102,21 @@ async def open_report(turn: Turn) -> None:
     activity = await pressed_report(turn, MINE_OPEN, Action.VIEW_REPORTS)
     if activity is None:
         return
-    turn.reply(render_card(turn, activity), _actions(turn, activity))
+    actions = _actions(turn, activity)
+    card = render_card(turn, activity)
+    if not actions and allowed(turn.actor, Action.EDIT_REPORT, report_target(activity)):
+        card = Raw(card + "\n\n" + _locked_text(turn, activity))  # final: say so, and why
+    turn.reply(card, actions)
 
 
 def _actions(turn: Turn, activity: Activity) -> Buttons:
     if not may_amend(turn, activity):
         return []
     if activity.status == ActivityStatus.SUBMITTED:
-        rows: list[list[tuple[str, str]]] = [
-            [
-                (turn.label("btn_edit"), MINE_EDIT.pack(id=activity.id)),
-                (turn.label("btn_withdraw"), MINE_WITHDRAW.pack(id=activity.id)),
-            ]
-        ]
+        first: list[tuple[str, str]] = [(turn.label("btn_edit"), MINE_EDIT.pack(id=activity.id))]
+        if may_amend(turn, activity, withdrawing=True):  # a closed year's return: correct only
+            first.append((turn.label("btn_withdraw"), MINE_WITHDRAW.pack(id=activity.id)))
+        rows: list[list[tuple[str, str]]] = [first]
         if activity.review_state == ReviewState.RETURNED:
             # Returned by the district: once amended, it goes back to them from here too.
             resubmit = RESUBMIT_RETURNED.pack(Id(activity.id))
@@ -127,9 +129,9 @@ def _actions(turn: Turn, activity: Activity) -> Buttons:
 
 def _locked_text(turn: Turn, activity: Activity) -> Raw:
     assert activity.activity_date is not None
-    month, day = turn.settings.deadline_month_day()
-    deadline = editable_until(activity.activity_date, month, day)
-    return turn.t("amend_locked", year=activity.activity_date.year, deadline=format_date(deadline))
+    years = turn.settings.years
+    year = years.year_of(activity.activity_date)
+    return turn.t("amend_locked", year=year, deadline=format_date(years.deadline(year)))
 
 
 async def edit_report(turn: Turn) -> None:
@@ -179,7 +181,9 @@ async def resubmit_report(turn: Turn) -> None:
     )
     if activity is None or turn.member is None:
         return
-    await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
+    await reports.submit(
+        turn.session, activity, turn.member.id, turn.settings.tz, years=turn.settings.years
+    )
     await announce(turn, activity.id)  # the district is told at once (issue 10)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
@@ -209,7 +213,8 @@ async def pressed_report(
         else:
             turn.notice(turn.t("not_found_or_denied"), alert=True)
         return None
-    if action == Action.EDIT_REPORT and not may_amend(turn, activity):
+    withdrawing = codec in (MINE_WITHDRAW, MINE_WITHDRAW_YES)
+    if action == Action.EDIT_REPORT and not may_amend(turn, activity, withdrawing=withdrawing):
         if allowed(turn.actor, Action.EDIT_REPORT, target):
             turn.notice(_locked_text(turn, activity), alert=True)
         else:

@@ -63,8 +63,8 @@ async def start(turn: Turn) -> None:
 
 async def help_command(turn: Turn) -> None:
     """/help: what the bot does and how to answer, then exactly the member's other commands."""
-    month, day = turn.settings.deadline_month_day()
-    text = turn.t("help", deadline=f"{month}月{day}日")
+    years = turn.settings.years
+    text = turn.t("help", deadline=f"{years.month}月{years.day}日")
     more = [n for n in commands_for(turn.actor) if n not in ("start", *BASE_COMMANDS)]
     if more:
         lines = "\n".join(

@@ -56,7 +56,8 @@ async def open_status(turn: Turn) -> None:
 
 async def render_status(turn: Turn, district: District) -> None:
     """Queue the status card of one district for this year."""
-    status = await district_status(turn.session, district.id, turn.today.year)
+    years = turn.settings.years
+    status = await district_status(turn.session, district.id, turn.this_year, years)
     lines: list[str] = [
         turn.t(
             "status_card",
@@ -71,7 +72,7 @@ async def render_status(turn: Turn, district: District) -> None:
             late=status.late,
         )
     ]
-    pending = await review.pending_count(turn.session, district.id, status.year)
+    pending = await review.pending_count(turn.session, district.id, years.span(status.year))
     if pending:  # reports the district has not reviewed yet (issue 12)
         lines.append(turn.t("review_status_pending", n=pending))
     if status.incomplete:
@@ -104,8 +105,8 @@ async def render_status(turn: Turn, district: District) -> None:
 async def send_chart(turn: Turn, district: District) -> None:
     """Queue the chart as a photo after the card (drawn off the event loop: it takes a while)."""
     city = turn.actor.is_city
-    year = turn.today.year
-    data = await chart_data(turn.session, year, None if city else district.id)
+    year = turn.this_year
+    data = await chart_data(turn.session, year, None if city else district.id, turn.settings.years)
     where = turn.label("chart_city") if city else district.name
     labels = chart_labels(turn.lang, year, where, city=city)
     try:

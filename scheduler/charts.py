@@ -15,7 +15,6 @@ import asyncio
 import io
 import logging
 from dataclasses import dataclass, field
-from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus
 from core.texts import plain
+from core.years import ReportingYears
 from scheduler.messenger import Outgoing, Picture
 from storage.models import Activity, District, Organisation
 
@@ -82,17 +82,23 @@ def chart_labels(lang: str, year: int, where: str, *, city: bool) -> ChartLabels
 
 @dataclass
 class ChartData:
-    """What the chart shows: per month (1..12) on time and late, and named bars."""
+    """What the chart shows: per calendar month (1..12) on time and late, and named bars.
+
+    The months are drawn from ``first_month`` on: the statistical year starts after the previous
+    year's deadline (December with the default 30 November)."""
 
     year: int
+    first_month: int = 1
     on_time: list[int] = field(default_factory=lambda: [0] * 12)
     late: list[int] = field(default_factory=lambda: [0] * 12)
     bars: list[tuple[str, int]] = field(default_factory=list)  # (name, reports), largest first
 
 
-async def chart_data(session: AsyncSession, year: int, district_id: int | None) -> ChartData:
-    """This year's submitted reports of one district (or the city, ``None``)."""
-    data = ChartData(year=year)
+async def chart_data(
+    session: AsyncSession, year: int, district_id: int | None, years: ReportingYears
+) -> ChartData:
+    """The statistical year's submitted reports of one district (or the city, ``None``)."""
+    data = ChartData(year=year, first_month=years.first_month(year))
     month = extract("month", Activity.activity_date)
     base = (
         select()
@@ -100,8 +106,7 @@ async def chart_data(session: AsyncSession, year: int, district_id: int | None) 
         .join(Organisation, Organisation.id == Activity.org_id)
         .where(
             Activity.status == ActivityStatus.SUBMITTED,
-            Activity.activity_date >= date(year, 1, 1),
-            Activity.activity_date <= date(year, 12, 31),
+            Activity.activity_date.between(*years.span(year)),
         )
     )
     if district_id is not None:
@@ -204,10 +209,13 @@ def chart_figure(data: ChartData, labels: ChartLabels) -> Figure:
     fig.suptitle(labels.title, fontproperties=title_props)
 
     xs = list(range(12))
-    months_ax.bar(xs, data.on_time, color="#2b7bba", label=labels.on_time)
-    months_ax.bar(xs, data.late, bottom=data.on_time, color="#e8743b", label=labels.late)
+    order = [(data.first_month - 1 + i) % 12 for i in xs]
+    on_time = [data.on_time[i] for i in order]
+    months_ax.bar(xs, on_time, color="#2b7bba", label=labels.on_time)
+    late = [data.late[i] for i in order]
+    months_ax.bar(xs, late, bottom=on_time, color="#e8743b", label=labels.late)
     months_ax.set_title(labels.months, fontproperties=props)
-    months_ax.set_xticks(xs, list(labels.month_names))
+    months_ax.set_xticks(xs, [labels.month_names[i] for i in order])
     for tick in months_ax.get_xticklabels() + months_ax.get_yticklabels():
         tick.set_fontproperties(props)
     months_ax.yaxis.get_major_locator().set_params(integer=True)
@@ -229,7 +237,11 @@ def chart_figure(data: ChartData, labels: ChartLabels) -> Figure:
 
 
 async def countdown_picture(
-    session: AsyncSession, text: Outgoing | None, params: dict[str, Any], lang: str
+    session: AsyncSession,
+    text: Outgoing | None,
+    params: dict[str, Any],
+    lang: str,
+    years: ReportingYears,
 ) -> Outgoing | Picture | None:
     """The annual countdown reminder (``text``) as a captioned chart of its district when the
     deadline is at most :data:`CHART_DAYS` away; the text alone otherwise, or if drawing fails."""
@@ -239,7 +251,7 @@ async def countdown_picture(
     if district is None:
         return text
     year = int(params["year"])
-    data = await chart_data(session, year, district.id)
+    data = await chart_data(session, year, district.id, years)
     labels = chart_labels(lang, year, district.name, city=False)
     try:
         png = await asyncio.to_thread(draw_chart, data, labels)

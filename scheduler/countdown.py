@@ -6,12 +6,12 @@ the console's overview (``web/overview.py``), so both always show the same numbe
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import AnnualDeadline, District
+from core.years import ReportingYears
+from storage.models import District
 from storage.review import pending_count
 from storage.status import district_status
 
@@ -19,15 +19,11 @@ FIGURES = ("orgs", "enterprises", "zones", "reports", "late", "silent", "incompl
 MAX_DISTRICTS = 100  # Chengdu has 23; a bound for the city's per-district table all the same
 
 
-async def annual_deadline_for(session: AsyncSession, year: int, month_day: tuple[int, int]) -> date:
-    """The year's deadline: its row in ``annual_deadlines``, else the configured month and day."""
-    row = await session.get(AnnualDeadline, year)
-    return row.deadline if row is not None else date(year, *month_day)
-
-
-async def district_figures(session: AsyncSession, district_id: int, year: int) -> dict[str, int]:
-    """The countdown's counts for one district and year (keys: :data:`FIGURES`)."""
-    status = await district_status(session, district_id, year)
+async def district_figures(
+    session: AsyncSession, district_id: int, year: int, years: ReportingYears
+) -> dict[str, int]:
+    """The countdown's counts for one district and statistical year (keys: :data:`FIGURES`)."""
+    status = await district_status(session, district_id, year, years)
     return {
         "orgs": status.organisations,
         "enterprises": status.enterprises,
@@ -36,7 +32,7 @@ async def district_figures(session: AsyncSession, district_id: int, year: int) -
         "late": status.late,
         "silent": len(status.silent),
         "incomplete": len(status.incomplete),
-        "pending": await pending_count(session, district_id, year),
+        "pending": await pending_count(session, district_id, years.span(year)),
     }
 
 
@@ -49,7 +45,9 @@ class DistrictLine:
     figures: dict[str, int]
 
 
-async def city_figures(session: AsyncSession, year: int) -> list[DistrictLine]:
+async def city_figures(
+    session: AsyncSession, year: int, years: ReportingYears
+) -> list[DistrictLine]:
     """Every district's countdown figures (the city summary's lines), in the usual order."""
     districts = (
         await session.scalars(
@@ -57,7 +55,8 @@ async def city_figures(session: AsyncSession, year: int) -> list[DistrictLine]:
         )
     ).all()
     return [
-        DistrictLine(d.id, d.name, await district_figures(session, d.id, year)) for d in districts
+        DistrictLine(d.id, d.name, await district_figures(session, d.id, year, years))
+        for d in districts
     ]
 
 

@@ -14,7 +14,14 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from core.cards import MAX_MESSAGE, answer_lines, card_line, cut_visible, visible_length
+from core.cards import (
+    MAX_MESSAGE,
+    answer_lines,
+    card_line,
+    cut_visible,
+    visible_length,
+    year_notes,
+)
 from core.enums import ActivityStatus
 from core.rules import format_datetime, shorten
 from core.texts import Raw, plain, t
@@ -309,4 +316,7 @@ def delivery_card(
             if activity.on_time
             else t(lang, "card_late", days=activity.late_days)
         )
+    lines += year_notes(
+        lang, activity.activity_date, activity.submitted_at, timing.tz, timing.years
+    )
     return Raw("\n".join(lines))

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.rules import ReviewState
-from scheduler.countdown import annual_deadline_for, district_figures
+from scheduler.countdown import district_figures
 from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow
 from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
@@ -51,7 +51,7 @@ async def rows_for(
     elif due.kind == Kind.QUIET_NUDGE:
         parts = await _nudge(session, due, timing)
     elif due.kind == Kind.DEADLINE:
-        parts = await _deadline(session, due)
+        parts = await _deadline(session, due, timing)
     elif due.kind == Kind.REPORT_RETURNED:
         parts = await _returned(session, due)
     elif due.kind == Kind.REVIEW_PENDING:
@@ -159,18 +159,19 @@ def deadline_of(due: Due) -> tuple[date, int]:
     return date.fromisoformat(deadline), int(days.rstrip("d"))
 
 
-async def _deadline(session: AsyncSession, due: Due) -> list[Part]:
+async def _deadline(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
     district = await session.get(District, due.subject)
     if district is None:
         return []
     deadline, days = deadline_of(due)
-    figures = await district_figures(session, district.id, deadline.year)
+    year = timing.years.year_of(deadline)
+    figures = await district_figures(session, district.id, year, timing.years)
     params = message(
         due.kind,
         district=district.id,
         deadline=deadline.isoformat(),
         days=days,
-        year=deadline.year,
+        year=year,
         **figures,
     )
     return [("", params)]
@@ -178,11 +179,11 @@ async def _deadline(session: AsyncSession, due: Due) -> list[Part]:
 
 async def _city_summary(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
     year = due.subject
-    deadline = await annual_deadline_for(session, year, timing.deadline_month_day)
+    deadline = timing.years.deadline(year)
     districts = (await session.scalars(select(District).order_by(District.sort_order))).all()
     lines = []
     for d in districts:
-        s = await district_status(session, d.id, year)
+        s = await district_status(session, d.id, year, timing.years)
         if not s.organisations:
             continue
         lines.append(

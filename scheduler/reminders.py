@@ -48,7 +48,6 @@ __all__ = [
     "Timing",
     "candidates",
     "daily_digests",
-    "deadline_for",
     "deadline_reminders",
     "deliveries",
     "delivery_recipients",
@@ -341,42 +340,34 @@ def quiet_nudges(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]
             yield Due(Kind.QUIET_NUDGE, admin, org.id, day.isoformat(), due, expires)
 
 
-def deadline_for(snap: Snapshot, year: int, timing: Timing) -> date:
-    """The annual deadline of ``year``: the table's row, else the configured month and day."""
-    if year in snap.deadlines:
-        return snap.deadlines[year]
-    month, day = timing.deadline_month_day
-    return date(year, month, day)
-
-
 def deadline_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
     """District admins 30/14/7/3/1 days before; city admins every Monday of the deadline's month."""
-    year = now.astimezone(timing.tz).year
-    for y in (year, year + 1):
-        deadline = deadline_for(snap, y, timing)
-        end = timing.at(deadline + timedelta(days=1), time(0))
-        moments = [
-            (n, timing.at(deadline - timedelta(days=n), timing.morning))
-            for n in sorted(timing.deadline_days, reverse=True)
-        ]
-        for i, (n, planned) in enumerate(moments):
-            # The last day's reminder (1 day left) is never moved off a holiday.
-            due = planned if n <= 1 else working(planned, timing)
-            # Valid on its own day only: a reminder "30 days left" is wrong two weeks later.
-            expires = _end_of_day(due, timing)
-            if i + 1 < len(moments):
-                expires = min(expires, moments[i + 1][1])
-            if due >= expires:
-                continue  # moved past the next reminder, which says it better
-            slot = f"{deadline.isoformat()}-{n}d"
-            for district_id, admins in snap.district_admins.items():
-                for admin in admins:
-                    yield Due(Kind.DEADLINE, admin, district_id, slot, due, expires)
-        for monday in _mondays_of_month(deadline):
-            due = working(timing.at(monday, timing.morning), timing)
-            expires = min(_end_of_day(due, timing), end)
-            for admin in snap.city_admins:
-                yield Due(Kind.CITY_SUMMARY, admin, y, monday.isoformat(), due, expires)
+    # The year still open today: its deadline is the next one (never one already past).
+    y = timing.years.year_of(now.astimezone(timing.tz).date())
+    deadline = timing.years.deadline(y)
+    end = timing.at(deadline + timedelta(days=1), time(0))
+    moments = [
+        (n, timing.at(deadline - timedelta(days=n), timing.morning))
+        for n in sorted(timing.deadline_days, reverse=True)
+    ]
+    for i, (n, planned) in enumerate(moments):
+        # The last day's reminder (1 day left) is never moved off a holiday.
+        due = planned if n <= 1 else working(planned, timing)
+        # Valid on its own day only: a reminder "30 days left" is wrong two weeks later.
+        expires = _end_of_day(due, timing)
+        if i + 1 < len(moments):
+            expires = min(expires, moments[i + 1][1])
+        if due >= expires:
+            continue  # moved past the next reminder, which says it better
+        slot = f"{deadline.isoformat()}-{n}d"
+        for district_id, admins in snap.district_admins.items():
+            for admin in admins:
+                yield Due(Kind.DEADLINE, admin, district_id, slot, due, expires)
+    for monday in _mondays_of_month(deadline):
+        due = working(timing.at(monday, timing.morning), timing)
+        expires = min(_end_of_day(due, timing), end)
+        for admin in snap.city_admins:
+            yield Due(Kind.CITY_SUMMARY, admin, y, monday.isoformat(), due, expires)
 
 
 def _end_of_day(moment: datetime, timing: Timing) -> datetime:

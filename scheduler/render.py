@@ -68,7 +68,7 @@ async def compose(
     if message == Kind.DEADLINE:
         # 7 days and less before the deadline, the reminder carries the /status chart.
         reminder = await _deadline(session, params, lang)
-        return await countdown_picture(session, reminder, params, lang)
+        return await countdown_picture(session, reminder, params, lang, timing.years)
     if message == Kind.CITY_SUMMARY:
         return await _city_summary(session, params, lang)
     if message == Kind.REPORT_RETURNED:

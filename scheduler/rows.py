@@ -12,6 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from core.settings import Settings
+from core.years import ReportingYears
 
 
 class Kind(enum.StrEnum):
@@ -56,7 +57,7 @@ class Timing:
     tz: ZoneInfo
     quiet: tuple[time, time] = (time(21, 0), time(8, 0))
     quiet_days: int = 30
-    deadline_month_day: tuple[int, int] = (11, 30)
+    years: ReportingYears = field(default_factory=ReportingYears)  # statistical years, deadlines
     morning: time = time(9, 0)  # morning reminders, plan questions, deadline reminders
     draft_closing: time = time(18, 0)  # "a few hours before" the window closes at midnight
     nudge_at: time = time(10, 0)
@@ -77,7 +78,7 @@ class Timing:
             tz=settings.tz,
             quiet=settings.quiet,
             quiet_days=settings.quiet_days,
-            deadline_month_day=settings.deadline_month_day(),
+            years=settings.years,
             holidays=True,
         )
 
@@ -163,7 +164,6 @@ class Snapshot:
     activities: list[ActivityRow] = field(default_factory=list)  # drafts + plan-linked reports
     audits: list[AuditRow] = field(default_factory=list)  # recent entries
     plans: list[PlanRow] = field(default_factory=list)  # recent, not cancelled
-    deadlines: dict[int, date] = field(default_factory=dict)  # year → deadline
     last_nudge: dict[int, datetime] = field(default_factory=dict)  # org id → last nudge queued
     # org id → members who may report for it (active reporters and org admins)
     reporters: dict[int, set[int]] = field(default_factory=dict)

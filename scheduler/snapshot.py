@@ -26,7 +26,6 @@ from scheduler.reminders import (
 )
 from storage.models import (
     Activity,
-    AnnualDeadline,
     AuditEntry,
     ChannelAccount,
     Member,
@@ -206,9 +205,6 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
     snap.returned = [
         (a, org, author, at) for a, org, author, at in returned.all() if at is not None
     ]
-
-    deadlines = await conn.execute(select(AnnualDeadline.year, AnnualDeadline.deadline))
-    snap.deadlines = {year: day for year, day in deadlines.all()}
 
     nudge_since = now - timedelta(days=timing.quiet_days)
     nudges = await conn.execute(

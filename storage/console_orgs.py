@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from core.enums import ActivityStatus, Role
 from core.registry_rules import FieldSpec, fields_for
+from core.years import ReportingYears
 from storage.chase import last_chase
 from storage.models import Activity, District, Membership, Organisation
 from storage.registry import display_value, field_value, missing_fields
@@ -68,10 +69,9 @@ def _submitted(org_id: Any) -> ColumnElement[bool]:
     return and_(Activity.org_id == org_id, Activity.status == ActivityStatus.SUBMITTED)
 
 
-def _year(year: int) -> ColumnElement[bool]:
-    return and_(
-        Activity.activity_date >= date(year, 1, 1), Activity.activity_date <= date(year, 12, 31)
-    )
+def _this_year(years: ReportingYears, today: date) -> ColumnElement[bool]:
+    """Activities of the statistical year still open ``today``."""
+    return Activity.activity_date.between(*years.span(years.year_of(today)))
 
 
 def _scope(districts: list[int] | None, district_id: int | None) -> list[ColumnElement[bool]]:
@@ -90,6 +90,7 @@ async def org_page(
     district_id: int | None = None,
     page: int = 1,
     today: date,
+    years: ReportingYears,
     quiet_days: int,
 ) -> OrgPage:
     """The active associations of ``districts`` (None: the whole city), optionally of one
@@ -104,7 +105,7 @@ async def org_page(
     page = min(max(page, 1), pages)
     reports = (
         select(func.count(Activity.id))
-        .where(_submitted(Organisation.id), _year(today.year))
+        .where(_submitted(Organisation.id), _this_year(years, today))
         .correlate(Organisation)
         .scalar_subquery()
     )
@@ -155,6 +156,7 @@ async def org_detail(
     districts: list[int] | None,
     *,
     today: date,
+    years: ReportingYears,
     quiet_days: int,
 ) -> OrgDetail | None:
     """The active association ``org_id`` if it lies in ``districts`` (None: the whole city);
@@ -167,7 +169,7 @@ async def org_detail(
     if org is None:
         return None
     this_year = await session.scalar(
-        select(func.count(Activity.id)).where(_submitted(org.id), _year(today.year))
+        select(func.count(Activity.id)).where(_submitted(org.id), _this_year(years, today))
     )
     last = await session.scalar(select(func.max(Activity.activity_date)).where(_submitted(org.id)))
     members = await session.scalar(

@@ -15,6 +15,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from core.enums import ActivityStatus, Channel
 from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
 from core.rules import format_date, reference_number, timeliness
+from core.years import ReportingYears
 from storage import review
 from storage.models import (
     Activity,
@@ -308,8 +309,10 @@ async def submit(
     member_id: int | None,
     tz: ZoneInfo,
     now: datetime | None = None,
+    years: ReportingYears | None = None,
 ) -> None:
-    """Mark a complete draft (or a withdrawn report) as submitted and give it a reference.
+    """Mark a complete draft (or a withdrawn report) as submitted and give it a reference
+    (numbered in its statistical year: ``years``, the default deadline unless given).
 
     Raises :class:`~core.report_steps.IncompleteReport` (naming the first unanswered question)
     when an answer or the evidence is missing; nothing is changed then.
@@ -329,7 +332,9 @@ async def submit(
     activity.on_time, activity.late_days = judged.on_time, judged.late_days
     review.mark_submitted(activity, now)
     if activity.ref_no is None:
-        activity.ref_no = reference_number(activity.id, activity.activity_date.year)
+        activity.ref_no = reference_number(
+            activity.id, (years or ReportingYears()).year_of(activity.activity_date)
+        )
     action = "resubmit" if resubmit else "submit"
     _audit(session, activity, member_id, action, None, None, activity.ref_no)
 

@@ -5,16 +5,25 @@ States (:class:`core.rules.ReviewState`): a submission makes a report pending; a
 approves or returns it; a returned report, amended at least once and resubmitted, is pending
 again; amending an approved report makes it pending again (:func:`reopen_if_approved`, called
 by :mod:`storage.reports` on every audited change).
+
+A decision and a resubmission are one conditional ``UPDATE … WHERE review_state = <expected>``
+(:func:`_transition`): its row count, not the state read earlier, says whether this press won.
+On PostgreSQL the second of two concurrent presses waits for the first one's row lock and, at
+READ COMMITTED, re-evaluates the condition against the committed row; on SQLite the writer lock
+of :mod:`storage.db` makes it start after the first one committed (reads take no snapshot before
+a session's first write). Only the winner writes the audit entry; the loser reloads the report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from core.enums import ActivityStatus
 from core.rules import ReviewState, similar_names
@@ -112,6 +121,45 @@ async def _name(session: AsyncSession, member_id: int | None) -> str | None:
     return await session.scalar(select(Member.first_name).where(Member.id == member_id))
 
 
+# What a review transition changes, reloaded when someone else changed it first.
+_REVIEW_COLUMNS = (
+    "status",
+    "review_state",
+    "reviewed_by",
+    "reviewed_at",
+    "review_reason",
+    "version",
+    "updated_at",
+)
+
+
+async def _transition(
+    session: AsyncSession, activity: Activity, expected: ReviewState, values: Mapping[str, object]
+) -> bool:
+    """Set ``values`` (and raise the version) if the submitted report is still in ``expected``
+    state in the database, atomically; False, with the report's review columns reloaded, when
+    it is not (someone decided, resubmitted or withdrew it first)."""
+    result = await session.execute(
+        update(Activity)
+        .where(
+            Activity.id == activity.id,
+            Activity.status == ActivityStatus.SUBMITTED,
+            Activity.review_state == expected,
+        )
+        # The version guards amendments opened before the change (storage.reports.claim_version).
+        .values(**values, version=Activity.version + 1)
+        .returning(Activity.version, Activity.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    row = result.one_or_none()
+    if row is None:
+        await session.refresh(activity, attribute_names=_REVIEW_COLUMNS)
+        return False
+    for name, value in (*values.items(), ("version", row.version), ("updated_at", row.updated_at)):
+        set_committed_value(activity, name, value)
+    return True
+
+
 async def _decide(
     session: AsyncSession,
     activity: Activity,
@@ -120,23 +168,24 @@ async def _decide(
     reason: str | None,
     now: datetime | None,
 ) -> Decided:
-    """Move a pending report to ``state`` unless someone else decided first."""
-    if activity.status != ActivityStatus.SUBMITTED or activity.review_state != ReviewState.PENDING:
+    """Move a pending report to ``state`` unless someone else decided first (then: who, when,
+    and the state they left it in, as the database has it)."""
+    now = now or utcnow()
+    values = {
+        "review_state": state,
+        "reviewed_by": reviewer_id,
+        "reviewed_at": now,
+        "review_reason": reason,
+    }
+    if not await _transition(session, activity, ReviewState.PENDING, values):
         return Decided(
             False,
             activity.review_state,
             await _name(session, activity.reviewed_by),
             activity.reviewed_at,
         )
-    now = now or utcnow()
-    activity.review_state = state
-    activity.reviewed_by = reviewer_id
-    activity.reviewed_at = now
-    activity.review_reason = reason
     action = APPROVE if state == ReviewState.APPROVED else RETURN
     _audit(session, activity, reviewer_id, action, ReviewState.PENDING, reason or state, now)
-    # The version guards amendments opened before the decision (storage.reports.claim_version).
-    activity.version = (activity.version or 1) + 1
     await session.flush()
     return Decided(True, state, await _name(session, reviewer_id), now)
 
@@ -183,17 +232,19 @@ async def changes_since_return(session: AsyncSession, activity: Activity) -> lis
 async def resubmit_corrected(
     session: AsyncSession, activity: Activity, member_id: int, now: datetime | None = None
 ) -> bool:
-    """重新提交 a returned report: pending again, if it was changed since the return (False
-    otherwise, nothing written). Its lateness stays judged on its first submission."""
+    """重新提交 a returned report: pending again, if it was changed since the return and is
+    still returned in the database (False otherwise, nothing written: a second press, even a
+    concurrent one, does nothing). Its lateness stays judged on its first submission."""
     if activity.status != ActivityStatus.SUBMITTED or activity.review_state != ReviewState.RETURNED:
         return False
     if not await changes_since_return(session, activity):
         return False
     now = now or utcnow()
     # reviewed_by / reviewed_at keep the return: the pending reminder counts from it.
-    activity.review_state = ReviewState.PENDING
+    pending = {"review_state": ReviewState.PENDING}
+    if not await _transition(session, activity, ReviewState.RETURNED, pending):
+        return False  # resubmitted (or decided, withdrawn) by a press that came first
     _audit(session, activity, member_id, CORRECT, ReviewState.RETURNED, ReviewState.PENDING, now)
-    activity.version = (activity.version or 1) + 1
     await session.flush()
     return True
 
@@ -229,9 +280,10 @@ async def queue(
 
 
 async def pending_count(
-    session: AsyncSession, district_id: int | None, year: int | None = None
+    session: AsyncSession, district_id: int | None, period: tuple[date, date] | None = None
 ) -> int:
-    """How many reports wait for review (in a district, of a year's activities)."""
+    """How many reports wait for review (in a district, of activities within ``period``: a
+    statistical year's span, :meth:`core.years.ReportingYears.span`)."""
     where = [
         Activity.status == ActivityStatus.SUBMITTED,
         Activity.review_state == ReviewState.PENDING,
@@ -242,8 +294,8 @@ async def pending_count(
                 select(Organisation.id).where(Organisation.district_id == district_id)
             )
         )
-    if year is not None:
-        where.append(func.extract("year", Activity.activity_date) == year)
+    if period is not None:
+        where.append(Activity.activity_date.between(*period))
     count = await session.scalar(select(func.count()).select_from(Activity).where(*where))
     return int(count or 0)
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
 
 from sqlalchemy import case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, OrgKind
+from core.years import ReportingYears
 from storage.models import Activity, Organisation
 from storage.registry import district_orgs, missing_fields
 
@@ -31,8 +31,10 @@ class DistrictStatus:
         return self.enterprises + self.zones
 
 
-async def district_status(session: AsyncSession, district_id: int, year: int) -> DistrictStatus:
-    """Count the district's associations, their registry gaps and this year's reports."""
+async def district_status(
+    session: AsyncSession, district_id: int, year: int, years: ReportingYears
+) -> DistrictStatus:
+    """Count the district's associations, their registry gaps and the statistical year's reports."""
     status = DistrictStatus(year=year)
     orgs = await district_orgs(session, district_id, with_officers=True)
     for org in orgs:
@@ -54,8 +56,7 @@ async def district_status(session: AsyncSession, district_id: int, year: int) ->
         .where(
             Activity.org_id.in_([o.id for o in orgs]),
             Activity.status == ActivityStatus.SUBMITTED,
-            Activity.activity_date >= date(year, 1, 1),
-            Activity.activity_date <= date(year, 12, 31),
+            Activity.activity_date.between(*years.span(year)),
         )
         .group_by(Activity.org_id)
     )

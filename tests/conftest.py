@@ -3,16 +3,62 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import os
+from collections.abc import AsyncIterator, Iterator
+from datetime import date, datetime, time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.registry import seed_districts
 from tests.harness import Kexie, drop_postgres_database, postgres_database, seeded
 from tests.standin import StandIn
+
+TZ = ZoneInfo("Asia/Shanghai")
+# The suite's "today" unless a test says otherwise: an ordinary working Wednesday in June, far
+# from the annual deadline. `KEXIE_TEST_TODAY=2026-12-05 make test` runs the whole suite on
+# another day (the deadline's edges above all); the clock starts there at 10:00 and runs on.
+DEFAULT_TODAY = date(2026, 6, 10)
+
+
+def suite_today() -> date:
+    """The day the suite runs on: ``KEXIE_TEST_TODAY`` (YYYY-MM-DD), else :data:`DEFAULT_TODAY`."""
+    text = os.environ.get("KEXIE_TEST_TODAY")
+    return date.fromisoformat(text) if text else DEFAULT_TODAY
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "real_clock: the test runs at the machine's real time (a smoke test)"
+    )
+    config.addinivalue_line(
+        "markers",
+        "today(day): the test runs on this day (10:00 Asia/Shanghai), not the suite's",
+    )
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    return f"kexie test clock: {suite_today().isoformat()} 10:00 Asia/Shanghai (KEXIE_TEST_TODAY)"
+
+
+@pytest.fixture(autouse=True)
+def clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
+    """Every test runs at a fixed moment, never at the machine's date: 10:00 (Shanghai) of
+    :func:`test_today`, or of the day a ``today`` marker names; the clock then runs on (timeouts
+    and sleeps behave). Tests marked ``real_clock`` keep the real time. Subprocesses that a test
+    starts through ``tests.harness`` follow the same clock (``tests/clock/``)."""
+    if request.node.get_closest_marker("real_clock") is not None:
+        yield datetime.now(TZ)
+        return
+    marker = request.node.get_closest_marker("today")
+    day = marker.args[0] if marker is not None else suite_today()
+    moment = datetime.combine(day, time(10, 0), tzinfo=TZ)
+    with time_machine.travel(moment, tick=True):
+        yield moment
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,16 @@ from storage.migrate import upgrade
 from storage.models import District, Organisation
 from storage.registry import create_organisation, district_by_name, seed_districts
 from tests.standin import FakeUser, StandIn
+
+CLOCK_SHIM = Path(__file__).parent / "clock"
+
+
+def clock_env() -> dict[str, str]:
+    """Environment that starts a subprocess at this test's clock (``tests/clock/``): the
+    moment now, as the test sees it, from which the process's time runs on."""
+    path = os.pathsep.join(p for p in (str(CLOCK_SHIM), os.environ.get("PYTHONPATH")) if p)
+    return {"KEXIE_TEST_NOW": datetime.now(UTC).isoformat(), "PYTHONPATH": path}
+
 
 # A token of the real shape (the stand-in accepts whatever token it was created with).
 TOKEN = "7000001:AAHkexieStandinTestToken0123456789ab"
@@ -84,6 +95,7 @@ class Kexie:
             KEXIE_TELEGRAM_API_URL=self.standin.base_url,
             KEXIE_POLL_TIMEOUT="1",
             PYTHONUNBUFFERED="1",
+            **clock_env(),
         )
         return env
 

@@ -46,6 +46,7 @@ async def list_associations(request: Request) -> Response:
             district_id=district_id,
             page=number,
             today=_today(p),
+            years=p.settings.years,
             quiet_days=p.settings.quiet_days,
         )
         query = {"district": district_id}
@@ -117,7 +118,12 @@ async def chase_association(request: Request) -> Response:
 
 async def _detail(p: Page, org_id: int) -> OrgDetail:
     detail = await org_detail(
-        p.db, org_id, p.districts, today=_today(p), quiet_days=p.settings.quiet_days
+        p.db,
+        org_id,
+        p.districts,
+        today=_today(p),
+        years=p.settings.years,
+        quiet_days=p.settings.quiet_days,
     )
     if detail is None:
         raise not_found()

@@ -47,7 +47,8 @@ CITY = "city"
 
 
 def _this_year(p: Page) -> int:
-    return utcnow().astimezone(p.settings.tz).year
+    """The statistical year open today (in December already the next calendar year's)."""
+    return p.settings.years.year_of(utcnow().astimezone(p.settings.tz).date())
 
 
 def _label(lang: str, annex: str) -> str:
@@ -113,7 +114,7 @@ async def start_export(request: Request) -> Response:
             if not allowed(p.actor, Action.EXPORT_CITY, Target()):
                 log.info("console: member %s refused a city export", p.member.id)
                 raise Refused(403, "web_export_city_only")
-            scope = Scope(Level.CITY, year, approved_only=approved_only)
+            scope = Scope(Level.CITY, year, approved_only=approved_only, years=p.settings.years)
             place = plain(p.lang, "export_where_city")
         else:
             district = await p.db.get(District, int(where)) if where.isdigit() else None
@@ -122,7 +123,11 @@ async def start_export(request: Request) -> Response:
             ):
                 raise not_found()
             scope = Scope(
-                Level.DISTRICT, year, district_id=district.id, approved_only=approved_only
+                Level.DISTRICT,
+                year,
+                district_id=district.id,
+                approved_only=approved_only,
+                years=p.settings.years,
             )
             place = district.name
         if await jobs.running_job(p.db, p.member.id) is not None:

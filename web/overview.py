@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 from core.policy import Action, Target, allowed
 from core.texts import plain
 from scheduler.charts import ChartData, ChartLabels, chart_data, chart_labels, draw_chart
-from scheduler.countdown import annual_deadline_for, city_figures, district_figures, totals
+from scheduler.countdown import city_figures, district_figures, totals
 from storage.models import District, utcnow
 from web.page import Page, Refused, not_found, page
 
@@ -70,15 +70,16 @@ async def overview(request: Request) -> Response:
     async with page(request) as p:
         district = await _chosen_district(p)
         today = _today(p)
-        year = today.year
-        deadline = await annual_deadline_for(p.db, year, p.settings.deadline_month_day())
+        years = p.settings.years
+        year = years.year_of(today)
+        deadline = years.deadline(year)
         lines = []
         if district is None:
-            lines = await city_figures(p.db, year)
+            lines = await city_figures(p.db, year, years)
             figures = totals(lines)
             where = plain(p.lang, "chart_city")
         else:
-            figures = await district_figures(p.db, district.id, year)
+            figures = await district_figures(p.db, district.id, year, years)
             where = district.name
         figures["reported"] = figures["orgs"] - figures["silent"]
         choices = await _pickable(p)
@@ -115,8 +116,9 @@ async def chart_png(request: Request) -> Response:
     """The chart as a PNG (same scope rules as the page)."""
     async with page(request) as p:
         district = await _chosen_district(p)
-        year = _today(p).year
-        data = await chart_data(p.db, year, district.id if district else None)
+        years = p.settings.years
+        year = years.year_of(_today(p))
+        data = await chart_data(p.db, year, district.id if district else None, years)
         where = district.name if district else plain(p.lang, "chart_city")
         labels = chart_labels(p.lang, year, where, city=district is None)
         member_id = p.member.id

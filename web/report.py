@@ -199,8 +199,10 @@ async def _next(p: Page, decided: Activity) -> str:
 
 
 async def _reviewable(p: Page, report_id: int) -> Activity:
-    """The report to decide, its row held until the decision commits (404 as :func:`_visible`)."""
-    await store.lock_report(p.db, _id(report_id))
+    """The report to decide, if the visitor may review it (404 as :func:`_visible`). Whether it
+    is still pending is the decision's own question, asked in its write
+    (:func:`storage.review.approve`): two admins deciding at once, here or in the chat, make
+    one decision, and the second is told the first."""
     activity = await _visible(p, report_id)
     if not allowed(p.actor, Action.REVIEW_REPORT, store.report_target(activity)):
         raise not_found()

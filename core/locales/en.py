@@ -64,7 +64,7 @@ TEXTS: dict[str, str] = {
         "then upload photos or a sign-in sheet as evidence, check and submit.\n"
         "⏰ Please report <b>within 3 days</b> after the activity. Later reports are still accepted but marked “late” (逾期).\n"
         "💾 Every step is saved automatically: leaving halfway or losing the connection loses nothing. Send /report again to continue.\n"
-        "📋 /mine Your organisation's reports; you can edit or withdraw them until {deadline} each year.\n"
+        "📋 /mine Your organisation's reports. The annual tables close on {deadline} each year; until then you can edit or withdraw a report. Activities after it count toward the next year, and a returned report can always be corrected and resubmitted.\n"
         "✖️ /cancel Leave the current task at any time.\n\n"
         "Dates can be written as: 2021-11-03, 2021/11/3, 11月3日, 11.3, 今天 (today), 昨天 (yesterday), 前天 (2 days ago).\n"
         "Participants can be written as: 50, 50人, 约50人 (about 50)."
@@ -180,6 +180,8 @@ TEXTS: dict[str, str] = {
     "card_late": "⚠️ {days} day(s) late",
     "card_late_pending": "⚠️ Past the reporting period; will be marked late",
     "card_on_time": "✅ On time",
+    "card_stat_year": "📅 Counts toward the {year} statistical year",
+    "card_after_deadline": "⚠️ Submitted after the {year} tables' deadline ({deadline})",
     "card_evidence": "{photos} photo(s), {docs} file(s)",
     "label_date": "Date",
     "label_name": "Service (activity) name",
@@ -229,7 +231,7 @@ TEXTS: dict[str, str] = {
     "btn_withdraw_yes": "Yes, withdraw",
     "withdrawn": "Report {ref} withdrawn.",
     "resubmitted": "Report {ref} resubmitted.",
-    "amend_locked": "Reports for {year} closed on {deadline} and can no longer be edited or withdrawn.",
+    "amend_locked": "Reports for {year} closed on {deadline}: this report can no longer be edited, withdrawn or resubmitted.",
     "amend_saved": "Changes saved (the change has been logged).",
     "amend_done": "Editing finished.",
     "not_found_or_denied": "This report cannot be found, or you do not have permission to view it.",

@@ -63,7 +63,7 @@ TEXTS: dict[str, str] = {
         "取得成效，再上传照片或签到表等佐证材料，最后核对并提交。\n"
         "⏰ 请在活动结束后<b>3日内</b>报送；超过期限仍可报送，但会标记为“逾期”。\n"
         "💾 每一步都会自动保存，中途退出或断网都不会丢失，再发 /report 可继续。\n"
-        "📋 /mine 查看本单位的报送，每年{deadline}前可修改或撤回。\n"
+        "📋 /mine 查看本单位的报送。年度报表每年{deadline}截止，此前可修改或撤回；截止后的活动计入下一年度，被退回的报送随时可以修改后重新提交。\n"
         "✖️ /cancel 随时退出当前操作。\n\n"
         "日期可以这样写：2021-11-03、2021/11/3、11月3日、11.3、今天、昨天、前天。\n"
         "人数可以写：50、50人、约50人。"
@@ -329,6 +329,8 @@ TEXTS: dict[str, str] = {
     "card_late": "⚠️ 逾期 {days} 天",
     "card_late_pending": "⚠️ 已超过报送期限，将标记为逾期",
     "card_on_time": "✅ 按时",
+    "card_stat_year": "📅 计入{year}年度统计",
+    "card_after_deadline": "⚠️ 在{year}年度报表截止（{deadline}）后提交",
     "card_evidence": "{photos} 张照片，{docs} 个文件",
     "label_date": "时间",
     "label_name": "服务（活动）名称",
@@ -378,7 +380,7 @@ TEXTS: dict[str, str] = {
     "btn_withdraw_yes": "确认撤回",
     "withdrawn": "已撤回报送 {ref}。",
     "resubmitted": "已重新提交报送 {ref}。",
-    "amend_locked": "{year}年度的报送已于 {deadline} 截止，不能再修改或撤回。",
+    "amend_locked": "{year}年度的报送已于 {deadline} 截止，这条报送不能再修改、撤回或重新提交。",
     "amend_saved": "修改已保存（修改记录已留存）。",
     "amend_done": "修改完成。",
     "not_found_or_denied": "找不到这条报送，或者您没有权限查看。",

@@ -13,8 +13,8 @@ from core.callbacks import Codec
 from core.enums import ActivityStatus
 from core.policy import Target
 from core.report_steps import ReportData, Step
+from core.rules import ReviewState, may_continue_draft, may_report
 from core.rules import may_amend as may_amend_rule
-from core.rules import may_continue_draft, may_report
 from handlers.common import Turn
 from storage import chat_state, reports
 from storage.members import held_activity
@@ -62,15 +62,22 @@ def report_target(activity: Activity) -> Target:
     return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
 
 
-def may_amend(turn: Turn, activity: Activity) -> bool:
-    """Whether the member may change or withdraw a submitted report now: its author or the org
-    admin, until the annual deadline of the report's year."""
+def may_amend(turn: Turn, activity: Activity, *, withdrawing: bool = False) -> bool:
+    """Whether the member may change, withdraw or resubmit a report now: its author or the org
+    admin, until the deadline of the report's statistical year; a returned report may always be
+    corrected (but no longer withdrawn once its year is closed)."""
+    returned = (
+        not withdrawing
+        and activity.status == ActivityStatus.SUBMITTED
+        and activity.review_state == ReviewState.RETURNED
+    )
     return may_amend_rule(
         turn.actor,
         report_target(activity),
         activity.activity_date,
         turn.today,
-        turn.settings.deadline_month_day(),
+        turn.settings.years,
+        returned=returned,
     )
 
 

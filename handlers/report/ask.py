@@ -9,7 +9,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm.util import identity_key
 
 from core import report_buttons as rb
-from core.cards import answer_lines, card_line
+from core.cards import answer_lines, card_line, year_notes
 from core.enums import ActivityStatus
 from core.report_steps import (
     NUMBER,
@@ -183,6 +183,13 @@ def render_card(turn: Turn, activity: Activity) -> Raw:
         status = turn.label(f"status_{activity.status}")
         lines.append(card_line(turn.lang, "label_status", status))
     lines.append(_lateness(turn, activity))
+    lines += year_notes(
+        turn.lang,
+        activity.activity_date,
+        activity.submitted_at,
+        turn.settings.tz,
+        turn.settings.years,
+    )
     return Raw("\n".join(lines))
 
 

@@ -42,7 +42,9 @@ async def submit_report(turn: Turn) -> None:
         )
         return
     try:
-        await reports.submit(turn.session, activity, turn.member.id, turn.settings.tz)
+        await reports.submit(
+            turn.session, activity, turn.member.id, turn.settings.tz, years=turn.settings.years
+        )
     except IncompleteReport as incomplete:
         label = turn.label(f"label_{incomplete.step}")
         turn.notice(turn.t("incomplete", fields=label), alert=True)

@@ -29,6 +29,7 @@ from core.report_steps import (
 )
 from core.rules import evidence_ready, may_amend, may_continue_draft, may_report
 from core.texts import t
+from core.years import ReportingYears
 from storage import reports
 from storage.db import Database
 from storage.models import AuditEntry
@@ -230,12 +231,27 @@ def test_a_draft_is_its_authors_alone() -> None:
 def test_may_amend_until_the_annual_deadline_inclusive() -> None:
     report = Target(district_id=1, org_id=10, author_member_id=7)
     day = date(2021, 11, 3)
-    assert may_amend(REPORTER, report, day, date(2021, 11, 30))
-    assert not may_amend(REPORTER, report, day, date(2021, 12, 1))
-    assert may_amend(REPORTER, report, day, date(2021, 12, 15), (12, 15))  # configured deadline
-    assert may_amend(ORG_ADMIN, report, day, date(2021, 11, 5))  # the org admin, not the author
-    assert not may_amend(DISTRICT, report, day, date(2021, 11, 5))
-    assert not may_amend(REPORTER, report, None, date(2021, 11, 5))
+    years = ReportingYears()
+    assert may_amend(REPORTER, report, day, date(2021, 11, 30), years)
+    assert not may_amend(REPORTER, report, day, date(2021, 12, 1), years)
+    # a configured deadline
+    assert may_amend(REPORTER, report, day, date(2021, 12, 15), ReportingYears(12, 15))
+    # the org admin, not the author
+    assert may_amend(ORG_ADMIN, report, day, date(2021, 11, 5), years)
+    assert not may_amend(DISTRICT, report, day, date(2021, 11, 5), years)
+    assert not may_amend(REPORTER, report, None, date(2021, 11, 5), years)
+    # a returned report is never a dead end: it may be corrected after the deadline too
+    assert may_amend(REPORTER, report, day, date(2021, 12, 5), years, returned=True)
+    # … but the district may still not touch it
+    assert not may_amend(DISTRICT, report, day, date(2021, 12, 5), years, returned=True)
+
+
+def test_an_activity_in_december_is_editable_until_next_years_deadline() -> None:
+    report = Target(district_id=1, org_id=10, author_member_id=7)
+    years = ReportingYears()
+    assert may_amend(REPORTER, report, date(2026, 12, 4), date(2026, 12, 5), years)
+    assert may_amend(REPORTER, report, date(2026, 12, 4), date(2027, 11, 30), years)
+    assert not may_amend(REPORTER, report, date(2026, 12, 4), date(2027, 12, 1), years)
 
 
 def test_evidence_needs_a_photo() -> None:

@@ -9,7 +9,6 @@ import pytest
 
 from core.rules import (
     check_text,
-    editable_until,
     format_date,
     parse_activity_date,
     parse_headcount,
@@ -149,5 +148,3 @@ def test_formats() -> None:
     assert reference_number(42, 2021) == "KX21-0042"
     assert shorten("一二三四五", 3) == "一二…"
     assert shorten("一二三", 3) == "一二三"
-    assert editable_until(date(2021, 3, 1)) == date(2021, 11, 30)
-    assert editable_until(date(2021, 3, 1), 12, 15) == date(2021, 12, 15)

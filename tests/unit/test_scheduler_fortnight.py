@@ -5,7 +5,8 @@ admins. From Monday 16 to Monday 30 November 2026 (the annual deadline is 30 Nov
 (time-machine) moves one minute at a time; scripted users note plans, leave a draft, submit, edit
 at night and withdraw, at fixed moments. After every tick the sender drains the outbox through a
 recording bot. The outbox's sent rows, in order, must equal :data:`EXPECTED` — the message list of
-the issue's closing note. Variants: a restart in the middle; two schedulers on one database.
+the issue's closing note. Variants: a restart in the middle; two schedulers on one database
+(SQLite, and PostgreSQL when ``KEXIE_TEST_POSTGRES_URL`` is set).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import time_machine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -378,6 +380,7 @@ def install(url: str, settings: Settings, bot: RecordingBot) -> Installation:
 async def simulate(
     tmp_path: Path,
     *,
+    url: str | None = None,
     processes: int = 1,
     restart_at: datetime | None = None,
     down_until: datetime | None = None,
@@ -386,9 +389,10 @@ async def simulate(
     """Walk the fortnight; return the message list, the bot and a database handle.
 
     Inside ``minute_window`` the clock moves one minute per tick; outside it (to keep the
-    variants quick) 30 minutes, which still lands on every scripted and due moment.
+    variants quick) 30 minutes, which still lands on every scripted and due moment. ``url``:
+    an empty database to use instead of a new SQLite file.
     """
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
+    url = url or f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
     await asyncio.to_thread(upgrade, url)
     settings = load_settings(data_dir=tmp_path, database_url=url)
     bot = RecordingBot()
@@ -529,6 +533,21 @@ async def test_two_schedulers_on_one_database_send_one_copy(tmp_path: Path) -> N
     """Two processes tick and drain the same database at the same moments."""
     lines, bot, db = await simulate(
         tmp_path, processes=2, minute_window=(at(11, 21, 0), at(11, 23, 12))
+    )
+    await db.dispose()
+    assert lines == EXPECTED
+    _check_invariants(lines, bot, Timing(tz=TZ))
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+async def test_two_schedulers_on_one_postgres_database_send_one_copy(
+    tmp_path: Path, backend: str | None
+) -> None:
+    """The same on PostgreSQL, where the two processes' claims go through SKIP LOCKED and their
+    statements really run at once."""
+    assert backend is not None
+    lines, bot, db = await simulate(
+        tmp_path, url=backend, processes=2, minute_window=(at(11, 21, 0), at(11, 23, 12))
     )
     await db.dispose()
     assert lines == EXPECTED
