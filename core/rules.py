@@ -347,7 +347,9 @@ def may_amend(
     returned: bool = False,
 ) -> bool:
     """Whether the actor may change, withdraw or resubmit a report today: its author or the org
-    admin, until the deadline of the report's statistical year, inclusive.
+    admin, until the deadline of the report's statistical year, inclusive, and in any case
+    while its 3-day reporting window is open (an activity on 29 November, reported on
+    1 December, can still be fixed on 2 December).
 
     A report the district ``returned`` (已退回) may always be corrected and resubmitted, also
     after that deadline (the card then says it came late): a return is never a dead end."""
@@ -355,7 +357,8 @@ def may_amend(
         return False
     if activity_date is None:
         return False
-    return returned or not years.is_closed(activity_date, today)
+    in_window = today <= activity_date + timedelta(days=WINDOW_DAYS)
+    return returned or in_window or not years.is_closed(activity_date, today)
 
 
 MIN_PHOTOS = 1  # 完成 on the evidence question needs at least this many photos

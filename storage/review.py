@@ -234,14 +234,16 @@ async def resubmit_corrected(
 ) -> bool:
     """重新提交 a returned report: pending again, if it was changed since the return and is
     still returned in the database (False otherwise, nothing written: a second press, even a
-    concurrent one, does nothing). Its lateness stays judged on its first submission."""
+    concurrent one, does nothing). Its lateness stays judged on its first submission; its
+    submission time becomes now, so a correction sent after its year's deadline shows as late
+    for that year (:func:`core.cards.year_notes`)."""
     if activity.status != ActivityStatus.SUBMITTED or activity.review_state != ReviewState.RETURNED:
         return False
     if not await changes_since_return(session, activity):
         return False
     now = now or utcnow()
     # reviewed_by / reviewed_at keep the return: the pending reminder counts from it.
-    pending = {"review_state": ReviewState.PENDING}
+    pending = {"review_state": ReviewState.PENDING, "submitted_at": now}
     if not await _transition(session, activity, ReviewState.RETURNED, pending):
         return False  # resubmitted (or decided, withdrawn) by a press that came first
     _audit(session, activity, member_id, CORRECT, ReviewState.RETURNED, ReviewState.PENDING, now)

@@ -48,14 +48,19 @@ def pytest_report_header(config: pytest.Config) -> str:
 @pytest.fixture(autouse=True)
 def clock(request: pytest.FixtureRequest) -> Iterator[datetime]:
     """Every test runs at a fixed moment, never at the machine's date: 10:00 (Shanghai) of
-    :func:`test_today`, or of the day a ``today`` marker names; the clock then runs on (timeouts
+    :func:`suite_today`, of the day a ``today`` marker names, or of the ``today`` parameter of a
+    test parametrized over days (:data:`tests.harness.EDGE_DAYS`); the clock then runs on (timeouts
     and sleeps behave). Tests marked ``real_clock`` keep the real time. Subprocesses that a test
     starts through ``tests.harness`` follow the same clock (``tests/clock/``)."""
     if request.node.get_closest_marker("real_clock") is not None:
         yield datetime.now(TZ)
         return
     marker = request.node.get_closest_marker("today")
-    day = marker.args[0] if marker is not None else suite_today()
+    params = getattr(getattr(request.node, "callspec", None), "params", {})
+    if isinstance(params.get("today"), date):  # parametrized over days: EDGE_DAYS
+        day = params["today"]
+    else:
+        day = marker.args[0] if marker is not None else suite_today()
     moment = datetime.combine(day, time(10, 0), tzinfo=TZ)
     with time_machine.travel(moment, tick=True):
         yield moment

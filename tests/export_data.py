@@ -136,14 +136,16 @@ async def seed_export_data(
     a3 = activity(z1, date(year, 11, 3), "科技政策解读会", role="协办", headcount=120)
     a1 = activity(e1, date(year, 3, 8), TRICKY_NAME, headcount=30)
     a2 = activity(e2, date(year, 6, 20), "院士专家工作站/培育:座谈*会?", on_time=False, late_days=2)
+    # The statistical year ``year`` ends on its deadline, 30 November (inclusive).
     a4 = activity(
-        e1, date(year, 12, 30), "年末学术交流", content="第一行\n第二行\n第三行", headcount=None
+        e1, date(year, 11, 30), "年末学术交流", content="第一行\n第二行\n第三行", headcount=None
     )
     excluded = [
         activity(e1, date(year, 5, 1), "草稿活动", ActivityStatus.DRAFT),
         activity(e1, date(year, 5, 2), "撤回活动", ActivityStatus.WITHDRAWN),
         activity(e1, date(year, 5, 3), "放弃活动", ActivityStatus.CANCELLED),
-        activity(e1, date(year - 1, 12, 31), "去年的活动"),
+        activity(e1, date(year - 1, 11, 30), "去年的活动"),
+        activity(e1, date(year, 12, 1), "下一年度的活动"),
         activity(q1, date(year, 7, 1), "青羊区的活动"),
     ]
     await session.flush()

@@ -17,11 +17,12 @@ import asyncio
 import logging
 from typing import Any
 
+from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from core.cards import answer_value
+from core.cards import answer_value, year_notes
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import QUESTIONS
@@ -140,6 +141,17 @@ async def _render(
         fields=_fields(p, activity),
         review_line=await _review_line(p, activity),
         late=activity.submitted_at is not None and activity.on_time is False,
+        # Escaped already (core.texts.t): markup for the page as for the chat.
+        year_notes=[
+            Markup(note)
+            for note in year_notes(
+                p.lang,
+                activity.activity_date,
+                activity.submitted_at,
+                p.settings.tz,
+                p.settings.years,
+            )
+        ],
         history=history_lines(p, entries),
         history_cut=total - len(entries),
         photos=photos,

@@ -685,6 +685,7 @@ TEXTS: dict[str, str] = {
     "web_report_association": "Association",
     "web_report_district": "District",
     "web_report_timeliness": "On time",
+    "web_report_stat_year": "Statistical year",
     "web_report_photos": "Photos",
     "web_report_photo_alt": "Photo {n}",
     "web_report_documents": "Other files (sign-in sheets, documents…)",

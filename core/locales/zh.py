@@ -682,6 +682,7 @@ TEXTS: dict[str, str] = {
     "web_report_association": "协会",
     "web_report_district": "区（市）县",
     "web_report_timeliness": "是否按时",
+    "web_report_stat_year": "统计年度",
     "web_report_photos": "照片",
     "web_report_photo_alt": "照片 {n}",
     "web_report_documents": "其他材料（签到表、文件等）",

@@ -114,7 +114,8 @@ def test_annual_deadline_accepted(
     value: str, expected: tuple[int, int], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("KEXIE_ANNUAL_DEADLINE", value)
-    assert load_settings().deadline_month_day() == expected
+    years = load_settings().years
+    assert (years.month, years.day) == expected
 
 
 def test_impossible_deadline_stops_the_program(tmp_path: Path) -> None:

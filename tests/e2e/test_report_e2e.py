@@ -17,6 +17,7 @@ from tests.standin import make_jpeg
 TZ_TODAY = lambda k: utcnow().astimezone(k.settings.tz).date()  # noqa: E731
 
 
+@pytest.mark.real_clock  # a smoke test on the machine's date: the product works today
 async def test_readme_steps_then_report_with_photos(kexie: Kexie) -> None:
     """The acceptance path: CLI set-up as in the README, then a report from start to submit."""
     seeded = await kexie.cli("districts", "seed")
@@ -81,6 +82,7 @@ async def test_readme_steps_then_report_with_photos(kexie: Kexie) -> None:
         assert stored.exists()
 
 
+@pytest.mark.real_clock
 @pytest.mark.parametrize("backend", ["postgres"], indirect=True)
 async def test_happy_path_on_postgres(kexie: Kexie) -> None:
     """The same code on PostgreSQL."""

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import func, select
 
 from core.enums import ActivityStatus
 from core.rules import format_date
 from storage.models import Activity, AuditEntry, ChatState, Evidence, Member, utcnow
-from tests.harness import Kexie
+from tests.harness import EDGE_DAYS, Kexie
 from tests.journeys import (
     answer_until_evidence,
     complete_and_open_card,
@@ -296,7 +297,8 @@ async def test_forged_and_stale_buttons_are_refused(kexie: Kexie) -> None:
     assert "失效" in await toast(user, data=f"rep:{activity.id}:role:0", message_id=mid)
 
 
-async def test_mine_lists_opens_amends_withdraws(kexie: Kexie) -> None:
+@pytest.mark.parametrize("today", EDGE_DAYS, ids=str)
+async def test_mine_lists_opens_amends_withdraws(kexie: Kexie, today: date) -> None:
     org = await kexie.org("锦江文创科协")
     author = await kexie.member(7001, "reporter", org=org, first_name="作者")
     colleague = await kexie.member(7002, "reporter", org=org, first_name="同事")
@@ -363,6 +365,7 @@ async def test_mine_lists_opens_amends_withdraws(kexie: Kexie) -> None:
     assert "还没有已提交的报送" in (await outsider.expect()).text
 
 
+@pytest.mark.real_clock
 async def test_help_and_menus(kexie: Kexie) -> None:
     user = await reporter(kexie)
     await user.send("/help")

@@ -9,18 +9,20 @@ is then empty.
 from __future__ import annotations
 
 import io
-from datetime import timedelta
+from datetime import date, timedelta
 
+import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
 from core.rules import ReviewState
-from storage.models import Activity, AuditEntry, utcnow
-from tests.harness import Kexie
+from storage.models import Activity, AuditEntry
+from tests.harness import EDGE_DAYS, Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album, toast
 
 
-async def test_return_correct_resubmit_approve_export(kexie: Kexie) -> None:
+@pytest.mark.parametrize("today", EDGE_DAYS, ids=str)
+async def test_return_correct_resubmit_approve_export(kexie: Kexie, today: date) -> None:
     org = await kexie.org("锦江光电科技科协", district="锦江区")
     reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
     admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
@@ -99,8 +101,9 @@ async def test_return_correct_resubmit_approve_export(kexie: Kexie) -> None:
     assert list(actions) == ["submit", "return", "edit", "correct", "approve"]
 
     # The export shows it approved; the queue is empty.
-    year = utcnow().astimezone(kexie.settings.tz).year
-    activity_year = (local_today(kexie) - timedelta(days=1)).year
+    years = kexie.settings.years  # the statistical years: December counts toward the next
+    year = years.year_of(local_today(kexie).date())
+    activity_year = years.year_of((local_today(kexie) - timedelta(days=1)).date())
     await admin.send("/export")
     await admin.expect_any("请选择要导出的附件")
     await admin.press("附件1-3")

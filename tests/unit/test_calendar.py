@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
@@ -10,6 +11,7 @@ import pytest
 
 from core import calendar
 from core.calendar import is_working_day, next_working_day, on_working_day
+from core.years import ReportingYears
 from scheduler.reminders import (
     Kind,
     OrgRow,
@@ -93,9 +95,9 @@ def test_quiet_nudge_on_a_holiday_moves_to_the_make_up_day() -> None:
 
 def test_deadline_reminders_move_but_never_the_last_day() -> None:
     snap = Snapshot(people=_people(3), district_admins={10: [3]})
-    snap.deadlines = {2025: date(2025, 10, 9)}
+    timing = replace(HOLIDAYS, years=ReportingYears(10, 9))
     now = datetime(2025, 9, 1, 12, 0, tzinfo=TZ)
-    items = {d.slot: d for d in deadline_reminders(snap, now, HOLIDAYS) if d.kind == Kind.DEADLINE}
+    items = {d.slot: d for d in deadline_reminders(snap, now, timing) if d.kind == Kind.DEADLINE}
     # 7 days before is 10-02 (holiday) → 10-09 would be after the 1-day one: dropped.
     assert "2025-10-09-7d" not in items
     # 1 day before is 10-08, a holiday: the last-day reminder is sent anyway.

@@ -8,6 +8,7 @@ import pytest
 
 from core.enums import ActivityStatus, OrgKind
 from core.registry_rules import FieldSpec, Person, field_by_key
+from core.years import ReportingYears
 from storage.db import Database
 from storage.models import Activity, Member
 from storage.registry import (
@@ -46,18 +47,21 @@ async def test_status_counts_gaps_silence_and_late_reports(db: Database) -> None
                 activity(busy.id, date(2021, 3, 1), ActivityStatus.SUBMITTED, True),
                 activity(busy.id, date(2021, 6, 1), ActivityStatus.SUBMITTED, False),
                 activity(busy.id, date(2020, 6, 1), ActivityStatus.SUBMITTED, False),  # last year
+                # The statistical year 2021 runs from 1 December 2020 to 30 November 2021.
+                activity(busy.id, date(2020, 12, 1), ActivityStatus.SUBMITTED, True),
+                activity(busy.id, date(2021, 12, 1), ActivityStatus.SUBMITTED, False),  # 2022's
                 activity(quiet.id, date(2021, 6, 1), ActivityStatus.DRAFT, None),  # not reported
                 activity(quiet.id, date(2021, 7, 1), ActivityStatus.WITHDRAWN, False),
                 activity(far.id, date(2021, 6, 1), ActivityStatus.SUBMITTED, False),  # elsewhere
             ]
         )
         await session.flush()
-        status = await district_status(session, jinjiang.id, 2021)
+        status = await district_status(session, jinjiang.id, 2021, ReportingYears())
         jinniu = await district_by_name(session, "金牛区")
         assert jinniu is not None
-        empty = await district_status(session, jinniu.id, 2021)
+        empty = await district_status(session, jinniu.id, 2021, ReportingYears())
     assert (status.organisations, status.enterprises, status.zones) == (2, 1, 1)
-    assert (status.reports, status.late) == (2, 1)
+    assert (status.reports, status.late) == (3, 1)
     assert [o.name for o in status.silent] == ["安静科协"]
     assert sorted((o.name, n) for o, n in status.incomplete) == [("安静科协", 13), ("活跃科协", 12)]
     assert (empty.organisations, empty.reports, empty.silent) == (0, 0, [])

@@ -254,6 +254,14 @@ def test_an_activity_in_december_is_editable_until_next_years_deadline() -> None
     assert not may_amend(REPORTER, report, date(2026, 12, 4), date(2027, 12, 1), years)
 
 
+def test_a_report_stays_editable_during_its_window_across_the_deadline() -> None:
+    report = Target(district_id=1, org_id=10, author_member_id=7)
+    years = ReportingYears()
+    # 29 November, reported on 1 December: its year is closed, its 3-day window is not.
+    assert may_amend(REPORTER, report, date(2026, 11, 29), date(2026, 12, 2), years)
+    assert not may_amend(REPORTER, report, date(2026, 11, 29), date(2026, 12, 3), years)
+
+
 def test_evidence_needs_a_photo() -> None:
     assert evidence_ready(["document", "photo"])
     assert not evidence_ready(["document", "document"])

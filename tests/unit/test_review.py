@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.enums import ActivityStatus, OrgKind
 from core.rules import ReviewState, check_reason, name_key, similar_names
+from core.years import ReportingYears
 from storage import reports, review
 from storage.db import Database
 from storage.models import Activity, AuditEntry, Evidence, Member
@@ -133,6 +134,7 @@ async def test_queue_is_the_districts_pending_reports_oldest_first(db: Database)
         rows, total = await review.queue(session, [jinjiang.id])
         assert ([a.id for a in rows], total) == ([activity_id], 1)
         assert (await review.queue(session, [qingyang.id]))[1] == 0
-        assert await review.pending_count(session, jinjiang.id, 2021) == 1
+        assert await review.pending_count(session, jinjiang.id, ReportingYears().span(2021)) == 1
+        assert await review.pending_count(session, jinjiang.id, ReportingYears().span(2022)) == 0
         await review.approve(session, activity, reviewer_id)
         assert (await review.queue(session, None))[1] == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.years import ReportingYears
 from handlers.plan import parse_plan_date
 from scheduler.reminders import (
     ActivityRow,
@@ -227,13 +229,17 @@ def test_deadline_reminders_and_city_summary() -> None:
     ]
 
 
-def test_deadline_from_the_table_and_same_day_validity() -> None:
+def test_configured_deadline_and_same_day_validity() -> None:
     snap = world()
-    snap.deadlines = {2026: date(2026, 12, 15)}
-    assert [k for k, _ in kinds_at(snap, local(12, 8, 9))] == [Kind.DEADLINE, Kind.DEADLINE]
-    assert kinds_at(snap, local(12, 8, 23, 59)) == []  # quiet anyway
-    assert kinds_at(snap, local(12, 9, 9)) == []  # yesterday's "7 days left" is stale
-    keys = {d.key for d in due_now(snap, local(12, 8, 9), TIMING)}
+    timing = replace(TIMING, years=ReportingYears(12, 15))
+
+    def kinds(moment: datetime) -> list[Kind]:
+        return [d.kind for d in due_now(snap, moment, timing)]
+
+    assert kinds(local(12, 8, 9)) == [Kind.DEADLINE, Kind.DEADLINE]
+    assert kinds(local(12, 8, 23, 59)) == []  # quiet anyway
+    assert kinds(local(12, 9, 9)) == []  # yesterday's "7 days left" is stale
+    keys = {d.key for d in due_now(snap, local(12, 8, 9), timing)}
     assert keys == {"deadline:10:2026-12-15-7d:3", "deadline:10:2026-12-15-7d:4"}
 
 
