@@ -221,6 +221,16 @@ async def test_org_scope(env: Env) -> None:
     assert ws11["A6"].value == "所属区（市）县"  # the district summary follows the one row
 
 
+async def test_a_december_activity_counts_toward_the_next_years_tables(env: Env) -> None:
+    """The statistical year: 1 December of YEAR belongs to YEAR + 1, 30 November to YEAR."""
+    scope = Scope(Level.ORG, YEAR + 1, org_id=env.seeded.enterprise_ids[0])
+    result = await export(env, ("1-3",), scope, thumbnails=False)
+    ws = load_workbook(result.files[0])["附件1-3"]
+    assert ws.cell(5, 2).value == f"{YEAR}年12月1日"
+    assert ws.cell(5, 3).value == "下一年度的活动"
+    assert ws.cell(6, 1).value == annex13.NOTE  # the only one
+
+
 async def test_annex11(env: Env) -> None:
     result = await export(env, ("1-1",), district_scope(env))
     assert [p.name for p in result.files] == [f"附件1-1_{YEAR}年锦江区.xlsx"]  # no bundle
