@@ -243,7 +243,9 @@ async def _tell_interrupted(bot: Bot, db: Database) -> None:
         return
     for job_id, scope, chat_id, lang in taken:
         annex, _, rest = scope.partition(":")
-        year = re.search(r"(\d{4})\d{4}-", rest)
+        # The scope's key holds its period (Scope.key); a statistical year ends on its
+        # deadline, within its calendar year (it starts in the one before).
+        year = re.search(r"\d{8}-(\d{4})\d{4}", rest)
         text = t(
             lang,
             "export_interrupted",

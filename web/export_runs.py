@@ -39,7 +39,8 @@ Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 
 _KEY = re.compile(
     r"(?P<annex>1-3|1-1|1-2|all):(?:district:(?P<district>\d{1,9})|city):"
-    r"(?P<year>\d{4})\d{4}-\d{8}(?P<approved>:approved)?(?P<nobundle>:nobundle)?"
+    # The period of a statistical year ends in that year (its first day is in the one before).
+    r"\d{8}-(?P<year>\d{4})\d{4}(?P<approved>:approved)?(?P<nobundle>:nobundle)?"
 )
 
 # Where each running export of this process stands: job id → (stage, done, total). Only a

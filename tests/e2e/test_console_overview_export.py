@@ -35,7 +35,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def this_year(kexie: Kexie) -> int:
-    return utcnow().astimezone(kexie.settings.tz).year
+    return kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
 
 
 async def seed(kexie: Kexie) -> Seeded:

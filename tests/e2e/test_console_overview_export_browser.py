@@ -80,7 +80,7 @@ def export(driver: WebDriver, base: str) -> list[str]:
 
 
 async def test_overview_and_export_in_chromium(kexie: Kexie, browser: WebDriver) -> None:  # noqa: F811
-    year = utcnow().astimezone(kexie.settings.tz).year
+    year = kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
     async with kexie.session() as session:
         await seed_export_data(session, open_evidence_store(kexie.settings), year)
     await kexie.member(7301, "district_admin", district="锦江区", first_name="陈静")

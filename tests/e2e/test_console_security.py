@@ -157,7 +157,7 @@ async def call(
 
 
 def this_year(kexie: Kexie) -> int:
-    return utcnow().astimezone(kexie.settings.tz).year
+    return kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
 
 
 # --- the world: the same objects in 锦江区 (the visitor's) and 武侯区 (another district's) ------

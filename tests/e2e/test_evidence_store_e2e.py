@@ -92,7 +92,7 @@ async def test_report_evidence_is_stored_and_exported(
     else:
         assert all(kexie.settings.evidence_dir.joinpath(r.sha256[:2]).is_dir() for r in rows)
 
-    year = str(activity.activity_date.year)
+    year = str(kexie.settings.years.year_of(activity.activity_date))
     out = tmp_path / "export"
     result = await cli(kexie, env, "export", "1-3", "--year", year, "--district", "锦江区",
                        "--out", str(out))  # fmt: skip

@@ -35,7 +35,7 @@ def documents(user: FakeUser) -> dict[str, BotMessage]:
 
 
 async def test_district_admin_exports_all_annexes(kexie: Kexie) -> None:
-    this_year = utcnow().astimezone(kexie.settings.tz).year
+    this_year = kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
     await seed(kexie, this_year)
     admin = await kexie.member(4101, "district_admin", district="锦江区")
     await admin.send("/export")
@@ -101,7 +101,7 @@ async def test_older_years_can_be_typed_and_empty_scope_gives_empty_forms(kexie:
 
 
 async def test_city_admin_chooses_a_district(kexie: Kexie) -> None:
-    await seed(kexie, utcnow().astimezone(kexie.settings.tz).year)
+    await seed(kexie, kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date()))
     city = await kexie.member(4104, "city_admin")
     await city.send("/export")
     await city.expect_any("请选择要导出的附件")
@@ -118,7 +118,7 @@ async def test_city_admin_chooses_a_district(kexie: Kexie) -> None:
 
 
 async def test_city_admin_exports_the_whole_city(kexie: Kexie) -> None:
-    year = utcnow().astimezone(kexie.settings.tz).year
+    year = kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
     await seed(kexie, year)
     city = await kexie.member(4105, "city_admin")
     await city.send("/export")

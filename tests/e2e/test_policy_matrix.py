@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.enums import ActivityStatus, Role
 from core.rules import ReviewState, reference_number
+from core.years import ReportingYears
 from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie
 from tests.standin import FakeUser
@@ -76,7 +77,7 @@ async def _activity(kexie: Kexie, org_id: int, author_id: int) -> int:
         )
         session.add(activity)
         await session.flush()
-        activity.ref_no = reference_number(activity.id, today.year)
+        activity.ref_no = reference_number(activity.id, ReportingYears().year_of(today))
         return activity.id
 
 

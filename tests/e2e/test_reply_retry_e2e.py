@@ -104,7 +104,7 @@ async def test_album_acknowledgement_arrives_after_a_500(kexie: Kexie) -> None:
 
 
 async def test_export_files_arrive_after_a_502_on_upload(kexie: Kexie) -> None:
-    this_year = utcnow().astimezone(kexie.settings.tz).year
+    this_year = kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
     async with kexie.session() as session:
         await seed_export_data(session, open_evidence_store(kexie.settings), this_year)
     admin = await kexie.member(4102, "district_admin", district="锦江区")

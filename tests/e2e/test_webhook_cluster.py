@@ -328,7 +328,7 @@ async def test_two_instances_behind_nginx_survive_a_kill(
     stored_keys = await asyncio.to_thread(cluster.s3.keys, cluster.bucket)
     assert hashes and hashes <= {key.rsplit("/", 1)[-1] for key in stored_keys}
     out = cluster.kexie.data_dir / "export"
-    year = str(activities[0].activity_date.year)
+    year = str(cluster.kexie.settings.years.year_of(activities[0].activity_date))
     exporter = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "kexie"),
         *("export", "all", "--year", year, "--district", "锦江区", "--out", str(out)),
