@@ -101,10 +101,8 @@ async def with_retries(call: Callable[[], Awaitable[T]], *, deadline: float, wha
 
 
 async def deliver(action: Deferred, *, deadline: float, what: str) -> bool:
-    """Run one queued Telegram call with :func:`with_retries`; False if it gave up.
-
-    Failures that are not transient (400, 403...) propagate to the caller.
-    """
+    """Run one queued Telegram call with :func:`with_retries`; False if it gave up (failures
+    that are not transient, 400, 403..., propagate to the caller)."""
     try:
         await with_retries(action, deadline=deadline, what=what)
     except Exception as exc:

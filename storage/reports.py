@@ -311,8 +311,8 @@ async def submit(
     now: datetime | None = None,
     years: ReportingYears | None = None,
 ) -> None:
-    """Mark a complete draft (or a withdrawn report) as submitted and give it a reference
-    (numbered in its statistical year: ``years``, the default deadline unless given).
+    """Mark a complete draft (or a withdrawn report) as submitted, with a reference in its
+    statistical year (``years``; the default deadline unless given).
 
     Raises :class:`~core.report_steps.IncompleteReport` (naming the first unanswered question)
     when an answer or the evidence is missing; nothing is changed then.
@@ -331,10 +331,8 @@ async def submit(
     activity.submitted_at = now
     activity.on_time, activity.late_days = judged.on_time, judged.late_days
     review.mark_submitted(activity, now)
-    if activity.ref_no is None:
-        activity.ref_no = reference_number(
-            activity.id, (years or ReportingYears()).year_of(activity.activity_date)
-        )
+    year = (years or ReportingYears()).year_of(activity.activity_date)
+    activity.ref_no = activity.ref_no or reference_number(activity.id, year)
     action = "resubmit" if resubmit else "submit"
     _audit(session, activity, member_id, action, None, None, activity.ref_no)
 
@@ -373,11 +371,8 @@ async def org_reports(
 
 
 async def ended_orgs(session: AsyncSession, member_id: int) -> list[Organisation]:
-    """Associations the member was removed from and holds no role in now, latest removal first.
-
-    Their drafts and reports there are out of reach: the member is told so (and how to be
-    invited again) instead of "not found".
-    """
+    """Associations the member was removed from and holds no role in now, latest removal first
+    (their drafts and reports there are out of reach: the member is told so, not "not found")."""
     still = select(Membership.org_id).where(
         Membership.member_id == member_id,
         Membership.active.is_(True),

@@ -24,7 +24,7 @@ from bot.polling import read_update, serve
 from exports import jobs, runner
 from handlers import export_run as export
 from storage.db import Database, DatabaseLost
-from storage.models import ExportJob, Organisation
+from storage.models import ExportJob, Organisation, utcnow
 from tests.harness import TOKEN, Kexie
 from tests.standin import FakeUser
 
@@ -290,7 +290,7 @@ async def test_export_interrupted_by_shutdown_is_recorded_and_the_admin_told_aft
     await admin.expect_any("请选择要导出的附件")
     await admin.press("附件1-3 工作情况统计表（含佐证材料）")
     await admin.expect_any("请选择年度")
-    year = time.gmtime().tm_year
+    year = kexie.settings.years.year_of(utcnow().astimezone(kexie.settings.tz).date())
     await admin.press(f"{year}年（本年度）")
     await admin.expect_any("行", timeout=SLOW)  # the writer is under way: "正在生成表格：n/m 行"
 
