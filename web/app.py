@@ -13,9 +13,14 @@ from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web import associations, entry, export, overview, report, reports
+from web.body_limit import BodyLimit
 from web.page import HERE, Console, Refused, render
 
 log = logging.getLogger(__name__)
+
+# A console form is a few fields (a return reason is the longest); the body is refused past
+# this before anything reads it, a session or not.
+MAX_BODY = 64 * 1024
 
 # Only kexie's own files, and Telegram's telegram-web-app.js (theme, back button) when the
 # phone can load it; the console also works without it (tests run offline).
@@ -72,4 +77,4 @@ def create_console(console: Console) -> ASGIApp:
         exception_handlers={Refused: _refused},
     )
     app.state.console = console
-    return _SecurityHeaders(app)
+    return _SecurityHeaders(BodyLimit(app, MAX_BODY))

@@ -6,6 +6,8 @@ from __future__ import annotations
 import logging
 from datetime import date
 
+from markupsafe import Markup
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -13,26 +15,23 @@ from starlette.routing import BaseRoute, Route
 from core.policy import Action, allowed, org_target
 from core.rules import format_datetime
 from scheduler.chase import nudge
+from storage.chase import CHASE_GAP, CHASE_KIND, chase_key_prefix, chase_recipients
 from storage.console_orgs import OrgDetail, org_detail, org_page
-from storage.models import utcnow
+from storage.models import OutboxMessage, utcnow
 from storage.registry import all_districts, districts_by_id
 from web.page import Page, not_found, page
+from web.params import number, path_id
 
 log = logging.getLogger(__name__)
 
-
-def _int(value: str | None) -> int | None:
-    """A positive whole number from the query string, else None (anything else is ignored)."""
-    if value is None or not value.isdigit() or len(value) > 9:
-        return None
-    return int(value)
+MAX_PAGE = 1_000_000  # a page number past any registry (the listing clamps to its last page)
 
 
 async def list_associations(request: Request) -> Response:
     """The registry of the associations in the visitor's scope, 50 a page."""
     async with page(request) as p:
-        district_id = _int(request.query_params.get("district"))
-        number = _int(request.query_params.get("page")) or 1
+        district_id = number(request.query_params.get("district"))
+        wanted = number(request.query_params.get("page"), high=MAX_PAGE) or 1
         districts = (
             await all_districts(p.db)
             if p.districts is None
@@ -44,7 +43,7 @@ async def list_associations(request: Request) -> Response:
             p.db,
             p.districts,
             district_id=district_id,
-            page=number,
+            page=wanted,
             today=_today(p),
             years=p.settings.years,
             quiet_days=p.settings.quiet_days,
@@ -71,15 +70,7 @@ async def show_association(request: Request) -> Response:
     async with page(request) as p:
         detail = await _detail(p, request.path_params["org_id"])
         org = detail.figures.org
-        note = None
-        kind = request.query_params.get("note")
-        if kind == "sent":
-            note = p.t("chase_sent", org=org.name, people=_int(request.query_params.get("n")) or 0)
-        elif kind == "too_soon" and detail.last_chase is not None:
-            when = format_datetime(detail.last_chase, p.settings.tz)
-            note = p.t("chase_too_soon", org=org.name, when=when)
-        elif kind == "nobody":
-            note = p.t("chase_nobody", org=org.name)
+        note = await _note(p, detail, request.query_params.get("note"))
         missing = "、".join(str(p.t(f"reg_f_{spec.key}")) for spec in detail.figures.missing)
         may_chase = allowed(p.actor, Action.CHASE, org_target(org.id, org.district_id))
         return p.render(
@@ -92,6 +83,36 @@ async def show_association(request: Request) -> Response:
             may_chase=may_chase,
             quiet_days=p.settings.quiet_days,
         )
+
+
+async def _note(p: Page, detail: OrgDetail, kind: str | None) -> Markup | None:
+    """The outcome of the 提醒 just made (``?note=``), as the database records it: the URL only
+    says which sentence to look for, so a link cannot make the page claim a nudge or a count."""
+    org = detail.figures.org
+    last = detail.last_chase
+    recent = last is not None and utcnow() - last < CHASE_GAP
+    if kind == "sent" and recent:
+        people = await _latest_nudge_size(p, org.id)
+        return p.t("chase_sent", org=org.name, people=people) if people else None
+    if kind == "too_soon" and recent and last is not None:
+        return p.t("chase_too_soon", org=org.name, when=format_datetime(last, p.settings.tz))
+    if kind == "nobody":
+        recipients = await chase_recipients(p.db, org.id)
+        if not any(m.telegram_id is not None for m in recipients):
+            return p.t("chase_nobody", org=org.name)
+    return None
+
+
+async def _latest_nudge_size(p: Page, org_id: int) -> int:
+    """How many people the association's latest nudge was queued for: its outbox rows, which
+    one 提醒 writes together with one ``created_at`` (:func:`scheduler.chase.nudge`)."""
+    nudges = (
+        OutboxMessage.kind == CHASE_KIND,
+        OutboxMessage.key.startswith(chase_key_prefix(org_id), autoescape=True),
+    )
+    latest = select(func.max(OutboxMessage.created_at)).where(*nudges).scalar_subquery()
+    count = select(func.count(OutboxMessage.id)).where(*nudges, OutboxMessage.created_at == latest)
+    return int(await p.db.scalar(count) or 0)
 
 
 async def chase_association(request: Request) -> Response:
@@ -108,7 +129,7 @@ async def chase_association(request: Request) -> Response:
         elif done.queued == 0:
             query = {"note": "nobody"}
         else:
-            query = {"note": "sent", "n": done.queued}
+            query = {"note": "sent"}  # the count is read back from the outbox, not the URL
         log.info("console: chase org %s by member %s, queued %d", org.id, p.member.id, done.queued)
         target = p.href(f"/associations/{org.id}", query)
     if done.queued:
@@ -119,7 +140,7 @@ async def chase_association(request: Request) -> Response:
 async def _detail(p: Page, org_id: int) -> OrgDetail:
     detail = await org_detail(
         p.db,
-        org_id,
+        path_id(org_id),
         p.districts,
         today=_today(p),
         years=p.settings.years,

@@ -38,6 +38,7 @@ from web.export_runs import (
     start,
 )
 from web.page import Page, Refused, form_value, not_found, page
+from web.params import number, path_id
 
 log = logging.getLogger(__name__)
 
@@ -103,10 +104,8 @@ async def start_export(request: Request) -> Response:
         annex = form_value(request, "annex")
         year_text = form_value(request, "year")
         where = form_value(request, "where")
-        if annex not in CHOICES or not year_text.isdigit() or len(year_text) != 4:
-            raise Refused(400, "web_bad_request")
-        year = int(year_text)
-        if not EARLIEST_DATE.year <= year <= _this_year(p):
+        year = number(year_text, EARLIEST_DATE.year, _this_year(p))
+        if annex not in CHOICES or year is None:
             raise Refused(400, "web_bad_request")
         approved_only = form_value(request, "approved_only") == "1"
         bundle = form_value(request, "bundle") == "1"
@@ -117,7 +116,8 @@ async def start_export(request: Request) -> Response:
             scope = Scope(Level.CITY, year, approved_only=approved_only, years=p.settings.years)
             place = plain(p.lang, "export_where_city")
         else:
-            district = await p.db.get(District, int(where)) if where.isdigit() else None
+            district_id = number(where)
+            district = await p.db.get(District, district_id) if district_id else None
             if district is None or not allowed(
                 p.actor, Action.EXPORT, Target(district_id=district.id)
             ):
@@ -155,7 +155,7 @@ async def start_export(request: Request) -> Response:
 
 async def _run_in_scope(p: Page, run_id: int) -> tuple[ExportJob, RunKey]:
     """The run, if the visitor may export its scope; else 404 (as a missing run)."""
-    job = await p.db.get(ExportJob, run_id)
+    job = await p.db.get(ExportJob, path_id(run_id))
     key = parse_run_key(job.scope) if job is not None else None
     if job is None or key is None:
         raise not_found()
@@ -171,9 +171,8 @@ async def _run_in_scope(p: Page, run_id: int) -> tuple[ExportJob, RunKey]:
 
 async def show_run(request: Request) -> Response:
     """While running: the progress, refreshed; then the files with their download links."""
-    run_id = int(request.path_params["run_id"])
     async with page(request) as p:
-        job, key = await _run_in_scope(p, run_id)
+        job, key = await _run_in_scope(p, request.path_params["run_id"])
         where = plain(p.lang, "export_where_city")
         if key.district_id is not None:
             district = await p.db.get(District, key.district_id)
@@ -206,10 +205,9 @@ async def show_run(request: Request) -> Response:
 
 async def download(request: Request) -> Response:
     """One file of a finished run, streamed, under its Chinese name."""
-    run_id = int(request.path_params["run_id"])
     name = str(request.path_params["file"])
     async with page(request) as p:
-        job, _key = await _run_in_scope(p, run_id)
+        job, _key = await _run_in_scope(p, request.path_params["run_id"])
         if job.status != jobs.DONE:
             raise not_found()
         # Only a name the run's folder lists: nothing else on disk can be reached.

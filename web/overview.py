@@ -24,6 +24,7 @@ from scheduler.charts import ChartData, ChartLabels, chart_data, chart_labels, d
 from scheduler.countdown import city_figures, district_figures, totals
 from storage.models import District, utcnow
 from web.page import Page, Refused, not_found, page
+from web.params import number
 
 log = logging.getLogger(__name__)
 
@@ -47,9 +48,10 @@ async def _chosen_district(p: Page) -> District | None:
         if not own:
             raise not_found()
         raw = str(own[0])
-    if not raw.isdigit() or len(raw) > 9:
+    wanted = number(raw)
+    if wanted is None:
         raise not_found()
-    district = await p.db.get(District, int(raw))
+    district = await p.db.get(District, wanted)
     if district is None or not allowed(
         p.actor, Action.VIEW_STATUS, Target(district_id=district.id)
     ):

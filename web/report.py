@@ -37,25 +37,18 @@ from storage.models import Activity, Evidence
 from storage.thumbnails import thumbnail
 from web import report_files
 from web.page import HERE, Page, form_value, not_found, page
+from web.params import number, path_id
 from web.report_history import history_lines
 
 log = logging.getLogger(__name__)
 
-MAX_ID = 2**63  # SQLite's and PostgreSQL's largest integer, plus one
 WHOLE = 1_000_000  # the console shows long answers whole (the chat's card shortens them)
 PLACEHOLDER = (HERE / "static" / "no-thumb.svg").read_bytes()
 
 
-def _id(value: Any) -> int:
-    """A path's id; one no database integer can hold is simply not found."""
-    if not isinstance(value, int) or not 0 < value < MAX_ID:
-        raise not_found()
-    return value
-
-
 async def _visible(p: Page, report_id: int) -> Activity:
     """The report, if the visitor may see it (404 otherwise, whether it exists or not)."""
-    activity = await store.load_report(p.db, _id(report_id))
+    activity = await store.load_report(p.db, path_id(report_id))
     if activity is None or not allowed(p.actor, Action.VIEW_REPORTS, store.report_target(activity)):
         raise not_found()
     return activity
@@ -167,9 +160,10 @@ async def _render(
 async def _notice_after(p: Page, after: str | None) -> Any:
     """The outcome of the decision just made (``?after=<id>``), read from the database, so a
     link cannot make the page claim anything."""
-    if not after or not after.isdigit() or len(after) > 18:
+    decided_id = number(after)
+    if decided_id is None:
         return None
-    decided = await store.load_report(p.db, int(after))
+    decided = await store.load_report(p.db, decided_id)
     if decided is None or not allowed(p.actor, Action.VIEW_REPORTS, store.report_target(decided)):
         return None
     state = decided.review_state
@@ -261,7 +255,7 @@ async def return_report(request: Request) -> Response:
 
 async def _evidence(p: Page, evidence_id: int) -> Evidence:
     """An evidence file, if the visitor may see its report (404 otherwise)."""
-    evidence = await store.load_evidence(p.db, _id(evidence_id))
+    evidence = await store.load_evidence(p.db, path_id(evidence_id))
     if evidence is None or not allowed(
         p.actor, Action.VIEW_REPORTS, store.report_target(evidence.activity)
     ):

@@ -22,8 +22,8 @@ from storage.console_reports import (
     report_page,
 )
 from web.page import not_found, page
+from web.params import number
 
-_ID = re.compile(r"[0-9]{1,18}")  # larger numbers overflow the database's integers
 _MONTH = re.compile(r"([0-9]{4})-([0-9]{2})")
 
 # 主办 / 协办 / 承办 as stored (core.rules.ROLES) → the catalog label in the visitor's language.
@@ -42,10 +42,6 @@ STATE_KEYS: dict[str, str] = {
 }
 
 
-def _int(value: str | None) -> int | None:
-    return int(value) if value and _ID.fullmatch(value) else None
-
-
 def parse_month(value: str | None) -> tuple[int, int] | None:
     """``2021-11`` → (2021, 11); anything else (``2021-13``, ``11``) → None (ignored)."""
     found = _MONTH.fullmatch(value or "")
@@ -62,14 +58,14 @@ def parse_filters(query: Mapping[str, str]) -> tuple[ReportFilters, int]:
     state = query.get("state") or ""
     late = {"1": True, "0": False}.get(query.get("late") or "")
     filters = ReportFilters(
-        district_id=_int(query.get("district")),
-        org_id=_int(query.get("org")),
+        district_id=number(query.get("district")),
+        org_id=number(query.get("org")),
         month=parse_month(query.get("month")),
         state=ReviewState(state) if state in set(ReviewState) else None,
         late=late,
         text=(query.get("q") or "").strip()[:TEXT_MAX],
     )
-    return filters, _int(query.get("page")) or 1
+    return filters, number(query.get("page")) or 1
 
 
 def filter_query(filters: ReportFilters) -> dict[str, Any]:

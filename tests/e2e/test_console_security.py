@@ -31,7 +31,7 @@ import pytest
 from sqlalchemy import func, select
 from starlette.routing import Mount, Route
 
-from bot.console import console_services
+from bot.console import console_app, console_services
 from core.rules import ReviewState
 from scheduler.chase import CHASE_KIND
 from storage.models import (
@@ -43,7 +43,7 @@ from storage.models import (
     OutboxMessage,
     utcnow,
 )
-from tests.console import console_client, init_data, sign_in
+from tests.console import BASE, console_client, init_data, sign_in
 from tests.harness import TOKEN, Kexie
 from tests.journeys import submit_report_with_album
 from web.app import create_console
@@ -396,6 +396,80 @@ def same(foreign: httpx.Response, absent: httpx.Response, what: str) -> None:
         absent.status_code,
     )
     assert foreign.content == absent.content, (what, foreign.text[:300], absent.text[:300])
+
+
+# --- odd numbers: never a 5xx -------------------------------------------------------------------
+
+# Numbers a hostile visitor types: digits str.isdigit() accepts and int() refuses (², ¹) or
+# reads (٣), numbers no database integer holds, negative ones, zero.
+ODD_NUMBERS = (
+    "²",
+    "¹",
+    "٣",
+    "12345678901234567890",
+    "9223372036854775808",
+    "-1",
+    "-12345678901234567890",
+    "0",
+)
+# Every numeric query and form field some console page reads (more are harmless to send).
+NUMERIC_QUERY = ("district", "org", "page", "after", "n", "last", "year")
+NUMERIC_FORM = ("year", "where", "district", "org")
+
+
+def hostile_client(kexie: Kexie, stack: contextlib.AsyncExitStack) -> Any:
+    """A console client that sees the app's 500 as an answer (not as a raised error)."""
+    assert kexie.app is not None
+    transport = httpx.ASGITransport(app=console_app(kexie.app), raise_app_exceptions=False)
+    return stack.enter_async_context(httpx.AsyncClient(transport=transport, base_url=BASE))
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+async def test_odd_numbers_in_every_path_query_and_form_never_answer_5xx(kexie: Kexie) -> None:
+    """Each numeric path parameter of every route, with each odd number: 404 (as a missing
+    id); each numeric query (GET) and form field (POST): anything but a 5xx."""
+    failures: list[str] = []
+    async with contextlib.AsyncExitStack() as stack:
+        mine, _, _ = await side(kexie, stack, "锦江区", ("锦江光电科技科协", 6451, 6461))
+        client = await hostile_client(kexie, stack)
+        csrf = await sign_in(client, 6461)
+        anonymous = await hostile_client(kexie, stack)
+        post = {"csrf": csrf, "annex": "1-1", "year": str(this_year(kexie)), "reason": REASON}
+        covered = 0
+        for endpoint in endpoints(kexie):
+            # The entry routes (logout would end the session) get a client of their own.
+            visitor = anonymous if endpoint.path in ENTRY else client
+            form = post if endpoint.method == "POST" else None
+            for name in endpoint.params:
+                if name == "file":
+                    continue  # a file name, not a number
+                for odd in ODD_NUMBERS:
+                    url = endpoint.url({**values(endpoint, mine.ids), name: odd})
+                    answer = await call(visitor, endpoint, url, form)
+                    covered += 1
+                    if answer.status_code != 404:
+                        failures.append(f"{endpoint} {name}={odd}: {answer.status_code}")
+            if endpoint.method == "POST" and endpoint.params:
+                continue  # its own object would be acted on; the path ids were tried above
+            url = endpoint.url(values(endpoint, mine.ids))
+            fields = NUMERIC_QUERY if endpoint.method == "GET" else NUMERIC_FORM
+            for name in fields:
+                for odd in ODD_NUMBERS:
+                    if endpoint.method == "GET":
+                        answer = await visitor.get(url, params={name: odd})
+                    else:
+                        answer = await call(visitor, endpoint, url, {**post, name: odd})
+                    covered += 1
+                    if answer.status_code >= 500:
+                        failures.append(f"{endpoint} {name}={odd}: {answer.status_code}")
+            if endpoint.path == "/associations/{org_id:int}":  # the 提醒 note's count
+                for odd in ODD_NUMBERS:
+                    answer = await visitor.get(url, params={"note": "sent", "n": odd})
+                    covered += 1
+                    if answer.status_code >= 500:
+                        failures.append(f"{endpoint} note=sent&n={odd}: {answer.status_code}")
+    assert covered > 300, covered
+    assert failures == [], "\n".join(failures)
 
 
 @pytest.fixture(autouse=True)
