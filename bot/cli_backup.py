@@ -1,4 +1,5 @@
-"""``kexie backup --out DIR`` and ``kexie restore DIR`` (see storage/backup.py).
+"""``kexie backup --out DIR`` and ``kexie restore DIR`` (see storage/backup.py and
+storage/restore.py).
 
 Both act on the whole installation, which the permission policy grants the operator
 (:data:`core.policy.OPERATOR`, city-wide) as :attr:`core.policy.Action.BACKUP`.
@@ -13,23 +14,14 @@ from pathlib import Path
 
 from core.policy import OPERATOR, Action, Target, allowed
 from core.settings import Settings
-from storage.backup import (
-    BackupError,
-    Outcome,
-    backup,
-    check_empty,
-    read_manifest,
-    restore_database,
-    restore_evidence,
-    verify,
-)
+from storage.backup import BackupError, Outcome, backup
 from storage.db import Database
-from storage.evidence import open_evidence_store
-from storage.migrate import upgrade
+from storage.restore import restore
 
 
-def _fail(line: str) -> int:
-    print(line, file=sys.stderr)
+def _fail(lines: str) -> int:
+    # One line per problem (a malformed manifest may have several), never a traceback.
+    print(lines, file=sys.stderr)
     return 2
 
 
@@ -37,8 +29,8 @@ def _megabytes(size: int) -> str:
     return f"{size / 1_000_000:.1f} MB"
 
 
-def _notes(outcome: Outcome | list[str]) -> None:
-    for line in outcome.notes if isinstance(outcome, Outcome) else outcome:
+def _notes(outcome: Outcome) -> None:
+    for line in outcome.notes:
         print(line, file=sys.stderr)
 
 
@@ -73,24 +65,14 @@ def cmd_restore(args: argparse.Namespace, settings: Settings) -> int:
         return _fail("无权恢复。 / not allowed")
     source: Path = args.dir
     try:
-        manifest = read_manifest(source)
-        verify(source, manifest)  # every file, before anything changes
-        asyncio.run(check_empty(settings))
-        store = open_evidence_store(settings)
-        evidence = restore_evidence(source, manifest, store)
-        # The database last: once it is in place the target is no longer empty, and a restore
-        # interrupted before could simply be run again.
-        notes = restore_database(settings, source, manifest)
-        if manifest["database"].get("file"):
-            upgrade(settings.db_url)  # a backup from an older version gets today's schema
+        outcome = restore(settings, source)
     except BackupError as exc:
         return _fail(str(exc))
     print(
-        f"已从 {source} 恢复：佐证文件 {evidence.files} 个（{_megabytes(evidence.size)}） / "
-        f"restored: {evidence.files} evidence files"
+        f"已从 {source} 恢复：佐证文件 {outcome.files} 个（{_megabytes(outcome.size)}） / "
+        f"restored: {outcome.files} evidence files"
     )
-    _notes(evidence)
-    _notes(notes)
+    _notes(outcome)
     return 0
 
 

@@ -8,9 +8,7 @@ and ``manifest.json``, written last, listing every evidence file's sha256 and si
 object storage is listed but not copied: the bucket is backed up by its own means (versioning,
 replication, ``mc mirror``, ``ossutil``).
 
-A restore verifies every file against the manifest before it changes anything, copies the
-evidence into the configured store (so a local backup can also fill a bucket), and puts the
-database in place last, then migrates it to the current schema.
+Restoring is storage/restore.py; reading a backup folder safely is storage/backup_manifest.py.
 """
 
 from __future__ import annotations
@@ -28,16 +26,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect, literal, select, table
+from sqlalchemy import select
 from sqlalchemy.engine import URL, make_url
 
 from core.settings import Settings
 from storage.db import Database
 from storage.evidence import (
     CHUNK,
-    EvidenceStorage,
     EvidenceStore,
-    copy_stream,
     file_sha256,
     key_of,
     open_evidence_store,
@@ -53,7 +49,8 @@ Which = Callable[[str], str | None]
 
 
 class BackupError(Exception):
-    """A backup or restore that cannot go on; the message is one line for the operator."""
+    """A backup or restore that cannot go on; the message is one line per problem, for the
+    operator."""
 
 
 @dataclass
@@ -65,15 +62,17 @@ class Outcome:
     notes: list[str] = field(default_factory=list)
 
 
-def _backend(settings: Settings) -> str:
+def backend_of(settings: Settings) -> str:
+    """The target database's kind: ``sqlite`` or ``postgresql``."""
     return make_url(settings.db_url).get_backend_name()
 
 
-def _sqlite_path(settings: Settings) -> Path:
+def sqlite_path(settings: Settings) -> Path:
+    """The SQLite database file ``settings`` name."""
     return Path(make_url(settings.db_url).database or "")
 
 
-def _libpq(settings: Settings) -> tuple[str, dict[str, str]]:
+def libpq(settings: Settings) -> tuple[str, dict[str, str]]:
     """The database as a libpq URL without the password, and an environment carrying it
     (a password on the command line would show in ``ps``)."""
     url = make_url(settings.db_url)
@@ -87,7 +86,8 @@ def _libpq(settings: Settings) -> tuple[str, dict[str, str]]:
     return plain.render_as_string(hide_password=False), env
 
 
-def _run(argv: list[str], env: dict[str, str], what: str) -> None:
+def run_tool(argv: list[str], env: dict[str, str], what: str) -> None:
+    """Run ``pg_dump`` or ``pg_restore``; BackupError with its last stderr line on failure."""
     done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or [f"exit code {done.returncode}"])[-1]
@@ -146,11 +146,11 @@ async def backup(
         raise BackupError(f"{out} 不是空文件夹，请换一个 / is not an empty folder")
     out.mkdir(parents=True, exist_ok=True)
     outcome = Outcome()
-    database: dict[str, Any] = {"kind": _backend(settings)}
+    database: dict[str, Any] = {"kind": backend_of(settings)}
     # The database first: evidence is stored before the row naming it commits, so everything
     # the copied database references is in the store when it is listed afterwards.
     if database["kind"] == "sqlite":
-        await asyncio.to_thread(_copy_sqlite, _sqlite_path(settings), out / SQLITE_FILE)
+        await asyncio.to_thread(_copy_sqlite, sqlite_path(settings), out / SQLITE_FILE)
         database["file"] = SQLITE_FILE
     else:
         pg_dump = which("pg_dump")
@@ -161,9 +161,9 @@ async def backup(
                 "数据库URL） / pg_dump not found: back up PostgreSQL with pg_dump"
             )
         else:
-            url, env = _libpq(settings)
+            url, env = libpq(settings)
             argv = [pg_dump, "--format=custom", "--no-owner", "--file", str(out / PG_FILE), url]
-            await asyncio.to_thread(_run, argv, env, "pg_dump")
+            await asyncio.to_thread(run_tool, argv, env, "pg_dump")
             database["file"] = PG_FILE
     if database["file"]:
         path = out / database["file"]
@@ -214,136 +214,3 @@ async def backup(
     kept = {f["sha256"] for f in files}
     outcome.size = sum(size for sha, size in stored if sha in kept)
     return outcome
-
-
-# --- restore ---------------------------------------------------------------------------------
-
-
-def read_manifest(source: Path) -> dict[str, Any]:
-    """The backup's manifest; BackupError when the folder is not a complete backup."""
-    try:
-        manifest = json.loads((source / MANIFEST).read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BackupError(f"{source} 里没有 {MANIFEST}，不是完整的备份 / not a backup") from None
-    except (OSError, ValueError) as exc:
-        raise BackupError(f"{MANIFEST} 无法读取 / unreadable: {type(exc).__name__}") from None
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise BackupError(f"{MANIFEST} 的格式不认识 / unknown manifest format")
-    return manifest
-
-
-def verify(source: Path, manifest: dict[str, Any]) -> None:
-    """Check the database file and every evidence file against the manifest (size, sha256)."""
-    database = manifest["database"]
-    if database.get("file"):
-        path = source / str(database["file"])
-        if not path.is_file() or file_sha256(path) != database.get("sha256"):
-            raise BackupError(f"{path.name} 与清单不符 / does not match the manifest")
-    evidence = manifest["evidence"]
-    if not evidence.get("included"):
-        return
-    bad = []
-    for item in evidence["files"]:
-        sha = str(item["sha256"])
-        path = source / EVIDENCE_DIR / key_of(sha)
-        ok = path.is_file() and path.stat().st_size == int(item["size"])
-        if not (ok and file_sha256(path) == sha):
-            bad.append(sha)
-    if bad:
-        raise BackupError(
-            f"{len(bad)} 个佐证文件与清单不符（例如 {bad[0][:12]}…），未恢复任何内容 / "
-            f"{len(bad)} evidence files do not match the manifest; nothing was restored"
-        )
-
-
-async def occupied_table(db: Database) -> str | None:
-    """The first table holding a row (the migrations' own bookkeeping aside), or None."""
-    async with db.engine.connect() as conn:
-        names = await conn.run_sync(lambda sync: inspect(sync).get_table_names())
-        for name in sorted(names):
-            if name == "alembic_version":
-                continue
-            if (await conn.execute(select(literal(1)).select_from(table(name)).limit(1))).first():
-                return str(name)
-    return None
-
-
-async def check_empty(settings: Settings) -> None:
-    """Refuse (BackupError) unless the target database is absent or holds no rows."""
-    if _backend(settings) == "sqlite" and not _sqlite_path(settings).exists():
-        return
-    db = Database(settings.db_url)
-    try:
-        busy = await occupied_table(db)
-    finally:
-        await db.dispose()
-    if busy is not None:
-        raise BackupError(
-            f"目标数据库不是空的（{busy} 表已有数据），拒绝恢复；请指向一个空的数据目录 / "
-            "the target database is not empty: restore refused"
-        )
-
-
-def restore_evidence(source: Path, manifest: dict[str, Any], store: EvidenceStorage) -> Outcome:
-    """Copy the backup's evidence into ``store``; for a backup that only lists its objects,
-    check the store already holds them."""
-    outcome = Outcome()
-    evidence = manifest["evidence"]
-    absent = 0
-    for item in evidence["files"]:
-        sha = str(item["sha256"])
-        if evidence.get("included"):
-            if store.put_file(source / EVIDENCE_DIR / key_of(sha)) != sha:
-                raise BackupError(f"佐证文件 {sha[:12]}… 在复制时改变了 / changed while copied")
-        elif store.size(sha) != int(item["size"]):
-            absent += 1
-            continue
-        outcome.files += 1
-        outcome.size += int(item["size"])
-    if absent:
-        outcome.notes.append(
-            f"注意：清单中的 {absent} 个佐证文件不在 {store.describe()}，请先恢复存储桶 / "
-            f"{absent} listed objects are not in the bucket: restore the bucket first"
-        )
-    return outcome
-
-
-def restore_database(
-    settings: Settings, source: Path, manifest: dict[str, Any], *, which: Which = shutil.which
-) -> list[str]:
-    """Put the backed-up database in place (blocking); return lines for the operator."""
-    database = manifest["database"]
-    kind, target_kind = database.get("kind"), _backend(settings)
-    if kind != target_kind:
-        raise BackupError(
-            f"备份的数据库是 {kind}，而目标是 {target_kind}，无法直接恢复 / "
-            "the backup's database kind differs from the target's"
-        )
-    if not database.get("file"):
-        return [
-            "备份中没有数据库转储：请先用 pg_restore 或 psql 恢复 PostgreSQL 数据库 / "
-            "no database dump in this backup: restore PostgreSQL with pg_restore"
-        ]
-    dump = source / str(database["file"])
-    if kind == "sqlite":
-        target = _sqlite_path(settings)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        for leftover in (Path(f"{target}-wal"), Path(f"{target}-shm")):
-            leftover.unlink(missing_ok=True)  # of the empty database being replaced
-        tmp = target.with_name(f".{target.name}.restoring")
-        with dump.open("rb") as src, tmp.open("wb") as dst:
-            copy_stream(src, dst)
-            dst.flush()
-            os.fsync(dst.fileno())
-        tmp.replace(target)
-        return []
-    pg_restore = which("pg_restore")
-    if pg_restore is None:
-        raise BackupError(
-            f"未找到 pg_restore：请用 pg_restore --no-owner -d 数据库URL {dump} 恢复数据库 / "
-            "pg_restore not found: restore the dump with pg_restore"
-        )
-    url, env = _libpq(settings)
-    argv = [pg_restore, "--no-owner", "--clean", "--if-exists", "--single-transaction"]
-    _run([*argv, "--dbname", url, str(dump)], env, "pg_restore")
-    return []

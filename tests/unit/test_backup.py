@@ -1,5 +1,6 @@
-"""storage/backup.py below the CLI: PostgreSQL with and without ``pg_dump``, evidence in a
-bucket (listed, not copied), a local backup restored into a bucket, refusals."""
+"""storage/backup.py, storage/backup_manifest.py and storage/restore.py below the CLI:
+PostgreSQL with and without ``pg_dump``, evidence in a bucket (listed, not copied), a local
+backup restored into a bucket, refusals, the manifest's checks and the restore marker."""
 
 from __future__ import annotations
 
@@ -11,17 +12,26 @@ from pathlib import Path
 import pytest
 
 from core.settings import Settings, load_settings
-from storage.backup import (
-    BackupError,
-    backup,
+from storage.backup import BackupError, backup
+from storage.backup_manifest import (
+    DatabaseEntry,
+    EvidenceList,
+    Manifest,
+    parse_manifest,
     read_manifest,
-    restore_database,
-    restore_evidence,
     verify,
 )
 from storage.db import Database
 from storage.evidence import open_evidence_store
+from storage.restore import (
+    check_empty,
+    mark_restoring,
+    restore_database,
+    restore_evidence,
+    unmark_restoring,
+)
 from tests.export_data import seed_export_data
+from tests.harness import Kexie
 from tests.s3_server import S3Server, moto_s3
 
 PG_URL = "postgresql+asyncpg://kexie:pa55-word@127.0.0.1:5433/kexie"
@@ -38,6 +48,12 @@ async def seeded(db: Database, settings: Settings) -> None:
         await seed_export_data(session, open_evidence_store(settings))
 
 
+def manifest_of(kind: str, file: str | None) -> Manifest:
+    """A manifest naming only a database."""
+    nothing = EvidenceList("local", "", False, (), ())
+    return Manifest("2026-06-10T08:00:00+00:00", DatabaseEntry(kind, file), nothing, "0" * 64)
+
+
 def sqlite_settings(tmp_path: Path, name: str = "data", **kw: object) -> Settings:
     """Settings of the ``db`` fixture's SQLite file, with their own data dir."""
     kw.setdefault("database_url", f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}")
@@ -50,8 +66,8 @@ async def test_postgres_without_pg_dump_says_so_in_one_line(db: Database, tmp_pa
     outcome = await backup(settings, db, tmp_path / "out", which=lambda _name: None)
     assert len(outcome.notes) == 1 and "pg_dump" in outcome.notes[0]
     manifest = read_manifest(tmp_path / "out")
-    assert manifest["database"] == {"kind": "postgresql", "file": None}
-    assert outcome.files == 7 and len(manifest["evidence"]["files"]) == 7
+    assert manifest.database == DatabaseEntry("postgresql", None)
+    assert outcome.files == 7 and len(manifest.evidence.files) == 7
 
 
 async def test_postgres_is_dumped_by_pg_dump_without_the_password_in_argv(
@@ -73,7 +89,7 @@ async def test_postgres_is_dumped_by_pg_dump_without_the_password_in_argv(
     assert "--format=custom" in argv
     assert (tmp_path / "password").read_text().strip() == "pa55-word"
     manifest = read_manifest(tmp_path / "out")
-    assert manifest["database"]["file"] == "kexie.pgdump" and manifest["database"]["size"] == 5
+    assert manifest.database.file == "kexie.pgdump" and manifest.database.size == 5
     verify(tmp_path / "out", manifest)
 
 
@@ -93,8 +109,8 @@ async def test_a_bucket_is_listed_not_copied(db: Database, tmp_path: Path, s3: S
     await seeded(db, settings)
     outcome = await backup(settings, db, tmp_path / "out")
     manifest = read_manifest(tmp_path / "out")
-    assert manifest["evidence"]["store"] == "s3" and not manifest["evidence"]["included"]
-    assert len(manifest["evidence"]["files"]) == 7 and outcome.files == 7
+    assert manifest.evidence.store == "s3" and not manifest.evidence.included
+    assert len(manifest.evidence.files) == 7 and outcome.files == 7
     assert not (tmp_path / "out" / "evidence").exists()
     assert any(bucket in n and "自身的方式备份" in n for n in outcome.notes)
     assert "kexie-test-secret" not in (tmp_path / "out" / "manifest.json").read_text()
@@ -118,7 +134,7 @@ async def test_a_local_backup_restores_into_a_bucket(
     bucket = s3.bucket()
     target = open_evidence_store(sqlite_settings(tmp_path, "new", **s3.settings(bucket)))
     restored = restore_evidence(tmp_path / "out", manifest, target)
-    listed = {f["sha256"]: f["size"] for f in manifest["evidence"]["files"]}
+    listed = {f.sha256: f.size for f in manifest.evidence.files}
     assert restored.files == 7
     assert s3.keys(bucket) == {
         f"evidence/{sha[:2]}/{sha[2:4]}/{sha}": size for sha, size in listed.items()
@@ -136,10 +152,90 @@ async def test_refusals(db: Database, tmp_path: Path) -> None:
     (tmp_path / "odd" / "manifest.json").write_text(json.dumps({"format": 99}))
     with pytest.raises(BackupError, match="格式不认识"):
         read_manifest(tmp_path / "odd")
-    sqlite_backup = {"database": {"kind": "sqlite", "file": "kexie.db"}}
+    sqlite_backup = manifest_of("sqlite", "kexie.db")
     pg_target = load_settings(data_dir=tmp_path / "pg", database_url=PG_URL)
     with pytest.raises(BackupError, match="备份的数据库是 sqlite，而目标是 postgresql"):
         restore_database(pg_target, tmp_path, sqlite_backup)
-    pg_backup = {"database": {"kind": "postgresql", "file": "kexie.pgdump"}}
+    pg_backup = manifest_of("postgresql", "kexie.pgdump")
     with pytest.raises(BackupError, match="未找到 pg_restore"):
         restore_database(pg_target, tmp_path, pg_backup, which=lambda _name: None)
+
+
+GOOD = {
+    "format": 1,
+    "created_at": "2026-06-10T08:00:00+00:00",
+    "database": {"kind": "sqlite", "file": "kexie.db", "sha256": "a" * 64, "size": 4096},
+    "evidence": {
+        "store": "local",
+        "location": "/srv/kexie/evidence",
+        "included": True,
+        "files": [{"sha256": "b" * 64, "size": 10}],
+        "missing": [],
+    },
+}
+
+
+def with_field(path: str, value: object) -> bytes:
+    """GOOD with the field at dotted ``path`` (list items by number) set to ``value``."""
+    manifest = json.loads(json.dumps(GOOD))
+    *parents, last = path.split(".")
+    node = manifest
+    for key in parents:
+        node = node[int(key)] if isinstance(node, list) else node[key]
+    node[int(last) if isinstance(node, list) else last] = value
+    return json.dumps(manifest).encode()
+
+
+def test_a_good_manifest_parses() -> None:
+    manifest = parse_manifest(json.dumps(GOOD).encode())
+    assert manifest.database == DatabaseEntry("sqlite", "kexie.db", "a" * 64, 4096)
+    assert manifest.evidence.included and manifest.evidence.files[0].size == 10
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "says"),
+    [
+        ("format", True, "格式不认识"),
+        ("format", 1.0, "格式不认识"),
+        ("created_at", "yesterday", "created_at 不是 ISO 时间"),
+        ("database.kind", "mysql", "database.kind 须为 sqlite 或 postgresql"),
+        ("database.file", "/etc/passwd", "database.file 须为备份文件夹内的相对路径"),
+        ("database.file", "a/../../kexie.db", "database.file 须为备份文件夹内的相对路径"),
+        ("database.file", "..\\kexie.db", "database.file 须为备份文件夹内的相对路径"),
+        ("database.file", None, "database.file 缺失"),
+        ("database.size", True, "database.size 须为不小于 0 的整数"),
+        ("database.size", 4096.0, "database.size 须为不小于 0 的整数"),
+        ("database.sha256", "A" * 64, "database.sha256 须为 64 位小写十六进制 sha256"),
+        ("evidence.files.0", "b" * 64, "evidence.files[0] 不是对象"),
+        ("evidence.files.0.size", None, "evidence.files[0].size 须为不小于 0 的整数"),
+        ("evidence.missing", {"x": 1}, "evidence.missing 不是列表"),
+        ("evidence.missing", ["../x"], "evidence.missing[0] 须为 64 位小写十六进制 sha256"),
+        ("evidence.store", 3, "evidence.store 缺失或不是字符串"),
+    ],
+)
+def test_each_wrong_field_is_one_line(path: str, value: object, says: str) -> None:
+    with pytest.raises(BackupError) as raised:
+        parse_manifest(with_field(path, value))
+    assert says in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_many_problems_are_counted_after_ten_lines() -> None:
+    files = [{"sha256": "x", "size": -1} for _ in range(20)]
+    with pytest.raises(BackupError) as raised:
+        parse_manifest(with_field("evidence.files", files))
+    lines = str(raised.value).splitlines()
+    assert len(lines) == 11 and lines[-1].startswith("…另有 30 处问题")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+async def test_the_marker_lets_only_the_same_backup_through(kexie_idle: Kexie) -> None:
+    settings = kexie_idle.settings  # migrated, the districts seeded: not empty
+    with pytest.raises(BackupError, match="不是空的"):
+        await check_empty(settings, "a" * 64)
+    await mark_restoring(settings, "a" * 64)
+    await check_empty(settings, "a" * 64)  # the same backup, half-restored: go on
+    with pytest.raises(BackupError, match="另一份备份未完成的恢复"):
+        await check_empty(settings, "b" * 64)
+    await unmark_restoring(settings)
+    with pytest.raises(BackupError, match="不是空的"):
+        await check_empty(settings, "a" * 64)
