@@ -147,6 +147,13 @@ def _short(name: str) -> str:
     return name if len(name) <= NAME_CHARS else name[: NAME_CHARS - 1] + "…"
 
 
+def _literal(text: str) -> str:
+    """``text`` as matplotlib must draw it: a pair of ``$`` in a name (an association's, a
+    district's) would otherwise be read as math text, which fails or draws something else.
+    An escaped ``\\$`` is drawn as ``$``; escaping each one leaves no pair to read."""
+    return text.replace("$", r"\$")
+
+
 @cache
 def cjk_font() -> Path | None:
     """A font file with Chinese glyphs, or None (warned once): the chart is then drawn anyway."""
@@ -190,6 +197,9 @@ def chart_figure(data: ChartData, labels: ChartLabels) -> Figure:
     import matplotlib
 
     matplotlib.use("Agg")
+    # The CJK fonts have no U+2212 (MINUS SIGN): a negative tick of an empty axis was drawn as
+    # a box, with a warning. Process-wide, like the backend: the charts are all it draws.
+    matplotlib.rcParams["axes.unicode_minus"] = False
     from matplotlib import font_manager
     from matplotlib.figure import Figure
 
@@ -206,26 +216,26 @@ def chart_figure(data: ChartData, labels: ChartLabels) -> Figure:
     height_px = 1000 + 60 * rows
     fig = Figure(figsize=(WIDTH_PX / DPI, height_px / DPI), dpi=DPI)
     months_ax, bars_ax = fig.subplots(2, 1, gridspec_kw={"height_ratios": [900, 100 + 60 * rows]})
-    fig.suptitle(labels.title, fontproperties=title_props)
+    fig.suptitle(_literal(labels.title), fontproperties=title_props)
 
     xs = list(range(12))
     order = [(data.first_month - 1 + i) % 12 for i in xs]
     on_time = [data.on_time[i] for i in order]
-    months_ax.bar(xs, on_time, color="#2b7bba", label=labels.on_time)
+    months_ax.bar(xs, on_time, color="#2b7bba", label=_literal(labels.on_time))
     late = [data.late[i] for i in order]
-    months_ax.bar(xs, late, bottom=on_time, color="#e8743b", label=labels.late)
-    months_ax.set_title(labels.months, fontproperties=props)
-    months_ax.set_xticks(xs, [labels.month_names[i] for i in order])
+    months_ax.bar(xs, late, bottom=on_time, color="#e8743b", label=_literal(labels.late))
+    months_ax.set_title(_literal(labels.months), fontproperties=props)
+    months_ax.set_xticks(xs, [_literal(labels.month_names[i]) for i in order])
     for tick in months_ax.get_xticklabels() + months_ax.get_yticklabels():
         tick.set_fontproperties(props)
     months_ax.yaxis.get_major_locator().set_params(integer=True)
     months_ax.legend(prop=props, loc="upper left")
 
-    names = [_short(name) for name, _ in data.bars][::-1]
+    names = [_literal(_short(name)) for name, _ in data.bars][::-1]
     counts = [count for _, count in data.bars][::-1]
     bars_ax.barh(range(len(names)), counts, color="#2b7bba")
     bars_ax.set_yticks(range(len(names)), names)
-    bars_ax.set_title(labels.bars, fontproperties=props)
+    bars_ax.set_title(_literal(labels.bars), fontproperties=props)
     for tick in bars_ax.get_xticklabels() + bars_ax.get_yticklabels():
         tick.set_fontproperties(props)
     bars_ax.xaxis.get_major_locator().set_params(integer=True)

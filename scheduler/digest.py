@@ -3,8 +3,11 @@ among its candidates).
 
 每日汇总: admins who chose the digest get no card per report (``reminders._muted``); at the
 morning hour they get yesterday's reports of their district in one message, and nothing on a
-day after none. 催报 of a correction: a report returned and not corrected within
-:data:`RETURN_FIX_DAYS` days reminds its author, once per return."""
+day after none. Switching between the two never announces a report twice: a report a digest
+listed is not carded afterwards (:func:`covered_by_digest`), a report carded is not listed.
+
+催报 of a correction: a report returned and not corrected within :data:`RETURN_FIX_DAYS` days
+reminds its author, once per return."""
 
 from __future__ import annotations
 
@@ -12,12 +15,18 @@ from collections.abc import Iterator
 from datetime import datetime, time, timedelta
 
 from core.calendar import on_working_day
-from scheduler.rows import Due, Kind, Snapshot, Timing
+from scheduler.rows import DELIVERY_KINDS, Due, Kind, Snapshot, Timing
 
 RETURN_FIX_DAYS = 3  # a returned report not corrected after this many days reminds its author
 
-# audit_log actions a district's daily digest lists (a report that reached the district).
-DIGEST_ACTIONS = frozenset({"submit", "resubmit", "correct"})
+# audit_log actions a district's daily digest lists (a report that reached the district), and
+# the card each one is announced with to an admin on 逐条推送 (scheduler.reminders.deliveries).
+CARD_OF = {
+    "submit": Kind.REPORT_SUBMITTED,
+    "resubmit": Kind.REPORT_RESUBMITTED,
+    "correct": Kind.REPORT_CORRECTED,
+}
+DIGEST_ACTIONS = frozenset(CARD_OF)
 
 
 def daily_digests(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
@@ -51,6 +60,21 @@ def daily_digests(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due
                     expires,
                     tuple(refs),
                 )
+
+
+def covered_by_digest(snap: Snapshot, item: Due, timing: Timing) -> bool:
+    """Whether a daily digest of the card's recipient already listed its report after the event
+    the card announces (``Snapshot.digested``): an admin back on 逐条推送 is not told again.
+
+    The other way round, a digest leaves out what was carded (``digest_message``)."""
+    if item.kind not in DELIVERY_KINDS:
+        return False
+    listed = snap.digested.get((item.member_id, item.subject))
+    if listed is None:
+        return False
+    # An amendment's card is due once its edits settled; the edits came before that.
+    happened = item.due_at - timing.edit_settle if item.kind == Kind.REPORT_EDITED else item.due_at
+    return happened <= listed
 
 
 def return_reminders(snap: Snapshot, timing: Timing) -> Iterator[Due]:

@@ -17,6 +17,8 @@ from core.enums import ActivityStatus
 from core.review_buttons import AMEND, APPROVE, RETURN
 from core.rules import ReviewState, format_date, shorten
 from core.texts import Raw, plain, t
+from scheduler import outbox
+from scheduler.digest import CARD_OF
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Due, Kind
 from storage.models import Activity, AuditEntry, District
@@ -26,16 +28,32 @@ DIGEST_BUTTONS = 10  # reports with 通过 / 退回 buttons (the others: /review
 
 
 async def digest_reports(session: AsyncSession, due: Due) -> list[int]:
-    """The reports the digest lists: those of its audit entries still submitted, each once."""
+    """The reports the digest lists: those of its audit entries still submitted, each once,
+    except the entries already carded to its admin (on 逐条推送 then, or switched there and
+    back since): the card's outbox key is the record that they were told."""
     if not due.refs:
         return []
-    rows = await session.execute(
-        select(AuditEntry.activity_id, Activity.status)
-        .join(Activity, Activity.id == AuditEntry.activity_id)
-        .where(AuditEntry.id.in_(due.refs))
-        .order_by(AuditEntry.id)
-    )
-    ids = [a for a, status in rows.all() if status == ActivityStatus.SUBMITTED]
+    rows = (
+        await session.execute(
+            select(AuditEntry.id, AuditEntry.activity_id, AuditEntry.action, Activity.status)
+            .join(Activity, Activity.id == AuditEntry.activity_id)
+            .where(AuditEntry.id.in_(due.refs))
+            .order_by(AuditEntry.id)
+        )
+    ).all()
+    cards = {
+        entry: Due(
+            CARD_OF[action], due.member_id, activity, str(entry), due.due_at, due.expires_at
+        ).key
+        for entry, activity, action, _ in rows
+        if action in CARD_OF
+    }
+    carded = await outbox.existing_keys(session, list(cards.values()))
+    ids = [
+        activity
+        for entry, activity, _, status in rows
+        if status == ActivityStatus.SUBMITTED and cards.get(entry) not in carded
+    ]
     return list(dict.fromkeys(ids))
 
 

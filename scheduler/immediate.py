@@ -36,7 +36,7 @@ from scheduler.reminders import (
     due_now,
     quiet_ends,
 )
-from scheduler.snapshot import AUDIT_ACTIONS, add_membership, load_people
+from scheduler.snapshot import AUDIT_ACTIONS, add_membership, load_digested, load_people
 from storage.models import (
     Activity,
     AuditEntry,
@@ -156,4 +156,7 @@ async def _snapshot(
         add_membership(snap, member_id, role, org_id, district)
 
     await load_people(session, snap, ids)
+    # An earlier event of this report (its submission before a resubmit…) may have been listed
+    # in a digest of a recipient since back on 逐条推送: not carded to them now either.
+    await load_digested(session, snap, since, ids)
     return snap

@@ -20,7 +20,7 @@ from datetime import date, datetime, time, timedelta
 
 from core.calendar import on_working_day
 from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, window_closes_at
-from scheduler.digest import daily_digests, return_reminders
+from scheduler.digest import covered_by_digest, daily_digests, return_reminders
 from scheduler.rows import (
     DELIVERY_KINDS,
     ActivityRow,
@@ -118,6 +118,8 @@ def due_now(snap: Snapshot, now: datetime, timing: Timing) -> list[Due]:
         person = snap.people.get(item.member_id)
         if person is None or person.unreachable or _muted(person, item.kind):
             continue
+        if covered_by_digest(snap, item, timing):
+            continue  # back on 逐条推送: a digest already listed this report to them
         found.setdefault(item.key, item)
     return sorted(found.values(), key=lambda d: (d.due_at, d.key))
 

@@ -171,6 +171,9 @@ class Snapshot:
     pending_reviews: list[tuple[int, int, datetime]] = field(default_factory=list)
     # Reports returned and not yet corrected: (activity id, org id, author id, returned at).
     returned: list[tuple[int, int, int, datetime]] = field(default_factory=list)
+    # (member id, activity id) → when the latest daily digest listing the report to the member
+    # was queued (the outbox's digest rows): not carded to them for what happened before.
+    digested: dict[tuple[int, int], datetime] = field(default_factory=dict)
 
     def may_report(self, member_id: int, org_id: int) -> bool:
         """Whether the member still belongs to the association (a removed one is not chased)."""

@@ -89,6 +89,29 @@ async def load_people(
         )
 
 
+async def load_digested(
+    conn: AsyncConnection | AsyncSession,
+    snap: Snapshot,
+    since: datetime,
+    ids: Collection[int] | None = None,
+) -> None:
+    """Which reports the daily digests queued since ``since`` listed to each member (``ids``,
+    or everyone), and when (``snap.digested``): the outbox's digest rows are the record."""
+    query = select(OutboxMessage.member_id, OutboxMessage.payload, OutboxMessage.created_at).where(
+        OutboxMessage.kind == Kind.DAILY_DIGEST,
+        OutboxMessage.created_at >= since,
+        OutboxMessage.member_id.is_not(None),
+    )
+    if ids is not None:
+        query = query.where(OutboxMessage.member_id.in_(list(ids)))
+    for member_id, payload, created in (await conn.execute(query)).all():
+        params = (payload or {}).get("params") or {}
+        for activity_id in params.get("activities") or []:
+            key = (int(member_id), int(activity_id))
+            if key not in snap.digested or snap.digested[key] < created:
+                snap.digested[key] = created
+
+
 async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) -> Snapshot:
     """Every row the rules of :mod:`scheduler.reminders` look at, as of ``now``."""
     snap = Snapshot()
@@ -141,6 +164,8 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
         .order_by(AuditEntry.id)
     )
     snap.audits = [AuditRow(*row) for row in audits.all()]
+    # The digests of the same window: a card of those entries may have been listed in one.
+    await load_digested(conn, snap, audit_since)
 
     plan_since = today - timedelta(days=WINDOW_DAYS + 2 + timing.escalation_valid.days)
     plans = await conn.execute(

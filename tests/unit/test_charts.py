@@ -4,6 +4,8 @@ Chinese character of its labels."""
 from __future__ import annotations
 
 import io
+import logging
+import warnings
 
 import pytest
 from matplotlib.text import Text
@@ -75,3 +77,40 @@ def test_the_city_chart_has_one_bar_per_district() -> None:
     assert [name for name, _ in data.bars] == ["锦江区", "青羊区", "金牛区", "简阳市"]
     png = draw_chart(data, labels)
     assert Image.open(io.BytesIO(png)).width >= 1080
+
+
+# Names with dollar signs: matplotlib reads ``$…$`` as math text (an error, a warning about
+# glyphs its math font lacks, or x² instead of what the association is called).
+DOLLAR_NAMES = ["科协$x^2$测试$", "科协$x^2$测试", "$\\foo$科协", "A$B$C$D", "$$", "科协\\$5"]
+
+
+def test_names_with_dollar_signs_are_drawn_as_written(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    data = sample()
+    data.bars = [(name, 9 - i) for i, name in enumerate(DOLLAR_NAMES)]
+    labels = chart_labels("zh", 2026, "锦江区$x$", city=False)
+    with warnings.catch_warnings(record=True) as caught, caplog.at_level(logging.WARNING):
+        warnings.simplefilter("always")
+        figure = chart_figure(data, labels)
+        figure.savefig(io.BytesIO(), format="png", dpi=charts.DPI)
+        png = draw_chart(data, labels)
+    assert Image.open(io.BytesIO(png)).format == "PNG"
+    assert [str(w.message) for w in caught] == []
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING] == []
+    # What is drawn (after matplotlib's own reading of the text) is the name, literally.
+    drawn = [t._preprocess_math(t.get_text()) for t in figure.findobj(Text)]
+    for name in DOLLAR_NAMES:
+        assert (name, False) in drawn, name
+    assert (plain("zh", "chart_title", year=2026, where="锦江区$x$"), False) in drawn
+
+
+def test_an_empty_chart_draws_no_missing_minus_sign() -> None:
+    """Negative ticks of an empty axis: U+2212 is not in the CJK font, a plain '-' is."""
+    data = ChartData(year=2026)
+    data.bars = [("锦江光电科技科协", 0)]
+    labels = chart_labels("zh", 2026, "锦江区", city=False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draw_chart(data, labels)
+    assert [str(w.message) for w in caught if "Glyph" in str(w.message)] == []

@@ -91,3 +91,23 @@ def test_the_return_reminder_waits_for_a_working_day() -> None:
     holidays = Timing(tz=TZ, holidays=True)
     (item,) = return_reminders(snap, holidays)
     assert item.due_at == datetime(2025, 10, 9, 9, 0, tzinfo=TZ)
+
+
+def test_back_on_each_report_no_card_for_what_the_digest_listed() -> None:
+    """Admin 4's 11-18 digest listed report 7 (queued at 09:00); they switch to 逐条推送."""
+    snap = world()
+    snap.people[4] = Person(4, 104)
+    snap.digested = {(4, 7): local(18, 9)}
+    snap.audits.append(AuditRow(71, 7, "edit", local(18, 8, 50)))  # settled 09:00, edited before
+    snap.audits.append(AuditRow(72, 7, "edit", local(18, 11)))  # after the digest: news
+    due = [
+        (d.kind, d.subject, d.slot)
+        for d in due_now(snap, local(18, 12), TIMING)
+        if d.member_id == 4
+    ]
+    assert due == [
+        (Kind.REPORT_SUBMITTED, 8, "80"),  # not in the digest (it listed 7 only)
+        (Kind.REPORT_EDITED, 7, "e72"),
+    ]
+    # Admin 3 never had a digest: every card.
+    assert len([d for d in due_now(snap, local(18, 12), TIMING) if d.member_id == 3]) == 4
