@@ -149,8 +149,12 @@ async def ask_withdraw(turn: Turn) -> None:
     )
     if activity is None:
         return
+    # Returned by the district: say that withdrawing keeps the return (storage.review).
+    key = "withdraw_confirm"
+    if activity.review_state == ReviewState.RETURNED:
+        key = "withdraw_confirm_returned"
     turn.edit(
-        render_card(turn, activity) + "\n\n" + turn.t("withdraw_confirm", ref=activity.ref_no),
+        render_card(turn, activity) + "\n\n" + turn.t(key, ref=activity.ref_no),
         [
             [
                 (turn.label("btn_withdraw_yes"), MINE_WITHDRAW_YES.pack(id=activity.id)),
@@ -175,7 +179,8 @@ async def withdraw_report(turn: Turn) -> None:
 
 
 async def resubmit_report(turn: Turn) -> None:
-    """重新提交 a withdrawn report."""
+    """重新提交 a withdrawn report: pending again, or, if the district had returned it, back
+    as returned with its reason (only a correction goes back to the district for review)."""
     activity = await pressed_report(
         turn, MINE_RESUBMIT, Action.EDIT_REPORT, ActivityStatus.WITHDRAWN
     )
@@ -186,6 +191,13 @@ async def resubmit_report(turn: Turn) -> None:
     )
     await announce(turn, activity.id)  # the district is told at once (issue 10)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
+    if activity.review_state == ReviewState.RETURNED:
+        district = activity.organisation.district.name
+        reason = activity.review_reason or ""
+        turn.reply(
+            turn.t("resubmitted_returned", ref=activity.ref_no, reason=reason, district=district)
+        )
+        return
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
 
 

@@ -1,5 +1,7 @@
-"""Review (审核): 通过 / 退回 on a delivery card and in /review, the reason of a return (flow
-``review``, step ``reason``), and on the author's side 去修改 / 重新提交 of a returned report.
+"""Review (审核): 通过 / 退回 on a delivery card and in /review (the list itself is
+:mod:`handlers.review_queue`), the reason of a return (flow ``review``, step ``reason``; it
+lapses after :data:`REASON_MINUTES` or at any other command or button), and on the author's
+side 去修改 / 重新提交 of a returned report.
 
 Buttons are the codecs of :mod:`core.review_buttons`; the state machine and its audit entries
 are :mod:`storage.review`; who may review is the policy's ``REVIEW_REPORT``. The flow is drawn
@@ -10,8 +12,7 @@ from __future__ import annotations
 
 import enum
 import logging
-import math
-import zlib
+from datetime import datetime, timedelta
 
 from telegram import Message
 from telegram.error import TelegramError
@@ -21,21 +22,24 @@ from core.callbacks import Codec, Id
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import ReportData, Step
-from core.rules import check_reason, format_date, format_datetime, shorten
+from core.rules import check_reason, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Buttons, Turn, fit
+from handlers.common import Turn, fit
 from handlers.deliveries import announce
 from handlers.mine import pressed_report
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card, report_target
+from handlers.review_queue import show_queue
 from storage import chat_state, reports, review
 from storage.models import Activity, ChatState
 
 log = logging.getLogger(__name__)
 
 FLOW = "review"
-PAGE_SIZE = 5
 NAME_CHARS = 40
+# A 退回 waits this long for its reason; any other command or button cancels it sooner, so a
+# remark typed later never reaches a reporter as the reason of a return pressed by accident.
+REASON_MINUTES = 10
 
 
 class ReviewStep(enum.StrEnum):
@@ -101,13 +105,24 @@ def _card_html(turn: Turn) -> str | None:
 
 def _already(turn: Turn, activity: Activity, by: str | None) -> Raw:
     """Decided (or withdrawn) before this press: who decided, when, and what."""
-    state = turn.label(f"review_state_{activity.review_state or 'pending'}")
-    if activity.status != ActivityStatus.SUBMITTED:
-        state = turn.label(f"status_{activity.status}")
-    if by is not None and activity.reviewed_at is not None:
+    state = _state_label(turn, activity)
+    # A withdrawn report was withdrawn, not decided: never name the last reviewer for it.
+    if by and activity.reviewed_at is not None and activity.status == ActivityStatus.SUBMITTED:
         when = format_datetime(activity.reviewed_at, turn.settings.tz)
         return turn.t("review_already", by=by, when=when, state=state)
     return turn.t("review_already_state", state=state)
+
+
+def _state_label(turn: Turn, activity: Activity) -> str:
+    """Where the report stands now: its review state, or its status once no longer submitted."""
+    if activity.status != ActivityStatus.SUBMITTED:
+        return turn.label(f"status_{activity.status}")
+    return turn.label(f"review_state_{activity.review_state or 'pending'}")
+
+
+def _named(activity: Activity) -> dict[str, str]:
+    """The reference and the (shortened) name a sentence about the report shows."""
+    return {"ref": activity.ref_no or "", "name": shorten(activity.name or "", NAME_CHARS)}
 
 
 async def _told_already(turn: Turn, activity: Activity) -> None:
@@ -144,32 +159,101 @@ async def ask_reason(turn: Turn) -> None:
     if activity.review_state != review.ReviewState.PENDING:
         await _told_already(turn, activity)
         return
-    data: dict[str, object] = {}
+    note = await _switched(turn, activity)
+    # When and on which update the reason was asked, and the report's version as the admin saw
+    # it: a reason coming after another update, too late, or for a changed report is no reason.
+    data: dict[str, object] = {
+        "asked": turn.now.isoformat(),
+        "update": turn.update.update_id,
+        "version": activity.version,
+    }
     card = _card_html(turn)
     message = turn.query.message if turn.query is not None else None
     if card is not None and isinstance(message, Message):
-        data = {"chat": message.chat.id, "message": message.message_id, "card": card}
+        data |= {"chat": message.chat.id, "message": message.message_id, "card": card}
     await chat_state.set_state(
         turn.session, turn.member.id, FLOW, ReviewStep.REASON, activity.id, data
     )
-    turn.reply(turn.t("review_ask_reason", ref=activity.ref_no or ""))
+    ask = turn.t("review_ask_reason", **_named(activity), minutes=REASON_MINUTES)
+    turn.reply(Raw(note + "\n\n" + ask) if note else ask)
+
+
+async def _switched(turn: Turn, activity: Activity) -> str:
+    """退回 pressed on another report while one waited for its reason: that one is cancelled,
+    and the sentence says so (empty when nothing was waiting)."""
+    assert turn.member is not None
+    state = await chat_state.get_state(turn.session, turn.member.id)
+    if state is None or state.flow != FLOW or state.activity_id in (None, activity.id):
+        return ""
+    earlier = await reports.load_activity(turn.session, state.activity_id or 0)
+    return turn.t("review_return_switched", **_named(earlier)) if earlier is not None else ""
+
+
+def _lapsed(turn: Turn, data: dict[str, object]) -> str | None:
+    """Why a waiting 退回 no longer takes a reason (a catalog key), or None while it does: the
+    admin used another command or button since (the account's last update is not the one
+    that asked, or the last refused reason), or more than :data:`REASON_MINUTES` passed."""
+    assert turn.member is not None
+    account = turn.member.telegram_account
+    last = account.last_update_id if account is not None else None
+    asked_on = data.get("update")
+    if isinstance(asked_on, int) and last is not None and last != asked_on:
+        return "review_return_interrupted"
+    asked = data.get("asked")
+    waited = turn.now - datetime.fromisoformat(asked) if isinstance(asked, str) else None
+    if waited is not None and waited > timedelta(minutes=REASON_MINUTES):
+        return "review_return_expired"
+    return None
+
+
+async def _stale(turn: Turn, activity: Activity, data: dict[str, object]) -> Raw | None:
+    """Why the report cannot be returned with this reason any more, as a whole sentence naming
+    it and where it stands (None: it can)."""
+    if activity.status == ActivityStatus.WITHDRAWN:
+        return turn.t("review_return_withdrawn", **_named(activity))
+    if activity.status != ActivityStatus.SUBMITTED or (
+        activity.review_state != review.ReviewState.PENDING
+    ):
+        return _already(turn, activity, await review.decided_by(turn.session, activity))
+    seen = data.get("version")
+    if isinstance(seen, int) and activity.version != seen:
+        return turn.t(
+            "review_return_changed", **_named(activity), state=_state_label(turn, activity)
+        )
+    return None
 
 
 async def receive_reason(turn: Turn, state: ChatState) -> None:
-    """The typed reason: at least 4 characters, then the report is returned."""
+    """The typed reason (:func:`core.rules.check_reason`), then the report is returned; unless
+    the 退回 lapsed or the report changed meanwhile: then nothing is returned, and the admin is
+    told so in a sentence naming the report."""
     assert turn.member is not None and turn.message is not None
-    text = turn.message.text
-    if text is None:
-        turn.reply(turn.t("expect_text"))
+    data = dict(state.data or {})
+    activity = await reports.load_activity(turn.session, state.activity_id or 0)
+    if activity is None or not allowed(turn.actor, Action.REVIEW_REPORT, report_target(activity)):
+        await chat_state.clear_state(turn.session, turn.member.id)
+        turn.reply(turn.t("not_found_or_denied"))
         return
-    reason, error = check_reason(text)
+    lapsed = _lapsed(turn, data)
+    if lapsed is not None:
+        await chat_state.clear_state(turn.session, turn.member.id)
+        state_now = _state_label(turn, activity)
+        turn.reply(turn.t(lapsed, **_named(activity), state=state_now, minutes=REASON_MINUTES))
+        return
+    text = turn.message.text
+    reason, error = check_reason(text) if text is not None else (None, "expect_text")
     if error is not None or reason is None:
+        # Still waiting for the reason: this message is part of the 退回, not another action.
+        data["update"] = turn.update.update_id
+        await chat_state.set_state(
+            turn.session, turn.member.id, FLOW, ReviewStep.REASON, activity.id, data
+        )
         turn.reply(turn.t(error or "review_reason_short"))
         return
-    activity = await reports.load_activity(turn.session, state.activity_id or 0)
     await chat_state.clear_state(turn.session, turn.member.id)
-    if activity is None or not allowed(turn.actor, Action.REVIEW_REPORT, report_target(activity)):
-        turn.reply(turn.t("not_found_or_denied"))
+    stale = await _stale(turn, activity, data)
+    if stale is not None:
+        turn.reply(stale)
         return
     decided = await review.return_report(turn.session, activity, turn.member.id, reason)
     if not decided.done:  # decided meanwhile (the activity now says how): no return, no notice
@@ -177,7 +261,6 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
         return
     # The reporter's 退回 message leaves with this transaction, not at the next tick.
     await announce(turn, activity.id)
-    data = state.data or {}
     if data.get("card") and data.get("message"):
         # The card first: the confirmation below is the last thing the reviewer sees.
         _edit_card(
@@ -207,120 +290,22 @@ async def cancel_reason(turn: Turn, state: ChatState) -> None:
     assert turn.member is not None
     await chat_state.clear_state(turn.session, turn.member.id)
     activity = await reports.load_activity(turn.session, state.activity_id or 0)
-    turn.reply(turn.t("review_return_cancelled", ref=activity.ref_no if activity else ""))
+    if activity is None:
+        turn.reply(turn.t("flow_left"))
+    elif activity.status == ActivityStatus.SUBMITTED and (
+        activity.review_state == review.ReviewState.PENDING
+    ):
+        turn.reply(turn.t("review_return_cancelled", ref=activity.ref_no or ""))
+    else:  # withdrawn or decided meanwhile: "still pending" would be wrong
+        turn.reply(turn.t("review_return_switched", **_named(activity)))
 
 
 async def ask_again(turn: Turn, state: ChatState) -> None:
     """Ask for the reason again (after a crash re-delivered an update)."""
     activity = await reports.load_activity(turn.session, state.activity_id or 0)
-    turn.reply(turn.t("review_ask_reason", ref=activity.ref_no if activity else ""))
-
-
-# ---------------------------------------------------------------------------------------------
-# /review: the district's queue
-
-
-def _fingerprint(rows: list[Activity]) -> str:
-    return format(zlib.crc32(",".join(str(a.id) for a in rows).encode()), "x")
-
-
-def _districts(turn: Turn) -> list[int] | None:
-    """The districts whose reports the member reviews (None: every district, the city)."""
-    return None if turn.actor.is_city else turn.actor.district_ids()
-
-
-async def show_queue(turn: Turn, page: int = 1, *, note: str = "") -> None:
-    """/review (or a page button): pending reports, oldest first, 5 per page."""
-    if turn.member is None or not (turn.actor.is_city or turn.actor.district_ids()):
-        turn.reply(turn.t("not_allowed"))
-        return
-    paged = rv.QUEUE_PAGE.parse(turn.query.data) if turn.query else None
-    if paged is not None:
-        page = max(1, paged.page)
-    # The reminder's 打开待审核列表 sends the list anew; the queue's own buttons edit it.
-    in_place = turn.query is not None and (paged is None or paged.seen == "p")
-    districts = _districts(turn)
-    rows, total = await review.queue(
-        turn.session, districts, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    if not rows and page > 1 and total:
-        page = max(1, math.ceil(total / PAGE_SIZE))
-        rows, total = await review.queue(
-            turn.session, districts, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-        )
-    text, buttons = _page(turn, rows, total, page)
-    if note:
-        text = Raw(note + "\n\n" + text)
-    if in_place:
-        turn.edit(text, buttons)
-    else:
-        turn.reply(text, buttons)
-
-
-def _page(turn: Turn, rows: list[Activity], total: int, page: int) -> tuple[Raw, Buttons]:
-    if not rows:
-        return turn.t("review_queue_empty"), []
-    pages = max(1, math.ceil(total / PAGE_SIZE))
-    lines = [turn.t("review_queue_title", total=total, page=page, pages=pages)]
-    buttons: list[list[tuple[str, str]]] = []
-    start = (page - 1) * PAGE_SIZE
-    for n, a in enumerate(rows, start=start + 1):
-        lines.append(
-            turn.t(
-                "review_queue_item",
-                n=n,
-                ref=a.ref_no or "",
-                date=format_date(a.activity_date) if a.activity_date else "",
-                name=shorten(a.name or "", NAME_CHARS),
-                org=a.organisation.name,
-                submitted=format_datetime(a.submitted_at, turn.settings.tz)
-                if a.submitted_at
-                else "",
-            )
-        )
-        ref = a.ref_no or ""
-        buttons.append(
-            [
-                (turn.label("review_btn_item_approve", ref=ref), rv.APPROVE.pack(Id(a.id))),
-                (turn.label("review_btn_item_return", ref=ref), rv.RETURN.pack(Id(a.id))),
-            ]
-        )
-    seen = _fingerprint(rows)
-    buttons.append(
-        [(turn.label("review_btn_approve_page"), rv.APPROVE_PAGE.pack(rv.QueuePage(page, seen)))]
-    )
-    nav = []
-    if page > 1:
-        nav.append((turn.label("btn_prev"), rv.QUEUE_PAGE.pack(rv.QueuePage(page - 1, "p"))))
-    if page < pages:
-        nav.append((turn.label("btn_next"), rv.QUEUE_PAGE.pack(rv.QueuePage(page + 1, "p"))))
-    if nav:
-        buttons.append(nav)
-    return Raw("\n\n".join(lines)), buttons
-
-
-async def approve_page(turn: Turn) -> None:
-    """本页全部通过: the reports shown on the page, if the page still shows them."""
-    if turn.member is None or not (turn.actor.is_city or turn.actor.district_ids()):
-        turn.notice(turn.t("not_allowed"), alert=True)
-        return
-    pressed = turn.button(rv.APPROVE_PAGE)
-    if pressed is None:
-        return
-    page = max(1, pressed.page)
-    rows, _total = await review.queue(
-        turn.session, _districts(turn), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
-    )
-    if _fingerprint(rows) != pressed.seen:
-        turn.notice(turn.t("review_queue_changed"), alert=True)
-        await show_queue(turn, page)
-        return
-    done = 0
-    for activity in rows:
-        if allowed(turn.actor, Action.REVIEW_REPORT, report_target(activity)):
-            done += (await review.approve(turn.session, activity, turn.member.id)).done
-    turn.notice(turn.t("review_page_approved", n=done))
-    await show_queue(turn, page, note=turn.t("review_page_approved", n=done))
+    if activity is not None:
+        ask = turn.t("review_ask_reason", **_named(activity), minutes=REASON_MINUTES)
+        turn.reply(ask)
 
 
 # ---------------------------------------------------------------------------------------------

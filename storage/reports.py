@@ -240,7 +240,7 @@ def set_field(
     member_id: int | None,
     tz: ZoneInfo,
 ) -> None:
-    """Store one answer; changes to a submitted report are audited and re-judged for lateness."""
+    """Store one answer: audited once submitted; a new date is judged on the first submission."""
     old = getattr(activity, field)
     if old == value:
         return
@@ -249,7 +249,7 @@ def set_field(
         shown = _display(field, old), _display(field, value)
         _audit(session, activity, member_id, "edit", field, *shown)
         if field == "activity_date" and activity.submitted_at and isinstance(value, date):
-            judged = timeliness(value, activity.submitted_at, tz)
+            judged = timeliness(value, activity.first_submitted_at or activity.submitted_at, tz)
             activity.on_time, activity.late_days = judged.on_time, judged.late_days
 
 
@@ -325,12 +325,12 @@ async def submit(
     assert activity.activity_date is not None
     now = now or utcnow()
     resubmit = activity.status == ActivityStatus.WITHDRAWN
-    judged = timeliness(activity.activity_date, now, tz)
+    review.mark_submitted(activity, now)  # first: it reads the status before this submission
+    judged = timeliness(activity.activity_date, activity.first_submitted_at or now, tz)
     activity.status = ActivityStatus.SUBMITTED
     _bump(activity)
     activity.submitted_at = now
     activity.on_time, activity.late_days = judged.on_time, judged.late_days
-    review.mark_submitted(activity, now)
     year = (years or ReportingYears()).year_of(activity.activity_date)
     activity.ref_no = activity.ref_no or reference_number(activity.id, year)
     action = "resubmit" if resubmit else "submit"

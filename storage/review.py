@@ -91,13 +91,23 @@ def _audit(
 
 
 def mark_submitted(activity: Activity, now: datetime) -> None:
-    """A (re)submission: pending, and the first submission remembered for the 3-day rule."""
+    """A (re)submission, called before its status changes: pending, and the first submission
+    remembered for the 3-day rule.
+
+    A returned report that was withdrawn and is submitted again stays returned, with its
+    reason: only a correction (:func:`resubmit_corrected`) sends it back to the district, so
+    撤回 + 重新提交 cannot launder a return."""
+    if activity.first_submitted_at is None:
+        activity.first_submitted_at = now
+    if (
+        activity.status == ActivityStatus.WITHDRAWN
+        and activity.review_state == ReviewState.RETURNED
+    ):
+        return
     activity.review_state = ReviewState.PENDING
     activity.reviewed_by = None
     activity.reviewed_at = None
     activity.review_reason = None
-    if activity.first_submitted_at is None:
-        activity.first_submitted_at = now
 
 
 def reopen_if_approved(session: AsyncSession, activity: Activity, member_id: int | None) -> None:

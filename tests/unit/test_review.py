@@ -49,6 +49,18 @@ def test_name_key_removes_spaces_and_punctuation() -> None:
         ("人数有误，请核对", "人数有误，请核对", None),
         ("  照片不清楚  ", "照片不清楚", None),
         ("长" * 501, None, "review_reason_long"),
+        # Counted in visible characters (issue 19): invisible and space characters say nothing.
+        ("\u200b\u200b\u200b\u200b", None, "review_reason_short"),  # zero-width spaces
+        ("\u2060\ufeff\u200d\u00ad", None, "review_reason_short"),  # format characters (Cf)
+        ("a\u3000\u3000\u3000b", None, "review_reason_short"),  # ideographic spaces
+        ("人\u200b数\u200b", None, "review_reason_short"),
+        ("\u3164\u3164\u3164\u3164", None, "review_reason_short"),  # Hangul fillers
+        ("👍👍👍👍", None, "review_reason_words"),  # four emoji: no word among them
+        ("！！？？。。", None, "review_reason_words"),
+        ("1234", None, "review_reason_words"),
+        ("人数 1234", "人数 1234", None),
+        ("\u200b 照片不清楚 \u3000", "照片不清楚", None),  # the ends trimmed of invisibles too
+        ("Please re-check the headcount", "Please re-check the headcount", None),
     ],
 )
 def test_check_reason(text: str, reason: str | None, error: str | None) -> None:
