@@ -10,18 +10,28 @@ does) has three routes:
   Telegram deliver it again, and the update id stored with the member makes that a no-op. A
   handler bug is logged and answered 200, as polling confirms it: redeliveries would fail the
   same way, each with an apology to the user.
-  A body that is not JSON, or an update python-telegram-bot cannot read, gets 200 and a log
-  line with ids only: a retry could never succeed.
+  A body that is not a JSON object with an integer ``update_id`` is refused with 400 before any
+  handler sees it (a log line with the body's size only): a string id would otherwise reach
+  ``handlers.common.unit_of_work``, be stored as the member's last update, and make each real
+  update after it look like a redelivery. An update that has its id but that
+  python-telegram-bot cannot read gets 200 and a log line with ids only: a retry could never
+  succeed.
 - ``GET /healthz``: 200 when the database answers and the outbox sender ran recently, else 503;
   the JSON body says which.
 - ``GET /metrics``: Prometheus text (:mod:`bot.metrics`).
 - ``/console/…``: the admin console, a Telegram Mini App (:mod:`web`, :mod:`bot.console`).
 
+Every request body is bounded (:class:`web.body_limit.BodyLimit`, :data:`MAX_BODY`): a larger
+``Content-Length`` gets 413 before anything is read, a chunked body 413 once it passes the
+limit; nothing is stored.
+
 Several instances behind a load balancer share one PostgreSQL: Telegram sends one chat's
 updates one after another, and ``handlers.common.unit_of_work`` serialises a chat in the
 database (an advisory lock), so whichever instance receives an update applies it in order and
 once. Within one instance, updates of one chat also take turns (a redelivery may overlap the
-original), and at most ``KEXIE_CONCURRENCY`` updates are handled at once.
+original), and at most ``KEXIE_CONCURRENCY`` updates are handled at once. An album's photos
+may reach several instances: the one acknowledgement is decided in the database
+(``handlers.report.evidence.acknowledge_album``).
 """
 
 from __future__ import annotations
@@ -55,11 +65,14 @@ from bot.polling import ALLOWED_UPDATES, MAX_BACKOFF, STOP_GRACE, read_update
 from core.settings import Settings, parse_listen
 from handlers.tasks import interrupt_all
 from storage.db import Database, DatabaseLost
+from web.body_limit import BodyLimit
 
 log = logging.getLogger(__name__)
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 MAX_BODY = 1 << 20  # an update is a few kilobytes; anything this large is not one
+# update_id is stored in a BIGINT column (ChannelAccount.last_update_id).
+MAX_UPDATE_ID = 2**63 - 1
 # /healthz: the sender runs every second (bot/jobs.py); silent this long means it is stuck.
 SENDER_STALE = 60.0
 DB_PROBE_TIMEOUT = 3.0
@@ -116,13 +129,17 @@ class Webhook:
         self._chats: dict[int, tuple[asyncio.Lock, int]] = {}  # lock, requests using it
         self.started = time.monotonic()
         app.add_error_handler(_note_failure)
-        self.asgi = Starlette(
-            routes=[
-                Route(settings.webhook_path, self.telegram, methods=["POST"]),
-                Route("/healthz", self.healthz, methods=["GET"]),
-                Route("/metrics", self.metrics, methods=["GET"]),
-                console_mount(app),  # the admin console (web/), at /console
-            ]
+        # Bounded before any route reads a byte; the console inside keeps its own lower bound.
+        self.asgi = BodyLimit(
+            Starlette(
+                routes=[
+                    Route(settings.webhook_path, self.telegram, methods=["POST"]),
+                    Route("/healthz", self.healthz, methods=["GET"]),
+                    Route("/metrics", self.metrics, methods=["GET"]),
+                    console_mount(app),  # the admin console (web/), at /console
+                ]
+            ),
+            MAX_BODY,
         )
 
     # --- POST /telegram ----------------------------------------------------------------------
@@ -133,15 +150,13 @@ class Webhook:
         if not hmac.compare_digest(given, self._secret):
             log.warning("webhook request without the right secret from %s", _peer(request))
             return PlainTextResponse("forbidden", status_code=403)
-        body = await _read_body(request)
-        try:
-            raw = json.loads(body) if body is not None else None
-        except ValueError:
-            raw = None
+        body = await request.body()  # at most MAX_BODY bytes: BodyLimit refuses more
+        raw, problem = parse_update(body)
         if raw is None:
-            log.warning("webhook request whose body is not an update (%s bytes)", len(body or b""))
-            metrics.UPDATES.labels("unknown", "unreadable").inc()
-            return PlainTextResponse("ok")
+            # The body only by its size: it may hold anything a sender put there.
+            log.warning("webhook request refused: %s (%d bytes)", problem, len(body))
+            metrics.UPDATES.labels("unknown", "refused").inc()
+            return PlainTextResponse("bad request", status_code=400)
         kind = metrics.update_type(raw)
         update = read_update(raw, self.app.bot)  # logs what it cannot read
         if update is None:
@@ -254,6 +269,26 @@ def worth_retrying(exc: BaseException) -> bool:
     return False
 
 
+def parse_update(body: bytes) -> tuple[dict[str, Any] | None, str]:
+    """The JSON object in ``body`` when it has an integer ``update_id`` in range; else None and
+    why (words naming only types, never the content)."""
+    try:
+        raw = json.loads(body)
+    except (ValueError, RecursionError):  # not UTF-8, or nested deeper than the parser goes
+        return None, "not JSON"
+    if not isinstance(raw, dict):
+        return None, f"a JSON {type(raw).__name__}, not an object"
+    if "update_id" not in raw:
+        return None, "no update_id"
+    update_id = raw["update_id"]
+    # bool is an int to Python; 7.0 and "7" are not Telegram's ids either.
+    if not isinstance(update_id, int) or isinstance(update_id, bool):
+        return None, f"update_id is a {type(update_id).__name__}"
+    if not 0 <= update_id <= MAX_UPDATE_ID:
+        return None, "update_id out of range"
+    return raw, ""
+
+
 def _chat_key(update: Update) -> int | None:
     if update.effective_chat is not None:
         return update.effective_chat.id
@@ -264,18 +299,6 @@ def _chat_key(update: Update) -> int | None:
 
 def _peer(request: Request) -> str:
     return request.client.host if request.client else "?"
-
-
-async def _read_body(request: Request) -> bytes | None:
-    """The request body, or None when it exceeds :data:`MAX_BODY` (not read further)."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
 
 
 async def _pause(stop: asyncio.Event, seconds: float) -> None:

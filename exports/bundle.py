@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO
 
 from exports.names import Entry, file_names
-from storage.evidence import EvidenceMissing, EvidenceStorage, copy_stream
+from storage.evidence import EvidenceMissing, EvidenceStorage, EvidenceUnavailable, copy_stream
 
 log = logging.getLogger(__name__)
 
@@ -31,7 +31,8 @@ _COMPRESSIBLE = {".txt", ".csv", ".doc", ".xls", ".ppt", ".wps", ".et", ".dps", 
 
 @dataclass
 class BundleResult:
-    """What was written: the part files, how many evidence files, and any that were missing."""
+    """What was written: the part files, how many evidence files, and any that were missing or
+    could not be read (the store down)."""
 
     parts: list[Path] = field(default_factory=list)
     files: int = 0
@@ -138,6 +139,14 @@ def write_bundle(
                     writer.add_stream(f"{entry.folder}/{name}", stored.size, stored.stream)
             except EvidenceMissing:
                 log.warning("evidence %s of activity %s is missing", file.sha256, entry.row.id)
+                result.missing.append(f"{entry.folder}/{name}")
+                continue
+            except EvidenceUnavailable as exc:
+                # The store is down or stalled: named like a lost file, so the export still ends
+                # with its workbooks and a sentence. A failure mid-file leaves that entry short.
+                log.warning(
+                    "evidence %s of activity %s unreadable: %s", file.sha256, entry.row.id, exc
+                )
                 result.missing.append(f"{entry.folder}/{name}")
                 continue
             result.files += 1

@@ -23,6 +23,8 @@ from storage.migrate import upgrade
 from storage.models import Organisation
 from storage.registry import district_by_name
 
+MISSING_LISTED = 20  # files named one by one when some are missing or unreadable; then a count
+
 
 def register(sub: argparse._SubParsersAction) -> None:
     """Add the ``export`` sub-command to the ``kexie`` parser."""
@@ -74,7 +76,12 @@ def describe(result: ExportResult) -> list[str]:
         f"企业科协 {result.enterprises} 个，功能区科协 {result.zones} 个"
     )
     if result.missing:
-        lines.append(f"注意：{len(result.missing)} 个佐证文件在存储中找不到，未放入压缩包。")
+        lines.append(
+            f"注意：{len(result.missing)} 个佐证文件在存储中找不到或读取失败，未放入压缩包："
+        )
+        lines.extend(f"  {name}" for name in result.missing[:MISSING_LISTED])
+        if len(result.missing) > MISSING_LISTED:
+            lines.append(f"  …… 另有 {len(result.missing) - MISSING_LISTED} 个")
     return lines
 
 

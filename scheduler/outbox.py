@@ -95,8 +95,14 @@ async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
     return found
 
 
-async def enqueue(session: AsyncSession, rows: Sequence[OutRow], now: datetime) -> int:
-    """Insert each row whose key is new; return how many were inserted."""
+async def enqueue(
+    session: AsyncSession, rows: Sequence[OutRow], now: datetime, *, sent: bool = False
+) -> int:
+    """Insert each row whose key is new; return how many were inserted.
+
+    ``sent``: the rows record messages their caller sends itself (no sender ever takes them);
+    the unique key still lets exactly one of several processes deciding the same one store it
+    and so know that it is the one to send it."""
     if not rows:
         return 0
     values = [
@@ -106,11 +112,13 @@ async def enqueue(session: AsyncSession, rows: Sequence[OutRow], now: datetime) 
             "chat_id": r.chat_id,
             "kind": r.kind,
             "payload": r.payload,
-            "status": PENDING,
+            "status": SENT if sent else PENDING,
             "attempts": 0,
             "next_attempt_at": r.not_before or now,
             "created_at": now,
         }
+        # Only sent rows take a 10th parameter: 100 rows of 9 stay under old SQLite's 999.
+        | ({"sent_at": now} if sent else {})
         for r in rows
     ]
     dialect = session.get_bind().dialect.name

@@ -8,12 +8,14 @@ Two stores answer the same protocol (:class:`EvidenceStorage`): a local director
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import os
 import re
 import tempfile
 import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path, PurePath
 from typing import IO, TYPE_CHECKING, NamedTuple, Protocol, runtime_checkable
@@ -24,6 +26,16 @@ if TYPE_CHECKING:
 MAX_DOWNLOAD_BYTES = 20 * 1024 * 1024  # the Bot API's getFile limit
 CHUNK = 1024 * 1024  # evidence is copied in pieces of this size, never read whole
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
+# The length of evidence.file_name (storage/models/activities.py), in characters: Telegram allows
+# longer document names, and PostgreSQL refuses what does not fit (SQLite would keep it).
+FILE_NAME_MAX = 255
+MIME_TYPE_MAX = 128  # evidence.mime_type: a longer one is no real type, and is not kept
+# Uploads run on a pool of their own, so a hung store holds these threads and no others (the
+# event loop's default pool has cpu + 4 threads, shared by everything). A sender waits at most
+# UPLOAD_DEADLINE (queueing included) plus a second per MB: a slow link still carries 20 MB.
+UPLOAD_WORKERS = 4
+UPLOAD_DEADLINE = 15.0
+UPLOAD_SECONDS_PER_MB = 1.0
 
 # What a sign-in sheet, a photo or a summary document may be. Checked by extension because
 # phones send odd MIME types (e.g. application/octet-stream for .docx from some file managers).
@@ -56,8 +68,27 @@ def is_allowed_document(file_name: str | None, mime_type: str | None) -> bool:
     return mime in ALLOWED_MIME_TYPES or mime.startswith(ALLOWED_MIME_PREFIXES)
 
 
+def fit_file_name(name: str | None, limit: int = FILE_NAME_MAX) -> str | None:
+    """``name`` cut to ``limit`` characters in the middle (``…``), its extension kept, so the
+    start and the kind of the file still show; shorter names are returned as they are."""
+    if name is None or len(name) <= limit:
+        return name
+    suffix = PurePath(name).suffix
+    if len(suffix) > limit // 4:  # not an extension anyone would recognise: cut like the rest
+        suffix = ""
+    stem = name[: len(name) - len(suffix)]
+    room = limit - len(suffix) - 1  # the ellipsis
+    head = (room + 1) // 2
+    return f"{stem[:head]}…{stem[len(stem) - (room - head) :]}{suffix}"
+
+
 class EvidenceMissing(FileNotFoundError):
     """The store holds no bytes for this sha256."""
+
+
+class EvidenceUnavailable(OSError):
+    """The store did not answer in time, dropped the connection or refused the request: the
+    bytes may well be there (or could be stored later), but not now."""
 
 
 class Stored(NamedTuple):
@@ -88,7 +119,8 @@ def file_sha256(path: Path) -> str:
 @runtime_checkable
 class EvidenceStorage(Protocol):
     """Where evidence bytes live, content-addressed by sha256. Every method blocks (disk or
-    network): async callers run them with ``asyncio.to_thread``."""
+    network): async callers run them with ``asyncio.to_thread`` (uploads: :func:`put_evidence`).
+    A store that cannot be reached raises :class:`EvidenceUnavailable`, whatever its kind."""
 
     kind: str  # "local" or "s3"
 
@@ -219,6 +251,39 @@ class EvidenceStore:
     def describe(self) -> str:
         """The directory."""
         return str(self.root)
+
+
+_uploads: ThreadPoolExecutor | None = None
+_uploads_lock = threading.Lock()
+
+
+def _upload_pool() -> ThreadPoolExecutor:
+    global _uploads
+    with _uploads_lock:
+        if _uploads is None:
+            _uploads = ThreadPoolExecutor(UPLOAD_WORKERS, thread_name_prefix="kexie-evidence")
+        return _uploads
+
+
+async def put_evidence(
+    store: EvidenceStorage, data: bytes, *, deadline: float | None = None
+) -> str:
+    """Store ``data`` from async code, on the uploads' own bounded pool; its sha256.
+
+    Raises :class:`EvidenceUnavailable` when the store failed or did not finish within
+    ``deadline`` seconds (default: :data:`UPLOAD_DEADLINE` plus a second per MB), waiting for a
+    free thread included. An upload still queued then is dropped; one already running finishes
+    in its thread (each store call is bounded itself) and its result is ignored.
+    """
+    if deadline is None:
+        deadline = UPLOAD_DEADLINE + UPLOAD_SECONDS_PER_MB * len(data) / (1024 * 1024)
+    loop = asyncio.get_running_loop()
+    try:
+        return await asyncio.wait_for(
+            loop.run_in_executor(_upload_pool(), store.put, data), deadline
+        )
+    except TimeoutError as exc:
+        raise EvidenceUnavailable(f"no answer within {deadline:.0f} s") from exc
 
 
 def copy_stream(source: IO[bytes], target: IO[bytes]) -> int:

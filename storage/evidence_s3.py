@@ -2,7 +2,13 @@
 
 Objects are named ``<prefix>/ab/cd/<sha256>``, the local store's layout under a key prefix, so
 a directory copied into a bucket (or a bucket synced to a directory) is a valid store of the
-other kind. Calls are boto3's, so they block: async callers use ``asyncio.to_thread``.
+other kind. Calls are boto3's, so they block: async callers use ``asyncio.to_thread`` (uploads:
+:func:`storage.evidence.put_evidence`).
+
+Every call is bounded: a store that accepts connections and never answers holds one call at most
+MAX_ATTEMPTS × (CONNECT_TIMEOUT + READ_TIMEOUT) seconds (plus a back-off under a second), and
+whatever fails for a reason other than a missing object is raised as
+:class:`~storage.evidence.EvidenceUnavailable`, never as botocore's own exception.
 """
 
 from __future__ import annotations
@@ -15,12 +21,26 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
-from storage.evidence import CHUNK, SHA256_RE, EvidenceMissing, Stored, key_of
+from storage.evidence import (
+    CHUNK,
+    SHA256_RE,
+    EvidenceMissing,
+    EvidenceUnavailable,
+    Stored,
+    key_of,
+)
 
 if TYPE_CHECKING:
     from core.settings import Settings
 
 _NOT_FOUND = {"404", "NoSuchKey", "NotFound"}
+# Seconds. The read timeout bounds each wait for the next bytes, not a whole transfer: a 20 MB
+# upload or download that keeps moving is not cut. One retry: a blip is ridden out, while a store
+# that is down is reported within about 2 × (2 + 5) = 14 s at worst (the usual case, refused or
+# dropped connections, within a second or two).
+CONNECT_TIMEOUT = 2
+READ_TIMEOUT = 5
+MAX_ATTEMPTS = 2  # the first try included
 
 
 def make_client(settings: Settings) -> Any:
@@ -36,9 +56,11 @@ def make_client(settings: Settings) -> Any:
         # reject; Content-MD5 (below) is the integrity check all of them understand.
         request_checksum_calculation="when_required",
         response_checksum_validation="when_required",
-        retries={"max_attempts": 5, "mode": "standard"},
-        connect_timeout=10,
-        read_timeout=60,
+        # total_max_attempts counts the first try; botocore's max_attempts counts only retries
+        # (the former 5 meant six tries of up to 60 s each: the six minutes of issue 19).
+        retries={"total_max_attempts": MAX_ATTEMPTS, "mode": "standard"},
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
         max_pool_connections=32,
     )
     secret = settings.s3_secret.get_secret_value() if settings.s3_secret else None
@@ -63,6 +85,18 @@ def _missing(exc: Exception) -> bool:
     return str(error.get("Code")) in _NOT_FOUND or status == 404
 
 
+@contextmanager
+def _unavailable(what: str, subject: str) -> Iterator[None]:
+    """botocore's failures (timeouts, dropped or refused connections, 5xx, access denied) as
+    :class:`EvidenceUnavailable`; a missing object is the caller's to tell apart first."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise EvidenceUnavailable(f"{what} {subject}: {type(exc).__name__}") from exc
+
+
 class _BodyReader(io.RawIOBase):
     """botocore's streaming body as a standard binary stream (read in chunks, not seekable)."""
 
@@ -73,7 +107,8 @@ class _BodyReader(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        data = self._body.read(len(buffer))
+        with _unavailable("reading", "the body"):  # the store stalled or went away mid-stream
+            data = self._body.read(len(buffer))
         buffer[: len(data)] = data
         return len(data)
 
@@ -108,14 +143,15 @@ class S3EvidenceStore:
         return f"{self.prefix}/{key}" if self.prefix else key
 
     def _upload(self, sha256: str, body: bytes | IO[bytes], size: int, md5: bytes) -> None:
-        self.client.put_object(
-            Bucket=self.bucket,
-            Key=self.object_key(sha256),
-            Body=body,
-            ContentLength=size,
-            ContentMD5=base64.b64encode(md5).decode(),
-            ContentType="application/octet-stream",
-        )
+        with _unavailable("put", sha256):
+            self.client.put_object(
+                Bucket=self.bucket,
+                Key=self.object_key(sha256),
+                Body=body,
+                ContentLength=size,
+                ContentMD5=base64.b64encode(md5).decode(),
+                ContentType="application/octet-stream",
+            )
 
     def put(self, data: bytes) -> str:
         """Upload bytes unless an object of that content is already there; return the sha256."""
@@ -140,23 +176,25 @@ class S3EvidenceStore:
 
     def size(self, sha256: str) -> int | None:
         """The object's size, or None when there is none."""
-        try:
-            head = self.client.head_object(Bucket=self.bucket, Key=self.object_key(sha256))
-        except Exception as exc:
-            if _missing(exc):
-                return None
-            raise
+        with _unavailable("head", sha256):
+            try:
+                head = self.client.head_object(Bucket=self.bucket, Key=self.object_key(sha256))
+            except Exception as exc:
+                if _missing(exc):
+                    return None
+                raise
         return int(head["ContentLength"])
 
     @contextmanager
     def reader(self, sha256: str) -> Iterator[Stored]:
         """The object's body as a stream (one GET; read in chunks, never whole)."""
-        try:
-            got = self.client.get_object(Bucket=self.bucket, Key=self.object_key(sha256))
-        except Exception as exc:
-            if _missing(exc):
-                raise EvidenceMissing(sha256) from exc
-            raise
+        with _unavailable("get", sha256):
+            try:
+                got = self.client.get_object(Bucket=self.bucket, Key=self.object_key(sha256))
+            except Exception as exc:
+                if _missing(exc):
+                    raise EvidenceMissing(sha256) from exc
+                raise
         with io.BufferedReader(_BodyReader(got["Body"]), CHUNK) as stream:
             yield Stored(int(got["ContentLength"]), stream)
 
@@ -171,12 +209,13 @@ class S3EvidenceStore:
         pages = self.client.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=base
         )
-        for page in pages:
-            for item in page.get("Contents", []):
-                rest = str(item["Key"])[len(base) :]
-                name = rest.rpartition("/")[2]
-                if SHA256_RE.fullmatch(name) and rest == key_of(name):
-                    yield name, int(item["Size"])
+        with _unavailable("list", base or "/"):  # pages are fetched as the loop asks for them
+            for page in pages:
+                for item in page.get("Contents", []):
+                    rest = str(item["Key"])[len(base) :]
+                    name = rest.rpartition("/")[2]
+                    if SHA256_RE.fullmatch(name) and rest == key_of(name):
+                        yield name, int(item["Size"])
 
     def describe(self) -> str:
         """``s3://bucket/prefix`` (and the endpoint), never the credentials."""

@@ -2,11 +2,14 @@
 
 Nothing reaches the internet: the endpoint is ``http://127.0.0.1:<port>`` and addressing is
 path-style, as with MinIO. moto keeps its buckets per process, so each test makes its own
-bucket (``S3Server.bucket()``).
+bucket (``S3Server.bucket()``). Beside it, endpoints of a store that is down: one that accepts
+connections and never answers (or drops them), and one that refuses them.
 """
 
 from __future__ import annotations
 
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -79,3 +82,48 @@ def moto_s3() -> Iterator[S3Server]:
         yield S3Server(f"http://{host}:{port}")
     finally:
         server.stop()
+
+
+@contextmanager
+def silent_endpoint(*, close: bool = False) -> Iterator[str]:
+    """An endpoint on 127.0.0.1 that accepts connections and never answers (a hung object
+    store), or with ``close`` drops each connection at once (a store going down): the URL.
+
+    Sockets are closed when the block ends, which frees any client still waiting on them."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            if close:
+                conn.close()
+            else:
+                held.append(conn)
+
+    thread = threading.Thread(target=accept, name="silent-s3", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+        for conn in held:
+            conn.close()
+
+
+@contextmanager
+def refusing_endpoint() -> Iterator[str]:
+    """An endpoint on 127.0.0.1 where nothing listens (connections are refused): the URL."""
+    probe = socket.create_server(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # the port stays unused for the test's few seconds
+    yield f"http://127.0.0.1:{port}"

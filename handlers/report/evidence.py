@@ -7,6 +7,7 @@ import asyncio
 import logging
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.ext.asyncio import AsyncSession
 from telegram import Document, Message
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ContextTypes
@@ -20,14 +21,24 @@ from core.texts import t
 from handlers.common import RETRY_BUDGET, Turn, keyboard, with_retries
 from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import ask, evidence_buttons, evidence_rows, go
+from scheduler import outbox
 from storage import reports
 from storage.db import Database
-from storage.evidence import MAX_DOWNLOAD_BYTES, is_allowed_document
-from storage.models import Activity, ChatState
+from storage.evidence import (
+    MAX_DOWNLOAD_BYTES,
+    MIME_TYPE_MAX,
+    EvidenceUnavailable,
+    fit_file_name,
+    is_allowed_document,
+    put_evidence,
+)
+from storage.locks import lock_chat
+from storage.models import Activity, ChatState, utcnow
 
 log = logging.getLogger(__name__)
 
 ALBUM_ACK_DELAY = 1.2  # seconds of quiet after an album's last photo before acknowledging
+ALBUM_ACK = "album_ack"  # the outbox kind recording an album's acknowledgement as sent
 DONE_WORDS = ("完成", "好了", "好", "done", "Done", "OK", "ok")
 
 
@@ -118,7 +129,21 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         return
     if not message.photo:
         kind = "photo" if is_image(data) else "document"  # what it is, not what it is called
-    sha = await asyncio.to_thread(turn.evidence.put, data)  # disk or object storage: blocks
+    try:
+        # On the uploads' own bounded pool, within a deadline: a hung store holds this sender
+        # for seconds, and nobody else.
+        sha = await put_evidence(turn.evidence, data)
+    except EvidenceUnavailable as exc:
+        log.warning(
+            "evidence not stored: %s (update %s, member %s)",
+            type(exc.__cause__ or exc).__name__,
+            turn.update.update_id,
+            turn.member.id,
+        )
+        turn.reply(turn.t("evidence_store_failed"))
+        if state.step != Step.EVIDENCE:
+            await ask(turn, activity, state.step, state)  # the question it interrupted
+        return
     before = activity.version
     result = await reports.add_evidence(
         turn.session,
@@ -126,8 +151,8 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         sha256=sha,
         kind=kind,
         size=size or len(data),
-        file_name=name,
-        mime_type=mime,
+        file_name=fit_file_name(name),  # Telegram allows longer names than the column holds
+        mime_type=mime if len(mime) <= MIME_TYPE_MAX else None,
         media_group_id=group,
         member_id=turn.member.id,
         channel=Channel.TELEGRAM,
@@ -200,17 +225,26 @@ def _schedule_album_ack(turn: Turn, activity: Activity, group: str, step: str) -
 
 
 async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: one message for a whole album, with the count of files received."""
+    """Job: one message for a whole album, with the count of files received.
+
+    Behind a load balancer every instance that handled some of the album's photos runs this
+    job; the database decides which one speaks (:func:`_claim_album_ack`)."""
     assert context.job is not None
     data = context.job.data
     assert isinstance(data, dict)
     db: Database = context.bot_data["db"]
     async with db.session() as session:
+        # Wait for a photo of this chat that another instance is storing right now, so the
+        # count includes it (PostgreSQL; SQLite writes one transaction at a time anyway).
+        await lock_chat(session, data["chat_id"])
         activity = await reports.load_activity(session, data["activity_id"])
         if activity is None:
             return
         in_group = sum(1 for e in activity.evidence if e.media_group_id == data["group"])
         total = len(activity.evidence)
+        if not await _claim_album_ack(session, data["chat_id"], data["group"], in_group):
+            log.info("album of report %s acknowledged by another job", data["activity_id"])
+            return
     lang = data["lang"]
     at_evidence = data.get("step", Step.EVIDENCE) == Step.EVIDENCE
     if in_group == 0:
@@ -229,6 +263,17 @@ async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
         deadline=loop.time() + RETRY_BUDGET,
         what=f"the album acknowledgement for report {data['activity_id']}",
     )
+
+
+async def _claim_album_ack(session: AsyncSession, chat_id: int, group: str, count: int) -> bool:
+    """Whether this job is the one to acknowledge ``count`` files of album ``group``: an
+    insert-or-ignore on the outbox's unique key, committed before the message goes out, so of
+    several instances counting the same files exactly one gets True. The count is part of the
+    key: a photo that arrives after the acknowledgement is acknowledged again with the new
+    count, as one instance alone does."""
+    key = f"{ALBUM_ACK}:{chat_id}:{group}:{count}"
+    row = outbox.OutRow(key=key, chat_id=chat_id, kind=ALBUM_ACK, payload={})
+    return await outbox.enqueue(session, [row], utcnow(), sent=True) == 1
 
 
 async def typed_at_evidence(turn: Turn, state: ChatState, activity: Activity, text: str) -> None:

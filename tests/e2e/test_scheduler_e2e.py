@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from core.calendar import next_working_day
 from core.enums import ActivityStatus
+from handlers.report.evidence import ALBUM_ACK
 from scheduler import outbox
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
@@ -33,7 +34,9 @@ async def outbox_keys(kexie: Kexie, *, sent: bool = False, within: float = 15.0)
         async with kexie.session() as session:
             rows = (
                 await session.execute(
-                    select(OutboxMessage.key, OutboxMessage.status).order_by(OutboxMessage.id)
+                    select(OutboxMessage.key, OutboxMessage.status)
+                    .where(OutboxMessage.kind != ALBUM_ACK)
+                    .order_by(OutboxMessage.id)
                 )
             ).all()
         if not sent or all(status == outbox.SENT for _key, status in rows):

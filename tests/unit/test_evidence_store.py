@@ -3,8 +3,10 @@ loopback) answer the same protocol, with the same key layout, and exports stream
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
+import threading
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,21 +18,29 @@ import pytest
 from openpyxl import load_workbook
 
 from core.settings import SettingsError, load_settings
+from exports.cli import describe
 from exports.scope import Level, Scope
 from exports.service import gather, write_exports
 from storage.db import Database
 from storage.evidence import (
     CHUNK,
+    FILE_NAME_MAX,
+    MIME_TYPE_MAX,
+    UPLOAD_DEADLINE,
+    UPLOAD_WORKERS,
     EvidenceMissing,
     EvidenceStorage,
     EvidenceStore,
+    EvidenceUnavailable,
     Stored,
+    fit_file_name,
     open_evidence_store,
+    put_evidence,
 )
-from storage.evidence_s3 import S3EvidenceStore
+from storage.evidence_s3 import S3EvidenceStore, make_client
 from storage.models import Evidence
 from tests.export_data import YEAR, seed_export_data
-from tests.s3_server import S3Server, moto_s3
+from tests.s3_server import S3Server, moto_s3, refusing_endpoint, silent_endpoint
 from tests.standin import make_jpeg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -297,3 +307,94 @@ def test_bad_storage_settings_stop_with_one_line(
     assert len(caught.value.problems) == 1
     assert named in caught.value.problems[0]
     assert "only-the-secret" not in caught.value.problems[0]
+
+
+# --- a store that hangs, drops connections or refuses them (issue 19, item 2) -----------------
+
+
+def test_object_store_calls_are_bounded(tmp_path: Path) -> None:
+    """Each call gives up after a few seconds and one retry: a hung store cannot hold a sender
+    (or a thread) for minutes."""
+    settings = load_settings(
+        data_dir=tmp_path, **S3Server("http://127.0.0.1:9").settings("kexie-b")
+    )
+    config = make_client(settings).meta.config
+    assert config.connect_timeout <= 2 and config.read_timeout <= 5
+    assert config.retries["total_max_attempts"] <= 2  # the first try included
+    worst = config.retries["total_max_attempts"] * (config.connect_timeout + config.read_timeout)
+    assert worst <= UPLOAD_DEADLINE <= 15
+
+
+class Hanging:
+    """A store whose every put blocks until released (a hung object store)."""
+
+    kind = "s3"
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.started = 0
+
+    def put(self, data: bytes) -> str:
+        self.started += 1
+        self.release.wait(30)
+        return hashlib.sha256(data).hexdigest()
+
+
+async def test_uploads_wait_on_a_bounded_pool_of_their_own() -> None:
+    """Seven uploads to a hung store each give up by the deadline (none waits behind the others
+    for longer), and the event loop's default pool stays free for everybody else's work."""
+    store = Hanging()
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    try:
+        uploads = [
+            asyncio.ensure_future(put_evidence(store, b"x%d" % k, deadline=1.0))  # type: ignore[arg-type]
+            for k in range(7)
+        ]
+        await asyncio.sleep(0.2)
+        assert await asyncio.wait_for(asyncio.to_thread(lambda: "free"), 0.5) == "free"
+        outcomes = await asyncio.gather(*uploads, return_exceptions=True)
+        assert all(isinstance(o, EvidenceUnavailable) for o in outcomes), outcomes
+        assert loop.time() - start < 2
+        assert store.started <= UPLOAD_WORKERS  # the queued ones were dropped, never started
+    finally:
+        store.release.set()  # the hung threads end with the test
+
+
+@pytest.mark.parametrize("dropping", [False, True], ids=["refusing", "dropping"])
+async def test_an_unreachable_store_is_reported_not_fatal(
+    dropping: bool, db: Database, tmp_path: Path, s3: S3Server
+) -> None:
+    """The export names every file it could not read (as it does a lost one) and finishes."""
+    bucket = s3.bucket()
+    store = open_evidence_store(load_settings(data_dir=tmp_path, **s3.settings(bucket)))
+    async with db.session() as session:
+        seeded = await seed_export_data(session, store)
+        data = await gather(
+            session, Scope(Level.DISTRICT, YEAR, district_id=seeded.district_id), ("1-3",)
+        )
+    down = silent_endpoint(close=True) if dropping else refusing_endpoint()
+    with down as endpoint:
+        settings = load_settings(data_dir=tmp_path, **S3Server(endpoint).settings(bucket))
+        result = write_exports(data, tmp_path / "out", open_evidence_store(settings), TZ)
+    assert result.evidence_files == 0 and len(result.missing) == 7
+    assert all(name.startswith("佐证材料/") for name in result.missing)
+    lines = describe(result)
+    assert any("7 个佐证文件" in line for line in lines)
+    assert all(f"  {name}" in lines for name in result.missing)  # each named for the operator
+    assert any(p.suffix == ".zip" for p in result.files)
+
+
+# --- file names (issue 19, item 6) -------------------------------------------------------------
+
+
+def test_file_names_are_cut_to_the_column_keeping_the_extension() -> None:
+    assert Evidence.__table__.c.file_name.type.length == FILE_NAME_MAX  # type: ignore[attr-defined]
+    assert Evidence.__table__.c.mime_type.type.length == MIME_TYPE_MAX  # type: ignore[attr-defined]
+    name = "签到表" * 90 + ".docx"
+    cut = fit_file_name(name)
+    assert cut is not None and len(cut) == FILE_NAME_MAX
+    assert cut.startswith("签到表签到表") and cut.endswith("签到表.docx") and "…" in cut
+    assert fit_file_name("签到表.pdf") == "签到表.pdf" and fit_file_name(None) is None
+    odd = "a." + "b" * 300  # an "extension" longer than the column: cut like the rest
+    assert len(fit_file_name(odd) or "") == FILE_NAME_MAX

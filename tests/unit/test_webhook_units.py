@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from bot import metrics
-from bot.webhook import worth_retrying
+from bot.webhook import parse_update, worth_retrying
 from core.settings import SettingsError, load_settings, parse_listen
 from exports import jobs
 from scheduler import outbox
@@ -90,6 +90,53 @@ def test_only_failures_a_retry_may_get_past_are_redelivered() -> None:
     assert not worth_retrying(RuntimeError("a bug"))
     assert not worth_retrying(IntegrityError("INSERT", {}, Exception("duplicate")))
     assert not worth_retrying(ValueError())
+
+
+def test_parse_update_takes_only_objects_with_an_integer_update_id() -> None:
+    assert parse_update(b'{"update_id": 7, "message": {}}') == (
+        {"update_id": 7, "message": {}},
+        "",
+    )
+    for body, why in (
+        (b"{", "not JSON"),
+        (b"\xff", "not JSON"),
+        (b"[" * 100_000, "not JSON"),
+        (b"[7]", "a JSON list, not an object"),
+        (b'{"message": {}}', "no update_id"),
+        (b'{"update_id": "7"}', "update_id is a str"),
+        (b'{"update_id": true}', "update_id is a bool"),
+        (b'{"update_id": 7.0}', "update_id is a float"),
+        (b'{"update_id": -1}', "update_id out of range"),
+        (b'{"update_id": 9223372036854775808}', "update_id out of range"),
+    ):
+        assert parse_update(body) == (None, why), body
+
+
+async def _claim_twice(database: Database) -> list[int]:
+    """Two transactions at once recording the same already-sent message (an album's
+    acknowledgement, decided by two instances)."""
+    row = OutRow(key="album_ack:1:g:5", chat_id=1, kind="album_ack", payload={})
+
+    async def claim() -> int:
+        async with database.session() as session:
+            return await outbox.enqueue(session, [row], utcnow(), sent=True)
+
+    return sorted(await asyncio.gather(claim(), claim()))
+
+
+async def test_a_message_recorded_as_sent_is_claimed_once_and_never_sent_again(
+    db: Database,
+) -> None:
+    assert await _claim_twice(db) == [0, 1]
+    async with db.session() as session:
+        assert await outbox.due_rows(session, utcnow(), 10) == []
+
+
+async def test_a_message_recorded_as_sent_is_claimed_once_on_postgres(pg: Database) -> None:
+    await asyncio.to_thread(upgrade, pg.url)
+    assert await _claim_twice(pg) == [0, 1]
+    async with pg.session() as session:
+        assert await outbox.due_rows(session, utcnow(), 10) == []
 
 
 async def test_locks_are_no_ops_on_sqlite(db: Database) -> None:
