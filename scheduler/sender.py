@@ -211,7 +211,9 @@ class Sender:
                     async with self.db.session() as session:
                         held = await outbox.due_rows(session, self.clock.now(), 1)
                     if held:
-                        ready = min(self._chat_ready.values())
+                        # Another run of this sender (the app's periodic one beside a drain)
+                        # may have pruned the waiting chats while this one awaited the database.
+                        ready = min(self._chat_ready.values(), default=loop.time())
                         await asyncio.sleep(_within(min(max(ready - loop.time(), 0.01), 1.0)))
                         continue
                 if wait_retries <= 0:

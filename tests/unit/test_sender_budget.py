@@ -72,3 +72,33 @@ async def test_drain_never_sleeps_past_its_budget_for_a_waiting_chat(
     # The second message is sent by a later run, once the chat's second has passed.
     stats = await the_sender.drain(budget=2.0)
     assert stats.sent == 1 and messenger.sent == [501, 501]
+
+
+async def test_a_run_beside_another_tolerates_the_waiting_chats_being_pruned(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The app's periodic run and a second drain share one Sender: while one awaits the
+    database, the other may prune the chats waiting their second down to none (seen once in a
+    loaded suite run as ``ValueError: min() arg is an empty sequence``)."""
+    async with db.session() as session:
+        member = Member(first_name="陈静")
+        session.add(member)
+        await session.flush()
+        rows = [OutRow(k, 502, "test", {"text": k}, member.id) for k in ("first", "second")]
+        await outbox.enqueue(session, rows, NOW)
+
+    the_sender = Sender(db, Recorder(), clock=ManualClock(NOW), rate=None, per_chat_interval=1.0)
+    real_due_rows = outbox.due_rows
+    calls = 0
+
+    async def due_rows(*args: object, **kwargs: object) -> list[outbox.Claimable]:
+        nonlocal calls
+        calls += 1
+        found = await real_due_rows(*args, **kwargs)  # type: ignore[arg-type]
+        if calls == 3:  # the "anything held for the waiting chats?" query: the other run prunes
+            the_sender._chat_ready = {}
+        return found
+
+    monkeypatch.setattr(sender_module.outbox, "due_rows", due_rows)
+    stats = await the_sender.drain(budget=2.0)
+    assert stats.sent == 2
