@@ -95,7 +95,7 @@ def chart_labels(lang: str, year: int, where: str, *, city: bool) -> ChartLabels
         months=plain(lang, "chart_months"),
         on_time=plain(lang, "chart_on_time"),
         late=plain(lang, "chart_late"),
-        bars=plain(lang, "chart_districts" if city else "chart_top_orgs", n=TOP),
+        bars=plain(lang, "chart_districts" if city else "chart_top_orgs"),
         month_names=tuple(plain(lang, "chart_month_names").split(",")),
         empty=plain(lang, "chart_empty"),
         others=plain(lang, "chart_others", n="{n}"),

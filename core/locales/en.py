@@ -538,7 +538,7 @@ TEXTS: dict[str, str] = {
     "chart_months": "Reports by month of activity",
     "chart_on_time": "on time",
     "chart_late": "late",
-    "chart_top_orgs": "The {n} most active associations",
+    "chart_top_orgs": "The most active associations",
     "chart_districts": "Reports per district",
     "chart_month_names": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
     "chart_city": "Chengdu",

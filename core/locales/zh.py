@@ -535,7 +535,7 @@ TEXTS: dict[str, str] = {
     "chart_months": "每月报送数（按活动日期）",
     "chart_on_time": "按时",
     "chart_late": "逾期",
-    "chart_top_orgs": "报送最多的 {n} 个科协",
+    "chart_top_orgs": "报送最多的科协",
     "chart_districts": "各区（市）县报送数",
     "chart_month_names": "1,2,3,4,5,6,7,8,9,10,11,12",
     "chart_city": "成都市",

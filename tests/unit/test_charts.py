@@ -97,9 +97,38 @@ def on_screen(figure: Figure, renderer: RendererAgg) -> list[tuple[str, Bbox]]:
     ]
 
 
+CHENGDU = [
+    "锦江区",
+    "青羊区",
+    "金牛区",
+    "武侯区",
+    "成华区",
+    "龙泉驿区",
+    "青白江区",
+    "新都区",
+    "温江区",
+    "双流区",
+    "郫都区",
+    "新津区",
+    "简阳市",
+    "都江堰市",
+    "彭州市",
+    "邛崃市",
+    "崇州市",
+    "金堂县",
+    "大邑县",
+    "蒲江县",
+    "四川天府新区成都直管区",
+    "成都高新区",
+    "成都东部新区",
+]
+
+
 def city_sample(n: int) -> ChartData:
+    """The city's chart data: Chengdu's 23 districts, then made-up ones."""
     data = sample(city=True)
-    data.bars = [(f"{chr(0x7532 + i)}测试区", 60 - i) for i in range(n)]
+    made_up = [f"{chr(0x7532 + i)}测试区" for i in range(max(n - len(CHENGDU), 0))]
+    data.bars = [(name, 60 - i) for i, name in enumerate([*CHENGDU, *made_up][:n])]
     return data
 
 
@@ -133,17 +162,22 @@ def test_a_phone_opens_the_chart_at_full_width_with_12_px_text(case: str, lang: 
     assert min(css.values()) >= 12, sorted(css.items(), key=lambda kv: kv[1])[:3]
 
 
+# A title too long for one line is wrapped (and still overlaps nothing).
+LONG = (sample(), "四川天府新区成都直管区" * 2, False)
+
+
 @pytest.mark.parametrize("lang", ["zh", "en"])
-@pytest.mark.parametrize("case", sorted(CASES))
+@pytest.mark.parametrize("case", [*sorted(CASES), "long title"])
 def test_no_text_overlaps_another_or_leaves_the_picture(case: str, lang: str) -> None:
     """Issue 20: the figure's title was printed over the month panel's (tight_layout ignores a
     suptitle). Measured with the renderer the PNG is drawn with."""
-    data, where, city = CASES[case]
+    data, where, city = CASES.get(case, LONG)
     figure = chart_figure(data, labels := case_labels(lang, where, city))
     renderer = laid_out(figure)
     boxes = on_screen(figure, renderer)
     titles = {labels.title, labels.months} | ({labels.bars} if case != "empty" else set())
-    assert titles <= {text for text, _ in boxes}
+    drawn = {text for text, _ in boxes}
+    assert titles <= drawn, drawn
     picture = figure.bbox
     for i, (text, box) in enumerate(boxes):
         assert picture.x0 <= box.x0 and box.x1 <= picture.x1, text
