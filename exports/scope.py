@@ -118,10 +118,10 @@ async def filing_unit(session: AsyncSession, scope: Scope) -> str:
         return district_unit(CITY_NAME)
     if scope.level == Level.DISTRICT:
         district = await session.get(District, scope.district_id)
-        return district_unit(district.name if district else "?")
+        return district_unit(district.name) if district else ""  # left blank for the pen
     org = await session.get(Organisation, scope.org_id)
     if org is None:
-        return "?"
+        return ""
     district = await session.get(District, org.district_id)
     return f"{org.name}（{district.name}）" if district else org.name
 
