@@ -26,7 +26,7 @@ from exports.rows import DistrictFacts, OrgRow
 from exports.summary import SummaryTable, add_summary_sheet, percent
 
 PERSON_HINT = "姓名/职务/电话"
-PERSON_WIDTH = (17.0, 38.0)  # a person column: wide enough for its hint, at most this wide
+PERSON_WIDTH = (20.0, 38.0)  # wide enough for its hint and the 1-1 summary labels; at most
 HEADER_ROWS = (4, 5)  # below the label, the title and the 填报单位 line; data from row 6
 Value = str | int | None
 # A form's sheet title, its 填报单位, its associations, and the district of its summary row.
@@ -114,7 +114,7 @@ ANNEX_11 = RegistryForm(
         "联系人",
     ),
     person_roles=tuple(str(r) for r in PEOPLE_11),
-    widths=(6, 20, 14, 13, 8, 8, 8, 20, 15, 17, 17, 17, 17, 17),
+    widths=(6, 20, 14, 13, 8, 8, 8, 20, 16, 17, 17, 17, 17, 17),
     fields=_enterprise_fields,
     summary=_enterprise_summary,
     summary_spans=(2, 2, 3, 1, 1, 1, 1, 1, 1, 1),

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from exports.scope import CITY_NAME, Level, Scope, district_unit
+from exports.service import ANNEXES, ExportData
 from storage.registry import CHENGDU_DISTRICTS
 
 YEAR = 2021
@@ -132,3 +134,23 @@ def activities(rows: list[OrgRow], count: int = 170) -> list[ActivityRow]:
             )
         )  # fmt: skip
     return sorted(out, key=lambda a: (a.activity_date, a.id))
+
+
+def export_data(district: str | None = None) -> ExportData:
+    """The world's export of every annex: the whole city, or one district."""
+    rows = orgs()
+    facts = districts(rows)
+    acts = activities(rows)
+    if district is None:
+        scope, name, unit = Scope(Level.CITY, YEAR), CITY_NAME, district_unit(CITY_NAME)
+    else:
+        facts = [d for d in facts if d.name == district]
+        scope = Scope(Level.DISTRICT, YEAR, district_id=facts[0].id)
+        name, unit = district, district_unit(district)
+        rows = [r for r in rows if r.district_id == facts[0].id]
+        acts = [a for a in acts if a.district_id == facts[0].id]
+    return ExportData(
+        scope=scope, name=name, annexes=ANNEXES, districts=facts, unit=unit, activities=acts,
+        enterprises=[r for r in rows if r.kind == "enterprise"],
+        zones=[r for r in rows if r.kind == "zone"],
+    )  # fmt: skip

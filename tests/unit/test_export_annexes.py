@@ -292,7 +292,7 @@ async def test_annex11(env: Env) -> None:
     assert ws.row_dimensions[6].height >= 2 * 13.5  # two vice-chairs on two lines
     # Each person column is wide enough for its longest person on one line, phone and all.
     assert ws.column_dimensions["J"].width >= 1.5 + 2 * 6 + 1.2 * 14  # 张三/总工程师/028-…
-    assert ws.column_dimensions["K"].width > ws.column_dimensions["M"].width == 17
+    assert ws.column_dimensions["K"].width > ws.column_dimensions["M"].width == 20
     assert row_values(ws, 7)[:2] == [2, "锦江国资公司科协"]  # the inactive one is left out
     summary = joined([v for v in row_values(ws, 8) if v not in (None, "")])
     assert summary == [
