@@ -26,7 +26,9 @@ from exports.rows import DistrictFacts, OrgRow
 from exports.summary import SummaryTable, add_summary_sheet, percent
 
 PERSON_HINT = "姓名/职务/电话"
-PERSON_WIDTH = (20.0, 38.0)  # wide enough for its hint and the 1-1 summary labels; at most
+# A person column's least and greatest width: its hint and the 1-1 summary labels fit the least;
+# a person longer than the greatest wraps (rare: a long title and a landline).
+PERSON_WIDTH = (20.0, 38.0)
 HEADER_ROWS = (4, 5)  # below the label, the title and the 填报单位 line; data from row 6
 Value = str | int | None
 # A form's sheet title, its 填报单位, its associations, and the district of its summary row.
