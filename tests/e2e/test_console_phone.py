@@ -3,7 +3,8 @@ Chinese and English, light and dark, and measures what a person holding a phone 
 
 - every link, button and field is a tap target of at least 44 × 44 px (filters unfolded too);
 - every text is at least 12 px and has at least 4.5:1 contrast against its real background,
-  in ``prefers-color-scheme: light`` and ``dark``;
+  in ``prefers-color-scheme: light`` and ``dark``, and in Telegram's default light and dark
+  themes (its ``--tg-theme-*`` colours set as telegram-web-app.js sets them);
 - nothing extends beyond the viewport.
 
 Each page is photographed at 390 × 844 and 1280 × 800 in both languages and schemes, into
@@ -49,6 +50,44 @@ T = TypeVar("T")
 WAIT = 60  # seconds a page may take on a busy machine: a bound, not a timed assertion
 REASON = "照片与活动内容不符，请补充活动现场照片"
 DISTRICT_ADMIN, CITY_ADMIN = 7401, 7402
+
+# Telegram's own theme parameters (its default light and night themes), set on the page as
+# telegram-web-app.js sets them; the phone's scheme is emulated the other way round, so the
+# page must follow Telegram's colorScheme, not prefers-color-scheme.
+TELEGRAM = {
+    "telegram-light": (
+        "light",
+        {
+            "bg_color": "#ffffff",
+            "text_color": "#000000",
+            "hint_color": "#999999",
+            "link_color": "#2481cc",
+            "button_color": "#2481cc",
+            "button_text_color": "#ffffff",
+            "secondary_bg_color": "#f1f1f1",
+        },
+    ),
+    "telegram-dark": (
+        "dark",
+        {
+            "bg_color": "#17212b",
+            "text_color": "#f5f5f5",
+            "hint_color": "#708499",
+            "link_color": "#6ab3f3",
+            "button_color": "#5288c1",
+            "button_text_color": "#ffffff",
+            "secondary_bg_color": "#232e3c",
+        },
+    ),
+}
+_TELEGRAM_JS = """
+const [scheme, params] = arguments;
+const root = document.documentElement;
+for (const [key, value] of Object.entries(params)) {
+  root.style.setProperty('--tg-theme-' + key.replaceAll('_', '-'), value);
+}
+root.setAttribute('data-scheme', scheme);
+"""
 
 
 async def in_thread(call: Callable[..., T], *args: Any) -> T:
@@ -117,11 +156,18 @@ def start_export(driver: WebDriver, base: str) -> str:
 def survey(
     driver: WebDriver, pages: dict[str, str], lang: str, scheme: str, problems: list[str]
 ) -> None:
-    """Visit each page at phone size (measure, photograph) and at desktop size (photograph)."""
-    set_color_scheme(driver, scheme)
+    """Visit each page at phone size (measure, photograph) and at desktop size (photograph).
+    ``scheme``: light, dark, or one of :data:`TELEGRAM` (phone only)."""
+    telegram = TELEGRAM.get(scheme)
+    if telegram is not None:
+        set_color_scheme(driver, "dark" if telegram[0] == "light" else "light")
+    else:
+        set_color_scheme(driver, scheme)
     for name, url in pages.items():
         set_viewport(driver, PHONE)
         load(driver, url)
+        if telegram is not None:
+            driver.execute_script(_TELEGRAM_JS, *telegram)
         where = f"{name} ({lang}, {scheme})"
         low, tiny = text_problems(driver)
         problems += [f"{where}: contrast {line}" for line in low]
@@ -138,6 +184,8 @@ def survey(
             problems += [f"{where}, unfolded: contrast {line}" for line in low]
             driver.execute_script("window.scrollTo(0, 0)")
             screenshot(driver, f"{name}-{lang}-{scheme}-phone-unfolded")
+        if telegram is not None:
+            continue
         set_viewport(driver, DESKTOP)
         load(driver, url)
         screenshot(driver, f"{name}-{lang}-{scheme}-desktop")
@@ -220,7 +268,7 @@ async def test_every_console_page_fits_a_phone_in_both_languages_and_schemes(
             for lang in ("zh", "en"):
                 await set_language(kexie, lang)
                 await in_thread(sign_in, driver, base, DISTRICT_ADMIN)
-                for scheme in ("light", "dark"):
+                for scheme in ("light", "dark", *TELEGRAM):
                     await in_thread(survey, driver, district_pages, lang, scheme, problems)
                 await in_thread(sign_in, driver, base, CITY_ADMIN)
                 for scheme in ("light", "dark"):
