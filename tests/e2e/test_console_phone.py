@@ -16,6 +16,7 @@ is measured as well.
 from __future__ import annotations
 
 import asyncio
+import base64
 import functools
 import shutil
 from collections.abc import Callable
@@ -153,6 +154,23 @@ def start_export(driver: WebDriver, base: str) -> str:
     return str(driver.current_url)
 
 
+def whole_page(driver: WebDriver, name: str) -> None:
+    """Photograph the whole page at its width (not only the first screen), as ``<name>.png``
+    beside the other screenshots."""
+    width, height = driver.execute_script(
+        "const e = document.documentElement; return [e.clientWidth, e.scrollHeight];"
+    )
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": min(height, 8000), "scale": 1},
+        },
+    )
+    (OUTPUT / "console" / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+
+
 def survey(
     driver: WebDriver, pages: dict[str, str], lang: str, scheme: str, problems: list[str]
 ) -> None:
@@ -178,6 +196,8 @@ def survey(
         except AssertionError as exc:
             problems.append(f"{where}: {exc}")
         screenshot(driver, f"{name}-{lang}-{scheme}-phone")
+        if "#" not in url:  # the viewer is fixed to the screen: the screenshot is the whole
+            whole_page(driver, f"{name}-{lang}-{scheme}-phone-whole")
         if open_folds(driver):
             problems += [f"{where}, unfolded: tap target {t}" for t in small_tap_targets(driver)]
             low, _tiny = text_problems(driver)
