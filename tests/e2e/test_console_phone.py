@@ -127,22 +127,29 @@ def load(driver: WebDriver, url: str) -> None:
         wait_for(driver, lambda d: d.execute_script(shown), "the viewer shows no photo")
 
 
-def card_and_filters(driver: WebDriver, base: str) -> tuple[str, bool, bool]:
-    """On the reports page: whether the filters are folded on a phone and open on a desktop,
-    and where a tap on the card's date (not on the name) leads."""
-    set_viewport(driver, DESKTOP)
-    load(driver, f"{base}/reports")
-    fold = "return document.querySelector('details.filters-fold').open"
-    open_on_desktop = bool(driver.execute_script(fold))
-    set_viewport(driver, PHONE)
-    load(driver, f"{base}/reports")
-    open_on_phone = bool(driver.execute_script(fold))
+def tap_the_date(driver: WebDriver) -> str:
+    """Tap the first report's date (not its name) and return the path it leads to."""
     date = driver.find_element(By.CSS_SELECTOR, "table.reports-table td.date")
     # A pointer tap at the date's place (a WebElement click would refuse: the stretched link
     # lies over the date, which is the point).
     ActionChains(driver).move_to_element(date).click().perform()
     wait_for(driver, lambda d: "/reports/" in urlsplit(d.current_url).path, "the card led nowhere")
-    return urlsplit(driver.current_url).path, open_on_phone, open_on_desktop
+    return urlsplit(driver.current_url).path
+
+
+def card_and_filters(driver: WebDriver, base: str) -> tuple[list[str], bool, bool]:
+    """On the reports page: whether the filters are folded on a phone and open on a desktop,
+    and where a tap on the card's (the row's) date leads, at both sizes."""
+    fold = "return document.querySelector('details.filters-fold').open"
+    set_viewport(driver, DESKTOP)
+    load(driver, f"{base}/reports")
+    open_on_desktop = bool(driver.execute_script(fold))
+    paths = [tap_the_date(driver)]
+    set_viewport(driver, PHONE)
+    load(driver, f"{base}/reports")
+    open_on_phone = bool(driver.execute_script(fold))
+    paths.append(tap_the_date(driver))
+    return paths, open_on_phone, open_on_desktop
 
 
 def start_export(driver: WebDriver, base: str) -> str:
@@ -263,7 +270,7 @@ async def test_every_console_page_fits_a_phone_in_both_languages_and_schemes(
             await in_thread(sign_in, driver, base, DISTRICT_ADMIN)
             opened, folded_open, desktop_open = await in_thread(card_and_filters, driver, base)
             # Newest first, one a page: the returned report (submitted second) heads the list.
-            assert opened.endswith(f"/reports/{ids['returned']}"), opened
+            assert opened == [f"/console/reports/{ids['returned']}"] * 2, opened
             assert not folded_open and desktop_open
             run = await in_thread(start_export, driver, base)
             district_pages = {
