@@ -8,7 +8,8 @@ Chinese and English, light and dark, and measures what a person holding a phone 
 - nothing extends beyond the viewport.
 
 Each page is photographed at 390 × 844 and 1280 × 800 in both languages and schemes, into
-tests/output/console/ (``<page>-<lang>-<scheme>-<phone|desktop>.png``), for eyes. Two reports
+tests/output/console/ (``<page>-<lang>-<scheme>-<phone|desktop>.png``, whole pages as
+``…-phone-whole.png``, contact sheets as ``_sheet-….png``), for eyes. Two reports
 carry an album each; one stands returned; the reports list shows one report a page so its pager
 is measured as well.
 """
@@ -20,10 +21,12 @@ import base64
 import functools
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import pytest
+from PIL import Image
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -218,6 +221,26 @@ def survey(
         screenshot(driver, f"{name}-{lang}-{scheme}-desktop")
 
 
+def contact_sheet(folder: Path, pattern: str, name: str, columns: int = 8) -> Path:
+    """The screenshots matching ``pattern`` side by side at half size, in rows of
+    ``columns``, as ``<name>.png`` (for the issue's closing note)."""
+    shots = sorted(folder.glob(pattern))
+    assert shots, pattern
+    images = []
+    for path in shots:
+        with Image.open(path) as image:
+            images.append(image.convert("RGB").reduce(2))
+    cell_w = max(i.width for i in images) + 8
+    cell_h = max(i.height for i in images) + 8
+    rows = -(-len(images) // columns)
+    sheet = Image.new("RGB", (cell_w * min(columns, len(images)), cell_h * rows), "#888888")
+    for n, image in enumerate(images):
+        sheet.paste(image, ((n % columns) * cell_w, (n // columns) * cell_h))
+    target = folder / f"{name}.png"
+    sheet.save(target)
+    return target
+
+
 async def set_language(kexie: Kexie, lang: str) -> None:
     """Both admins read the console in ``lang`` (their /settings choice)."""
     async with kexie.session() as session:
@@ -302,4 +325,13 @@ async def test_every_console_page_fits_a_phone_in_both_languages_and_schemes(
                     await in_thread(survey, driver, city_pages, lang, scheme, problems)
     shots = sorted(folder.glob("*.png"))
     assert len(shots) >= 2 * 2 * 2 * (len(district_pages) + len(city_pages)), len(shots)
+    for lang in ("zh", "en"):
+        for scheme in ("light", "dark"):
+            for size in ("phone", "desktop"):
+                contact_sheet(
+                    folder,
+                    f"*-{lang}-{scheme}-{size}.png",
+                    f"_sheet-{size}-{lang}-{scheme}",
+                    columns=8 if size == "phone" else 4,
+                )
     assert not problems, f"{len(problems)} problem(s):\n" + "\n".join(problems)
