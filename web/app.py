@@ -59,7 +59,9 @@ class _SecurityHeaders:
 
 async def _refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, Refused)
-    return render(request, "error.html", status=exc.status, key=exc.key, code=exc.status)
+    return render(
+        request, "error.html", status=exc.status, lang=exc.lang, key=exc.key, code=exc.status
+    )
 
 
 def create_console(console: Console) -> ASGIApp:

@@ -13,7 +13,6 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core.policy import Action, allowed, org_target
-from core.rules import format_datetime
 from scheduler.chase import nudge
 from storage.chase import CHASE_GAP, CHASE_KIND, chase_key_prefix, chase_recipients
 from storage.console_orgs import OrgDetail, org_detail, org_page
@@ -95,7 +94,7 @@ async def _note(p: Page, detail: OrgDetail, kind: str | None) -> Markup | None:
         people = await _latest_nudge_size(p, org.id)
         return p.t("chase_sent", org=org.name, people=people) if people else None
     if kind == "too_soon" and recent and last is not None:
-        return p.t("chase_too_soon", org=org.name, when=format_datetime(last, p.settings.tz))
+        return p.t("chase_too_soon", org=org.name, when=p.moment(last))
     if kind == "nobody":
         recipients = await chase_recipients(p.db, org.id)
         if not any(m.telegram_id is not None for m in recipients):

@@ -11,18 +11,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
+from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from core.enums import ActivityStatus
 from core.policy import Action, Target, allowed
+from core.rules import ReviewState
 from core.texts import plain
+from core.years import ReportingYears
 from scheduler.charts import ChartData, ChartLabels, chart_data, chart_labels, draw_chart
 from scheduler.countdown import city_figures, district_figures, totals
-from storage.models import District, utcnow
+from storage.models import Activity, District, Organisation, utcnow
 from web.page import Page, Refused, not_found, page
 from web.params import number
 
@@ -67,6 +72,63 @@ async def _pickable(p: Page) -> list[District]:
     return list(await p.db.scalars(query))
 
 
+@dataclass(frozen=True)
+class Bar:
+    """One line of the page's chart: its label, the counts and their share of the longest bar
+    (0–100, the SVG rectangles' widths)."""
+
+    label: str
+    on_time: int
+    late: int = 0
+    scale: int = 1
+
+    @property
+    def total(self) -> int:
+        """Both counts together."""
+        return self.on_time + self.late
+
+    @property
+    def on_time_width(self) -> float:
+        """The on-time part's width in percent of the chart's."""
+        return round(100 * self.on_time / self.scale, 2)
+
+    @property
+    def late_width(self) -> float:
+        """The late part's width in percent of the chart's."""
+        return round(100 * self.late / self.scale, 2)
+
+
+def chart_bars(data: ChartData, labels: ChartLabels) -> tuple[list[Bar], list[Bar]]:
+    """The chart drawn in HTML (legible at any width, in the page's own colours): one bar per
+    month of the statistical year, and the named bars (associations or districts)."""
+    order = [(data.first_month - 1 + i) % 12 for i in range(12)]
+    month_scale = max([data.on_time[i] + data.late[i] for i in order] + [1])
+    months = [Bar(labels.month_names[i], data.on_time[i], data.late[i], month_scale) for i in order]
+    named_scale = max([count for _, count in data.bars] + [1])
+    named = [Bar(name, count, 0, named_scale) for name, count in data.bars]
+    return months, named
+
+
+async def returned_count(
+    db: AsyncSession, district_id: int | None, year: int, years: ReportingYears
+) -> int:
+    """The statistical year's submitted reports that stand returned: counted in the overview's
+    figures (as in /status), left out of annex 1-3 (``exports/scope.py``)."""
+    query = (
+        select(func.count())
+        .select_from(Activity)
+        .join(Organisation, Organisation.id == Activity.org_id)
+        .where(
+            Activity.status == ActivityStatus.SUBMITTED,
+            Activity.review_state == ReviewState.RETURNED,
+            Activity.activity_date.between(*years.span(year)),
+        )
+    )
+    if district_id is not None:
+        query = query.where(Organisation.district_id == district_id)
+    return int(await db.scalar(query) or 0)
+
+
 async def overview(request: Request) -> Response:
     """The overview page: countdown figures and the chart of one district or the city."""
     async with page(request) as p:
@@ -86,6 +148,11 @@ async def overview(request: Request) -> Response:
         figures["reported"] = figures["orgs"] - figures["silent"]
         choices = await _pickable(p)
         chart = p.href("/overview/chart.png", {"district": district.id if district else None})
+        district_id = district.id if district else None
+        data = await chart_data(p.db, year, district_id, years)
+        labels = chart_labels(p.lang, year, where, city=district is None)
+        months, named = chart_bars(data, labels)
+        returned = await returned_count(p.db, district_id, year, years)
         log.info(
             "console: overview of district %s for member %s", district and district.id, p.member.id
         )
@@ -102,6 +169,10 @@ async def overview(request: Request) -> Response:
             choices=choices,
             city=p.districts is None,
             chart=chart,
+            labels=labels,
+            months=months,
+            named=named,
+            returned=returned,
         )
 
 

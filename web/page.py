@@ -20,9 +20,13 @@ import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -60,9 +64,50 @@ class Console:
         self.signer = SessionSigner(self.settings.bot_token, self.settings.web_session_minutes)
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
-        env.globals["format_date"] = format_date
-        env.filters["zh_date"] = lambda d: format_date(d) if d else ""
-        env.filters["zh_datetime"] = lambda dt: format_datetime(dt, self.settings.tz) if dt else ""
+        tz = self.settings.tz
+
+        @pass_context
+        def date_filter(context: Context, d: date | None) -> str:
+            return local_date(context.get("lang") or texts.DEFAULT_LANG, d) if d else ""
+
+        @pass_context
+        def datetime_filter(context: Context, dt: datetime | None) -> str:
+            return local_datetime(context.get("lang") or texts.DEFAULT_LANG, dt, tz) if dt else ""
+
+        env.filters["local_date"] = date_filter
+        env.filters["local_datetime"] = datetime_filter
+
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def local_date(lang: str, d: date) -> str:
+    """A date in the reader's language: ``2021年11月3日``, or ``3 November 2021`` in English."""
+    if lang == "zh":
+        return format_date(d)
+    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+
+
+def local_datetime(lang: str, dt: datetime, tz: ZoneInfo) -> str:
+    """A moment in local time in the reader's language: ``2021年11月3日 14:05`` or
+    ``3 November 2021, 14:05``."""
+    if lang == "zh":
+        return format_datetime(dt, tz)
+    local = dt.astimezone(tz)
+    return f"{local_date(lang, local.date())}, {local:%H:%M}"
 
 
 class Refused(Exception):
@@ -72,6 +117,7 @@ class Refused(Exception):
         super().__init__(key)
         self.status = status
         self.key = key  # the catalog sentence shown
+        self.lang: str | None = None  # the visitor's, once known (the page is then in it)
 
 
 def not_found() -> Refused:
@@ -115,6 +161,10 @@ class Page:
     def districts(self) -> list[int] | None:
         """The districts the visitor oversees; None for a city admin (every district)."""
         return district_scope(self.actor)
+
+    def moment(self, dt: datetime) -> str:
+        """``dt`` in local time as the visitor reads it (:func:`local_datetime`)."""
+        return local_datetime(self.lang, dt, self.settings.tz)
 
     def t(self, key: str, /, **params: Any) -> Markup:
         """A catalog sentence in the visitor's language, safe to put into the page."""
@@ -190,9 +240,13 @@ async def page(request: Request, *, post: bool = False) -> AsyncIterator[Page]:
         if member is None:
             raise Refused(401, "web_session_expired")
         actor = await load_actor(db, member)
-        if not may_open_console(actor):
-            raise Refused(403, "web_admins_only")
-        yield Page(request, console, db, session, member, actor)
+        try:
+            if not may_open_console(actor):
+                raise Refused(403, "web_admins_only")
+            yield Page(request, console, db, session, member, actor)
+        except Refused as refused:
+            refused.lang = refused.lang or member.language
+            raise
 
 
 def form_value(request: Request, name: str) -> str:

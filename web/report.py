@@ -26,7 +26,7 @@ from core.cards import answer_value, year_notes
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import QUESTIONS
-from core.rules import ReviewState, check_reason, format_datetime
+from core.rules import ReviewState, check_reason
 from core.texts import plain
 from scheduler.immediate import enqueue_deliveries
 from scheduler.reminders import Timing
@@ -79,7 +79,7 @@ def _fields(p: Page, activity: Activity) -> list[tuple[str, str]]:
         ),
         (
             plain(lang, "label_submitted_at"),
-            value(format_datetime(submitted, p.settings.tz) if submitted else None),
+            value(p.moment(submitted) if submitted else None),
         ),
         (plain(lang, "label_status"), plain(lang, f"status_{activity.status}")),
     ]
@@ -92,7 +92,7 @@ async def _review_line(p: Page, activity: Activity) -> Any:
     if activity.status != ActivityStatus.SUBMITTED or state is None:
         return None
     by = await store.reviewer_name(p.db, activity)
-    when = format_datetime(activity.reviewed_at, p.settings.tz) if activity.reviewed_at else ""
+    when = p.moment(activity.reviewed_at) if activity.reviewed_at else ""
     if state == ReviewState.APPROVED:
         return p.t("review_outcome_approved", by=by or "", when=when)
     if state == ReviewState.RETURNED:
@@ -188,7 +188,7 @@ async def _already(p: Page, activity: Activity, decided: review.Decided) -> Resp
     if activity.status != ActivityStatus.SUBMITTED:
         state = plain(p.lang, f"status_{activity.status}")
     if decided.by is not None and decided.at is not None:
-        when = format_datetime(decided.at, p.settings.tz)
+        when = p.moment(decided.at)
         notice = p.t("review_already", by=decided.by, when=when, state=state)
     else:
         notice = p.t("review_already_state", state=state)

@@ -108,6 +108,7 @@ async def list_reports(request: Request) -> Response:
             filters=filters,
             query=query,
             filtered=any(v is not None for v in query.values()),
+            active_filters=sum(v is not None for v in query.values()),
             districts=districts,
             # A district admin of one district has nothing to choose there.
             show_district=len(districts) > 1,

@@ -67,7 +67,11 @@ def open_console(driver: WebDriver, entry_url: str) -> None:
 
 
 def filter_to(driver: WebDriver, association: str) -> list[str]:
-    """Choose one association in the filters, apply, and return the rows' associations."""
+    """Unfold the filters (folded on a phone), choose one association, apply, and return the
+    rows' associations."""
+    fold = driver.find_element(By.CSS_SELECTOR, "details.filters-fold")
+    assert fold.get_attribute("open") is None  # folded: the reports come first on a phone
+    fold.find_element(By.TAG_NAME, "summary").click()
     Select(driver.find_element(By.NAME, "org")).select_by_visible_text(association)
     driver.find_element(By.CSS_SELECTOR, "form.reports-filters button[type=submit]").click()
     wait_for(driver, lambda d: "org=" in d.current_url, "the filter did not reach the URL")
@@ -109,13 +113,22 @@ def open_report_and_photo(driver: WebDriver, name: str) -> tuple[list[int], list
         driver, lambda d: d.execute_script(loaded, thumb), "the thumbnail did not load"
     )
     assert_no_horizontal_overflow(driver)
-    full_href = driver.find_element(By.CSS_SELECTOR, ".thumbs a").get_attribute("href")
-    assert full_href
-    driver.get(full_href)  # Chromium shows an image document: one <img>
-    full = wait_for(driver, lambda d: d.find_elements(By.TAG_NAME, "img"), "no full-size photo")
-    full_size = wait_for(
-        driver, lambda d: d.execute_script(loaded, full[0]), "the photo did not load"
+    # Tapping the thumbnail opens the viewer (a CSS :target overlay) with the whole photo.
+    driver.find_element(By.CSS_SELECTOR, ".thumbs a").click()
+    shown = wait_for(
+        driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".viewer:target img"), "no viewer"
     )
+    full = wait_for(driver, lambda d: d.execute_script(loaded, shown[0]), "the photo did not load")
+    assert_no_horizontal_overflow(driver)
+    full_href = driver.find_element(By.CSS_SELECTOR, ".viewer:target a.viewer-original")
+    href = full_href.get_attribute("href")
+    assert href
+    driver.get(href)  # 原图: Chromium shows an image document, one <img> of the same photo
+    original = wait_for(driver, lambda d: d.find_elements(By.TAG_NAME, "img"), "no original")
+    full_size = wait_for(
+        driver, lambda d: d.execute_script(loaded, original[0]), "the original did not load"
+    )
+    assert list(full) == list(full_size), (full, full_size)
     driver.get(report_url)
     return list(thumb_size), list(full_size), report_url
 

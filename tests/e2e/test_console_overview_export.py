@@ -105,7 +105,32 @@ async def test_overview_shows_the_countdown_figures_of_the_district(kexie: Kexie
     }
     assert figures(answer.text)["incomplete"] >= 2  # 锦江国资公司科协 and the silent one are bare
     assert 'data-days="' in answer.text
-    assert 'src="/console/overview/chart.png' in answer.text
+    # The chart is drawn in the page (text a phone can read), its picture a link away.
+    months = re.findall(r'<li data-total="(\d+)" data-late="(\d+)">', answer.text)
+    assert len(months) == 12
+    assert sum(int(total) for total, _ in months) == 4
+    assert sum(int(late) for _, late in months) == 1
+    assert 'class="button secondary chart-picture" href="/console/overview/chart.png' in answer.text
+
+
+async def test_the_overview_says_returned_reports_are_counted_but_not_exported(
+    kexie: Kexie,
+) -> None:
+    seeded = await seed(kexie)
+    async with kexie.session() as session:
+        await session.execute(
+            update(Activity)
+            .where(Activity.id == seeded.submitted[0])
+            .values(review_state=ReviewState.RETURNED)
+        )
+    await kexie.member(6102, "district_admin", district="锦江区")
+    async with console_client(kexie) as client:
+        await sign_in(client, 6102)
+        answer = await client.get("/console/overview")
+    assert answer.status_code == 200
+    assert figures(answer.text)["reports"] == 4  # counted here, as in /status
+    assert 'data-returned="1"' in answer.text
+    assert "已退回的报送不计入附表1-3" in answer.text and "本年度 1 条" in answer.text
 
 
 async def test_a_city_admin_sees_every_district_and_may_pick_one(kexie: Kexie) -> None:

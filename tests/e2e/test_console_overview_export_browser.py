@@ -1,6 +1,7 @@
-"""The console's overview and export pages in a real browser (headless Chromium): the chart
-loads, the export form starts an export whose progress page refreshes itself (no script) until
-the files are listed, and no element extends beyond the viewport on a phone or a desktop."""
+"""The console's overview and export pages in a real browser (headless Chromium): the chart is
+drawn in the page and its picture loads, the export form starts an export whose progress page
+refreshes itself (no script) until the files are listed, and no element extends beyond the
+viewport on a phone or a desktop."""
 
 from __future__ import annotations
 
@@ -54,16 +55,20 @@ def both_sizes(driver: WebDriver, name: str) -> None:
 
 
 def overview(driver: WebDriver, base: str) -> list[int]:
-    """Open the overview; wait for the chart to load; its natural size."""
+    """Open the overview (its chart drawn in the page); open the chart's picture from its link
+    and wait for it to load; the picture's natural size."""
     driver.get(f"{base}/overview")
-    chart = wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".chart img"), "no chart")
+    wait_for(driver, lambda d: d.find_elements(By.CSS_SELECTOR, ".chart ol.bars li"), "no chart")
+    both_sizes(driver, "overview")
+    href = driver.find_element(By.CSS_SELECTOR, "a.chart-picture").get_attribute("href")
+    assert href
+    driver.get(href)
+    picture = wait_for(driver, lambda d: d.find_elements(By.TAG_NAME, "img"), "no picture")
     loaded = (
         "const i = arguments[0];"
         "return i.complete && i.naturalWidth > 0 && [i.naturalWidth, i.naturalHeight];"
     )
-    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", chart[0])
-    size = wait_for(driver, lambda d: d.execute_script(loaded, chart[0]), "chart not loaded")
-    both_sizes(driver, "overview")
+    size = wait_for(driver, lambda d: d.execute_script(loaded, picture[0]), "chart not loaded")
     return list(size)
 
 

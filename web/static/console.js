@@ -8,11 +8,26 @@
     app.ready();
     app.expand();
     document.documentElement.classList.add("in-telegram");
+    // Telegram's theme may be dark while the phone's is light (or the other way round): our
+    // own colours (badges, bars, warnings) follow Telegram's, as its --tg-theme-* colours do.
+    function scheme() {
+      if (app.colorScheme) { document.documentElement.setAttribute("data-scheme", app.colorScheme); }
+    }
+    scheme();
+    if (app.onEvent) { app.onEvent("themeChanged", scheme); }
     if (window.history.length > 1 && app.BackButton) {
       app.BackButton.show();
       app.BackButton.onClick(function () { window.history.back(); });
     }
   }
+  // Filters are folded on a phone; a desktop has the room to show them open.
+  function unfold() {
+    if (!window.matchMedia || !window.matchMedia("(min-width: 760px)").matches) { return; }
+    var folds = document.querySelectorAll("details.fold");
+    for (var i = 0; i < folds.length; i++) { folds[i].open = true; }
+  }
+  if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", unfold); }
+  else { unfold(); }
   if (document.readyState === "complete") { withTelegram(); }
   else { window.addEventListener("load", withTelegram); }
   // Forms that ask for confirmation (data-confirm) before they are sent.
