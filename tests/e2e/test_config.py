@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import SettingsError, load_settings
+from core.settings import Settings, SettingsError, load_settings, token_problem
 
 GOOD_TOKEN = "123456789:" + "A" * 35
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -61,6 +61,82 @@ def test_bad_token_is_one_line_exit_2(token: str, tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "@BotFather" in lines[0]
+    assert lines[0].startswith("KEXIE_BOT_TOKEN")
+
+
+@pytest.mark.parametrize(
+    ("token", "named"),
+    [
+        ("", "未设置"),
+        ("123:abc", "机器人编号只有 3 位数字"),
+        ("123:abc", "冒号后有 3 个字符，应为 35 个"),
+        ("123456789" + "A" * 35, "缺少冒号"),
+        ("bot123456789:" + "A" * 35, "不要带 bot 前缀"),
+        ("123456789:" + "A" * 20, "冒号后有 20 个字符"),
+        ("123456789:" + "A" * 34 + "。", "冒号后只能有 A-Z a-z 0-9 _ -"),
+    ],
+)
+def test_token_problem_names_the_wrong_part(token: str, named: str) -> None:
+    line = token_problem(token)
+    assert line is not None and "\n" not in line
+    assert line.startswith("KEXIE_BOT_TOKEN") and named in line
+    if token:
+        assert "<数字>:<35 个字符>" in line and "<digits>:<35 characters>" in line
+    # The secret half is described, never printed.
+    secret = token.partition(":")[2]
+    assert len(secret) < 5 or secret not in line
+
+
+def test_token_problem_accepts_real_shapes() -> None:
+    assert token_problem(GOOD_TOKEN) is None
+    assert token_problem(f"  {GOOD_TOKEN}\n") is None
+
+
+# --- .env.example ---------------------------------------------------------------------------------
+
+ENV_EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+ASSIGNMENT = re.compile(r"^#?(KEXIE_[A-Z0-9_]+)=(.*)$")
+
+
+def test_env_example_names_every_setting_once_and_nothing_else() -> None:
+    names = [
+        m.group(1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if (m := ASSIGNMENT.match(line))
+    ]
+    fields = {f"KEXIE_{name.upper()}" for name in Settings.model_fields}
+    assert sorted(names) == sorted(fields)  # each once: no duplicates either
+    text = ENV_EXAMPLE.read_text(encoding="utf-8")
+    # Every setting is explained in both languages right above it.
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if ASSIGNMENT.match(line):
+            above = "\n".join(lines[max(0, number - 4) : number])
+            assert CJK.search(above) and re.search(r"[a-z]{3,} [a-z]{2,}", above), line
+
+
+def test_env_example_copied_to_env_loads_the_defaults(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in Settings.model_fields:
+        monkeypatch.delenv(f"KEXIE_{name.upper()}", raising=False)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".env").write_text(ENV_EXAMPLE.read_text(encoding="utf-8"), encoding="utf-8")
+    from_file = load_settings()
+    defaults = Settings.model_construct()
+    for name in Settings.model_fields:
+        expected = getattr(defaults, name)
+        if name == "telegram_api_url":
+            expected = expected.rstrip("/")
+        assert getattr(from_file, name) == expected, name
+    # A token is all it takes to run.
+    (tmp_path / ".env").write_text(
+        ENV_EXAMPLE.read_text(encoding="utf-8").replace(
+            "KEXIE_BOT_TOKEN=\n", f"KEXIE_BOT_TOKEN={GOOD_TOKEN}\n"
+        ),
+        encoding="utf-8",
+    )
+    assert load_settings(require_token=True).bot_token == GOOD_TOKEN
 
 
 # --- settings that used to be accepted and then broke every scheduler tick ---------------------
