@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.policy import (
     OPERATOR,
@@ -25,6 +25,9 @@ from core.policy import (
 from core.settings import Settings, SettingsError, load_settings
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -60,6 +63,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application
     from bot.console import serve_console
     from bot.polling import serve
+    from bot.startup import ListenError
     from bot.webhook import serve_webhook
     from handlers.export_run import after_restart
 
@@ -81,11 +85,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.db_url)
     db = Database(settings.db_url)
     app = build_application(settings, db)
-    logging.getLogger(__name__).info(
-        "kexie is running (%s; database: %s)",
-        "webhook" if args.webhook else "long polling",
-        settings.db_url,
-    )
+
+    async def started(app: Application) -> None:
+        # Said once the Bot API answered (bot/startup.py logs "connecting to …" before).
+        logging.getLogger(__name__).info(
+            "kexie is running (%s; database: %s)",
+            "webhook" if args.webhook else "long polling",
+            settings.db_url,
+        )
+        await after_restart(app)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -93,14 +101,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         watchdog = asyncio.create_task(db.watch_file(stop, settings.db_check_interval))
         try:
             if args.webhook:
-                await serve_webhook(app, settings, db, stop=stop, on_start=after_restart)
+                await serve_webhook(app, settings, db, stop=stop, on_start=started)
             else:
                 # The console (web/) on its own small server beside long polling.
                 console = asyncio.create_task(serve_console(app, stop))
                 try:
-                    await serve(
-                        app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart
-                    )
+                    await serve(app, timeout=settings.poll_timeout, stop=stop, on_start=started)
                 finally:
                     stop.set()
                     await console
@@ -109,7 +115,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await db.dispose()
         return 1 if db.lost else 0
 
-    return _run_async(main())
+    try:
+        return _run_async(main())
+    except ListenError as exc:
+        return _fail([str(exc)])
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

@@ -49,7 +49,9 @@ class DistrictMatch:
         if self.ambiguous:
             listed = "、".join(self.candidates[:LISTED])
             more = f" 等 {len(self.candidates)} 个" if len(self.candidates) > LISTED else ""
-            return f"“{shown}”可能指：{listed}{more}。请写得更完整一些（例如 {self.candidates[0]}）。"
+            return (
+                f"“{shown}”可能指：{listed}{more}。请写得更完整一些（例如 {self.candidates[0]}）。"
+            )
         return f"找不到区（市）县“{shown}”。用 kexie districts list 查看全部名称（例如 锦江区）。"
 
 

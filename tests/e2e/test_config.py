@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -284,3 +288,106 @@ def test_read_only_data_dir_stops_the_program(tmp_path: Path) -> None:
     line = one_problem_line(proc, "KEXIE_DATA_DIR")
     assert "无法写入" in line
     assert list(data_dir.iterdir()) == []
+
+
+# --- start-up: where it connects, a hint when it cannot, a taken port named -----------------------
+
+
+def _wait_for(log: Path, proc: subprocess.Popen[str], done: Callable[[str], bool]) -> str:
+    """The process's log once ``done(log)`` holds (the process still running); fails on exit."""
+    deadline = time.monotonic() + 120  # a hang guard only: the lines come within seconds
+    while time.monotonic() < deadline:
+        text = log.read_text(encoding="utf-8", errors="replace")
+        if done(text):
+            return text
+        assert proc.poll() is None, text[-2000:]
+        time.sleep(0.2)
+    raise AssertionError(log.read_text(encoding="utf-8", errors="replace")[-2000:])
+
+
+def test_unreachable_bot_api_gets_one_hint_and_a_taken_console_port_is_named(
+    tmp_path: Path,
+) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        log = tmp_path / "run.log"
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "KEXIE_BOT_TOKEN": GOOD_TOKEN,
+            "KEXIE_TELEGRAM_API_URL": "http://127.0.0.1:9/bot",  # nothing listens there
+            "KEXIE_DATA_DIR": str(tmp_path / "data"),
+            "KEXIE_WEB_LISTEN": f"127.0.0.1:{busy}",
+        }
+        with log.open("w") as sink:
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", "run"],
+                env=env,
+                stdout=subprocess.DEVNULL,
+                stderr=sink,
+                text=True,
+                cwd=tmp_path,
+            )
+        try:
+            # The hint, then one more failed attempt after it (the hint is not repeated).
+            text = _wait_for(
+                log,
+                proc,
+                lambda t: (
+                    "KEXIE_TELEGRAM_API_URL" in t
+                    and "unreachable" in t.split("KEXIE_TELEGRAM_API_URL", 1)[1]
+                ),
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(60)
+    assert proc.returncode == 0, text[-2000:]
+    lines = log.read_text(encoding="utf-8").splitlines()
+    connecting = [n for n, line in enumerate(lines) if "connecting to the Bot API at" in line]
+    assert len(connecting) == 1 and "http://127.0.0.1:9/bot …" in lines[connecting[0]]
+    assert GOOD_TOKEN not in "\n".join(lines)
+    hints = [n for n, line in enumerate(lines) if "中国大陆" in line]
+    assert len(hints) == 1
+    hint = lines[hints[0]]
+    assert "KEXIE_TELEGRAM_API_URL" in hint and "Bot API" in hint and "mainland China" in hint
+    assert "local Bot API server" in hint and "http://127.0.0.1:9/bot" in hint
+    failures = [n for n, line in enumerate(lines) if "the Bot API is unreachable" in line]
+    assert connecting[0] < failures[0]
+    assert sum(n < hints[0] for n in failures) == 3  # after the third failure in a row
+    assert any(n > hints[0] for n in failures)
+    # Never reached: it never claims to be running.
+    assert not any("kexie is running" in line for line in lines)
+    console = [line for line in lines if "console not served" in line]
+    assert len(console) == 1
+    assert "address already in use" in console[0] and f"127.0.0.1:{busy}" in console[0]
+    assert "KEXIE_WEB_LISTEN" in console[0] and "OSError" not in console[0]
+
+
+def test_a_taken_webhook_port_stops_the_start_naming_the_setting(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        busy = squatter.getsockname()[1]
+        env = {
+            "PATH": "/usr/bin:/bin",
+            "KEXIE_BOT_TOKEN": GOOD_TOKEN,
+            "KEXIE_TELEGRAM_API_URL": "http://127.0.0.1:9/bot",
+            "KEXIE_DATA_DIR": str(tmp_path),
+            "KEXIE_WEBHOOK_URL": "https://kexie.example.cn/telegram",
+            "KEXIE_WEBHOOK_SECRET": "s3cret",
+            "KEXIE_WEBHOOK_LISTEN": f"127.0.0.1:{busy}",
+        }
+        proc = subprocess.run(
+            [sys.executable, "-m", "bot", "run", "--webhook"],
+            env=env,
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            timeout=60,
+        )
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    problem = proc.stderr.splitlines()[-1]
+    assert problem.startswith(f"KEXIE_WEBHOOK_LISTEN=127.0.0.1:{busy}")
+    assert "端口已被占用" in problem and "address already in use" in problem
