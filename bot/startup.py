@@ -59,18 +59,23 @@ class BotApiReach:
         if self.failures < HINT_AFTER or self.hinted:
             return
         self.hinted = True
+        # A URL of one's own (a local server, a proxy) may simply not be running yet.
+        own = "" if "//api.telegram.org" in self.url else " 如果这是自己的服务器，请确认它已启动。"
+        own_en = "" if not own else " If that is your own server, check that it is running."
         log.warning(
-            "连续 %d 次连不上 Bot API（%s）。中国大陆无法直接访问 api.telegram.org：请把 "
-            "KEXIE_TELEGRAM_API_URL 设为可访问的代理，或本地 Bot API 服务器"
+            "连续 %d 次连不上 Bot API（%s）。%s中国大陆无法直接访问 api.telegram.org：请把 "
+            "KEXIE_TELEGRAM_API_URL 设为可访问的 Bot API 反向代理，或本地 Bot API 服务器"
             "（https://github.com/tdlib/telegram-bot-api，例如 http://127.0.0.1:8081/bot）；"
-            "仍在重试。 / The Bot API at %s could not be reached %d times in a row. "
+            "仍在重试。 / The Bot API at %s could not be reached %d times in a row.%s "
             "api.telegram.org cannot be reached from mainland China: set KEXIE_TELEGRAM_API_URL "
-            "to a reachable proxy or a local Bot API server (github.com/tdlib/telegram-bot-api, "
-            "e.g. http://127.0.0.1:8081/bot); still retrying.",
+            "to a reachable reverse proxy of the Bot API or a local Bot API server "
+            "(github.com/tdlib/telegram-bot-api, e.g. http://127.0.0.1:8081/bot); still retrying.",
             self.failures,
             self.url,
+            own.strip(),
             self.url,
             self.failures,
+            own_en,
         )
 
 
