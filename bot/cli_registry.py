@@ -13,6 +13,7 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core.enums import OrgKind
@@ -139,6 +140,18 @@ def template_name(annex: str) -> str:
     return f"附件{annex}_{TEMPLATES[annex][1]}登记表模板.xlsx"
 
 
+def first_row(path: Path) -> int:
+    """The first row to fill in a written template: below the form's two header rows."""
+    workbook = load_workbook(path, read_only=True)
+    try:
+        for number, values in enumerate(workbook.worksheets[0].iter_rows(values_only=True), 1):
+            if "单位名称" in values:
+                return number + 2
+        raise ValueError(f"no 单位名称 header in {path}")
+    finally:
+        workbook.close()
+
+
 def cmd_template(args: argparse.Namespace, settings: Settings) -> int:
     """Write an empty registry workbook laid out as the annex, ready to fill and import."""
     form, kind = TEMPLATES[args.annex]
@@ -155,7 +168,7 @@ def cmd_template(args: argparse.Namespace, settings: Settings) -> int:
     write_registry(path, form, year, [(kind, [], None)])
     print(path)
     print(
-        f"在第 5 行起每行填一个{kind}（单位名称必填；主席等人员写 姓名/职务/电话，"
+        f"在第 {first_row(path)} 行起每行填一个{kind}（单位名称必填；主席等人员写 姓名/职务/电话，"
         "多人分行），填好后导入："
     )
     print(f"  kexie import {args.annex} {path} --district 锦江区")

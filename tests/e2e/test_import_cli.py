@@ -102,10 +102,13 @@ async def test_template_filled_with_one_row_imports(kexie_idle: Kexie) -> None:
         workbook = load_workbook(path)
         sheet = workbook.worksheets[0]
         assert sheet.cell(1, 1).value == f"附件{annex}"
-        assert sheet.cell(3, 2).value == "单位名称" and sheet.cell(4, 10).value == "姓名/职务/电话"
-        assert sheet.max_row == 4  # the form's header only, no rows to clear
+        # The two header rows (wherever the form's title lines end), then nothing to clear.
+        header = next(r for r in range(1, 10) if sheet.cell(r, 2).value == "单位名称")
+        assert sheet.cell(header + 1, 10).value == "姓名/职务/电话"
+        assert sheet.max_row == header + 1
+        assert f"在第 {header + 2} 行起每行填一个" in made.out
         for column, value in enumerate(values, start=1):
-            sheet.cell(5, column).value = value
+            sheet.cell(header + 2, column).value = value
         filled = kexie.data_dir / f"filled-{annex}.xlsx"
         workbook.save(filled)
 

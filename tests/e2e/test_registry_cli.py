@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 from core.enums import OrgKind
+from storage.evidence import open_evidence_store
 from storage.registry import create_organisation, find_district
+from tests.export_data import YEAR, seed_export_data
 from tests.harness import CliResult, Kexie
 
 
@@ -144,3 +146,17 @@ async def test_an_empty_export_says_so_in_one_line_and_still_writes(kexie_idle: 
     assert (
         "注意：全市在 2021 统计年度" in approved.err and "没有任何已通过审核的活动" in approved.err
     )
+
+
+async def test_an_export_with_rows_warns_of_nothing(kexie_idle: Kexie) -> None:
+    kexie = kexie_idle
+    kexie.data_dir.mkdir(parents=True, exist_ok=True)
+    async with kexie.session() as session:
+        await seed_export_data(session, open_evidence_store(kexie.settings))
+    out = kexie.data_dir / "导出"
+    result = await kexie.cli(
+        "export", "all", "--year", str(YEAR), "--district", "锦江", "--out", str(out)
+    )
+    assert result.rc == 0, result.err
+    assert "活动 0 项" not in result.out
+    assert "注意：" not in result.err and "空表" not in result.err + result.out
