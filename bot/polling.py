@@ -381,5 +381,8 @@ async def serve(
             await app.stop()
     finally:
         await app.shutdown()
+        # A start stopped before the Bot API answered leaves the application uninitialised,
+        # which app.shutdown() skips; the bot's HTTP sessions are open all the same.
+        await app.bot.shutdown()
         for sig in handled:
             loop.remove_signal_handler(sig)
