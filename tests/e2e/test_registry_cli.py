@@ -7,6 +7,8 @@ import asyncio
 import sys
 from pathlib import Path
 
+import pytest
+
 from core.enums import OrgKind
 from storage.evidence import open_evidence_store
 from storage.registry import create_organisation, find_district
@@ -29,6 +31,10 @@ async def _cli_env(kexie: Kexie, env: dict[str, str], *args: str) -> CliResult:
     return CliResult(proc.returncode, out.decode(), err.decode())
 
 
+BOTH = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+
+
+@BOTH
 async def test_district_names_as_typed_in_every_district_option(kexie_idle: Kexie) -> None:
     kexie = kexie_idle
     kexie.data_dir.mkdir(parents=True, exist_ok=True)
@@ -65,6 +71,7 @@ async def test_district_names_as_typed_in_every_district_option(kexie_idle: Kexi
     assert "kexie districts list" in unknown.err
 
 
+@BOTH
 async def test_districts_list_and_org_list_paged(kexie_idle: Kexie) -> None:
     kexie = kexie_idle
     kexie.data_dir.mkdir(parents=True, exist_ok=True)
