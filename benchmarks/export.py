@@ -150,7 +150,7 @@ def _workbook(rows: list[ActivityRow], store: EvidenceStore, out: Path, thumbs: 
     write_annex13(
         path,
         YEAR,
-        [("附件1-3", plan_entries(rows))],
+        [("附件1-3", "锦江区科协", plan_entries(rows))],
         thumbnails=Thumbnailer(store, scratch) if thumbs else None,
         tz=ZoneInfo(TZ_NAME),
     )

@@ -1,8 +1,13 @@
 """Annex 1-1: ``{year}年企业科协组织建设统计表``, and the machinery annex 1-2 shares with it.
 
-A registry form is: the label, the title, header row 1 (every column), header row 2 (empty and
-merged with row 1 above the plain columns, ``姓名/职务/电话`` above the person columns), one row per
-association, and the district's summary row laid across the width.
+A registry form is: the label, the title, the 填报单位 line (outside the official table), header
+row 1 (every column), header row 2 (empty and merged with row 1 above the plain columns,
+``姓名/职务/电话`` above the person columns), one row per association (or one ``无`` row), and the
+district's summary row laid across the width.
+
+A person column is as wide as its longest ``姓名/职务/电话`` line (within bounds), so each person
+stays on one line of their own and no telephone number breaks at its hyphen; the other columns
+are wide enough for their headers once broken at their break points (exports/headers.py).
 """
 
 from __future__ import annotations
@@ -15,12 +20,19 @@ from openpyxl import Workbook
 
 from core.enums import OfficerRole
 from core.rules import format_date
-from exports.layout import Sheet, StyleBook, row_height
+from exports.headers import head_row, header
+from exports.layout import Sheet, StyleBook, fit_width, open_on, row_height
 from exports.rows import DistrictFacts, OrgRow
-from exports.summary import SummaryLine, add_summary_sheet, percent
+from exports.summary import SummaryTable, add_summary_sheet, percent
 
 PERSON_HINT = "姓名/职务/电话"
+# A person column's least and greatest width: its hint and the 1-1 summary labels fit the least;
+# a person longer than the greatest wraps (rare: a long title and a landline).
+PERSON_WIDTH = (20.0, 38.0)
+HEADER_ROWS = (4, 5)  # below the label, the title and the 填报单位 line; data from row 6
 Value = str | int | None
+# A form's sheet title, its 填报单位, its associations, and the district of its summary row.
+RegistrySection = tuple[str, str, Sequence[OrgRow], DistrictFacts | None]
 
 
 @dataclass(frozen=True)
@@ -104,32 +116,43 @@ ANNEX_11 = RegistryForm(
         "联系人",
     ),
     person_roles=tuple(str(r) for r in PEOPLE_11),
-    widths=(5, 20, 14, 13, 7, 7, 7, 20, 9, 17, 17, 17, 17, 17),
+    widths=(6, 20, 14, 13, 8, 8, 8, 20, 16, 17, 17, 17, 17, 17),
     fields=_enterprise_fields,
     summary=_enterprise_summary,
     summary_spans=(2, 2, 3, 1, 1, 1, 1, 1, 1, 1),
 )
 
 
+def form_widths(form: RegistryForm, orgs: Sequence[OrgRow]) -> list[float]:
+    """The form's column widths, each person column fitted to the people it lists."""
+    widths = list(form.widths)
+    people = len(form.person_roles)
+    for index, role in enumerate(form.person_roles, start=len(widths) - people):
+        lines = [p.cell_text() for org in orgs for p in org.officers.get(role, ())]
+        widths[index] = fit_width(lines, *PERSON_WIDTH)
+    return widths
+
+
 def add_registry_form(
     wb: Workbook,
     form: RegistryForm,
-    sheet_title: str,
+    section: RegistrySection,
     year: int,
-    orgs: Sequence[OrgRow],
-    district: DistrictFacts | None,
     styles: StyleBook | None = None,
 ) -> Sheet:
     """Write one registry form sheet (annex 1-1 or 1-2) with its district summary row."""
-    sheet = Sheet(wb, sheet_title, form.widths, styles)
-    sheet.print_setup(title_rows="3:4", freeze="A5")
+    sheet_title, unit, orgs, district = section
+    sheet = Sheet(wb, sheet_title, form_widths(form, orgs), styles)
+    first, second = HEADER_ROWS
+    sheet.print_setup(title_rows=f"{first}:{second}", freeze=f"A{second + 1}", unit=unit)
     sheet.banner(form.label, form.title(year))
+    sheet.unit_line(unit)
     people = len(form.person_roles)
     plain = len(form.headers) - people
-    sheet.append([(h, "head") for h in form.headers], height=36)
-    sheet.append([(None, "head")] * plain + [(PERSON_HINT, "head")] * people, height=20)
+    head_row(sheet, form.headers, height=36)
+    head_row(sheet, [None] * plain + [PERSON_HINT] * people, height=20)
     for col in range(1, plain + 1):
-        sheet.merge(col, 3, col, 4)
+        sheet.merge(col, first, col, second)
     styles_of = ("center", "body", "center", "center", "center", "center", "center")
     for seq, org in enumerate(orgs, start=1):
         values: list[Value] = [seq, *form.fields(org)]
@@ -139,7 +162,9 @@ def add_registry_form(
             kinds[7], kinds[8] = "body", "center"  # 通信地址, 单位性质
         else:
             kinds[4], kinds[7] = "body", "body"  # 通信地址, 秘书长执行单位
-        sheet.append(list(zip(values, kinds, strict=True)), height=row_height(values, form.widths))
+        sheet.append(list(zip(values, kinds, strict=True)), height=row_height(values, sheet.widths))
+    if not orgs:
+        sheet.nothing_row()
     if district is not None:
         add_summary_row(sheet, form, district)
     return sheet
@@ -153,11 +178,15 @@ def add_summary_row(sheet: Sheet, form: RegistryForm, district: DistrictFacts) -
     col = 1
     for index, (text, span) in enumerate(zip(texts, form.summary_spans, strict=True)):
         style = "strong" if index % 2 == 0 else "center"
+        if index % 2 == 0:  # a label: broken at its break points when too wide
+            text = header(text, sum(sheet.widths[col - 1 : col + span - 1]))
         cells += [(text, style)] + [("", style)] * (span - 1)
         spans.append((col, col + span - 1))
         col += span
-    widths = [sum(form.widths[a - 1 : b]) for a, b in spans]
-    row = sheet.append(cells, height=row_height(list(texts), widths))
+    widths = [sum(sheet.widths[a - 1 : b]) for a, b in spans]
+    labels = [c[0] for c in cells if c is not None and c[0]]
+    lines = max(str(t).count("\n") + 1 for t in labels)
+    row = sheet.append(cells, height=max(row_height(list(texts), widths), lines * 15.0 + 8))
     for first, last in spans:
         if last > first:
             sheet.merge(first, row, last, row)
@@ -168,26 +197,28 @@ def write_registry(
     path: Path,
     form: RegistryForm,
     year: int,
-    sections: Sequence[tuple[str, Sequence[OrgRow], DistrictFacts | None]],
+    sections: Sequence[RegistrySection],
     *,
-    summary: Sequence[SummaryLine] | None = None,
+    summary: SummaryTable | None = None,
 ) -> None:
-    """Write a registry workbook: an optional 汇总 sheet (city), then one form per section."""
+    """Write a registry workbook: an optional 汇总 sheet (city), then one form per section. It
+    opens on the first form."""
     wb = Workbook(write_only=True)
     styles: StyleBook | None = None
     if summary is not None:
-        styles = add_summary_sheet(wb, year, summary).styles
-    for sheet_title, orgs, district in sections:
-        styles = add_registry_form(wb, form, sheet_title, year, orgs, district, styles).styles
+        styles = add_summary_sheet(wb, summary).styles
+    for section in sections:
+        styles = add_registry_form(wb, form, section, year, styles).styles
+    open_on(wb, 1 if summary is not None else 0)
     wb.save(path)
 
 
 def write_annex11(
     path: Path,
     year: int,
-    sections: Sequence[tuple[str, Sequence[OrgRow], DistrictFacts | None]],
+    sections: Sequence[RegistrySection],
     *,
-    summary: Sequence[SummaryLine] | None = None,
+    summary: SummaryTable | None = None,
 ) -> None:
     """Write the annex 1-1 workbook (enterprise associations)."""
     write_registry(path, ANNEX_11, year, sections, summary=summary)

@@ -7,9 +7,9 @@ from pathlib import Path
 
 from core.enums import OfficerRole
 from core.rules import format_date
-from exports.annex11 import RegistryForm, Value, figure, write_registry
+from exports.annex11 import RegistryForm, RegistrySection, Value, figure, write_registry
 from exports.rows import DistrictFacts, OrgRow
-from exports.summary import SummaryLine, percent
+from exports.summary import SummaryTable, percent
 
 
 def _zone_fields(org: OrgRow) -> tuple[Value, ...]:
@@ -67,7 +67,7 @@ ANNEX_12 = RegistryForm(
         "联系人",
     ),
     person_roles=tuple(str(r) for r in PEOPLE_12),
-    widths=(5, 20, 14, 13, 20, 8, 8, 16, 17, 17, 17, 17, 17, 17),
+    widths=(6, 20, 14, 13, 20, 10, 10, 16, 17, 17, 17, 17, 17, 17),
     fields=_zone_fields,
     summary=_zone_summary,
     summary_spans=(2, 2, 2, 1, 2, 1, 2, 2),
@@ -77,9 +77,9 @@ ANNEX_12 = RegistryForm(
 def write_annex12(
     path: Path,
     year: int,
-    sections: Sequence[tuple[str, Sequence[OrgRow], DistrictFacts | None]],
+    sections: Sequence[RegistrySection],
     *,
-    summary: Sequence[SummaryLine] | None = None,
+    summary: SummaryTable | None = None,
 ) -> None:
     """Write the annex 1-2 workbook (industrial-functional-zone associations)."""
     write_registry(path, ANNEX_12, year, sections, summary=summary)

@@ -2,6 +2,8 @@
 
 The official sheet keeps exactly the official columns (annex-spec.md); the reporting association,
 submission time, lateness and photo count go on the separate 明细 sheet (exports/details.py).
+Above the table, outside it, the 填报单位 line names whose form it is: a city export holds one
+form per district, and the stamped pages must tell them apart.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ from openpyxl import Workbook
 
 from core.rules import format_date
 from exports.details import Thumbnailer, add_details_sheet
-from exports.layout import Sheet, StyleBook, row_height
+from exports.headers import head_row
+from exports.layout import Sheet, StyleBook, open_on, row_height
 from exports.names import Entry
-from exports.summary import SummaryLine, add_summary_sheet
+from exports.summary import SummaryTable, add_summary_sheet
 
 LABEL = "附件1-3"
 HEADERS = (
@@ -31,11 +34,12 @@ HEADERS = (
 )
 SUBHEADER = "以附件形式提供"
 NOTE = "备注：此表由各企业科协、产业功能区科协填写，经各区（市）县科协汇总后报送市科协创新发展部。"
-WIDTHS = (6, 15, 22, 44, 16, 9, 33, 19)
-HEADER_ROWS = (3, 4)  # the two header rows; data starts on row 5
+WIDTHS = (6, 15, 22, 44, 17, 10, 33, 19)
+HEADER_ROWS = (4, 5)  # the two header rows, below the 填报单位 line; data starts on row 6
 STYLES = ("center", "center", "body", "body", "center", "center", "body", "link")
 
 Progress = Callable[[int], None]  # called with the number of rows written so far
+Section = tuple[str, str, Sequence[Entry]]  # sheet title, 填报单位, numbered entries
 
 
 def title(year: int) -> str:
@@ -45,20 +49,22 @@ def title(year: int) -> str:
 
 def add_form(
     wb: Workbook,
-    sheet_title: str,
+    section: Section,
     year: int,
-    entries: Sequence[Entry],
     styles: StyleBook | None = None,
     progress: Progress | None = None,
     done: int = 0,
 ) -> Sheet:
-    """Write one official annex 1-3 sheet: label, title, two header rows, rows, the 备注 line."""
+    """Write one official annex 1-3 sheet: label, title, the 填报单位 line, two header rows, the
+    rows (or one ``无`` row), the 备注 line."""
+    sheet_title, unit, entries = section
     sheet = Sheet(wb, sheet_title, WIDTHS, styles)
     first, second = HEADER_ROWS
-    sheet.print_setup(title_rows=f"{first}:{second}", freeze=f"A{second + 1}")
+    sheet.print_setup(title_rows=f"{first}:{second}", freeze=f"A{second + 1}", unit=unit)
     sheet.banner(LABEL, title(year), title_lines=2)
-    sheet.append([(h, "head") for h in HEADERS], height=30)
-    sheet.append([(None, "head")] * (len(HEADERS) - 1) + [(SUBHEADER, "head")], height=30)
+    sheet.unit_line(unit)
+    head_row(sheet, HEADERS, height=30)
+    head_row(sheet, [None] * (len(HEADERS) - 1) + [SUBHEADER], height=30)
     for col in range(1, len(HEADERS)):
         sheet.merge(col, first, col, second)
     ws, cell = sheet.ws, sheet.styles.cell
@@ -82,6 +88,8 @@ def add_form(
         ws.append(cells)
         if progress is not None and count % 200 == 0:
             progress(done + count)
+    if not entries:
+        sheet.nothing_row()
     sheet.full_width(NOTE, "note")
     return sheet
 
@@ -89,25 +97,26 @@ def add_form(
 def write_annex13(
     path: Path,
     year: int,
-    sections: Sequence[tuple[str, Sequence[Entry]]],
+    sections: Sequence[Section],
     *,
-    summary: Sequence[SummaryLine] | None = None,
+    summary: SummaryTable | None = None,
     thumbnails: Thumbnailer | None = None,
     details: bool = True,
     tz: ZoneInfo | None = None,
     progress: Progress | None = None,
 ) -> None:
     """Write the annex 1-3 workbook: an optional 汇总 sheet (city), one form per section
-    (sheet title, numbered entries), then the 明细 sheet."""
+    (sheet title, 填报单位, numbered entries), then the 明细 sheet. It opens on the first form."""
     wb = Workbook(write_only=True)
     styles: StyleBook | None = None
     if summary is not None:
-        styles = add_summary_sheet(wb, year, summary).styles
+        styles = add_summary_sheet(wb, summary).styles
     done = 0
-    for sheet_title, entries in sections:
-        styles = add_form(wb, sheet_title, year, entries, styles, progress, done).styles
-        done += len(entries)
+    for section in sections:
+        styles = add_form(wb, section, year, styles, progress, done).styles
+        done += len(section[2])
     if details:
-        all_entries = [e for _, entries in sections for e in entries]
+        all_entries = [e for _, _, entries in sections for e in entries]
         add_details_sheet(wb, all_entries, styles, thumbnails, tz or ZoneInfo("Asia/Shanghai"))
+    open_on(wb, 1 if summary is not None else 0)
     wb.save(path)

@@ -17,6 +17,7 @@ from openpyxl.drawing.image import Image as SheetImage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.rules import format_datetime
+from exports.headers import head_row
 from exports.layout import Sheet, StyleBook, row_height
 from exports.names import Entry
 from storage.evidence import EvidenceStorage, copy_stream
@@ -37,9 +38,12 @@ HEADERS = (
     "审核状态",
     "缩略图",
 )
-WIDTHS = (6, 24, 24, 14, 12, 18, 12, 8, 10, 10, 15)
+WIDTHS = (6, 24, 24, 14, 12, 18, 15, 8, 10, 10, 15)
+# One style per column, the thumbnail's included: its cell is written empty but bordered, so
+# the grid is closed around the picture.
 STYLES = (
     "center", "body", "body", "center", "center", "center", "center", "center", "center", "center",
+    "center",
 )  # fmt: skip
 REVIEW_NAMES = {"pending": "待审核", "approved": "已通过", "returned": "已退回"}
 KIND_NAMES = {"enterprise": "企业科协", "zone": "产业功能区科协"}
@@ -105,7 +109,7 @@ def add_details_sheet(
     sheet = Sheet(wb, "明细", WIDTHS, styles)
     sheet.print_setup(title_rows="2:2", freeze="A3")
     sheet.full_width(TITLE, "title", height=30)
-    sheet.append([(h, "head") for h in HEADERS], height=30)
+    head_row(sheet, HEADERS, height=30)
     ws, cell = sheet.ws, sheet.styles.cell
     for entry in entries:
         row = entry.row
@@ -120,6 +124,7 @@ def add_details_sheet(
             sum(1 for f in row.evidence if f.is_image),
             row.author_name,
             REVIEW_NAMES.get(row.review_state, row.review_state),
+            "",  # the thumbnail, drawn over the cell
         )
         sheet.row_no += 1
         height = row_height(values, WIDTHS)

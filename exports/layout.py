@@ -10,7 +10,7 @@ formula (a name starting with ``=`` stays a name in Excel, WPS and LibreOffice).
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from copy import copy
 from typing import Any
 
@@ -31,8 +31,12 @@ BODY_PT = 10
 LINE_PT = 13.5  # one line of 10 pt 宋体, with Excel's leading
 MAX_ROW_PT = 409.0  # Excel's largest row height
 FORMULA_STARTS = ("=", "+", "-", "@")
+LATIN_UNITS = 1.2  # a Latin letter or digit in a proportional font, in column units
 PAPER_A4 = "9"  # the OOXML paper size code of A4
 FOOTER = "第 &P 页，共 &N 页"
+UNIT_LABEL = "填报单位（盖章）："
+DATE_LABEL = "填报日期：　　　　年　　月　　日"
+NOTHING = "无"
 
 _thin = Side(style="thin", color="000000")
 BORDER = Border(left=_thin, right=_thin, top=_thin, bottom=_thin)
@@ -64,6 +68,20 @@ def row_height(
         if isinstance(value, str) and value:
             lines = max(lines, line_count(value, width))
     return min(MAX_ROW_PT, lines * line_pt + 6)
+
+
+def fit_width(lines: Iterable[str], least: float, most: float) -> float:
+    """The narrowest column (between ``least`` and ``most``) showing each line unbroken.
+
+    Latin letters and digits are counted wider here than in :func:`display_width`: where 宋体
+    is missing (LibreOffice on Linux, a Mac) they are drawn in a proportional font, about 1.2
+    units each, and a telephone number must still fit."""
+    widest = 0.0
+    for line in lines:
+        chars = len(line)
+        wide = (len(line.encode()) - chars) // 2  # CJK and full-width characters
+        widest = max(widest, 2 * wide + LATIN_UNITS * (chars - wide))
+    return min(most, max(least, widest + 1.5))
 
 
 def clean_text(value: str) -> str:
@@ -99,6 +117,9 @@ class StyleBook:
         self._define("note", body, None, wrap_left)
         self._define("strong", head, BORDER, wrap_center)
         self._define("plain", body, None, wrap_center)
+        stamp = Font(name=BODY_FONT, size=11, charset=GB2312)
+        self._define("stamp", stamp, None, Alignment(horizontal="left", vertical="center"))
+        self._define("stamp_date", stamp, None, Alignment(horizontal="right", vertical="center"))
 
     def _define(self, key: str, font: Font, border: Border | None, align: Alignment) -> None:
         cell = WriteOnlyCell(self.ws)
@@ -167,20 +188,30 @@ class Sheet:
         """The letter of the last column."""
         return get_column_letter(len(self.widths))
 
-    def print_setup(self, *, title_rows: str | None, freeze: str | None) -> None:
-        """A4 landscape, all columns on one page width, repeated header rows, page numbers."""
+    def print_setup(
+        self,
+        *,
+        title_rows: str | None,
+        freeze: str | None,
+        unit: str = "",
+        one_page: bool = False,
+    ) -> None:
+        """A4 landscape, all columns on one page width, repeated header rows, page numbers (and
+        the 填报单位 in the footer, so a loose page still says whose it is). ``one_page``: a
+        short table on one A4 portrait page, shrunk rather than spilt."""
         ws = self.ws
         ws.page_setup.paperSize = PAPER_A4
-        ws.page_setup.orientation = "landscape"
+        ws.page_setup.orientation = "portrait" if one_page else "landscape"
         ws.page_setup.fitToWidth = 1
-        ws.page_setup.fitToHeight = 0  # as many pages down as needed
+        ws.page_setup.fitToHeight = 1 if one_page else 0  # else as many pages down as needed
         ws.sheet_properties.pageSetUpPr = PageSetupProperties(fitToPage=True)
         ws.print_options.horizontalCentered = True
         ws.page_margins.left = ws.page_margins.right = 0.4
         ws.page_margins.top = 0.6
         ws.page_margins.bottom = 0.7
         ws.page_margins.footer = 0.3
-        ws.oddFooter.center.text = FOOTER
+        # "&" starts a header/footer code: a name's own ampersand is written doubled.
+        ws.oddFooter.center.text = (unit.replace("&", "&&") + "　" if unit else "") + FOOTER
         ws.oddFooter.center.font = BODY_FONT
         ws.oddFooter.center.size = 9
         if title_rows:
@@ -221,6 +252,24 @@ class Sheet:
         )
         self.merge(1, row, width, row)
 
+    def unit_line(self, unit: str) -> int:
+        """``填报单位（盖章）：… 填报日期：`` under the title, outside the official table: the
+        stamped page names who filled it (a city export holds one form per district), and the
+        date is left for the pen, as on the paper the office stamps."""
+        width = len(self.widths)
+        split = max(1, math.ceil(width * 0.6))
+        left = [(f"{UNIT_LABEL}{unit}", "stamp")] + [(None, "stamp")] * (split - 1)
+        right = [(DATE_LABEL, "stamp_date")] + [(None, "stamp_date")] * (width - split - 1)
+        row = self.append([*left, *right], height=24)
+        self.merge(1, row, split, row)
+        if width - split > 1:
+            self.merge(split + 1, row, width, row)
+        return row
+
+    def nothing_row(self) -> int:
+        """One ``无`` row across the table: a form with nothing to list, as an office fills it."""
+        return self.full_width(NOTHING, "center", height=24)
+
     def full_width(self, text: str, style: str, *, height: float | None = None) -> int:
         """One merged row across the table (a note, a summary line)."""
         width = len(self.widths)
@@ -229,3 +278,9 @@ class Sheet:
         row = self.append([(text, style), *[(None, style)] * (width - 1)], height=height)
         self.merge(1, row, width, row)
         return row
+
+
+def open_on(wb: Workbook, index: int) -> None:
+    """Open the workbook on sheet ``index`` (the first official form, not the 汇总 before it)."""
+    if index < len(wb.worksheets):
+        wb.active = index

@@ -106,6 +106,26 @@ async def scope_name(session: AsyncSession, scope: Scope) -> str:
     return f"{district.name if district else ''}_{safe_name(org.name, 40)}"
 
 
+def district_unit(district: str) -> str:
+    """The 填报单位 of a district's form: its 区（市）县科协, which stamps it."""
+    return f"{district}科协"
+
+
+async def filing_unit(session: AsyncSession, scope: Scope) -> str:
+    """Who fills and stamps the scope's forms: ``锦江区科协``, ``成都市科协``, or an association
+    with its district, ``某某公司科协（锦江区）``."""
+    if scope.level == Level.CITY:
+        return district_unit(CITY_NAME)
+    if scope.level == Level.DISTRICT:
+        district = await session.get(District, scope.district_id)
+        return district_unit(district.name) if district else ""  # left blank for the pen
+    org = await session.get(Organisation, scope.org_id)
+    if org is None:
+        return ""
+    district = await session.get(District, org.district_id)
+    return f"{org.name}（{district.name}）" if district else org.name
+
+
 async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityRow]:
     """Submitted activities in scope, ordered by date (then by id), with their evidence."""
     first, last = scope.period

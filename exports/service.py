@@ -15,15 +15,24 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import OrgKind
-from exports.annex11 import write_annex11
+from exports.annex11 import RegistrySection, write_annex11
 from exports.annex12 import write_annex12
-from exports.annex13 import write_annex13
+from exports.annex13 import Section, write_annex13
 from exports.bundle import PART_LIMIT, write_bundle
 from exports.details import Thumbnailer
 from exports.names import Entry, plan_entries, safe_name
 from exports.rows import ActivityRow, DistrictFacts, OrgRow
-from exports.scope import Level, Scope, load_activities, load_districts, load_orgs, scope_name
-from exports.summary import summary_lines
+from exports.scope import (
+    Level,
+    Scope,
+    district_unit,
+    filing_unit,
+    load_activities,
+    load_districts,
+    load_orgs,
+    scope_name,
+)
+from exports.summary import activity_summary, enterprise_summary, zone_summary
 from storage.evidence import EvidenceStorage
 
 ANNEXES = ("1-3", "1-1", "1-2")
@@ -50,6 +59,7 @@ class ExportData:
     name: str  # the scope's name in file names
     annexes: tuple[str, ...]
     districts: list[DistrictFacts]
+    unit: str = ""  # the 填报单位 of a district's or an association's forms
     activities: list[ActivityRow] = field(default_factory=list)
     enterprises: list[OrgRow] = field(default_factory=list)
     zones: list[OrgRow] = field(default_factory=list)
@@ -75,6 +85,7 @@ async def gather(session: AsyncSession, scope: Scope, annexes: Sequence[str]) ->
         name=await scope_name(session, scope),
         annexes=tuple(annexes),
         districts=await load_districts(session, scope),
+        unit=await filing_unit(session, scope),
     )
     if "1-3" in annexes or scope.level == Level.CITY:
         data.activities = await load_activities(session, scope)
@@ -94,28 +105,35 @@ def file_stem(data: ExportData) -> str:
     return stem
 
 
-def _sections13(data: ExportData) -> list[tuple[str, list[Entry]]]:
+# A city export has no page for a district with nothing to list: the office would not print a
+# blank form for it, and its zeros are on the 汇总 sheet in front of the forms, which lists every
+# district. A single district's (or association's) form is its answer, so it stays, with one
+# "无" row (layout.Sheet.nothing_row); so does the city's when no district has any row.
+
+
+def _sections13(data: ExportData) -> list[Section]:
     if data.scope.level != Level.CITY:
-        return [("附件1-3", plan_entries(data.activities))]
-    return [
-        (
-            _sheet_title(d.name),
-            plan_entries([r for r in data.activities if r.district_id == d.id], d.name),
-        )
-        for d in data.districts
-    ]
+        return [("附件1-3", data.unit, plan_entries(data.activities))]
+    sections: list[Section] = []
+    for d in data.districts:
+        mine = [r for r in data.activities if r.district_id == d.id]
+        if mine:
+            sections.append(
+                (_sheet_title(d.name), district_unit(d.name), plan_entries(mine, d.name))
+            )
+    return sections or [("附件1-3", data.unit, [])]
 
 
-def _registry_sections(
-    data: ExportData, rows: list[OrgRow], label: str
-) -> list[tuple[str, Sequence[OrgRow], DistrictFacts | None]]:
+def _registry_sections(data: ExportData, rows: list[OrgRow], label: str) -> list[RegistrySection]:
     if data.scope.level != Level.CITY:
         district = data.districts[0] if data.districts else None
-        return [(label, rows, district)]
-    return [
-        (_sheet_title(d.name), [r for r in rows if r.district_id == d.id], d)
-        for d in data.districts
-    ]
+        return [(label, data.unit, rows, district)]
+    sections: list[RegistrySection] = []
+    for d in data.districts:
+        mine = [r for r in rows if r.district_id == d.id]
+        if mine:
+            sections.append((_sheet_title(d.name), district_unit(d.name), mine, d))
+    return sections or [(label, data.unit, [], None)]
 
 
 def _sheet_title(name: str) -> str:
@@ -139,7 +157,7 @@ def write_exports(
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = file_stem(data)
     city = data.scope.level == Level.CITY
-    summary = summary_lines(data.districts, data.activities) if city else None
+    year = data.scope.year
     workbooks: list[Path] = []
     result = ExportResult(
         files=workbooks,
@@ -155,14 +173,14 @@ def write_exports(
     with tempfile.TemporaryDirectory(prefix="kexie-export-") as scratch:
         if "1-3" in data.annexes:
             sections = _sections13(data)
-            entries = [e for _, es in sections for e in es]
+            entries = [e for _, _, es in sections for e in es]
             path = out_dir / f"附件1-3_{stem}.xlsx"
             total = len(entries)
             write_annex13(
                 path,
-                data.scope.year,
+                year,
                 sections,
-                summary=summary,
+                summary=activity_summary(year, data.districts, data.activities) if city else None,
                 thumbnails=Thumbnailer(store, Path(scratch)) if thumbnails else None,
                 tz=tz,
                 progress=report("1-3", total),
@@ -171,12 +189,14 @@ def write_exports(
         if "1-1" in data.annexes:
             path = out_dir / f"附件1-1_{stem}.xlsx"
             sections11 = _registry_sections(data, data.enterprises, "附件1-1")
-            write_annex11(path, data.scope.year, sections11, summary=summary)
+            summary11 = enterprise_summary(year, data.districts) if city else None
+            write_annex11(path, year, sections11, summary=summary11)
             workbooks.append(path)
         if "1-2" in data.annexes:
             path = out_dir / f"附件1-2_{stem}.xlsx"
             sections12 = _registry_sections(data, data.zones, "附件1-2")
-            write_annex12(path, data.scope.year, sections12, summary=summary)
+            summary12 = zone_summary(year, data.districts) if city else None
+            write_annex12(path, year, sections12, summary=summary12)
             workbooks.append(path)
     if bundle and "1-3" in data.annexes:
         written = write_bundle(

@@ -535,13 +535,18 @@ TEXTS: dict[str, str] = {
     # --- end digest ---
     # --- charts (issue 12) ---
     "chart_title": "{year} · {where} · activities reported",
-    "chart_months": "Reports per month (by activity date)",
+    "chart_months": "Reports by month of activity",
     "chart_on_time": "on time",
     "chart_late": "late",
-    "chart_top_orgs": "The {n} most active associations",
+    "chart_top_orgs": "The most active associations",
     "chart_districts": "Reports per district",
     "chart_month_names": "Jan,Feb,Mar,Apr,May,Jun,Jul,Aug,Sep,Oct,Nov,Dec",
     "chart_city": "Chengdu",
+    # issue 20 · charts
+    "chart_empty": "No reports yet this year",
+    "chart_others": "{n} others",
+    "btn_status_city": "Whole city",
+    "status_chart_caption": "{where} · {year}: {reports} reported, {late} of them late",
     # --- end charts ---
     # --- review (审核, issue 12) ---
     "cmd_review": "Review pending reports",

@@ -532,13 +532,18 @@ TEXTS: dict[str, str] = {
     # --- end digest ---
     # --- charts (issue 12) ---
     "chart_title": "{year}年 {where} 活动报送",
-    "chart_months": "每月报送数（横轴为月份，按活动日期）",
+    "chart_months": "每月报送数（按活动日期）",
     "chart_on_time": "按时",
     "chart_late": "逾期",
-    "chart_top_orgs": "报送最多的 {n} 个科协",
+    "chart_top_orgs": "报送最多的科协",
     "chart_districts": "各区（市）县报送数",
     "chart_month_names": "1,2,3,4,5,6,7,8,9,10,11,12",
     "chart_city": "成都市",
+    # issue 20 · charts
+    "chart_empty": "本年度暂无报送",
+    "chart_others": "其余 {n} 个",
+    "btn_status_city": "全市",
+    "status_chart_caption": "{where} · {year}年：已报送 {reports} 项，其中逾期 {late} 项",
     # --- end charts ---
     # --- review (审核, issue 12) ---
     "cmd_review": "审核待处理的报送",

@@ -183,9 +183,9 @@ async def test_a_district_admin_exports_annex_13_downloads_it_and_gets_it_in_cha
         assert disposition.startswith("attachment;")
         assert unquote(disposition.split("filename*=utf-8''")[1]) == f"附件1-3_{stem}.xlsx"
         form13 = load_workbook(io.BytesIO(sheet.content))["附件1-3"]
-        assert [c.value for c in form13[3]] == list(annex13.HEADERS)
-        assert [form13.cell(r, 1).value for r in range(5, 9)] == [1, 2, 3, 4]
-        names = [form13.cell(r, 3).value for r in range(5, 9)]
+        assert [c.value for c in form13[4]] == list(annex13.HEADERS)
+        assert [form13.cell(r, 1).value for r in range(6, 10)] == [1, 2, 3, 4]
+        names = [form13.cell(r, 3).value for r in range(6, 10)]
         assert "科技政策解读会" in names and "年末学术交流" in names
         bundle = await client.get(files[f"{stem}_附件及佐证材料.zip"])
         with zipfile.ZipFile(io.BytesIO(bundle.content)) as zf:

@@ -13,6 +13,7 @@ from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from scheduler.charts import MAX_ASPECT, WIDTH_PX
 from storage.evidence import open_evidence_store
 from storage.models import utcnow
 from tests.browser import (
@@ -90,7 +91,8 @@ async def test_overview_and_export_in_chromium(kexie: Kexie, browser: WebDriver)
         await in_thread(
             wait_for, browser, lambda d: urlsplit(d.current_url).path.endswith("/reports"), "in"
         )
-        width, _height = await in_thread(overview, browser, base)
-        assert width >= 1080
+        width, height = await in_thread(overview, browser, base)
+        # The chat's chart, sized for a phone (issue 20): 640 px, no taller than a screen.
+        assert width == WIDTH_PX and height <= width * MAX_ASPECT
         files = await in_thread(export, browser, base)
     assert files == [f"附件1-3_{year}年锦江区.xlsx", f"{year}年锦江区_附件及佐证材料.zip"]

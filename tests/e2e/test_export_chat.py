@@ -63,13 +63,14 @@ async def test_district_admin_exports_all_annexes(kexie: Kexie) -> None:
         f"{stem}_附件及佐证材料.zip",
     }
     form = load_workbook(io.BytesIO(sent[f"附件1-3_{stem}.xlsx"].file_bytes or b""))["附件1-3"]
-    assert [c.value for c in form[3]] == list(annex13.HEADERS)
-    assert [form.cell(r, 1).value for r in range(5, 9)] == [1, 2, 3, 4]
-    assert form["A9"].value == annex13.NOTE
+    assert form["A3"].value == "填报单位（盖章）：锦江区科协"
+    assert [c.value for c in form[4]] == list(annex13.HEADERS)
+    assert [form.cell(r, 1).value for r in range(6, 10)] == [1, 2, 3, 4]
+    assert form["A10"].value == annex13.NOTE
     with zipfile.ZipFile(io.BytesIO(sent[f"{stem}_附件及佐证材料.zip"].file_bytes or b"")) as zf:
         assert zf.testzip() is None
         names = zf.namelist()
-    assert form["H5"].hyperlink.target in names
+    assert form["H6"].hyperlink.target in names
     assert sum(1 for n in names if n.startswith("佐证材料/") and not n.endswith("/")) == 7
 
     async with kexie.session() as session:
@@ -97,7 +98,8 @@ async def test_older_years_can_be_typed_and_empty_scope_gives_empty_forms(kexie:
     assert "活动 0 项" in done.text
     sent = documents(admin)
     form = load_workbook(io.BytesIO(sent["附件1-3_2019年青羊区.xlsx"].file_bytes or b""))
-    assert form["附件1-3"]["A5"].value == annex13.NOTE  # a valid form without data rows
+    assert form["附件1-3"]["A6"].value == "无"  # a valid form, saying it has no rows
+    assert form["附件1-3"]["A7"].value == annex13.NOTE
 
 
 async def test_city_admin_chooses_a_district(kexie: Kexie) -> None:
@@ -181,7 +183,7 @@ async def test_cli_export_writes_the_files(kexie_idle: Kexie, tmp_path: Path) ->
         assert name in result.out  # each file listed with its size
     assert "活动 4 项，佐证文件 7 个" in result.out
     ws = load_workbook(out / f"附件1-1_{stem}.xlsx")["附件1-1"]
-    assert ws["A7"].value == "所属区（市）县" and ws["N7"].value == "25.0%"
+    assert ws["A8"].value == "所属区（市）县" and ws["N8"].value == "25.0%"
 
 
 async def test_cli_refuses_bad_scopes(kexie_idle: Kexie, tmp_path: Path) -> None:
