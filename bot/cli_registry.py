@@ -13,13 +13,15 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from openpyxl import load_workbook
+from openpyxl import Workbook, load_workbook
 from sqlalchemy import func, select
 
 from core.enums import OrgKind
 from core.settings import Settings
-from exports.annex11 import ANNEX_11, write_registry
+from exports.annex11 import ANNEX_11, HEADER_ROWS, PERSON_HINT, RegistryForm, form_widths
 from exports.annex12 import ANNEX_12
+from exports.headers import head_row
+from exports.layout import Sheet
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import District, Organisation, utcnow
@@ -140,6 +142,24 @@ def template_name(annex: str) -> str:
     return f"附件{annex}_{TEMPLATES[annex][1]}登记表模板.xlsx"
 
 
+def write_template(path: Path, form: RegistryForm, year: int, sheet_title: str) -> None:
+    """The annex's form as the export lays it out (label, title, 填报单位 line, the two header
+    rows), without the ``无`` row an empty export prints: the rows below are left to fill."""
+    wb = Workbook(write_only=True)
+    sheet = Sheet(wb, sheet_title, form_widths(form, []))
+    first, second = HEADER_ROWS
+    sheet.print_setup(title_rows=f"{first}:{second}", freeze=f"A{second + 1}")
+    sheet.banner(form.label, form.title(year))
+    sheet.unit_line("")
+    people = len(form.person_roles)
+    plain = len(form.headers) - people
+    head_row(sheet, form.headers, height=36)
+    head_row(sheet, [None] * plain + [PERSON_HINT] * people, height=20)
+    for col in range(1, plain + 1):
+        sheet.merge(col, first, col, second)
+    wb.save(path)
+
+
 def first_row(path: Path) -> int:
     """The first row to fill in a written template: below the form's two header rows."""
     workbook = load_workbook(path, read_only=True)
@@ -163,9 +183,9 @@ def cmd_template(args: argparse.Namespace, settings: Settings) -> int:
     if not path.parent.is_dir():
         return _fail(f"找不到文件夹：{path.parent}")
     year = settings.years.year_of(utcnow().astimezone(settings.tz).date())
-    # The same writer as the export: the template is the annex itself with no rows, so what the
-    # office prints and what it fills in look alike, and the importer reads both.
-    write_registry(path, form, year, [(kind, [], None)])
+    # The export's own building blocks: what the office prints and what it fills in look alike,
+    # and the importer reads both.
+    write_template(path, form, year, kind)
     print(path)
     print(
         f"在第 {first_row(path)} 行起每行填一个{kind}（单位名称必填；主席等人员写 姓名/职务/电话，"
