@@ -11,7 +11,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Callable, Coroutine
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from core.policy import (
     OPERATOR,
@@ -25,6 +25,9 @@ from core.policy import (
 from core.settings import Settings, SettingsError, load_settings
 from storage.db import Database
 from storage.migrate import upgrade
+
+if TYPE_CHECKING:
+    from telegram.ext import Application
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -60,6 +63,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.app import build_application
     from bot.console import serve_console
     from bot.polling import serve
+    from bot.startup import ListenError
     from bot.webhook import serve_webhook
     from handlers.export_run import after_restart
 
@@ -81,11 +85,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     upgrade(settings.db_url)
     db = Database(settings.db_url)
     app = build_application(settings, db)
-    logging.getLogger(__name__).info(
-        "kexie is running (%s; database: %s)",
-        "webhook" if args.webhook else "long polling",
-        settings.db_url,
-    )
+
+    async def started(app: Application) -> None:
+        # Said once the Bot API answered (bot/startup.py logs "connecting to …" before).
+        logging.getLogger(__name__).info(
+            "kexie is running (%s; database: %s)",
+            "webhook" if args.webhook else "long polling",
+            settings.db_url,
+        )
+        await after_restart(app)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -93,14 +101,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         watchdog = asyncio.create_task(db.watch_file(stop, settings.db_check_interval))
         try:
             if args.webhook:
-                await serve_webhook(app, settings, db, stop=stop, on_start=after_restart)
+                await serve_webhook(app, settings, db, stop=stop, on_start=started)
             else:
                 # The console (web/) on its own small server beside long polling.
                 console = asyncio.create_task(serve_console(app, stop))
                 try:
-                    await serve(
-                        app, timeout=settings.poll_timeout, stop=stop, on_start=after_restart
-                    )
+                    await serve(app, timeout=settings.poll_timeout, stop=stop, on_start=started)
                 finally:
                     stop.set()
                     await console
@@ -109,7 +115,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             await db.dispose()
         return 1 if db.lost else 0
 
-    return _run_async(main())
+    try:
+        return _run_async(main())
+    except ListenError as exc:
+        return _fail([str(exc)])
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:
@@ -139,18 +148,13 @@ def cmd_districts_seed(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
     """Create an association and print its id."""
     from core.enums import OrgKind
-    from storage.registry import RegistryError, create_organisation, district_by_name
+    from storage.registry import RegistryError, create_organisation, find_district
 
     async def work(db: Database) -> int:
         async with db.session() as session:
-            district = await district_by_name(session, args.district)
+            district, match = await find_district(session, args.district)
             if district is None:
-                return _fail(
-                    [
-                        f"找不到区（市）县“{args.district}”。先运行 kexie districts seed，"
-                        "或检查名称（例如 锦江区）。"
-                    ]
-                )
+                return _fail([match.problem() or ""])
             if not allowed(OPERATOR, Action.CREATE_ORG, district_target(district.id)):
                 return _fail(["无权在该区（市）县新建科协。"])
             try:
@@ -176,9 +180,21 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     from core.enums import Role
     from storage.members import create_invite
     from storage.models import Organisation
-    from storage.registry import district_by_name
+    from storage.registry import find_district
 
     async def work(db: Database) -> int:
+        # Asked first: without the bot's name there is no link, so no invite is made.
+        username = settings.bot_username or await _bot_username(settings)
+        if username is None:
+            return _fail(
+                [
+                    f"无法向 Bot API（{settings.telegram_api_url}）查询机器人的用户名，"
+                    "没有生成邀请。"
+                    "离线、在中国大陆或令牌有误时，请设置 KEXIE_BOT_USERNAME（机器人的用户名，"
+                    "例如 my_kexie_bot）后重试。 / The bot's username could not be asked from "
+                    "the Bot API, no invite was made: set KEXIE_BOT_USERNAME to invite offline."
+                ]
+            )
         async with db.session() as session:
             org_id = district_id = None
             if args.city:
@@ -195,9 +211,9 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 role = Role(args.role or "district_admin")
                 if role != Role.DISTRICT_ADMIN:
                     return _fail(["--district 只能配合 --role district_admin 使用。"])
-                district = await district_by_name(session, args.district)
+                district, match = await find_district(session, args.district)
                 if district is None:
-                    return _fail([f"找不到区（市）县“{args.district}”。"])
+                    return _fail([match.problem() or ""])
                 district_id = district.id
             else:
                 return _fail(["请指定 --org ID、--district NAME 或 --city。"])
@@ -217,14 +233,6 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 days=args.days,
             )
             token = invite.token
-        username = settings.bot_username or await _bot_username(settings)
-        if username is None:
-            return _fail(
-                [
-                    "无法取得机器人的用户名：请设置 KEXIE_BOT_USERNAME，或检查 KEXIE_BOT_TOKEN "
-                    "和网络。"
-                ]
-            )
         print(f"https://t.me/{username.lstrip('@')}?start={token}")
         return 0
 
@@ -301,7 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     invite.add_argument("--days", type=int, default=7, help="有效天数（默认7）")
     invite.set_defaults(func=cmd_invite)
 
-    # Later sub-commands (import, export) register here too.
+    # Later sub-commands (lists, template, import, export) register here too.
+    from bot.cli_registry import register as register_registry
+
+    register_registry(sub, districts, org)
     from bot.cli_import import register as register_import
 
     register_import(sub)

@@ -26,7 +26,7 @@ from storage.importer import (
 )
 from storage.migrate import upgrade
 from storage.models import utcnow
-from storage.registry import district_by_name
+from storage.registry import find_district
 
 
 def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
@@ -45,13 +45,9 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.db_url)
         try:
             async with db.session() as session:
-                district = await district_by_name(session, args.district)
+                district, match = await find_district(session, args.district)
                 if district is None:
-                    print(
-                        f"找不到区（市）县“{args.district}”。先运行 kexie districts seed，"
-                        "或检查名称（例如 锦江区）。",
-                        file=sys.stderr,
-                    )
+                    print(match.problem(), file=sys.stderr)
                     return 2
                 if not allowed(OPERATOR, Action.IMPORT_REGISTRY, district_target(district.id)):
                     print(text("not_allowed"), file=sys.stderr)

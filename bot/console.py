@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import Coroutine, Iterator
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ from starlette.types import ASGIApp
 from telegram.ext import Application
 
 from bot.jobs import WAKE
+from bot.startup import ListenError, bind
 from core.settings import Settings, parse_listen
 from core.texts import t
 from handlers.export_run import send_file
@@ -109,19 +109,10 @@ async def serve_console(app: Application, stop: asyncio.Event) -> None:
     host, port = parse_listen(settings.web_listen)
     # The socket is bound here, not by uvicorn: uvicorn answers a busy port with SystemExit,
     # which would end the whole bot.
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        log.warning(
-            "console not served on %s:%d (%s); the bot runs without it",
-            host,
-            port,
-            type(exc).__name__,
-        )
+        sock = bind("KEXIE_WEB_LISTEN", host, port)
+    except ListenError as exc:
+        log.warning("console not served on %s:%d: %s; the bot runs without it", host, port, exc)
         return
     server = _Server(
         uvicorn.Config(console_app(app), log_level="warning", access_log=False, lifespan="off")

@@ -36,6 +36,7 @@ from telegram.error import Conflict, InvalidToken, NetworkError, RetryAfter, Tim
 from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
+from bot.startup import BotApiReach
 from handlers.tasks import interrupt_all
 
 log = logging.getLogger(__name__)
@@ -251,6 +252,7 @@ async def _fetch(
     backoff = 1.0
     token = app.bot.token
     loop = asyncio.get_running_loop()
+    reach = BotApiReach.of(app)
     while not stop.is_set():
         params: dict[str, Any] = {"timeout": timeout, "allowed_updates": list(ALLOWED_UPDATES)}
         dispatcher.progress.clear()  # an update done during the request: ask again at once
@@ -281,9 +283,11 @@ async def _fetch(
             continue
         except (NetworkError, TimedOut) as exc:
             log.warning("polling failed (%s); retrying in %.0fs", _describe(exc, token), backoff)
+            reach.failed()
             await _pause(stop, backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
             continue
+        reach.reached()
         if not isinstance(raw_updates, list):
             log.warning(
                 "getUpdates answered something else than a list; retrying in %.0fs", backoff
@@ -323,10 +327,13 @@ async def _connect(app: Application, stop: asyncio.Event) -> bool:
     Bot API is unreachable; False when ``stop`` was set first."""
     backoff = 1.0
     token = app.bot.token
+    reach = BotApiReach.of(app)
+    reach.connecting()
     while not stop.is_set():
         try:
             await app.initialize()
             await app.bot.delete_webhook()
+            reach.reached()
             return True
         except InvalidToken:
             raise
@@ -338,6 +345,7 @@ async def _connect(app: Application, stop: asyncio.Event) -> bool:
             log.warning(
                 "the Bot API is unreachable (%s); retrying in %.0fs", _describe(exc, token), backoff
             )
+            reach.failed()
             await _pause(stop, backoff)
             backoff = min(backoff * 2, MAX_BACKOFF)
     return False
@@ -373,5 +381,8 @@ async def serve(
             await app.stop()
     finally:
         await app.shutdown()
+        # A start stopped before the Bot API answered leaves the application uninitialised,
+        # which app.shutdown() skips; the bot's HTTP sessions are open all the same.
+        await app.bot.shutdown()
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -56,12 +56,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 from telegram import Update
-from telegram.error import InvalidToken, NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application, ContextTypes
 
 from bot import metrics
 from bot.console import console_mount
-from bot.polling import ALLOWED_UPDATES, MAX_BACKOFF, STOP_GRACE, read_update
+from bot.polling import ALLOWED_UPDATES, STOP_GRACE, read_update
+from bot.startup import BotApiReach, bind, until_connected
 from core.settings import Settings, parse_listen
 from handlers.tasks import interrupt_all
 from storage.db import Database, DatabaseLost
@@ -301,32 +301,6 @@ def _peer(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), seconds)
-
-
-async def _until_connected(stop: asyncio.Event, call: Callable[[], Awaitable[Any]]) -> bool:
-    """Await ``call()``, retrying with back-off while the Bot API is unreachable; False when
-    ``stop`` was set first."""
-    backoff = 1.0
-    while not stop.is_set():
-        try:
-            await call()
-            return True
-        except InvalidToken:
-            raise
-        except RetryAfter as exc:
-            wait = exc.retry_after
-            seconds = wait if isinstance(wait, int | float) else wait.total_seconds()
-            await _pause(stop, float(seconds))
-        except (NetworkError, TimedOut) as exc:
-            log.warning("the Bot API is unreachable (%s); retrying", type(exc).__name__)
-            await _pause(stop, backoff)
-            backoff = min(backoff * 2, MAX_BACKOFF)
-    return False
-
-
 async def serve_webhook(
     app: Application,
     settings: Settings,
@@ -345,11 +319,12 @@ async def serve_webhook(
         loop.add_signal_handler(sig, stop.set)
     webhook = Webhook(app, settings, db)
     host, port = parse_listen(settings.webhook_listen)
+    # Bound before connecting, so a taken port stops the start at once, naming its setting.
+    sock = bind("KEXIE_WEBHOOK_LISTEN", host, port)
+    reach = BotApiReach.of(app)
     server = _Server(
         uvicorn.Config(
             webhook.asgi,
-            host=host,
-            port=port,
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -357,21 +332,22 @@ async def serve_webhook(
         )
     )
     try:
-        if not await _until_connected(stop, app.initialize):
+        reach.connecting()
+        if not await until_connected(stop, app.initialize, reach):
             return
         if app.post_init:
             await app.post_init(app)
         if "sender" in app.bot_data:
             app.bot_data["sender"] = _TimedSender(app.bot_data["sender"], time.monotonic())
         await app.start()
-        serving = asyncio.create_task(server.serve())
+        serving = asyncio.create_task(server.serve(sockets=[sock]))
         try:
             while not server.started and not serving.done():
                 await asyncio.sleep(0.05)
             if serving.done():
                 serving.result()  # could not listen: raise why
                 return
-            registered = await _until_connected(
+            registered = await until_connected(
                 stop,
                 lambda: app.bot.set_webhook(
                     url=settings.webhook_url or "",
@@ -379,6 +355,7 @@ async def serve_webhook(
                     allowed_updates=list(ALLOWED_UPDATES),
                     max_connections=settings.webhook_max_connections,
                 ),
+                reach,
             )
             if registered:
                 log.info("webhook set; listening on %s:%d", host, port)
@@ -393,6 +370,10 @@ async def serve_webhook(
             await interrupt_all(app)
             await app.stop()
     finally:
+        sock.close()
         await app.shutdown()
+        # A start stopped before the Bot API answered leaves the application uninitialised,
+        # which app.shutdown() skips; the bot's HTTP sessions are open all the same.
+        await app.bot.shutdown()
         for sig in handled:
             loop.remove_signal_handler(sig)

@@ -14,14 +14,22 @@ from datetime import date
 from pathlib import Path
 
 from core.policy import OPERATOR, Action, Target, allowed, district_target, org_target
+from core.rules import format_date
 from core.settings import Settings
 from exports.scope import Level, Scope
-from exports.service import CHOICES, ExportResult, annexes_of, gather, write_exports
+from exports.service import (
+    CHOICES,
+    ExportData,
+    ExportResult,
+    annexes_of,
+    gather,
+    write_exports,
+)
 from storage.db import Database
 from storage.evidence import open_evidence_store
 from storage.migrate import upgrade
 from storage.models import Organisation
-from storage.registry import district_by_name
+from storage.registry import find_district
 
 MISSING_LISTED = 20  # files named one by one when some are missing or unreadable; then a count
 
@@ -85,6 +93,33 @@ def describe(result: ExportResult) -> list[str]:
     return lines
 
 
+def empty_warnings(data: ExportData, result: ExportResult) -> list[str]:
+    """One line per annex written without a single row, so an empty table is never a surprise
+    (the files are still written: an empty form is what the office files for a quiet year)."""
+    first, last = data.scope.period
+    where = "全市" if data.scope.level == Level.CITY else data.name
+    lines = []
+    if "1-3" in data.annexes and not result.activities:
+        which = "已通过审核的活动" if data.scope.approved_only else "活动报送"
+        lines.append(
+            f"注意：{where}在 {data.scope.year} 统计年度的 {format_date(first)}至"
+            f"{format_date(last)} 没有任何{which}，附件1-3 仍已写出（空表）。 / Note: no "
+            f"report falls in {first:%Y-%m-%d}..{last:%Y-%m-%d} for {where}; annex 1-3 was "
+            "written empty."
+        )
+    for annex, count, kind in (
+        ("1-1", result.enterprises, "企业科协"),
+        ("1-2", result.zones, "产业功能区科协"),
+    ):
+        if annex in data.annexes and not count:
+            lines.append(
+                f"注意：{where}还没有登记任何{kind}，附件{annex} 仍已写出（空表）。 / Note: no "
+                f"association of that kind is registered for {where}; annex {annex} was written "
+                "empty."
+            )
+    return lines
+
+
 def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
     """Resolve the scope, read the rows, write the files, print them with their sizes."""
     if (args.date_from is None) != (args.date_to is None):
@@ -106,9 +141,9 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
                     scope_args = {"level": Level.ORG, "org_id": args.org}
                     action, target = Action.EXPORT, org_target(org.id, org.district_id)
                 else:
-                    district = await district_by_name(session, args.district)
+                    district, match = await find_district(session, args.district)
                     if district is None:
-                        return _fail(f"找不到区（市）县“{args.district}”。")
+                        return _fail(match.problem() or "")
                     scope_args = {"level": Level.DISTRICT, "district_id": district.id}
                     action, target = Action.EXPORT, district_target(district.id)
                 # The CLI is the installation's operator; it asks the same policy as the chat.
@@ -134,6 +169,8 @@ def cmd_export(args: argparse.Namespace, settings: Settings) -> int:
         )
         for line in describe(result):
             print(line)
+        for line in empty_warnings(data, result):
+            print(line, file=sys.stderr)
         return 0
 
     upgrade(settings.db_url)

@@ -9,6 +9,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from core.district_match import DistrictMatch, match_district
 from core.enums import OrgKind
 from core.policy import Action, Actor, allowed, district_target, org_target
 from core.registry_rules import FieldSpec, check_tech_staff, fields_for
@@ -56,6 +57,15 @@ async def district_by_name(session: AsyncSession, name: str) -> District | None:
         await session.scalars(select(District).where(District.name.startswith(name)))
     ).all()
     return candidates[0] if len(candidates) == 1 else None
+
+
+async def find_district(session: AsyncSession, typed: str) -> tuple[District | None, DistrictMatch]:
+    """The district a typed name means (``高新区`` → 成都高新区, core/district_match.py), with the
+    match itself to explain a miss (``match.problem()``: unknown, or the candidates)."""
+    districts = (await session.scalars(select(District).order_by(District.sort_order))).all()
+    match = match_district(typed, [d.name for d in districts])
+    found = next((d for d in districts if d.name == match.name), None)
+    return found, match
 
 
 async def create_organisation(
