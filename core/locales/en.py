@@ -116,7 +116,7 @@ TEXTS: dict[str, str] = {
         "You can also send files such as a sign-in sheet (PDF, Word, Excel or images, up to 20 MB each).\n"
         "Tap “Done” when you have finished."
     ),
-    "ask_evidence_more": "{count} file(s) so far. You can send more; tap “Done” when you have finished.",
+    "ask_evidence_more": "{count:file|files} so far. You can send more; tap “Done” when you have finished.",
     "text_empty": "This cannot be empty. Please enter it again.",
     "text_too_long": "The {field} is too long ({length} characters); please shorten it to {limit}.",
     "text_one_line": "Please write the {field} on one line (at most {limit} characters). Content, headcount and so on come in later steps.",
@@ -129,10 +129,10 @@ TEXTS: dict[str, str] = {
     "expect_text": "Please type your answer to this step.",
     "expect_button_or_text": "Please tap a button or type your answer.",
     "evidence_received_early": "📎 Received and kept as evidence ({total} so far).",
-    "evidence_received_early_album": "📎 Received {added} files and kept them as evidence ({total} so far). Please go on with the question above.",
+    "evidence_received_early_album": "📎 Received {added:file|files} and kept them as evidence ({total} so far). Please go on with the question above.",
     "card_use_buttons": "Please use the buttons below: Submit, Edit or Cancel.",
-    "evidence_received": "📎 Received {added} file(s); {total} in total. You can send more; tap “Done” when you have finished.",
-    "evidence_duplicate": "This file was already received and is not counted twice. {total} file(s) in total.",
+    "evidence_received": "📎 Received {added:file|files}; {total:file|files} in total. You can send more; tap “Done” when you have finished.",
+    "evidence_duplicate": "This file was already received and is not counted twice. {total:file|files} in total.",
     "evidence_too_big": "The file is too large ({size}); the bot can only receive files up to 20 MB. Please compress it and send it again, or send photos instead.",
     "evidence_bad_type": (
         "This file type is not supported. Please send photos, or files in PDF, Word, Excel, WPS or image format (e.g. a sign-in sheet)."
@@ -178,12 +178,12 @@ TEXTS: dict[str, str] = {
     "card_title_submitted": "<b>Report {ref}</b> · {org}",
     "card_line": "<b>{label}</b>: {value}",
     "card_missing": "(not filled in)",
-    "card_late": "⚠️ {days} day(s) late",
+    "card_late": "⚠️ {days:day|days} late",
     "card_late_pending": "⚠️ Past the reporting period; will be marked late",
     "card_on_time": "✅ On time",
     "card_stat_year": "📅 Counts toward the {year} statistical year",
     "card_after_deadline": "⚠️ Submitted after the {year} tables' deadline ({deadline})",
-    "card_evidence": "{photos} photo(s), {docs} file(s)",
+    "card_evidence": "{photos:photo|photos}, {docs:file|files}",
     "label_date": "Date",
     "label_name": "Service (activity) name",
     "label_content": "Service (activity) content",
@@ -195,7 +195,7 @@ TEXTS: dict[str, str] = {
     "label_author": "Reported by",
     "label_submitted_at": "Submitted at",
     "label_changed_by": "Changed by",
-    "headcount_value": "{n} people",
+    "headcount_value": "{n:person|people}",
     "btn_submit": "✅ Submit",
     "btn_edit": "✏️ Edit",
     "btn_cancel": "✖️ Cancel",
@@ -212,7 +212,7 @@ TEXTS: dict[str, str] = {
     "submitted": (
         "🎉 Submitted! Reference number <b>{ref}</b>\nSent to the {district} S&amp;T association. To edit or withdraw it, send /mine."
     ),
-    "submitted_late": "\n⚠️ This report is {days} day(s) late.",
+    "submitted_late": "\n⚠️ This report is {days:day|days} late.",
     "incomplete": "Not filled in yet: {fields}.",
     "status_draft": "Draft",
     "status_submitted": "Submitted",
@@ -342,10 +342,10 @@ TEXTS: dict[str, str] = {
     "invite_pick_days": "<b>{org}</b> · {role}\nValid for how many days?",
     "invite_admin_single": "(administrator invites work once)",
     "btn_uses": "{n}×",
-    "btn_days": "{n} days",
+    "btn_days": "{n:day|days}",
     "invite_made": (
         "✅ Invite link ({role} · {org}):\n{link}\n\n"
-        "{uses} use(s), valid until {expires}. Send the link or the QR code below; opening it joins."
+        "{uses:use|uses}, valid until {expires}. Send the link or the QR code below; opening it joins."
     ),
     "invite_qr_caption": "{org} · {role}\nScan to join (valid until {expires})",
     "invites_title": "<b>Open invites</b> ({n})",
@@ -365,7 +365,7 @@ TEXTS: dict[str, str] = {
     # import
     "imp_err_at_cell": "Row {row}, column {column} ({header}): {problem}",
     "imp_err_at_column": "Column “{header}”: {problem}",
-    "imp_err_more": "… and {n} more problems.",
+    "imp_err_more": "… and {n:more problem|more problems}.",
     "imp_err_too_big": "The file is too large (over 10 MB).",
     "imp_err_unreadable": "Cannot read this file; please send an Excel (.xlsx) file.",
     "imp_err_no_header": "No header found: the sheet needs a 单位名称 column and the columns of annex 1-1 or 1-2.",
@@ -377,7 +377,7 @@ TEXTS: dict[str, str] = {
     "imp_err_kind_clash": "The district has an association of the other kind with this name.",
     "imp_err_empty": "The sheet has no data rows.",
     "imp_done": "✅ Imported annex {annex} ({district}): {created} new, {updated} updated.",
-    "imp_failed": "❌ The sheet has {n} problem(s); <b>nothing was imported</b>. Fix them and send it again:\n{lines}",
+    "imp_failed": "❌ The sheet has {n:problem|problems}; <b>nothing was imported</b>. Fix them and send it again:\n{lines}",
     "imp_download_failed": "Could not download the file; please send it again later.",
     "imp_err_archive": "This file expands to too much (over 50 MB uncompressed) or is compressed abnormally; it does not look like a registry and was not read.",
     "imp_err_too_complex": "This workbook is too complex: reading it went over the memory or time limit, so nothing was imported. Remove extra sheets, pictures and formatting and send it again.",
@@ -414,10 +414,10 @@ TEXTS: dict[str, str] = {
     "export_step_rows": "Writing the workbooks: {done}/{total} rows",
     "export_step_bundle": "Packing the evidence: {done}/{total} activities",
     "export_step_sending": "Sending file {done}/{total}…",
-    "export_done": "✅ <b>{heading}</b> exported:\n{files}\n\n{activities} activities, {enterprises} enterprise associations, {zones} zone associations.",
+    "export_done": "✅ <b>{heading}</b> exported:\n{files}\n\n{activities:activity|activities}, {enterprises:enterprise association|enterprise associations}, {zones:zone association|zone associations}.",
     "export_file_line": "• {name} ({size})",
     "export_parts_hint": "The evidence comes in {parts} parts (each a complete zip). Unzip all parts into the same folder so the workbook's attachment links open their folders.",
-    "export_missing": "Note: {count} evidence files are missing on the server or could not be read just now, and are not in the zip.",
+    "export_missing": "Note: {count:evidence file is|evidence files are} missing on the server or could not be read just now, and are not in the zip.",
     "export_too_big": "{name} is over 50 MB and cannot be sent through Telegram; ask the administrator to export it from the command line.",
     "export_failed": "Sorry, the export failed; it has been logged. Please try again later.",
     "export_busy": "You already have an export running; please wait until it has finished.",
@@ -446,25 +446,25 @@ TEXTS: dict[str, str] = {
     "sch_btn_report_plan": "📝 Report this activity",
     "sch_btn_not_held": "Did not happen, cancel the plan",
     # quiet associations
-    "sch_nudge": "👋 {org} has not reported an activity for {days} days. Held one lately? Report it within 3 days of the activity.",
+    "sch_nudge": "👋 {org} has not reported an activity for {days:day|days}. Held one lately? Report it within 3 days of the activity.",
     "sch_btn_mute_nudges": "Stop these reminders",
     # the annual deadline
     "sch_deadline": (
-        "📅 The {year} annual tables are due on <b>{deadline}</b> ({days} days left).\n"
+        "📅 The {year} annual tables are due on <b>{deadline}</b> ({days:day|days} left).\n"
         "<b>{district}</b> this year:\n"
-        "• {orgs} associations ({enterprises} enterprise, {zones} industrial-zone)\n"
-        "• {reports} activities reported, {late} of them late\n"
-        "• {silent} associations have reported nothing this year\n"
-        "• {incomplete} associations have incomplete registry data\n"
+        "• {orgs:association|associations} ({enterprises} enterprise, {zones} industrial-zone)\n"
+        "• {reports:activity|activities} reported, {late} of them late\n"
+        "• associations that have reported nothing this year: {silent}\n"
+        "• associations with incomplete registration details: {incomplete}\n"
         "Please chase the missing reports and data, then export annexes 1-1, 1-2 and 1-3."
     ),
     "sch_btn_export": "📤 Export",
     "sch_city_summary": (
         "📊 <b>City-wide weekly summary, {year}</b> ({date}; annual tables due {deadline})\n"
-        "City: {orgs} associations, {reports} activities reported ({late} late), {silent} associations with nothing reported this year.\n\n"
+        "City: {orgs:association|associations}, {reports:activity|activities} reported ({late} late), {silent:association|associations} with nothing reported this year.\n\n"
         "{lines}"
     ),
-    "sch_city_line": "• {district}: {reports} reports ({late} late), {silent}/{orgs} silent",
+    "sch_city_line": "• {district}: {reports:report|reports} ({late} late), {silent}/{orgs} silent",
     "sch_city_empty": "(no associations registered yet)",
     # /plan
     "plan_intro": "<b>Note a planned activity</b>\nThe morning after the activity I will remind you to report it, and once more on the last day of the reporting window.",
@@ -508,17 +508,17 @@ TEXTS: dict[str, str] = {
     # --- chase (issue 12) ---
     "chase_head": "<b>{district} · chasing</b>\nBy days without a report, never-reported first:",
     "chase_line_never": "{n}. {name}: never reported · registry {complete}% complete",
-    "chase_line": "{n}. {name}: last activity {last} ({days} days ago) · registry {complete}% complete",
+    "chase_line": "{n}. {name}: last activity {last} ({days:day|days} ago) · registry {complete}% complete",
     "chase_empty": "{district} has no associations yet.",
     "chase_btn_nudge": "Remind {n}. {name}",
     "chase_btn_all": "Remind all ({days}+ days silent)",
     "chase_btn_confirm": "Send",
     "chase_btn_cancel": "Cancel",
-    "chase_all_confirm": "{orgs} associations silent for {days} days or more will be reminded; {people} people will receive it. Send?",
-    "chase_all_none": "Nobody to remind: associations silent for {days} days or more were all reminded in the last 24 hours, or there are none.",
-    "chase_all_done": "Reminded {orgs} associations, {people} people. Reminders during quiet hours go out in the morning.",
+    "chase_all_confirm": "{orgs:association|associations} silent for {days:day|days} or more will be reminded; {people:person|people} will receive it. Send?",
+    "chase_all_none": "Nobody to remind: associations silent for {days:day|days} or more were all reminded in the last 24 hours, or there are none.",
+    "chase_all_done": "Reminded {orgs:association|associations}, {people:person|people}. Reminders during quiet hours go out in the morning.",
     "chase_all_cancelled": "Cancelled; no reminder sent.",
-    "chase_sent": "Reminded {people} people of {org}. Reminders during quiet hours go out in the morning.",
+    "chase_sent": "Reminded {people:person|people} of {org}. Reminders during quiet hours go out in the morning.",
     "chase_nobody": "{org} has no reporter or admin who can be reminded.",
     "chase_too_soon": "{org} was reminded on {when}; not again within 24 hours.",
     "sch_chase_nudge": "Hello! {district} asks: {org} has not reported an activity lately. If you held one, please report it with /report within 3 days of the activity. Thank you!",
@@ -568,9 +568,9 @@ TEXTS: dict[str, str] = {
         "Reason: {reason}\n"
         "Press “Amend” to correct it, then “Resubmit”."
     ),
-    "review_pending_reminder": "⏳ {district} has {n} report(s) waiting for review for more than 2 days; send /review.",
+    "review_pending_reminder": "⏳ {district} has {n:report|reports} waiting for review for more than 2 days; send /review.",
     "review_deadline_pending": "• reports pending review: {n}",
-    "review_ask_reason": "Please type why <b>{ref}</b> “{name}” is returned (at least 4 characters); the reporter will read it. Valid for {minutes} minutes; /cancel, any other command or any other button cancels the return.",
+    "review_ask_reason": "Please type why <b>{ref}</b> “{name}” is returned (at least 4 characters); the reporter will read it. Valid for {minutes:minute|minutes}; /cancel, any other command or any other button cancels the return.",
     "review_reason_short": "The reason needs at least 4 visible characters (spaces and invisible characters do not count); please be specific so the reporter can correct it.",
     "review_reason_words": "Please write the reason in words (at least 2 Chinese characters or letters; emoji, symbols or digits alone do not count) so the reporter can correct it.",
     "review_reason_long": "The reason may be at most 500 characters.",
@@ -583,14 +583,14 @@ TEXTS: dict[str, str] = {
     "review_return_cancelled": "Return abandoned; {ref} is still pending.",
     "review_return_switched": "The return of {ref} “{name}” is cancelled.",
     "review_return_interrupted": "The return of {ref} “{name}” is cancelled: you used another command or button after pressing “Return”. The text you just sent was not sent as a reason; {ref} is {state}. To return it, press “Return” again.",
-    "review_return_expired": "The return of {ref} “{name}” is cancelled: “Return” was pressed more than {minutes} minutes ago. The text you just sent was not sent as a reason; {ref} is {state}. To return it, press “Return” again.",
+    "review_return_expired": "The return of {ref} “{name}” is cancelled: “Return” was pressed more than {minutes:minute|minutes} ago. The text you just sent was not sent as a reason; {ref} is {state}. To return it, press “Return” again.",
     "review_return_withdrawn": "The reporter withdrew {ref} “{name}”; there is nothing to review: it was not returned and the reason was not sent.",
     "review_return_changed": "The reporter changed {ref} “{name}” while you typed the reason (it is {state} now): it was not returned and the reason was not sent. Please look at it again; to return it, press “Return” again.",
     "review_queue_title": "📋 <b>Pending reports</b> ({total} in all, page {page}/{pages}, oldest first)",
     "review_queue_item": "{n}. <b>{ref}</b> {date} “{name}”\n    {org} · submitted {submitted}",
     "review_queue_empty": "✅ No report is waiting for review.",
     "review_queue_changed": "The list changed; please check it before approving the page.",
-    "review_page_approved": "Approved {n} report(s) on this page.",
+    "review_page_approved": "Approved {n:report|reports} on this page.",
     "review_resubmit_needs_change": "Please amend at least one answer (“Amend”) before resubmitting.",
     "review_resubmitted": "{ref} resubmitted; waiting for {district} to review it.",
     "review_not_returned": "This report is not returned; there is nothing to resubmit.",
@@ -628,7 +628,7 @@ TEXTS: dict[str, str] = {
     "web_assoc_district": "District",
     "web_assoc_all_districts": "All",
     "web_assoc_filter": "Filter",
-    "web_assoc_count": "{total} associations",
+    "web_assoc_count": "{total:association|associations}",
     "web_assoc_col_name": "Name",
     "web_assoc_col_kind": "Kind",
     "web_assoc_col_complete": "Registry completeness",
@@ -670,7 +670,7 @@ TEXTS: dict[str, str] = {
     "web_reports_filter_on_time_only": "On time only",
     "web_reports_filter_apply": "Filter",
     "web_reports_filter_clear": "Clear filters",
-    "web_reports_total": "{total} report(s)",
+    "web_reports_total": "{total:report|reports}",
     "web_reports_col_date": "Date",
     "web_reports_col_association": "Association",
     "web_reports_col_name": "Activity",
@@ -685,7 +685,7 @@ TEXTS: dict[str, str] = {
     "web_reports_state_pending": "Pending",
     "web_reports_state_approved": "Approved",
     "web_reports_state_returned": "Returned",
-    "web_reports_late_days": "{days} day(s) late",
+    "web_reports_late_days": "{days:day|days} late",
     "web_reports_on_time": "On time",
     "web_reports_empty": "No report has been submitted in your scope yet.",
     "web_reports_empty_filtered": "No report matches these filters. Loosen them, or press “Clear filters”.",
@@ -710,7 +710,7 @@ TEXTS: dict[str, str] = {
     "web_report_done_returned": "{ref} returned; the reporter gets the reason in the chat.",
     "web_report_queue_empty": "No more reports wait for review.",
     "web_report_history": "History",
-    "web_report_history_cut": "({n} earlier entries not shown)",
+    "web_report_history_cut": "({n:earlier entry|earlier entries} not shown)",
     "web_report_history_empty": "Nothing yet.",
     "web_report_history_when": "When",
     "web_report_history_who": "Who",
@@ -736,7 +736,7 @@ TEXTS: dict[str, str] = {
     "web_ov_district": "District",
     "web_ov_whole_city": "Whole city",
     "web_ov_show": "Show",
-    "web_ov_days_left": "<b>{days}</b> days left until the annual tables are due on {deadline}",
+    "web_ov_days_left": "<b>{days:day|days}</b> left until the annual tables are due on {deadline}",
     "web_ov_due_today": "The annual tables are due today ({deadline})",
     "web_ov_closed": "The {year} annual tables were due on {deadline}",
     "web_ov_reports": "Activities reported this year",

@@ -22,7 +22,7 @@ from core.report_steps import (
     Step,
     question,
 )
-from core.rules import ROLES, timeliness
+from core.rules import ROLES, format_month_day, timeliness
 from core.texts import Raw, plain
 from handlers.common import Buttons, Turn
 from handlers.report.access import FLOW, data_of
@@ -114,7 +114,7 @@ def _question_buttons(turn: Turn, q: Question, activity: Activity) -> Buttons | 
             return [
                 [
                     (
-                        turn.label(key, md=f"{d.month}月{d.day}日"),
+                        turn.label(key, md=format_month_day(d.month, d.day, turn.lang)),
                         rb.DATE.pack(activity=activity.id, day=d),
                     )
                     for key, d in days

@@ -303,7 +303,7 @@ async def test_a_row_shows_the_report_and_drafts_are_left_out(kexie: Kexie) -> N
         english = await get(client)
         row = row_html(english.text, late)
         assert cell(row, "role") == "协办 (co-organiser)"
-        assert cell(row, "state") == "Returned" and cell(row, "late") == "4 day(s) late"
+        assert cell(row, "state") == "Returned" and cell(row, "late") == "4 days late"
 
 
 async def test_empty_tables_say_so(kexie: Kexie) -> None:
