@@ -43,8 +43,9 @@ GLOSSARY: tuple[Term, ...] = (
         zh="科协",
         en="S&T association",
         zh_avoid=("协会",),
-        note="Every body here is a 科协 (企业科协, 产业功能区科协, 区（市）县科协, 市科协); 协会 is "
-        "another kind of society. English may shorten to 'association' after the first mention.",
+        note="Every body here is a 科协 (企业科协, 产业功能区科协, 区（市）县科协, 市科协); "
+        "协会 is another kind of society. English may say 'association' after the first mention.",
+        allowed={"reg_f_association_members": "科协会员数, annex 1-1's header: 科协 + 会员"},
     ),
     Term(
         concept="polite you",
@@ -83,7 +84,8 @@ GLOSSARY: tuple[Term, ...] = (
         en="evidence",
         zh_avoid=("佐证照片", "佐证文件"),
         en_avoid=("evidence photos", "supporting documents"),
-        note="Annex 1-3's column 佐证材料: a PDF is not a photo, so evidence is never 照片 as a whole.",
+        note="Annex 1-3's column 佐证材料: a PDF is not a photo, so evidence as a whole is "
+        "never called 照片.",
     ),
     Term(
         concept="annex (the city's official tables)",

@@ -93,7 +93,7 @@ TEXTS: dict[str, str] = {
     "btn_day_before": "2 days ago {md}",
     "date_unreadable": (
         "I could not read this date. Please write it like <code>2021-11-03</code>, <code>11月3日</code> or <code>11.3</code>, "
-        "or 今天 (today), 昨天 (yesterday), 前天 (2 days ago)."
+        "or <code>今天</code> (today), <code>昨天</code> (yesterday), <code>前天</code> (2 days ago)."
     ),
     "date_invalid": "This date does not exist (e.g. 30 February). Please check the month and day.",
     "date_future": "The activity date cannot be later than today — activities are reported after they take place. Please enter the date of an activity that has already been held.",
@@ -274,7 +274,7 @@ TEXTS: dict[str, str] = {
     "reg_err_zone_form": "The form must be 民办非 or 内设.",
     "reg_err_text_empty": "This cannot be empty.",
     "reg_err_text_long": "This is too long; please shorten it.",
-    "reg_err_person_format": "Write name/title/phone, e.g. 张三/主席/13800000000.",
+    "reg_err_person_format": "Write name/title/phone, e.g. <code>张三/主席/13800000000</code>.",
     "reg_err_person_name": "Please give the name.",
     "reg_err_person_long": "The name or title is too long.",
     "reg_err_person_one": "Only one person goes here.",
@@ -284,7 +284,7 @@ TEXTS: dict[str, str] = {
     "org_name_too_long": "The association's name is too long (200 characters at most).",
     "org_exists": "This district already has an association named “{name}”.",
     # /org
-    "org_pick": "Which association's registry entry?",
+    "org_pick": "Which association's registration details?",
     "org_none": "No associations yet. Press “New association” to add one.",
     "btn_org_new": "➕ New association",
     "btn_org_new_in": "➕ New association in {district}",
@@ -292,7 +292,7 @@ TEXTS: dict[str, str] = {
     "org_new_name": "Send the full name of the {kind}. (/cancel to leave)",
     "org_created": "✅ Created {kind}: {name}.",
     "org_card_title": "<b>{name}</b>\n{kind} · {district} · {filled}/{total} filled",
-    "org_card_complete": "✅ The registry entry is complete.",
+    "org_card_complete": "✅ The registration details are complete.",
     "org_card_missing": "Missing: {fields}",
     "btn_org_fill": "📝 Fill in what is missing",
     "btn_org_edit": "✏️ Change a field",
@@ -302,12 +302,12 @@ TEXTS: dict[str, str] = {
     "org_ask_date": "Send the <b>{label}</b>, e.g. 2019-05-20.",
     "org_ask_count": "Send the <b>{label}</b> (a whole number, 0 allowed).",
     "org_ask_choice": "Choose the <b>{label}</b>.",
-    "org_ask_person": "Send the <b>{label}</b> as name/title/phone, e.g. 张三/主席/13800000000.",
+    "org_ask_person": "Send the <b>{label}</b> as name/title/phone, e.g. <code>张三/主席/13800000000</code>.",
     "org_ask_people": "Send the <b>{label}</b>, one per line, as name/title/phone.",
     "org_ask_current": "Now: {value}",
     "org_ask_walk_hint": "(Press “Skip” for the next field; /cancel to leave, everything is saved)",
     "org_saved": "Saved: {label}.",
-    "org_left": "Left the registry entry; everything filled in is saved.",
+    "org_left": "Left the registration details; everything filled in is saved.",
     # /district
     "district_pick": "Choose the district:",
     "district_card": (
@@ -325,11 +325,11 @@ TEXTS: dict[str, str] = {
     "status_card": (
         "<b>{district} · {year} status</b>\n"
         "Associations: {orgs} (enterprise {enterprises}, zone {zones})\n"
-        "Registry incomplete: {incomplete}\n"
+        "Incomplete registration details: {incomplete}\n"
         "No activity reported this year: {silent}\n"
         "Reports this year: {reports}, late: {late}"
     ),
-    "status_incomplete_head": "<b>Registry incomplete</b>",
+    "status_incomplete_head": "<b>Incomplete registration details</b>",
     "status_incomplete_line": "• {name}: {n} missing",
     "status_silent_head": "<b>No activity reported this year</b>",
     "status_name_line": "• {name}",
@@ -399,7 +399,7 @@ TEXTS: dict[str, str] = {
     "btn_export_cancel": "Cancel",
     "btn_export_year_current": "{year} (this year)",
     "btn_export_year": "{year}",
-    "btn_export_city": "Whole city (one sheet per district + summary)",
+    "btn_export_city": "Whole city (one sheet per district, plus a summary)",
     "export_annex_13": "Annex 1-3",
     "export_annex_11": "Annex 1-1",
     "export_annex_12": "Annex 1-2",
@@ -435,7 +435,7 @@ TEXTS: dict[str, str] = {
     "sch_changes_none": "(changed back to what it was)",
     "sch_evidence_total": "{n} in all",
     "sch_change_line": "• {field}: {old} → {new}",
-    "sch_album_caption": "{ref} · {name} · photos",
+    "sch_album_caption": "{ref} · {name} · evidence",
     # drafts and plans
     "sch_draft_morning": "⏰ Your draft report <b>{name}</b> (activity on {date}) is not submitted yet. The deadline is <b>today at midnight</b>; tap “Continue” to finish it.",
     "sch_draft_closing": "⏰ A few hours left: the draft <b>{name}</b> (activity on {date}) is due today at midnight. Submitted now, it still counts as on time.",
@@ -507,8 +507,8 @@ TEXTS: dict[str, str] = {
     # --- end scheduler ---
     # --- chase (issue 12) ---
     "chase_head": "<b>{district} · chasing</b>\nBy days without a report, never-reported first:",
-    "chase_line_never": "{n}. {name}: never reported · registry {complete}% complete",
-    "chase_line": "{n}. {name}: last activity {last} ({days:day|days} ago) · registry {complete}% complete",
+    "chase_line_never": "{n}. {name}: never reported · registration details {complete}% filled in",
+    "chase_line": "{n}. {name}: last activity {last} ({days:day|days} ago) · registration details {complete}% filled in",
     "chase_empty": "{district} has no associations yet.",
     "chase_btn_nudge": "Remind {n}. {name}",
     "chase_btn_all": "Remind all ({days}+ days silent)",
@@ -631,7 +631,7 @@ TEXTS: dict[str, str] = {
     "web_assoc_count": "{total:association|associations}",
     "web_assoc_col_name": "Name",
     "web_assoc_col_kind": "Kind",
-    "web_assoc_col_complete": "Registry completeness",
+    "web_assoc_col_complete": "Registration details filled in",
     "web_assoc_col_reports": "Reports this year",
     "web_assoc_col_last": "Last activity",
     "web_assoc_col_quiet": "Chasing",
@@ -643,16 +643,16 @@ TEXTS: dict[str, str] = {
     "web_assoc_next": "Next",
     "web_assoc_page": "Page {page}/{pages}",
     "web_assoc_back": "← Back to the registry",
-    "web_assoc_completeness": "Registry fields filled: {filled}/{total}",
+    "web_assoc_completeness": "Registration details filled in: {filled}/{total}",
     "web_assoc_members": "Reporters and admins: {n}",
     "web_assoc_year_reports": "Reports this year: {n}",
     "web_assoc_last": "Last activity: {date}",
     "web_assoc_chase": "Remind",
     "web_assoc_chase_hint": "Sends this association's reporters and admins a reminder to report, the same as /chase in the chat; at most once in 24 hours.",
     "web_assoc_last_chase": "Last reminded: {when}",
-    "web_assoc_fields": "Registry fields",
+    "web_assoc_fields": "Registration details",
     "web_assoc_missing": "Missing: {fields}",
-    "web_assoc_all_filled": "All registry fields are filled in.",
+    "web_assoc_all_filled": "All registration details are filled in.",
     "web_assoc_reports": "Latest reports",
     "web_assoc_col_date": "Date",
     "web_assoc_col_report": "Activity",
@@ -677,7 +677,7 @@ TEXTS: dict[str, str] = {
     "web_reports_col_role": "Role",
     "web_reports_col_headcount": "Participants",
     "web_reports_col_state": "Review",
-    "web_reports_col_late": "Timeliness",
+    "web_reports_col_late": "On time / late",
     "web_reports_col_evidence": "Evidence",
     "web_reports_role_host": "主办 (host)",
     "web_reports_role_co": "协办 (co-organiser)",
@@ -698,7 +698,7 @@ TEXTS: dict[str, str] = {
     "web_report_ref": "Reference",
     "web_report_association": "Association",
     "web_report_district": "District",
-    "web_report_timeliness": "On time",
+    "web_report_timeliness": "On time / late",
     "web_report_stat_year": "Statistical year",
     "web_report_photos": "Photos",
     "web_report_photo_alt": "Photo {n}",
@@ -746,7 +746,7 @@ TEXTS: dict[str, str] = {
     "web_ov_zones": "Industrial-zone associations",
     "web_ov_reported": "Associations that have reported",
     "web_ov_silent": "Associations with no report yet",
-    "web_ov_incomplete": "Associations with incomplete registry data",
+    "web_ov_incomplete": "Associations with incomplete registration details",
     "web_ov_pending": "Reports waiting for review",
     "web_ov_per_district": "Districts",
     "web_ov_chart_alt": "{where} {year}: reports per month and the most active associations",
@@ -760,7 +760,7 @@ TEXTS: dict[str, str] = {
     "web_viewer_original": "Original",
     "web_viewer_prev": "Previous",
     "web_viewer_next": "Next",
-    "web_ov_returned_note": "Returned reports are left out of annexes 1-3; the figures above include them (this year: {n}).",
+    "web_ov_returned_note": "Returned reports are left out of Annex 1-3; the figures above include them (this year: {n}).",
     "web_ov_chart_empty": "No reports this year yet.",
     "web_ov_chart_late_n": "({n} late)",
     "web_ov_chart_picture": "Open the chart as a picture (to save or forward)",
