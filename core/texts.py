@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import string
+from collections.abc import Iterable
 from typing import Any
 
 from core.locales import en, zh
@@ -63,3 +64,8 @@ def plain(lang: str | None, key: str, /, **params: Any) -> str:
 def placeholders(template: str) -> set[str]:
     """The ``{names}`` a catalog string expects (used by the catalog consistency test)."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def listing(lang: str | None, items: Iterable[str]) -> str:
+    """Names run together the way the language lists them: 甲、乙 in Chinese, "a, b" in English."""
+    return ("、" if (lang or DEFAULT_LANG) == "zh" else ", ").join(items)

@@ -106,7 +106,7 @@ TEXTS: dict[str, str] = {
     "ask_content": (
         "<b>Step {step} of {total} · Service (activity) content</b>\nBriefly describe the activity: what was done, for whom and where."
     ),
-    "ask_role": "<b>Step {step} of {total} · 主办/协办/承办</b>\nWhat was your S&amp;T association's role: 主办 (host), 协办 (co-organiser) or 承办 (organiser)?",
+    "ask_role": "<b>Step {step} of {total} · Host, co-organiser or organiser</b>\nWhat was your S&amp;T association's role: host (主办), co-organiser (协办) or organiser (承办)?",
     "ask_headcount": "<b>Step {step} of {total} · Participants</b>\nHow many people took part? Please enter a number, e.g. <code>50</code>.",
     "ask_outcome": (
         "<b>Step {step} of {total} · Results</b>\nWhat did the activity achieve? E.g. agreements reached, problems solved, number of enterprises served."
@@ -121,7 +121,11 @@ TEXTS: dict[str, str] = {
     "text_too_long": "The {field} is too long ({length} characters); please shorten it to {limit}.",
     "text_one_line": "Please write the {field} on one line (at most {limit} characters). Content, headcount and so on come in later steps.",
     "text_split_tail": "This is the second half of an over-long message that Telegram split; it was not saved. Please shorten the text to {limit} characters and send it again.",
-    "role_invalid": "Please tap one of the buttons below: 主办 (host), 协办 (co-organiser) or 承办 (organiser).",
+    "role_invalid": "Please tap one of the buttons below: host (主办), co-organiser (协办) or organiser (承办).",
+    # issue 20 · glossary
+    "btn_role_host": "Host (主办)",
+    "btn_role_co": "Co-organiser (协办)",
+    "btn_role_undertake": "Organiser (承办)",
     "headcount_unreadable": "Please enter the number of participants, e.g. <code>50</code> or <code>约50人</code>.",
     "headcount_not_positive": "The number of participants must be a whole number greater than 0.",
     "headcount_too_large": "This number is too large. Please check it and enter it again.",
@@ -679,9 +683,9 @@ TEXTS: dict[str, str] = {
     "web_reports_col_state": "Review",
     "web_reports_col_late": "On time / late",
     "web_reports_col_evidence": "Evidence",
-    "web_reports_role_host": "主办 (host)",
-    "web_reports_role_co": "协办 (co-organiser)",
-    "web_reports_role_undertake": "承办 (organiser)",
+    "web_reports_role_host": "Host (主办)",
+    "web_reports_role_co": "Co-organiser (协办)",
+    "web_reports_role_undertake": "Organiser (承办)",
     "web_reports_state_pending": "Pending",
     "web_reports_state_approved": "Approved",
     "web_reports_state_returned": "Returned",

@@ -272,6 +272,10 @@ TEXTS: dict[str, str] = {
     "text_one_line": "{field}请写成一行（不超过{limit}字）。活动内容、人数等请在后面的步骤中填写。",
     "text_split_tail": "这是上一条过长消息被拆开的后半部分，没有保存。请把内容精简到{limit}字以内后重新发送。",
     "role_invalid": "请点击下面的按钮选择：主办、协办或承办。",
+    # issue 20 · glossary
+    "btn_role_host": "主办",
+    "btn_role_co": "协办",
+    "btn_role_undertake": "承办",
     "headcount_unreadable": "请输入参与人数，例如 <code>50</code> 或 <code>约50人</code>。",
     "headcount_not_positive": "参与人数应为大于0的整数。",
     "headcount_too_large": "人数过多，请核对后重新输入。",

@@ -5,14 +5,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from core import texts
+from core.cards import answer_lines
 from core.glossary import GLOSSARY, OFFICIAL_ZH_IN_EN, Term, preferred
-from core.rules import format_date, format_datetime, format_month_day
-from core.texts import plain, t
+from core.rules import ROLES, format_date, format_datetime, format_month_day
+from core.texts import listing, plain, t
+from handlers.report.ask import ROLE_BUTTONS
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((REPO / "web" / "templates").glob("*.html"))
@@ -143,3 +146,34 @@ def test_english_says_no_file_or_day_with_a_bracketed_s() -> None:
     """ "1 day(s)" reads as a form, not a sentence; counted nouns take ``{n:day|days}``."""
     bracketed = [key for key, text in texts.CATALOGS["en"].items() if "(s)" in text]
     assert not bracketed, bracketed
+
+
+def test_role_buttons_carry_the_annex_words() -> None:
+    """The role step's buttons: 主办/协办/承办 in Chinese, glossed English that still names them."""
+    assert tuple(plain("zh", key) for key in ROLE_BUTTONS) == ROLES
+    for key, word in zip(ROLE_BUTTONS, ROLES, strict=True):
+        assert word in plain("en", key) and plain("en", key)[0].isascii()
+    step = t("en", "ask_role", step=4, total=7)
+    assert not _CJK.search(step.split("\n")[0]), step
+
+
+def test_lists_are_joined_the_language_s_way() -> None:
+    assert listing("zh", ["批准文号", "主席"]) == "批准文号、主席"
+    assert listing("en", ["Approval number", "Chair"]) == "Approval number, Chair"
+
+
+def test_a_card_in_english_dates_and_counts_in_english() -> None:
+    """The summary card an English reader gets: an English date and agreeing nouns."""
+    report = SimpleNamespace(
+        activity_date=date(2026, 12, 4),
+        name="Salon",
+        content="Talk",
+        role="主办",
+        headcount=1,
+        outcome="Deals",
+        evidence=[SimpleNamespace(kind="photo")],
+    )
+    english = "\n".join(answer_lines("en", report, 200))
+    assert "4 December 2026" in english and "年" not in english
+    assert "1 photo, 0 files" in english and "1 person" in english
+    assert "2026年12月4日" in "\n".join(answer_lines("zh", report, 200))
