@@ -83,7 +83,7 @@ GLOSSARY: tuple[Term, ...] = (
         zh="佐证材料",
         en="evidence",
         zh_avoid=("佐证照片", "佐证文件"),
-        en_avoid=("evidence photos", "supporting documents"),
+        en_avoid=("evidence photos", "supporting documents", "supporting file", "supporting files"),
         note="Annex 1-3's column 佐证材料: a PDF is not a photo, so evidence as a whole is "
         "never called 照片.",
     ),

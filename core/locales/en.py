@@ -316,7 +316,7 @@ TEXTS: dict[str, str] = {
     "district_pick": "Choose the district:",
     "district_card": (
         "<b>{district} · {year}</b>\n"
-        "(for the summary rows of annexes 1-1 and 1-2)\n\n"
+        "(for the summary rows of Annexes 1-1 and 1-2)\n\n"
         "Local enterprises: {local}\nTech enterprises: {tech}\nIndustrial zones: {zones}"
     ),
     "fig_local_enterprises": "Local enterprises",
@@ -372,15 +372,15 @@ TEXTS: dict[str, str] = {
     "imp_err_more": "… and {n:more problem|more problems}.",
     "imp_err_too_big": "The file is too large (over 10 MB).",
     "imp_err_unreadable": "Cannot read this file; please send an Excel (.xlsx) file.",
-    "imp_err_no_header": "No header found: the sheet needs a 单位名称 column and the columns of annex 1-1 or 1-2.",
-    "imp_err_wrong_annex": "This sheet is laid out like annex {found}, not annex {expected}.",
+    "imp_err_no_header": "No header found: the sheet needs a 单位名称 column and the columns of Annex 1-1 or 1-2.",
+    "imp_err_wrong_annex": "This sheet is laid out like Annex {found}, not Annex {expected}.",
     "imp_err_column_missing": "This column is missing.",
     "imp_err_too_many": "The sheet has more than {limit} rows and was not read; split it into several files.",
     "imp_err_name_missing": "The association's name is missing.",
     "imp_err_duplicate": "Same name as row {first}.",
     "imp_err_kind_clash": "The district has an association of the other kind with this name.",
     "imp_err_empty": "The sheet has no data rows.",
-    "imp_done": "✅ Imported annex {annex} ({district}): {created} new, {updated} updated.",
+    "imp_done": "✅ Imported Annex {annex} ({district}): {created} new, {updated} updated.",
     "imp_failed": "❌ The sheet has {n:problem|problems}; <b>nothing was imported</b>. Fix them and send it again:\n{lines}",
     "imp_download_failed": "Could not download the file; please send it again later.",
     "imp_err_archive": "This file expands to too much (over 50 MB uncompressed) or is compressed abnormally; it does not look like a registry and was not read.",
@@ -391,7 +391,7 @@ TEXTS: dict[str, str] = {
     "imp_err_formula": "Cell {cell} holds a formula with no computed value; type the value itself.",
     "imp_err_other_district": "The sheet's 所属区（市）县 is “{sheet}”, not {district}; nothing was imported. Check the file, or ask the admin of {sheet} to import it.",
     "imp_admins_only": "Only district and city admins can import a registry. To report an activity, send /report.",
-    "imp_name_district": "You administer several districts, so the district cannot be told. Name it in the summary row at the end of the sheet (“所属区（市）县 | name”, as in annexes 1-1 and 1-2), or import with: kexie import 1-1 FILE.xlsx --district NAME",
+    "imp_name_district": "You administer several districts, so the district cannot be told. Name it in the summary row at the end of the sheet (“所属区（市）县 | name”, as in Annexes 1-1 and 1-2), or import with: kexie import 1-1 FILE.xlsx --district NAME",
     "imp_merged_title": "ℹ️ Some cells are merged across rows; their value was used for every row they span:\n{lines}",
     "imp_merged_note": "Merged cell {ref} ({header}): its value was used for rows {first} to {last}.",
     # --- export ---
@@ -460,7 +460,7 @@ TEXTS: dict[str, str] = {
         "• {reports:activity|activities} reported, {late} of them late\n"
         "• associations that have reported nothing this year: {silent}\n"
         "• associations with incomplete registration details: {incomplete}\n"
-        "Please chase the missing reports and data, then export annexes 1-1, 1-2 and 1-3."
+        "Please chase the missing reports and data, then export Annexes 1-1, 1-2 and 1-3."
     ),
     "sch_btn_export": "📤 Export",
     "sch_city_summary": (
@@ -707,7 +707,7 @@ TEXTS: dict[str, str] = {
     "web_report_photos": "Photos",
     "web_report_photo_alt": "Photo {n}",
     "web_report_documents": "Other files (sign-in sheets, documents…)",
-    "web_report_no_evidence": "No supporting files.",
+    "web_report_no_evidence": "No evidence.",
     "web_report_decide": "Review",
     "web_report_reason_label": "Reason for returning it (at least 4 characters; the reporter sees it in the chat)",
     "web_report_done_approved": "{ref} approved.",
@@ -729,8 +729,8 @@ TEXTS: dict[str, str] = {
     "web_hist_reopen": "Changed after approval: waiting for review again",
     "web_hist_edit": "Changed {field}: {old} → {new}",
     "web_hist_field_unknown": "Other",
-    "web_hist_evidence_added": "Added a supporting file: {name}",
-    "web_hist_evidence_cleared": "Removed the supporting files ({n} before)",
+    "web_hist_evidence_added": "Added evidence: {name}",
+    "web_hist_evidence_cleared": "Removed all evidence ({n:file|files} before)",
     "web_hist_other": "{action}",
     "web_evidence_kind_photo": "photo",
     "web_evidence_kind_document": "file",
@@ -773,7 +773,7 @@ TEXTS: dict[str, str] = {
     "web_export_year": "Year",
     "web_export_where": "Scope",
     "web_export_approved_only": "Only approved reports (unticked: pending ones too)",
-    "web_export_bundle": "With the supporting files (zip, annex 1-3)",
+    "web_export_bundle": "With the evidence (zip, Annex 1-3)",
     "web_export_hint": "The files can be downloaded on this page and are also sent to your chat with the bot.",
     "web_export_start": "Export",
     "web_export_city_only": "Only city administrators can export the whole city.",

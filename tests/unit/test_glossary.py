@@ -177,3 +177,10 @@ def test_a_card_in_english_dates_and_counts_in_english() -> None:
     assert "4 December 2026" in english and "年" not in english
     assert "1 photo, 0 files" in english and "1 person" in english
     assert "2026年12月4日" in "\n".join(answer_lines("zh", report, 200))
+
+
+def test_numbered_annexes_are_capitalised() -> None:
+    """ "Annex 1-3" is a title, as the city's guide writes it; "the annex" alone is not."""
+    lower = re.compile(r"\bannex(?:es)? (?:\d|\{)")
+    wrong = [key for key, text in texts.CATALOGS["en"].items() if lower.search(text)]
+    assert not wrong, wrong
