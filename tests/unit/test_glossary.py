@@ -184,3 +184,12 @@ def test_numbered_annexes_are_capitalised() -> None:
     lower = re.compile(r"\bannex(?:es)? (?:\d|\{)")
     wrong = [key for key, text in texts.CATALOGS["en"].items() if lower.search(text)]
     assert not wrong, wrong
+
+
+def test_every_preferred_term_is_in_use() -> None:
+    """A glossary entry the catalogs never say is a guess, not the catalogs' word."""
+    zh_all = "\n".join(texts.CATALOGS["zh"].values())
+    en_all = "\n".join(texts.CATALOGS["en"].values()).lower().replace("&amp;", "&")
+    unused = [term.zh for term in GLOSSARY if term.zh not in zh_all]
+    unused += [term.en for term in GLOSSARY if term.en.lower() not in en_all]
+    assert not unused, unused
