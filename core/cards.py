@@ -56,7 +56,7 @@ def answer_value(lang: str, q: Question, activity: ReportLike, text_chars: int) 
             docs = len(activity.evidence) - photos
             return plain(lang, "card_evidence", photos=photos, docs=docs)
         case Shown.DATE:
-            return format_date(value) if value else None
+            return format_date(value, lang) if value else None
         case Shown.LONG_TEXT:
             return shorten(value, text_chars) if value else None
         case Shown.HEADCOUNT:
@@ -94,7 +94,12 @@ def year_notes(
         notes.append(t(lang, "card_stat_year", year=year))
     if submitted_at is not None and submitted_at.astimezone(tz).date() > years.deadline(year):
         notes.append(
-            t(lang, "card_after_deadline", year=year, deadline=format_date(years.deadline(year)))
+            t(
+                lang,
+                "card_after_deadline",
+                year=year,
+                deadline=format_date(years.deadline(year), lang),
+            )
         )
     return notes
 

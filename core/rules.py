@@ -33,14 +33,32 @@ def normalize(text: str) -> str:
     return unicodedata.normalize("NFKC", text).strip()
 
 
-def format_date(d: date) -> str:
-    """A date the way Chinese forms write it: ``2021年11月3日``."""
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def format_date(d: date, lang: str = "zh") -> str:
+    """A date in the reader's language: ``2021年11月3日`` (as Chinese forms write it), or
+    ``3 November 2021`` in English."""
+    if lang == "en":
+        return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
     return f"{d.year}年{d.month}月{d.day}日"
 
 
-def format_datetime(dt: datetime, tz: ZoneInfo) -> str:
-    """A moment in local time: ``2021年11月3日 14:05``."""
+def format_month_day(month: int, day: int, lang: str = "zh") -> str:
+    """A day of the year without its year: ``11月3日``, or ``3 November`` in English."""
+    if lang == "en":
+        return f"{day} {_MONTHS[month - 1]}"
+    return f"{month}月{day}日"
+
+
+def format_datetime(dt: datetime, tz: ZoneInfo, lang: str = "zh") -> str:
+    """A moment in local time: ``2021年11月3日 14:05``, or ``3 November 2021, 14:05``."""
     local = dt.astimezone(tz)
+    if lang == "en":
+        return f"{format_date(local.date(), lang)}, {local:%H:%M}"
     return f"{format_date(local.date())} {local:%H:%M}"
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import string
+from collections.abc import Iterable
 from typing import Any
 
 from core.locales import en, zh
@@ -29,20 +30,42 @@ def esc(value: object) -> str:
     return html.escape(str(value), quote=False)
 
 
+class _Formatter(string.Formatter):
+    """``str.format`` plus counted nouns: ``{n:report|reports}`` gives "1 report", "2 reports".
+
+    English needs the noun to agree with the count; Chinese never writes a spec. A value that is
+    not a whole number (a test's dummy) takes the plural.
+    """
+
+    def format_field(self, value: Any, format_spec: str) -> str:
+        if "|" not in format_spec:
+            return str(super().format_field(value, format_spec))
+        one, many = format_spec.split("|", 1)
+        return f"{value} {one if str(value).strip() in ('1', '-1') else many}"
+
+
+_FORMATTER = _Formatter()
+
+
 def t(lang: str | None, key: str, /, **params: Any) -> Raw:
     """The sentence ``key`` in ``lang`` (falling back to Chinese), with escaped parameters."""
     catalog = CATALOGS.get(lang or DEFAULT_LANG, CATALOGS[DEFAULT_LANG])
     template = catalog.get(key) or CATALOGS[DEFAULT_LANG][key]
-    return Raw(template.format(**{k: esc(v) for k, v in params.items()}))
+    return Raw(_FORMATTER.format(template, **{k: esc(v) for k, v in params.items()}))
 
 
 def plain(lang: str | None, key: str, /, **params: Any) -> str:
     """A catalog sentence for a place that takes no HTML (button labels, command menus)."""
     catalog = CATALOGS.get(lang or DEFAULT_LANG, CATALOGS[DEFAULT_LANG])
     template = catalog.get(key) or CATALOGS[DEFAULT_LANG][key]
-    return template.format(**{k: str(v) for k, v in params.items()})
+    return _FORMATTER.format(template, **{k: str(v) for k, v in params.items()})
 
 
 def placeholders(template: str) -> set[str]:
     """The ``{names}`` a catalog string expects (used by the catalog consistency test)."""
     return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def listing(lang: str | None, items: Iterable[str]) -> str:
+    """Names run together the way the language lists them: 甲、乙 in Chinese, "a, b" in English."""
+    return ("、" if (lang or DEFAULT_LANG) == "zh" else ", ").join(items)

@@ -62,7 +62,7 @@ async def render_chase(turn: Turn, district: District) -> None:
                     "chase_line",
                     n=n,
                     name=line.org.name,
-                    last=format_date(line.last_report),
+                    last=format_date(line.last_report, turn.lang),
                     days=line.silent_days,
                     complete=line.complete,
                 )
@@ -84,7 +84,7 @@ async def nudge_org(turn: Turn) -> None:
         return
     done = await nudge(turn.session, org, org.district_id, turn.now)
     if done.previous is not None:
-        when = format_datetime(done.previous, turn.settings.tz)
+        when = format_datetime(done.previous, turn.settings.tz, turn.lang)
         turn.notice(turn.label("chase_too_soon", org=org.name, when=when), alert=True)
     elif done.queued == 0:
         turn.notice(turn.label("chase_nobody", org=org.name), alert=True)

@@ -271,7 +271,7 @@ async def _render_invites(turn: Turn) -> tuple[Raw, list[list[tuple[str, str]]]]
 
 def _expires(turn: Turn, invite: Invite) -> str:
     """The local date on which the invite stops working."""
-    return format_date(invite.expires_at.astimezone(turn.settings.tz).date())
+    return format_date(invite.expires_at.astimezone(turn.settings.tz).date(), turn.lang)
 
 
 def _target(invite: Invite) -> Target:

@@ -131,7 +131,7 @@ def _locked_text(turn: Turn, activity: Activity) -> Raw:
     assert activity.activity_date is not None
     years = turn.settings.years
     year = years.year_of(activity.activity_date)
-    return turn.t("amend_locked", year=year, deadline=format_date(years.deadline(year)))
+    return turn.t("amend_locked", year=year, deadline=format_date(years.deadline(year), turn.lang))
 
 
 async def edit_report(turn: Turn) -> None:

@@ -8,7 +8,7 @@ from enum import StrEnum
 
 from core.callbacks import id_codec
 from core.registry_rules import fields_for
-from core.texts import Raw
+from core.texts import Raw, listing
 from handlers.common import Turn
 from handlers.pickers import kind_label
 from storage.models import Organisation
@@ -68,7 +68,7 @@ def render_card(turn: Turn, org: Organisation) -> Raw:
         )
     lines.append("")
     if missing:
-        labels = "、".join(turn.label(f"reg_f_{s.key}") for s in missing)
+        labels = listing(turn.lang, (turn.label(f"reg_f_{s.key}") for s in missing))
         lines.append(turn.t("org_card_missing", fields=labels))
     else:
         lines.append(turn.t("org_card_complete"))

@@ -26,6 +26,7 @@ from core.rules import (
     check_plan_date,
     check_text,
     format_date,
+    format_month_day,
     parse_plan_date,
     window_closes_at,
 )
@@ -89,7 +90,8 @@ async def start_plan(turn: Turn) -> None:
     buttons = []
     if upcoming:
         items = "\n".join(
-            turn.t("plan_item", date=format_date(p.planned_date), name=p.name) for p in upcoming
+            turn.t("plan_item", date=format_date(p.planned_date, turn.lang), name=p.name)
+            for p in upcoming
         )
         intro = Raw(intro + "\n\n" + turn.t("plan_upcoming", items=Raw(items)))
         buttons = [
@@ -176,7 +178,10 @@ def _ask_date(turn: Turn) -> None:
         turn.t("plan_ask_date"),
         [
             [
-                (turn.label(key, md=f"{d.month}月{d.day}日"), PLAN_DATE.pack(Day(d)))
+                (
+                    turn.label(key, md=format_month_day(d.month, d.day, turn.lang)),
+                    PLAN_DATE.pack(Day(d)),
+                )
                 for key, d in zip(keys, days, strict=True)
             ]
         ],
@@ -214,7 +219,7 @@ async def _save(turn: Turn, state: ChatState, day: date) -> None:
         return
     turn.session.add(Plan(org_id=org_id, member_id=turn.member.id, name=name, planned_date=day))
     await chat_state.clear_state(turn.session, turn.member.id)
-    turn.reply(turn.t("plan_saved", name=name, date=format_date(day)))
+    turn.reply(turn.t("plan_saved", name=name, date=format_date(day, turn.lang)))
 
 
 async def cancel_plan_flow(turn: Turn, state: ChatState) -> None:
@@ -276,7 +281,9 @@ async def report_planned_activity(turn: Turn) -> None:
         turn.notice(turn.t("plan_already_reported"), alert=True)
         return
     if plan.planned_date > turn.today:
-        turn.notice(turn.t("plan_not_yet", date=format_date(plan.planned_date)), alert=True)
+        turn.notice(
+            turn.t("plan_not_yet", date=format_date(plan.planned_date, turn.lang)), alert=True
+        )
         return
     turn.close_buttons()
     mine = [a for a in linked if a.author_id == turn.member.id]
@@ -289,9 +296,11 @@ async def report_planned_activity(turn: Turn) -> None:
         reports.set_field(turn.session, activity, "activity_date", plan.planned_date, who, tz)
         reports.set_field(turn.session, activity, "name", plan.name, who, tz)
         await turn.session.flush()
-    text = turn.t("report_prefilled", name=plan.name, date=format_date(plan.planned_date))
+    text = turn.t(
+        "report_prefilled", name=plan.name, date=format_date(plan.planned_date, turn.lang)
+    )
     if turn.now >= window_closes_at(plan.planned_date, turn.settings.tz):
-        closed = format_date(plan.planned_date + timedelta(days=3))
+        closed = format_date(plan.planned_date + timedelta(days=3), turn.lang)
         text = Raw(text + "\n" + turn.t("date_late_warning", closed=closed))
     turn.reply(text)
     await chat_state.set_state(turn.session, turn.member.id, report.FLOW, "resume?", activity.id)

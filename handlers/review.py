@@ -73,7 +73,7 @@ async def _reviewable(turn: Turn, codec: Codec[Id]) -> Activity | None:
 
 
 def _outcome(turn: Turn, decided: review.Decided, reason: str | None) -> Raw:
-    when = format_datetime(decided.at, turn.settings.tz) if decided.at else ""
+    when = format_datetime(decided.at, turn.settings.tz, turn.lang) if decided.at else ""
     if decided.state == review.ReviewState.RETURNED:
         return turn.t(
             "review_outcome_returned", by=decided.by or "", when=when, reason=reason or ""
@@ -108,7 +108,7 @@ def _already(turn: Turn, activity: Activity, by: str | None) -> Raw:
     state = _state_label(turn, activity)
     # A withdrawn report was withdrawn, not decided: never name the last reviewer for it.
     if by and activity.reviewed_at is not None and activity.status == ActivityStatus.SUBMITTED:
-        when = format_datetime(activity.reviewed_at, turn.settings.tz)
+        when = format_datetime(activity.reviewed_at, turn.settings.tz, turn.lang)
         return turn.t("review_already", by=by, when=when, state=state)
     return turn.t("review_already_state", state=state)
 

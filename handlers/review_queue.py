@@ -72,10 +72,10 @@ def _page(turn: Turn, rows: list[Activity], total: int, page: int) -> tuple[Raw,
                 "review_queue_item",
                 n=n,
                 ref=a.ref_no or "",
-                date=format_date(a.activity_date) if a.activity_date else "",
+                date=format_date(a.activity_date, turn.lang) if a.activity_date else "",
                 name=shorten(a.name or "", NAME_CHARS),
                 org=a.organisation.name,
-                submitted=format_datetime(a.submitted_at, turn.settings.tz)
+                submitted=format_datetime(a.submitted_at, turn.settings.tz, turn.lang)
                 if a.submitted_at
                 else "",
             )

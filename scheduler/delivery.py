@@ -300,7 +300,9 @@ def delivery_card(
         line("label_author", activity.author.first_name if activity.author else None),
         line(
             "label_submitted_at",
-            format_datetime(activity.submitted_at, timing.tz) if activity.submitted_at else None,
+            format_datetime(activity.submitted_at, timing.tz, lang)
+            if activity.submitted_at
+            else None,
         ),
         line("label_status", plain(lang, f"status_{activity.status}")),
     ]

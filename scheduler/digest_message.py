@@ -86,7 +86,7 @@ async def render_digest(
                 ref=a.ref_no or "",
                 name=shorten(a.name or "", 40),
                 org=a.organisation.name if a.organisation else "",
-                date=format_date(a.activity_date) if a.activity_date else "",
+                date=format_date(a.activity_date, lang) if a.activity_date else "",
                 state=plain(lang, f"review_state_{state}"),
             )
         )
@@ -104,7 +104,7 @@ async def render_digest(
         lang,
         "digest_head",
         district=district.name,
-        date=format_date(date.fromisoformat(str(params["date"]))),
+        date=format_date(date.fromisoformat(str(params["date"])), lang),
         n=len(reports),
         lines=Raw("\n".join(lines)),
     )

@@ -129,7 +129,7 @@ async def _draft(
         lang,
         key,
         name=activity.name or plain(lang, "report_untitled"),
-        date=format_date(activity.activity_date),
+        date=format_date(activity.activity_date, lang),
     )
     resume = _button(lang, "sch_btn_resume", RESUME_DRAFT.pack(Id(activity.id)))
     return _text(kind, text, (resume,))
@@ -143,7 +143,7 @@ async def _plan(
         return None
     report = _button(lang, "sch_btn_report_plan", REPORT_PLAN.pack(Id(plan.id)))
     not_held = _button(lang, "sch_btn_not_held", CANCEL_PLAN.pack(Id(plan.id)))
-    day = format_date(plan.planned_date)
+    day = format_date(plan.planned_date, lang)
     if kind == Kind.PLAN_ASK:
         text = t(lang, "sch_plan_ask", name=plan.name, date=day)
         return _text(kind, text, (report,), (not_held,))
@@ -159,7 +159,7 @@ async def _plan(
         name=plan.name,
         date=day,
         org=org.name if org else "",
-        closed=format_date(plan.planned_date + timedelta(days=WINDOW_DAYS)),
+        closed=format_date(plan.planned_date + timedelta(days=WINDOW_DAYS), lang),
     )
     return _text(kind, text, (report,))
 
@@ -199,7 +199,7 @@ async def _deadline(session: AsyncSession, params: dict[str, Any], lang: str) ->
     text = t(
         lang,
         "sch_deadline",
-        deadline=format_date(date.fromisoformat(params["deadline"])),
+        deadline=format_date(date.fromisoformat(params["deadline"]), lang),
         days=int(params["days"]),
         district=district.name,
         year=int(params["year"]),
@@ -240,8 +240,8 @@ async def _city_summary(session: AsyncSession, params: dict[str, Any], lang: str
     text = t(
         lang,
         "sch_city_summary",
-        date=format_date(date.fromisoformat(params["date"])),
-        deadline=format_date(date.fromisoformat(params["deadline"])),
+        date=format_date(date.fromisoformat(params["date"]), lang),
+        deadline=format_date(date.fromisoformat(params["deadline"]), lang),
         year=int(params["year"]),
         lines=Raw("\n".join(lines) or t(lang, "sch_city_empty")),
         **totals,

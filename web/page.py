@@ -78,36 +78,15 @@ class Console:
         env.filters["local_datetime"] = datetime_filter
 
 
-_MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
-
-
 def local_date(lang: str, d: date) -> str:
     """A date in the reader's language: ``2021年11月3日``, or ``3 November 2021`` in English."""
-    if lang == "zh":
-        return format_date(d)
-    return f"{d.day} {_MONTHS[d.month - 1]} {d.year}"
+    return format_date(d, lang)
 
 
 def local_datetime(lang: str, dt: datetime, tz: ZoneInfo) -> str:
     """A moment in local time in the reader's language: ``2021年11月3日 14:05`` or
     ``3 November 2021, 14:05``."""
-    if lang == "zh":
-        return format_datetime(dt, tz)
-    local = dt.astimezone(tz)
-    return f"{local_date(lang, local.date())}, {local:%H:%M}"
+    return format_datetime(dt, tz, lang)
 
 
 class Refused(Exception):

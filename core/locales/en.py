@@ -93,7 +93,7 @@ TEXTS: dict[str, str] = {
     "btn_day_before": "2 days ago {md}",
     "date_unreadable": (
         "I could not read this date. Please write it like <code>2021-11-03</code>, <code>11月3日</code> or <code>11.3</code>, "
-        "or 今天 (today), 昨天 (yesterday), 前天 (2 days ago)."
+        "or <code>今天</code> (today), <code>昨天</code> (yesterday), <code>前天</code> (2 days ago)."
     ),
     "date_invalid": "This date does not exist (e.g. 30 February). Please check the month and day.",
     "date_future": "The activity date cannot be later than today — activities are reported after they take place. Please enter the date of an activity that has already been held.",
@@ -106,7 +106,7 @@ TEXTS: dict[str, str] = {
     "ask_content": (
         "<b>Step {step} of {total} · Service (activity) content</b>\nBriefly describe the activity: what was done, for whom and where."
     ),
-    "ask_role": "<b>Step {step} of {total} · 主办/协办/承办</b>\nWhat was your S&amp;T association's role: 主办 (host), 协办 (co-organiser) or 承办 (organiser)?",
+    "ask_role": "<b>Step {step} of {total} · Host, co-organiser or organiser</b>\nWhat was your S&amp;T association's role: host (主办), co-organiser (协办) or organiser (承办)?",
     "ask_headcount": "<b>Step {step} of {total} · Participants</b>\nHow many people took part? Please enter a number, e.g. <code>50</code>.",
     "ask_outcome": (
         "<b>Step {step} of {total} · Results</b>\nWhat did the activity achieve? E.g. agreements reached, problems solved, number of enterprises served."
@@ -116,12 +116,16 @@ TEXTS: dict[str, str] = {
         "You can also send files such as a sign-in sheet (PDF, Word, Excel or images, up to 20 MB each).\n"
         "Tap “Done” when you have finished."
     ),
-    "ask_evidence_more": "{count} file(s) so far. You can send more; tap “Done” when you have finished.",
+    "ask_evidence_more": "{count:file|files} so far. You can send more; tap “Done” when you have finished.",
     "text_empty": "This cannot be empty. Please enter it again.",
     "text_too_long": "The {field} is too long ({length} characters); please shorten it to {limit}.",
     "text_one_line": "Please write the {field} on one line (at most {limit} characters). Content, headcount and so on come in later steps.",
     "text_split_tail": "This is the second half of an over-long message that Telegram split; it was not saved. Please shorten the text to {limit} characters and send it again.",
-    "role_invalid": "Please tap one of the buttons below: 主办 (host), 协办 (co-organiser) or 承办 (organiser).",
+    "role_invalid": "Please tap one of the buttons below: host (主办), co-organiser (协办) or organiser (承办).",
+    # issue 20 · glossary
+    "btn_role_host": "Host (主办)",
+    "btn_role_co": "Co-organiser (协办)",
+    "btn_role_undertake": "Organiser (承办)",
     "headcount_unreadable": "Please enter the number of participants, e.g. <code>50</code> or <code>约50人</code>.",
     "headcount_not_positive": "The number of participants must be a whole number greater than 0.",
     "headcount_too_large": "This number is too large. Please check it and enter it again.",
@@ -129,10 +133,10 @@ TEXTS: dict[str, str] = {
     "expect_text": "Please type your answer to this step.",
     "expect_button_or_text": "Please tap a button or type your answer.",
     "evidence_received_early": "📎 Received and kept as evidence ({total} so far).",
-    "evidence_received_early_album": "📎 Received {added} files and kept them as evidence ({total} so far). Please go on with the question above.",
+    "evidence_received_early_album": "📎 Received {added:file|files} and kept them as evidence ({total} so far). Please go on with the question above.",
     "card_use_buttons": "Please use the buttons below: Submit, Edit or Cancel.",
-    "evidence_received": "📎 Received {added} file(s); {total} in total. You can send more; tap “Done” when you have finished.",
-    "evidence_duplicate": "This file was already received and is not counted twice. {total} file(s) in total.",
+    "evidence_received": "📎 Received {added:file|files}; {total:file|files} in total. You can send more; tap “Done” when you have finished.",
+    "evidence_duplicate": "This file was already received and is not counted twice. {total:file|files} in total.",
     "evidence_too_big": "The file is too large ({size}); the bot can only receive files up to 20 MB. Please compress it and send it again, or send photos instead.",
     "evidence_bad_type": (
         "This file type is not supported. Please send photos, or files in PDF, Word, Excel, WPS or image format (e.g. a sign-in sheet)."
@@ -178,12 +182,12 @@ TEXTS: dict[str, str] = {
     "card_title_submitted": "<b>Report {ref}</b> · {org}",
     "card_line": "<b>{label}</b>: {value}",
     "card_missing": "(not filled in)",
-    "card_late": "⚠️ {days} day(s) late",
+    "card_late": "⚠️ {days:day|days} late",
     "card_late_pending": "⚠️ Past the reporting period; will be marked late",
     "card_on_time": "✅ On time",
     "card_stat_year": "📅 Counts toward the {year} statistical year",
     "card_after_deadline": "⚠️ Submitted after the {year} tables' deadline ({deadline})",
-    "card_evidence": "{photos} photo(s), {docs} file(s)",
+    "card_evidence": "{photos:photo|photos}, {docs:file|files}",
     "label_date": "Date",
     "label_name": "Service (activity) name",
     "label_content": "Service (activity) content",
@@ -195,7 +199,7 @@ TEXTS: dict[str, str] = {
     "label_author": "Reported by",
     "label_submitted_at": "Submitted at",
     "label_changed_by": "Changed by",
-    "headcount_value": "{n} people",
+    "headcount_value": "{n:person|people}",
     "btn_submit": "✅ Submit",
     "btn_edit": "✏️ Edit",
     "btn_cancel": "✖️ Cancel",
@@ -212,7 +216,7 @@ TEXTS: dict[str, str] = {
     "submitted": (
         "🎉 Submitted! Reference number <b>{ref}</b>\nSent to the {district} S&amp;T association. To edit or withdraw it, send /mine."
     ),
-    "submitted_late": "\n⚠️ This report is {days} day(s) late.",
+    "submitted_late": "\n⚠️ This report is {days:day|days} late.",
     "incomplete": "Not filled in yet: {fields}.",
     "status_draft": "Draft",
     "status_submitted": "Submitted",
@@ -274,7 +278,7 @@ TEXTS: dict[str, str] = {
     "reg_err_zone_form": "The form must be 民办非 or 内设.",
     "reg_err_text_empty": "This cannot be empty.",
     "reg_err_text_long": "This is too long; please shorten it.",
-    "reg_err_person_format": "Write name/title/phone, e.g. 张三/主席/13800000000.",
+    "reg_err_person_format": "Write name/title/phone, e.g. <code>张三/主席/13800000000</code>.",
     "reg_err_person_name": "Please give the name.",
     "reg_err_person_long": "The name or title is too long.",
     "reg_err_person_one": "Only one person goes here.",
@@ -284,7 +288,7 @@ TEXTS: dict[str, str] = {
     "org_name_too_long": "The association's name is too long (200 characters at most).",
     "org_exists": "This district already has an association named “{name}”.",
     # /org
-    "org_pick": "Which association's registry entry?",
+    "org_pick": "Which association's registration details?",
     "org_none": "No associations yet. Press “New association” to add one.",
     "btn_org_new": "➕ New association",
     "btn_org_new_in": "➕ New association in {district}",
@@ -292,7 +296,7 @@ TEXTS: dict[str, str] = {
     "org_new_name": "Send the full name of the {kind}. (/cancel to leave)",
     "org_created": "✅ Created {kind}: {name}.",
     "org_card_title": "<b>{name}</b>\n{kind} · {district} · {filled}/{total} filled",
-    "org_card_complete": "✅ The registry entry is complete.",
+    "org_card_complete": "✅ The registration details are complete.",
     "org_card_missing": "Missing: {fields}",
     "btn_org_fill": "📝 Fill in what is missing",
     "btn_org_edit": "✏️ Change a field",
@@ -302,17 +306,17 @@ TEXTS: dict[str, str] = {
     "org_ask_date": "Send the <b>{label}</b>, e.g. 2019-05-20.",
     "org_ask_count": "Send the <b>{label}</b> (a whole number, 0 allowed).",
     "org_ask_choice": "Choose the <b>{label}</b>.",
-    "org_ask_person": "Send the <b>{label}</b> as name/title/phone, e.g. 张三/主席/13800000000.",
+    "org_ask_person": "Send the <b>{label}</b> as name/title/phone, e.g. <code>张三/主席/13800000000</code>.",
     "org_ask_people": "Send the <b>{label}</b>, one per line, as name/title/phone.",
     "org_ask_current": "Now: {value}",
     "org_ask_walk_hint": "(Press “Skip” for the next field; /cancel to leave, everything is saved)",
     "org_saved": "Saved: {label}.",
-    "org_left": "Left the registry entry; everything filled in is saved.",
+    "org_left": "Left the registration details; everything filled in is saved.",
     # /district
     "district_pick": "Choose the district:",
     "district_card": (
         "<b>{district} · {year}</b>\n"
-        "(for the summary rows of annexes 1-1 and 1-2)\n\n"
+        "(for the summary rows of Annexes 1-1 and 1-2)\n\n"
         "Local enterprises: {local}\nTech enterprises: {tech}\nIndustrial zones: {zones}"
     ),
     "fig_local_enterprises": "Local enterprises",
@@ -325,11 +329,11 @@ TEXTS: dict[str, str] = {
     "status_card": (
         "<b>{district} · {year} status</b>\n"
         "Associations: {orgs} (enterprise {enterprises}, zone {zones})\n"
-        "Registry incomplete: {incomplete}\n"
+        "Incomplete registration details: {incomplete}\n"
         "No activity reported this year: {silent}\n"
         "Reports this year: {reports}, late: {late}"
     ),
-    "status_incomplete_head": "<b>Registry incomplete</b>",
+    "status_incomplete_head": "<b>Incomplete registration details</b>",
     "status_incomplete_line": "• {name}: {n} missing",
     "status_silent_head": "<b>No activity reported this year</b>",
     "status_name_line": "• {name}",
@@ -342,10 +346,10 @@ TEXTS: dict[str, str] = {
     "invite_pick_days": "<b>{org}</b> · {role}\nValid for how many days?",
     "invite_admin_single": "(administrator invites work once)",
     "btn_uses": "{n}×",
-    "btn_days": "{n} days",
+    "btn_days": "{n:day|days}",
     "invite_made": (
         "✅ Invite link ({role} · {org}):\n{link}\n\n"
-        "{uses} use(s), valid until {expires}. Send the link or the QR code below; opening it joins."
+        "{uses:use|uses}, valid until {expires}. Send the link or the QR code below; opening it joins."
     ),
     "invite_qr_caption": "{org} · {role}\nScan to join (valid until {expires})",
     "invites_title": "<b>Open invites</b> ({n})",
@@ -365,19 +369,19 @@ TEXTS: dict[str, str] = {
     # import
     "imp_err_at_cell": "Row {row}, column {column} ({header}): {problem}",
     "imp_err_at_column": "Column “{header}”: {problem}",
-    "imp_err_more": "… and {n} more problems.",
+    "imp_err_more": "… and {n:more problem|more problems}.",
     "imp_err_too_big": "The file is too large (over 10 MB).",
     "imp_err_unreadable": "Cannot read this file; please send an Excel (.xlsx) file.",
-    "imp_err_no_header": "No header found: the sheet needs a 单位名称 column and the columns of annex 1-1 or 1-2.",
-    "imp_err_wrong_annex": "This sheet is laid out like annex {found}, not annex {expected}.",
+    "imp_err_no_header": "No header found: the sheet needs a 单位名称 column and the columns of Annex 1-1 or 1-2.",
+    "imp_err_wrong_annex": "This sheet is laid out like Annex {found}, not Annex {expected}.",
     "imp_err_column_missing": "This column is missing.",
     "imp_err_too_many": "The sheet has more than {limit} rows and was not read; split it into several files.",
     "imp_err_name_missing": "The association's name is missing.",
     "imp_err_duplicate": "Same name as row {first}.",
     "imp_err_kind_clash": "The district has an association of the other kind with this name.",
     "imp_err_empty": "The sheet has no data rows.",
-    "imp_done": "✅ Imported annex {annex} ({district}): {created} new, {updated} updated.",
-    "imp_failed": "❌ The sheet has {n} problem(s); <b>nothing was imported</b>. Fix them and send it again:\n{lines}",
+    "imp_done": "✅ Imported Annex {annex} ({district}): {created} new, {updated} updated.",
+    "imp_failed": "❌ The sheet has {n:problem|problems}; <b>nothing was imported</b>. Fix them and send it again:\n{lines}",
     "imp_download_failed": "Could not download the file; please send it again later.",
     "imp_err_archive": "This file expands to too much (over 50 MB uncompressed) or is compressed abnormally; it does not look like a registry and was not read.",
     "imp_err_too_complex": "This workbook is too complex: reading it went over the memory or time limit, so nothing was imported. Remove extra sheets, pictures and formatting and send it again.",
@@ -387,7 +391,7 @@ TEXTS: dict[str, str] = {
     "imp_err_formula": "Cell {cell} holds a formula with no computed value; type the value itself.",
     "imp_err_other_district": "The sheet's 所属区（市）县 is “{sheet}”, not {district}; nothing was imported. Check the file, or ask the admin of {sheet} to import it.",
     "imp_admins_only": "Only district and city admins can import a registry. To report an activity, send /report.",
-    "imp_name_district": "You administer several districts, so the district cannot be told. Name it in the summary row at the end of the sheet (“所属区（市）县 | name”, as in annexes 1-1 and 1-2), or import with: kexie import 1-1 FILE.xlsx --district NAME",
+    "imp_name_district": "You administer several districts, so the district cannot be told. Name it in the summary row at the end of the sheet (“所属区（市）县 | name”, as in Annexes 1-1 and 1-2), or import with: kexie import 1-1 FILE.xlsx --district NAME",
     "imp_merged_title": "ℹ️ Some cells are merged across rows; their value was used for every row they span:\n{lines}",
     "imp_merged_note": "Merged cell {ref} ({header}): its value was used for rows {first} to {last}.",
     # --- export ---
@@ -399,7 +403,7 @@ TEXTS: dict[str, str] = {
     "btn_export_cancel": "Cancel",
     "btn_export_year_current": "{year} (this year)",
     "btn_export_year": "{year}",
-    "btn_export_city": "Whole city (one sheet per district + summary)",
+    "btn_export_city": "Whole city (one sheet per district, plus a summary)",
     "export_annex_13": "Annex 1-3",
     "export_annex_11": "Annex 1-1",
     "export_annex_12": "Annex 1-2",
@@ -414,10 +418,10 @@ TEXTS: dict[str, str] = {
     "export_step_rows": "Writing the workbooks: {done}/{total} rows",
     "export_step_bundle": "Packing the evidence: {done}/{total} activities",
     "export_step_sending": "Sending file {done}/{total}…",
-    "export_done": "✅ <b>{heading}</b> exported:\n{files}\n\n{activities} activities, {enterprises} enterprise associations, {zones} zone associations.",
+    "export_done": "✅ <b>{heading}</b> exported:\n{files}\n\n{activities:activity|activities}, {enterprises:enterprise association|enterprise associations}, {zones:zone association|zone associations}.",
     "export_file_line": "• {name} ({size})",
     "export_parts_hint": "The evidence comes in {parts} parts (each a complete zip). Unzip all parts into the same folder so the workbook's attachment links open their folders.",
-    "export_missing": "Note: {count} evidence files are missing on the server or could not be read just now, and are not in the zip.",
+    "export_missing": "Note: {count:evidence file is|evidence files are} missing on the server or could not be read just now, and are not in the zip.",
     "export_too_big": "{name} is over 50 MB and cannot be sent through Telegram; ask the administrator to export it from the command line.",
     "export_failed": "Sorry, the export failed; it has been logged. Please try again later.",
     "export_busy": "You already have an export running; please wait until it has finished.",
@@ -435,7 +439,7 @@ TEXTS: dict[str, str] = {
     "sch_changes_none": "(changed back to what it was)",
     "sch_evidence_total": "{n} in all",
     "sch_change_line": "• {field}: {old} → {new}",
-    "sch_album_caption": "{ref} · {name} · photos",
+    "sch_album_caption": "{ref} · {name} · evidence",
     # drafts and plans
     "sch_draft_morning": "⏰ Your draft report <b>{name}</b> (activity on {date}) is not submitted yet. The deadline is <b>today at midnight</b>; tap “Continue” to finish it.",
     "sch_draft_closing": "⏰ A few hours left: the draft <b>{name}</b> (activity on {date}) is due today at midnight. Submitted now, it still counts as on time.",
@@ -446,25 +450,25 @@ TEXTS: dict[str, str] = {
     "sch_btn_report_plan": "📝 Report this activity",
     "sch_btn_not_held": "Did not happen, cancel the plan",
     # quiet associations
-    "sch_nudge": "👋 {org} has not reported an activity for {days} days. Held one lately? Report it within 3 days of the activity.",
+    "sch_nudge": "👋 {org} has not reported an activity for {days:day|days}. Held one lately? Report it within 3 days of the activity.",
     "sch_btn_mute_nudges": "Stop these reminders",
     # the annual deadline
     "sch_deadline": (
-        "📅 The {year} annual tables are due on <b>{deadline}</b> ({days} days left).\n"
+        "📅 The {year} annual tables are due on <b>{deadline}</b> ({days:day|days} left).\n"
         "<b>{district}</b> this year:\n"
-        "• {orgs} associations ({enterprises} enterprise, {zones} industrial-zone)\n"
-        "• {reports} activities reported, {late} of them late\n"
-        "• {silent} associations have reported nothing this year\n"
-        "• {incomplete} associations have incomplete registry data\n"
-        "Please chase the missing reports and data, then export annexes 1-1, 1-2 and 1-3."
+        "• {orgs:association|associations} ({enterprises} enterprise, {zones} industrial-zone)\n"
+        "• {reports:activity|activities} reported, {late} of them late\n"
+        "• associations that have reported nothing this year: {silent}\n"
+        "• associations with incomplete registration details: {incomplete}\n"
+        "Please chase the missing reports and data, then export Annexes 1-1, 1-2 and 1-3."
     ),
     "sch_btn_export": "📤 Export",
     "sch_city_summary": (
         "📊 <b>City-wide weekly summary, {year}</b> ({date}; annual tables due {deadline})\n"
-        "City: {orgs} associations, {reports} activities reported ({late} late), {silent} associations with nothing reported this year.\n\n"
+        "City: {orgs:association|associations}, {reports:activity|activities} reported ({late} late), {silent:association|associations} with nothing reported this year.\n\n"
         "{lines}"
     ),
-    "sch_city_line": "• {district}: {reports} reports ({late} late), {silent}/{orgs} silent",
+    "sch_city_line": "• {district}: {reports:report|reports} ({late} late), {silent}/{orgs} silent",
     "sch_city_empty": "(no associations registered yet)",
     # /plan
     "plan_intro": "<b>Note a planned activity</b>\nThe morning after the activity I will remind you to report it, and once more on the last day of the reporting window.",
@@ -507,18 +511,18 @@ TEXTS: dict[str, str] = {
     # --- end scheduler ---
     # --- chase (issue 12) ---
     "chase_head": "<b>{district} · chasing</b>\nBy days without a report, never-reported first:",
-    "chase_line_never": "{n}. {name}: never reported · registry {complete}% complete",
-    "chase_line": "{n}. {name}: last activity {last} ({days} days ago) · registry {complete}% complete",
+    "chase_line_never": "{n}. {name}: never reported · registration details {complete}% filled in",
+    "chase_line": "{n}. {name}: last activity {last} ({days:day|days} ago) · registration details {complete}% filled in",
     "chase_empty": "{district} has no associations yet.",
     "chase_btn_nudge": "Remind {n}. {name}",
     "chase_btn_all": "Remind all ({days}+ days silent)",
     "chase_btn_confirm": "Send",
     "chase_btn_cancel": "Cancel",
-    "chase_all_confirm": "{orgs} associations silent for {days} days or more will be reminded; {people} people will receive it. Send?",
-    "chase_all_none": "Nobody to remind: associations silent for {days} days or more were all reminded in the last 24 hours, or there are none.",
-    "chase_all_done": "Reminded {orgs} associations, {people} people. Reminders during quiet hours go out in the morning.",
+    "chase_all_confirm": "{orgs:association|associations} silent for {days:day|days} or more will be reminded; {people:person|people} will receive it. Send?",
+    "chase_all_none": "Nobody to remind: associations silent for {days:day|days} or more were all reminded in the last 24 hours, or there are none.",
+    "chase_all_done": "Reminded {orgs:association|associations}, {people:person|people}. Reminders during quiet hours go out in the morning.",
     "chase_all_cancelled": "Cancelled; no reminder sent.",
-    "chase_sent": "Reminded {people} people of {org}. Reminders during quiet hours go out in the morning.",
+    "chase_sent": "Reminded {people:person|people} of {org}. Reminders during quiet hours go out in the morning.",
     "chase_nobody": "{org} has no reporter or admin who can be reminded.",
     "chase_too_soon": "{org} was reminded on {when}; not again within 24 hours.",
     "sch_chase_nudge": "Hello! {district} asks: {org} has not reported an activity lately. If you held one, please report it with /report within 3 days of the activity. Thank you!",
@@ -568,9 +572,9 @@ TEXTS: dict[str, str] = {
         "Reason: {reason}\n"
         "Press “Amend” to correct it, then “Resubmit”."
     ),
-    "review_pending_reminder": "⏳ {district} has {n} report(s) waiting for review for more than 2 days; send /review.",
+    "review_pending_reminder": "⏳ {district} has {n:report|reports} waiting for review for more than 2 days; send /review.",
     "review_deadline_pending": "• reports pending review: {n}",
-    "review_ask_reason": "Please type why <b>{ref}</b> “{name}” is returned (at least 4 characters); the reporter will read it. Valid for {minutes} minutes; /cancel, any other command or any other button cancels the return.",
+    "review_ask_reason": "Please type why <b>{ref}</b> “{name}” is returned (at least 4 characters); the reporter will read it. Valid for {minutes:minute|minutes}; /cancel, any other command or any other button cancels the return.",
     "review_reason_short": "The reason needs at least 4 visible characters (spaces and invisible characters do not count); please be specific so the reporter can correct it.",
     "review_reason_words": "Please write the reason in words (at least 2 Chinese characters or letters; emoji, symbols or digits alone do not count) so the reporter can correct it.",
     "review_reason_long": "The reason may be at most 500 characters.",
@@ -583,14 +587,14 @@ TEXTS: dict[str, str] = {
     "review_return_cancelled": "Return abandoned; {ref} is still pending.",
     "review_return_switched": "The return of {ref} “{name}” is cancelled.",
     "review_return_interrupted": "The return of {ref} “{name}” is cancelled: you used another command or button after pressing “Return”. The text you just sent was not sent as a reason; {ref} is {state}. To return it, press “Return” again.",
-    "review_return_expired": "The return of {ref} “{name}” is cancelled: “Return” was pressed more than {minutes} minutes ago. The text you just sent was not sent as a reason; {ref} is {state}. To return it, press “Return” again.",
+    "review_return_expired": "The return of {ref} “{name}” is cancelled: “Return” was pressed more than {minutes:minute|minutes} ago. The text you just sent was not sent as a reason; {ref} is {state}. To return it, press “Return” again.",
     "review_return_withdrawn": "The reporter withdrew {ref} “{name}”; there is nothing to review: it was not returned and the reason was not sent.",
     "review_return_changed": "The reporter changed {ref} “{name}” while you typed the reason (it is {state} now): it was not returned and the reason was not sent. Please look at it again; to return it, press “Return” again.",
     "review_queue_title": "📋 <b>Pending reports</b> ({total} in all, page {page}/{pages}, oldest first)",
     "review_queue_item": "{n}. <b>{ref}</b> {date} “{name}”\n    {org} · submitted {submitted}",
     "review_queue_empty": "✅ No report is waiting for review.",
     "review_queue_changed": "The list changed; please check it before approving the page.",
-    "review_page_approved": "Approved {n} report(s) on this page.",
+    "review_page_approved": "Approved {n:report|reports} on this page.",
     "review_resubmit_needs_change": "Please amend at least one answer (“Amend”) before resubmitting.",
     "review_resubmitted": "{ref} resubmitted; waiting for {district} to review it.",
     "review_not_returned": "This report is not returned; there is nothing to resubmit.",
@@ -628,10 +632,10 @@ TEXTS: dict[str, str] = {
     "web_assoc_district": "District",
     "web_assoc_all_districts": "All",
     "web_assoc_filter": "Filter",
-    "web_assoc_count": "{total} associations",
+    "web_assoc_count": "{total:association|associations}",
     "web_assoc_col_name": "Name",
     "web_assoc_col_kind": "Kind",
-    "web_assoc_col_complete": "Registry completeness",
+    "web_assoc_col_complete": "Registration details filled in",
     "web_assoc_col_reports": "Reports this year",
     "web_assoc_col_last": "Last activity",
     "web_assoc_col_quiet": "Chasing",
@@ -643,16 +647,16 @@ TEXTS: dict[str, str] = {
     "web_assoc_next": "Next",
     "web_assoc_page": "Page {page}/{pages}",
     "web_assoc_back": "← Back to the registry",
-    "web_assoc_completeness": "Registry fields filled: {filled}/{total}",
+    "web_assoc_completeness": "Registration details filled in: {filled}/{total}",
     "web_assoc_members": "Reporters and admins: {n}",
     "web_assoc_year_reports": "Reports this year: {n}",
     "web_assoc_last": "Last activity: {date}",
     "web_assoc_chase": "Remind",
     "web_assoc_chase_hint": "Sends this association's reporters and admins a reminder to report, the same as /chase in the chat; at most once in 24 hours.",
     "web_assoc_last_chase": "Last reminded: {when}",
-    "web_assoc_fields": "Registry fields",
+    "web_assoc_fields": "Registration details",
     "web_assoc_missing": "Missing: {fields}",
-    "web_assoc_all_filled": "All registry fields are filled in.",
+    "web_assoc_all_filled": "All registration details are filled in.",
     "web_assoc_reports": "Latest reports",
     "web_assoc_col_date": "Date",
     "web_assoc_col_report": "Activity",
@@ -670,22 +674,22 @@ TEXTS: dict[str, str] = {
     "web_reports_filter_on_time_only": "On time only",
     "web_reports_filter_apply": "Filter",
     "web_reports_filter_clear": "Clear filters",
-    "web_reports_total": "{total} report(s)",
+    "web_reports_total": "{total:report|reports}",
     "web_reports_col_date": "Date",
     "web_reports_col_association": "Association",
     "web_reports_col_name": "Activity",
     "web_reports_col_role": "Role",
     "web_reports_col_headcount": "Participants",
     "web_reports_col_state": "Review",
-    "web_reports_col_late": "Timeliness",
+    "web_reports_col_late": "On time / late",
     "web_reports_col_evidence": "Evidence",
-    "web_reports_role_host": "主办 (host)",
-    "web_reports_role_co": "协办 (co-organiser)",
-    "web_reports_role_undertake": "承办 (organiser)",
+    "web_reports_role_host": "Host (主办)",
+    "web_reports_role_co": "Co-organiser (协办)",
+    "web_reports_role_undertake": "Organiser (承办)",
     "web_reports_state_pending": "Pending",
     "web_reports_state_approved": "Approved",
     "web_reports_state_returned": "Returned",
-    "web_reports_late_days": "{days} day(s) late",
+    "web_reports_late_days": "{days:day|days} late",
     "web_reports_on_time": "On time",
     "web_reports_empty": "No report has been submitted in your scope yet.",
     "web_reports_empty_filtered": "No report matches these filters. Loosen them, or press “Clear filters”.",
@@ -698,19 +702,19 @@ TEXTS: dict[str, str] = {
     "web_report_ref": "Reference",
     "web_report_association": "Association",
     "web_report_district": "District",
-    "web_report_timeliness": "On time",
+    "web_report_timeliness": "On time / late",
     "web_report_stat_year": "Statistical year",
     "web_report_photos": "Photos",
     "web_report_photo_alt": "Photo {n}",
     "web_report_documents": "Other files (sign-in sheets, documents…)",
-    "web_report_no_evidence": "No supporting files.",
+    "web_report_no_evidence": "No evidence.",
     "web_report_decide": "Review",
     "web_report_reason_label": "Reason for returning it (at least 4 characters; the reporter sees it in the chat)",
     "web_report_done_approved": "{ref} approved.",
     "web_report_done_returned": "{ref} returned; the reporter gets the reason in the chat.",
     "web_report_queue_empty": "No more reports wait for review.",
     "web_report_history": "History",
-    "web_report_history_cut": "({n} earlier entries not shown)",
+    "web_report_history_cut": "({n:earlier entry|earlier entries} not shown)",
     "web_report_history_empty": "Nothing yet.",
     "web_report_history_when": "When",
     "web_report_history_who": "Who",
@@ -725,8 +729,8 @@ TEXTS: dict[str, str] = {
     "web_hist_reopen": "Changed after approval: waiting for review again",
     "web_hist_edit": "Changed {field}: {old} → {new}",
     "web_hist_field_unknown": "Other",
-    "web_hist_evidence_added": "Added a supporting file: {name}",
-    "web_hist_evidence_cleared": "Removed the supporting files ({n} before)",
+    "web_hist_evidence_added": "Added evidence: {name}",
+    "web_hist_evidence_cleared": "Removed all evidence ({n:file|files} before)",
     "web_hist_other": "{action}",
     "web_evidence_kind_photo": "photo",
     "web_evidence_kind_document": "file",
@@ -736,7 +740,7 @@ TEXTS: dict[str, str] = {
     "web_ov_district": "District",
     "web_ov_whole_city": "Whole city",
     "web_ov_show": "Show",
-    "web_ov_days_left": "<b>{days}</b> days left until the annual tables are due on {deadline}",
+    "web_ov_days_left": "<b>{days:day|days}</b> left until the annual tables are due on {deadline}",
     "web_ov_due_today": "The annual tables are due today ({deadline})",
     "web_ov_closed": "The {year} annual tables were due on {deadline}",
     "web_ov_reports": "Activities reported this year",
@@ -746,7 +750,7 @@ TEXTS: dict[str, str] = {
     "web_ov_zones": "Industrial-zone associations",
     "web_ov_reported": "Associations that have reported",
     "web_ov_silent": "Associations with no report yet",
-    "web_ov_incomplete": "Associations with incomplete registry data",
+    "web_ov_incomplete": "Associations with incomplete registration details",
     "web_ov_pending": "Reports waiting for review",
     "web_ov_per_district": "Districts",
     "web_ov_chart_alt": "{where} {year}: reports per month and the most active associations",
@@ -760,7 +764,7 @@ TEXTS: dict[str, str] = {
     "web_viewer_original": "Original",
     "web_viewer_prev": "Previous",
     "web_viewer_next": "Next",
-    "web_ov_returned_note": "Returned reports are left out of annexes 1-3; the figures above include them (this year: {n}).",
+    "web_ov_returned_note": "Returned reports are left out of Annex 1-3; the figures above include them (this year: {n}).",
     "web_ov_chart_empty": "No reports this year yet.",
     "web_ov_chart_late_n": "({n} late)",
     "web_ov_chart_picture": "Open the chart as a picture (to save or forward)",
@@ -769,7 +773,7 @@ TEXTS: dict[str, str] = {
     "web_export_year": "Year",
     "web_export_where": "Scope",
     "web_export_approved_only": "Only approved reports (unticked: pending ones too)",
-    "web_export_bundle": "With the supporting files (zip, annex 1-3)",
+    "web_export_bundle": "With the evidence (zip, Annex 1-3)",
     "web_export_hint": "The files can be downloaded on this page and are also sent to your chat with the bot.",
     "web_export_start": "Export",
     "web_export_city_only": "Only city administrators can export the whole city.",

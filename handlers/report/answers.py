@@ -178,12 +178,12 @@ def _window(turn: Turn, activity: Activity, value: date) -> Raw | None:
     """After the date: when the 3-day window closes, or that it has closed (late)."""
     closes = window_closes_at(value, turn.settings.tz)
     if turn.now >= closes:
-        closed = format_date(value + timedelta(days=3))
+        closed = format_date(value + timedelta(days=3), turn.lang)
         return turn.t("date_late_warning", closed=closed)
     if activity.status == ActivityStatus.DRAFT:
         return turn.t(
             "date_window_ok",
-            closes=format_datetime(closes - timedelta(minutes=1), turn.settings.tz),
+            closes=format_datetime(closes - timedelta(minutes=1), turn.settings.tz, turn.lang),
         )
     return None
 

@@ -22,7 +22,7 @@ from core.report_steps import (
     Step,
     question,
 )
-from core.rules import ROLES, timeliness
+from core.rules import format_month_day, timeliness
 from core.texts import Raw, plain
 from handlers.common import Buttons, Turn
 from handlers.report.access import FLOW, data_of
@@ -102,6 +102,10 @@ def prompt(turn: Turn, q: Question, activity: Activity) -> Raw:
     return text
 
 
+# The button for each of core.rules.ROLES, in order: the annex's word, glossed in English.
+ROLE_BUTTONS = ("btn_role_host", "btn_role_co", "btn_role_undertake")
+
+
 def _question_buttons(turn: Turn, q: Question, activity: Activity) -> Buttons | None:
     match q.buttons:
         case ButtonsKind.DATES:
@@ -114,14 +118,19 @@ def _question_buttons(turn: Turn, q: Question, activity: Activity) -> Buttons | 
             return [
                 [
                     (
-                        turn.label(key, md=f"{d.month}月{d.day}日"),
+                        turn.label(key, md=format_month_day(d.month, d.day, turn.lang)),
                         rb.DATE.pack(activity=activity.id, day=d),
                     )
                     for key, d in days
                 ]
             ]
         case ButtonsKind.ROLES:
-            return [[(r, rb.ROLE.pack(activity=activity.id, index=i)) for i, r in enumerate(ROLES)]]
+            return [
+                [
+                    (turn.label(key), rb.ROLE.pack(activity=activity.id, index=i))
+                    for i, key in enumerate(ROLE_BUTTONS)
+                ]
+            ]
         case ButtonsKind.EVIDENCE:
             return evidence_buttons(turn, activity)
     return None

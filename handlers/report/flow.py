@@ -14,6 +14,7 @@ from core import report_buttons as rb
 from core.enums import ActivityStatus
 from core.report_steps import TOTAL, Step, answered_count, first_missing, question
 from core.rules import NAME_MAX
+from core.texts import listing
 from handlers.common import Turn
 from handlers.report import answers, evidence
 from handlers.report.access import (
@@ -65,7 +66,9 @@ async def start_report(turn: Turn) -> None:
         if not told:
             ended = await reports.ended_orgs(turn.session, turn.member.id)
             if ended:
-                turn.reply(turn.t("membership_ended", org="、".join(o.name for o in ended)))
+                turn.reply(
+                    turn.t("membership_ended", org=listing(turn.lang, (o.name for o in ended)))
+                )
             else:
                 turn.reply(turn.t("report_no_org"))
         return

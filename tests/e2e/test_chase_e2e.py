@@ -28,7 +28,7 @@ async def test_chase_lists_the_silent_association_and_nudges_it_once(kexie: Kexi
     # Never reported first, then the one that reported yesterday.
     assert listing.text.index("锦江安静材料科协") < listing.text.index("锦江光电科技科协")
     assert "从未报送" in listing.text and "1 天前" in listing.text
-    assert "名册完整度" in listing.text
+    assert "登记信息已填" in listing.text
 
     answer = await toast(admin, "提醒 1. 锦江安静材料科协")
     assert "已提醒 锦江安静材料科协 的 1 人" in answer

@@ -200,7 +200,7 @@ async def test_completeness_reports_and_last_report_are_shown(kexie: Kexie) -> N
         assert detail.status_code == 200
         page = detail.text
         assert "成科协〔2021〕12号" in page and "张三/董事长/13800000000" in page
-        assert "名册信息已填 3/12 项" in page
+        assert "登记信息已填 3/12 项" in page
         missing = re.search(r'<p class="missing-list">(.*?)</p>', page, re.S)
         assert missing is not None
         assert missing.group(1) == (

@@ -130,7 +130,7 @@ async def test_the_overview_says_returned_reports_are_counted_but_not_exported(
     assert answer.status_code == 200
     assert figures(answer.text)["reports"] == 4  # counted here, as in /status
     assert 'data-returned="1"' in answer.text
-    assert "已退回的报送不计入附表1-3" in answer.text and "本年度 1 条" in answer.text
+    assert "已退回的报送不计入附件1-3" in answer.text and "本年度 1 条" in answer.text
 
 
 async def test_a_city_admin_sees_every_district_and_may_pick_one(kexie: Kexie) -> None:

@@ -216,7 +216,7 @@ async def test_another_district_reads_exactly_as_missing(kexie: Kexie) -> None:
 
     def same(a: httpx.Response, b: httpx.Response) -> None:
         assert a.status_code == b.status_code == 404
-        assert a.text == b.text and "不在你管理的范围内" in a.text
+        assert a.text == b.text and "不在您管理的范围内" in a.text
 
     async with console_client(kexie) as client:
         await sign_in(client, 6103)

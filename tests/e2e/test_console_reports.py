@@ -124,7 +124,7 @@ async def test_a_district_admin_sees_their_district_only(kexie: Kexie) -> None:
         for params in ({"district": wuhou_id}, {"org": wuhou}, {"district": 999999}):
             refused = await get(client, **params)
             assert refused.status_code == 404, params
-            assert "不在你管理的范围内" in refused.text and "武侯沙龙" not in refused.text
+            assert "不在您管理的范围内" in refused.text and "武侯沙龙" not in refused.text
         own = await get(client, district=await district_id(kexie, "锦江区"))
         assert own.status_code == 200 and sorted(listed(own.text)) == sorted(mine)
 
@@ -303,7 +303,7 @@ async def test_a_row_shows_the_report_and_drafts_are_left_out(kexie: Kexie) -> N
         english = await get(client)
         row = row_html(english.text, late)
         assert cell(row, "role") == "协办 (co-organiser)"
-        assert cell(row, "state") == "Returned" and cell(row, "late") == "4 day(s) late"
+        assert cell(row, "state") == "Returned" and cell(row, "late") == "4 days late"
 
 
 async def test_empty_tables_say_so(kexie: Kexie) -> None:
@@ -312,7 +312,7 @@ async def test_empty_tables_say_so(kexie: Kexie) -> None:
     async with console_client(kexie) as client:
         await sign_in(client, 6161)
         nothing = await get(client)
-        assert listed(nothing.text) == [] and "你管理的范围内还没有已提交的报送" in nothing.text
+        assert listed(nothing.text) == [] and "您管理的范围内还没有已提交的报送" in nothing.text
         await insert(kexie, org, Spec(name="光电产业交流会"))
         no_match = await get(client, q="不存在的活动")
         assert listed(no_match.text) == []

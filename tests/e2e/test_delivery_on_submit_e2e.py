@@ -138,7 +138,7 @@ async def test_the_card_is_queued_by_the_submit_and_sent_without_a_tick(
     ref = await reference(kexie)
     card = await admin.expect_any(f"新报送 {ref}")
     assert "光电产业技术交流会" in card.text
-    await admin.expect_any("佐证照片")
+    await admin.expect_any("· 佐证材料")
     await all_sent(kexie, 2)
 
     # A tick afterwards finds it queued: nothing is added, nothing sent twice.
@@ -170,7 +170,7 @@ async def test_in_quiet_hours_the_queued_card_waits_for_the_morning(kexie_idle: 
     assert enqueued == 0
     ref = await reference(kexie)
     await admin.expect_any(f"新报送 {ref}")
-    await admin.expect_any("佐证照片")
+    await admin.expect_any("· 佐证材料")
     await all_sent(kexie, 2)
     await admin.expect_nothing(1.0)
 
@@ -211,7 +211,7 @@ async def test_a_kill_between_submit_and_send_loses_nothing(kexie: Kexie) -> Non
     assert enqueued == 0
     ref = await reference(kexie)
     await admin.expect_any(f"新报送 {ref}")
-    await admin.expect_any("佐证照片")
+    await admin.expect_any("· 佐证材料")
     sent = await all_sent(kexie, 2)
     assert [r.key for r in sent] == [r.key for r in rows]
     await admin.expect_nothing(1.0)

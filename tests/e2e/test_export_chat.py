@@ -111,7 +111,7 @@ async def test_city_admin_chooses_a_district(kexie: Kexie) -> None:
     await city.expect_any("请选择年度")
     await city.press("本年度")
     where = await city.expect_any("请选择区（市）县")
-    assert "全市（每个区县一张表，另加汇总表）" in where.button_texts
+    assert "全市：每个区（市）县一张表，另加汇总表" in where.button_texts
     assert "锦江区" in where.button_texts and len(where.button_texts) == 1 + 23 + 1
     await city.press("青羊区")
     done = await city.expect_any("已导出", timeout=60)
