@@ -1,6 +1,6 @@
 """/mine: the association's reports, newest first; open one, amend, withdraw or resubmit it.
 
-Buttons: ``menu:mine`` (``handlers.router.MENU_MINE``), ``mine:page:<n>``, ``mine:open:<id>``,
+Buttons: ``menu:mine`` (``handlers.menus.MENU_OPEN``), ``mine:page:<n>``, ``mine:open:<id>``,
 ``mine:edit:<id>``, ``mine:withdraw:<id>``, ``mine:withdraw_yes:<id>``, ``mine:resubmit:<id>``
 (the codecs below).
 Ids are checked against the policy on press.

@@ -71,6 +71,41 @@ TEXTS: dict[str, str] = {
     ),
     "help_more": "\n\n<b>More commands</b>\n{commands}",
     "help_command_line": "/{name} {description}",
+    # issue 20 · role-shaped chat
+    "welcome_desk": (
+        "Hello, {name}! This is <b>S&amp;T Association Activity Reporting</b>.\n"
+        "You review what the S&amp;T associations report: an approved report counts in the annual tables; "
+        "a report with a problem goes back with your reason. You can also follow reporting progress, "
+        "chase associations that have not reported and export Annex 1-1/1-2/1-3.\n\n"
+        "Your roles:\n{roles}"
+    ),
+    "welcome_none": (
+        "Hello, {name}! You have no role in any S&amp;T association at the moment, so you cannot report or review.\n"
+        "Please ask your district S&amp;T association or your organisation's S&amp;T association administrator "
+        "for a new invite link; open the link to join.\n\n"
+        "Your roles:\n{roles}"
+    ),
+    "idle_hint_desk": "Tap a button below to start, or send /help to see every command you can use.",
+    "idle_hint_none": "You have no role in any S&amp;T association at the moment. Please ask your district S&amp;T association or your organisation's administrator for an invite link; send /help for help.",
+    "help_desk": (
+        "<b>Help</b>\n\n{commands}\n\n"
+        "📥 The associations' reports wait for your review: “Approve” in the review list counts a report "
+        "in the annual tables; “Return” sends it back with your reason, and the association resubmits it corrected.\n"
+        "📅 The annual tables close on {deadline} each year."
+    ),
+    "help_none": (
+        "<b>Help</b>\n\n"
+        "You have no role in any S&amp;T association at the moment, so you cannot report or review. Please ask your "
+        "district S&amp;T association or your organisation's administrator for an invite link; open the link to join. "
+        "The annual tables close on {deadline} each year.\n\n{commands}"
+    ),
+    "btn_home_review": "📥 To review ({n})",
+    "btn_home_status": "📊 Progress",
+    "btn_home_chase": "📣 Chase",
+    "btn_home_export": "📤 Export",
+    "btn_home_org": "🏢 Registration",
+    "btn_home_members": "👥 Members",
+    "btn_home_invite": "🔗 Invite",
     # --- report flow ---
     "report_pick_org": "You belong to several S&amp;T associations. Which one is this report for?",
     "report_no_org": (

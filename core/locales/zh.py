@@ -70,6 +70,38 @@ TEXTS: dict[str, str] = {
     ),
     "help_more": "\n\n<b>其他命令</b>\n{commands}",
     "help_command_line": "/{name} {description}",
+    # issue 20 · role-shaped chat
+    "welcome_desk": (
+        "您好，{name}！这里是<b>科协活动报送</b>。\n"
+        "各科协报送的活动由您审核：通过的计入年度报表，有问题的退回并写明原因。"
+        "您还可以查看报送情况、催报未报送的科协，并导出附件1-1/1-2/1-3。\n\n"
+        "您的身份：\n{roles}"
+    ),
+    "welcome_none": (
+        "您好，{name}！您目前在任何科协都没有身份，暂时不能报送或审核。\n"
+        "请向所在区（市）县科协或本单位科协管理员索取新的邀请链接，点开即可加入。\n\n"
+        "您的身份：\n{roles}"
+    ),
+    "idle_hint_desk": "点下面的按钮开始，或发送 /help 查看您可以使用的全部命令。",
+    "idle_hint_none": "您目前在任何科协都没有身份。请向所在区（市）县科协或本单位科协管理员索取邀请链接；发送 /help 查看帮助。",
+    "help_desk": (
+        "<b>使用帮助</b>\n\n{commands}\n\n"
+        "📥 各科协提交的报送等您审核：在待审核列表中点“通过”即计入年度报表；"
+        "点“退回”并写明原因，科协修改后会重新提交。\n"
+        "📅 年度报表每年{deadline}截止。"
+    ),
+    "help_none": (
+        "<b>使用帮助</b>\n\n"
+        "您目前在任何科协都没有身份，暂时不能报送或审核。请向所在区（市）县科协或本单位科协管理员"
+        "索取邀请链接，点开即可加入。年度报表每年{deadline}截止。\n\n{commands}"
+    ),
+    "btn_home_review": "📥 待审核（{n}）",
+    "btn_home_status": "📊 报送情况",
+    "btn_home_chase": "📣 催报",
+    "btn_home_export": "📤 导出",
+    "btn_home_org": "🏢 登记信息",
+    "btn_home_members": "👥 成员",
+    "btn_home_invite": "🔗 邀请",
     # --- registry ---
     "reg_denied": "找不到该项，或者您没有权限。",
     "reg_admins_only": "这个命令供科协管理员使用。",

@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "handlers", "storage", "scheduler", "exports")
 
 # Keys shown as plain text (inline-keyboard buttons, menus); the rest is Telegram HTML.
-LABEL_PREFIXES = ("btn_", "cmd_", "label_", "role_", "kind_", "status_")
+LABEL_PREFIXES = ("btn_", "cmd_", "label_", "role_", "kind_", "status_", "welcome_buttons_")
 DUMMY = "<&>"
 DUMMY_ESCAPED = "&lt;&amp;&gt;"
 
