@@ -238,7 +238,7 @@ def test_t_passes_raw_through() -> None:
 
 def test_plain_does_not_escape() -> None:
     assert plain("zh", "mine_item", date="11月3日", name="A&B <x>", status="已提交", late="") == (
-        "11月3日 · A&B <x> · 已提交"
+        "已提交 · 11月3日 · A&B <x>"
     )
 
 
