@@ -106,6 +106,7 @@ TEXTS: dict[str, str] = {
     "btn_home_org": "🏢 Registration",
     "btn_home_members": "👥 Members",
     "btn_home_invite": "🔗 Invite",
+    "answer_chosen": "✅ {choice}",
     # --- report flow ---
     "report_pick_org": "You belong to several S&amp;T associations. Which one is this report for?",
     "report_no_org": (

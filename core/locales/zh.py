@@ -102,6 +102,7 @@ TEXTS: dict[str, str] = {
     "btn_home_org": "🏢 登记信息",
     "btn_home_members": "👥 成员",
     "btn_home_invite": "🔗 邀请",
+    "answer_chosen": "✅ {choice}",
     # --- registry ---
     "reg_denied": "找不到该项，或者您没有权限。",
     "reg_admins_only": "这个命令供科协管理员使用。",
