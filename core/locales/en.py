@@ -107,6 +107,7 @@ TEXTS: dict[str, str] = {
     "btn_home_members": "👥 Members",
     "btn_home_invite": "🔗 Invite",
     "answer_chosen": "✅ {choice}",
+    "members_no_orgs": "There are no associations yet, so no members. Send /org to add an association, then /invite to invite its members.",
     # --- report flow ---
     "report_pick_org": "You belong to several S&amp;T associations. Which one is this report for?",
     "report_no_org": (

@@ -103,6 +103,7 @@ TEXTS: dict[str, str] = {
     "btn_home_members": "👥 成员",
     "btn_home_invite": "🔗 邀请",
     "answer_chosen": "✅ {choice}",
+    "members_no_orgs": "还没有科协，也就还没有成员。发送 /org 新建科协，再用 /invite 邀请成员。",
     # --- registry ---
     "reg_denied": "找不到该项，或者您没有权限。",
     "reg_admins_only": "这个命令供科协管理员使用。",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -21,6 +22,8 @@ from tests.harness import Kexie
 from tests.standin import BotMessage, FakeUser, html_to_text
 
 ORG = "成都蓉欣科技有限公司科协"
+# Transcripts for eyes (git-ignored): what each role reads on /start, /help and every command.
+OUTPUT = Path(__file__).resolve().parents[1] / "output" / "role-shaped-chat"
 # Everything a member is told when a command or button is not theirs to use.
 REFUSAL_KEYS = (
     "reg_admins_only",
@@ -76,6 +79,17 @@ async def quiet(user: FakeUser, silence: float = 0.8, limit: float = 20.0) -> li
 def refusals_in(replies: list[BotMessage], toasts: list[str] = []) -> list[str]:  # noqa: B006
     said = [m.text for m in replies] + toasts
     return [text for text in said for refusal in REFUSALS if refusal and refusal in text]
+
+
+def save_transcript(user: FakeUser, name: str) -> None:
+    """Everything the bot showed ``user``, messages and edits with their buttons, as text."""
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    lines = []
+    for m in user._events:
+        lines.append(f"BOT#{m.message_id}{' (edit)' if m.edited else ''} [{m.kind}]\n{m.text}")
+        lines += [" | ".join(f"[{b.text}]" for b in row) for row in m.buttons]
+        lines.append("")
+    (OUTPUT / f"{name}.txt").write_text("\n".join(lines), encoding="utf-8")
 
 
 async def pending_report(kexie: Kexie, org_id: int) -> None:
@@ -152,6 +166,7 @@ async def test_start_help_and_menu_offer_exactly_the_roles_commands(
 
     await user.send("/help")
     [helped] = await quiet(user)
+    save_transcript(user, f"home-{role}")
     named = re.findall(r"/([a-z]+)", helped.text)
     assert set(named) == set(menu) - {"start", "help"}
     # The role's main command comes first: reporting for an association, review for a desk.
@@ -191,6 +206,7 @@ async def test_no_offered_command_or_home_button_refuses(kexie: Kexie, role: str
             wrong.append(f"[{label}]: no answer")
         wrong += [f"[{label}]: {text!r}" for text in refusals_in(replies, toasts)]
         await leave(user)
+    save_transcript(user, f"walk-{role}")
     assert wrong == []
     assert kexie.standin.errors == []
 
@@ -248,3 +264,11 @@ async def test_english_desk_home(kexie: Kexie) -> None:
     await admin.send("/help")
     helped = await admin.expect()
     assert "/review" in helped.text and "/report" not in helped.text
+
+
+async def test_a_district_without_associations_is_told_what_comes_first(kexie: Kexie) -> None:
+    admin = await kexie.member(8251, "district_admin", district="青白江区", first_name="陈静")
+    await admin.send("/members")
+    said = await admin.expect()
+    assert said.text == html_to_text(t("zh", "members_no_orgs"))
+    assert not refusals_in([said])
