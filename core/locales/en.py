@@ -553,11 +553,11 @@ TEXTS: dict[str, str] = {
     "lang_name_en": "English",
     # --- end scheduler ---
     # --- chase (issue 12) ---
-    "chase_head": "<b>{district} · chasing</b>\nBy days without a report, never-reported first:",
+    "chase_head": "<b>{district} · chasing</b> (page {page}/{pages})\nBy days without a report, never-reported first; those silent for {days} days or more can be reminded with “Remind <i>number</i>”:",
     "chase_line_never": "{n}. {name}: never reported · registry {complete}% complete",
     "chase_line": "{n}. {name}: last activity {last} ({days} days ago) · registry {complete}% complete",
     "chase_empty": "{district} has no associations yet.",
-    "chase_btn_nudge": "Remind {n}. {name}",
+    "chase_btn_nudge": "Remind {n}",
     "chase_btn_all": "Remind all ({days}+ days silent)",
     "chase_btn_confirm": "Send",
     "chase_btn_cancel": "Cancel",

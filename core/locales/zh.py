@@ -547,11 +547,11 @@ TEXTS: dict[str, str] = {
     "export_interrupted": "⚠️ 您之前的导出（{annex}，{year}年）因机器人重启而中断，没有完成。请重新发送 /export 再导出一次。",
     # --- end export ---
     # --- chase (issue 12) ---
-    "chase_head": "<b>{district} · 催报</b>\n按未报送天数排列，从未报送的在前：",
+    "chase_head": "<b>{district} · 催报</b>（第 {page}/{pages} 页）\n按未报送天数排列，从未报送的在前；{days} 天以上未报送的可点“提醒 <i>序号</i>”：",
     "chase_line_never": "{n}. {name}：从未报送 · 名册完整度 {complete}%",
     "chase_line": "{n}. {name}：最近一次活动 {last}（{days} 天前）· 名册完整度 {complete}%",
     "chase_empty": "{district}还没有科协。",
-    "chase_btn_nudge": "提醒 {n}. {name}",
+    "chase_btn_nudge": "提醒 {n}",
     "chase_btn_all": "全部提醒（{days} 天以上未报送）",
     "chase_btn_confirm": "确定发送",
     "chase_btn_cancel": "取消",
