@@ -61,7 +61,7 @@ from handlers import (
 from handlers import settings as settings_panel
 from handlers.common import REPROMPT, Turn
 from handlers.common import unit_of_work as uow
-from handlers.menus import set_default_menus
+from handlers.menus import MENU_OPEN, set_default_menus
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -145,6 +145,7 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(CommandHandler("start", uow(start.start), PRIVATE))
     app.add_handler(CommandHandler("help", uow(start.help_command), PRIVATE))
     app.add_handler(CommandHandler("cancel", uow(router.cancel), PRIVATE))
+    app.add_handler(_button(start.open_home, MENU_OPEN))  # the home's buttons (handlers/menus.py)
 
     # 2. Reporting an activity (handlers/report/, report.mmd; buttons: core/report_buttons.py).
     app.add_handler(CommandHandler("report", uow(report.start_report), PRIVATE))
@@ -168,7 +169,6 @@ def build_application(settings: Settings, db: Database) -> Application:
 
     # 3. The association's reports (handlers/mine.py).
     app.add_handler(CommandHandler("mine", uow(mine.list_reports), PRIVATE))
-    app.add_handler(_button(mine.list_reports, router.MENU_MINE))
     app.add_handler(_button(mine.list_reports, mine.MINE_PAGE))
     app.add_handler(_button(mine.open_report, mine.MINE_OPEN))
     app.add_handler(_button(mine.edit_report, mine.MINE_EDIT))

@@ -133,6 +133,21 @@ def allowed(actor: Actor, action: Action, target: Target) -> bool:
     return False
 
 
+def may_somewhere(actor: Actor, action: Action) -> bool:
+    """Whether ``action`` is allowed to the actor on anything at all: :func:`allowed` asked about
+    what each of its grants reaches (its association, as the author of its own reports; its
+    district; the city). The chat offers a command only when this allows the command's action,
+    so menus, help and home buttons follow this policy and never a list of their own."""
+    return any(
+        allowed(
+            actor,
+            action,
+            Target(district_id=g.district_id, org_id=g.org_id, author_member_id=actor.member_id),
+        )
+        for g in actor.grants
+    )
+
+
 def may_open_console(actor: Actor) -> bool:
     """The admin console (web/) is the districts' and the city's desk: reporters and
     association admins keep using the chat."""

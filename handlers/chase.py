@@ -1,12 +1,24 @@
 """/chase (催报) for district and city admins: the district's associations by days without a
-report, each with a 提醒 button; 全部提醒 after a confirmation. Buttons (core/chase_buttons.py)
+report, a phone screen to a page, 提醒 <n> under the quiet ones (never reported, or not for
+``KEXIE_QUIET_DAYS``); 全部提醒 after a confirmation. Buttons (core/chase_buttons.py)
 are re-checked against the policy on every press; the nudges are outbox rows (scheduler/chase.py),
 so quiet hours hold them until the morning and 24 hours must pass between two."""
 
 from __future__ import annotations
 
-from core.callbacks import Codec, Id
-from core.chase_buttons import CHASE_ALL, CHASE_ALL_GO, CHASE_ALL_NO, CHASE_NUDGE, CHASE_OPEN
+import math
+from typing import Any
+
+from core.callbacks import Codec
+from core.chase_buttons import (
+    CHASE_ALL,
+    CHASE_ALL_GO,
+    CHASE_ALL_NO,
+    CHASE_NUDGE,
+    CHASE_OPEN,
+    CHASE_PAGE,
+    ChasePage,
+)
 from core.policy import Action
 from core.rules import format_date, format_datetime
 from core.texts import Raw
@@ -17,7 +29,8 @@ from storage.chase import chase_lines
 from storage.models import District
 from storage.registry import districts_for_actor
 
-LINES_SHOWN = 30  # associations listed (and buttons), the longest silent first
+PAGE_SIZE = 8  # associations a page, the longest silent first: one phone screen
+NUDGES_A_ROW = 4  # 提醒 <n> buttons: the number says which line, the name is in the line
 
 
 async def show_chase(turn: Turn) -> None:
@@ -45,15 +58,20 @@ async def open_chase(turn: Turn) -> None:
         await render_chase(turn, district)
 
 
-async def render_chase(turn: Turn, district: District) -> None:
-    """The associations, never-reported first, with one 提醒 button each and 全部提醒."""
-    lines = (await chase_lines(turn.session, district.id, turn.today))[:LINES_SHOWN]
+async def render_chase(turn: Turn, district: District, page: int = 1) -> None:
+    """One page of the associations, never-reported first, with 提醒 <n> under the quiet ones,
+    上一页 / 下一页 and 全部提醒."""
+    lines = await chase_lines(turn.session, district.id, turn.today)
     if not lines:
         turn.reply(turn.t("chase_empty", district=district.name))
         return
-    text = [str(turn.t("chase_head", district=district.name))]
-    buttons: list[list[tuple[str, str]]] = []
-    for n, line in enumerate(lines, start=1):
+    days = turn.settings.quiet_days
+    pages = max(1, math.ceil(len(lines) / PAGE_SIZE))
+    page = min(max(1, page), pages)
+    first = (page - 1) * PAGE_SIZE
+    text = [str(turn.t("chase_head", district=district.name, page=page, pages=pages, days=days))]
+    nudges: list[tuple[str, str]] = []
+    for n, line in enumerate(lines[first : first + PAGE_SIZE], start=first + 1):
         if line.last_report is None:
             text.append(turn.t("chase_line_never", n=n, name=line.org.name, complete=line.complete))
         else:
@@ -67,11 +85,33 @@ async def render_chase(turn: Turn, district: District) -> None:
                     complete=line.complete,
                 )
             )
-        label = turn.label("chase_btn_nudge", n=n, name=line.org.name[:40])
-        buttons.append([(label, CHASE_NUDGE.pack(id=line.org.id))])
-    days = turn.settings.quiet_days
+        # An association that reported lately is not chased: no button invites it.
+        if line.silent_days is None or line.silent_days >= days:
+            nudges.append((turn.label("chase_btn_nudge", n=n), CHASE_NUDGE.pack(id=line.org.id)))
+    buttons = [nudges[i : i + NUDGES_A_ROW] for i in range(0, len(nudges), NUDGES_A_ROW)]
+    nav = []
+    if page > 1:
+        nav.append((turn.label("btn_prev"), CHASE_PAGE.pack(ChasePage(district.id, page - 1))))
+    if page < pages:
+        nav.append((turn.label("btn_next"), CHASE_PAGE.pack(ChasePage(district.id, page + 1))))
+    if nav:
+        buttons.append(nav)
     buttons.append([(turn.label("chase_btn_all", days=days), CHASE_ALL.pack(id=district.id))])
-    turn.reply(Raw("\n".join(text)), buttons)
+    body = Raw("\n".join(text))
+    if turn.query is not None and CHASE_PAGE.parse(turn.query.data) is not None:
+        turn.edit(body, buttons)  # turning the page: the same message
+    else:
+        turn.reply(body, buttons)
+
+
+async def turn_page(turn: Turn) -> None:
+    """上一页 / 下一页 of the list."""
+    pressed = turn.button(CHASE_PAGE)
+    if pressed is None:
+        return
+    district = await pressed_district(turn, pressed.district, Action.CHASE)
+    if district is not None:
+        await render_chase(turn, district, pressed.page)
 
 
 async def nudge_org(turn: Turn) -> None:
@@ -142,8 +182,9 @@ async def cancel_all(turn: Turn) -> None:
 
 
 #: Every button of /chase with its handler, registered in this order by ``bot/app.py``.
-BUTTONS: list[tuple[Handler, Codec[Id]]] = [
+BUTTONS: list[tuple[Handler, Codec[Any]]] = [
     (open_chase, CHASE_OPEN),
+    (turn_page, CHASE_PAGE),
     (nudge_org, CHASE_NUDGE),
     (ask_all, CHASE_ALL),
     (nudge_all, CHASE_ALL_GO),

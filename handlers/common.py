@@ -247,7 +247,7 @@ class Turn:
                     disable_web_page_preview=True,
                 )
             except BadRequest as exc:
-                reason = _edit_refusal(exc)
+                reason = edit_refusal(exc)
                 if reason == "gone":
                     log.info("update %s: pressed message gone, sending anew", self.update.update_id)
                     await self.context.bot.send_message(
@@ -271,7 +271,7 @@ class Turn:
             try:
                 await query.edit_message_reply_markup(reply_markup=None)
             except BadRequest as exc:
-                if _edit_refusal(exc) is None:
+                if edit_refusal(exc) is None:
                     raise  # a message that is gone has no buttons left to press
 
         self.outbox.append(_strip)
@@ -307,7 +307,7 @@ def _reads_as(message: Message, text: str, markup: InlineKeyboardMarkup | None) 
     return current == markup
 
 
-def _edit_refusal(exc: BadRequest) -> str | None:
+def edit_refusal(exc: BadRequest) -> str | None:
     """Why Telegram refused an edit, when that is no error of ours: "same" (nothing to change)
     or "gone" (deleted, or too old to edit); None otherwise."""
     text = str(exc).lower()

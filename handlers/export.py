@@ -27,6 +27,7 @@ from exports import jobs
 from exports.scope import Level, Scope
 from handlers.common import Buttons, Turn
 from handlers.export_run import ANNEX_KEYS, ExportTask, annex_label, first_progress, spawn
+from handlers.pickers import district_buttons
 from storage import chat_state
 from storage.models import ChatState, District
 
@@ -200,8 +201,7 @@ async def _after_year(turn: Turn, annex: str, year: int) -> None:
     buttons: list[list[tuple[str, str]]] = []
     if allowed_ids is None:
         buttons.append([(turn.label("btn_export_city"), EXP_WHERE_CITY.pack())])
-    for start in range(0, len(districts), 3):
-        buttons.append([(d.name, EXP_WHERE.pack(id=d.id)) for d in districts[start : start + 3]])
+    buttons += district_buttons(districts, EXP_WHERE)
     buttons.append([(turn.label("btn_export_cancel"), EXP_CANCEL.pack())])
     turn.edit(
         turn.t("export_choose_where", annex=annex_label(turn.lang, annex), year=year), buttons

@@ -9,7 +9,7 @@ admin may remove reporters but not the org admins the district appointed. Drawn 
 from __future__ import annotations
 
 from core.callbacks import Codec, Id, id_codec
-from core.policy import Action, Target, allowed, invite_action
+from core.policy import Action, Target, allowed, invite_action, may_somewhere
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.menus import set_member_menu
@@ -32,7 +32,9 @@ async def start_members(turn: Turn) -> None:
         return
     orgs = await orgs_for_actor(turn.session, turn.actor, Action.MANAGE_MEMBERS)
     if not orgs:
-        turn.reply(turn.t("reg_admins_only"))
+        # A district (or city) with no association yet is no refusal: say what comes first.
+        allowed_here = may_somewhere(turn.actor, Action.MANAGE_MEMBERS)
+        turn.reply(turn.t("members_no_orgs" if allowed_here else "reg_admins_only"))
         return
     if len(orgs) == 1:
         await show_members(turn, orgs[0])

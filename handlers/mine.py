@@ -1,6 +1,6 @@
 """/mine: the association's reports, newest first; open one, amend, withdraw or resubmit it.
 
-Buttons: ``menu:mine`` (``handlers.router.MENU_MINE``), ``mine:page:<n>``, ``mine:open:<id>``,
+Buttons: ``menu:mine`` (``handlers.menus.MENU_OPEN``), ``mine:page:<n>``, ``mine:open:<id>``,
 ``mine:edit:<id>``, ``mine:withdraw:<id>``, ``mine:withdraw_yes:<id>``, ``mine:resubmit:<id>``
 (the codecs below).
 Ids are checked against the policy on press.
@@ -15,16 +15,18 @@ from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus, Role
 from core.policy import Action, allowed
 from core.review_buttons import RESUBMIT as RESUBMIT_RETURNED
-from core.rules import ReviewState, format_date
+from core.rules import ReviewState, format_date, shorten
+from core.schedule_buttons import RESUME_DRAFT
 from core.texts import Raw
 from handlers.common import Buttons, Turn
 from handlers.deliveries import announce
-from handlers.report import begin_amend, may_amend, render_card, report_target
+from handlers.report import begin_amend, may_amend, render_card, report_state, report_target
 from storage import chat_state, reports
 from storage.models import Activity
 
 PAGE_SIZE = 8
 BUTTON_NAME_CHARS = 18
+REASON_CHARS = 120  # the whole reason is on the card
 
 
 @dataclass(frozen=True)
@@ -56,16 +58,20 @@ async def list_reports(turn: Turn) -> None:
     # Reports of an association the member was removed from are gone from the list: say why.
     ended = await reports.ended_orgs(turn.session, turn.member.id)
     note = turn.t("mine_membership_ended", orgs="、".join(o.name for o in ended)) if ended else ""
+    # The member's own unfinished report heads the first page: 草稿, and a tap continues it.
+    draft = await reports.open_draft(turn.session, turn.member.id) if page == 1 else None
+    drafts: list[list[tuple[str, str]]] = []
+    if draft is not None and draft.org_id in org_ids:
+        drafts = [[(_item_label(turn, draft), RESUME_DRAFT.pack(Id(draft.id)))]]
     if total == 0:
         if note and not org_ids:
             turn.reply(note)
         else:
-            turn.reply(Raw(note + "\n\n" + turn.t("mine_empty")) if note else turn.t("mine_empty"))
+            empty = turn.t("mine_empty")
+            turn.reply(Raw(note + "\n\n" + empty) if note else empty, drafts)
         return
     pages = max(1, math.ceil(total / PAGE_SIZE))
-    buttons: list[list[tuple[str, str]]] = [
-        [(_item_label(turn, a), MINE_OPEN.pack(id=a.id))] for a in rows
-    ]
+    buttons = drafts + [[(_item_label(turn, a), MINE_OPEN.pack(id=a.id))] for a in rows]
     nav = []
     if page > 1:
         nav.append((turn.label("btn_prev"), MINE_PAGE.pack(Page(page - 1))))
@@ -74,6 +80,10 @@ async def list_reports(turn: Turn) -> None:
     if nav:
         buttons.append(nav)
     text = turn.t("mine_title", total=total, page=page, pages=pages)
+    returned = [a for a in rows if report_state(a) == ReviewState.RETURNED]
+    if returned:  # said in words too: the reason, and what to do
+        lines = [_returned_line(turn, a) for a in returned]
+        text = Raw("\n\n".join([text, *lines, turn.t("mine_returned_hint")]))
     if note:
         text = Raw(note + "\n\n" + text)
     if paged is not None:
@@ -83,17 +93,26 @@ async def list_reports(turn: Turn) -> None:
 
 
 def _item_label(turn: Turn, activity: Activity) -> str:
-    assert activity.activity_date is not None
-    name = activity.name or ""
-    if len(name) > BUTTON_NAME_CHARS:
-        name = name[: BUTTON_NAME_CHARS - 1] + "…"
+    """``↩️ 已退回 · 6月3日 · 名称``: the state first, then which activity."""
+    day = activity.activity_date
+    name = shorten(activity.name or turn.label("report_untitled"), BUTTON_NAME_CHARS)
     late = turn.label("mine_item_late") if activity.on_time is False else ""
     return turn.label(
         "mine_item",
-        date=f"{activity.activity_date.month}月{activity.activity_date.day}日",
+        date=f"{day.month}月{day.day}日" if day else "—",
         name=name,
-        status=turn.label(f"status_{activity.status}"),
+        status=turn.label(f"mine_state_{report_state(activity)}"),
         late=late,
+    )
+
+
+def _returned_line(turn: Turn, activity: Activity) -> Raw:
+    day = activity.activity_date
+    return turn.t(
+        "mine_returned_line",
+        date=f"{day.month}月{day.day}日" if day else "—",
+        name=shorten(activity.name or "", BUTTON_NAME_CHARS),
+        reason=shorten(activity.review_reason or "", REASON_CHARS),
     )
 
 

@@ -7,16 +7,20 @@ it and asks :func:`pressed_org` / :func:`pressed_district` whether the presser m
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 from core.callbacks import Codec, Id
 from core.enums import OrgKind
 from core.policy import Action, allowed, district_target, org_target
-from handlers.common import Buttons, Turn
+from handlers.common import Turn
 from storage.models import District, Organisation
 from storage.registry import load_organisation
 
 MAX_ORG_BUTTONS = 50
+# A phone shows about 20 CJK characters across a message; each button in a row loses a little to
+# its padding. Per button, in rows of two or three (one alone has the whole width):
+BUTTON_CHARS = {2: 9, 3: 5}
 THEN_CARD, THEN_INVITE = "o", "i"  # what follows creating an association
 KIND_CODES = {"e": OrgKind.ENTERPRISE, "z": OrgKind.ZONE}
 
@@ -51,12 +55,26 @@ def org_buttons(orgs: list[Organisation], codec: Codec[Id]) -> list[list[tuple[s
     return [[(org.name[:60], codec.pack(id=org.id))] for org in orgs[:MAX_ORG_BUTTONS]]
 
 
-def district_buttons(districts: list[District], codec: Codec[Id]) -> Buttons:
-    """Districts three to a row (``codec`` carries the district id)."""
-    rows: list[list[tuple[str, str]]] = []
-    for i in range(0, len(districts), 3):
-        rows.append([(d.name, codec.pack(id=d.id)) for d in districts[i : i + 3]])
-    return rows
+def name_width(text: str) -> float:
+    """How wide a name shows on a button, in CJK characters (a Latin letter or digit is half)."""
+    return sum(1 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in text)
+
+
+def district_buttons(districts: list[District], codec: Codec[Id]) -> list[list[tuple[str, str]]]:
+    """Districts three to a row, two, or one alone when its name would not fit beside others
+    (``codec`` carries the district id), in their order: a name is never cut on a phone."""
+    rows: list[list[District]] = []
+    for district in districts:
+        row = rows[-1] + [district] if rows else []
+        if row and len(row) in BUTTON_CHARS and _fits(row):
+            rows[-1] = row
+        else:
+            rows.append([district])
+    return [[(d.name, codec.pack(id=d.id)) for d in row] for row in rows]
+
+
+def _fits(row: list[District]) -> bool:
+    return max(name_width(d.name) for d in row) <= BUTTON_CHARS[len(row)]
 
 
 def new_org_buttons(

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from core.callbacks import constant
-from core.schedule_buttons import MENU_REPORT
 from handlers.common import Turn
+from handlers.menus import home_buttons, idle_hint
 from storage import chat_state
 from storage.models import ChatState
 
@@ -16,9 +15,6 @@ FlowHandler = Callable[[Turn, ChatState], Awaitable[None]]
 FLOWS: dict[str, FlowHandler] = {}
 CANCELLERS: dict[str, FlowHandler] = {}
 REPROMPTERS: dict[str, FlowHandler] = {}
-
-#: 📋 我的报送 on the idle menu (answered by ``handlers.mine.list_reports``).
-MENU_MINE = constant("menu:mine")
 
 
 def register_flow(
@@ -57,7 +53,7 @@ async def route_message(turn: Turn) -> None:
     state = await chat_state.get_state(turn.session, turn.member.id)
     handler = FLOWS.get(state.flow) if state else None
     if state is None or handler is None:
-        turn.reply(turn.t("idle_hint"), menu_buttons(turn))
+        turn.reply(idle_hint(turn), await home_buttons(turn))
         return
     await handler(turn, state)
 
@@ -87,13 +83,3 @@ async def cancel(turn: Turn) -> None:
         return
     await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("flow_left"))
-
-
-def menu_buttons(turn: Turn) -> list[list[tuple[str, str]]]:
-    """📝 报送活动 and 📋 我的报送, under the welcome and the idle hint."""
-    return [
-        [
-            (turn.label("welcome_buttons_report"), MENU_REPORT.pack()),
-            (turn.label("welcome_buttons_mine"), MENU_MINE.pack()),
-        ]
-    ]

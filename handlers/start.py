@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from core.enums import Role
 from core.texts import Raw
-from handlers.common import Turn
-from handlers.menus import BASE_COMMANDS, commands_for, set_member_menu
-from handlers.router import menu_buttons
+from handlers import chase, invite, members, mine, org, status
+from handlers.common import Handler, Turn
+from handlers.menus import MENU_OPEN, commands_for, home_buttons, home_key, set_member_menu
 from storage.members import active_memberships, load_actor, redeem_invite
 from storage.models import Membership
 
@@ -53,25 +53,59 @@ async def start(turn: Turn) -> None:
     roles = "\n".join(
         describe_membership(turn, m) for m in await active_memberships(turn.session, turn.member.id)
     )
-    turn.reply(
-        turn.t("welcome", name=turn.user.first_name, roles=Raw(roles or "—")), menu_buttons(turn)
+    # The home of the member's roles: a district's or the city's desk opens on its review queue.
+    welcome = turn.t(
+        home_key(turn.actor, "welcome"), name=turn.user.first_name, roles=Raw(roles or "—")
     )
+    turn.reply(welcome, await home_buttons(turn))
     bot, chat_id, actor, lang = turn.context.bot, turn.chat_id, turn.actor, turn.lang
     web_url = turn.settings.web_url
     turn.later(lambda: set_member_menu(bot, chat_id, actor, lang, web_url=web_url))
 
 
 async def help_command(turn: Turn) -> None:
-    """/help: what the bot does and how to answer, then exactly the member's other commands."""
+    """/help: exactly the commands the member may use, the main ones of their role first. An
+    association member reads how to report (/report, /mine and /cancel explained, the others
+    listed below); a district's or the city's desk gets its commands and how reviewing works."""
+    if turn.member is None:
+        turn.reply(turn.t("stranger"))
+        return
     years = turn.settings.years
-    text = turn.t("help", deadline=f"{years.month}月{years.day}日")
-    more = [n for n in commands_for(turn.actor) if n not in ("start", *BASE_COMMANDS)]
-    if more:
-        lines = "\n".join(
-            turn.t("help_command_line", name=n, description=turn.label(f"cmd_{n}")) for n in more
-        )
+    deadline = f"{years.month}月{years.day}日"
+    key = home_key(turn.actor, "help")
+    explained = (
+        ("start", "help", "report", "mine", "cancel") if key == "help" else ("start", "help")
+    )
+    lines = "\n".join(
+        turn.t("help_command_line", name=n, description=turn.label(f"cmd_{n}"))
+        for n in commands_for(turn.actor)
+        if n not in explained
+    )
+    if key != "help":
+        turn.reply(turn.t(key, commands=Raw(lines), deadline=deadline))
+        return
+    text = turn.t("help", deadline=deadline)
+    if lines:
         text = Raw(text + turn.t("help_more", commands=Raw(lines)))
     turn.reply(text)
+
+
+#: What each home button runs: the command's own handler, so the button answers as it does.
+OPENED: dict[str, Handler] = {
+    "mine": mine.list_reports,
+    "status": status.show_status,
+    "chase": chase.show_chase,
+    "org": org.open_registry,
+    "members": members.start_members,
+    "invite": invite.start_invite,
+}
+
+
+async def open_home(turn: Turn) -> None:
+    """A home button (``menu:<command>``) under the welcome or the idle hint: its command."""
+    pressed = turn.button(MENU_OPEN)
+    if pressed is not None:
+        await OPENED[pressed.name](turn)
 
 
 async def unknown_command(turn: Turn) -> None:

@@ -71,6 +71,43 @@ TEXTS: dict[str, str] = {
     ),
     "help_more": "\n\n<b>More commands</b>\n{commands}",
     "help_command_line": "/{name} {description}",
+    # issue 20 · role-shaped chat
+    "welcome_desk": (
+        "Hello, {name}! This is <b>S&amp;T Association Activity Reporting</b>.\n"
+        "You review what the S&amp;T associations report: an approved report counts in the annual tables; "
+        "a report with a problem goes back with your reason. You can also follow reporting progress, "
+        "chase associations that have not reported and export Annex 1-1/1-2/1-3.\n\n"
+        "Your roles:\n{roles}"
+    ),
+    "welcome_none": (
+        "Hello, {name}! You have no role in any S&amp;T association at the moment, so you cannot report or review.\n"
+        "Please ask your district S&amp;T association or your organisation's S&amp;T association administrator "
+        "for a new invite link; open the link to join.\n\n"
+        "Your roles:\n{roles}"
+    ),
+    "idle_hint_desk": "Tap a button below to start, or send /help to see every command you can use.",
+    "idle_hint_none": "You have no role in any S&amp;T association at the moment. Please ask your district S&amp;T association or your organisation's administrator for an invite link; send /help for help.",
+    "help_desk": (
+        "<b>Help</b>\n\n{commands}\n\n"
+        "📥 The associations' reports wait for your review: “Approve” in the review list counts a report "
+        "in the annual tables; “Return” sends it back with your reason, and the association resubmits it corrected.\n"
+        "📅 The annual tables close on {deadline} each year."
+    ),
+    "help_none": (
+        "<b>Help</b>\n\n"
+        "You have no role in any S&amp;T association at the moment, so you cannot report or review. Please ask your "
+        "district S&amp;T association or your organisation's administrator for an invite link; open the link to join. "
+        "The annual tables close on {deadline} each year.\n\n{commands}"
+    ),
+    "btn_home_review": "📥 To review ({n})",
+    "btn_home_status": "📊 Progress",
+    "btn_home_chase": "📣 Chase",
+    "btn_home_export": "📤 Export",
+    "btn_home_org": "🏢 Registration",
+    "btn_home_members": "👥 Members",
+    "btn_home_invite": "🔗 Invite",
+    "answer_chosen": "✅ {choice}",
+    "members_no_orgs": "There are no associations yet, so no members. Send /org to add an association, then /invite to invite its members.",
     # --- report flow ---
     "report_pick_org": "You belong to several S&amp;T associations. Which one is this report for?",
     "report_no_org": (
@@ -225,8 +262,18 @@ TEXTS: dict[str, str] = {
     # mine
     "mine_empty": "Your organisation has no submitted reports yet. Send /report to report your first activity.",
     "mine_title": "<b>Your organisation's reports</b> ({total} in total, page {page}/{pages})",
-    "mine_item": "{date} · {name} · {status}{late}",
+    "mine_item": "{status} · {date} · {name}{late}",
     "mine_item_late": " · late",
+    # issue 20 · role-shaped chat: /mine leads with where each report stands
+    "mine_state_draft": "📝 Draft",
+    "mine_state_pending": "⏳ Awaiting review",
+    "mine_state_approved": "✅ Approved",
+    "mine_state_returned": "↩️ Returned",
+    "mine_state_withdrawn": "⏸ Withdrawn",
+    "mine_state_cancelled": "Discarded",
+    "mine_returned_line": "↩️ <b>Returned</b>: {date} “{name}”, reason: {reason}",
+    "mine_returned_hint": "Open a returned report, correct it as the reason asks, then tap “Resubmit”.",
+    "label_return_reason": "Reason for return",
     "btn_prev": "◀ Previous",
     "btn_next": "Next ▶",
     "btn_withdraw": "↩️ Withdraw",
@@ -510,11 +557,11 @@ TEXTS: dict[str, str] = {
     "lang_name_en": "English",
     # --- end scheduler ---
     # --- chase (issue 12) ---
-    "chase_head": "<b>{district} · chasing</b>\nBy days without a report, never-reported first:",
+    "chase_head": "<b>{district} · chasing</b> (page {page}/{pages})\nBy days without a report, never-reported first; those silent for {days:day|days} or more can be reminded with “Remind <i>number</i>”:",
     "chase_line_never": "{n}. {name}: never reported · registration details {complete}% filled in",
     "chase_line": "{n}. {name}: last activity {last} ({days:day|days} ago) · registration details {complete}% filled in",
     "chase_empty": "{district} has no associations yet.",
-    "chase_btn_nudge": "Remind {n}. {name}",
+    "chase_btn_nudge": "Remind {n}",
     "chase_btn_all": "Remind all ({days}+ days silent)",
     "chase_btn_confirm": "Send",
     "chase_btn_cancel": "Cancel",

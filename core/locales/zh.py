@@ -70,6 +70,40 @@ TEXTS: dict[str, str] = {
     ),
     "help_more": "\n\n<b>其他命令</b>\n{commands}",
     "help_command_line": "/{name} {description}",
+    # issue 20 · role-shaped chat
+    "welcome_desk": (
+        "您好，{name}！这里是<b>科协活动报送</b>。\n"
+        "各科协报送的活动由您审核：通过的计入年度报表，有问题的退回并写明原因。"
+        "您还可以查看报送情况、催报未报送的科协，并导出附件1-1/1-2/1-3。\n\n"
+        "您的身份：\n{roles}"
+    ),
+    "welcome_none": (
+        "您好，{name}！您目前在任何科协都没有身份，暂时不能报送或审核。\n"
+        "请向所在区（市）县科协或本单位科协管理员索取新的邀请链接，点开即可加入。\n\n"
+        "您的身份：\n{roles}"
+    ),
+    "idle_hint_desk": "点下面的按钮开始，或发送 /help 查看您可以使用的全部命令。",
+    "idle_hint_none": "您目前在任何科协都没有身份。请向所在区（市）县科协或本单位科协管理员索取邀请链接；发送 /help 查看帮助。",
+    "help_desk": (
+        "<b>使用帮助</b>\n\n{commands}\n\n"
+        "📥 各科协提交的报送等您审核：在待审核列表中点“通过”即计入年度报表；"
+        "点“退回”并写明原因，科协修改后会重新提交。\n"
+        "📅 年度报表每年{deadline}截止。"
+    ),
+    "help_none": (
+        "<b>使用帮助</b>\n\n"
+        "您目前在任何科协都没有身份，暂时不能报送或审核。请向所在区（市）县科协或本单位科协管理员"
+        "索取邀请链接，点开即可加入。年度报表每年{deadline}截止。\n\n{commands}"
+    ),
+    "btn_home_review": "📥 待审核（{n}）",
+    "btn_home_status": "📊 报送情况",
+    "btn_home_chase": "📣 催报",
+    "btn_home_export": "📤 导出",
+    "btn_home_org": "🏢 登记信息",
+    "btn_home_members": "👥 成员",
+    "btn_home_invite": "🔗 邀请",
+    "answer_chosen": "✅ {choice}",
+    "members_no_orgs": "还没有科协，也就还没有成员。发送 /org 新建科协，再用 /invite 邀请成员。",
     # --- registry ---
     "reg_denied": "找不到该项，或者您没有权限。",
     "reg_admins_only": "这个命令供科协管理员使用。",
@@ -374,8 +408,18 @@ TEXTS: dict[str, str] = {
     # mine
     "mine_empty": "本单位还没有已提交的报送。发送 /report 报送第一项活动。",
     "mine_title": "<b>本单位的报送</b>（共 {total} 项，第 {page}/{pages} 页）",
-    "mine_item": "{date} · {name} · {status}{late}",
+    "mine_item": "{status} · {date} · {name}{late}",
     "mine_item_late": " · 逾期",
+    # issue 20 · role-shaped chat: /mine leads with where each report stands
+    "mine_state_draft": "📝 草稿",
+    "mine_state_pending": "⏳ 待审核",
+    "mine_state_approved": "✅ 已通过",
+    "mine_state_returned": "↩️ 已退回",
+    "mine_state_withdrawn": "⏸ 已撤回",
+    "mine_state_cancelled": "已放弃",
+    "mine_returned_line": "↩️ <b>已退回</b>：{date}「{name}」，原因：{reason}",
+    "mine_returned_hint": "点开被退回的报送，按原因修改后点“重新提交”。",
+    "label_return_reason": "退回原因",
     "btn_prev": "◀ 上一页",
     "btn_next": "下一页 ▶",
     "btn_withdraw": "↩️ 撤回",
@@ -507,11 +551,11 @@ TEXTS: dict[str, str] = {
     "export_interrupted": "⚠️ 您之前的导出（{annex}，{year}年）因机器人重启而中断，没有完成。请重新发送 /export 再导出一次。",
     # --- end export ---
     # --- chase (issue 12) ---
-    "chase_head": "<b>{district} · 催报</b>\n按未报送天数排列，从未报送的在前：",
+    "chase_head": "<b>{district} · 催报</b>（第 {page}/{pages} 页）\n按未报送天数排列，从未报送的在前；{days} 天以上未报送的可点“提醒 <i>序号</i>”：",
     "chase_line_never": "{n}. {name}：从未报送 · 登记信息已填 {complete}%",
     "chase_line": "{n}. {name}：最近一次活动 {last}（{days} 天前）· 登记信息已填 {complete}%",
     "chase_empty": "{district}还没有科协。",
-    "chase_btn_nudge": "提醒 {n}. {name}",
+    "chase_btn_nudge": "提醒 {n}",
     "chase_btn_all": "全部提醒（{days} 天以上未报送）",
     "chase_btn_confirm": "确定发送",
     "chase_btn_cancel": "取消",

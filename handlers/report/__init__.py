@@ -13,7 +13,7 @@ The flow is drawn in ``report.mmd`` beside these modules; its states are the sto
 
 from handlers.report.access import FLOW, may_amend, report_target
 from handlers.report.answers import confirm_headcount, pick_date, pick_role
-from handlers.report.ask import evidence_rows, field_buttons, go, render_card
+from handlers.report.ask import evidence_rows, field_buttons, go, render_card, report_state
 from handlers.report.card import (
     ask_cancel,
     ask_field_to_fix,
@@ -66,6 +66,7 @@ __all__ = [
     "receive_evidence",
     "receive_message",
     "render_card",
+    "report_state",
     "report_target",
     "restart_draft",
     "resume_draft",

@@ -7,6 +7,9 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
+from telegram import Message
+from telegram.error import BadRequest
+
 from core import report_buttons as rb
 from core.cards import answer_value
 from core.enums import ActivityStatus
@@ -20,7 +23,7 @@ from core.rules import (
     window_closes_at,
 )
 from core.texts import Raw
-from handlers.common import Turn
+from handlers.common import Turn, edit_refusal, fit
 from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import CARD_CONTENT_CHARS, ask, go
 from storage import reports
@@ -65,6 +68,34 @@ async def answer(turn: Turn, state: ChatState, activity: Activity, q: Question, 
     await store(turn, state, activity, q.step, value)
 
 
+def echo_choice(turn: Turn) -> None:
+    """Replace the pressed question's buttons with the answer chosen ("✅ 主办"): the chat keeps
+    what was answered, for the same one Bot API call that removing the buttons took (issue 10's
+    budget). A message that can no longer be edited keeps its text; its buttons are refused."""
+    query = turn.query
+    message = query.message if query is not None else None
+    if query is None or not isinstance(message, Message) or message.text is None:
+        turn.close_buttons()
+        return
+    markup = message.reply_markup
+    rows = markup.inline_keyboard if markup is not None else ()
+    chosen = [button.text for row in rows for button in row if button.callback_data == query.data]
+    if not chosen:
+        turn.close_buttons()
+        return
+    body = fit(message.text_html + "\n\n" + turn.t("answer_chosen", choice=chosen[0]))
+
+    async def _echo() -> None:
+        try:
+            await query.edit_message_text(body, reply_markup=None, disable_web_page_preview=True)
+        except BadRequest as exc:
+            # Gone, too old to edit, or reading so already: its buttons are refused anyway.
+            if edit_refusal(exc) is None:
+                raise
+
+    turn.later(_echo)
+
+
 async def pick_date(turn: Turn) -> None:
     """A quick date button (今天/昨天/前天)."""
     found = await pressed(turn, rb.DATE, steps=(Step.DATE,))
@@ -75,7 +106,7 @@ async def pick_date(turn: Turn) -> None:
     if button.day > turn.today:  # a button from yesterday's chat could point at "tomorrow" now
         turn.notice(turn.t("date_future"), alert=True)
         return
-    turn.close_buttons()
+    echo_choice(turn)
     state = await presser_state(turn)
     await store(turn, state, activity, Step.DATE, button.day)
 
@@ -90,7 +121,7 @@ async def pick_role(turn: Turn) -> None:
     if not 0 <= button.index < len(ROLES):
         turn.notice(turn.t("button_expired"))
         return
-    turn.close_buttons()
+    echo_choice(turn)
     state = await presser_state(turn)
     await store(turn, state, activity, Step.ROLE, ROLES[button.index])
 
@@ -118,7 +149,7 @@ async def confirm_headcount(turn: Turn) -> None:
     activity, button = found
     assert button is not None
     state = await presser_state(turn)
-    turn.close_buttons()
+    echo_choice(turn)
     if button.confirmed:
         await _confirmed_headcount(turn, state, activity)
     else:

@@ -22,7 +22,7 @@ from core.report_steps import (
     Step,
     question,
 )
-from core.rules import format_month_day, timeliness
+from core.rules import ReviewState, format_month_day, timeliness
 from core.texts import Raw, plain
 from handlers.common import Buttons, Turn
 from handlers.report.access import FLOW, data_of
@@ -179,6 +179,19 @@ def field_buttons(turn: Turn, activity: Activity) -> Buttons:
     return rows
 
 
+# A report's state as its reporter reads it: the lifecycle while it is not submitted, then its
+# review state (a returned report is no more "submitted" than an approved one).
+STATUS_STATES = (ActivityStatus.DRAFT, ActivityStatus.WITHDRAWN, ActivityStatus.CANCELLED)
+
+
+def report_state(activity: Activity) -> str:
+    """草稿 / 已撤回 / 已放弃 by the lifecycle, else 待审核 / 已通过 / 已退回 by the review:
+    ``draft``, ``withdrawn``, ``cancelled``, ``pending``, ``approved`` or ``returned``."""
+    if activity.status in STATUS_STATES:
+        return str(activity.status)
+    return str(activity.review_state or ReviewState.PENDING)
+
+
 def render_card(turn: Turn, activity: Activity) -> Raw:
     """Every answer, the lateness and the evidence count, in one message that fits Telegram."""
     org = activity.organisation
@@ -189,8 +202,14 @@ def render_card(turn: Turn, activity: Activity) -> Raw:
     )
     lines = [title, "", *answer_lines(turn.lang, activity, CARD_CONTENT_CHARS)]
     if activity.status != ActivityStatus.DRAFT:
-        status = turn.label(f"status_{activity.status}")
+        # Where it stands with the district, not just "submitted": a returned report says so.
+        state = report_state(activity)
+        status = turn.label(
+            f"status_{state}" if state in STATUS_STATES else f"review_state_{state}"
+        )
         lines.append(card_line(turn.lang, "label_status", status))
+        if state == ReviewState.RETURNED and activity.review_reason:
+            lines.append(card_line(turn.lang, "label_return_reason", activity.review_reason))
     lines.append(_lateness(turn, activity))
     lines += year_notes(
         turn.lang,

@@ -29,8 +29,11 @@ async def test_chase_lists_the_silent_association_and_nudges_it_once(kexie: Kexi
     assert listing.text.index("锦江安静材料科协") < listing.text.index("锦江光电科技科协")
     assert "从未报送" in listing.text and "1 天前" in listing.text
     assert "登记信息已填" in listing.text
+    # Issue 20: the name once (in its line), and no 提醒 for the one that reported yesterday.
+    assert listing.button_texts[0] == "提醒 1" and "提醒 2" not in listing.button_texts
+    assert not any("锦江" in label for label in listing.button_texts)
 
-    answer = await toast(admin, "提醒 1. 锦江安静材料科协")
+    answer = await toast(admin, "提醒 1")
     assert "已提醒 锦江安静材料科协 的 1 人" in answer
 
     # The nudge is an outbox row: held during quiet hours (02:00), sent in the daytime.
@@ -47,7 +50,7 @@ async def test_chase_lists_the_silent_association_and_nudges_it_once(kexie: Kexi
     first = format_datetime(rows[0].created_at, kexie.settings.tz)
 
     # A second press the same day: refused, with the moment of the first; nothing queued.
-    again = await toast(admin, "提醒 1. 锦江安静材料科协")
+    again = await toast(admin, "提醒 1")
     assert "已于" in again and first in again
     async with kexie.session() as session:
         count = len(
@@ -86,3 +89,21 @@ async def test_chase_is_for_district_and_city_admins_only(kexie: Kexie) -> None:
     async with kexie.session() as session:
         rows = (await session.scalars(select(OutboxMessage))).all()
     assert rows == []
+
+
+async def test_chase_fits_a_phone_screen_a_page_at_a_time(kexie: Kexie) -> None:
+    # Issue 20: 20 associations were two screens; now eight a page, with 上一页 / 下一页.
+    for i in range(20):
+        await kexie.org(f"成都锦江第{i + 1:02d}智能制造科技有限公司科协", district="锦江区")
+    admin = await kexie.member(1301, "district_admin", district="锦江区", first_name="陈静")
+    await admin.send("/chase")
+    first = await admin.expect_any("锦江区 · 催报")
+    assert "第 1/3 页" in first.text and "\n8. " in first.text and "\n9. " not in first.text
+    assert first.button_texts[:8] == [f"提醒 {n}" for n in range(1, 9)]
+    assert "下一页 ▶" in first.button_texts and "◀ 上一页" not in first.button_texts
+    await admin.press("下一页")
+    second = await admin.expect_any("第 2/3 页")
+    assert second.message_id == first.message_id  # turned in place
+    assert "\n9. " in second.text and "\n1. " not in second.text
+    assert second.button_texts[:8] == [f"提醒 {n}" for n in range(9, 17)]
+    assert "◀ 上一页" in second.button_texts

@@ -302,7 +302,7 @@ async def test_remind_sends_the_chase_nudge_once_a_day(
     # The chat's /chase honours the console's nudge: the same once-a-day rule.
     await admin.send("/chase")
     await admin.expect_any("锦江区 · 催报")
-    answer = await toast(admin, "提醒 1. 锦江安静材料科协")
+    answer = await toast(admin, "提醒 1")  # line 1: the silent association
     assert "已于" in answer and first in answer
     await run_scheduler_at(kexie, local_today(kexie) + timedelta(days=1, hours=11))
     assert [m for m in quiet.messages if NUDGE in (m.text or "")] == [nudge]

@@ -244,7 +244,7 @@ async def test_kexie_run_serves_the_console_on_its_port_and_shrugs_off_a_busy_on
     port = _free_port()
     async with KexieRun(kexie, "free", KEXIE_WEB_LISTEN=f"127.0.0.1:{port}") as run:
         await user.send("/help")
-        await user.expect_any("/report", timeout=SLOW)
+        await user.expect_any("邀请链接", timeout=SLOW)  # a stranger's /help: how to join
         answer = await _get_when_up(f"http://127.0.0.1:{port}/console/")
         assert answer.status_code == 200, answer.text[:300]
         assert 'id="entry-form"' in answer.text
@@ -259,7 +259,7 @@ async def test_kexie_run_serves_the_console_on_its_port_and_shrugs_off_a_busy_on
         busy = squatter.getsockname()[1]
         async with KexieRun(kexie, "busy", KEXIE_WEB_LISTEN=f"127.0.0.1:{busy}") as run:
             await user.send("/help")
-            await user.expect_any("/report", timeout=SLOW)
+            await user.expect_any("邀请链接", timeout=SLOW)  # a stranger's /help: how to join
             assert run.proc is not None and run.proc.returncode is None
         warnings = [line for line in run.log.splitlines() if "console not served" in line]
         assert len(warnings) == 1 and "WARNING" in warnings[0], run.log

@@ -94,13 +94,16 @@ class Chaos:
         self.step += 1
 
 
-STEPS = 13
+STEPS = 14
 
 
 async def script(user: FakeUser, chaos: Chaos) -> None:
     """The whole report, as a user would do it, step by step."""
     steps = [
-        ("send", "/report", "第1步"),
+        # 报送活动 takes the home's buttons away (editMessageReplyMarkup); 昨天 and 主办 are
+        # echoed in their questions (editMessageText).
+        ("send", "/start", "您好"),
+        ("press", "报送活动", "第1步"),
         ("press", "昨天", "第2步"),
         ("send", "青少年科技创新大赛辅导", "第3步"),
         ("send", "组织园区工程师为中小学生讲解机器人搭建与编程。", "第4步"),

@@ -133,3 +133,37 @@ async def test_done_answers_with_one_call_and_its_old_buttons_are_refused(kexie:
         state = await session.scalar(select(ChatState))
     assert state is not None and state.step == Step.REVIEW
     assert not [c for c in kexie.standin.calls[before:] if c.method == "sendMessage"]
+
+
+async def test_a_pressed_answer_is_echoed_in_its_question_for_the_same_one_call(
+    kexie: Kexie,
+) -> None:
+    # Issue 20: after 昨天 or 主办 the question shows "✅ 昨天 …" or "✅ 主办" instead of buttons,
+    # costing the one edit that removing the buttons took before: press + next question = 2.
+    user = await reporter(kexie)
+    await user.send("/report")
+    first = await user.expect_any("第1步")
+    pressed: dict[str, list[str]] = {}
+    for label, marker in (("昨天", "第2步"), ("主办", "第5步")):
+        if label == "主办":
+            await user.send("技术沙龙")
+            await user.expect_any("第3步")
+            await user.send("邀请专家讲解政策，面向园区企业。")
+            question = await user.expect_any("第4步")
+        else:
+            question = first
+        await kexie.standin.wait_until_confirmed()
+        before = len(kexie.standin.calls)
+        await user.press(label, question)
+        await user.expect_any(marker)
+        await kexie.standin.wait_until_confirmed()
+        pressed[label] = _replies(kexie, before)
+        echoed = user.message(question.message_id)
+        assert echoed.buttons == [] and echoed.text.splitlines()[-1].startswith(f"✅ {label}")
+        assert question.text in echoed.text  # the question is kept, bold and all
+        assert echoed.entities == question.entities
+    assert pressed == {
+        "昨天": ["editMessageText", "sendMessage"],
+        "主办": ["editMessageText", "sendMessage"],
+    }
+    assert kexie.standin.errors == []

@@ -14,6 +14,7 @@ from core.policy import (
     allowed,
     district_target,
     invite_action,
+    may_somewhere,
     org_target,
 )
 
@@ -76,6 +77,14 @@ def test_matrix_covers_every_action() -> None:
 def test_every_cell(action: Action, role: str, target: str) -> None:
     expected = target in MATRIX[action].get(role, NONE)
     assert allowed(ACTORS[role], action, TARGETS[target]) is expected
+
+
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("role", list(ACTORS))
+def test_may_somewhere_is_the_matrix_row(action: Action, role: str) -> None:
+    # What the chat offers a role (handlers/menus.py) is exactly what the matrix allows it
+    # anywhere: no command is offered that then refuses, none allowed is left out.
+    assert may_somewhere(ACTORS[role], action) is bool(MATRIX[action].get(role, NONE))
 
 
 def test_a_reporter_changes_only_their_own_reports() -> None:

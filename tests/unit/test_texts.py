@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[2]
 SOURCE_DIRS = ("bot", "handlers", "storage", "scheduler", "exports")
 
 # Keys shown as plain text (inline-keyboard buttons, menus); the rest is Telegram HTML.
-LABEL_PREFIXES = ("btn_", "cmd_", "label_", "role_", "kind_", "status_")
+LABEL_PREFIXES = ("btn_", "cmd_", "label_", "role_", "kind_", "status_", "welcome_buttons_")
 DUMMY = "<&>"
 DUMMY_ESCAPED = "&lt;&amp;&gt;"
 
@@ -238,7 +238,7 @@ def test_t_passes_raw_through() -> None:
 
 def test_plain_does_not_escape() -> None:
     assert plain("zh", "mine_item", date="11月3日", name="A&B <x>", status="已提交", late="") == (
-        "11月3日 · A&B <x> · 已提交"
+        "已提交 · 11月3日 · A&B <x>"
     )
 
 
