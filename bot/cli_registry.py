@@ -18,10 +18,8 @@ from sqlalchemy import func, select
 
 from core.enums import OrgKind
 from core.settings import Settings
-from exports.annex11 import ANNEX_11, HEADER_ROWS, PERSON_HINT, RegistryForm, form_widths
+from exports.annex11 import ANNEX_11, RegistryForm, registry_form_head
 from exports.annex12 import ANNEX_12
-from exports.headers import head_row
-from exports.layout import Sheet
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import District, Organisation, utcnow
@@ -146,17 +144,7 @@ def write_template(path: Path, form: RegistryForm, year: int, sheet_title: str) 
     """The annex's form as the export lays it out (label, title, 填报单位 line, the two header
     rows), without the ``无`` row an empty export prints: the rows below are left to fill."""
     wb = Workbook(write_only=True)
-    sheet = Sheet(wb, sheet_title, form_widths(form, []))
-    first, second = HEADER_ROWS
-    sheet.print_setup(title_rows=f"{first}:{second}", freeze=f"A{second + 1}")
-    sheet.banner(form.label, form.title(year))
-    sheet.unit_line("")
-    people = len(form.person_roles)
-    plain = len(form.headers) - people
-    head_row(sheet, form.headers, height=36)
-    head_row(sheet, [None] * plain + [PERSON_HINT] * people, height=20)
-    for col in range(1, plain + 1):
-        sheet.merge(col, first, col, second)
+    registry_form_head(wb, form, sheet_title, "", [], year)
     wb.save(path)
 
 

@@ -133,15 +133,17 @@ def form_widths(form: RegistryForm, orgs: Sequence[OrgRow]) -> list[float]:
     return widths
 
 
-def add_registry_form(
+def registry_form_head(
     wb: Workbook,
     form: RegistryForm,
-    section: RegistrySection,
+    sheet_title: str,
+    unit: str,
+    orgs: Sequence[OrgRow],
     year: int,
     styles: StyleBook | None = None,
 ) -> Sheet:
-    """Write one registry form sheet (annex 1-1 or 1-2) with its district summary row."""
-    sheet_title, unit, orgs, district = section
+    """A registry form sheet down to its two header rows (label, title, 填报单位 line, page
+    set-up): shared by the export and the empty import template, so both are laid out alike."""
     sheet = Sheet(wb, sheet_title, form_widths(form, orgs), styles)
     first, second = HEADER_ROWS
     sheet.print_setup(title_rows=f"{first}:{second}", freeze=f"A{second + 1}", unit=unit)
@@ -153,6 +155,19 @@ def add_registry_form(
     head_row(sheet, [None] * plain + [PERSON_HINT] * people, height=20)
     for col in range(1, plain + 1):
         sheet.merge(col, first, col, second)
+    return sheet
+
+
+def add_registry_form(
+    wb: Workbook,
+    form: RegistryForm,
+    section: RegistrySection,
+    year: int,
+    styles: StyleBook | None = None,
+) -> Sheet:
+    """Write one registry form sheet (annex 1-1 or 1-2) with its district summary row."""
+    sheet_title, unit, orgs, district = section
+    sheet = registry_form_head(wb, form, sheet_title, unit, orgs, year, styles)
     styles_of = ("center", "body", "center", "center", "center", "center", "center")
     for seq, org in enumerate(orgs, start=1):
         values: list[Value] = [seq, *form.fields(org)]

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import OrgKind
+from core.enums import ActivityStatus, OrgKind
+from core.rules import ReviewState, reference_number
 from scheduler.clock import ManualClock
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
@@ -155,3 +156,29 @@ async def attach_photo(
         media_group_id=None,
         member_id=member_id,
     )
+
+
+async def pending_report(kexie: Kexie, org_id: int, author_id: int | None = None) -> int:
+    """A report of ``org_id`` dated today, submitted on time and waiting for review (by
+    ``author_id``, else the first member); its id."""
+    async with kexie.session() as session:
+        author = author_id or await session.scalar(select(Member.id).limit(1))
+        today = utcnow().astimezone(kexie.settings.tz).date()
+        activity = Activity(
+            org_id=org_id,
+            author_id=author,
+            status=ActivityStatus.SUBMITTED,
+            activity_date=today,
+            name="科技政策解读会",
+            content="内容",
+            role="主办",
+            headcount=30,
+            outcome="成效",
+            submitted_at=utcnow(),
+            on_time=True,
+            review_state=ReviewState.PENDING,
+        )
+        session.add(activity)
+        await session.flush()
+        activity.ref_no = reference_number(activity.id, kexie.settings.years.year_of(today))
+        return activity.id

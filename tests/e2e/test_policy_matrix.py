@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from core.enums import ActivityStatus, Role
-from core.rules import ReviewState, reference_number
-from core.years import ReportingYears
-from storage.models import Activity, Member, utcnow
+from core.enums import Role
+from storage.models import Member
 from tests.harness import Kexie
+from tests.journeys import pending_report
 from tests.standin import FakeUser
 
 REFUSALS = {
@@ -58,29 +57,6 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 }
 
 
-async def _activity(kexie: Kexie, org_id: int, author_id: int) -> int:
-    async with kexie.session() as session:
-        today = utcnow().astimezone(kexie.settings.tz).date()
-        activity = Activity(
-            org_id=org_id,
-            author_id=author_id,
-            status=ActivityStatus.SUBMITTED,
-            activity_date=today,
-            name="科技政策解读会",
-            content="内容",
-            role="主办",
-            headcount=30,
-            outcome="成效",
-            submitted_at=utcnow(),
-            on_time=True,
-            review_state=ReviewState.PENDING,
-        )
-        session.add(activity)
-        await session.flush()
-        activity.ref_no = reference_number(activity.id, ReportingYears().year_of(today))
-        return activity.id
-
-
 async def _member_id(kexie: Kexie, telegram_id: int) -> int:
     async with kexie.session() as session:
         found = await session.scalar(select(Member.id).where(Member.telegram_id == telegram_id))
@@ -108,9 +84,9 @@ async def test_permission_matrix_through_the_handlers(kexie: Kexie) -> None:
     del author
     reporter_id, other_author = await _member_id(kexie, 4001), await _member_id(kexie, 4005)
     activities = {
-        "own": await _activity(kexie, own, reporter_id),
-        "other_org": await _activity(kexie, other_org, other_author),
-        "other_district": await _activity(kexie, other_district, other_author),
+        "own": await pending_report(kexie, own, reporter_id),
+        "other_org": await pending_report(kexie, other_org, other_author),
+        "other_district": await pending_report(kexie, other_district, other_author),
         "missing": MISSING_ID,
     }
     ids = {

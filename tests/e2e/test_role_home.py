@@ -12,13 +12,10 @@ import re
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
-from core.enums import ActivityStatus
-from core.rules import ReviewState, reference_number
 from core.texts import t
-from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie
+from tests.journeys import pending_report
 from tests.standin import BotMessage, FakeUser, html_to_text
 
 ORG = "成都蓉欣科技有限公司科协"
@@ -90,30 +87,6 @@ def save_transcript(user: FakeUser, name: str) -> None:
         lines += [" | ".join(f"[{b.text}]" for b in row) for row in m.buttons]
         lines.append("")
     (OUTPUT / f"{name}.txt").write_text("\n".join(lines), encoding="utf-8")
-
-
-async def pending_report(kexie: Kexie, org_id: int) -> None:
-    """A submitted report of ``org_id`` waiting for review."""
-    async with kexie.session() as session:
-        author = await session.scalar(select(Member.id).limit(1))
-        today = utcnow().astimezone(kexie.settings.tz).date()
-        activity = Activity(
-            org_id=org_id,
-            author_id=author,
-            status=ActivityStatus.SUBMITTED,
-            activity_date=today,
-            name="科技政策解读会",
-            content="内容",
-            role="主办",
-            headcount=30,
-            outcome="成效",
-            submitted_at=utcnow(),
-            on_time=True,
-            review_state=ReviewState.PENDING,
-        )
-        session.add(activity)
-        await session.flush()
-        activity.ref_no = reference_number(activity.id, kexie.settings.years.year_of(today))
 
 
 async def people(kexie: Kexie) -> dict[str, FakeUser]:
