@@ -15,7 +15,7 @@ from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus, Role
 from core.policy import Action, allowed
 from core.review_buttons import RESUBMIT as RESUBMIT_RETURNED
-from core.rules import ReviewState, format_date, shorten
+from core.rules import ReviewState, format_date, format_month_day, shorten
 from core.schedule_buttons import RESUME_DRAFT
 from core.texts import Raw
 from handlers.common import Buttons, Turn
@@ -99,7 +99,7 @@ def _item_label(turn: Turn, activity: Activity) -> str:
     late = turn.label("mine_item_late") if activity.on_time is False else ""
     return turn.label(
         "mine_item",
-        date=f"{day.month}月{day.day}日" if day else "—",
+        date=format_month_day(day.month, day.day, turn.lang) if day else "—",
         name=name,
         status=turn.label(f"mine_state_{report_state(activity)}"),
         late=late,
@@ -110,7 +110,7 @@ def _returned_line(turn: Turn, activity: Activity) -> Raw:
     day = activity.activity_date
     return turn.t(
         "mine_returned_line",
-        date=f"{day.month}月{day.day}日" if day else "—",
+        date=format_month_day(day.month, day.day, turn.lang) if day else "—",
         name=shorten(activity.name or "", BUTTON_NAME_CHARS),
         reason=shorten(activity.review_reason or "", REASON_CHARS),
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from core.enums import Role
+from core.rules import format_month_day
 from core.texts import Raw
 from handlers import chase, invite, members, mine, org, status
 from handlers.common import Handler, Turn
@@ -71,7 +72,7 @@ async def help_command(turn: Turn) -> None:
         turn.reply(turn.t("stranger"))
         return
     years = turn.settings.years
-    deadline = f"{years.month}月{years.day}日"
+    deadline = format_month_day(years.month, years.day, turn.lang)
     key = home_key(turn.actor, "help")
     explained = (
         ("start", "help", "report", "mine", "cancel") if key == "help" else ("start", "help")
