@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from core.settings import Settings, SettingsError, load_settings, token_problem
+from core.bot_token import token_problem
+from core.settings import Settings, SettingsError, load_settings
 
 GOOD_TOKEN = "123456789:" + "A" * 35
 CJK = re.compile(r"[\u4e00-\u9fff]")

@@ -302,7 +302,7 @@ async def test_a_row_shows_the_report_and_drafts_are_left_out(kexie: Kexie) -> N
             )
         english = await get(client)
         row = row_html(english.text, late)
-        assert cell(row, "role") == "协办 (co-organiser)"
+        assert cell(row, "role") == "Co-organiser (协办)"
         assert cell(row, "state") == "Returned" and cell(row, "late") == "4 days late"
 
 
