@@ -19,19 +19,21 @@ them through ``asyncio.to_thread`` or the server never gets to answer.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.chrome.webdriver import WebDriver
+from selenium.webdriver.support.ui import WebDriverWait
 
 REPO = Path(__file__).resolve().parent.parent
 OUTPUT = REPO / "tests" / "output"  # git-ignored; kept after the run so a person can look
@@ -208,3 +210,23 @@ def assert_no_horizontal_overflow(driver: WebDriver) -> None:
     if len(found) > 20:
         lines.append(f"  … and {len(found) - 20} more")
     raise AssertionError("\n".join(lines))
+
+
+T = TypeVar("T")
+WAIT = 60  # seconds a page may take on a busy machine: a bound, not a timed assertion
+
+
+async def in_thread(call: Callable[..., T], *args: Any) -> T:
+    """Run a blocking Selenium step off the loop that serves the console."""
+    return await asyncio.to_thread(call, *args)
+
+
+def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
+    """Wait until ``condition`` holds, failing with ``what``, the page's URL and what it shows."""
+    try:
+        return WebDriverWait(driver, WAIT).until(condition)
+    except Exception as exc:
+        shown = driver.execute_script("return document.body ? document.body.innerText : ''")
+        raise AssertionError(
+            f"{what} (at {driver.current_url}); the page shows: {shown[:600]!r}"
+        ) from exc

@@ -11,16 +11,14 @@ call runs in a thread (``asyncio.to_thread``) while the loop keeps serving.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 from PIL import Image
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import Select, WebDriverWait
+from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
 from core.rules import ReviewState
@@ -30,32 +28,16 @@ from tests.browser import (
     PHONE,
     assert_no_horizontal_overflow,
     browser,  # noqa: F401  (the fixture)
+    in_thread,
     screenshot,
     set_viewport,
+    wait_for,
 )
 from tests.console import console_server, init_data
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 
-T = TypeVar("T")
-WAIT = 60  # seconds a page may take on a busy machine: a bound, not a timed assertion
 REASON = "参与人数与签到表不符，请核对后重新提交"
-
-
-async def in_thread(call: Callable[..., T], *args: Any) -> T:
-    """Run a blocking Selenium step off the loop that serves the console."""
-    return await asyncio.to_thread(call, *args)
-
-
-def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
-    """Wait until ``condition`` holds, failing with ``what`` and the page's URL otherwise."""
-    try:
-        return WebDriverWait(driver, WAIT).until(condition)
-    except Exception as exc:
-        shown = driver.execute_script("return document.body ? document.body.innerText : ''")
-        raise AssertionError(
-            f"{what} (at {driver.current_url}); the page shows: {shown[:600]!r}"
-        ) from exc
 
 
 def open_console(driver: WebDriver, entry_url: str) -> None:

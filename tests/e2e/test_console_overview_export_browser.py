@@ -5,14 +5,10 @@ viewport on a phone or a desktop."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 
 from scheduler.charts import MAX_ASPECT, WIDTH_PX
 from storage.evidence import open_evidence_store
@@ -22,28 +18,14 @@ from tests.browser import (
     PHONE,
     assert_no_horizontal_overflow,
     browser,  # noqa: F401  (the fixture)
+    in_thread,
     screenshot,
     set_viewport,
+    wait_for,
 )
 from tests.console import console_server, init_data
 from tests.export_data import seed_export_data
 from tests.harness import Kexie
-
-T = TypeVar("T")
-WAIT = 60  # seconds a page may take on a busy machine: a bound, not a timed assertion
-
-
-async def in_thread(call: Callable[..., T], *args: Any) -> T:
-    """Run a blocking Selenium step off the loop that serves the console."""
-    return await asyncio.to_thread(call, *args)
-
-
-def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
-    try:
-        return WebDriverWait(driver, WAIT).until(condition)
-    except Exception as exc:
-        shown = driver.execute_script("return document.body ? document.body.innerText : ''")
-        raise AssertionError(f"{what} (at {driver.current_url}); shows: {shown[:600]!r}") from exc
 
 
 def both_sizes(driver: WebDriver, name: str) -> None:

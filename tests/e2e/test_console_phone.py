@@ -16,13 +16,10 @@ is measured as well.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import functools
 import shutil
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import pytest
@@ -30,7 +27,6 @@ from PIL import Image
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
 from sqlalchemy import select, update
 
 from storage import review
@@ -40,18 +36,18 @@ from tests.browser import (
     OUTPUT,
     PHONE,
     assert_no_horizontal_overflow,
+    in_thread,
     open_chromium,
     require_browser,
     screenshot,
     set_viewport,
+    wait_for,
 )
 from tests.console import console_server, init_data
 from tests.console_checks import open_folds, set_color_scheme, small_tap_targets, text_problems
 from tests.harness import Kexie
 from tests.journeys import submit_report_with_album
 
-T = TypeVar("T")
-WAIT = 60  # seconds a page may take on a busy machine: a bound, not a timed assertion
 REASON = "照片与活动内容不符，请补充活动现场照片"
 DISTRICT_ADMIN, CITY_ADMIN = 7401, 7402
 
@@ -92,20 +88,6 @@ for (const [key, value] of Object.entries(params)) {
 }
 root.setAttribute('data-scheme', scheme);
 """
-
-
-async def in_thread(call: Callable[..., T], *args: Any) -> T:
-    """Run a blocking Selenium step off the loop that serves the console."""
-    return await asyncio.to_thread(call, *args)
-
-
-def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str) -> Any:
-    """Wait until ``condition`` holds, failing with ``what`` and what the page shows."""
-    try:
-        return WebDriverWait(driver, WAIT).until(condition)
-    except Exception as exc:
-        shown = driver.execute_script("return document.body ? document.body.innerText : ''")
-        raise AssertionError(f"{what} (at {driver.current_url}): {shown[:600]!r}") from exc
 
 
 def sign_in(driver: WebDriver, base: str, user_id: int) -> None:
