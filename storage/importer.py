@@ -143,13 +143,10 @@ def sheet_result(sheet: ParsedSheet, annex: str | None) -> ImportResult:
 
 async def sheet_district(session: AsyncSession, sheet: ParsedSheet) -> District | None:
     """The district the summary row names, if any: ``锦江区``, also written ``成都市锦江区``,
-    ``锦江区科协`` or ``锦江``."""
+    ``锦江区科协``, ``锦江`` or ``高新区`` (core/district_match.py drops 四川省 / 成都市)."""
     if not sheet.district:
         return None
-    written = sheet.district.replace(" ", "")
-    for prefix in ("四川省", "成都市"):
-        written = written.removeprefix(prefix)
-    written = written.removesuffix("科协")
+    written = sheet.district.replace(" ", "").removesuffix("科协")
     return await district_by_name(session, written) if written else None
 
 

@@ -48,15 +48,9 @@ async def seed_districts(session: AsyncSession) -> tuple[int, int]:
 
 
 async def district_by_name(session: AsyncSession, name: str) -> District | None:
-    """Find a district by its exact name, or by a unique prefix (``锦江`` → ``锦江区``)."""
-    name = name.strip()
-    found = await session.scalar(select(District).where(District.name == name))
-    if found:
-        return found
-    candidates = (
-        await session.scalars(select(District).where(District.name.startswith(name)))
-    ).all()
-    return candidates[0] if len(candidates) == 1 else None
+    """The district a name means, by the one matching rule of :func:`find_district` (``锦江`` →
+    锦江区, ``高新区`` → 成都高新区); None when it names none or several."""
+    return (await find_district(session, name))[0]
 
 
 async def find_district(session: AsyncSession, typed: str) -> tuple[District | None, DistrictMatch]:

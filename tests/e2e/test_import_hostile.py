@@ -288,6 +288,12 @@ async def test_the_district_may_be_written_with_the_city_or_as_the_association(
             assert (await sheet_district(session, sheet)) == jinjiang, written
             result = await import_registry(session, jinjiang, "1-1", sheet, TODAY)
             assert result.ok, (written, result.errors)
+        # The short names people write for the two zones are matched as the CLI matches them.
+        zones = (("高新区", "成都高新区"), ("天府新区科协", "四川天府新区成都直管区"))
+        for written, meant in zones:
+            sheet.district = written
+            found = await sheet_district(session, sheet)
+            assert found is not None and found.name == meant, written
         sheet.district = "成都市武侯区"
         result = await import_registry(session, jinjiang, "1-1", sheet, TODAY)
         assert [e.key for e in result.errors] == ["imp_err_other_district"]
