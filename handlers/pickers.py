@@ -7,20 +7,22 @@ it and asks :func:`pressed_org` / :func:`pressed_district` whether the presser m
 
 from __future__ import annotations
 
-import unicodedata
 from dataclasses import dataclass
 
 from core.callbacks import Codec, Id
 from core.enums import OrgKind
 from core.policy import Action, allowed, district_target, org_target
+from core.short_names import cut_middle, shared_affixes, text_width
 from handlers.common import Turn
 from storage.models import District, Organisation
 from storage.registry import load_organisation
 
 MAX_ORG_BUTTONS = 50
-# A phone shows about 20 CJK characters across a message; each button in a row loses a little to
-# its padding. Per button, in rows of two or three (one alone has the whole width):
-BUTTON_CHARS = {2: 9, 3: 5}
+# A phone shows about 20 CJK characters (40 half-width units) across a message; each button in a
+# row loses a little to its padding. Per button, in rows of two or three (in half-width units):
+BUTTON_WIDTH = {2: 18, 3: 10}
+# One button alone on its row: what a phone shows of it before the client cuts the end off.
+ORG_BUTTON_WIDTH = 36
 THEN_CARD, THEN_INVITE = "o", "i"  # what follows creating an association
 KIND_CODES = {"e": OrgKind.ENTERPRISE, "z": OrgKind.ZONE}
 
@@ -51,13 +53,21 @@ def kind_label(turn: Turn, kind: str) -> str:
 
 
 def org_buttons(orgs: list[Organisation], codec: Codec[Id]) -> list[list[tuple[str, str]]]:
-    """One button per association (``codec`` carries its id), capped to keep the message short."""
-    return [[(org.name[:60], codec.pack(id=org.id))] for org in orgs[:MAX_ORG_BUTTONS]]
+    """One button per association (``codec`` carries its id), capped to keep the message short.
+
+    A phone cuts a long label at its end, where association names differ (成都市锦江区…科协): a
+    name too long for the button loses the place every button shares at its start and is then
+    cut in the middle (core/short_names.py), so every button reads differently. A name that fits
+    stays whole, as its owners write it."""
+    shown = orgs[:MAX_ORG_BUTTONS]
+    prefix, _suffix = shared_affixes([org.name for org in shown])
+    return [[(_org_label(org.name, prefix), codec.pack(id=org.id))] for org in shown]
 
 
-def name_width(text: str) -> float:
-    """How wide a name shows on a button, in CJK characters (a Latin letter or digit is half)."""
-    return sum(1 if unicodedata.east_asian_width(c) in "WF" else 0.5 for c in text)
+def _org_label(name: str, prefix: int) -> str:
+    if text_width(name) <= ORG_BUTTON_WIDTH:
+        return name
+    return cut_middle(name[prefix:], ORG_BUTTON_WIDTH)
 
 
 def district_buttons(districts: list[District], codec: Codec[Id]) -> list[list[tuple[str, str]]]:
@@ -66,7 +76,7 @@ def district_buttons(districts: list[District], codec: Codec[Id]) -> list[list[t
     rows: list[list[District]] = []
     for district in districts:
         row = rows[-1] + [district] if rows else []
-        if row and len(row) in BUTTON_CHARS and _fits(row):
+        if row and len(row) in BUTTON_WIDTH and _fits(row):
             rows[-1] = row
         else:
             rows.append([district])
@@ -74,7 +84,7 @@ def district_buttons(districts: list[District], codec: Codec[Id]) -> list[list[t
 
 
 def _fits(row: list[District]) -> bool:
-    return max(name_width(d.name) for d in row) <= BUTTON_CHARS[len(row)]
+    return max(text_width(d.name) for d in row) <= BUTTON_WIDTH[len(row)]
 
 
 def new_org_buttons(
