@@ -178,7 +178,7 @@ def render(
 ) -> Response:
     """Render a template outside a :class:`Page` (entry and error pages)."""
     console = console_of(request)
-    language = lang or texts.DEFAULT_LANG
+    language = lang or browser_lang(request)
     context.setdefault("t", lambda key, **params: Markup(texts.t(language, key, **params)))
     context.setdefault("href", lambda path="/", query=None: f"{base_path(request)}{path}")
     context.setdefault("csrf", "")
@@ -189,6 +189,21 @@ def render(
         status_code=status,
     )
     return response
+
+
+def browser_lang(request: Request) -> str:
+    """The language of a page shown before the visitor is known (the way in, its refusals):
+    Chinese whenever the browser lists Chinese at all, English when it lists English and no
+    Chinese, Chinese otherwise. A signed-in visitor's pages follow their /settings instead."""
+    tags = [
+        part.split(";")[0].strip().lower()
+        for part in request.headers.get("accept-language", "")[:200].split(",")
+    ]
+    if any(tag.startswith("zh") for tag in tags):
+        return "zh"
+    if any(tag.startswith("en") for tag in tags):
+        return "en"
+    return texts.DEFAULT_LANG
 
 
 def _static(request: Request) -> Callable[[str], str]:

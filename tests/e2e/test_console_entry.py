@@ -73,3 +73,23 @@ async def test_a_removed_admin_loses_the_console_at_once(kexie: Kexie) -> None:
         async with kexie.session() as session:
             await session.execute(update(Membership).values(active=False))
         assert (await client.get("/console/reports")).status_code == 403
+
+
+async def test_pages_before_sign_in_follow_the_browser_language(kexie: Kexie) -> None:
+    """Chinese first: English only for a browser that lists English and no Chinese."""
+    expired = {"en": "Your session expired", "zh": "登录已过期"}
+    cases = {
+        "en-GB,en;q=0.9": "en",
+        "en-US,en;q=0.9,zh-CN;q=0.5": "zh",
+        "zh-CN,zh;q=0.9,en;q=0.8": "zh",
+        "fr-FR": "zh",
+        "": "zh",
+    }
+    async with console_client(kexie) as client:
+        for header, lang in cases.items():
+            answer = await client.get("/console/reports", headers={"accept-language": header})
+            assert answer.status_code == 401, header
+            assert expired[lang] in answer.text, header
+            other = expired["zh" if lang == "en" else "en"]
+            assert other not in answer.text, header
+            assert f'lang="{"en" if lang == "en" else "zh-CN"}"' in answer.text, header
