@@ -230,7 +230,8 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(review_queue.show_queue, rv.QUEUE_PAGE))
     app.add_handler(_button(review.approve_pressed, rv.APPROVE))
     app.add_handler(_button(review.ask_reason, rv.RETURN))
-    app.add_handler(_button(review_queue.approve_page, rv.APPROVE_PAGE))
+    app.add_handler(_button(review_queue.show_page_files, rv.APPROVE_PAGE))
+    app.add_handler(_button(review_queue.approve_page, rv.CONFIRM_PAGE))
     app.add_handler(_button(review.amend_returned, rv.AMEND))
     app.add_handler(_button(review.resubmit_returned, rv.RESUBMIT))
     # 可能重复 at 提交 (handlers/report/card.py): 仍然提交 submits past the check, 查看那条.
