@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import zlib
+from typing import Any
 
 from core import review_buttons as rv
-from core.callbacks import Id
+from core.callbacks import Codec, Id
 from core.policy import Action, allowed
 from core.rules import format_date, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Buttons, Turn
+from handlers.common import Buttons, Handler, Turn
 from handlers.deliveries import wake_sender
 from handlers.report import report_target
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
@@ -179,3 +180,12 @@ async def approve_page(turn: Turn) -> None:
         done += (await review.approve(turn.session, activity, turn.member.id)).done
     turn.notice(turn.t("review_page_approved", n=done))
     await show_queue(turn, max(1, pressed.page), note=turn.t("review_page_approved", n=done))
+
+
+#: The queue's buttons, for the one assembly (``bot/app.py``): its pages, 本页全部通过 (the
+#: photos first) and 确认全部通过 under them.
+BUTTONS: list[tuple[Handler, Codec[Any]]] = [
+    (show_queue, rv.QUEUE_PAGE),
+    (show_page_files, rv.APPROVE_PAGE),
+    (approve_page, rv.CONFIRM_PAGE),
+]
