@@ -224,13 +224,13 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(CommandHandler("chase", uow(chase_desk.show_chase), PRIVATE))
     app.add_handlers([_button(handler, codec) for handler, codec in chase_desk.BUTTONS])
     # Review (审核, handlers/review.py, review.mmd; buttons: core/review_buttons.py): 通过 / 退回
-    # on cards and in /review (review_queue.py), the reason (flow "review"), 去修改 / 重新提交.
+    # on cards and in /review (review_queue.py: pages, 本页全部通过 → the photos → 确认全部通过),
+    # the reason (flow "review"), 去修改 / 重新提交.
     router.register_flow(review.FLOW, review.receive_reason, review.cancel_reason, review.ask_again)
     app.add_handler(CommandHandler("review", uow(review_queue.show_queue), PRIVATE))
-    app.add_handler(_button(review_queue.show_queue, rv.QUEUE_PAGE))
+    app.add_handlers([_button(handler, codec) for handler, codec in review_queue.BUTTONS])
     app.add_handler(_button(review.approve_pressed, rv.APPROVE))
     app.add_handler(_button(review.ask_reason, rv.RETURN))
-    app.add_handler(_button(review_queue.approve_page, rv.APPROVE_PAGE))
     app.add_handler(_button(review.amend_returned, rv.AMEND))
     app.add_handler(_button(review.resubmit_returned, rv.RESUBMIT))
     # 可能重复 at 提交 (handlers/report/card.py): 仍然提交 submits past the check, 查看那条.

@@ -19,12 +19,19 @@ async def announce(turn: Turn, activity_id: int) -> int:
     queued = await enqueue_deliveries(
         turn.session, activity_id, Timing.from_settings(turn.settings)
     )
+    if queued:
+        wake_sender(turn)
+    return queued
+
+
+def wake_sender(turn: Turn) -> None:
+    """Wake the outbox sender once this update's transaction has committed (what it queued is
+    then visible to it), instead of at its next run."""
     wake = turn.context.bot_data.get(WAKE)
-    if queued and isinstance(wake, asyncio.Event):
+    if isinstance(wake, asyncio.Event):
 
         async def _wake() -> None:
             wake.set()
 
         # Queued before the replies, so it runs first once the transaction has committed.
         turn.later(_wake)
-    return queued

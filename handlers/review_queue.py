@@ -1,20 +1,25 @@
 """/review: the district's queue of pending reports, oldest first, five to a page, each with
 通过 and 退回 (answered by :mod:`handlers.review`), and 本页全部通过 for exactly the reports a page
-showed (a fingerprint of them rides on the button).
+showed (a fingerprint of them rides on the button). 本页全部通过 approves nothing by itself: it
+sends the photos and files of those reports, and under them 确认全部通过, which approves them
+if the page still shows exactly them. Nobody approves five reports unseen.
 """
 
 from __future__ import annotations
 
 import math
 import zlib
+from typing import Any
 
 from core import review_buttons as rv
-from core.callbacks import Id
+from core.callbacks import Codec, Id
 from core.policy import Action, allowed
 from core.rules import format_date, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Buttons, Turn
+from handlers.common import Buttons, Handler, Turn
+from handlers.deliveries import wake_sender
 from handlers.report import report_target
+from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
 from storage import review
 from storage.models import Activity
 
@@ -101,25 +106,86 @@ def _page(turn: Turn, rows: list[Activity], total: int, page: int) -> tuple[Raw,
     return Raw("\n\n".join(lines)), buttons
 
 
-async def approve_page(turn: Turn) -> None:
-    """本页全部通过: the reports shown on the page, if the page still shows them."""
+def _reviewer(turn: Turn) -> bool:
+    """Whether the member reviews some district (told otherwise)."""
     if turn.member is None or not (turn.actor.is_city or turn.actor.district_ids()):
         turn.notice(turn.t("not_allowed"), alert=True)
-        return
-    pressed = turn.button(rv.APPROVE_PAGE)
-    if pressed is None:
-        return
+        return False
+    return True
+
+
+async def _page_as_seen(turn: Turn, pressed: rv.QueuePage) -> list[Activity] | None:
+    """The reports the pressed page showed, if it still shows exactly them; otherwise None,
+    the member told and the page shown again."""
     page = max(1, pressed.page)
     rows, _total = await review.queue(
         turn.session, _districts(turn), offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
     )
-    if _fingerprint(rows) != pressed.seen:
+    if not rows or _fingerprint(rows) != pressed.seen:
         turn.notice(turn.t("review_queue_changed"), alert=True)
         await show_queue(turn, page)
+        return None
+    return [a for a in rows if allowed(turn.actor, Action.REVIEW_REPORT, report_target(a))]
+
+
+async def show_page_files(turn: Turn) -> None:
+    """本页全部通过: approves nothing yet. The photos and files of the reports the page shows
+    are sent (each report's albums captioned with its 编号 and name), and after them the
+    confirmation with 确认全部通过 (:func:`approve_page`). They are queued with this update in
+    the outbox (``scheduler.review_look``); a second press while they are on their way queues
+    nothing, a press after they arrived sends them again."""
+    if not _reviewer(turn):
         return
+    pressed = turn.button(rv.APPROVE_PAGE)
+    if pressed is None:
+        return
+    rows = await _page_as_seen(turn, pressed)
+    if rows is None:
+        return
+    assert turn.member is not None
+    page = max(1, pressed.page)
+    prefix = look_prefix(turn.member.id, page, pressed.seen)
+    looks, on_the_way = await looks_on_the_way(turn.session, prefix)
+    if on_the_way:
+        turn.notice(turn.t("review_look_on_way"))
+        return
+    await queue_look(
+        turn.session,
+        [a.id for a in rows],
+        page=page,
+        seen=pressed.seen,
+        key=prefix + str(looks + 1),
+        chat_id=turn.chat_id,
+        member_id=turn.member.id,
+        now=turn.now,
+    )
+    wake_sender(turn)
+    turn.notice(turn.t("review_look_sending", n=len(rows)))
+
+
+async def approve_page(turn: Turn) -> None:
+    """确认全部通过 (under the page's photos): the reports the page showed, if it still shows
+    them."""
+    if not _reviewer(turn):
+        return
+    pressed = turn.button(rv.CONFIRM_PAGE)
+    if pressed is None:
+        return
+    rows = await _page_as_seen(turn, pressed)
+    if rows is None:
+        return
+    assert turn.member is not None
     done = 0
     for activity in rows:
-        if allowed(turn.actor, Action.REVIEW_REPORT, report_target(activity)):
-            done += (await review.approve(turn.session, activity, turn.member.id)).done
+        done += (await review.approve(turn.session, activity, turn.member.id)).done
     turn.notice(turn.t("review_page_approved", n=done))
-    await show_queue(turn, page, note=turn.t("review_page_approved", n=done))
+    await show_queue(turn, max(1, pressed.page), note=turn.t("review_page_approved", n=done))
+
+
+#: The queue's buttons, for the one assembly (``bot/app.py``): its pages, 本页全部通过 (the
+#: photos first) and 确认全部通过 under them.
+BUTTONS: list[tuple[Handler, Codec[Any]]] = [
+    (show_queue, rv.QUEUE_PAGE),
+    (show_page_files, rv.APPROVE_PAGE),
+    (approve_page, rv.CONFIRM_PAGE),
+]

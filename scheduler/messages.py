@@ -97,9 +97,19 @@ async def _delivery(session: AsyncSession, due: Due) -> list[Part]:
     parts: list[Part] = [("", message(due.kind, activity=activity.id, refs=list(due.refs)))]
     if not (due.kind in (Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED) or edited_files):
         return parts
+    return parts + album_parts(activity, due.key, due.key)
+
+
+def album_parts(activity: Activity, key: str, after: str | None, label: str = "") -> list[Part]:
+    """The albums of a report's evidence files (its ``evidence`` loaded): photos, then
+    documents, :data:`ALBUM_MAX` to a message, the first of each captioned with the report's
+    编号 and name (a delivery's, and /review's 本页全部通过). Each waits for the one before
+    it, the first for the row keyed ``after``; their keys are ``key`` + ``#{label}album1``,
+    ``#{label}docs1``…"""
     photos = [e for e in activity.evidence if e.kind == "photo"]
     documents = [e for e in activity.evidence if e.kind != "photo"]
-    previous = due.key  # each part waits for the one before it: card, photos, documents
+    parts: list[Part] = []
+    previous = after
     for tag, files in (("album", photos), ("docs", documents)):
         for n, start in enumerate(range(0, len(files), ALBUM_MAX), start=1):
             payload = message(ALBUM, activity=activity.id, caption=n == 1)
@@ -108,9 +118,11 @@ async def _delivery(session: AsyncSession, due: Due) -> list[Part]:
                 for e in files[start : start + ALBUM_MAX]
             ]
             payload["documents"] = tag == "docs"
-            payload["after"] = previous
-            parts.append((f"#{tag}{n}", payload))
-            previous = due.key + f"#{tag}{n}"
+            if previous is not None:
+                payload["after"] = previous
+            suffix = f"#{label}{tag}{n}"
+            parts.append((suffix, payload))
+            previous = key + suffix
     return parts
 
 

@@ -95,6 +95,16 @@ async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
     return found
 
 
+async def statuses_under(session: AsyncSession, prefix: str) -> dict[str, str]:
+    """The status of every row whose key starts with ``prefix`` (a few: one member's rows)."""
+    rows = await session.execute(
+        select(OutboxMessage.key, OutboxMessage.status).where(
+            OutboxMessage.key.startswith(prefix, autoescape=True)
+        )
+    )
+    return {key: status for key, status in rows.all()}
+
+
 async def enqueue(
     session: AsyncSession, rows: Sequence[OutRow], now: datetime, *, sent: bool = False
 ) -> int:

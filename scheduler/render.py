@@ -33,6 +33,7 @@ from scheduler.digest_message import render_digest, render_return_reminder
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Button, Outgoing, Picture
 from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
+from scheduler.review_look import REVIEW_LOOK, confirmation
 from scheduler.review_render import returned, review_pending
 from storage.chase import CHASE_KIND
 from storage.evidence import EvidenceStorage
@@ -75,6 +76,8 @@ async def compose(
         return await returned(session, params, lang)
     if message == Kind.REVIEW_PENDING:
         return await review_pending(session, params, lang)
+    if message == REVIEW_LOOK:
+        return await confirmation(session, params, lang)
     if message == CHASE_KIND:
         return await _chase(session, params, lang)
     if message == Kind.DAILY_DIGEST:

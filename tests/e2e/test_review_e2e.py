@@ -3,12 +3,15 @@
 A reporter submits; the district admin gets the card, presses 退回 and types a reason; the
 reporter receives the return, presses 去修改, changes the headcount and presses 重新提交; the
 district admin gets the change (old → new) and presses 通过; the export shows 已通过; /review
-is then empty.
+is then empty. In /review, 本页全部通过 first sends the page's photos and files, then asks to
+confirm (确认全部通过); a page that changed meanwhile is not approved.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -120,23 +123,82 @@ async def test_return_correct_resubmit_approve_export(kexie: Kexie, today: date)
     await admin.expect_any("目前没有待审核的报送")
 
 
+async def review_states(kexie: Kexie) -> dict[str, str]:
+    """Each report's review state, by name."""
+    async with kexie.session() as session:
+        rows = (await session.execute(select(Activity.name, Activity.review_state))).all()
+    return {str(name): str(state) for name, state in rows}
+
+
+async def until(check: Callable[[], bool], timeout: float = 90.0) -> None:
+    """Wait until ``check()`` holds (the sender works through the admin's messages a second
+    each)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not check():
+        assert loop.time() < deadline, "timed out"
+        await asyncio.sleep(0.2)
+
+
 async def test_review_queue_pages_and_approve_page(kexie: Kexie) -> None:
     org = await kexie.org("锦江光电科技科协", district="锦江区")
     reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
     admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
     far = await kexie.member(1203, "district_admin", district="武侯区", first_name="周杰")
     # Names far apart, so no submission is taken for a duplicate of another.
-    for name in ("光电论坛", "科普开放日", "专利申报培训", "院士座谈", "青少年编程营", "质量月"):
+    names = ("光电论坛", "科普开放日", "专利申报培训", "院士座谈", "青少年编程营", "质量月")
+    for name in names:
         await submit_report_with_album(reporter, name)
+    async with kexie.session() as session:
+        refs = {str(a.name): str(a.ref_no) for a in (await session.scalars(select(Activity)))}
+    # The six cards and their files reach the admin first (each sign-in sheet last).
+    await until(lambda: sum(m.file_name == "签到表.pdf" for m in admin.messages) == 6)
     await admin.send("/review")
     page = await admin.expect_any("待审核报送")
     assert "共 6 条" in page.text and "光电论坛" in page.text and "质量月" not in page.text
-    await admin.press("✅ 本页全部通过", page)
+
+    # 本页全部通过 approves nothing yet: the page's photos and files come first, each report's
+    # captioned with its 编号 and name, and after them the confirmation.
+    answer = await toast(admin, "✅ 本页全部通过")
+    assert set((await review_states(kexie)).values()) == {ReviewState.PENDING}
+    assert "正在发送本页 5 条" in answer
+    confirm = await admin.expect_any("核对无误后确认全部通过", timeout=60)
+    assert "以上是本页 5 条报送" in confirm.text and "没有照片" not in confirm.text
+    assert [b.text for row in confirm.buttons for b in row] == ["✅ 确认全部通过", "返回列表"]
+    shown = [
+        m
+        for m in admin.messages
+        if page.message_id < m.message_id < confirm.message_id and m.media_type != "text"
+    ]
+    assert sum(m.media_type == "photo" for m in shown) == 10
+    assert sum(m.file_name == "签到表.pdf" for m in shown) == 5
+    captions = [m.text for m in shown if m.text]
+    for name in names[:5]:
+        assert sum(f"{refs[name]} · {name}" in c for c in captions) == 2  # photos, sheet
+    assert not any("质量月" in c for c in captions)
+    assert set((await review_states(kexie)).values()) == {ReviewState.PENDING}
+
+    # 确认全部通过 approves exactly those five; the confirmation becomes the list again.
+    await admin.press("✅ 确认全部通过", confirm)
     after = await admin.expect_any("已通过本页 5 条")
+    assert after.message_id == confirm.message_id
     assert "质量月" in after.text and "共 1 条" in after.text
+    states = await review_states(kexie)
+    assert [states[n] for n in names] == [ReviewState.APPROVED] * 5 + [ReviewState.PENDING]
     await admin.send("/status")
     status = await admin.expect_any("年报送情况")
     assert "待审核的报送：1 项" in status.text
+
+    # A page that changed after its photos were sent is not approved: it is shown again.
+    assert "正在发送本页 1 条" in await toast(admin, "✅ 本页全部通过")
+    second = await admin.expect_any("以上是本页 1 条报送", timeout=60)
+    await submit_report_with_album(reporter, "全国科技活动周")
+    assert "列表已有变化" in await toast(admin, "✅ 确认全部通过")
+    again = await admin.expect_any("共 2 条")
+    assert again.message_id == second.message_id and "全国科技活动周" in again.text
+    states = await review_states(kexie)
+    assert states["质量月"] == states["全国科技活动周"] == ReviewState.PENDING
+
     await far.send("/review")
     await far.expect_any("目前没有待审核的报送")
     # A forged 通过 from another district reads like a report that does not exist.
