@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from core.rules import format_date
 from exports.details import Thumbnailer, add_details_sheet
-from exports.headers import head_row
+from exports.headers import head_row, print_row
 from exports.layout import Sheet, StyleBook, open_on, row_height
 from exports.names import Entry
 from exports.summary import SummaryTable, add_summary_sheet
@@ -70,15 +70,19 @@ def add_form(
     ws, cell = sheet.ws, sheet.styles.cell
     for count, entry in enumerate(entries, start=1):
         row = entry.row
-        values = (
-            entry.seq,
-            format_date(row.activity_date),
-            row.name,
-            row.content,
-            row.role,
-            row.headcount,
-            row.outcome,
-            entry.label,
+        # Broken by hand where the program would leave one character on a line (headers.py).
+        values = print_row(
+            (
+                entry.seq,
+                format_date(row.activity_date),
+                row.name,
+                row.content,
+                row.role,
+                row.headcount,
+                row.outcome,
+                entry.label,
+            ),
+            WIDTHS,
         )
         sheet.row_no += 1
         sheet.ws.row_dimensions[sheet.row_no].height = row_height(values, WIDTHS)
