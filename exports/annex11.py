@@ -116,7 +116,7 @@ ANNEX_11 = RegistryForm(
         "联系人",
     ),
     person_roles=tuple(str(r) for r in PEOPLE_11),
-    widths=(6, 20, 14, 13, 8, 8, 8, 20, 16, 17, 17, 17, 17, 17),
+    widths=(6, 20, 14, 17, 8, 8, 8, 20, 16, 17, 17, 17, 17, 17),  # 批准时间 as annex 1-3's 时间
     fields=_enterprise_fields,
     summary=_enterprise_summary,
     summary_spans=(2, 2, 3, 1, 1, 1, 1, 1, 1, 1),

@@ -34,7 +34,9 @@ HEADERS = (
 )
 SUBHEADER = "以附件形式提供"
 NOTE = "备注：此表由各企业科协、产业功能区科协填写，经各区（市）县科协汇总后报送市科协创新发展部。"
-WIDTHS = (6, 15, 22, 44, 17, 10, 33, 19)
+# 时间 is 17 wide: LibreOffice draws digits in a proportional font, wider than half a Chinese
+# character, and at 15 printed 2021年11月10 / 日.
+WIDTHS = (6, 17, 22, 44, 17, 10, 33, 19)
 HEADER_ROWS = (4, 5)  # the two header rows, below the 填报单位 line; data starts on row 6
 STYLES = ("center", "center", "body", "body", "center", "center", "body", "link")
 
