@@ -68,9 +68,10 @@ def head_row(sheet: Sheet, headers: Sequence[str | None], *, height: float = 0) 
 
 # Line-breaking rules for Chinese (禁则), as Excel, WPS and LibreOffice apply them: a line never
 # starts with a closing mark nor ends with an opening one.
-CLOSING = frozenset("，。、；：！？）》】」』”’,.;:!?)]%…")
-OPENING = frozenset("（《【「『“‘([")
-CLOSERS = frozenset("）》】」』”’)]")  # the closing marks that end what an opening one began
+# 〔〕 included: a document number is written 锦民〔2020〕9号, never broken 锦民〔 / 2020〕9号.
+CLOSING = frozenset("，。、；：！？）》】」』〕〗］”’,.;:!?)]%…")
+OPENING = frozenset("（《【「『〔〖［“‘([")
+CLOSERS = frozenset("）》】」』〕〗］”’)]")  # the closing marks that end what an opening one began
 NOT_LETTERS = CLOSING | OPENING | frozenset(" \u3000/-—·")
 # The widest line a program may give a column, in display units per column unit: LibreOffice
 # (measured, tests/e2e/test_export_render.py's fonts) puts 10 Chinese characters in a column 20
