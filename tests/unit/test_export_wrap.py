@@ -12,7 +12,8 @@ import pytest
 from openpyxl import load_workbook
 from openpyxl.workbook.workbook import Workbook
 
-from exports.annex11 import ANNEX_11
+from core.registry_rules import fold_space
+from exports.annex11 import ANNEX_11, plain_row
 from exports.annex12 import ANNEX_12
 from exports.headers import orphaned, print_text, wrapped
 from exports.layout import LINE_PT, display_width, usable_width
@@ -84,6 +85,18 @@ def test_no_data_cell_leaves_one_character_on_a_line(
     # the world's long names (and the zones' addresses and 秘书长执行单位) were broken by hand
     least = {"1-3": (1000, 20), "1-1": (120, 10), "1-2": (60, 15)}[annex]
     assert checked > least[0] and broken > least[1], (checked, broken)
+
+
+def test_a_registry_cell_is_broken_only_where_the_import_joins_it_back() -> None:
+    zone = "成都锦江区轨道交通装备制造科学技术协会"
+    row = plain_row([1, zone, "锦民〔2020〕9号", 40], (6, 20, 14, 10))
+    assert row == [1, "成都锦江区轨道\n交通装备制造\n科学技术协会", "锦民\n〔2020〕9号", 40]
+    assert [fold_space(str(v)) for v in row[1:3]] == [zone, "锦民〔2020〕9号"]
+    # Broken at its spaces the name would come back without them, as another association's:
+    # left whole, to the program's wrapping.
+    spaced = "成都高新区 ABC Technology 科学技术协会"
+    assert print_text(spaced, 20) == "成都高新区 ABC\nTechnology\n科学技术协会"
+    assert plain_row([spaced], (20,)) == [spaced]
 
 
 def test_the_text_is_only_ever_broken() -> None:
