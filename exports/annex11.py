@@ -7,7 +7,9 @@ district's summary row laid across the width.
 
 A person column is as wide as its longest ``姓名/职务/电话`` line (within bounds), so each person
 stays on one line of their own and no telephone number breaks at its hyphen; the other columns
-are wide enough for their headers once broken at their break points (exports/headers.py).
+are wide enough for their headers once broken at their break points (exports/headers.py). A
+name or address that would wrap leaving one character on a line is broken by hand into even
+lines (:func:`plain_row`), where the import joins them back (core/registry_rules.fold_space).
 """
 
 from __future__ import annotations
