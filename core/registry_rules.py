@@ -207,9 +207,39 @@ def parse_choice(key: str, text: str) -> tuple[str | None, str | None]:
     return found, None
 
 
+# Chinese characters and marks (CJK radicals to ideographs with kana between, compatibility
+# ideographs, vertical and full-width forms, the rarer ideographs of planes 2 and 3).
+_WIDE = re.compile(
+    "[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
+)
+_LINE_BREAK = re.compile(r"\s*[\r\n\u2028\u2029]\s*")
+
+
+def _joined(match: re.Match[str]) -> str:
+    text, start, end = match.string, match.start(), match.end()
+    before = text[start - 1] if start else ""
+    after = text[end] if end < len(text) else ""
+    return "" if _WIDE.match(before) or _WIDE.match(after) else " "
+
+
+def fold_space(text: str) -> str:
+    """A cell's text on one line: a line break next to a Chinese character or mark is dropped
+    (with the spaces around it), other whitespace folds to one space.
+
+    Chinese puts no space between words, so a line break there only wrapped a long name or
+    address: one typed with Alt+Enter, or one the export broke so no line is a lone character
+    (exports/headers.py ``print_text``: ``成都…科学技术`` / ``协会``, ``…〔2021〕`` / ``3号``,
+    ``…B区`` / ``7栋``). Read back as a space, it would make a new name (associations are
+    matched by name) and a space in every re-imported address. Between two Latin words a line
+    break is still a space (``Tianfu`` / ``Software Park``).
+    """
+    return " ".join(_LINE_BREAK.sub(_joined, text).split())
+
+
 def parse_text(key: str, text: str) -> tuple[str | None, str | None]:
-    """批准文号, 通信地址, 秘书长执行单位: non-empty, within the column's length."""
-    value = " ".join(str(text).split())
+    """批准文号, 通信地址, 秘书长执行单位: non-empty, within the column's length, on one line
+    (:func:`fold_space`)."""
+    value = fold_space(str(text))
     if not value:
         return None, "reg_err_text_empty"
     if len(value) > TEXT_LIMITS.get(key, 200):
@@ -281,8 +311,9 @@ def check_tech_staff(employees: int | None, tech_staff: int | None) -> str | Non
 
 
 def parse_org_name(text: str) -> tuple[str | None, str | None]:
-    """An association's name: one line, 2 to 200 characters."""
-    value = " ".join(normalize(text).split())
+    """An association's name: one line (:func:`fold_space`, before NFKC folds its brackets to
+    Latin ones), 2 to 200 characters."""
+    value = " ".join(normalize(fold_space(text)).split())
     if len(value) < 2:
         return None, "reg_err_org_name"
     if len(value) > 200:

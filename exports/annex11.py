@@ -7,7 +7,9 @@ district's summary row laid across the width.
 
 A person column is as wide as its longest ``姓名/职务/电话`` line (within bounds), so each person
 stays on one line of their own and no telephone number breaks at its hyphen; the other columns
-are wide enough for their headers once broken at their break points (exports/headers.py).
+are wide enough for their headers once broken at their break points (exports/headers.py). A
+name or address that would wrap leaving one character on a line is broken by hand into even
+lines (:func:`plain_row`), where the import joins them back (core/registry_rules.fold_space).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from pathlib import Path
 from openpyxl import Workbook
 
 from core.enums import OfficerRole
+from core.registry_rules import fold_space
 from core.rules import format_date
-from exports.headers import head_row, header
+from exports.headers import head_row, header, print_row
 from exports.layout import Sheet, StyleBook, fit_width, open_on, row_height
 from exports.rows import DistrictFacts, OrgRow
 from exports.summary import SummaryTable, add_summary_sheet, percent
@@ -116,7 +119,7 @@ ANNEX_11 = RegistryForm(
         "联系人",
     ),
     person_roles=tuple(str(r) for r in PEOPLE_11),
-    widths=(6, 20, 14, 13, 8, 8, 8, 20, 16, 17, 17, 17, 17, 17),
+    widths=(6, 20, 14, 17, 8, 8, 8, 20, 16, 17, 17, 17, 17, 17),  # 批准时间 as annex 1-3's 时间
     fields=_enterprise_fields,
     summary=_enterprise_summary,
     summary_spans=(2, 2, 3, 1, 1, 1, 1, 1, 1, 1),
@@ -169,8 +172,11 @@ def add_registry_form(
     sheet_title, unit, orgs, district = section
     sheet = registry_form_head(wb, form, sheet_title, unit, orgs, year, styles)
     styles_of = ("center", "body", "center", "center", "center", "center", "center")
+    plain = len(form.headers) - len(form.person_roles)
     for seq, org in enumerate(orgs, start=1):
-        values: list[Value] = [seq, *form.fields(org)]
+        # Names and addresses broken by hand where the program would leave one character on a
+        # line; the person cells keep one person a line.
+        values = plain_row([seq, *form.fields(org)], sheet.widths[:plain])
         values += [org.people(role) for role in form.person_roles]
         kinds = [styles_of[i] if i < len(styles_of) else "body" for i in range(len(values))]
         if form.kind == "enterprise":
@@ -183,6 +189,20 @@ def add_registry_form(
     if district is not None:
         add_summary_row(sheet, form, district)
     return sheet
+
+
+def plain_row(values: Sequence[Value], widths: Sequence[float]) -> list[Value]:
+    """The plain cells as :func:`exports.headers.print_row` writes them, each broken cell kept
+    only if the import reads it back as the text it was (core/registry_rules.fold_space drops
+    a line break next to a Chinese character): a re-imported export must find each
+    association by its name and keep its address. A break that would lose a space (``成都`` /
+    ``ABC``, broken at ``成都 ABC``) leaves that cell to the program's wrapping."""
+    out: list[Value] = []
+    for value, printed in zip(values, print_row(values, widths), strict=True):
+        if isinstance(printed, str) and fold_space(printed) == fold_space(str(value)):
+            value = printed
+        out.append(value)
+    return out
 
 
 def add_summary_row(sheet: Sheet, form: RegistryForm, district: DistrictFacts) -> int:

@@ -67,7 +67,7 @@ ANNEX_12 = RegistryForm(
         "联系人",
     ),
     person_roles=tuple(str(r) for r in PEOPLE_12),
-    widths=(6, 20, 14, 13, 20, 10, 10, 16, 17, 17, 17, 17, 17, 17),
+    widths=(6, 20, 14, 17, 20, 10, 10, 16, 17, 17, 17, 17, 17, 17),  # 批准时间 as annex 1-3's 时间
     fields=_zone_fields,
     summary=_zone_summary,
     summary_spans=(2, 2, 2, 1, 2, 1, 2, 2),

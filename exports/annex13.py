@@ -16,7 +16,7 @@ from openpyxl import Workbook
 
 from core.rules import format_date
 from exports.details import Thumbnailer, add_details_sheet
-from exports.headers import head_row
+from exports.headers import head_row, print_row
 from exports.layout import Sheet, StyleBook, open_on, row_height
 from exports.names import Entry
 from exports.summary import SummaryTable, add_summary_sheet
@@ -34,7 +34,9 @@ HEADERS = (
 )
 SUBHEADER = "以附件形式提供"
 NOTE = "备注：此表由各企业科协、产业功能区科协填写，经各区（市）县科协汇总后报送市科协创新发展部。"
-WIDTHS = (6, 15, 22, 44, 17, 10, 33, 19)
+# 时间 is 17 wide: LibreOffice draws digits in a proportional font, wider than half a Chinese
+# character, and at 15 printed 2021年11月10 / 日.
+WIDTHS = (6, 17, 22, 44, 17, 10, 33, 19)
 HEADER_ROWS = (4, 5)  # the two header rows, below the 填报单位 line; data starts on row 6
 STYLES = ("center", "center", "body", "body", "center", "center", "body", "link")
 
@@ -70,15 +72,19 @@ def add_form(
     ws, cell = sheet.ws, sheet.styles.cell
     for count, entry in enumerate(entries, start=1):
         row = entry.row
-        values = (
-            entry.seq,
-            format_date(row.activity_date),
-            row.name,
-            row.content,
-            row.role,
-            row.headcount,
-            row.outcome,
-            entry.label,
+        # Broken by hand where the program would leave one character on a line (headers.py).
+        values = print_row(
+            (
+                entry.seq,
+                format_date(row.activity_date),
+                row.name,
+                row.content,
+                row.role,
+                row.headcount,
+                row.outcome,
+                entry.label,
+            ),
+            WIDTHS,
         )
         sheet.row_no += 1
         sheet.ws.row_dimensions[sheet.row_no].height = row_height(values, WIDTHS)

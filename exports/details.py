@@ -17,7 +17,7 @@ from openpyxl.drawing.image import Image as SheetImage
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.rules import format_datetime
-from exports.headers import head_row
+from exports.headers import head_row, print_row
 from exports.layout import Sheet, StyleBook, row_height
 from exports.names import Entry
 from storage.evidence import EvidenceStorage, copy_stream
@@ -38,7 +38,8 @@ HEADERS = (
     "审核状态",
     "缩略图",
 )
-WIDTHS = (6, 24, 24, 14, 12, 18, 15, 8, 10, 10, 15)
+# 单位类型 is 16 wide: 产业功能区科协 on one line in every program, never 产业功能区科 / 协.
+WIDTHS = (6, 24, 24, 16, 12, 18, 15, 8, 10, 10, 15)
 # One style per column, the thumbnail's included: its cell is written empty but bordered, so
 # the grid is closed around the picture.
 STYLES = (
@@ -113,18 +114,21 @@ def add_details_sheet(
     ws, cell = sheet.ws, sheet.styles.cell
     for entry in entries:
         row = entry.row
-        values = (
-            entry.seq,
-            row.name,
-            row.org_name,
-            KIND_NAMES.get(row.org_kind, row.org_kind),
-            row.district_name,
-            format_datetime(row.submitted_at, tz) if row.submitted_at else "",
-            on_time_text(entry),
-            sum(1 for f in row.evidence if f.is_image),
-            row.author_name,
-            REVIEW_NAMES.get(row.review_state, row.review_state),
-            "",  # the thumbnail, drawn over the cell
+        values = print_row(
+            (
+                entry.seq,
+                row.name,
+                row.org_name,
+                KIND_NAMES.get(row.org_kind, row.org_kind),
+                row.district_name,
+                format_datetime(row.submitted_at, tz) if row.submitted_at else "",
+                on_time_text(entry),
+                sum(1 for f in row.evidence if f.is_image),
+                row.author_name,
+                REVIEW_NAMES.get(row.review_state, row.review_state),
+                "",  # the thumbnail, drawn over the cell
+            ),
+            WIDTHS,
         )
         sheet.row_no += 1
         height = row_height(values, WIDTHS)

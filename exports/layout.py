@@ -53,9 +53,15 @@ def display_width(text: str) -> int:
     return n + (len(text.encode()) - n) // 2
 
 
+def usable_width(width: float) -> float:
+    """The display width a cell's text has in a column ``width`` units wide (its margins off),
+    counted on the safe side: the line of this width fits in every spreadsheet program."""
+    return max(width - 1.5, 1.0)
+
+
 def line_count(text: str, width: float) -> int:
     """How many lines ``text`` wraps to in a column ``width`` units wide."""
-    usable = max(width - 1.5, 1.0)
+    usable = usable_width(width)
     return sum(max(1, math.ceil(display_width(line) / usable)) for line in text.split("\n"))
 
 

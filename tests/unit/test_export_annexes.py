@@ -62,7 +62,8 @@ def row_values(ws: Worksheet, row: int) -> list[object]:
 
 
 def joined(values: list[object]) -> list[object]:
-    """Header texts without the line breaks added at their break points (exports/headers.py)."""
+    """Texts without the line breaks added at their break points (exports/headers.py): a
+    header's, or a data cell's that would leave one character on a line."""
     return [v.replace("\n", "") if isinstance(v, str) else v for v in values]
 
 
@@ -125,7 +126,7 @@ async def test_annex13_district_form(env: Env) -> None:
         "2021年11月3日",
         "2021年11月30日",
     ]
-    assert [r[2] for r in data] == [
+    assert joined([r[2] for r in data]) == [
         TRICKY_NAME, "院士专家工作站/培育:座谈*会?", "科技政策解读会", "年末学术交流",
     ]  # fmt: skip
     assert [r[4] for r in data] == ["主办", "主办", "协办", "主办"]
@@ -141,7 +142,8 @@ async def test_annex13_district_form(env: Env) -> None:
 
     # User text is text: the formula-looking name is a string, and no formula is in the file.
     tricky = ws["C6"]
-    assert tricky.data_type == "s" and tricky.value == TRICKY_NAME and tricky.quotePrefix
+    assert tricky.data_type == "s" and tricky.quotePrefix
+    assert tricky.value == '=HYPERLINK\n("http://x")讲座'  # broken: 讲座 stays whole
     with zipfile.ZipFile(workbook_path) as xlsx:
         for name in xlsx.namelist():
             if name.startswith("xl/worksheets/sheet"):
@@ -186,7 +188,7 @@ async def test_details_sheet_is_separate_with_thumbnails(env: Env) -> None:
             assert cell.border.left.style == cell.border.right.style == "thin", cell.coordinate
             assert cell.border.top.style == cell.border.bottom.style == "thin", cell.coordinate
     assert [r[0] for r in rows] == [1, 2, 3, 4]
-    assert [r[2] for r in rows] == [
+    assert joined([r[2] for r in rows]) == [
         "成都智造科技有限公司科协",
         "锦江国资公司科协",
         "锦江产业功能区科协",
@@ -247,10 +249,10 @@ async def test_org_scope(env: Env) -> None:
     ws = load_workbook(result.files[0])["附件1-3"]
     # An association's own form: it fills and stamps it, its district named beside it.
     assert ws["A3"].value == "填报单位（盖章）：成都智造科技有限公司科协（锦江区）"
-    assert [ws.cell(r, 3).value for r in (6, 7)] == [TRICKY_NAME, "年末学术交流"]
+    assert joined([ws.cell(r, 3).value for r in (6, 7)]) == [TRICKY_NAME, "年末学术交流"]
     ws11 = load_workbook(result.files[1])["附件1-1"]
     assert ws11["A3"].value == ws["A3"].value
-    assert ws11["B6"].value == "成都智造科技有限公司科协"
+    assert joined([ws11["B6"].value]) == ["成都智造科技有限公司科协"]
     assert ws11["A7"].value == "所属区（市）县"  # the district summary follows the one row
 
 
@@ -280,7 +282,9 @@ async def test_annex11(env: Env) -> None:
     assert row_values(ws, 5) == [None] * 9 + ["姓名/职务/电话"] * 5
     assert {"A2:N2", *(f"{c}4:{c}5" for c in "ABCDEFGHI")} <= merges(ws)
     first = row_values(ws, 6)
-    assert first[:9] == [
+    # 12 characters in a column 20 wide: 11 + 1 at LibreOffice's width, so broken 6 + 6.
+    assert first[1] == "成都智造科技\n有限公司科协"
+    assert joined(first[:9]) == [
         1, "成都智造科技有限公司科协", "锦科协〔2021〕3号", "2021年3月15日", 320, 85, 60,
         "成都市锦江区工业园区1号", "民企",
     ]  # fmt: skip
@@ -317,7 +321,8 @@ async def test_annex12(env: Env) -> None:
     assert row_values(ws, 5) == [None] * 8 + ["姓名/职务/电话"] * 6
     assert {f"{c}4:{c}5" for c in "ABCDEFGH"} <= merges(ws)
     row = row_values(ws, 6)
-    assert row[:8] == [
+    assert row[2] == "锦民\n〔2020〕9号"  # 锦民〔2020〕9 / 号 in 14: broken before the bracket
+    assert joined(row[:8]) == [
         1, "锦江产业功能区科协", "锦民〔2020〕9号", "2020年9月1日", "锦江区功能区大道8号", 40, 300,
         "锦江区科技局",
     ]  # fmt: skip

@@ -6,22 +6,29 @@ import functools
 import io
 from datetime import date
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+from openpyxl import load_workbook
 from sqlalchemy import func, select
 
 from core.enums import OrgKind
-from core.registry_rules import Person
+from core.registry_rules import Person, fields_for
 from core.texts import plain
+from exports.scope import Level, Scope
+from exports.service import gather, write_exports
 from storage.db import Database
+from storage.evidence import EvidenceStore
+from storage.import_sheet import ANNEXES
 from storage.importer import error_lines, import_registry, read_sheet
 from storage.models import District, Organisation
-from storage.officers import people_of
+from storage.officers import people_of, replace_officers
 from storage.registry import (
     create_organisation,
     district_by_name,
     load_organisation,
     missing_fields,
 )
+from tests import forms_world
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 TODAY = date(2021, 11, 5)
@@ -247,3 +254,58 @@ def test_missing_columns_are_named() -> None:
     missing = {e.header for e in parsed.errors if e.key == "imp_err_column_missing"}
     assert "批准文号" in missing and "联系人" in missing and "员工总数" not in missing
     assert parsed.rows == []
+
+
+async def test_an_export_imported_back_changes_nothing(db: Database, tmp_path: Path) -> None:
+    """锦江区's associations of the forms world (tests/forms_world.py: long names, addresses the
+    export breaks so no line is one character) exported as annexes 1-1 and 1-2 and imported
+    back: every association found by its name, no duplicate, every field as it was."""
+    district = await _district(db)
+    unique = {o.name: o for o in forms_world.orgs()[::-1] if o.district_name == "锦江区"}
+    world = list(unique.values())[::-1]  # names are unique in a district: the first of each
+    async with db.session() as session:
+        for row in world:
+            org = Organisation(district_id=district.id, kind=row.kind, name=row.name, officers=[])
+            for spec in fields_for(OrgKind(row.kind)):
+                if spec.kind == "person":
+                    people = [
+                        Person(p.name, p.title or "", p.phone or "")
+                        for p in row.officers.get(spec.key, ())
+                    ]
+                    replace_officers(org, spec.key, people)
+                elif spec.key != "zone_form":
+                    setattr(org, spec.key, getattr(row, spec.key))
+            session.add(org)
+    async with db.session() as session:
+        data = await gather(
+            session,
+            Scope(Level.DISTRICT, forms_world.YEAR, district_id=district.id),
+            ("1-1", "1-2"),
+        )
+    files = write_exports(
+        data, tmp_path / "out", EvidenceStore(tmp_path / "evidence"), ZoneInfo("Asia/Shanghai"),
+        thumbnails=False, bundle=False,
+    )  # fmt: skip
+    broken: list[str] = []
+    for path in files.files:
+        annex = path.name[2:5]
+        rows = load_workbook(path).active.iter_rows(min_row=6, max_col=8, values_only=True)
+        broken += [v for row in rows for v in row if isinstance(v, str) and "\n" in v]
+        async with db.session() as session:
+            result = await import_registry(
+                session, district, annex, path.read_bytes(), date(2021, 12, 31)
+            )
+        assert result.ok, result.errors
+        mine = [o.name for o in world if o.kind == ANNEXES[annex]]
+        assert (result.created, sorted(result.updated)) == ([], sorted(mine))
+    # The file broke names and addresses (and a 秘书长执行单位), each read back whole.
+    assert "成都锦江区轨道\n交通装备制造\n科学技术协会" in broken and len(broken) >= 5, broken
+    assert await _count(db) == len(world)
+    for row in world:
+        org = await _org(db, row.name)
+        for spec in fields_for(OrgKind(row.kind)):
+            if spec.kind == "person":
+                expected = [(p.name, p.title, p.phone) for p in row.officers.get(spec.key, ())]
+                assert [(p.name, p.title, p.phone) for p in people_of(org, spec.key)] == expected
+            elif spec.key != "zone_form":
+                assert getattr(org, spec.key) == getattr(row, spec.key), (row.name, spec.key)

@@ -14,6 +14,7 @@ from core.registry_rules import (
     check_tech_staff,
     field_by_key,
     fields_for,
+    fold_space,
     header_key,
     parse_approval_date,
     parse_choice,
@@ -185,6 +186,32 @@ def test_texts_and_names() -> None:
     assert parse_text("approval_no", "x" * 201) == (None, "reg_err_text_long")
     assert parse_org_name("  示例科协 ") == ("示例科协", None)
     assert parse_org_name("x") == (None, "reg_err_org_name")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # A line break wrapping Chinese text is no space: the export breaks long names and
+        # addresses (exports/headers.print_text), a district may with Alt+Enter.
+        ("成都锦江区轨道\n交通装备制造\n科学技术协会", "成都锦江区轨道交通装备制造科学技术协会"),
+        ("成都市锦江区 \r\n 工业园区1号", "成都市锦江区工业园区1号"),  # with spaces around
+        ("锦民\n〔2020〕9号", "锦民〔2020〕9号"),  # before a bracket
+        ("锦科协〔2021〕\n3号", "锦科协〔2021〕3号"),  # after one, before a digit
+        ("天府软件园B区\n7栋", "天府软件园B区7栋"),
+        ("成都ABC\n科技有限公司", "成都ABC科技有限公司"),
+        ("锦江区产学研对接会\n(第2期)", "锦江区产学研对接会(第2期)"),  # as NFKC stores it
+        ("高新区、\n天府大道", "高新区、天府大道"),
+        # Elsewhere whitespace folds to one space, as before.
+        ("Tianfu\nSoftware  Park", "Tianfu Software Park"),
+        ("成都市  锦江区\t1号", "成都市 锦江区 1号"),
+        ("Room 7\n\n8F", "Room 7 8F"),
+        ("\n成都\n", "成都"),
+    ],
+)
+def test_a_line_break_in_chinese_is_dropped(text: str, expected: str) -> None:
+    assert fold_space(text) == expected
+    assert parse_text("address", text) == (expected, None)
+    assert parse_org_name(text) == (expected, None)
 
 
 def test_fields_follow_the_annexes() -> None:
