@@ -273,9 +273,28 @@ def parse_person(text: str) -> tuple[Person | None, str | None]:
     return Person(name, title, phone), None
 
 
+# ``张三/总工程师/`` with nothing after its second slash: the phone is on the next line.
+_PERSON_HEAD = re.compile(r"[^/／]*[/／][^/／]*[/／]\s*")
+
+
+def _people_lines(text: str) -> list[str]:
+    """The cell's people, one per item: a line holding only ``姓名/职务/`` is joined with the
+    next when that one is a bare phone (the printed forms break a person there to save width)."""
+    lines: list[str] = []
+    for line in (part.strip() for part in _PEOPLE_SPLIT.split(text)):
+        if not line:
+            continue
+        if lines and _PERSON_HEAD.fullmatch(lines[-1]) and not re.search("[/／]", line):
+            lines[-1] += line
+        else:
+            lines.append(line)
+    return lines
+
+
 def parse_people(role: str, text: str) -> tuple[list[Person] | None, str | None]:
-    """A person column: one person, or one per line for 副主席 / 副秘书长."""
-    lines = [line for line in _PEOPLE_SPLIT.split(str(text)) if line.strip()]
+    """A person column: one person, or one per line for 副主席 / 副秘书长; a person may be
+    written on two lines, broken after the title's slash."""
+    lines = _people_lines(str(text))
     if not lines:
         return None, "reg_err_person_format"
     if len(lines) > 1 and role not in MULTI_OFFICERS:

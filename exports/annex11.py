@@ -23,15 +23,15 @@ from openpyxl import Workbook
 from core.enums import OfficerRole
 from core.registry_rules import fold_space
 from core.rules import format_date
-from exports.headers import head_row, header, print_row
+from exports.headers import fits, head_row, header, print_row
 from exports.layout import Sheet, StyleBook, fit_width, open_on, row_height
 from exports.rows import DistrictFacts, OrgRow
 from exports.summary import SummaryTable, add_summary_sheet, percent
 
 PERSON_HINT = "姓名/职务/电话"
-# A person column's least and greatest width: its hint and the 1-1 summary labels fit the least;
+# A person column's least and greatest width: its hint fits the least (the summary labels wrap);
 # a person longer than the greatest wraps (rare: a long title and a landline).
-PERSON_WIDTH = (20.0, 38.0)
+PERSON_WIDTH = (18.0, 30.0)
 HEADER_ROWS = (4, 5)  # below the label, the title and the 填报单位 line; data from row 6
 Value = str | int | None
 # A form's sheet title, its 填报单位, its associations, and the district of its summary row.
@@ -131,9 +131,29 @@ def form_widths(form: RegistryForm, orgs: Sequence[OrgRow]) -> list[float]:
     widths = list(form.widths)
     people = len(form.person_roles)
     for index, role in enumerate(form.person_roles, start=len(widths) - people):
-        lines = [p.cell_text() for org in orgs for p in org.officers.get(role, ())]
+        lines = [
+            line for org in orgs for p in org.officers.get(role, ()) for line in p.cell_lines()
+        ]
         widths[index] = fit_width(lines, *PERSON_WIDTH)
+    return _summary_labels_fit(form, widths)
+
+
+def _summary_labels_fit(form: RegistryForm, widths: list[float]) -> list[float]:
+    """Widen a summary label's last column until the label, broken at its break points, fits
+    (``（已建/科技企业）`` is not broken inside its brackets): the row is laid across the narrow
+    person columns."""
+    texts = form.summary(DistrictFacts(id=0, name=""))  # labels at even places, figures between
+    start = 0
+    for index, span in enumerate(form.summary_spans):
+        if index % 2 == 0:
+            while not _label_fits(texts[index], sum(widths[start : start + span])):
+                widths[start + span - 1] += 0.5
+        start += span
     return widths
+
+
+def _label_fits(label: str, width: float) -> bool:
+    return all(fits(line, width) for line in header(label, width).split("\n"))
 
 
 def registry_form_head(

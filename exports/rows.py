@@ -57,6 +57,14 @@ class Person:
         """``张三/总工程师/028-12345678`` (missing parts left empty)."""
         return "/".join((self.name, self.title or "", self.phone or ""))
 
+    def cell_lines(self) -> tuple[str, ...]:
+        """The person as printed: ``张三/总工程师/`` over ``028-12345678``. Broken after the
+        slash, a person takes half the width on paper (five or six person columns are most of a
+        form's width), and the import joins the two lines back
+        (:func:`core.registry_rules.parse_people`). Without a phone, one line."""
+        head = f"{self.name}/{self.title or ''}/"
+        return (head, self.phone) if self.phone else (head,)
+
 
 @dataclass(frozen=True)
 class OrgRow:
@@ -80,8 +88,8 @@ class OrgRow:
     officers: dict[str, tuple[Person, ...]] = field(default_factory=dict)
 
     def people(self, role: str) -> str:
-        """The person cell of a role: one ``姓名/职务/电话`` per line."""
-        return "\n".join(p.cell_text() for p in self.officers.get(role, ()))
+        """The person cell of a role: each ``姓名/职务/电话`` on its lines (``cell_lines``)."""
+        return "\n".join(line for p in self.officers.get(role, ()) for line in p.cell_lines())
 
 
 @dataclass(frozen=True)

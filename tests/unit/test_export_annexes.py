@@ -288,15 +288,17 @@ async def test_annex11(env: Env) -> None:
         1, "成都智造科技有限公司科协", "锦科协〔2021〕3号", "2021年3月15日", 320, 85, 60,
         "成都市锦江区工业园区1号", "民企",
     ]  # fmt: skip
-    assert first[9] == "张三/总工程师/028-12345678"
-    assert first[10] == "李四/副总经理/13800000001\n王五/研发部长/13800000002"
-    assert first[11] == "赵六/办公室主任/13800000003"
+    # A person on two lines, broken after the title's slash (the import joins them back).
+    assert first[9] == "张三/总工程师/\n028-12345678"
+    assert first[10] == "李四/副总经理/\n13800000001\n王五/研发部长/\n13800000002"
+    assert first[11] == "赵六/办公室主任/\n13800000003"
     assert first[12] is None or first[12] == ""
-    assert first[13] == "=钱七/干事/13800000004" and ws["N6"].data_type == "s"
-    assert ws.row_dimensions[6].height >= 2 * 13.5  # two vice-chairs on two lines
-    # Each person column is wide enough for its longest person on one line, phone and all.
-    assert ws.column_dimensions["J"].width >= 1.5 + 2 * 6 + 1.2 * 14  # 张三/总工程师/028-…
-    assert ws.column_dimensions["K"].width > ws.column_dimensions["M"].width == 20
+    assert first[13] == "=钱七/干事/\n13800000004" and ws["N6"].data_type == "s"
+    assert ws.row_dimensions[6].height >= 4 * 13.5  # two vice-chairs on four lines
+    # Each person column is wide enough for its longest line: a landline and its hyphen whole.
+    assert ws.column_dimensions["J"].width >= 1.5 + 1.2 * 12  # 028-12345678
+    # M is empty (the hint's width, 18) but carries the summary's 比例（已建/科技企业）: widened.
+    assert ws.column_dimensions["M"].width == 20 > annex11.PERSON_WIDTH[0]
     assert row_values(ws, 7)[:2] == [2, "锦江国资公司科协"]  # the inactive one is left out
     summary = joined([v for v in row_values(ws, 8) if v not in (None, "")])
     assert summary == [
@@ -326,9 +328,9 @@ async def test_annex12(env: Env) -> None:
         1, "锦江产业功能区科协", "锦民〔2020〕9号", "2020年9月1日", "锦江区功能区大道8号", 40, 300,
         "锦江区科技局",
     ]  # fmt: skip
-    assert row[8] == "孙八/主任/028-8888"
+    assert row[8] == "孙八/主任/\n028-8888"
     assert row[9] == "周九/主任/"
-    assert row[13] == "吴十//13900000000"
+    assert row[13] == "吴十//\n13900000000"
     summary = joined([v for v in row_values(ws, 7) if v not in (None, "")])
     assert summary == [
         "所属区（市）县", "锦江区", "已建功能区科协数量", "1",

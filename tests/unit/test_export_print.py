@@ -13,6 +13,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
+from core.registry_rules import parse_people
 from exports import annex11, headers
 from exports.layout import fit_width
 from exports.service import write_exports
@@ -124,7 +125,9 @@ def test_each_summary_carries_its_own_annex(city: dict[str, Workbook]) -> None:
         assert ws.page_setup.fitToHeight == 1 and ws.page_setup.orientation == "portrait"
 
 
-def test_one_person_per_line_and_every_phone_whole(city: dict[str, Workbook]) -> None:
+def test_each_person_on_two_lines_read_back_whole(city: dict[str, Workbook]) -> None:
+    """A person prints as ``姓名/职务/`` over the phone: each line unbroken in its column (or the
+    column at its widest), the row tall enough, and the cell read back as the same people."""
     low, high = annex11.PERSON_WIDTH
     people = 0
     for annex, form in (("1-1", annex11.ANNEX_11), ("1-2", forms_world_annex12())):
@@ -136,13 +139,18 @@ def test_one_person_per_line_and_every_phone_whole(city: dict[str, Workbook]) ->
                 most = 1
                 for col in range(first, len(form.headers) + 1):
                     text = ws.cell(row, col).value or ""
-                    lines = text.split("\n") if text else []
+                    if not text or text == "无":
+                        continue
+                    lines = text.split("\n")
                     most = max(most, len(lines))
-                    for person in lines:
-                        assert person.count("/") == 2, (ws.title, row, col, text)
-                        # The column shows the person unbroken (or is at its widest).
-                        assert fit_width([person], low, high) <= cols[col] or cols[col] == high
-                        people += 1
+                    for line in lines:
+                        assert fit_width([line], low, high) <= cols[col] or cols[col] == high
+                    role = "vice_chair"  # a role that holds several people
+                    found, error = parse_people(role, text)
+                    assert error is None and found is not None, (ws.title, row, col, text)
+                    assert len(found) == len(lines) // 2, (ws.title, row, col, text)
+                    assert all(p.phone and "/" not in p.phone for p in found), text
+                    people += len(found)
                 assert height >= most * 13.5, (ws.title, row)
                 assert ws.cell(row, first).alignment.wrap_text
     assert people > 200
