@@ -8,7 +8,8 @@ documents.
 
 Buttons: ``exp:annex:<13|11|12|all>``, ``exp:year:<YYYY>``, ``exp:where:<district id|city>``,
 ``exp:cancel`` (the codecs below), and ``export:start`` on the scheduler's messages. Every choice
-is checked against the policy again when pressed.
+is checked against the policy again when pressed. Where an admin may export and starting the run
+(its policy check and job) are ``services/export.py``'s, shared with the console's export page.
 """
 
 from __future__ import annotations
@@ -18,18 +19,14 @@ from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
 
-from sqlalchemy import select
-
 from core.callbacks import Codec, constant, id_codec
-from core.policy import Action, Target, allowed
 from core.rules import EARLIEST_DATE, normalize
-from exports import jobs
-from exports.scope import Level, Scope
 from handlers.common import Buttons, Turn
 from handlers.export_run import ANNEX_KEYS, ExportTask, annex_label, first_progress, spawn
 from handlers.pickers import district_buttons
+from services import export as exporting
 from storage import chat_state
-from storage.models import ChatState, District
+from storage.models import ChatState
 
 FLOW = "export"
 YEARS_OFFERED = 3
@@ -70,24 +67,16 @@ EXP_APPROVED = constant("exp:approved")
 # the conversation
 
 
-def _districts_allowed(turn: Turn) -> list[int] | None:
-    """District ids the actor may export (None: every district, i.e. a city admin)."""
-    if turn.actor.is_city:
-        return None
-    return turn.actor.district_ids()
-
-
 async def start_export(turn: Turn) -> None:
     """/export: refuse outsiders and a second running export; else ask which annex."""
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    scope = _districts_allowed(turn)
-    if scope is not None and not scope:
-        turn.reply(turn.t("not_allowed"))
+    if (await exporting.places(turn.session, turn.actor)).empty:
+        turn.reply(turn.t(exporting.Refusal.NOT_ALLOWED))
         return
-    if await jobs.running_job(turn.session, turn.member.id) is not None:
-        turn.reply(turn.t("export_busy"))
+    if await exporting.busy(turn.session, turn.member.id):
+        turn.reply(turn.t(exporting.Refusal.BUSY))
         return
     await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.ANNEX, data={})
     turn.reply(turn.t("export_choose_annex"), _annex_buttons(turn))
@@ -187,21 +176,17 @@ async def _after_year(turn: Turn, annex: str, year: int) -> None:
     """A single-district admin starts now; a city admin (or one of several districts) chooses
     where."""
     assert turn.member is not None
-    allowed_ids = _districts_allowed(turn)
-    if allowed_ids is not None and len(allowed_ids) == 1:
-        await _begin(turn, annex, year, allowed_ids[0])
+    places = await exporting.places(turn.session, turn.actor)
+    if places.single is not None:
+        await _begin(turn, annex, year, places.single.id)
         return
     state = await chat_state.get_state(turn.session, turn.member.id)
     data = {"annex": annex, "year": year, "approved_only": _approved_only(state)}
     await chat_state.set_state(turn.session, turn.member.id, FLOW, ExportStep.WHERE, data=data)
-    query = select(District).order_by(District.sort_order, District.id)
-    if allowed_ids is not None:
-        query = query.where(District.id.in_(allowed_ids))
-    districts = list(await turn.session.scalars(query))
     buttons: list[list[tuple[str, str]]] = []
-    if allowed_ids is None:
+    if places.city:
         buttons.append([(turn.label("btn_export_city"), EXP_WHERE_CITY.pack())])
-    buttons += district_buttons(districts, EXP_WHERE)
+    buttons += district_buttons(places.districts, EXP_WHERE)
     buttons.append([(turn.label("btn_export_cancel"), EXP_CANCEL.pack())])
     turn.edit(
         turn.t("export_choose_where", annex=annex_label(turn.lang, annex), year=year), buttons
@@ -257,41 +242,31 @@ async def cancel_export(turn: Turn, state: ChatState) -> None:
 
 
 async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> None:
-    """Check the permission, claim the job, turn the pressed message into the progress one."""
+    """Start the run (services.export checks the permission and claims the job); the pressed
+    message becomes the progress one."""
     assert turn.member is not None
     approved_only = _approved_only(await chat_state.get_state(turn.session, turn.member.id))
-    if district_id is None:
-        permitted = allowed(turn.actor, Action.EXPORT_CITY, Target())
-        scope = Scope(Level.CITY, year, approved_only=approved_only, years=turn.settings.years)
-        where = turn.label("export_where_city")
-    else:
-        district = await turn.session.get(District, district_id)
-        permitted = district is not None and allowed(
-            turn.actor, Action.EXPORT, Target(district_id=district_id)
-        )
-        scope = Scope(
-            Level.DISTRICT,
-            year,
-            district_id=district_id,
-            approved_only=approved_only,
-            years=turn.settings.years,
-        )
-        where = district.name if district else ""
     await chat_state.clear_state(turn.session, turn.member.id)
-    if not permitted:
-        turn.edit(turn.t("not_allowed"))
+    started = await exporting.start_run(
+        turn.session,
+        turn.actor,
+        annex=annex,
+        year=year,
+        district_id=district_id,
+        approved_only=approved_only,
+        years=turn.settings.years,
+    )
+    if isinstance(started, exporting.Refusal):
+        turn.edit(turn.t(started))
         return
-    if await jobs.running_job(turn.session, turn.member.id) is not None:
-        turn.edit(turn.t("export_busy"))
-        return
-    job = await jobs.open_job(turn.session, turn.member.id, f"{annex}:{scope.key()}")
+    where = started.district.name if started.district else turn.label("export_where_city")
     message = turn.query.message if turn.query else None
     task = ExportTask(
-        job_id=job.id,
+        job_id=started.job_id,
         chat_id=turn.chat_id,
         message_id=message.message_id if message else None,
         lang=turn.lang,
-        scope=scope,
+        scope=started.scope,
         annex=annex,
         heading=turn.label(
             "export_heading", annex=annex_label(turn.lang, annex), where=where, year=year

@@ -5,7 +5,8 @@ to download. The export itself runs as the chat's does (``web/export_runs.py``) 
 also arrive in the admin's chat.
 
 Every run page and download is checked against the policy again; another district's run is a
-404, as a missing one is.
+404, as a missing one is. The places offered and starting a run (its policy check and job) are
+``services/export.py``'s, shared with the chat.
 """
 
 from __future__ import annotations
@@ -18,25 +19,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from core.policy import Action, Target, allowed
 from core.rules import EARLIEST_DATE
 from core.texts import plain
 from exports import jobs
 from exports.cli import human_size
-from exports.scope import Level, Scope
 from exports.service import CHOICES
+from services import export as exporting
+from services.export import RunKey, parse_run_key
 from storage.models import District, ExportJob, utcnow
-from web.export_runs import (
-    PROGRESS,
-    RunKey,
-    WebRun,
-    forget_old_runs,
-    is_stale,
-    parse_run_key,
-    run_files,
-    run_key,
-    start,
-)
+from web.export_runs import PROGRESS, WebRun, forget_old_runs, is_stale, run_files, start
 from web.page import Page, Refused, form_value, not_found, page
 from web.params import number, path_id
 
@@ -56,18 +47,6 @@ def _label(lang: str, annex: str) -> str:
     return plain(lang, f"export_annex_{annex.replace('-', '')}")
 
 
-async def _districts(p: Page) -> list[District]:
-    """The districts the visitor may export (every one for a city admin)."""
-    query = select(District).order_by(District.sort_order, District.id).limit(100)
-    if p.districts is not None:
-        query = query.where(District.id.in_(p.districts))
-    return [
-        d
-        for d in await p.db.scalars(query)
-        if allowed(p.actor, Action.EXPORT, Target(district_id=d.id))
-    ]
-
-
 async def _form(p: Page, status: int = 200, problem: str | None = None) -> Response:
     recent = await p.db.scalars(
         select(ExportJob)
@@ -77,6 +56,7 @@ async def _form(p: Page, status: int = 200, problem: str | None = None) -> Respo
     )
     runs = [(job, parse_run_key(job.scope)) for job in recent]
     this_year = _this_year(p)
+    places = await exporting.places(p.db, p.actor)
     return p.render(
         "export.html",
         status=status,
@@ -84,8 +64,8 @@ async def _form(p: Page, status: int = 200, problem: str | None = None) -> Respo
         annexes=CHOICES,
         years=list(range(this_year, EARLIEST_DATE.year - 1, -1)),
         this_year=this_year,
-        districts=await _districts(p),
-        city=allowed(p.actor, Action.EXPORT_CITY, Target()),
+        districts=places.districts,
+        city=places.city,
         runs=[(job, key, _label(p.lang, key.annex)) for job, key in runs if key is not None],
         problem=problem,
     )
@@ -98,8 +78,8 @@ async def export_form(request: Request) -> Response:
 
 
 async def start_export(request: Request) -> Response:
-    """Check the choices against the policy, claim the job, start the export in the background
-    and send the browser to its progress page."""
+    """Start the run (services.export checks the choices against the policy and claims the
+    job), then the export in the background; send the browser to its progress page."""
     async with page(request, post=True) as p:
         annex = form_value(request, "annex")
         year_text = form_value(request, "year")
@@ -109,44 +89,43 @@ async def start_export(request: Request) -> Response:
             raise Refused(400, "web_bad_request")
         approved_only = form_value(request, "approved_only") == "1"
         bundle = form_value(request, "bundle") == "1"
-        if where == CITY:
-            if not allowed(p.actor, Action.EXPORT_CITY, Target()):
-                log.info("console: member %s refused a city export", p.member.id)
-                raise Refused(403, "web_export_city_only")
-            scope = Scope(Level.CITY, year, approved_only=approved_only, years=p.settings.years)
-            place = plain(p.lang, "export_where_city")
-        else:
-            district_id = number(where)
-            district = await p.db.get(District, district_id) if district_id else None
-            if district is None or not allowed(
-                p.actor, Action.EXPORT, Target(district_id=district.id)
-            ):
-                raise not_found()
-            scope = Scope(
-                Level.DISTRICT,
-                year,
-                district_id=district.id,
-                approved_only=approved_only,
-                years=p.settings.years,
-            )
-            place = district.name
-        if await jobs.running_job(p.db, p.member.id) is not None:
-            return await _form(p, 409, "export_busy")
-        job = await jobs.open_job(p.db, p.member.id, run_key(annex, scope, bundle))
+        district_id = None if where == CITY else number(where)
+        if where != CITY and not district_id:
+            raise not_found()
+        started = await exporting.start_run(
+            p.db,
+            p.actor,
+            annex=annex,
+            year=year,
+            district_id=district_id,
+            approved_only=approved_only,
+            years=p.settings.years,
+            bundle=bundle,
+        )
+        if started is exporting.Refusal.BUSY:
+            return await _form(p, 409, started)
+        if started is exporting.Refusal.NOT_ALLOWED:
+            if district_id is not None:
+                raise not_found()  # another district's is not even said to exist
+            log.info("console: member %s refused a city export", p.member.id)
+            raise Refused(403, "web_export_city_only")
+        assert isinstance(started, exporting.Started)
+        place = started.district.name if started.district else plain(p.lang, "export_where_city")
+        job_id = started.job_id
         run = WebRun(
-            job_id=job.id,
+            job_id=job_id,
             member_id=p.member.id,
             chat_id=p.member.telegram_id,
             lang=p.lang,
-            scope=scope,
+            scope=started.scope,
             annex=annex,
             bundle=bundle,
             heading=plain(
                 p.lang, "export_heading", annex=_label(p.lang, annex), where=place, year=year
             ),
         )
-        location = p.href(f"/export/{job.id}")
-        log.info("console: export %s started by member %s", job.id, p.member.id)
+        location = p.href(f"/export/{job_id}")
+        log.info("console: export %s started by member %s", job_id, p.member.id)
     # The job row is committed now: the background run's confirm_job can see it.
     forget_old_runs(p.console)
     start(p.console, run)
@@ -159,11 +138,7 @@ async def _run_in_scope(p: Page, run_id: int) -> tuple[ExportJob, RunKey]:
     key = parse_run_key(job.scope) if job is not None else None
     if job is None or key is None:
         raise not_found()
-    if key.district_id is None:
-        permitted = allowed(p.actor, Action.EXPORT_CITY, Target())
-    else:
-        permitted = allowed(p.actor, Action.EXPORT, Target(district_id=key.district_id))
-    if not permitted:
+    if not exporting.may_export(p.actor, key.district_id):
         log.info("console: member %s asked for export %s outside scope", p.member.id, run_id)
         raise not_found()
     return job, key

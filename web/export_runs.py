@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Coroutine
@@ -29,7 +28,6 @@ log = logging.getLogger(__name__)
 RUNS_DIR = "console-exports"
 KEEP_FOR = timedelta(hours=24)  # a run's files stay downloadable this long
 MAX_FILES = 50  # files listed for one run (a city bundle has a few parts)
-NO_BUNDLE = ":nobundle"
 
 # The hooks bot/ may plug in (web/ cannot import telegram):
 #   send_export(chat_id, lang, heading, files, job_id): send the files to the admin's chat.
@@ -37,47 +35,10 @@ NO_BUNDLE = ":nobundle"
 SendExport = Callable[[int, str, str, list[Path], int], Awaitable[None]]
 Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 
-_KEY = re.compile(
-    r"(?P<annex>1-3|1-1|1-2|all):(?:district:(?P<district>\d{1,9})|city):"
-    # The period of a statistical year ends in that year (its first day is in the one before).
-    r"\d{8}-(?P<year>\d{4})\d{4}(?P<approved>:approved)?(?P<nobundle>:nobundle)?"
-)
-
 # Where each running export of this process stands: job id → (stage, done, total). Only a
 # courtesy for the progress page; the job row is the truth.
 PROGRESS: dict[int, tuple[str, int, int]] = {}
 _TASKS: set[asyncio.Task[None]] = set()  # when bot/ plugged in no spawner (tests of web/ alone)
-
-
-@dataclass(frozen=True)
-class RunKey:
-    """What an export job was asked for, read back from its ``export_jobs.scope``."""
-
-    annex: str
-    district_id: int | None  # None: the whole city
-    year: int
-    approved_only: bool
-    bundle: bool
-
-
-def run_key(annex: str, scope: Scope, bundle: bool) -> str:
-    """The job's scope text: the chat's ``<annex>:<scope key>``, plus ``:nobundle``."""
-    return f"{annex}:{scope.key()}" + ("" if bundle else NO_BUNDLE)
-
-
-def parse_run_key(text: str) -> RunKey | None:
-    """The choices of a job (None for a scope the console does not handle, e.g. one org)."""
-    found = _KEY.fullmatch(text)
-    if found is None:
-        return None
-    district = found.group("district")
-    return RunKey(
-        annex=found.group("annex"),
-        district_id=int(district) if district else None,
-        year=int(found.group("year")),
-        approved_only=bool(found.group("approved")),
-        bundle=not found.group("nobundle"),
-    )
 
 
 def runs_root(console: Console) -> Path:
