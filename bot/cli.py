@@ -316,7 +316,7 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.cli_import import register as register_import
 
     register_import(sub)
-    from exports.cli import register as register_export
+    from bot.cli_export import register as register_export
 
     register_export(sub)
     from bot.cli_backup import register as register_backup

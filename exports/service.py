@@ -1,6 +1,6 @@
 """One export, start to finish: read the scope's rows, write the workbooks and the bundle.
 
-Shared by ``kexie export`` (exports/cli.py) and ``/export`` (handlers/export.py). Reading is
+Shared by ``kexie export`` (bot/cli_export.py) and ``/export`` (handlers/export.py). Reading is
 async (the database); writing is plain blocking work that the bot runs in a thread.
 """
 
@@ -213,3 +213,10 @@ def write_exports(
         result.missing = written.missing
         result.bundle_parts = len(written.parts)
     return result
+
+
+def human_size(size: int) -> str:
+    """``1.2 MB``, ``35 KB``."""
+    if size >= 1_000_000:
+        return f"{size / 1_000_000:.1f} MB"
+    return f"{max(1, round(size / 1000))} KB"

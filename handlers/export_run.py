@@ -28,10 +28,9 @@ from telegram.ext import Application, ContextTypes
 from core.settings import Settings
 from core.texts import Raw, t
 from exports import jobs
-from exports.cli import human_size
 from exports.runner import produce
 from exports.scope import Scope
-from exports.service import ExportResult, annexes_of
+from exports.service import ExportResult, annexes_of, human_size
 from handlers.common import RETRY_BUDGET, with_retries
 from handlers.tasks import interrupt_on_stop
 from storage.db import Database

@@ -22,8 +22,7 @@ from starlette.routing import BaseRoute, Route
 from core.rules import EARLIEST_DATE
 from core.texts import plain
 from exports import jobs
-from exports.cli import human_size
-from exports.service import CHOICES
+from exports.service import CHOICES, human_size
 from services import export as exporting
 from services.export import RunKey, parse_run_key
 from storage.models import District, ExportJob, utcnow

@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
+from bot.cli_export import describe
 from core.settings import SettingsError, load_settings
-from exports.cli import describe
 from exports.scope import Level, Scope
 from exports.service import gather, write_exports
 from storage.db import Database

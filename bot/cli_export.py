@@ -23,6 +23,7 @@ from exports.service import (
     ExportResult,
     annexes_of,
     gather,
+    human_size,
     write_exports,
 )
 from storage.db import Database
@@ -67,13 +68,6 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _fail(line: str) -> int:
     print(line, file=sys.stderr)
     return 2
-
-
-def human_size(size: int) -> str:
-    """``1.2 MB``, ``35 KB``."""
-    if size >= 1_000_000:
-        return f"{size / 1_000_000:.1f} MB"
-    return f"{max(1, round(size / 1000))} KB"
 
 
 def describe(result: ExportResult) -> list[str]:
