@@ -26,7 +26,7 @@ from tests.standin import (
 
 LANGS = ("zh", "en")
 REPO = Path(__file__).resolve().parents[2]
-SOURCE_DIRS = ("bot", "handlers", "storage", "scheduler", "exports")
+SOURCE_DIRS = ("bot", "handlers", "storage", "scheduler", "exports", "services")
 
 # Keys shown as plain text (inline-keyboard buttons, menus); the rest is Telegram HTML.
 LABEL_PREFIXES = ("btn_", "cmd_", "label_", "role_", "kind_", "status_", "welcome_buttons_")
