@@ -3,9 +3,9 @@
 lapses after :data:`REASON_MINUTES` or at any other command or button), and on the author's
 side 去修改 / 重新提交 of a returned report.
 
-Buttons are the codecs of :mod:`core.review_buttons`; the state machine and its audit entries
-are :mod:`storage.review`; who may review is the policy's ``REVIEW_REPORT``. The flow is drawn
-in ``review.mmd``.
+Buttons are the codecs of :mod:`core.review_buttons`; every change of a review state (its lock,
+policy check, audit entry and queued messages) is a use case of :mod:`services.review`, whose
+result this module renders. The flow is drawn in ``review.mmd``.
 """
 
 from __future__ import annotations
@@ -25,11 +25,13 @@ from core.report_steps import ReportData, Step
 from core.rules import check_reason, format_datetime, shorten
 from core.texts import Raw
 from handlers.common import Turn, fit
-from handlers.deliveries import announce
+from handlers.deliveries import wake_sender
 from handlers.mine import pressed_report
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card, report_target
 from handlers.review_queue import show_queue
+from scheduler.reminders import Timing
+from services import review as decide
 from storage import chat_state, reports, review
 from storage.models import Activity, ChatState
 
@@ -72,7 +74,7 @@ async def _reviewable(turn: Turn, codec: Codec[Id]) -> Activity | None:
     return activity
 
 
-def _outcome(turn: Turn, decided: review.Decided, reason: str | None) -> Raw:
+def _outcome(turn: Turn, decided: decide.ReviewResult, reason: str | None) -> Raw:
     when = format_datetime(decided.at, turn.settings.tz, turn.lang) if decided.at else ""
     if decided.state == review.ReviewState.RETURNED:
         return turn.t(
@@ -113,6 +115,19 @@ def _already(turn: Turn, activity: Activity, by: str | None) -> Raw:
     return turn.t("review_already_state", state=state)
 
 
+def _told(turn: Turn, result: decide.ReviewResult) -> Raw:
+    """A press that changed nothing, as the use case says why: refused, decided (or withdrawn)
+    first by someone else — who, when, and what — or (重新提交) not returned or unchanged."""
+    key = result.key or decide.NOT_FOUND
+    if result.outcome != decide.Outcome.ALREADY:
+        return turn.t(key)
+    state = turn.label(result.standing)
+    if key == "review_already" and result.at is not None:
+        when = format_datetime(result.at, turn.settings.tz, turn.lang)
+        return turn.t(key, by=result.by or "", when=when, state=state)
+    return turn.t("review_already_state", state=state)
+
+
 def _state_label(turn: Turn, activity: Activity) -> str:
     """Where the report stands now: its review state, or its status once no longer submitted."""
     if activity.status != ActivityStatus.SUBMITTED:
@@ -134,12 +149,16 @@ async def _told_already(turn: Turn, activity: Activity) -> None:
 
 async def approve_pressed(turn: Turn) -> None:
     """通过 on a delivery card: approved, and the card says by whom."""
-    activity = await _reviewable(turn, rv.APPROVE)
-    if activity is None or turn.member is None:
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
         return
-    decided = await review.approve(turn.session, activity, turn.member.id)
-    if not decided.done:  # decided first by someone else (the activity now says how)
-        turn.notice(_already(turn, activity, decided.by), alert=True)
+    pressed = turn.button(rv.APPROVE)
+    if pressed is None:
+        return
+    decided = await decide.approve(turn.session, turn.actor, pressed.id)
+    activity = decided.activity
+    if not decided.done or activity is None:  # refused, or decided first by someone else
+        turn.notice(_told(turn, decided), alert=True)
         return
     turn.notice(turn.t("review_approved_toast", ref=activity.ref_no or ""))
     page = _queue_page(turn)
@@ -255,12 +274,15 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
     if stale is not None:
         turn.reply(stale)
         return
-    decided = await review.return_report(turn.session, activity, turn.member.id, reason)
-    if not decided.done:  # decided meanwhile (the activity now says how): no return, no notice
-        turn.reply(_already(turn, activity, decided.by))
+    decided = await decide.return_report(
+        turn.session, turn.actor, activity.id, reason, timing=Timing.from_settings(turn.settings)
+    )
+    if not decided.done:  # decided meanwhile (the result says how): no return, no notice
+        turn.reply(_told(turn, decided))
         return
-    # The reporter's 退回 message leaves with this transaction, not at the next tick.
-    await announce(turn, activity.id)
+    # The reporter's 退回 message was queued with the return: it leaves once this commits.
+    if decided.queued:
+        wake_sender(turn)
     if data.get("card") and data.get("message"):
         # The card first: the confirmation below is the last thing the reviewer sees.
         _edit_card(
@@ -270,7 +292,12 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
 
 
 def _edit_card(
-    turn: Turn, chat_id: int, message_id: int, card: str, decided: review.Decided, reason: str
+    turn: Turn,
+    chat_id: int,
+    message_id: int,
+    card: str,
+    decided: decide.ReviewResult,
+    reason: str,
 ) -> None:
     """The card the reviewer pressed 退回 on now shows the outcome (without its buttons)."""
     text = fit(card + "\n\n" + _outcome(turn, decided, reason))
@@ -333,13 +360,14 @@ async def resubmit_returned(turn: Turn) -> None:
     activity = await pressed_report(turn, rv.RESUBMIT, Action.EDIT_REPORT, ActivityStatus.SUBMITTED)
     if activity is None or turn.member is None:
         return
-    if activity.review_state != review.ReviewState.RETURNED:
-        turn.notice(turn.t("review_not_returned"), alert=True)
+    resubmitted = await decide.resubmit(
+        turn.session, turn.actor, activity.id, timing=Timing.from_settings(turn.settings)
+    )
+    if not resubmitted.done:  # not returned (any more), or nothing corrected since the return
+        turn.notice(_told(turn, resubmitted), alert=True)
         return
-    if not await review.resubmit_corrected(turn.session, activity, turn.member.id):
-        turn.notice(turn.t("review_resubmit_needs_change"), alert=True)
-        return
-    await announce(turn, activity.id)  # the correction's card, queued with it
+    if resubmitted.queued:  # the correction's card, queued with it
+        wake_sender(turn)
     state = await chat_state.get_state(turn.session, turn.member.id)
     if state is not None and state.flow == REPORT_FLOW and state.activity_id == activity.id:
         await chat_state.clear_state(turn.session, turn.member.id)  # the amendment is over

@@ -20,6 +20,7 @@ from handlers.common import Buttons, Handler, Turn
 from handlers.deliveries import wake_sender
 from handlers.report import report_target
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
+from services import review as decide
 from storage import review
 from storage.models import Activity
 
@@ -174,10 +175,9 @@ async def approve_page(turn: Turn) -> None:
     rows = await _page_as_seen(turn, pressed)
     if rows is None:
         return
-    assert turn.member is not None
     done = 0
-    for activity in rows:
-        done += (await review.approve(turn.session, activity, turn.member.id)).done
+    for activity in rows:  # each through the use case: a report decided meanwhile is skipped
+        done += (await decide.approve(turn.session, turn.actor, activity.id)).done
     turn.notice(turn.t("review_page_approved", n=done))
     await show_queue(turn, max(1, pressed.page), note=turn.t("review_page_approved", n=done))
 

@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 EXPORT_JOBS = 1  # first key of the per-member export-claim lock
+REPORT = 2  # first key of the per-report lock of a review decision or resubmission
 
 _INT32 = 2**31
 
@@ -38,3 +39,10 @@ async def lock_pair(session: AsyncSession, kind: int, key: int) -> None:
         await session.execute(
             text("SELECT pg_advisory_xact_lock(:kind, :key)"), {"kind": kind, "key": folded}
         )
+
+
+async def lock_report(session: AsyncSession, report_id: int) -> None:
+    """Hold one report until this transaction ends, so its review decisions and resubmissions
+    take turns, whichever front they come from (PostgreSQL; on SQLite the writer lock of
+    :mod:`storage.db` already makes writers take turns)."""
+    await lock_pair(session, REPORT, report_id)

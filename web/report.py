@@ -1,12 +1,11 @@
 """Console pages: one report (every field, its audit history, photos and documents), its
 evidence files and thumbnails, and the review decision (通过 / 退回).
 
-The decision calls the chat's own services (:func:`storage.review.approve` /
-:func:`storage.review.return_report`, the reason checked by :func:`core.rules.check_reason`)
-under the policy's ``REVIEW_REPORT``. The return reaches the reporter as a return made in the
-chat does: its ``Kind.REPORT_RETURNED`` message is queued in the decision's transaction
-(:func:`scheduler.immediate.enqueue_deliveries`, the tick's own rules and keys) and the sender
-woken once it has committed.
+The decision is the chat's own use case (:func:`services.review.approve` /
+:func:`services.review.return_report`: the report's lock, the policy's ``REVIEW_REPORT``, the
+state check, the audit entry, and for a return the reporter's ``Kind.REPORT_RETURNED`` message
+queued in the decision's transaction); this page renders its result and wakes the sender once
+the transaction has committed.
 
 Anything missing, a draft, or outside the visitor's districts answers 404, the same page.
 """
@@ -26,12 +25,11 @@ from core.cards import answer_value, year_notes
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import QUESTIONS
-from core.rules import ReviewState, check_reason
+from core.rules import ReviewState
 from core.texts import plain
-from scheduler.immediate import enqueue_deliveries
 from scheduler.reminders import Timing
+from services import review as decide
 from storage import console_report as store
-from storage import review
 from storage.evidence import EvidenceMissing
 from storage.models import Activity, Evidence
 from storage.thumbnails import thumbnail
@@ -182,14 +180,23 @@ async def show_report(request: Request) -> Response:
         return await _render(p, activity, notice=notice, last=last)
 
 
-async def _already(p: Page, activity: Activity, decided: review.Decided) -> Response:
+async def _decided(p: Page, report_id: int, result: decide.ReviewResult) -> Activity:
+    """The report a decision was asked about, as the page shows it; 404 for a refusal (the
+    same page whether the report exists or not)."""
+    if result.outcome == decide.Outcome.REFUSED:
+        raise not_found()
+    activity = await store.load_report(p.db, path_id(report_id))
+    if activity is None:
+        raise not_found()
+    return activity
+
+
+async def _already(p: Page, activity: Activity, result: decide.ReviewResult) -> Response:
     """Someone decided first: who and when, as the chat says it; nothing overwritten."""
-    state = plain(p.lang, f"review_state_{decided.state or 'pending'}")
-    if activity.status != ActivityStatus.SUBMITTED:
-        state = plain(p.lang, f"status_{activity.status}")
-    if decided.by is not None and decided.at is not None:
-        when = p.moment(decided.at)
-        notice = p.t("review_already", by=decided.by, when=when, state=state)
+    state = plain(p.lang, result.standing)
+    if result.key == "review_already" and result.by is not None and result.at is not None:
+        when = p.moment(result.at)
+        notice = p.t("review_already", by=result.by, when=when, state=state)
     else:
         notice = p.t("review_already_state", state=state)
     return await _render(p, activity, status=409, notice=notice)
@@ -204,24 +211,16 @@ async def _next(p: Page, decided: Activity) -> str:
     return p.href(f"/reports/{following.id}", {"after": decided.id})
 
 
-async def _reviewable(p: Page, report_id: int) -> Activity:
-    """The report to decide, if the visitor may review it (404 as :func:`_visible`). Whether it
-    is still pending is the decision's own question, asked in its write
-    (:func:`storage.review.approve`): two admins deciding at once, here or in the chat, make
-    one decision, and the second is told the first."""
-    activity = await _visible(p, report_id)
-    if not allowed(p.actor, Action.REVIEW_REPORT, store.report_target(activity)):
-        raise not_found()
-    return activity
-
-
 async def approve_report(request: Request) -> Response:
-    """``POST /reports/{id}/approve``: 通过, as the chat's button."""
+    """``POST /reports/{id}/approve``: 通过, as the chat's button (:func:`services.review.approve`:
+    two admins deciding at once, here or in the chat, make one decision, and the second is
+    told the first)."""
     async with page(request, post=True) as p:
-        activity = await _reviewable(p, request.path_params["report_id"])
-        decided = await review.approve(p.db, activity, p.member.id)
-        if not decided.done:
-            return await _already(p, activity, decided)
+        report_id = request.path_params["report_id"]
+        result = await decide.approve(p.db, p.actor, path_id(report_id))
+        activity = await _decided(p, report_id, result)
+        if not result.done:
+            return await _already(p, activity, result)
         target = await _next(p, activity)
         log.info("console: report %s approved by member %s", activity.id, p.member.id)
     return RedirectResponse(target, status_code=303)
@@ -231,24 +230,19 @@ async def return_report(request: Request) -> Response:
     """``POST /reports/{id}/return``: 退回 with a reason (the chat's rule); too short or too
     long, the page again with the sentence, nothing changed."""
     async with page(request, post=True) as p:
-        activity = await _reviewable(p, request.path_params["report_id"])
+        report_id = request.path_params["report_id"]
         typed = form_value(request, "reason")
-        reason, error = check_reason(typed)
-        if error is not None or reason is None:
-            if activity.review_state != ReviewState.PENDING:
-                by = await store.reviewer_name(p.db, activity)
-                decided = review.Decided(False, activity.review_state, by, activity.reviewed_at)
-                return await _already(p, activity, decided)
-            return await _render(
-                p, activity, status=400, error=p.t(error or "review_reason_short"), reason=typed
-            )
-        decided = await review.return_report(p.db, activity, p.member.id, reason)
-        if not decided.done:
-            return await _already(p, activity, decided)
-        queued = await enqueue_deliveries(p.db, activity.id, Timing.from_settings(p.settings))
+        timing = Timing.from_settings(p.settings)
+        result = await decide.return_report(p.db, p.actor, path_id(report_id), typed, timing=timing)
+        activity = await _decided(p, report_id, result)
+        if result.outcome == decide.Outcome.INVALID:
+            error = p.t(result.key or "review_reason_short")
+            return await _render(p, activity, status=400, error=error, reason=typed)
+        if not result.done:
+            return await _already(p, activity, result)
         target = await _next(p, activity)
         log.info("console: report %s returned by member %s", activity.id, p.member.id)
-    if queued:
+    if result.queued:
         p.console.wake()
     return RedirectResponse(target, status_code=303)
 

@@ -3,9 +3,10 @@
 Each press loads the report while it is still pending, waits until the other press has loaded
 it too, and only then decides: the window in which, before the fix, both decisions were
 applied. Afterwards there is exactly one decision (one audit entry), the report is in the
-state the winner was told, and the loser is told who decided first. Through the services as
-the chat and the console call them, and through the real fronts (a button or a typed reason in
-the chat against a form in the console), on SQLite and on PostgreSQL.
+state the winner was told, and the loser is told who decided first. Through the use cases
+(:mod:`services.review`) as the chat and the console call them, and through the real fronts (a
+button or a typed reason in the chat against a form in the console, both arriving at the use
+case's lock together), on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -14,12 +15,16 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import func, select
 
-from core.enums import ActivityStatus, OrgKind
+from core.enums import ActivityStatus, OrgKind, Role
+from core.policy import Actor, Grant
 from core.rules import ReviewState
+from scheduler.reminders import Timing
+from services import review as decide
 from storage import console_report, reports, review
 from storage.models import Activity, AuditEntry, Member, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name
@@ -33,6 +38,8 @@ ROUNDS = 4
 GATE_TIMEOUT = 20.0  # seconds a press waits for the other one to have loaded the report
 DECISIONS = (review.APPROVE, review.RETURN)
 T = TypeVar("T")
+TIMING = Timing(tz=ZoneInfo("Asia/Shanghai"))
+ACTORS: dict[int, Actor] = {}  # member id → what the policy knows of them (set by _people)
 
 
 async def _people(kexie: Kexie) -> tuple[int, int, int, int]:
@@ -47,7 +54,11 @@ async def _people(kexie: Kexie) -> tuple[int, int, int, int]:
         ]
         session.add_all(people)
         await session.flush()
-        return org.id, people[0].id, people[1].id, people[2].id
+        author, chen, liu = (p.id for p in people)
+        ACTORS[author] = Actor(author, (Grant(Role.REPORTER, org.id, district.id),))
+        for reviewer in (chen, liu):
+            ACTORS[reviewer] = Actor(reviewer, (Grant(Role.DISTRICT_ADMIN, None, district.id),))
+        return org.id, author, chen, liu
 
 
 async def _pending(kexie: Kexie, org_id: int, author_id: int, n: int) -> int:
@@ -92,12 +103,20 @@ async def _press(
         return await decide(session, activity)
 
 
-def _approve(member_id: int) -> Callable[[Any, Activity], Awaitable[review.Decided]]:
-    return lambda session, activity: review.approve(session, activity, member_id)
+Press = Callable[[Any, Activity], Awaitable[decide.ReviewResult]]
 
 
-def _return(member_id: int, reason: str) -> Callable[[Any, Activity], Awaitable[review.Decided]]:
-    return lambda session, activity: review.return_report(session, activity, member_id, reason)
+def _approve(member_id: int) -> Press:
+    """通过 through the use case, as both fronts call it."""
+    return lambda session, activity: decide.approve(session, ACTORS[member_id], activity.id)
+
+
+def _return(member_id: int, reason: str) -> Press:
+    """退回 with ``reason`` through the use case, as both fronts call it."""
+    actor = ACTORS[member_id]
+    return lambda session, activity: decide.return_report(
+        session, actor, activity.id, reason, timing=TIMING
+    )
 
 
 async def test_two_approvals_at_once_make_one_decision(kexie_idle: Kexie) -> None:
@@ -176,7 +195,10 @@ async def test_a_returned_report_resubmitted_twice_at_once_is_resubmitted_once(
     async with kexie.session() as session:
         activity = await reports.load_activity(session, activity_id)
         assert activity is not None
-        assert (await review.return_report(session, activity, chen, "人数有误，请核对")).done
+        returned = await decide.return_report(
+            session, ACTORS[chen], activity_id, "人数有误，请核对", timing=TIMING
+        )
+        assert returned.done
         # The correction, as an amendment records it.
         session.add(
             AuditEntry(
@@ -186,13 +208,16 @@ async def test_a_returned_report_resubmitted_twice_at_once_is_resubmitted_once(
         )  # fmt: skip
     loaded = asyncio.Barrier(2)
 
-    def resubmit(session: Any, activity: Activity) -> Awaitable[bool]:
-        return review.resubmit_corrected(session, activity, author)
+    def resubmit(session: Any, activity: Activity) -> Awaitable[decide.ReviewResult]:
+        return decide.resubmit(session, ACTORS[author], activity.id, timing=TIMING)
 
     outcomes = await asyncio.gather(
         _press(kexie, activity_id, loaded, resubmit), _press(kexie, activity_id, loaded, resubmit)
     )
-    assert sorted(outcomes) == [False, True]
+    assert sorted(o.done for o in outcomes) == [False, True]
+    # The second press is told the report is no longer returned (it is pending again).
+    lost = next(o for o in outcomes if not o.done)
+    assert (lost.outcome, lost.key) == (decide.Outcome.NOT_RETURNED, "review_not_returned")
     assert len(await _decisions(kexie, activity_id, (review.CORRECT,))) == 1
     row = await kexie.get(Activity, activity_id)
     assert row.review_state == ReviewState.PENDING
@@ -202,23 +227,21 @@ async def test_a_returned_report_resubmitted_twice_at_once_is_resubmitted_once(
 # the real fronts: a press or a reason in the chat, a form in the console
 
 
-def _gate(
-    monkeypatch: pytest.MonkeyPatch, module: Any, name: str, activity_id: int, loaded: Any
-) -> None:
-    """The first load of the report through ``module.name`` waits, after loading, until the
-    other front has loaded it too."""
-    original = getattr(module, name)
-    passed = False
+def _gate(monkeypatch: pytest.MonkeyPatch, activity_id: int, arrived: Any) -> None:
+    """Both fronts' presses reach the use case's lock of the report together: each of the
+    first two waits there, having read whatever its front read, until the other has come too
+    (then they take the lock in turn)."""
+    original = decide.lock_report
+    gated_calls = 0
 
-    async def gated(session: Any, ident: int) -> Any:
-        nonlocal passed
-        found = await original(session, ident)
-        if ident == activity_id and not passed:
-            passed = True
-            await asyncio.wait_for(loaded.wait(), GATE_TIMEOUT)
-        return found
+    async def gated(session: Any, ident: int) -> None:
+        nonlocal gated_calls
+        if ident == activity_id and gated_calls < 2:
+            gated_calls += 1
+            await asyncio.wait_for(arrived.wait(), GATE_TIMEOUT)
+        await original(session, ident)
 
-    monkeypatch.setattr(module, name, gated)
+    monkeypatch.setattr(decide, "lock_report", gated)
 
 
 async def _fronts(kexie: Kexie) -> tuple[FakeUser, int, int, str]:
@@ -262,9 +285,7 @@ async def test_a_chat_approval_racing_a_console_return(
     page = await chen.expect_any("待审核报送")
     async with console_client(kexie) as client:
         csrf = await sign_in(client, liu)
-        loaded = asyncio.Barrier(2)
-        _gate(monkeypatch, reports, "load_activity", activity_id, loaded)
-        _gate(monkeypatch, console_report, "load_report", activity_id, loaded)
+        _gate(monkeypatch, activity_id, asyncio.Barrier(2))
         chen._answer_cursor = len(chen.callback_answers)
 
         async def press() -> str:
@@ -306,9 +327,7 @@ async def test_a_chat_return_racing_a_console_approval(
     await chen.expect_any("的理由（至少 4 个字）")
     async with console_client(kexie) as client:
         csrf = await sign_in(client, liu)
-        loaded = asyncio.Barrier(2)
-        _gate(monkeypatch, reports, "load_activity", activity_id, loaded)
-        _gate(monkeypatch, console_report, "load_report", activity_id, loaded)
+        _gate(monkeypatch, activity_id, asyncio.Barrier(2))
 
         async def reason() -> str:
             await chen.send("参与人数与签到表不符")
