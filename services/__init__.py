@@ -1,4 +1,5 @@
-"""The application layer: one function per thing a person does (start an export, …).
+"""The application layer: one function per thing a person does (approve, return and resubmit a
+report: ``services.review``; start an export: ``services.export``).
 
 Every front — the chat flows (``handlers/``), the console (``web/``) and the command line
 (``bot/``) — calls these to change data, and keeps only its presentation: buttons, pages,
