@@ -14,11 +14,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
-
-from storage.locks import EXPORT_JOBS, lock_pair
+from storage import export_jobs
 from storage.models import ExportJob, Member, utcnow
+from storage.session import AsyncSession
 
 STALE_AFTER = timedelta(minutes=30)
 RUNNING, DONE, FAILED, REFUSED = "running", "done", "failed", "refused"
@@ -34,38 +32,23 @@ async def running_job(
 ) -> ExportJob | None:
     """The member's oldest live running export (older than job ``before_id``, if given)."""
     since = (now or utcnow()) - STALE_AFTER
-    query = (
-        select(ExportJob)
-        .where(
-            ExportJob.member_id == member_id,
-            ExportJob.status == RUNNING,
-            ExportJob.started_at >= since,
-        )
-        .order_by(ExportJob.id)
-        .limit(1)
+    return await export_jobs.oldest_with_status(
+        session, member_id, RUNNING, since=since, before_id=before_id
     )
-    if before_id is not None:
-        query = query.where(ExportJob.id < before_id)
-    found: ExportJob | None = await session.scalar(query)
-    return found
 
 
 async def open_job(session: AsyncSession, member_id: int, scope: str) -> ExportJob:
     """Record a new running export (commit before :func:`confirm_job`)."""
     # On PostgreSQL ids come from a sequence, and a smaller id may commit after a larger one:
-    # both claimants could then find no earlier running row. Taking turns per member until
-    # commit makes id order the commit order, which confirm_job relies on.
-    await lock_pair(session, EXPORT_JOBS, member_id)
-    job = ExportJob(member_id=member_id, scope=scope[:128], status=RUNNING)
-    session.add(job)
-    await session.flush()
-    return job
+    # both claimants could then find no earlier running row. add_job takes turns per member
+    # until commit (a lock), which makes id order the commit order that confirm_job relies on.
+    return await export_jobs.add_job(session, member_id, scope[:128], RUNNING)
 
 
 async def confirm_job(session: AsyncSession, job_id: int) -> bool:
     """After the job row is committed: go ahead only if no earlier export of the same member
     is still running; otherwise mark this one refused."""
-    job = await session.get(ExportJob, job_id)
+    job = await export_jobs.get_job(session, job_id)
     if job is None or job.status != RUNNING:
         return False
     if await running_job(session, job.member_id, before_id=job.id) is not None:
@@ -76,7 +59,7 @@ async def confirm_job(session: AsyncSession, job_id: int) -> bool:
 
 async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
     """Mark a job done or failed."""
-    job = await session.get(ExportJob, job_id)
+    job = await export_jobs.get_job(session, job_id)
     if job is not None:
         job.status, job.finished_at = status, utcnow()
 
@@ -84,23 +67,9 @@ async def finish_job(session: AsyncSession, job_id: int, status: str) -> None:
 async def take_interrupted(session: AsyncSession) -> list[tuple[ExportJob, Member]]:
     """Interrupted exports whose admin has not been told yet, each claimed (marked told) by
     this process only: two processes starting together do not both tell."""
-    rows = (
-        await session.execute(
-            select(ExportJob, Member)
-            .join(Member, Member.id == ExportJob.member_id)
-            .where(ExportJob.status == INTERRUPTED)
-            .order_by(ExportJob.id)
-        )
-    ).all()
     taken = []
-    for job, member in rows:
-        claimed = await session.execute(
-            update(ExportJob)
-            .where(ExportJob.id == job.id, ExportJob.status == INTERRUPTED)
-            .values(status=INTERRUPTED_TOLD)
-            .execution_options(synchronize_session=False)
-        )
-        if getattr(claimed, "rowcount", 0) == 1:
+    for job, member in await export_jobs.jobs_with_members(session, INTERRUPTED):
+        if await export_jobs.swap_status(session, job.id, INTERRUPTED, INTERRUPTED_TOLD):
             job.status = INTERRUPTED_TOLD
             taken.append((job, member))
     return taken

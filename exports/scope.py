@@ -3,39 +3,27 @@
 Only ``submitted`` activities count (drafts, withdrawn and cancelled reports never reach a form),
 and of those the approved and pending ones (a report returned by the district waits for its
 correction; ``approved_only`` keeps the approved ones alone), ordered by activity date.
-Everything is read into the plain rows of :mod:`exports.rows`, so the writers never touch the
-database.
+Everything is read (by :mod:`storage.export_data`) into the plain rows of :mod:`exports.rows`,
+so the writers never touch the database.
 """
 
 from __future__ import annotations
 
 import enum
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
-
-from core.enums import ActivityStatus, OrgKind
-from core.rules import EXPORTED_STATES, ReviewState
+from core.enums import OrgKind
+from core.rules import ReviewState
 from core.years import ReportingYears
 from exports.names import safe_name
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
-from storage.models import (
-    Activity,
-    District,
-    DistrictFigures,
-    Evidence,
-    Member,
-    Officer,
-    Organisation,
-)
+from storage import export_data
+from storage.models import Officer
+from storage.session import AsyncSession
 
 CITY_NAME = "成都市"
-_CHUNK = 500  # ids per IN (…) query
 
 
 class Level(enum.StrEnum):
@@ -85,11 +73,9 @@ async def scope_district_ids(session: AsyncSession, scope: Scope) -> list[int]:
     if scope.level == Level.DISTRICT:
         return [scope.district_id] if scope.district_id is not None else []
     if scope.level == Level.ORG:
-        org = await session.get(Organisation, scope.org_id)
+        org = await export_data.organisation(session, scope.org_id)
         return [org.district_id] if org else []
-    return list(
-        await session.scalars(select(District.id).order_by(District.sort_order, District.id))
-    )
+    return await export_data.district_ids(session)
 
 
 async def scope_name(session: AsyncSession, scope: Scope) -> str:
@@ -97,12 +83,12 @@ async def scope_name(session: AsyncSession, scope: Scope) -> str:
     if scope.level == Level.CITY:
         return CITY_NAME
     if scope.level == Level.DISTRICT:
-        district = await session.get(District, scope.district_id)
+        district = await export_data.district(session, scope.district_id)
         return district.name if district else "?"
-    org = await session.get(Organisation, scope.org_id)
+    org = await export_data.organisation(session, scope.org_id)
     if org is None:
         return "?"
-    district = await session.get(District, org.district_id)
+    district = await export_data.district(session, org.district_id)
     return f"{district.name if district else ''}_{safe_name(org.name, 40)}"
 
 
@@ -117,52 +103,48 @@ async def filing_unit(session: AsyncSession, scope: Scope) -> str:
     if scope.level == Level.CITY:
         return district_unit(CITY_NAME)
     if scope.level == Level.DISTRICT:
-        district = await session.get(District, scope.district_id)
+        district = await export_data.district(session, scope.district_id)
         return district_unit(district.name) if district else ""  # left blank for the pen
-    org = await session.get(Organisation, scope.org_id)
+    org = await export_data.organisation(session, scope.org_id)
     if org is None:
         return ""
-    district = await session.get(District, org.district_id)
+    district = await export_data.district(session, org.district_id)
     return f"{org.name}（{district.name}）" if district else org.name
+
+
+def _narrowing(scope: Scope) -> tuple[int | None, int | None] | None:
+    """The ``(org_id, district_id)`` a scope narrows the rows to (neither for the city);
+    ``None`` when it names no association or district to narrow to, and so holds no rows."""
+    if scope.level == Level.ORG:
+        return (scope.org_id, None) if scope.org_id is not None else None
+    if scope.level == Level.DISTRICT:
+        return (None, scope.district_id) if scope.district_id is not None else None
+    return None, None
 
 
 async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityRow]:
     """Submitted activities in scope, ordered by date (then by id), with their evidence."""
+    narrowing = _narrowing(scope)
+    if narrowing is None:
+        return []
     first, last = scope.period
-    query = (
-        select(
-            Activity,
-            Organisation.name,
-            Organisation.kind,
-            District.id,
-            District.name,
-            Member.first_name,
-        )
-        .join(Organisation, Activity.org_id == Organisation.id)
-        .join(District, Organisation.district_id == District.id)
-        .join(Member, Activity.author_id == Member.id)
-        .where(
-            Activity.status == ActivityStatus.SUBMITTED,
-            Activity.activity_date >= first,
-            Activity.activity_date <= last,
-        )
-        .order_by(Activity.activity_date, Activity.id)
+    org_id, district_id = narrowing
+    found = await export_data.activity_hits(
+        session,
+        first,
+        last,
+        approved_only=scope.approved_only,
+        org_id=org_id,
+        district_id=district_id,
     )
-    if scope.approved_only:
-        query = query.where(Activity.review_state == ReviewState.APPROVED)
-    else:
-        # A report submitted before review existed and never migrated counts as pending.
-        query = query.where(
-            or_(Activity.review_state.is_(None), Activity.review_state.in_(EXPORTED_STATES))
+    evidence: dict[int, list[EvidenceFile]] = defaultdict(list)
+    for line in await export_data.evidence_lines(session, [h.activity.id for h in found]):
+        evidence[line.activity_id].append(
+            EvidenceFile(line.sha256, line.kind, line.file_name, line.mime_type, line.size or 0)
         )
-    if scope.level == Level.ORG:
-        query = query.where(Activity.org_id == scope.org_id)
-    elif scope.level == Level.DISTRICT:
-        query = query.where(Organisation.district_id == scope.district_id)
-    found = (await session.execute(query)).all()
-    evidence = await _evidence_of(session, [a.id for a, *_ in found])
     rows = []
-    for activity, org_name, kind, district_id, district_name, author in found:
+    for hit in found:
+        activity = hit.activity
         assert activity.activity_date is not None
         rows.append(
             ActivityRow(
@@ -173,14 +155,14 @@ async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityR
                 role=activity.role or "",
                 headcount=activity.headcount,
                 outcome=activity.outcome or "",
-                org_name=org_name,
-                org_kind=kind,
-                district_id=district_id,
-                district_name=district_name,
+                org_name=hit.org_name,
+                org_kind=hit.org_kind,
+                district_id=hit.district_id,
+                district_name=hit.district_name,
                 submitted_at=activity.submitted_at,
                 on_time=activity.on_time,
                 late_days=activity.late_days,
-                author_name=author or "",
+                author_name=hit.author_name or "",
                 review_state=activity.review_state or ReviewState.PENDING,
                 evidence=tuple(evidence.get(activity.id, ())),
             )
@@ -188,44 +170,17 @@ async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityR
     return rows
 
 
-async def _evidence_of(
-    session: AsyncSession, activity_ids: Sequence[int]
-) -> dict[int, list[EvidenceFile]]:
-    files: dict[int, list[EvidenceFile]] = defaultdict(list)
-    for start in range(0, len(activity_ids), _CHUNK):
-        chunk = activity_ids[start : start + _CHUNK]
-        result = await session.execute(
-            select(
-                Evidence.activity_id,
-                Evidence.sha256,
-                Evidence.kind,
-                Evidence.file_name,
-                Evidence.mime_type,
-                Evidence.size,
-            )
-            .where(Evidence.activity_id.in_(chunk))
-            .order_by(Evidence.activity_id, Evidence.position, Evidence.id)
-        )
-        for activity_id, sha, kind, name, mime, size in result.all():
-            files[activity_id].append(EvidenceFile(sha, kind, name, mime, size or 0))
-    return files
-
-
 async def load_orgs(session: AsyncSession, scope: Scope, kind: OrgKind) -> list[OrgRow]:
     """Active associations of one kind in scope, with their officers, in registry order."""
-    query = (
-        select(Organisation, District.name)
-        .join(District, Organisation.district_id == District.id)
-        .where(Organisation.kind == kind.value, Organisation.active.is_(True))
-        .options(selectinload(Organisation.officers))
-        .order_by(District.sort_order, Organisation.id)
+    narrowing = _narrowing(scope)
+    if narrowing is None:
+        return []
+    org_id, district_id = narrowing
+    found = await export_data.orgs_with_officers(
+        session, kind.value, org_id=org_id, district_id=district_id
     )
-    if scope.level == Level.ORG:
-        query = query.where(Organisation.id == scope.org_id)
-    elif scope.level == Level.DISTRICT:
-        query = query.where(Organisation.district_id == scope.district_id)
     rows = []
-    for org, district_name in (await session.execute(query)).all():
+    for org, district_name in found:
         people: dict[str, list[Person]] = defaultdict(list)
         for officer in sorted(org.officers, key=_officer_order):
             people[officer.role].append(Person(officer.name, officer.title, officer.phone))
@@ -261,25 +216,9 @@ async def load_districts(session: AsyncSession, scope: Scope) -> list[DistrictFa
     ids = await scope_district_ids(session, scope)
     if not ids:
         return []
-    counts: dict[tuple[int, str], int] = {}
-    result = await session.execute(
-        select(Organisation.district_id, Organisation.kind, func.count())
-        .where(Organisation.district_id.in_(ids), Organisation.active.is_(True))
-        .group_by(Organisation.district_id, Organisation.kind)
-    )
-    for district_id, kind, count in result.all():
-        counts[(district_id, kind)] = int(count)
-    figures = {
-        f.district_id: f
-        for f in await session.scalars(
-            select(DistrictFigures).where(
-                DistrictFigures.district_id.in_(ids), DistrictFigures.year == scope.year
-            )
-        )
-    }
-    districts = {
-        d.id: d for d in await session.scalars(select(District).where(District.id.in_(ids)))
-    }
+    counts = await export_data.org_counts(session, ids)
+    figures = await export_data.figures_of(session, ids, scope.year)
+    districts = await export_data.districts_of(session, ids)
     facts = []
     for district_id in ids:
         district = districts.get(district_id)

@@ -12,8 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.enums import OrgKind
 from exports.annex11 import RegistrySection, write_annex11
 from exports.annex12 import write_annex12
@@ -34,6 +32,7 @@ from exports.scope import (
 )
 from exports.summary import activity_summary, enterprise_summary, zone_summary
 from storage.evidence import EvidenceStorage
+from storage.session import AsyncSession
 
 ANNEXES = ("1-3", "1-1", "1-2")
 CHOICES = (*ANNEXES, "all")

@@ -1,0 +1,88 @@
+"""What an export reads costs the same statements after its queries moved to storage/ (issue 21):
+one per query of :mod:`storage.export_data`, counted per scope on the seeded district. The
+counts are those of the queries when they were still in exports/scope.py."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from exports import jobs
+from exports.scope import Level, Scope
+from exports.service import ANNEXES, gather
+from storage.db import Database
+from storage.evidence import EvidenceStore
+from storage.migrate import upgrade
+from tests.export_data import YEAR, Seeded, seed_export_data
+
+
+@pytest.fixture
+async def seeded_db(tmp_path: Path) -> AsyncIterator[tuple[Database, Seeded]]:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
+    await asyncio.to_thread(upgrade, url)
+    db = Database(url)
+    async with db.session() as session:
+        seeded = await seed_export_data(session, EvidenceStore(tmp_path / "evidence"))
+        await session.commit()
+    yield db, seeded
+    await db.dispose()
+
+
+def _statements(db: Database) -> list[str]:
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
+        seen.append(statement.split()[0])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def test_gather_runs_as_many_statements_as_before(
+    seeded_db: tuple[Database, Seeded],
+) -> None:
+    db, seeded = seeded_db
+    enterprise, zone = seeded.enterprise_ids[0], seeded.zone_ids[0]
+    expected = [
+        # districts, counts, figures, districts by id, activities, evidence, 2 × (orgs, officers)
+        (Scope(Level.CITY, YEAR), 10, 5),
+        (Scope(Level.DISTRICT, YEAR, district_id=seeded.district_id), 11, 4),
+        (Scope(Level.ORG, YEAR, org_id=enterprise, approved_only=True), 12, 0),
+        (Scope(Level.ORG, YEAR, org_id=zone), 13, 1),
+    ]
+    seen = _statements(db)
+    counted = []
+    for scope, _, _ in expected:
+        before = len(seen)
+        async with db.session() as session:
+            data = await gather(session, scope, ANNEXES)
+        counted.append((scope, len(seen) - before, len(data.activities)))
+    assert counted == expected
+    assert set(seen) == {"SELECT"}
+
+
+async def test_an_interrupted_export_is_told_once(seeded_db: tuple[Database, Seeded]) -> None:
+    db, _ = seeded_db
+    async with db.session() as session:
+        job = await jobs.open_job(session, 1, "city")
+        job_id = job.id
+        await session.commit()
+    async with db.session() as session:
+        assert await jobs.confirm_job(session, job_id)
+        await jobs.finish_job(session, job_id, jobs.INTERRUPTED)
+        await session.commit()
+    seen = _statements(db)
+    async with db.session() as session:
+        taken = await jobs.take_interrupted(session)
+        await session.commit()
+    assert [(j.id, j.status) for j, _ in taken] == [(job_id, jobs.INTERRUPTED_TOLD)]
+    # The jobs with their members, the claim (one conditional UPDATE), and the commit's flush
+    # of the status the claim set on the loaded row.
+    assert seen == ["SELECT", "UPDATE", "UPDATE"]
+    async with db.session() as session:
+        assert await jobs.take_interrupted(session) == []
