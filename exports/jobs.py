@@ -15,8 +15,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from storage import export_jobs
+from storage.db import AsyncSession
 from storage.models import ExportJob, Member, utcnow
-from storage.session import AsyncSession
 
 STALE_AFTER = timedelta(minutes=30)
 RUNNING, DONE, FAILED, REFUSED = "running", "done", "failed", "refused"

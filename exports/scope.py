@@ -20,8 +20,8 @@ from core.years import ReportingYears
 from exports.names import safe_name
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
 from storage import export_data
+from storage.db import AsyncSession
 from storage.models import Officer
-from storage.session import AsyncSession
 
 CITY_NAME = "成都市"
 

@@ -31,8 +31,8 @@ from exports.scope import (
     scope_name,
 )
 from exports.summary import activity_summary, enterprise_summary, zone_summary
+from storage.db import AsyncSession
 from storage.evidence import EvidenceStorage
-from storage.session import AsyncSession
 
 ANNEXES = ("1-3", "1-1", "1-2")
 CHOICES = (*ANNEXES, "all")

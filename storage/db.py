@@ -41,10 +41,13 @@ from sqlalchemy import event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
-    AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+
+# AsyncSession is named here also for the layers above storage that only pass a session through:
+# outside storage/ and services/ no module imports sqlalchemy (import-linter).
+from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.util.concurrency import await_, in_greenlet
 
 log = logging.getLogger(__name__)
