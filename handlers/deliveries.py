@@ -6,10 +6,8 @@ minute's tick.
 
 from __future__ import annotations
 
-import asyncio
-
 from handlers.common import Turn
-from scheduler.immediate import WAKE, enqueue_deliveries
+from scheduler.immediate import enqueue_deliveries
 from scheduler.reminders import Timing
 
 
@@ -19,11 +17,11 @@ async def announce(turn: Turn, activity_id: int) -> int:
     queued = await enqueue_deliveries(
         turn.session, activity_id, Timing.from_settings(turn.settings)
     )
-    wake = turn.context.bot_data.get(WAKE)
-    if queued and isinstance(wake, asyncio.Event):
+    if queued:
+        front = turn.front
 
         async def _wake() -> None:
-            wake.set()
+            front.wake_sender()
 
         # Queued before the replies, so it runs first once the transaction has committed.
         turn.later(_wake)

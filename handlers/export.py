@@ -216,8 +216,7 @@ async def choose_where(turn: Turn) -> None:
     if "annex" not in state.data or "year" not in state.data:
         turn.notice(turn.t("button_expired"))
         return
-    assert turn.query is not None
-    if EXP_WHERE_CITY.parse(turn.query.data) is not None:
+    if EXP_WHERE_CITY.parse(turn.pressed) is not None:
         district_id = None
     else:
         district = turn.button(EXP_WHERE)
@@ -239,7 +238,7 @@ async def cancel_button(turn: Turn) -> None:
 async def receive_message(turn: Turn, state: ChatState) -> None:
     """Typed text while choosing: a year may be typed (older years have no button); every other
     choice is a button."""
-    text = normalize(turn.message.text or "") if turn.message else ""
+    text = normalize(turn.text or "")
     match = re.fullmatch(r"(\d{4})年?", text)
     if state.step == ExportStep.YEAR and "annex" in state.data and match:
         year = int(match.group(1))
@@ -285,11 +284,11 @@ async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> 
         turn.edit(turn.t("export_busy"))
         return
     job = await jobs.open_job(turn.session, turn.member.id, f"{annex}:{scope.key()}")
-    message = turn.query.message if turn.query else None
+    card = turn.card if turn.is_button else None
     task = ExportTask(
         job_id=job.id,
-        chat_id=turn.chat_id,
-        message_id=message.message_id if message else None,
+        chat=turn.address,
+        message_id=card.ref if card else None,
         lang=turn.lang,
         scope=scope,
         annex=annex,
@@ -300,4 +299,4 @@ async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> 
     if task.message_id is not None:
         # The pressed question becomes the progress message at once (buttons gone).
         turn.edit(first_progress(task))
-    turn.later(partial(spawn, turn.context, task))
+    turn.later(partial(spawn, turn.front, turn.db, turn.settings, task))

@@ -36,11 +36,11 @@ async def show_queue(turn: Turn, page: int = 1, *, note: str = "") -> None:
     if turn.member is None or not (turn.actor.is_city or turn.actor.district_ids()):
         turn.reply(turn.t("not_allowed"))
         return
-    paged = rv.QUEUE_PAGE.parse(turn.query.data) if turn.query else None
+    paged = rv.QUEUE_PAGE.parse(turn.pressed) if turn.is_button else None
     if paged is not None:
         page = max(1, paged.page)
     # The reminder's 打开待审核列表 sends the list anew; the queue's own buttons edit it.
-    in_place = turn.query is not None and (paged is None or paged.seen == "p")
+    in_place = turn.is_button and (paged is None or paged.seen == "p")
     districts = _districts(turn)
     rows, total = await review.queue(
         turn.session, districts, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
