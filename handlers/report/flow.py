@@ -154,7 +154,7 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
     if state.activity_id is None:
         turn.reply(turn.t("report_pick_org"))
         return
-    # Loaded with the member (handlers.common): no query of its own.
+    # Loaded with the member (the adapter's unit of work): no query of its own.
     activity = held_activity(turn.session, state.activity_id) or await reports.load_activity(
         turn.session, state.activity_id
     )
