@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from pathlib import Path
 
-from telegram import Bot, InlineKeyboardButton, Message, Update
+from telegram import Bot, InlineKeyboardButton, Message, MessageEntity, Update
 from telegram.error import BadRequest, TelegramError
 
 from core.enums import Channel
@@ -57,7 +57,10 @@ def incoming_of(update: Update, bot: Bot, args: list[str] | None = None) -> Inco
     if message is None:
         return base
     kind: Kind = "text" if message.text is not None else "other"
-    if args is not None and message.text is not None and message.text.startswith("/"):
+    if message.text is not None and any(
+        entity.type == MessageEntity.BOT_COMMAND and entity.offset == 0
+        for entity in message.entities
+    ):
         kind = "command"
     files = _files(message, bot)
     if files:
