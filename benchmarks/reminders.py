@@ -44,9 +44,9 @@ from telegram import Bot
 from telegram.ext import ExtBot
 
 from bot.lanes import LaneRateLimiter
+from channels.telegram.messenger import TelegramMessenger
 from core.enums import Channel, OrgKind, Role
 from core.settings import load_settings
-from handlers.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.clock import ShiftedClock
 from scheduler.jobs import Scheduler

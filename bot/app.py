@@ -30,6 +30,9 @@ from telegram.ext import (
 from bot import jobs
 from bot.lanes import LaneRateLimiter
 from bot.metrics import CountingRequest
+from channels.telegram import reachability, retries, unit
+from channels.telegram.menus import set_default_menus
+from channels.telegram.unit import unit_of_work as uow
 from core import report_buttons as rb
 from core import review_buttons as rv
 from core.callbacks import Codec
@@ -38,7 +41,6 @@ from core.settings import Settings
 from core.texts import t
 from handlers import chase as chase_desk
 from handlers import (
-    common,
     district,
     export,
     invite,
@@ -49,7 +51,6 @@ from handlers import (
     org_new,
     pickers,
     plan,
-    reachability,
     registry_import,
     report,
     review,
@@ -59,9 +60,8 @@ from handlers import (
     status,
 )
 from handlers import settings as settings_panel
-from handlers.common import REPROMPT, Turn
-from handlers.common import unit_of_work as uow
-from handlers.menus import MENU_OPEN, set_default_menus
+from handlers.common import Handler, Turn
+from handlers.menus import MENU_OPEN
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -80,8 +80,8 @@ class RetryingReads(CountingRequest):
     """HTTP for every call but getUpdates; ``getFile`` and file downloads, which are safe to
     repeat, are retried on 5xx, timeouts and dropped connections.
 
-    Sends are retried after the commit by ``handlers.common.unit_of_work`` instead, and 429 by
-    ``bot.lanes.LaneRateLimiter``: one layer per kind of failure.
+    Sends are retried after the commit by ``channels.telegram.unit.unit_of_work`` instead, and
+    429 by ``bot.lanes.LaneRateLimiter``: one layer per kind of failure.
     """
 
     async def do_request(
@@ -102,10 +102,10 @@ class RetryingReads(CountingRequest):
         # Never log the URL: it carries the bot token.
         what = "a file download" if "/file/bot" in url else "getFile"
         deadline = asyncio.get_running_loop().time() + READ_RETRY_BUDGET
-        return await common.with_retries(attempt, deadline=deadline, what=what)
+        return await retries.with_retries(attempt, deadline=deadline, what=what)
 
 
-def _button(handler: common.Handler, codec: Codec[Any]) -> CallbackQueryHandler[Any, None]:
+def _button(handler: Handler, codec: Codec[Any]) -> CallbackQueryHandler[Any, None]:
     """The handler of one kind of button, matched by its codec's pattern: an id longer than 19
     digits matches nothing (the stale-button answer), and one beyond a 64-bit integer parses as
     no such thing in the handler, so no forged id reaches the database."""
@@ -133,8 +133,8 @@ def build_application(settings: Settings, db: Database) -> Application:
     )
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
-    # An update delivered again after a crash asks the current question again (handlers.common).
-    app.bot_data[REPROMPT] = router.reprompt
+    # An update delivered again after a crash asks its question again (channels.telegram.unit).
+    app.bot_data[unit.REPROMPT] = router.reprompt
 
     # Flows that receive plain messages, chosen by the state stored for each member.
     router.register_flow(
@@ -262,7 +262,7 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.add_handler(_button(settings_panel.change_setting, settings_panel.SETTING_LANG))
     # The scheduler's 不再提醒 (core.schedule_buttons.MUTE_NUDGES) is a switch button too.
     app.add_handler(_button(settings_panel.change_setting, settings_panel.SETTING_SWITCH))
-    # Blocked / unblocked the bot (handlers/reachability.py): deliveries stop, then catch up.
+    # Blocked / unblocked the bot (channels/telegram/reachability.py): deliveries stop, resume.
     app.add_handler(
         ChatMemberHandler(reachability.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )

@@ -65,7 +65,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from bot.polling import serve
     from bot.startup import ListenError
     from bot.webhook import serve_webhook
-    from handlers.export_run import after_restart
+    from channels.telegram.exports import after_restart
 
     if args.webhook:
         if not settings.webhook_secret:

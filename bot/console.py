@@ -18,10 +18,9 @@ from telegram.ext import Application
 
 from bot.jobs import WAKE
 from bot.startup import ListenError, bind
+from channels.telegram.exports import send_export as send_export_in_chat
+from channels.telegram.tasks import interrupt_on_stop
 from core.settings import Settings, parse_listen
-from core.texts import t
-from handlers.export_run import send_file
-from handlers.tasks import interrupt_on_stop
 from storage.db import Database
 from storage.evidence import open_evidence_store
 from web.app import create_console
@@ -69,13 +68,7 @@ def partial_send_export(app: Application) -> SendExport:
     async def send_export(
         chat_id: int, lang: str, heading: str, files: list[Path], job_id: int
     ) -> None:
-        bot = app.bot
-        await bot.send_message(chat_id, t(lang, "web_export_chat_heading", heading=heading))
-        for number, path in enumerate(files, start=1):
-            # One over a bot's limit is skipped: the browser download has it.
-            await send_file(
-                bot, chat_id, path, f"console export file {number}/{len(files)} of job {job_id}"
-            )
+        await send_export_in_chat(app, chat_id, lang, heading, files, job_id)
 
     return send_export
 

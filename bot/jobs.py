@@ -2,7 +2,7 @@
 
 The JobQueue (APScheduler) only provides the clock; the tick and the sender themselves are plain
 objects of ``scheduler/`` (:mod:`scheduler.jobs`), and the sender talks to Telegram through
-:class:`handlers.messenger.TelegramMessenger`.
+:class:`channels.telegram.messenger.TelegramMessenger`.
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ import logging
 
 from telegram.ext import Application, ContextTypes
 
+from channels.telegram.messenger import TelegramMessenger
 from core.settings import Settings
-from handlers.messenger import TelegramMessenger
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
 from storage.db import Database

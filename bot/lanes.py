@@ -5,10 +5,11 @@
   second (Telegram: about one message per second in a chat, short bursts allowed) — and by
   Telegram's own 429: the chat it names waits ``retry_after`` and the request is sent once more.
   Interactive requests never wait for the broadcast budget.
-* **Broadcast**: the scheduler's messages (``handlers.messenger`` sends them inside
-  :data:`~handlers.messenger.BROADCAST`). At most ``rate`` messages per second (an album counts
-  one per file), and only while the bot's overall ceiling (:data:`OVERALL`, Telegram's ~30/s)
-  has room left after the interactive requests of the last second: broadcasts always yield.
+* **Broadcast**: the scheduler's messages (``channels.telegram.messenger`` sends them inside
+  :data:`~channels.telegram.messenger.BROADCAST`). At most ``rate`` messages per second (an
+  album counts one per file), and only while the bot's overall ceiling (:data:`OVERALL`,
+  Telegram's ~30/s) has room left after the interactive requests of the last second:
+  broadcasts always yield.
 
 A 429 pauses the chat it names (the whole lane when it names none) for ``retry_after``; the
 request is sent once more after that, and a second 429 is raised: for a scheduled message the
@@ -16,8 +17,8 @@ sender then postpones the row (``scheduler.sender``) — it never retries what t
 still retrying.
 
 429 is handled here and only here; 5xx, timeouts and dropped connections are retried by
-``handlers.common`` (replies), ``bot.app.RetryingReads`` (downloads) and the sender (scheduled
-messages). Every wait goes through an injectable clock, so tests need no real time.
+``channels.telegram.unit`` (replies), ``bot.app.RetryingReads`` (downloads) and the sender
+(scheduled messages). Every wait goes through an injectable clock, so tests need no real time.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from telegram._utils.types import JSONDict
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
-from handlers.messenger import BROADCAST
+from channels.telegram.messenger import BROADCAST
 
 log = logging.getLogger(__name__)
 

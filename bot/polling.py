@@ -3,7 +3,7 @@
 python-telegram-bot's Updater confirms a batch (by asking for the next offset) while the batch
 is still being processed, so a process killed mid-update loses it. Here an update is confirmed
 only once its handler has run; after a crash Telegram delivers it again, and
-``handlers.common.unit_of_work`` recognises it by its update id: nothing is lost and nothing
+``channels.telegram.unit.unit_of_work`` recognises it by its update id: nothing is lost and nothing
 is applied twice.
 
 Updates are fetched as raw JSON and read one by one: an update python-telegram-bot cannot read
@@ -37,7 +37,7 @@ from telegram.ext import Application, ExtBot
 from telegram.warnings import PTBUserWarning
 
 from bot.startup import BotApiReach
-from handlers.tasks import interrupt_all
+from channels.telegram.tasks import interrupt_all
 
 log = logging.getLogger(__name__)
 

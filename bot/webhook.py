@@ -12,7 +12,7 @@ does) has three routes:
   same way, each with an apology to the user.
   A body that is not a JSON object with an integer ``update_id`` is refused with 400 before any
   handler sees it (a log line with the body's size only): a string id would otherwise reach
-  ``handlers.common.unit_of_work``, be stored as the member's last update, and make each real
+  ``channels.telegram.unit.unit_of_work``, be stored as the member's last update, and make each real
   update after it look like a redelivery. An update that has its id but that
   python-telegram-bot cannot read gets 200 and a log line with ids only: a retry could never
   succeed.
@@ -26,7 +26,7 @@ Every request body is bounded (:class:`web.body_limit.BodyLimit`, :data:`MAX_BOD
 limit; nothing is stored.
 
 Several instances behind a load balancer share one PostgreSQL: Telegram sends one chat's
-updates one after another, and ``handlers.common.unit_of_work`` serialises a chat in the
+updates one after another, and ``channels.telegram.unit.unit_of_work`` serialises a chat in the
 database (an advisory lock), so whichever instance receives an update applies it in order and
 once. Within one instance, updates of one chat also take turns (a redelivery may overlap the
 original), and at most ``KEXIE_CONCURRENCY`` updates are handled at once. An album's photos
@@ -62,8 +62,8 @@ from bot import metrics
 from bot.console import console_mount
 from bot.polling import ALLOWED_UPDATES, STOP_GRACE, read_update
 from bot.startup import BotApiReach, bind, until_connected
+from channels.telegram.tasks import interrupt_all
 from core.settings import Settings, parse_listen
-from handlers.tasks import interrupt_all
 from storage.db import Database, DatabaseLost
 from web.body_limit import BodyLimit
 

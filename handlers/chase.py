@@ -98,7 +98,7 @@ async def render_chase(turn: Turn, district: District, page: int = 1) -> None:
         buttons.append(nav)
     buttons.append([(turn.label("chase_btn_all", days=days), CHASE_ALL.pack(id=district.id))])
     body = Raw("\n".join(text))
-    if turn.query is not None and CHASE_PAGE.parse(turn.query.data) is not None:
+    if turn.is_button and CHASE_PAGE.parse(turn.pressed) is not None:
         turn.edit(body, buttons)  # turning the page: the same message
     else:
         turn.reply(body, buttons)

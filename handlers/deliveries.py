@@ -6,10 +6,8 @@ minute's tick.
 
 from __future__ import annotations
 
-import asyncio
-
 from handlers.common import Turn
-from scheduler.immediate import WAKE, enqueue_deliveries
+from scheduler.immediate import enqueue_deliveries
 from scheduler.reminders import Timing
 
 
@@ -27,11 +25,10 @@ async def announce(turn: Turn, activity_id: int) -> int:
 def wake_sender(turn: Turn) -> None:
     """Wake the outbox sender once this update's transaction has committed (what it queued is
     then visible to it), instead of at its next run."""
-    wake = turn.context.bot_data.get(WAKE)
-    if isinstance(wake, asyncio.Event):
+    front = turn.front
 
-        async def _wake() -> None:
-            wake.set()
+    async def _wake() -> None:
+        front.wake_sender()
 
-        # Queued before the replies, so it runs first once the transaction has committed.
-        turn.later(_wake)
+    # Queued before the replies, so it runs first once the transaction has committed.
+    turn.later(_wake)

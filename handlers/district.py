@@ -129,7 +129,7 @@ async def ask_figure(turn: Turn) -> None:
 
 async def receive_figure(turn: Turn, state: ChatState) -> None:
     """A message in the ``district`` flow: the number asked for."""
-    assert turn.member is not None and turn.message is not None
+    assert turn.member is not None
     district = await turn.session.get(District, int(state.data.get("district_id", 0)))
     if (
         district is None
@@ -139,7 +139,7 @@ async def receive_figure(turn: Turn, state: ChatState) -> None:
         await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
-    value, error = parse_count(turn.message.text or "")
+    value, error = parse_count(turn.text or "")
     if error or value is None:
         turn.reply(turn.t(error or "reg_err_count"))
         return

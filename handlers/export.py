@@ -201,8 +201,7 @@ async def choose_where(turn: Turn) -> None:
     if "annex" not in state.data or "year" not in state.data:
         turn.notice(turn.t("button_expired"))
         return
-    assert turn.query is not None
-    if EXP_WHERE_CITY.parse(turn.query.data) is not None:
+    if EXP_WHERE_CITY.parse(turn.pressed) is not None:
         district_id = None
     else:
         district = turn.button(EXP_WHERE)
@@ -224,7 +223,7 @@ async def cancel_button(turn: Turn) -> None:
 async def receive_message(turn: Turn, state: ChatState) -> None:
     """Typed text while choosing: a year may be typed (older years have no button); every other
     choice is a button."""
-    text = normalize(turn.message.text or "") if turn.message else ""
+    text = normalize(turn.text or "")
     match = re.fullmatch(r"(\d{4})年?", text)
     if state.step == ExportStep.YEAR and "annex" in state.data and match:
         year = int(match.group(1))
@@ -260,11 +259,11 @@ async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> 
         turn.edit(turn.t(started))
         return
     where = started.district.name if started.district else turn.label("export_where_city")
-    message = turn.query.message if turn.query else None
+    card = turn.card if turn.is_button else None
     task = ExportTask(
         job_id=started.job_id,
-        chat_id=turn.chat_id,
-        message_id=message.message_id if message else None,
+        chat=turn.address,
+        message_id=card.ref if card else None,
         lang=turn.lang,
         scope=started.scope,
         annex=annex,
@@ -275,4 +274,4 @@ async def _begin(turn: Turn, annex: str, year: int, district_id: int | None) -> 
     if task.message_id is not None:
         # The pressed question becomes the progress message at once (buttons gone).
         turn.edit(first_progress(task))
-    turn.later(partial(spawn, turn.context, task))
+    turn.later(partial(spawn, turn.front, turn.db, turn.settings, task))

@@ -21,18 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from telegram import Bot
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import Application, ContextTypes
-
+from core.enums import Channel
 from core.settings import Settings
 from core.texts import Raw, t
 from exports import jobs
 from exports.runner import produce
 from exports.scope import Scope
 from exports.service import ExportResult, annexes_of, human_size
-from handlers.common import RETRY_BUDGET, with_retries
-from handlers.tasks import interrupt_on_stop
+from handlers.port import Address, ChannelFailure, Front
 from storage.db import Database
 from storage.evidence import open_evidence_store
 
@@ -40,7 +36,6 @@ log = logging.getLogger(__name__)
 
 ANNEX_KEYS = {"13": "1-3", "11": "1-1", "12": "1-2", "all": "all"}
 PROGRESS_EVERY = 1.5  # seconds between edits of the progress message
-SEND_LIMIT = 50 * 1024 * 1024  # what a bot may send as one document
 
 
 @dataclass(frozen=True)
@@ -48,21 +43,17 @@ class ExportTask:
     """Everything the background export needs (no ORM objects: it opens its own sessions)."""
 
     job_id: int
-    chat_id: int
-    message_id: int | None
+    chat: Address
+    message_id: str | None
     lang: str
     scope: Scope
     annex: str
     heading: str  # plain text: 附件1-3（锦江区，2021年）
 
 
-async def spawn(context: ContextTypes.DEFAULT_TYPE, task: ExportTask) -> None:
-    db: Database = context.bot_data["db"]
-    settings: Settings = context.bot_data["settings"]
-    running = context.application.create_task(
-        run_export(context.bot, db, settings, task), name=f"export-{task.job_id}"
-    )
-    interrupt_on_stop(context.application, running)
+async def spawn(front: Front, db: Database, settings: Settings, task: ExportTask) -> None:
+    """Run the export in the background (cancelled, and so interrupted, when the bot stops)."""
+    front.spawn(run_export(front, db, settings, task), name=f"export-{task.job_id}")
 
 
 def first_progress(task: ExportTask) -> str:
@@ -78,8 +69,10 @@ def annex_label(lang: str, annex: str) -> str:
 class ProgressMessage:
     """The one message that shows how far the export is; edited only when its text changes."""
 
-    def __init__(self, bot: Bot, chat_id: int, message_id: int | None, shown: str = "") -> None:
-        self.bot, self.chat_id, self.message_id = bot, chat_id, message_id
+    def __init__(
+        self, front: Front, chat: Address, message_id: str | None, shown: str = ""
+    ) -> None:
+        self.front, self.chat, self.message_id = front, chat, message_id
         self.shown = shown
 
     async def show(self, text: str) -> None:
@@ -89,24 +82,18 @@ class ProgressMessage:
         self.shown = text
         try:
             if self.message_id is None:
-                sent = await self.bot.send_message(self.chat_id, text)
-                self.message_id = sent.message_id
-            else:
-                await self.bot.edit_message_text(
-                    text, chat_id=self.chat_id, message_id=self.message_id
-                )
-        except BadRequest as exc:
-            if "not modified" not in str(exc):
-                log.warning("could not update the export progress: %s", exc)
-        except TelegramError as exc:  # progress is a courtesy; the export goes on
+                self.message_id = await self.front.send(self.chat, text)
+            else:  # "not modified" is no failure
+                await self.front.edit(self.chat, self.message_id, text)
+        except ChannelFailure as exc:  # progress is a courtesy; the export goes on
             log.warning("could not update the export progress: %s", exc)
 
 
-async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTask) -> None:
+async def run_export(front: Front, db: Database, settings: Settings, task: ExportTask) -> None:
     """Confirm the job, read, write (in a thread), send the documents, report the files."""
     lang = task.lang
     shown = first_progress(task) if task.message_id is not None else ""
-    progress = ProgressMessage(bot, task.chat_id, task.message_id, shown)
+    progress = ProgressMessage(front, task.chat, task.message_id, shown)
 
     def line(key: str, **params: Any) -> str:
         return t(lang, "export_progress", heading=task.heading, step=t(lang, key, **params))
@@ -138,7 +125,7 @@ async def run_export(bot: Bot, db: Database, settings: Settings, task: ExportTas
             report=report,
             every=PROGRESS_EVERY,
         )
-        skipped = await _send_files(bot, task, result, progress, line)
+        skipped = await _send_files(front, task, result, progress, line)
         # Free the admin's slot before saying "done", so a new /export right after succeeds.
         status = jobs.DONE
         await _finish(db, task.job_id, status)
@@ -167,36 +154,24 @@ async def _finish(db: Database, job_id: int, status: str) -> None:
 
 
 async def _send_files(
-    bot: Bot, task: ExportTask, result: ExportResult, progress: ProgressMessage, line: Any
+    front: Front, task: ExportTask, result: ExportResult, progress: ProgressMessage, line: Any
 ) -> list[Path]:
     skipped = []
     for number, path in enumerate(result.files, start=1):
         await progress.show(line("export_step_sending", done=number, total=len(result.files)))
         what = f"export file {number}/{len(result.files)} of job {task.job_id}"
-        if not await send_file(bot, task.chat_id, path, what):
+        if not await send_file(front, task.chat, path, what):
             skipped.append(path)
     return skipped
 
 
-async def send_file(bot: Bot, chat_id: int, path: Path, what: str) -> bool:
+async def send_file(front: Front, chat: Address, path: Path, what: str) -> bool:
     """Send one export file as a document, retried as a reply is (``what`` names it in the
     log); False when it is larger than a bot may send, and so not sent."""
-    if path.stat().st_size > SEND_LIMIT:
+    if path.stat().st_size > front.caps.max_file_bytes:
         return False
-    await with_retries(
-        lambda: _upload(bot, chat_id, path),
-        deadline=asyncio.get_running_loop().time() + RETRY_BUDGET,
-        what=what,
-    )
+    await front.retrying(lambda: front.send_file(chat, path), what=what)
     return True
-
-
-async def _upload(bot: Bot, chat_id: int, path: Path) -> None:
-    # Opened per attempt: a failed upload has consumed the file handle.
-    with path.open("rb") as fh:
-        await bot.send_document(
-            chat_id, fh, filename=path.name, read_timeout=120, write_timeout=120
-        )
 
 
 def _done_text(lang: str, task: ExportTask, result: ExportResult, skipped: list[Path]) -> str:
@@ -222,14 +197,13 @@ def _done_text(lang: str, task: ExportTask, result: ExportResult, skipped: list[
     return text
 
 
-async def after_restart(app: Application) -> None:
+async def after_restart(front: Front, db: Database) -> None:
     """On start: tell admins whose export a shutdown interrupted to ask again (in the
     background, so polling starts at once)."""
-    db: Database = app.bot_data["db"]
-    interrupt_on_stop(app, app.create_task(_tell_interrupted(app.bot, db), name="export-notices"))
+    front.spawn(_tell_interrupted(front, db), name="export-notices")
 
 
-async def _tell_interrupted(bot: Bot, db: Database) -> None:
+async def _tell_interrupted(front: Front, db: Database) -> None:
     try:
         async with db.session() as session:
             taken = [
@@ -252,6 +226,6 @@ async def _tell_interrupted(bot: Bot, db: Database) -> None:
             year=year.group(1) if year else "",
         )
         try:
-            await bot.send_message(chat_id, text)
-        except TelegramError as exc:
+            await front.send(Address(Channel.TELEGRAM, str(chat_id)), text)
+        except ChannelFailure as exc:
             log.warning("could not tell member chat %s about export %s: %s", chat_id, job_id, exc)

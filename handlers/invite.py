@@ -193,7 +193,7 @@ async def make_invite(turn: Turn) -> None:
         created_by=turn.member.id,
         now=turn.now,
     )
-    link = f"https://t.me/{turn.context.bot.username}?start={invite.token}"
+    link = turn.front.start_link(invite.token)
     expires = _expires(turn, invite)
     role_label = turn.label(f"role_{role}")
     turn.reply(
@@ -208,9 +208,8 @@ async def make_invite(turn: Turn) -> None:
     )
     png = qr_png(link)
     caption = turn.label("invite_qr_caption", org=org.name[:200], role=role_label, expires=expires)
-    bot, chat_id = turn.context.bot, turn.chat_id
-    # The caption is plain text (a label), not the application's default HTML.
-    turn.later(lambda: bot.send_photo(chat_id, photo=png, caption=caption, parse_mode=None))
+    # The caption is plain text (a label), not the catalog's HTML.
+    turn.send_photo(png, caption, html=False)
 
 
 def qr_png(text: str) -> bytes:

@@ -9,11 +9,12 @@ admin may remove reporters but not the org admins the district appointed. Drawn 
 from __future__ import annotations
 
 from core.callbacks import Codec, Id, id_codec
+from core.enums import Channel
 from core.policy import Action, Target, allowed, invite_action, may_somewhere
 from core.texts import Raw
 from handlers.common import Turn
-from handlers.menus import set_member_menu
 from handlers.pickers import org_buttons, pressed_org, refuse
+from handlers.port import Address
 from storage.members import load_actor, load_membership, org_memberships, remove_membership
 from storage.models import Membership, Organisation
 from storage.registry import orgs_for_actor
@@ -142,11 +143,10 @@ async def remove_member(turn: Turn) -> None:
     # Their command menu shrinks to what they may still do (commands re-check anyway).
     removed = membership.member
     remaining = await load_actor(turn.session, removed)
-    bot, lang = turn.context.bot, removed.language
     chat_id = removed.telegram_id
     if chat_id is not None:  # a member of another channel has no Telegram menu
-        web_url = turn.settings.web_url
-        turn.later(lambda: set_member_menu(bot, chat_id, remaining, lang, web_url=web_url))
+        address = Address(Channel.TELEGRAM, str(chat_id))
+        turn.set_menu_later(address, remaining, removed.language)
     turn.edit(
         turn.t(
             "member_removed",

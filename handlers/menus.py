@@ -6,22 +6,7 @@ console, web/) as their chat's menu button when the console is published (``KEXI
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-
-from telegram import (
-    Bot,
-    BotCommand,
-    BotCommandScopeChat,
-    BotCommandScopeDefault,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    MenuButton,
-    MenuButtonDefault,
-    MenuButtonWebApp,
-    WebAppInfo,
-)
-from telegram.error import TelegramError
 
 from core import review_buttons as rv
 from core.callbacks import Codec
@@ -29,9 +14,8 @@ from core.policy import Action, Actor, district_scope, may_open_console, may_som
 from core.schedule_buttons import MENU_REPORT, START_EXPORT
 from core.texts import plain
 from handlers.common import Buttons, Turn
+from handlers.port import AppButton
 from storage import review
-
-log = logging.getLogger(__name__)
 
 #: Each command and the action it needs somewhere (None: any member's, whatever their roles).
 COMMAND_ACTIONS: dict[str, Action | None] = {
@@ -149,59 +133,18 @@ async def home_buttons(turn: Turn) -> Buttons:
     return home_rows(turn.actor, turn.lang, pending)
 
 
-def bot_commands(names: list[str], lang: str) -> list[BotCommand]:
-    """BotCommand objects with descriptions from the catalog."""
-    return [BotCommand(name, plain(lang, f"cmd_{name}")) for name in names]
-
-
-async def set_default_menus(bot: Bot) -> None:
-    """The menu before joining: Chinese, whatever the client's language (members choose theirs
-    in /settings; their own menu is then set per chat)."""
-    await bot.set_my_commands(bot_commands(STRANGER_COMMANDS, "zh"), scope=BotCommandScopeDefault())
-
-
-def console_app(web_url: str | None, actor: Actor) -> WebAppInfo | None:
-    """The console's Mini App for a district or city admin; None for everyone else, or when
+def console_url(web_url: str | None, actor: Actor) -> str | None:
+    """The console's address for a district or city admin; None for everyone else, or when
     the console is not published (no ``KEXIE_WEB_URL``, or not over https: Telegram refuses a
     message or menu carrying such a button, and the card under it would be lost)."""
     if not web_url or not web_url.startswith("https://") or not may_open_console(actor):
         return None
-    return WebAppInfo(f"{web_url.rstrip('/')}/")
+    return f"{web_url.rstrip('/')}/"
 
 
-def console_keyboard(web_url: str | None, actor: Actor, lang: str) -> InlineKeyboardMarkup | None:
-    """The 控制台 button under a card (a ``web_app`` button: it opens the console signed in)."""
-    app = console_app(web_url, actor)
-    if app is None:
+def console_buttons(web_url: str | None, actor: Actor, lang: str) -> Buttons | None:
+    """The 控制台 button under a card (it opens the console signed in); None when not offered."""
+    url = console_url(web_url, actor)
+    if url is None:
         return None
-    return InlineKeyboardMarkup([[InlineKeyboardButton(plain(lang, "btn_console"), web_app=app)]])
-
-
-def menu_button(web_url: str | None, actor: Actor, lang: str) -> MenuButton:
-    """The chat's menu button: the console for its admins, Telegram's default for the rest."""
-    app = console_app(web_url, actor)
-    if app is None:
-        return MenuButtonDefault()
-    return MenuButtonWebApp(plain(lang, "btn_console"), app)
-
-
-async def set_member_menu(
-    bot: Bot, chat_id: int, actor: Actor, lang: str, *, web_url: str | None
-) -> None:
-    """Give one member the menu of their roles (BotCommandScopeChat) and, when the console is
-    published (``web_url``), the menu button that goes with them: the console for district and
-    city admins, the default again for anyone else (who may just have lost the role)."""
-    try:
-        await bot.set_my_commands(
-            bot_commands(commands_for(actor), lang), scope=BotCommandScopeChat(chat_id)
-        )
-    except TelegramError as exc:  # a menu is a convenience; never fail the update for it
-        log.warning("could not set the command menu for %s: %s", chat_id, exc)
-    if not web_url:
-        return  # no console: the menu button stays whatever Telegram shows by default
-    try:
-        await bot.set_chat_menu_button(
-            chat_id=chat_id, menu_button=menu_button(web_url, actor, lang)
-        )
-    except TelegramError as exc:
-        log.warning("could not set the menu button for %s: %s", chat_id, type(exc).__name__)
+    return [[AppButton(plain(lang, "btn_console"), url)]]

@@ -49,7 +49,7 @@ async def list_reports(turn: Turn) -> None:
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    paged = MINE_PAGE.parse(turn.query.data) if turn.query else None
+    paged = MINE_PAGE.parse(turn.pressed) if turn.is_button else None
     page = 1 if paged is None else max(1, paged.page)
     org_ids = turn.actor.org_ids(Role.REPORTER, Role.ORG_ADMIN)
     rows, total = await reports.org_reports(

@@ -198,8 +198,8 @@ async def ask_field(turn: Turn, org: Organisation, spec: FieldSpec, *, walk: boo
 
 async def receive_answer(turn: Turn, state: ChatState) -> None:
     """A message in the ``org`` flow: an association's name, or the answer to a field."""
-    assert turn.member is not None and turn.message is not None
-    text = turn.message.text
+    assert turn.member is not None
+    text = turn.text
     if text is None:
         turn.reply(turn.t("expect_text"))
         return

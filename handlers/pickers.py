@@ -41,7 +41,7 @@ ORG_NEW = Codec("org:new:{district:id}:{then:o|i}", NewOrg)
 
 def refuse(turn: Turn) -> None:
     """One sentence that reveals nothing: not whether the id exists, nor whose it is."""
-    if turn.query is not None:
+    if turn.is_button:
         turn.notice(turn.t("reg_denied"), alert=True)
     else:
         turn.reply(turn.t("reg_denied"))

@@ -136,8 +136,8 @@ async def _ask_name(turn: Turn, org_id: int) -> None:
 
 async def receive_message(turn: Turn, state: ChatState) -> None:
     """A typed answer: the activity's name, or its date."""
-    assert turn.member is not None and turn.message is not None
-    text = turn.message.text
+    assert turn.member is not None
+    text = turn.text
     if text is None:
         turn.reply(turn.t("expect_text"))
         return

@@ -7,11 +7,10 @@ import logging
 import tempfile
 from pathlib import Path
 
-from telegram.error import TelegramError
-
 from core.policy import Action
 from core.texts import Raw
 from handlers.common import Turn
+from handlers.port import FetchFailed
 from handlers.router import route_message
 from storage import chat_state
 from storage.importer import (
@@ -38,7 +37,7 @@ async def receive_spreadsheet(turn: Turn) -> None:
     read in a bounded child process (``read_sheet_isolated``): the bot keeps its memory and its
     event loop. A city admin's sheet goes to the district its summary row names.
     """
-    assert turn.message is not None and turn.message.document is not None
+    assert turn.files
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
@@ -50,19 +49,16 @@ async def receive_spreadsheet(turn: Turn) -> None:
     if not districts:
         turn.reply(turn.t("imp_admins_only"))
         return
-    document = turn.message.document
-    if document.file_size and document.file_size > MAX_FILE_BYTES:
+    document = turn.files[0]
+    if document.size and document.size > MAX_FILE_BYTES:
         turn.reply(turn.t("imp_err_too_big"))
         return
     with tempfile.TemporaryDirectory(prefix="kexie-import-") as folder:
         path = Path(folder) / "registry.xlsx"
         try:
-            tg_file = await turn.context.bot.get_file(document.file_id)
-            await tg_file.download_to_drive(path)
-        except TelegramError as exc:
-            log.warning(
-                "update %s: download failed (%s)", turn.update.update_id, type(exc).__name__
-            )
+            await document.save(path)
+        except FetchFailed as exc:
+            log.warning("update %s: download failed (%s)", turn.update_key, exc)
             turn.reply(turn.t("imp_download_failed"))
             return
         sheet = await read_sheet_isolated(path, None, turn.today)

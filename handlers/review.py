@@ -14,9 +14,6 @@ import enum
 import logging
 from datetime import datetime, timedelta
 
-from telegram import Message
-from telegram.error import TelegramError
-
 from core import review_buttons as rv
 from core.callbacks import Codec, Id
 from core.enums import ActivityStatus
@@ -24,9 +21,10 @@ from core.policy import Action, allowed
 from core.report_steps import ReportData, Step
 from core.rules import check_reason, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Turn, fit
+from handlers.common import Turn
 from handlers.deliveries import wake_sender
 from handlers.mine import pressed_report
+from handlers.port import Address, ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card, report_target
 from handlers.review_queue import show_queue
@@ -85,13 +83,12 @@ def _outcome(turn: Turn, decided: decide.ReviewResult, reason: str | None) -> Ra
 
 def _queue_page(turn: Turn) -> int | None:
     """The /review page the button was pressed on (None: a delivery card)."""
-    message = turn.query.message if turn.query is not None else None
-    if not isinstance(message, Message) or message.reply_markup is None:
+    card = turn.card if turn.is_button else None
+    if card is None or card.buttons is None:
         return None
-    for row in message.reply_markup.inline_keyboard:
+    for row in card.buttons:
         for button in row:
-            data = button.callback_data
-            page = rv.APPROVE_PAGE.parse(data if isinstance(data, str) else None)
+            page = rv.APPROVE_PAGE.parse(button[1] if isinstance(button, tuple) else None)
             if page is not None:
                 return page.page
     return None
@@ -99,10 +96,10 @@ def _queue_page(turn: Turn) -> int | None:
 
 def _card_html(turn: Turn) -> str | None:
     """The delivery card the button was pressed on, as it reads now (None from /review)."""
-    message = turn.query.message if turn.query is not None else None
-    if not isinstance(message, Message) or message.text is None or _queue_page(turn):
+    card = turn.card if turn.is_button else None
+    if card is None or card.text_html is None or _queue_page(turn):
         return None
-    return message.text_html
+    return card.text_html
 
 
 def _already(turn: Turn, activity: Activity, by: str | None) -> Raw:
@@ -183,13 +180,13 @@ async def ask_reason(turn: Turn) -> None:
     # it: a reason coming after another update, too late, or for a changed report is no reason.
     data: dict[str, object] = {
         "asked": turn.now.isoformat(),
-        "update": turn.update.update_id,
+        "update": turn.update_key,
         "version": activity.version,
     }
     card = _card_html(turn)
-    message = turn.query.message if turn.query is not None else None
-    if card is not None and isinstance(message, Message):
-        data |= {"chat": message.chat.id, "message": message.message_id, "card": card}
+    pressed_on = turn.card
+    if card is not None and pressed_on is not None:
+        data |= {"chat": turn.address.external_id, "message": pressed_on.ref, "card": card}
     await chat_state.set_state(
         turn.session, turn.member.id, FLOW, ReviewStep.REASON, activity.id, data
     )
@@ -215,8 +212,8 @@ def _lapsed(turn: Turn, data: dict[str, object]) -> str | None:
     assert turn.member is not None
     account = turn.member.telegram_account
     last = account.last_update_id if account is not None else None
-    asked_on = data.get("update")
-    if isinstance(asked_on, int) and last is not None and last != asked_on:
+    asked_on = data.get("update")  # the key as text (a number before the port)
+    if asked_on is not None and last is not None and str(last) != str(asked_on):
         return "review_return_interrupted"
     asked = data.get("asked")
     waited = turn.now - datetime.fromisoformat(asked) if isinstance(asked, str) else None
@@ -246,7 +243,7 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
     """The typed reason (:func:`core.rules.check_reason`), then the report is returned; unless
     the 退回 lapsed or the report changed meanwhile: then nothing is returned, and the admin is
     told so in a sentence naming the report."""
-    assert turn.member is not None and turn.message is not None
+    assert turn.member is not None
     data = dict(state.data or {})
     activity = await reports.load_activity(turn.session, state.activity_id or 0)
     if activity is None or not allowed(turn.actor, Action.REVIEW_REPORT, report_target(activity)):
@@ -259,11 +256,11 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
         state_now = _state_label(turn, activity)
         turn.reply(turn.t(lapsed, **_named(activity), state=state_now, minutes=REASON_MINUTES))
         return
-    text = turn.message.text
+    text = turn.text
     reason, error = check_reason(text) if text is not None else (None, "expect_text")
     if error is not None or reason is None:
         # Still waiting for the reason: this message is part of the 退回, not another action.
-        data["update"] = turn.update.update_id
+        data["update"] = turn.update_key
         await chat_state.set_state(
             turn.session, turn.member.id, FLOW, ReviewStep.REASON, activity.id, data
         )
@@ -286,28 +283,31 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
     if data.get("card") and data.get("message"):
         # The card first: the confirmation below is the last thing the reviewer sees.
         _edit_card(
-            turn, int(data["chat"]), int(data["message"]), str(data["card"]), decided, reason
+            turn, str(data["chat"]), str(data["message"]), str(data["card"]), decided, reason
         )
     turn.reply(turn.t("review_returned_done", ref=activity.ref_no or ""))
 
 
 def _edit_card(
     turn: Turn,
-    chat_id: int,
-    message_id: int,
+    chat_id: str,
+    message_id: str,
     card: str,
     decided: decide.ReviewResult,
     reason: str,
 ) -> None:
     """The card the reviewer pressed 退回 on now shows the outcome (without its buttons)."""
-    text = fit(card + "\n\n" + _outcome(turn, decided, reason))
-    bot, update_id = turn.context.bot, turn.update.update_id
+    text = turn.fit(card + "\n\n" + _outcome(turn, decided, reason))
+    front, update_id = turn.front, turn.update_key
+    where = Address(turn.address.channel, chat_id)
 
     async def _edit() -> None:
         try:
-            await bot.edit_message_text(text, chat_id=chat_id, message_id=message_id)
-        except TelegramError as exc:  # the card is a convenience; the return is committed
-            log.info("update %s: card not edited (%s)", update_id, type(exc).__name__)
+            await front.edit(where, message_id, text)
+        except ChannelFailure as exc:  # the card is a convenience; the return is committed
+            log.info(
+                "update %s: card not edited (%s)", update_id, type(exc.__cause__ or exc).__name__
+            )
 
     turn.later(_edit)
 

@@ -16,7 +16,7 @@ from core.callbacks import Codec, Id
 from core.policy import Action, allowed
 from core.rules import format_date, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Buttons, Handler, Turn
+from handlers.common import Buttons, Handler, Turn, chat_lock_key
 from handlers.deliveries import wake_sender
 from handlers.report import report_target
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
@@ -42,11 +42,11 @@ async def show_queue(turn: Turn, page: int = 1, *, note: str = "") -> None:
     if turn.member is None or not (turn.actor.is_city or turn.actor.district_ids()):
         turn.reply(turn.t("not_allowed"))
         return
-    paged = rv.QUEUE_PAGE.parse(turn.query.data) if turn.query else None
+    paged = rv.QUEUE_PAGE.parse(turn.pressed) if turn.is_button else None
     if paged is not None:
         page = max(1, paged.page)
     # The reminder's 打开待审核列表 sends the list anew; the queue's own buttons edit it.
-    in_place = turn.query is not None and (paged is None or paged.seen == "p")
+    in_place = turn.is_button and (paged is None or paged.seen == "p")
     districts = _districts(turn)
     rows, total = await review.queue(
         turn.session, districts, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE
@@ -156,7 +156,7 @@ async def show_page_files(turn: Turn) -> None:
         page=page,
         seen=pressed.seen,
         key=prefix + str(looks + 1),
-        chat_id=turn.chat_id,
+        chat_id=chat_lock_key(turn.address),
         member_id=turn.member.id,
         now=turn.now,
     )

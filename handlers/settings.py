@@ -16,7 +16,6 @@ from core.callbacks import Codec
 from core.enums import Role
 from core.texts import Raw
 from handlers.common import Buttons, Turn
-from handlers.menus import set_member_menu
 from storage.models import Member
 
 LANGUAGES = ("zh", "en")
@@ -110,21 +109,18 @@ async def show_settings(turn: Turn) -> None:
 
 async def change_setting(turn: Turn) -> None:
     """A switch or a language button: store it, redraw the panel."""
-    assert turn.query
     member = turn.member
     if member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    language = SETTING_LANG.parse(turn.query.data)
-    switch = SETTING_SWITCH.parse(turn.query.data)
+    language = SETTING_LANG.parse(turn.pressed)
+    switch = SETTING_SWITCH.parse(turn.pressed)
     if language is not None:
         value = language.lang
         if value != member.language:  # the language already chosen: nothing to redo
             member.language = value
             turn.lang = value
-            bot, chat_id, actor = turn.context.bot, turn.chat_id, turn.actor
-            web_url = turn.settings.web_url
-            turn.later(lambda: set_member_menu(bot, chat_id, actor, value, web_url=web_url))
+            turn.set_menu_later(turn.address, turn.actor, value)
     elif switch is not None:
         # A nudge's 不再提醒 button reaches members whatever their roles are now.
         _set(member, switch.switch, switch.value == "on")

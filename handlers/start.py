@@ -6,8 +6,8 @@ from core.enums import Role
 from core.rules import format_month_day
 from core.texts import Raw
 from handlers import chase, invite, members, mine, org, status
-from handlers.common import Handler, Turn
-from handlers.menus import MENU_OPEN, commands_for, home_buttons, home_key, set_member_menu
+from handlers.common import Handler, Turn, chat_lock_key
+from handlers.menus import MENU_OPEN, commands_for, home_buttons, home_key
 from storage.members import active_memberships, load_actor, redeem_invite
 from storage.models import Membership
 
@@ -27,14 +27,14 @@ def describe_membership(turn: Turn, membership: Membership) -> str:
 
 async def start(turn: Turn) -> None:
     """/start: redeem an invite if one came with the link, then greet with the member's roles."""
-    args = turn.context.args or []
+    args = turn.command_args
     if args:
         result = await redeem_invite(
             turn.session,
             args[0],
-            telegram_id=turn.user.id,
-            first_name=turn.user.first_name,
-            username=turn.user.username,
+            telegram_id=chat_lock_key(turn.address),  # storage keys accounts by Telegram id
+            first_name=turn.incoming.sender_name,
+            username=turn.incoming.sender_handle,
             language=turn.lang,
         )
         if result.error:
@@ -56,12 +56,10 @@ async def start(turn: Turn) -> None:
     )
     # The home of the member's roles: a district's or the city's desk opens on its review queue.
     welcome = turn.t(
-        home_key(turn.actor, "welcome"), name=turn.user.first_name, roles=Raw(roles or "—")
+        home_key(turn.actor, "welcome"), name=turn.incoming.sender_name, roles=Raw(roles or "—")
     )
     turn.reply(welcome, await home_buttons(turn))
-    bot, chat_id, actor, lang = turn.context.bot, turn.chat_id, turn.actor, turn.lang
-    web_url = turn.settings.web_url
-    turn.later(lambda: set_member_menu(bot, chat_id, actor, lang, web_url=web_url))
+    turn.set_menu_later(turn.address, turn.actor, turn.lang)
 
 
 async def help_command(turn: Turn) -> None:

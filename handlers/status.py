@@ -13,8 +13,8 @@ import logging
 from core.callbacks import Id, id_codec
 from core.policy import Action
 from core.texts import Raw
-from handlers.common import Turn, fit
-from handlers.menus import console_keyboard
+from handlers.common import Turn
+from handlers.menus import console_buttons
 from handlers.pickers import district_buttons, pressed_district, refuse
 from scheduler.charts import chart_data, chart_labels, draw_chart
 from storage import review
@@ -100,16 +100,7 @@ async def render_status(turn: Turn, district: District) -> None:
         if len(status.silent) > NAMES_SHOWN:
             lines.append(turn.t("status_more", n=len(status.silent) - NAMES_SHOWN))
     text = "\n".join(lines)
-    console = console_keyboard(turn.settings.web_url, turn.actor, turn.lang)
-    if console is None:
-        turn.reply(Raw(text))
-    else:  # a web_app button, which turn.reply's (label, callback data) rows cannot carry
-        bot, chat_id = turn.context.bot, turn.chat_id
-        turn.later(
-            lambda: bot.send_message(
-                chat_id, fit(text), reply_markup=console, disable_web_page_preview=True
-            )
-        )
+    turn.reply(Raw(text), console_buttons(turn.settings.web_url, turn.actor, turn.lang))
     await send_chart(turn, district)
 
 
@@ -135,5 +126,4 @@ async def send_chart(turn: Turn, district: District | None) -> None:
             "status chart failed for member %s: %s", turn.actor.member_id, type(exc).__name__
         )
         return
-    bot, chat_id = turn.context.bot, turn.chat_id
-    turn.later(lambda: bot.send_photo(chat_id, png, caption=caption, filename="status.png"))
+    turn.send_photo(png, caption, filename="status.png")

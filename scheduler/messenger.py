@@ -1,11 +1,12 @@
 """What the sender needs from a chat channel: the :class:`Messenger` protocol.
 
-The sender (:mod:`scheduler.sender`) knows nothing of Telegram. It renders an outbox row into an
-:class:`Outgoing` message (text in the catalog's small HTML subset, buttons as label + callback
-data packed with a ``core`` codec) or an :class:`Album` of evidence files, and hands it to a
-Messenger with the member's address. A channel (``handlers/messenger.py`` for Telegram) turns
-those into its own calls and reports how it went: a message id when it was sent, or one of the
-:class:`DeliveryError` outcomes below, on which the sender decides to wait, retry or give up.
+The sender (:mod:`scheduler.sender`) knows nothing of Telegram. It renders an outbox row into
+an :class:`Outgoing` message (text in the catalog's small HTML subset, buttons as label +
+callback data packed with a ``core`` codec) or an :class:`Album` of evidence files, and hands
+it to a Messenger with the member's address. A channel (``channels/telegram/messenger.py`` for
+Telegram) turns those into its own calls and reports how it went: a message id when it was
+sent, or one of the :class:`DeliveryError` outcomes below, on which the sender decides to wait,
+retry or give up.
 """
 
 from __future__ import annotations

@@ -3,9 +3,9 @@ recipient's language (the catalog's small HTML subset), buttons and albums of ev
 
 Nothing here knows a channel: buttons are a label and callback data packed with the codecs of
 :mod:`core.schedule_buttons`; files are content-addressed attachments with whatever file ids
-channels already have for them. The channel (``handlers/messenger.py``) turns these into its
-own calls. Rows queued before payloads held a kind and parameters (pre-rendered ``text`` and
-``buttons``, or ``media`` with file ids and a ``caption``) are sent as they are.
+channels already have for them. The channel (``channels/telegram/messenger.py``) turns these
+into its own calls. Rows queued before payloads held a kind and parameters (pre-rendered
+``text`` and ``buttons``, or ``media`` with file ids and a ``caption``) are sent as they are.
 """
 
 from __future__ import annotations

@@ -156,7 +156,7 @@ async def pressed(
         if value is None:
             return None
         activity_id = value.activity
-    # The conversation's activity came with the member (handlers.common): no second query.
+    # The conversation's activity came with the member (the unit of work): no second query.
     activity = held_activity(turn.session, activity_id) or await reports.load_activity(
         turn.session, activity_id
     )

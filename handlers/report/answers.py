@@ -7,9 +7,6 @@ import logging
 from datetime import date, timedelta
 from typing import Any
 
-from telegram import Message
-from telegram.error import BadRequest
-
 from core import report_buttons as rb
 from core.cards import answer_value
 from core.enums import ActivityStatus
@@ -23,7 +20,7 @@ from core.rules import (
     window_closes_at,
 )
 from core.texts import Raw
-from handlers.common import Turn, edit_refusal, fit
+from handlers.common import Turn
 from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import CARD_CONTENT_CHARS, ask, go
 from storage import reports
@@ -47,10 +44,11 @@ async def answer(turn: Turn, state: ChatState, activity: Activity, q: Question, 
         if q.is_text:
             field = turn.label(q.label)
             turn.reply(turn.t(error, field=field, length=len(text.strip()), limit=q.limit))
-            if error == "text_too_long" and len(text) >= SPLIT_LENGTH and turn.message:
+            sent_at = turn.sent_at
+            if error == "text_too_long" and len(text) >= SPLIT_LENGTH and sent_at is not None:
                 # Telegram clients cut a long paste into 4096-character messages: the rest
                 # follows.
-                data.split_until = turn.message.date + SPLIT_WAIT
+                data.split_until = sent_at + SPLIT_WAIT
                 save_data(state, data)
         else:
             turn.reply(turn.t(error))
@@ -72,28 +70,21 @@ def echo_choice(turn: Turn) -> None:
     """Replace the pressed question's buttons with the answer chosen ("✅ 主办"): the chat keeps
     what was answered, for the same one Bot API call that removing the buttons took (issue 10's
     budget). A message that can no longer be edited keeps its text; its buttons are refused."""
-    query = turn.query
-    message = query.message if query is not None else None
-    if query is None or not isinstance(message, Message) or message.text is None:
+    card = turn.card
+    if not turn.is_button or card is None or card.text_html is None:
         turn.close_buttons()
         return
-    markup = message.reply_markup
-    rows = markup.inline_keyboard if markup is not None else ()
-    chosen = [button.text for row in rows for button in row if button.callback_data == query.data]
+    chosen = [
+        button[0]
+        for row in card.buttons or ()
+        for button in row
+        if isinstance(button, tuple) and button[1] == turn.pressed
+    ]
     if not chosen:
         turn.close_buttons()
         return
-    body = fit(message.text_html + "\n\n" + turn.t("answer_chosen", choice=chosen[0]))
-
-    async def _echo() -> None:
-        try:
-            await query.edit_message_text(body, reply_markup=None, disable_web_page_preview=True)
-        except BadRequest as exc:
-            # Gone, too old to edit, or reading so already: its buttons are refused anyway.
-            if edit_refusal(exc) is None:
-                raise
-
-    turn.later(_echo)
+    # Gone, too old to edit, or reading so already: its buttons are refused anyway.
+    turn.replace_card(card.text_html + "\n\n" + turn.t("answer_chosen", choice=chosen[0]))
 
 
 async def pick_date(turn: Turn) -> None:

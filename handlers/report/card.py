@@ -20,7 +20,7 @@ async def submit_report(turn: Turn) -> None:
     """提交: store as submitted and give the reference number; a report that looks like one
     already submitted (same association and date, similar name) is shown first, with 仍然提交
     (this handler again, past the check) and 查看那条."""
-    anyway = rv.DUPLICATE_SUBMIT.parse(turn.query.data if turn.query else None) is not None
+    anyway = rv.DUPLICATE_SUBMIT.parse(turn.pressed) is not None
     if anyway:
         again = await pressed(turn, rv.DUPLICATE_SUBMIT, steps=(Step.REVIEW,), drafts_only=True)
         activity = again[0] if again else None

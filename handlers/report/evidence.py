@@ -3,22 +3,19 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from typing import Any
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
-from telegram import Document, Message
-from telegram.error import BadRequest, TelegramError
-from telegram.ext import ContextTypes
 
 from core import report_buttons as rb
-from core.enums import Channel
 from core.filetypes import Problem, Refusal, check_document, check_photo, is_image
 from core.report_steps import Step
 from core.rules import evidence_ready
 from core.texts import t
-from handlers.common import RETRY_BUDGET, Turn, keyboard, with_retries
+from handlers.common import Turn, chat_lock_key
+from handlers.port import Address, FetchFailed, Front
 from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import ask, evidence_buttons, evidence_rows, go
 from scheduler import outbox
@@ -42,58 +39,27 @@ ALBUM_ACK = "album_ack"  # the outbox kind recording an album's acknowledgement 
 DONE_WORDS = ("完成", "好了", "好", "done", "Done", "OK", "ok")
 
 
-def refused_kind(message: Message) -> str | None:
-    """The catalog key naming what was sent, when it can never be evidence (a sticker …)."""
-    for attr, key in (
-        ("sticker", "kind_sticker"),
-        ("voice", "kind_voice"),
-        ("video_note", "kind_video"),
-        ("video", "kind_video"),
-        ("animation", "kind_video"),
-        ("audio", "kind_audio"),
-        ("location", "kind_location"),
-        ("contact", "kind_contact"),
-    ):
-        if getattr(message, attr, None):
-            return key
-    return None
-
-
 async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> None:
     """A photo, an album item or a document: stored at once, whatever the step.
 
     At the evidence step it is acknowledged as such; earlier it is kept for that step and the
     current question is asked again; on the card the card is shown again with the new count.
     """
-    assert turn.member is not None and turn.message is not None
-    message = turn.message
-    if message.photo:
-        photo = message.photo[-1]
-        kind, file_id, unique_id, size = (
-            "photo",
-            photo.file_id,
-            photo.file_unique_id,
-            photo.file_size,
-        )
-        name, mime = None, "image/jpeg"
+    assert turn.member is not None and turn.files
+    received = turn.files[0]
+    is_photo = received.kind == "photo"
+    kind, unique_id, size, name = received.kind, received.unique_id, received.size, received.name
+    if is_photo:
+        mime = received.mime or "image/jpeg"
     else:  # receive_message sends only photos and documents here
-        doc: Document | None = message.document
-        assert doc is not None
-        if not is_allowed_document(doc.file_name, doc.mime_type):
+        if not is_allowed_document(received.name, received.mime):
             turn.reply(turn.t("evidence_bad_type"))
             return
-        if doc.file_size and doc.file_size > MAX_DOWNLOAD_BYTES:
-            turn.reply(turn.t("evidence_too_big", size=f"{doc.file_size / 1024 / 1024:.1f} MB"))
+        if size and size > MAX_DOWNLOAD_BYTES:
+            turn.reply(turn.t("evidence_too_big", size=f"{size / 1024 / 1024:.1f} MB"))
             return
-        mime = doc.mime_type or ""
-        kind = "document"
-        file_id, unique_id, size, name = (
-            doc.file_id,
-            doc.file_unique_id,
-            doc.file_size,
-            doc.file_name,
-        )
-    group = message.media_group_id
+        mime = received.mime or ""
+    group = received.album
     if await reports.has_evidence_unique(turn.session, activity, unique_id):
         if group is not None:
             _schedule_album_ack(turn, activity, group, state.step)
@@ -104,30 +70,29 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         turn.reply(turn.t("evidence_empty"))
         return
     try:
-        tg_file = await turn.context.bot.get_file(file_id)
-        data = bytes(await tg_file.download_as_bytearray())
-    except TelegramError as exc:
-        if isinstance(exc, BadRequest) and "too big" in str(exc).lower():
-            # The update had no file_size, but getFile knows the file is over the 20 MB limit.
+        data = await received.fetch()
+    except FetchFailed as exc:
+        if exc.too_big:
+            # The update had no file size, but the channel knows the file is over its limit.
             limit = f">{MAX_DOWNLOAD_BYTES // 1024 // 1024} MB"
             turn.reply(turn.t("evidence_too_big", size=limit))
             return
-        log.warning("download failed: %s (update %s)", type(exc).__name__, turn.update.update_id)
+        log.warning("download failed: %s (update %s)", exc, turn.update_key)
         turn.reply(turn.t("evidence_download_failed"))
         return
-    refusal = check_photo(data) if message.photo else check_document(data, name, mime)
+    refusal = check_photo(data) if is_photo else check_document(data, name, mime)
     if refusal is not None:
         log.info(
             "evidence refused: %s (update %s, member %s)",
             refusal.reason,
-            turn.update.update_id,
+            turn.update_key,
             turn.member.id,
         )
-        _refuse_content(turn, refusal, photo=bool(message.photo))
+        _refuse_content(turn, refusal, photo=is_photo)
         if state.step != Step.EVIDENCE:
             await ask(turn, activity, state.step, state)  # the question it interrupted
         return
-    if not message.photo:
+    if not is_photo:
         kind = "photo" if is_image(data) else "document"  # what it is, not what it is called
     try:
         # On the uploads' own bounded pool, within a deadline: a hung store holds this sender
@@ -137,7 +102,7 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         log.warning(
             "evidence not stored: %s (update %s, member %s)",
             type(exc.__cause__ or exc).__name__,
-            turn.update.update_id,
+            turn.update_key,
             turn.member.id,
         )
         turn.reply(turn.t("evidence_store_failed"))
@@ -155,8 +120,8 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
         mime_type=mime if len(mime) <= MIME_TYPE_MAX else None,
         media_group_id=group,
         member_id=turn.member.id,
-        channel=Channel.TELEGRAM,
-        file_id=file_id,
+        channel=turn.front.channel,
+        file_id=received.ref,
         file_unique_id=unique_id,
     )
     _remember_own_change(state, activity, before)
@@ -204,35 +169,27 @@ async def _acknowledge(
 
 def _schedule_album_ack(turn: Turn, activity: Activity, group: str, step: str) -> None:
     """Albums arrive as one message per photo: acknowledge once, after the last one."""
-    queue = turn.context.job_queue
-    if queue is None:
-        return
-    name = f"album:{turn.chat_id}:{group}"
-    for job in queue.get_jobs_by_name(name):
-        job.schedule_removal()
-    queue.run_once(
-        acknowledge_album,
+    chat_id = chat_lock_key(turn.address)
+    data = {
+        "chat_id": chat_id,
+        "activity_id": activity.id,
+        "group": group,
+        "step": step,
+        "lang": turn.lang,
+    }
+    front, db, to = turn.front, turn.db, turn.address
+    turn.front.debounce(
+        f"album:{chat_id}:{group}",
         ALBUM_ACK_DELAY,
-        name=name,
-        data={
-            "chat_id": turn.chat_id,
-            "activity_id": activity.id,
-            "group": group,
-            "step": step,
-            "lang": turn.lang,
-        },
+        lambda: acknowledge_album(front, db, to, data),
     )
 
 
-async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def acknowledge_album(front: Front, db: Database, to: Address, data: dict[str, Any]) -> None:
     """Job: one message for a whole album, with the count of files received.
 
     Behind a load balancer every instance that handled some of the album's photos runs this
     job; the database decides which one speaks (:func:`_claim_album_ack`)."""
-    assert context.job is not None
-    data = context.job.data
-    assert isinstance(data, dict)
-    db: Database = context.bot_data["db"]
     async with db.session() as session:
         # Wait for a photo of this chat that another instance is storing right now, so the
         # count includes it (PostgreSQL; SQLite writes one transaction at a time anyway).
@@ -253,14 +210,10 @@ async def acknowledge_album(context: ContextTypes.DEFAULT_TYPE) -> None:
         text = t(lang, "evidence_received", added=in_group, total=total)
     else:
         text = t(lang, "evidence_received_early_album", added=in_group, total=total)
-    markup = keyboard(evidence_rows(lang, activity.id, total)) if at_evidence else None
+    rows = evidence_rows(lang, activity.id, total) if at_evidence else None
     # The album's files are stored already; only the acknowledgement is left to deliver.
-    loop = asyncio.get_running_loop()
-    await with_retries(
-        lambda: context.bot.send_message(
-            data["chat_id"], text, parse_mode="HTML", reply_markup=markup
-        ),
-        deadline=loop.time() + RETRY_BUDGET,
+    await front.retrying(
+        lambda: front.send(to, text, rows),
         what=f"the album acknowledgement for report {data['activity_id']}",
     )
 
@@ -298,7 +251,7 @@ async def finish_evidence(turn: Turn) -> None:
 
 async def _finish_evidence(turn: Turn, activity: Activity, state: ChatState) -> None:
     if not evidence_ready(e.kind for e in activity.evidence):
-        if turn.query:
+        if turn.is_button:
             turn.notice(turn.t("evidence_need_photo"), alert=True)
         else:
             turn.reply(turn.t("evidence_need_photo"))

@@ -45,7 +45,7 @@ async def start_report(turn: Turn) -> None:
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    if turn.query:
+    if turn.is_button:
         turn.close_buttons()
     draft = await reports.open_draft(turn.session, turn.member.id)
     told = False
@@ -150,11 +150,11 @@ async def _begin(turn: Turn, org: Organisation) -> None:
 
 async def receive_message(turn: Turn, state: ChatState) -> None:
     """Any message while in the report flow: the answer to the current question."""
-    assert turn.member is not None and turn.message is not None
+    assert turn.member is not None
     if state.activity_id is None:
         turn.reply(turn.t("report_pick_org"))
         return
-    # Loaded with the member (handlers.common): no query of its own.
+    # Loaded with the member (the adapter's unit of work): no query of its own.
     activity = held_activity(turn.session, state.activity_id) or await reports.load_activity(
         turn.session, state.activity_id
     )
@@ -163,12 +163,11 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
         if activity is None or not await tell_if_ended(turn, activity):
             turn.reply(turn.t("not_found_or_denied"))
         return
-    message = turn.message
     step = state.step
     if step == Step.RESUME:
-        await _answer_resume_question(turn, activity, message.text or "")
+        await _answer_resume_question(turn, activity, turn.text or "")
         return
-    refused = evidence.refused_kind(message)
+    refused = turn.incoming.unsupported
     if refused:
         if step == Step.EVIDENCE:
             turn.reply(turn.t("evidence_bad_kind", kind=turn.label(refused)))
@@ -176,16 +175,17 @@ async def receive_message(turn: Turn, state: ChatState) -> None:
             turn.reply(turn.t("expect_text"))
             await ask(turn, activity, step, state)
         return
-    if message.photo or message.document:
+    if turn.files:
         # Photos sent early (people often send them first) are kept for the evidence step.
         await evidence.receive_evidence(turn, state, activity)
         return
-    if message.text is None:
+    text = turn.text
+    if text is None:
         turn.reply(turn.t("expect_text"))
         return
-    text = message.text
     data = data_of(state)
-    if data.split_until is not None and message.date <= data.split_until:
+    sent_at = turn.sent_at
+    if data.split_until is not None and sent_at is not None and sent_at <= data.split_until:
         # The rest of an over-long message the Telegram client split in two: never an answer.
         q = question(step)
         turn.reply(turn.t("text_split_tail", limit=q.limit if q and q.limit else NAME_MAX))

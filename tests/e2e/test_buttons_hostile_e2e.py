@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 from telegram.ext import CallbackQueryHandler
 
-from handlers.common import MAX_CALLBACK_BYTES
+from channels.telegram.front import MAX_CALLBACK_BYTES
 from tests.harness import Kexie
 from tests.standin import FakeUser
 

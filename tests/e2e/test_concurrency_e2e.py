@@ -14,8 +14,8 @@ from sqlalchemy import select
 from telegram import Update
 
 from bot import polling
+from channels.telegram import unit as common
 from core.enums import ActivityStatus
-from handlers import common
 from storage.models import Activity, Evidence, Member
 from tests.harness import Kexie
 from tests.standin import FakeUser, StandIn, make_jpeg

@@ -20,9 +20,9 @@ from sqlalchemy import select, update
 from bot.app import build_application
 from bot.console import console_app
 from bot.polling import serve
+from channels.telegram.exports import after_restart
 from core.rules import ReviewState
 from exports import annex13, jobs, runner
-from handlers.export_run import after_restart
 from storage.evidence import open_evidence_store
 from storage.models import Activity, ExportJob, utcnow
 from tests.console import BASE, console_client, sign_in

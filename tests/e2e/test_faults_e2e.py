@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import select
 
 import bot.app
-import handlers.common
+import channels.telegram.retries
 from core.enums import ActivityStatus
 from storage.models import Activity, Evidence
 from tests.harness import Kexie, seeded
@@ -39,7 +39,7 @@ Transcript = list[tuple[str, ...]]
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short backoff and a 1 s read timeout, so a fault costs the test about a second at most."""
-    monkeypatch.setattr(handlers.common, "RETRY_FIRST_DELAY", 0.05)
+    monkeypatch.setattr(channels.telegram.retries, "RETRY_FIRST_DELAY", 0.05)
     monkeypatch.setattr(bot.app, "READ_TIMEOUT", 1.0)
 
 

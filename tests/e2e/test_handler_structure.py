@@ -22,7 +22,7 @@ from tests.harness import Kexie
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = ROOT / "handlers"
-PRODUCTION = ("bot", "core", "storage", "exports", "scheduler", "services", "handlers")
+PRODUCTION = ("bot", "channels", "core", "storage", "exports", "scheduler", "services", "handlers")
 MAX_LINES = 400
 
 

@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 import bot.app
-import handlers.common
+import channels.telegram.retries
 import handlers.start
 from tests.harness import TOKEN, Kexie
 from tests.standin import make_jpeg
@@ -40,7 +40,7 @@ def leaks(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(handlers.common, "RETRY_FIRST_DELAY", 0.05)
+    monkeypatch.setattr(channels.telegram.retries, "RETRY_FIRST_DELAY", 0.05)
     monkeypatch.setattr(bot.app, "READ_TIMEOUT", 1.0)
 
 

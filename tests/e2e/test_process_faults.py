@@ -21,8 +21,9 @@ from telegram.ext import ExtBot
 
 from bot.app import build_application
 from bot.polling import read_update, serve
+from channels.telegram import exports as export
 from exports import jobs, runner
-from handlers import export_run as export
+from handlers import export_run
 from storage.db import Database, DatabaseLost
 from storage.models import ExportJob, Organisation, utcnow
 from tests.harness import TOKEN, Kexie
@@ -274,7 +275,7 @@ async def test_export_interrupted_by_shutdown_is_recorded_and_the_admin_told_aft
 ) -> None:
     kexie = kexie_idle
     monkeypatch.setattr(runner, "write_exports", endless_export)  # the chat's writer too
-    monkeypatch.setattr(export, "PROGRESS_EVERY", 0.1)
+    monkeypatch.setattr(export_run, "PROGRESS_EVERY", 0.1)
 
     async def run_bot() -> tuple[asyncio.Event, asyncio.Task[None]]:
         app = build_application(kexie.settings, kexie.db)

@@ -15,8 +15,8 @@ import pytest
 from sqlalchemy import select
 from telegram import Update
 
+from channels.telegram import unit as common
 from core.report_steps import Step
-from handlers import common
 from storage.models import Activity, ChatState, Member
 from tests.harness import Kexie
 from tests.standin import FakeUser

@@ -1,6 +1,6 @@
 """End-to-end: replies queued by a handler survive Bot API 5xx, timeouts and dropped connections.
 
-The answer is committed before any reply is sent (handlers.common.unit_of_work); a reply that
+The answer is committed before any reply is sent (channels.telegram.unit.unit_of_work); a reply that
 fails with a server error is sent again with backoff until the API recovers, within a bound.
 """
 
@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 import bot.app
-import handlers.common
+import channels.telegram.retries
 from storage.evidence import open_evidence_store
 from storage.models import ChatState, utcnow
 from tests.export_data import seed_export_data
@@ -24,7 +24,7 @@ from tests.standin import FakeUser, make_jpeg
 @pytest.fixture(autouse=True)
 def quick_retries(monkeypatch: pytest.MonkeyPatch) -> None:
     """Short backoff and a short read timeout, so a test waits well under a second per fault."""
-    monkeypatch.setattr(handlers.common, "RETRY_FIRST_DELAY", 0.05, raising=False)
+    monkeypatch.setattr(channels.telegram.retries, "RETRY_FIRST_DELAY", 0.05, raising=False)
     monkeypatch.setattr(bot.app, "READ_TIMEOUT", 1.0, raising=False)
 
 
@@ -66,7 +66,7 @@ async def test_retries_are_bounded(
     kexie: Kexie, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The API stays down: the bot gives up within its budget, logs ids only, and goes on."""
-    monkeypatch.setattr(handlers.common, "RETRY_BUDGET", 1.0, raising=False)
+    monkeypatch.setattr(channels.telegram.retries, "RETRY_BUDGET", 1.0, raising=False)
     user = await reporter(kexie)
     kexie.standin.fail_next("sendMessage", 500, times=1000)
     with caplog.at_level(logging.WARNING):

@@ -19,7 +19,7 @@ import pytest
 from sqlalchemy import func, select
 from telegram import Bot
 
-from handlers.messenger import TelegramMessenger
+from channels.telegram.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.outbox import OutRow

@@ -10,7 +10,7 @@ import pytest
 from telegram.error import RetryAfter
 
 from bot.lanes import LaneRateLimiter
-from handlers.messenger import BROADCAST
+from channels.telegram.messenger import BROADCAST
 
 
 class FakeTime:

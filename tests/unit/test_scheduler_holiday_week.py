@@ -23,9 +23,9 @@ import time_machine
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from channels.telegram.messenger import TelegramMessenger
 from core.enums import Channel, OrgKind, Role
 from core.settings import Settings, load_settings
-from handlers.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.jobs import Scheduler
 from scheduler.reminders import Timing, is_quiet

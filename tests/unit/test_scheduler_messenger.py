@@ -18,8 +18,8 @@ from sqlalchemy import select
 from telegram import InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
+from channels.telegram.messenger import TelegramMessenger
 from core.enums import Channel, OrgKind, Role
-from handlers.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.messages import rows_for

@@ -2,7 +2,7 @@
 the bot. The rule (mark unreachable / reachable, queue the missed deliveries again) is
 ``scheduler.reachability``; this only reads the update.
 
-Not wrapped in ``handlers.common.unit_of_work``: there is nothing to answer (a blocked user
+Not wrapped in ``channels.telegram.unit.unit_of_work``: there is nothing to answer (a blocked user
 cannot be written to), and a re-delivered update must not re-ask a question; applying the same
 status twice changes nothing, so a re-delivery after a crash is harmless.
 """

@@ -20,8 +20,8 @@ from telegram import Bot, InputMediaDocument, InputMediaPhoto
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
+from channels.telegram.front import keyboard
 from core.enums import Channel
-from handlers.common import keyboard
 from scheduler.messenger import (
     Album,
     Attachment,
