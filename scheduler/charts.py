@@ -24,15 +24,14 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enums import ActivityStatus
 from core.short_names import short_names
 from core.texts import plain
 from core.years import ReportingYears
 from scheduler.messenger import Outgoing, Picture
-from storage.models import Activity, District, Organisation
+from storage.figures import bar_counts, month_counts
+from storage.registry import district_of
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -122,39 +121,11 @@ async def chart_data(
 ) -> ChartData:
     """The statistical year's submitted reports of one district (or the city, ``None``)."""
     data = ChartData(year=year, first_month=years.first_month(year))
-    month = extract("month", Activity.activity_date)
-    base = (
-        select()
-        .select_from(Activity)
-        .join(Organisation, Organisation.id == Activity.org_id)
-        .where(
-            Activity.status == ActivityStatus.SUBMITTED,
-            Activity.activity_date.between(*years.span(year)),
-        )
-    )
-    if district_id is not None:
-        base = base.where(Organisation.district_id == district_id)
-    per_month = await session.execute(
-        base.add_columns(month, Activity.on_time, func.count()).group_by(month, Activity.on_time)
-    )
-    for m, on_time, count in per_month.all():
+    span = years.span(year)
+    for month, on_time, count in await month_counts(session, span, district_id):
         target = data.late if on_time is False else data.on_time
-        target[int(m) - 1] += int(count)
-    if district_id is None:
-        bars = await session.execute(
-            base.join(District, District.id == Organisation.district_id)
-            .add_columns(District.name, func.count())
-            .group_by(District.id, District.name)
-            .order_by(func.count().desc(), District.name)
-        )
-    else:
-        bars = await session.execute(
-            base.add_columns(Organisation.name, func.count())
-            .group_by(Organisation.id, Organisation.name)
-            .order_by(func.count().desc(), Organisation.name)
-            .limit(TOP)
-        )
-    data.bars = [(str(name), int(count)) for name, count in bars.all()]
+        target[month - 1] += count
+    data.bars = await bar_counts(session, span, district_id, TOP)
     return data
 
 
@@ -360,7 +331,7 @@ async def countdown_picture(
     deadline is at most :data:`CHART_DAYS` away; the text alone otherwise, or if drawing fails."""
     if text is None or int(params.get("days", CHART_DAYS + 1)) > CHART_DAYS:
         return text
-    district = await session.get(District, int(params["district"]))
+    district = await district_of(session, int(params["district"]))
     if district is None:
         return text
     year = int(params["year"])

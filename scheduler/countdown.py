@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.years import ReportingYears
-from storage.models import District
+from storage.registry import all_districts
 from storage.review import pending_count
 from storage.status import district_status
 
@@ -49,11 +48,7 @@ async def city_figures(
     session: AsyncSession, year: int, years: ReportingYears
 ) -> list[DistrictLine]:
     """Every district's countdown figures (the city summary's lines), in the usual order."""
-    districts = (
-        await session.scalars(
-            select(District).order_by(District.sort_order, District.id).limit(MAX_DISTRICTS)
-        )
-    ).all()
+    districts = await all_districts(session, MAX_DISTRICTS)
     return [
         DistrictLine(d.id, d.name, await district_figures(session, d.id, year, years))
         for d in districts

@@ -9,9 +9,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from core.enums import ActivityStatus
 from core.review_buttons import AMEND, APPROVE, RETURN
@@ -21,7 +19,8 @@ from scheduler import outbox
 from scheduler.digest import CARD_OF
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Due, Kind
-from storage.models import Activity, AuditEntry, District
+from storage.notices import activity_of, entries_with_status, submitted_reports
+from storage.registry import district_of
 
 DIGEST_LINES = 30  # reports listed; the rest are counted
 DIGEST_BUTTONS = 10  # reports with 通过 / 退回 buttons (the others: /review)
@@ -33,14 +32,7 @@ async def digest_reports(session: AsyncSession, due: Due) -> list[int]:
     back since): the card's outbox key is the record that they were told."""
     if not due.refs:
         return []
-    rows = (
-        await session.execute(
-            select(AuditEntry.id, AuditEntry.activity_id, AuditEntry.action, Activity.status)
-            .join(Activity, Activity.id == AuditEntry.activity_id)
-            .where(AuditEntry.id.in_(due.refs))
-            .order_by(AuditEntry.id)
-        )
-    ).all()
+    rows = await entries_with_status(session, due.refs)
     cards = {
         entry: Due(
             CARD_OF[action], due.member_id, activity, str(entry), due.due_at, due.expires_at
@@ -61,16 +53,11 @@ async def render_digest(
     session: AsyncSession, params: dict[str, Any], lang: str
 ) -> Outgoing | None:
     """The digest in ``lang``; None when its district or every report is gone."""
-    district = await session.get(District, int(params["district"]))
+    district = await district_of(session, int(params["district"]))
     ids = [int(i) for i in params.get("activities") or []]
     if district is None or not ids:
         return None
-    found = await session.scalars(
-        select(Activity)
-        .where(Activity.id.in_(ids), Activity.status == ActivityStatus.SUBMITTED)
-        .options(selectinload(Activity.organisation))
-    )
-    by_id = {a.id: a for a in found.all()}
+    by_id = {a.id: a for a in await submitted_reports(session, ids)}
     reports = [by_id[i] for i in ids if i in by_id]
     if not reports:
         return None
@@ -115,7 +102,7 @@ async def return_reminder_parts(
     session: AsyncSession, due: Due
 ) -> list[tuple[str, dict[str, Any]]]:
     """The reminder's row, unless the report was corrected (or withdrawn) meanwhile."""
-    activity = await session.get(Activity, due.subject)
+    activity = await activity_of(session, due.subject)
     if (
         activity is None
         or activity.status != ActivityStatus.SUBMITTED
@@ -129,7 +116,7 @@ async def render_return_reminder(
     session: AsyncSession, params: dict[str, Any], lang: str
 ) -> Outgoing | None:
     """去修改 for a report returned three days ago; None once it is no longer returned."""
-    activity = await session.get(Activity, int(params["activity"]))
+    activity = await activity_of(session, int(params["activity"]))
     if activity is None or activity.review_state != ReviewState.RETURNED:
         return None
     text = t(

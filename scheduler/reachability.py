@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import outbox
 from scheduler.reminders import DELIVERY_KINDS, Timing
-from storage.models import Member
+from storage.members import member_by_telegram_id
 
 REACHABLE = frozenset({"member", "administrator", "creator"})
 UNREACHABLE = frozenset({"kicked", "left"})
@@ -45,7 +44,7 @@ async def chat_status_changed(
 ) -> Reachability:
     """Record that the user ``telegram_id`` blocked or unblocked the bot (see module doc)."""
     reachable = reachable_after(new_status)
-    member = await session.scalar(select(Member).where(Member.telegram_id == telegram_id))
+    member = await member_by_telegram_id(session, telegram_id)
     if member is None or reachable is None:
         return Reachability(member.id if member else None, reachable)
     member.unreachable = not reachable

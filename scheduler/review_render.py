@@ -7,9 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from core import review_buttons as rv
 from core.callbacks import Id
@@ -18,8 +16,12 @@ from core.rules import ReviewState, shorten
 from core.texts import plain, t
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Kind
-from storage.models import Activity, AuditEntry, District, Member, Organisation
-from storage.review import EDIT_ACTIONS, RETURN
+from storage.models import Activity
+from storage.notices import audit_entry_of, member_of, report_with_district
+from storage.registry import district_of
+
+# The edits a correction made, read in storage; scheduler/delivery.py imports them from here.
+from storage.review import corrections as corrections
 
 
 def review_buttons(activity: Activity, kind: Kind, lang: str) -> tuple[tuple[Button, ...], ...]:
@@ -39,43 +41,14 @@ def review_buttons(activity: Activity, kind: Kind, lang: str) -> tuple[tuple[But
     )
 
 
-async def corrections(session: AsyncSession, activity_id: int, correct_id: int) -> list[AuditEntry]:
-    """The edits between a correction's return and the correction itself."""
-    returned_at = await session.scalar(
-        select(AuditEntry.id)
-        .where(
-            AuditEntry.activity_id == activity_id,
-            AuditEntry.action == RETURN,
-            AuditEntry.id < correct_id,
-        )
-        .order_by(AuditEntry.id.desc())
-        .limit(1)
-    )
-    rows = await session.scalars(
-        select(AuditEntry)
-        .where(
-            AuditEntry.activity_id == activity_id,
-            AuditEntry.id > (returned_at or 0),
-            AuditEntry.id < correct_id,
-            AuditEntry.action.in_(EDIT_ACTIONS),
-        )
-        .order_by(AuditEntry.id)
-    )
-    return list(rows.all())
-
-
 async def returned(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
     """A return, to the report's author and its org admins: the reason, who returned it, and
     去修改 / 重新提交."""
-    activity = await session.scalar(
-        select(Activity)
-        .where(Activity.id == int(params["activity"]))
-        .options(selectinload(Activity.organisation).selectinload(Organisation.district))
-    )
-    entry = await session.get(AuditEntry, int(params["audit"]))
+    activity = await report_with_district(session, int(params["activity"]))
+    entry = await audit_entry_of(session, int(params["audit"]))
     if activity is None or entry is None:
         return None
-    reviewer = await session.get(Member, entry.member_id) if entry.member_id else None
+    reviewer = await member_of(session, entry.member_id) if entry.member_id else None
     text = t(
         lang,
         "review_returned_notice",
@@ -96,7 +69,7 @@ async def review_pending(
     session: AsyncSession, params: dict[str, Any], lang: str
 ) -> Outgoing | None:
     """The daily reminder of reports pending review for over two days."""
-    district = await session.get(District, int(params["district"]))
+    district = await district_of(session, int(params["district"]))
     if district is None:
         return None
     text = t(lang, "review_pending_reminder", district=district.name, n=int(params["pending"]))

@@ -9,11 +9,10 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.enums import ActivityStatus, Channel, Role
-from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, ReviewState
+from core.enums import Role
+from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS
 from scheduler.reminders import (
     ActivityRow,
     AuditRow,
@@ -24,16 +23,7 @@ from scheduler.reminders import (
     Snapshot,
     Timing,
 )
-from storage.models import (
-    Activity,
-    AuditEntry,
-    ChannelAccount,
-    Member,
-    Membership,
-    Organisation,
-    OutboxMessage,
-    Plan,
-)
+from storage import snapshot as rows
 
 # Review's "return" and "correct" (storage/review.py) are announced too.
 AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence", "return", "correct")
@@ -57,25 +47,7 @@ async def load_people(
     conn: AsyncConnection | AsyncSession, snap: Snapshot, ids: Collection[int] | None = None
 ) -> None:
     """Load the members the rules may address (``ids``, or everyone) into ``snap.people``."""
-    query = select(
-        Member.id,
-        ChannelAccount.external_id,
-        Member.language,
-        Member.unreachable,
-        Member.mute_nudges,
-        Member.mute_city_summary,
-        Member.city_delivery_opt_in,
-        Member.daily_digest,
-    ).outerjoin(
-        ChannelAccount,
-        and_(
-            ChannelAccount.member_id == Member.id,
-            ChannelAccount.channel == Channel.TELEGRAM,
-        ),
-    )
-    if ids is not None:
-        query = query.where(Member.id.in_(ids))
-    for m in (await conn.execute(query)).all():
+    for m in await rows.people_rows(conn, ids):
         snap.people[m.id] = Person(
             id=m.id,
             telegram_id=int(m.external_id) if m.external_id is not None else 0,
@@ -97,14 +69,9 @@ async def load_digested(
 ) -> None:
     """Which reports the daily digests queued since ``since`` listed to each member (``ids``,
     or everyone), and when (``snap.digested``): the outbox's digest rows are the record."""
-    query = select(OutboxMessage.member_id, OutboxMessage.payload, OutboxMessage.created_at).where(
-        OutboxMessage.kind == Kind.DAILY_DIGEST,
-        OutboxMessage.created_at >= since,
-        OutboxMessage.member_id.is_not(None),
-    )
-    if ids is not None:
-        query = query.where(OutboxMessage.member_id.in_(list(ids)))
-    for member_id, payload, created in (await conn.execute(query)).all():
+    for member_id, payload, created in await rows.queued_payloads(
+        conn, Kind.DAILY_DIGEST, since, ids
+    ):
         params = (payload or {}).get("params") or {}
         for activity_id in params.get("activities") or []:
             key = (int(member_id), int(activity_id))
@@ -121,25 +88,8 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
 
     await load_people(conn, snap)
 
-    last = dict(
-        (
-            await conn.execute(
-                select(Activity.org_id, func.max(Activity.submitted_at))
-                .where(Activity.status == ActivityStatus.SUBMITTED)
-                .group_by(Activity.org_id)
-            )
-        ).all()
-    )
-    orgs = await conn.execute(
-        select(
-            Organisation.id,
-            Organisation.district_id,
-            Organisation.name,
-            Organisation.active,
-            Organisation.created_at,
-        )
-    )
-    for o in orgs.all():
+    last = await rows.last_submissions(conn)
+    for o in await rows.org_rows(conn):
         snap.orgs[o.id] = OrgRow(
             id=o.id,
             district_id=o.district_id,
@@ -149,95 +99,33 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
             last_submitted_at=last.get(o.id),
         )
 
-    memberships = await conn.execute(
-        select(Membership.member_id, Membership.role, Membership.org_id, Membership.district_id)
-        .where(Membership.active.is_(True))
-        .order_by(Membership.id)
-    )
-    for member_id, role, org_id, district_id in memberships.all():
+    for member_id, role, org_id, district_id in await rows.membership_rows(conn):
         add_membership(snap, member_id, role, org_id, district_id)
 
     audit_since = now - timing.delivery_valid - timing.edit_settle - timedelta(days=1)
-    audits = await conn.execute(
-        select(AuditEntry.id, AuditEntry.activity_id, AuditEntry.action, AuditEntry.at)
-        .where(AuditEntry.at >= audit_since, AuditEntry.action.in_(AUDIT_ACTIONS))
-        .order_by(AuditEntry.id)
-    )
-    snap.audits = [AuditRow(*row) for row in audits.all()]
+    snap.audits = [
+        AuditRow(*row) for row in await rows.audit_rows(conn, audit_since, AUDIT_ACTIONS)
+    ]
     # The digests of the same window: a card of those entries may have been listed in one.
     await load_digested(conn, snap, audit_since)
 
     plan_since = today - timedelta(days=WINDOW_DAYS + 2 + timing.escalation_valid.days)
-    plans = await conn.execute(
-        select(
-            Plan.id, Plan.org_id, Plan.member_id, Plan.name, Plan.planned_date, Plan.cancelled
-        ).where(Plan.cancelled.is_(False), Plan.planned_date >= plan_since)
-    )
-    snap.plans = [PlanRow(*row) for row in plans.all()]
+    snap.plans = [PlanRow(*row) for row in await rows.plan_rows(conn, plan_since)]
 
     draft_since = today - timedelta(days=WINDOW_DAYS + 1)
-    conditions: list[ColumnElement[bool]] = [
-        (Activity.status == ActivityStatus.DRAFT) & (Activity.activity_date >= draft_since),
-    ]
     audited = {a.activity_id for a in snap.audits}
-    if audited:
-        conditions.append(Activity.id.in_(audited))
-    if snap.plans:
-        conditions.append(Activity.plan_id.in_([p.id for p in snap.plans]))
-        conditions.append(
-            (Activity.status == ActivityStatus.SUBMITTED)
-            & Activity.org_id.in_({p.org_id for p in snap.plans})
-            & Activity.activity_date.in_({p.planned_date for p in snap.plans})
-        )
-    activities = await conn.execute(
-        select(
-            Activity.id,
-            Activity.org_id,
-            Activity.author_id,
-            Activity.status,
-            Activity.activity_date,
-            Activity.updated_at,
-            Activity.plan_id,
-        ).where(or_(*conditions))
-    )
-    snap.activities = [ActivityRow(*row) for row in activities.all()]
+    plans = [(p.id, p.org_id, p.planned_date) for p in snap.plans]
+    activities = await rows.activity_rows(conn, draft_since, audited, plans)
+    snap.activities = [ActivityRow(*row) for row in activities]
 
     # Reports pending review for over two days: per association the oldest one (bounded by the
     # number of associations, however many reports wait), as (its id, org id, pending since).
     settled = now - timedelta(days=PENDING_REMIND_DAYS)
-    pending = await conn.execute(
-        select(func.min(Activity.id), Activity.org_id, func.min(Activity.submitted_at))
-        .where(
-            Activity.status == ActivityStatus.SUBMITTED,
-            Activity.review_state == ReviewState.PENDING,
-            Activity.submitted_at <= settled,
-            # An approved report amended later is pending since then, not since submission.
-            or_(Activity.reviewed_at.is_(None), Activity.reviewed_at <= settled),
-        )
-        .group_by(Activity.org_id)
-    )
-    snap.pending_reviews = [
-        (activity_id, org_id, since) for activity_id, org_id, since in pending.all() if since
-    ]
-
-    returned = await conn.execute(
-        select(Activity.id, Activity.org_id, Activity.author_id, Activity.reviewed_at).where(
-            Activity.status == ActivityStatus.SUBMITTED,
-            Activity.review_state == ReviewState.RETURNED,
-            Activity.reviewed_at.is_not(None),
-        )
-    )
-    snap.returned = [
-        (a, org, author, at) for a, org, author, at in returned.all() if at is not None
-    ]
+    snap.pending_reviews = await rows.oldest_pending(conn, settled)
+    snap.returned = await rows.returned_rows(conn)
 
     nudge_since = now - timedelta(days=timing.quiet_days)
-    nudges = await conn.execute(
-        select(OutboxMessage.key, OutboxMessage.created_at).where(
-            OutboxMessage.kind == Kind.QUIET_NUDGE, OutboxMessage.created_at >= nudge_since
-        )
-    )
-    for key, created in nudges.all():
+    for key, created in await rows.queued_keys(conn, Kind.QUIET_NUDGE, nudge_since):
         org_id = int(key.split(":")[1])
         if org_id not in snap.last_nudge or snap.last_nudge[org_id] < created:
             snap.last_nudge[org_id] = created

@@ -53,6 +53,11 @@ async def district_by_name(session: AsyncSession, name: str) -> District | None:
     return (await find_district(session, name))[0]
 
 
+async def district_of(session: AsyncSession, district_id: int) -> District | None:
+    """A district by id (from the session's identity map when it is loaded already)."""
+    return await session.get(District, district_id)
+
+
 async def find_district(session: AsyncSession, typed: str) -> tuple[District | None, DistrictMatch]:
     """The district a typed name means (``高新区`` → 成都高新区, core/district_match.py), with the
     match itself to explain a miss (``match.problem()``: unknown, or the candidates)."""
@@ -121,11 +126,12 @@ async def districts_by_id(session: AsyncSession, ids: list[int]) -> list[Distric
     return list(rows.all())
 
 
-async def all_districts(session: AsyncSession) -> list[District]:
-    """Every district, in the work guide's order."""
-    return list(
-        (await session.scalars(select(District).order_by(District.sort_order, District.id))).all()
-    )
+async def all_districts(session: AsyncSession, limit: int | None = None) -> list[District]:
+    """Every district (the first ``limit`` of them), in the work guide's order."""
+    query = select(District).order_by(District.sort_order, District.id)
+    if limit is not None:
+        query = query.limit(limit)
+    return list((await session.scalars(query)).all())
 
 
 def field_value(org: Organisation, spec: FieldSpec) -> Any:

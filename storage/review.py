@@ -39,6 +39,7 @@ __all__ = [
     "ReviewState",
     "approve",
     "changes_since_return",
+    "corrections",
     "decided_by",
     "find_duplicate",
     "mark_submitted",
@@ -232,6 +233,31 @@ async def changes_since_return(session: AsyncSession, activity: Activity) -> lis
         .where(
             AuditEntry.activity_id == activity.id,
             AuditEntry.id > returned_at,
+            AuditEntry.action.in_(EDIT_ACTIONS),
+        )
+        .order_by(AuditEntry.id)
+    )
+    return list(rows.all())
+
+
+async def corrections(session: AsyncSession, activity_id: int, correct_id: int) -> list[AuditEntry]:
+    """The edits between a correction (audit entry ``correct_id``) and the return before it."""
+    returned_at = await session.scalar(
+        select(AuditEntry.id)
+        .where(
+            AuditEntry.activity_id == activity_id,
+            AuditEntry.action == RETURN,
+            AuditEntry.id < correct_id,
+        )
+        .order_by(AuditEntry.id.desc())
+        .limit(1)
+    )
+    rows = await session.scalars(
+        select(AuditEntry)
+        .where(
+            AuditEntry.activity_id == activity_id,
+            AuditEntry.id > (returned_at or 0),
+            AuditEntry.id < correct_id,
             AuditEntry.action.in_(EDIT_ACTIONS),
         )
         .order_by(AuditEntry.id)
