@@ -28,7 +28,7 @@ from core.texts import Raw, plain, t
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Outgoing
 from scheduler.reminders import Kind, Timing
-from scheduler.review_render import corrections, review_buttons
+from scheduler.review_render import review_buttons
 from storage.evidence import EvidenceStorage
 from storage.models import (
     Activity,
@@ -37,6 +37,7 @@ from storage.models import (
     Member,
     Organisation,
 )
+from storage.review import corrections
 
 CARD_TEXT_CHARS = 500
 CHANGE_CHARS = 120

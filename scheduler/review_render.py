@@ -21,7 +21,6 @@ from storage.notices import audit_entry_of, member_of, report_with_district
 from storage.registry import district_of
 
 # The edits a correction made, read in storage; scheduler/delivery.py imports them from here.
-from storage.review import corrections as corrections
 
 
 def review_buttons(activity: Activity, kind: Kind, lang: str) -> tuple[tuple[Button, ...], ...]:
