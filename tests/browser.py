@@ -230,3 +230,11 @@ def wait_for(driver: WebDriver, condition: Callable[[WebDriver], Any], what: str
         raise AssertionError(
             f"{what} (at {driver.current_url}); the page shows: {shown[:600]!r}"
         ) from exc
+
+
+def set_accept_language(driver: WebDriver, lang: str) -> None:
+    """Send ``lang`` as the browser's language (``Accept-Language``), as a phone set to it would:
+    the console's pages before sign-in follow it (headless Chromium ignores ``--lang``)."""
+    header = "zh-CN,zh;q=0.9" if lang == "zh" else "en-GB,en;q=0.9"
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.setExtraHTTPHeaders", {"headers": {"Accept-Language": header}})

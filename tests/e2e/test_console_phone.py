@@ -23,7 +23,6 @@ from pathlib import Path
 from urllib.parse import quote, urlsplit
 
 import pytest
-from PIL import Image
 from selenium.webdriver.chrome.webdriver import WebDriver
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -40,11 +39,13 @@ from tests.browser import (
     open_chromium,
     require_browser,
     screenshot,
+    set_accept_language,
     set_viewport,
     wait_for,
 )
 from tests.console import console_server, init_data
 from tests.console_checks import open_folds, set_color_scheme, small_tap_targets, text_problems
+from tests.contact_sheet import sheet
 from tests.harness import Kexie
 from tests.journeys import submit_report_with_album
 
@@ -179,6 +180,9 @@ def survey(
         if telegram is not None:
             driver.execute_script(_TELEGRAM_JS, *telegram)
         where = f"{name} ({lang}, {scheme})"
+        shown = driver.find_element("tag name", "html").get_attribute("lang") or ""
+        if shown != ("zh-CN" if lang == "zh" else "en"):
+            problems.append(f"{where}: the page is in {shown!r}")
         low, tiny = text_problems(driver)
         problems += [f"{where}: contrast {line}" for line in low]
         problems += [f"{where}: small text {line}" for line in tiny]
@@ -204,22 +208,12 @@ def survey(
 
 
 def contact_sheet(folder: Path, pattern: str, name: str, columns: int = 8) -> Path:
-    """The screenshots matching ``pattern`` side by side at half size, in rows of
-    ``columns``, as ``<name>.png`` (for the issue's closing note)."""
+    """The screenshots matching ``pattern`` on one sheet as ``<name>.png``, in rows of
+    ``columns`` (tests/contact_sheet.py; for the issue's closing note)."""
     shots = sorted(folder.glob(pattern))
     assert shots, pattern
-    images = []
-    for path in shots:
-        with Image.open(path) as image:
-            images.append(image.convert("RGB").reduce(2))
-    cell_w = max(i.width for i in images) + 8
-    cell_h = max(i.height for i in images) + 8
-    rows = -(-len(images) // columns)
-    sheet = Image.new("RGB", (cell_w * min(columns, len(images)), cell_h * rows), "#888888")
-    for n, image in enumerate(images):
-        sheet.paste(image, ((n % columns) * cell_w, (n // columns) * cell_h))
     target = folder / f"{name}.png"
-    sheet.save(target)
+    sheet(shots, folder, name, columns).save(target)
     return target
 
 
@@ -269,9 +263,12 @@ async def test_every_console_page_fits_a_phone_in_both_languages_and_schemes(
     problems: list[str] = []
     async with console_server(kexie) as base:
         with open_chromium(kexie.data_dir / "chromium-profile", PHONE, folder) as driver:
-            # The way in, before a session exists (no initData: the page says where to go).
-            for scheme in ("light", "dark"):
-                await in_thread(survey, driver, {"entry": f"{base}/"}, "zh", scheme, problems)
+            # The way in, before a session exists (no initData: the page says where to go), in
+            # the language the browser asks for.
+            for lang in ("en", "zh"):
+                await in_thread(set_accept_language, driver, lang)
+                for scheme in ("light", "dark"):
+                    await in_thread(survey, driver, {"entry": f"{base}/"}, lang, scheme, problems)
             await in_thread(sign_in, driver, base, DISTRICT_ADMIN)
             opened, folded_open, desktop_open = await in_thread(card_and_filters, driver, base)
             # Newest first, one a page: the returned report (submitted second) heads the list.
@@ -299,6 +296,7 @@ async def test_every_console_page_fits_a_phone_in_both_languages_and_schemes(
             }
             for lang in ("zh", "en"):
                 await set_language(kexie, lang)
+                await in_thread(set_accept_language, driver, lang)
                 await in_thread(sign_in, driver, base, DISTRICT_ADMIN)
                 for scheme in ("light", "dark", *TELEGRAM):
                     await in_thread(survey, driver, district_pages, lang, scheme, problems)

@@ -2,10 +2,11 @@
 (charts, printed forms, console pages, role-shaped chat), each image as a thumbnail under its
 file name, so a reviewer sees every screen at a glance.
 
-    .venv/bin/python scripts/contact_sheet.py [tests/output] [--out DIR]
+    .venv/bin/python -m tests.contact_sheet [tests/output] [--out DIR]
 
 Writes ``<out>/contact-<folder>.png`` (``out`` defaults to the output folder itself) and prints
-one line per sheet. Images are read with Pillow's decompression-bomb limit in force.
+one line per sheet. Images are read with Pillow's decompression-bomb limit in force. The console's
+phone test draws its per-language, per-scheme sheets with :func:`sheet` too.
 """
 
 from __future__ import annotations
@@ -43,17 +44,18 @@ def _label(name: str, font: ImageFont.FreeTypeFont | ImageFont.ImageFont) -> str
     return name[: len(name) // 2] + "…" + name[len(name) // 2 :]
 
 
-def sheet(images: list[Path], root: Path, title: str) -> Image.Image:
-    """One contact sheet of ``images`` (names shown relative to ``root``)."""
-    rows = math.ceil(len(images) / COLUMNS)
+def sheet(images: list[Path], root: Path, title: str, columns: int = COLUMNS) -> Image.Image:
+    """One contact sheet of ``images`` in rows of ``columns`` (names shown relative to
+    ``root``)."""
+    rows = math.ceil(len(images) / columns)
     head = 48
-    width, height = COLUMNS * THUMB[0], head + rows * (THUMB[1] + LABEL)
+    width, height = columns * THUMB[0], head + rows * (THUMB[1] + LABEL)
     canvas = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(canvas)
     small, big = _font(14), _font(26)
     draw.text((10, 10), title, fill="black", font=big)
     for n, path in enumerate(images):
-        x, y = (n % COLUMNS) * THUMB[0], head + (n // COLUMNS) * (THUMB[1] + LABEL)
+        x, y = (n % columns) * THUMB[0], head + (n // columns) * (THUMB[1] + LABEL)
         with Image.open(path) as image:
             image.thumbnail((THUMB[0] - 10, THUMB[1] - 10))
             thumb = image.convert("RGB")
@@ -75,6 +77,7 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     for folder in sorted(p for p in root.iterdir() if p.is_dir()):
         images = sorted(folder.rglob("*.png"))
+        images = [p for p in images if not p.name.startswith(("contact-", "_sheet-"))]
         for part in range(0, len(images), MAX_PER_SHEET):
             chunk = images[part : part + MAX_PER_SHEET]
             suffix = f"-{part // MAX_PER_SHEET + 1}" if len(images) > MAX_PER_SHEET else ""
