@@ -42,7 +42,7 @@ class ActivityRow:
     late_days: int = 0
     author_name: str = ""
     evidence: tuple[EvidenceFile, ...] = ()
-    review_state: str = "pending"  # core.rules.ReviewState: approved or pending here
+    review_state: str = "pending"  # core.review_rules.ReviewState: approved or pending here
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.enums import OrgKind
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from core.years import ReportingYears
 from exports.names import safe_name
 from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person

@@ -19,7 +19,8 @@ from core.callbacks import Codec, Id
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import ReportData, Step
-from core.rules import check_reason, format_datetime, shorten
+from core.review_rules import check_reason
+from core.rules import format_datetime, shorten
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.deliveries import wake_sender
@@ -240,9 +241,9 @@ async def _stale(turn: Turn, activity: Activity, data: dict[str, object]) -> Raw
 
 
 async def receive_reason(turn: Turn, state: ChatState) -> None:
-    """The typed reason (:func:`core.rules.check_reason`), then the report is returned; unless
-    the 退回 lapsed or the report changed meanwhile: then nothing is returned, and the admin is
-    told so in a sentence naming the report."""
+    """The typed reason (:func:`core.review_rules.check_reason`), then the report is returned;
+    unless the 退回 lapsed or the report changed meanwhile: then nothing is returned, and the
+    admin is told so in a sentence naming the report."""
     assert turn.member is not None
     data = dict(state.data or {})
     activity = await reports.load_activity(turn.session, state.activity_id or 0)

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from scheduler.countdown import district_figures
 from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow

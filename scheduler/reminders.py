@@ -19,7 +19,8 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 
 from core.calendar import on_working_day
-from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, window_closes_at
+from core.review_rules import PENDING_REMIND_DAYS
+from core.rules import WINDOW_DAYS, window_closes_at
 from scheduler.digest import covered_by_digest, daily_digests, return_reminders
 from scheduler.rows import (
     DELIVERY_KINDS,

@@ -14,7 +14,8 @@ from sqlalchemy.orm import selectinload
 from core import review_buttons as rv
 from core.callbacks import Id
 from core.enums import ActivityStatus
-from core.rules import ReviewState, shorten
+from core.review_rules import ReviewState
+from core.rules import shorten
 from core.texts import plain, t
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Kind

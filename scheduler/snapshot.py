@@ -13,7 +13,8 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.enums import ActivityStatus, Channel, Role
-from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, ReviewState
+from core.review_rules import PENDING_REMIND_DAYS, ReviewState
+from core.rules import WINDOW_DAYS
 from scheduler.reminders import (
     ActivityRow,
     AuditRow,

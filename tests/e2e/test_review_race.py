@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 
 from core.enums import ActivityStatus, OrgKind, Role
 from core.policy import Actor, Grant
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from scheduler.reminders import Timing
 from services import review as decide
 from storage import console_report, reports, review
