@@ -29,7 +29,7 @@ from handlers.port import Address, ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card, report_target
 from handlers.review_queue import show_queue
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from services import review as decide
 from storage import chat_state, reports, review
 from storage.models import Activity, ChatState

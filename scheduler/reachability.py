@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import outbox
-from scheduler.reminders import DELIVERY_KINDS, Timing
+from scheduler.rows import DELIVERY_KINDS, Timing
 from storage.models import Member
 
 REACHABLE = frozenset({"member", "administrator", "creator"})

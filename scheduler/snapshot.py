@@ -1,4 +1,4 @@
-"""Load the rows the reminder rules need (``scheduler.reminders.Snapshot``) for one moment.
+"""Load the rows the reminder rules need (``scheduler.rows.Snapshot``) for one moment.
 
 Only what can matter now is read: drafts of the last days, audit entries young enough to be
 announced, plans whose reminders can still be due, the outbox's recent nudges.
@@ -15,16 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from core.enums import ActivityStatus, Channel, Role
 from core.review_rules import PENDING_REMIND_DAYS, ReviewState
 from core.rules import WINDOW_DAYS
-from scheduler.reminders import (
-    ActivityRow,
-    AuditRow,
-    Kind,
-    OrgRow,
-    Person,
-    PlanRow,
-    Snapshot,
-    Timing,
-)
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
 from storage.models import (
     Activity,
     AuditEntry,

@@ -37,7 +37,7 @@ from core.enums import ActivityStatus
 from core.policy import Action, Actor, Target, allowed
 from core.review_rules import ReviewState, check_reason
 from scheduler.immediate import enqueue_deliveries
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from storage import reports, review
 from storage.locks import lock_report
 from storage.models import Activity

@@ -27,7 +27,7 @@ from core.policy import Action, allowed
 from core.report_steps import QUESTIONS
 from core.review_rules import ReviewState
 from core.texts import plain
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from services import review as decide
 from storage import console_report as store
 from storage.evidence import EvidenceMissing
