@@ -19,7 +19,7 @@ from core.callbacks import Codec, Id
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import ReportData, Step
-from core.review_rules import check_reason
+from core.review_rules import ReviewState, check_reason
 from core.rules import format_datetime, shorten
 from core.texts import Raw
 from handlers.common import Turn
@@ -75,7 +75,7 @@ async def _reviewable(turn: Turn, codec: Codec[Id]) -> Activity | None:
 
 def _outcome(turn: Turn, decided: decide.ReviewResult, reason: str | None) -> Raw:
     when = format_datetime(decided.at, turn.settings.tz, turn.lang) if decided.at else ""
-    if decided.state == review.ReviewState.RETURNED:
+    if decided.state == ReviewState.RETURNED:
         return turn.t(
             "review_outcome_returned", by=decided.by or "", when=when, reason=reason or ""
         )
@@ -173,7 +173,7 @@ async def ask_reason(turn: Turn) -> None:
     activity = await _reviewable(turn, rv.RETURN)
     if activity is None or turn.member is None:
         return
-    if activity.review_state != review.ReviewState.PENDING:
+    if activity.review_state != ReviewState.PENDING:
         await _told_already(turn, activity)
         return
     note = await _switched(turn, activity)
@@ -229,7 +229,7 @@ async def _stale(turn: Turn, activity: Activity, data: dict[str, object]) -> Raw
     if activity.status == ActivityStatus.WITHDRAWN:
         return turn.t("review_return_withdrawn", **_named(activity))
     if activity.status != ActivityStatus.SUBMITTED or (
-        activity.review_state != review.ReviewState.PENDING
+        activity.review_state != ReviewState.PENDING
     ):
         return _already(turn, activity, await review.decided_by(turn.session, activity))
     seen = data.get("version")
@@ -321,7 +321,7 @@ async def cancel_reason(turn: Turn, state: ChatState) -> None:
     if activity is None:
         turn.reply(turn.t("flow_left"))
     elif activity.status == ActivityStatus.SUBMITTED and (
-        activity.review_state == review.ReviewState.PENDING
+        activity.review_state == ReviewState.PENDING
     ):
         turn.reply(turn.t("review_return_cancelled", ref=activity.ref_no or ""))
     else:  # withdrawn or decided meanwhile: "still pending" would be wrong

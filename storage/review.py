@@ -36,7 +36,6 @@ __all__ = [
     "REOPEN",
     "RETURN",
     "Decided",
-    "ReviewState",
     "approve",
     "changes_since_return",
     "decided_by",

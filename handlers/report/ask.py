@@ -25,7 +25,8 @@ from core.report_steps import (
 from core.review_rules import ReviewState
 from core.rules import format_month_day, timeliness
 from core.texts import Raw, plain
-from handlers.common import Buttons, Turn
+from handlers.common import Turn
+from handlers.port import Buttons
 from handlers.report.access import FLOW, data_of
 from storage import chat_state
 from storage.models import Activity, ChatState

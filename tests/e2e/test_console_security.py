@@ -33,7 +33,7 @@ from starlette.routing import Mount, Route
 
 from bot.console import console_app, console_services
 from core.review_rules import ReviewState
-from scheduler.chase import CHASE_KIND
+from storage.chase import CHASE_KIND
 from storage.models import (
     Activity,
     Evidence,
