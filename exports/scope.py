@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.enums import OrgKind
+from core.registry_rules import Person
 from core.review_rules import ReviewState
 from core.years import ReportingYears
 from exports.names import safe_name
-from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow
 from storage import export_data
 from storage.db import AsyncSession
 from storage.models import Officer
@@ -183,7 +184,9 @@ async def load_orgs(session: AsyncSession, scope: Scope, kind: OrgKind) -> list[
     for org, district_name in found:
         people: dict[str, list[Person]] = defaultdict(list)
         for officer in sorted(org.officers, key=_officer_order):
-            people[officer.role].append(Person(officer.name, officer.title, officer.phone))
+            people[officer.role].append(
+                Person(officer.name, officer.title or "", officer.phone or "")
+            )
         rows.append(
             OrgRow(
                 id=org.id,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from core.registry_rules import Person
+from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow
 from exports.scope import CITY_NAME, Level, Scope, district_unit
 from exports.service import ANNEXES, ExportData
 from storage.registry import CHENGDU_DISTRICTS

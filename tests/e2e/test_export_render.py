@@ -19,10 +19,11 @@ import pytest
 from openpyxl import Workbook
 from pypdf import PageObject, PdfReader
 
+from core.registry_rules import Person
 from exports.annex11 import ANNEX_11, write_registry
 from exports.annex13 import add_form
 from exports.names import plan_entries
-from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow
 from exports.service import write_exports
 from exports.summary import activity_summary, add_summary_sheet
 from storage.evidence import EvidenceStore
