@@ -25,7 +25,7 @@ class EvidenceFile:
 
 
 @dataclass(frozen=True)
-class ActivityRow:
+class PrintedActivity:
     """One submitted activity: the columns of annex 1-3 plus the 明细 facts."""
 
     id: int
@@ -48,7 +48,7 @@ class ActivityRow:
 
 
 @dataclass(frozen=True)
-class OrgRow:
+class PrintedOrg:
     """One association with every annex 1-1 / 1-2 field; officers grouped by role."""
 
     id: int

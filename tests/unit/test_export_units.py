@@ -9,7 +9,7 @@ import pytest
 from exports import runs
 from exports.layout import display_width, line_count, row_height
 from exports.names import count_label, extension, file_names, plan_entries, safe_name
-from exports.rows import ActivityRow, EvidenceFile
+from exports.rows import EvidenceFile, PrintedActivity
 from exports.service import annexes_of
 from exports.summary import percent
 from storage.db import Database
@@ -52,8 +52,8 @@ def test_file_names_and_labels() -> None:
     assert extension(EvidenceFile("f" * 64, "document", "a.b/c", None)) == ".bin"
 
 
-def _row(i: int, evidence: tuple[EvidenceFile, ...] = ()) -> ActivityRow:
-    return ActivityRow(i, date(2021, 1, 1), f"活动{i}", "", "主办", 1, "", "x", "enterprise", 1,
+def _row(i: int, evidence: tuple[EvidenceFile, ...] = ()) -> PrintedActivity:
+    return PrintedActivity(i, date(2021, 1, 1), f"活动{i}", "", "主办", 1, "", "x", "enterprise", 1,
                        "锦江区", evidence=evidence)  # fmt: skip
 
 
