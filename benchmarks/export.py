@@ -47,7 +47,7 @@ from exports.details import HEADERS as DETAIL_HEADERS
 from exports.details import TITLE as DETAIL_TITLE
 from exports.details import Thumbnailer, on_time_text
 from exports.names import plan_entries
-from exports.rows import ActivityRow, EvidenceFile
+from exports.rows import EvidenceFile, PrintedActivity
 from storage.evidence import EvidenceStore
 
 YEAR = 2021
@@ -69,14 +69,14 @@ def make_photos(store: EvidenceStore, count: int, size: tuple[int, int]) -> list
     return [store.put(base + f"kexie-bench-{i}".encode()) for i in range(count)]
 
 
-def make_rows(digests: list[str], activities: int, photos: int) -> list[ActivityRow]:
+def make_rows(digests: list[str], activities: int, photos: int) -> list[PrintedActivity]:
     """Deterministic activities in date order, each with ``photos`` photos."""
     start = date(YEAR, 1, 1)
     rows = []
     for i in range(activities):
         day = start + timedelta(days=i * 365 // max(activities, 1))
         rows.append(
-            ActivityRow(
+            PrintedActivity(
                 id=i + 1,
                 activity_date=day,
                 name=f"第{i + 1}场科技政策解读会",
@@ -104,7 +104,7 @@ def make_rows(digests: list[str], activities: int, photos: int) -> list[Activity
 # --- the measured tasks (each runs in its own process) ----------------------------------------
 
 
-def task_baseline_cells(rows: list[ActivityRow], store: EvidenceStore, out: Path) -> None:
+def task_baseline_cells(rows: list[PrintedActivity], store: EvidenceStore, out: Path) -> None:
     from zoneinfo import ZoneInfo
 
     tz = ZoneInfo(TZ_NAME)
@@ -135,14 +135,14 @@ def task_baseline_cells(rows: list[ActivityRow], store: EvidenceStore, out: Path
     wb.save(out / "baseline.xlsx")
 
 
-def task_baseline_zip(rows: list[ActivityRow], store: EvidenceStore, out: Path) -> None:
+def task_baseline_zip(rows: list[PrintedActivity], store: EvidenceStore, out: Path) -> None:
     with zipfile.ZipFile(out / "baseline.zip", "w") as zf:
         for e in plan_entries(rows):
             for k, f in enumerate(e.row.evidence, start=1):
                 zf.write(store.path_for(f.sha256), f"{e.folder}/{k:02d}.jpg")
 
 
-def _workbook(rows: list[ActivityRow], store: EvidenceStore, out: Path, thumbs: bool) -> Path:
+def _workbook(rows: list[PrintedActivity], store: EvidenceStore, out: Path, thumbs: bool) -> Path:
     from zoneinfo import ZoneInfo
 
     path = out / "附件1-3.xlsx"
@@ -158,21 +158,21 @@ def _workbook(rows: list[ActivityRow], store: EvidenceStore, out: Path, thumbs: 
     return path
 
 
-def task_workbook(rows: list[ActivityRow], store: EvidenceStore, out: Path) -> None:
+def task_workbook(rows: list[PrintedActivity], store: EvidenceStore, out: Path) -> None:
     _workbook(rows, store, out, thumbs=False)
 
 
-def task_export(rows: list[ActivityRow], store: EvidenceStore, out: Path) -> None:
+def task_export(rows: list[PrintedActivity], store: EvidenceStore, out: Path) -> None:
     path = _workbook(rows, store, out, thumbs=False)
     write_bundle(out, "bundle", [path], plan_entries(rows), store)
 
 
-def task_export_thumbs(rows: list[ActivityRow], store: EvidenceStore, out: Path) -> None:
+def task_export_thumbs(rows: list[PrintedActivity], store: EvidenceStore, out: Path) -> None:
     path = _workbook(rows, store, out, thumbs=True)
     write_bundle(out, "bundle", [path], plan_entries(rows), store)
 
 
-TASKS: dict[str, Callable[[list[ActivityRow], EvidenceStore, Path], None]] = {
+TASKS: dict[str, Callable[[list[PrintedActivity], EvidenceStore, Path], None]] = {
     "baseline cells": task_baseline_cells,
     "baseline zip": task_baseline_zip,
     "workbook": task_workbook,

@@ -17,13 +17,8 @@ from core.policy import OPERATOR, Action, allowed, district_target
 from core.settings import Settings
 from core.texts import plain
 from storage.db import Database
-from storage.importer import (
-    ANNEXES,
-    error_lines,
-    import_registry,
-    note_lines,
-    read_sheet_isolated,
-)
+from storage.import_sheet import ANNEXES
+from storage.importer import error_lines, import_registry, note_lines, read_sheet_isolated
 from storage.migrate import upgrade
 from storage.models import utcnow
 from storage.registry import find_district

@@ -117,6 +117,14 @@ class Person:
         """The annex's way of writing a person: ``张三/主席/13800000000``."""
         return f"{self.name}/{self.title}/{self.phone}"
 
+    def cell_lines(self) -> tuple[str, ...]:
+        """The person as printed: ``张三/总工程师/`` over ``028-12345678``. Broken after the
+        slash, a person takes half the width on paper (five or six person columns are most of a
+        form's width), and the import joins the two lines back (:func:`parse_people`). Without
+        a phone, one line."""
+        head = f"{self.name}/{self.title}/"
+        return (head, self.phone) if self.phone else (head,)
+
 
 # --- parsers ----------------------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from core.callbacks import Codec, Id, id_codec
+from core.callbacks import Codec, id_codec
 from core.schedule_buttons import MENU_REPORT
 
 
@@ -100,7 +100,6 @@ __all__ = [
     "DatePicked",
     "FieldPicked",
     "HeadcountAnswer",
-    "Id",
     "OnReport",
     "RolePicked",
 ]

@@ -1,5 +1,5 @@
 """Review (审核) and duplicate rules, pure: the review states, a return's reason, and whether
-two activity names probably name the same activity. Re-exported by :mod:`core.rules`."""
+two activity names probably name the same activity."""
 
 from __future__ import annotations
 

@@ -386,15 +386,3 @@ def evidence_ready(kinds: Iterable[str]) -> bool:
     """Whether the evidence question may end: at least :data:`MIN_PHOTOS` photo(s) among the
     files' kinds (documents such as sign-in sheets are welcome but not enough)."""
     return sum(1 for kind in kinds if kind == "photo") >= MIN_PHOTOS
-
-
-# Review (审核) and duplicates live in core.review_rules; they are part of the rules.
-from core.review_rules import DUPLICATE_SIMILARITY as DUPLICATE_SIMILARITY  # noqa: E402
-from core.review_rules import EXPORTED_STATES as EXPORTED_STATES  # noqa: E402
-from core.review_rules import PENDING_REMIND_DAYS as PENDING_REMIND_DAYS  # noqa: E402
-from core.review_rules import REASON_MAX as REASON_MAX  # noqa: E402
-from core.review_rules import REASON_MIN_CHARS as REASON_MIN_CHARS  # noqa: E402
-from core.review_rules import ReviewState as ReviewState  # noqa: E402
-from core.review_rules import check_reason as check_reason  # noqa: E402
-from core.review_rules import name_key as name_key  # noqa: E402
-from core.review_rules import similar_names as similar_names  # noqa: E402

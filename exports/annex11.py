@@ -25,7 +25,7 @@ from core.registry_rules import fold_space
 from core.rules import format_date
 from exports.headers import fits, head_row, header, print_row
 from exports.layout import Sheet, StyleBook, fit_width, open_on, row_height
-from exports.rows import DistrictFacts, OrgRow
+from exports.rows import DistrictFacts, PrintedOrg
 from exports.summary import SummaryTable, add_summary_sheet, percent
 
 PERSON_HINT = "姓名/职务/电话"
@@ -35,7 +35,7 @@ PERSON_WIDTH = (18.0, 30.0)
 HEADER_ROWS = (4, 5)  # below the label, the title and the 填报单位 line; data from row 6
 Value = str | int | None
 # A form's sheet title, its 填报单位, its associations, and the district of its summary row.
-RegistrySection = tuple[str, str, Sequence[OrgRow], DistrictFacts | None]
+RegistrySection = tuple[str, str, Sequence[PrintedOrg], DistrictFacts | None]
 
 
 @dataclass(frozen=True)
@@ -48,7 +48,7 @@ class RegistryForm:
     headers: tuple[str, ...]
     person_roles: tuple[str, ...]  # OfficerRole of each trailing person column
     widths: tuple[float, ...]
-    fields: Callable[[OrgRow], tuple[Value, ...]]  # the plain columns after 序号
+    fields: Callable[[PrintedOrg], tuple[Value, ...]]  # the plain columns after 序号
     summary: Callable[[DistrictFacts], tuple[str, ...]]
     summary_spans: tuple[int, ...]  # how many columns each summary cell covers
 
@@ -57,7 +57,7 @@ class RegistryForm:
         return f"{year}年{self.title_suffix}"
 
 
-def _enterprise_fields(org: OrgRow) -> tuple[Value, ...]:
+def _enterprise_fields(org: PrintedOrg) -> tuple[Value, ...]:
     return (
         org.name,
         org.approval_no or "",
@@ -126,7 +126,7 @@ ANNEX_11 = RegistryForm(
 )
 
 
-def form_widths(form: RegistryForm, orgs: Sequence[OrgRow]) -> list[float]:
+def form_widths(form: RegistryForm, orgs: Sequence[PrintedOrg]) -> list[float]:
     """The form's column widths, each person column fitted to the people it lists."""
     widths = list(form.widths)
     people = len(form.person_roles)
@@ -161,7 +161,7 @@ def registry_form_head(
     form: RegistryForm,
     sheet_title: str,
     unit: str,
-    orgs: Sequence[OrgRow],
+    orgs: Sequence[PrintedOrg],
     year: int,
     styles: StyleBook | None = None,
 ) -> Sheet:

@@ -8,11 +8,11 @@ from pathlib import Path
 from core.enums import OfficerRole
 from core.rules import format_date
 from exports.annex11 import RegistryForm, RegistrySection, Value, figure, write_registry
-from exports.rows import DistrictFacts, OrgRow
+from exports.rows import DistrictFacts, PrintedOrg
 from exports.summary import SummaryTable, percent
 
 
-def _zone_fields(org: OrgRow) -> tuple[Value, ...]:
+def _zone_fields(org: PrintedOrg) -> tuple[Value, ...]:
     return (
         org.name,
         org.approval_no or "",

@@ -12,7 +12,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from exports.rows import ActivityRow, EvidenceFile
+from exports.rows import EvidenceFile, PrintedActivity
 from storage.evidence import ALLOWED_EXTENSIONS
 
 EVIDENCE_ROOT = "佐证材料"
@@ -72,7 +72,7 @@ class Entry:
     """An activity's place in a form: its 序号 and the bundle folder holding its evidence."""
 
     seq: int
-    row: ActivityRow
+    row: PrintedActivity
     folder: str  # e.g. 佐证材料/003_科普讲座 (no trailing slash)
 
     @property
@@ -88,7 +88,7 @@ class Entry:
         return self.folder + "/" if self.row.evidence else None
 
 
-def plan_entries(rows: list[ActivityRow], subfolder: str | None = None) -> list[Entry]:
+def plan_entries(rows: list[PrintedActivity], subfolder: str | None = None) -> list[Entry]:
     """Number the rows 1, 2, 3 … and give each its evidence folder (under ``subfolder`` for a
     city export, where every district's form starts again at 1)."""
     base = EVIDENCE_ROOT if subfolder is None else f"{EVIDENCE_ROOT}/{safe_name(subfolder)}"

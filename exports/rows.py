@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
+from core.registry_rules import Person
+
 
 @dataclass(frozen=True)
 class EvidenceFile:
@@ -23,7 +25,7 @@ class EvidenceFile:
 
 
 @dataclass(frozen=True)
-class ActivityRow:
+class PrintedActivity:
     """One submitted activity: the columns of annex 1-3 plus the 明细 facts."""
 
     id: int
@@ -42,32 +44,11 @@ class ActivityRow:
     late_days: int = 0
     author_name: str = ""
     evidence: tuple[EvidenceFile, ...] = ()
-    review_state: str = "pending"  # core.rules.ReviewState: approved or pending here
+    review_state: str = "pending"  # core.review_rules.ReviewState: approved or pending here
 
 
 @dataclass(frozen=True)
-class Person:
-    """Someone in a person column: 姓名/职务/电话."""
-
-    name: str
-    title: str | None = None
-    phone: str | None = None
-
-    def cell_text(self) -> str:
-        """``张三/总工程师/028-12345678`` (missing parts left empty)."""
-        return "/".join((self.name, self.title or "", self.phone or ""))
-
-    def cell_lines(self) -> tuple[str, ...]:
-        """The person as printed: ``张三/总工程师/`` over ``028-12345678``. Broken after the
-        slash, a person takes half the width on paper (five or six person columns are most of a
-        form's width), and the import joins the two lines back
-        (:func:`core.registry_rules.parse_people`). Without a phone, one line."""
-        head = f"{self.name}/{self.title or ''}/"
-        return (head, self.phone) if self.phone else (head,)
-
-
-@dataclass(frozen=True)
-class OrgRow:
+class PrintedOrg:
     """One association with every annex 1-1 / 1-2 field; officers grouped by role."""
 
     id: int

@@ -15,10 +15,11 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from core.enums import OrgKind
-from core.rules import ReviewState
+from core.registry_rules import Person
+from core.review_rules import ReviewState
 from core.years import ReportingYears
 from exports.names import safe_name
-from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from exports.rows import DistrictFacts, EvidenceFile, PrintedActivity, PrintedOrg
 from storage import export_data
 from storage.db import AsyncSession
 from storage.models import Officer
@@ -122,7 +123,7 @@ def _narrowing(scope: Scope) -> tuple[int | None, int | None] | None:
     return None, None
 
 
-async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityRow]:
+async def load_activities(session: AsyncSession, scope: Scope) -> list[PrintedActivity]:
     """Submitted activities in scope, ordered by date (then by id), with their evidence."""
     narrowing = _narrowing(scope)
     if narrowing is None:
@@ -147,7 +148,7 @@ async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityR
         activity = hit.activity
         assert activity.activity_date is not None
         rows.append(
-            ActivityRow(
+            PrintedActivity(
                 id=activity.id,
                 activity_date=activity.activity_date,
                 name=activity.name or "",
@@ -170,7 +171,7 @@ async def load_activities(session: AsyncSession, scope: Scope) -> list[ActivityR
     return rows
 
 
-async def load_orgs(session: AsyncSession, scope: Scope, kind: OrgKind) -> list[OrgRow]:
+async def load_orgs(session: AsyncSession, scope: Scope, kind: OrgKind) -> list[PrintedOrg]:
     """Active associations of one kind in scope, with their officers, in registry order."""
     narrowing = _narrowing(scope)
     if narrowing is None:
@@ -183,9 +184,11 @@ async def load_orgs(session: AsyncSession, scope: Scope, kind: OrgKind) -> list[
     for org, district_name in found:
         people: dict[str, list[Person]] = defaultdict(list)
         for officer in sorted(org.officers, key=_officer_order):
-            people[officer.role].append(Person(officer.name, officer.title, officer.phone))
+            people[officer.role].append(
+                Person(officer.name, officer.title or "", officer.phone or "")
+            )
         rows.append(
-            OrgRow(
+            PrintedOrg(
                 id=org.id,
                 kind=org.kind,
                 name=org.name,

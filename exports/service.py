@@ -19,7 +19,7 @@ from exports.annex13 import Section, write_annex13
 from exports.bundle import PART_LIMIT, write_bundle
 from exports.details import Thumbnailer
 from exports.names import Entry, plan_entries, safe_name
-from exports.rows import ActivityRow, DistrictFacts, OrgRow
+from exports.rows import DistrictFacts, PrintedActivity, PrintedOrg
 from exports.scope import (
     Level,
     Scope,
@@ -59,9 +59,9 @@ class ExportData:
     annexes: tuple[str, ...]
     districts: list[DistrictFacts]
     unit: str = ""  # the 填报单位 of a district's or an association's forms
-    activities: list[ActivityRow] = field(default_factory=list)
-    enterprises: list[OrgRow] = field(default_factory=list)
-    zones: list[OrgRow] = field(default_factory=list)
+    activities: list[PrintedActivity] = field(default_factory=list)
+    enterprises: list[PrintedOrg] = field(default_factory=list)
+    zones: list[PrintedOrg] = field(default_factory=list)
 
 
 @dataclass
@@ -123,7 +123,9 @@ def _sections13(data: ExportData) -> list[Section]:
     return sections or [("附件1-3", data.unit, [])]
 
 
-def _registry_sections(data: ExportData, rows: list[OrgRow], label: str) -> list[RegistrySection]:
+def _registry_sections(
+    data: ExportData, rows: list[PrintedOrg], label: str
+) -> list[RegistrySection]:
     if data.scope.level != Level.CITY:
         district = data.districts[0] if data.districts else None
         return [(label, data.unit, rows, district)]

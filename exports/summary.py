@@ -15,7 +15,7 @@ from openpyxl import Workbook
 
 from exports.headers import head_row
 from exports.layout import Sheet, StyleBook
-from exports.rows import ActivityRow, DistrictFacts
+from exports.rows import DistrictFacts, PrintedActivity
 
 Cell = str | int
 MISSING = "未填报"
@@ -62,7 +62,9 @@ def percent(part: int, whole: int | None) -> str:
     return f"{part * 100 / whole:.1f}%"
 
 
-def summary_lines(facts: Sequence[DistrictFacts], rows: Sequence[ActivityRow]) -> list[SummaryLine]:
+def summary_lines(
+    facts: Sequence[DistrictFacts], rows: Sequence[PrintedActivity]
+) -> list[SummaryLine]:
     """Count the rows of each district (every district listed, also those without activity)."""
     lines = []
     for district in facts:
@@ -81,7 +83,7 @@ def summary_lines(facts: Sequence[DistrictFacts], rows: Sequence[ActivityRow]) -
 
 
 def activity_summary(
-    year: int, facts: Sequence[DistrictFacts], rows: Sequence[ActivityRow]
+    year: int, facts: Sequence[DistrictFacts], rows: Sequence[PrintedActivity]
 ) -> SummaryTable:
     """The 汇总 of annex 1-3: associations (both kinds), activities, headcount, on-time rate."""
     lines = summary_lines(facts, rows)

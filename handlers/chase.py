@@ -22,8 +22,9 @@ from core.chase_buttons import (
 from core.policy import Action
 from core.rules import format_date, format_datetime
 from core.texts import Raw
-from handlers.common import Buttons, Handler, Turn
+from handlers.common import Handler, Turn
 from handlers.pickers import district_buttons, pressed_district, pressed_org
+from handlers.port import Buttons
 from scheduler.chase import nudge, quiet_orgs
 from storage.chase import chase_lines
 from storage.models import District

@@ -45,7 +45,7 @@ from storage.db import Database
 from storage.evidence import EvidenceStorage, open_evidence_store
 from storage.models import Member, utcnow
 
-__all__ = ["Buttons", "Handler", "Turn", "chat_lock_key"]
+__all__ = ["Handler", "Turn", "chat_lock_key"]
 
 T = TypeVar("T")
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from handlers.common import Turn
 from scheduler.immediate import enqueue_deliveries
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 
 
 async def announce(turn: Turn, activity_id: int) -> int:

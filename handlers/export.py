@@ -21,9 +21,10 @@ from functools import partial
 
 from core.callbacks import Codec, constant, id_codec
 from core.rules import EARLIEST_DATE, normalize
-from handlers.common import Buttons, Turn
+from handlers.common import Turn
 from handlers.export_run import ANNEX_KEYS, ExportTask, annex_label, first_progress, spawn
 from handlers.pickers import district_buttons
+from handlers.port import Buttons
 from services import export as exporting
 from storage import chat_state
 from storage.models import ChatState

@@ -24,7 +24,7 @@ from typing import Any
 from core.enums import Channel
 from core.settings import Settings
 from core.texts import Raw, t
-from exports import jobs
+from exports import runs
 from exports.runner import produce
 from exports.scope import Scope
 from exports.service import ExportResult, annexes_of, human_size
@@ -99,11 +99,11 @@ async def run_export(front: Front, db: Database, settings: Settings, task: Expor
         return t(lang, "export_progress", heading=task.heading, step=t(lang, key, **params))
 
     async with db.session() as session:
-        go = await jobs.confirm_job(session, task.job_id)
+        go = await runs.confirm_job(session, task.job_id)
     if not go:
         await progress.show(t(lang, "export_busy"))
         return
-    status = jobs.FAILED
+    status = runs.FAILED
     out = Path(tempfile.mkdtemp(prefix="kexie-export-"))
 
     async def report(stage: str, done: int, total: int) -> None:
@@ -127,20 +127,20 @@ async def run_export(front: Front, db: Database, settings: Settings, task: Expor
         )
         skipped = await _send_files(front, task, result, progress, line)
         # Free the admin's slot before saying "done", so a new /export right after succeeds.
-        status = jobs.DONE
+        status = runs.DONE
         await _finish(db, task.job_id, status)
         await progress.show(_done_text(lang, task, result, skipped))
     except asyncio.CancelledError:
         # The writer was told to stop at its next step (exports.runner.produce).
-        if status != jobs.DONE:
-            status = jobs.INTERRUPTED
+        if status != runs.DONE:
+            status = runs.INTERRUPTED
             log.warning("export %s interrupted: the bot is stopping", task.job_id)
         raise
     except Exception:
         log.exception("export %s failed", task.job_id)
         await progress.show(t(lang, "export_failed"))
     finally:
-        if status != jobs.DONE:
+        if status != runs.DONE:
             await _finish(db, task.job_id, status)
         shutil.rmtree(out, ignore_errors=True)
 
@@ -148,8 +148,8 @@ async def run_export(front: Front, db: Database, settings: Settings, task: Expor
 async def _finish(db: Database, job_id: int, status: str) -> None:
     try:
         async with db.session() as session:
-            await jobs.finish_job(session, job_id, status)
-    except Exception:  # the row then goes stale after jobs.STALE_AFTER
+            await runs.finish_job(session, job_id, status)
+    except Exception:  # the row then goes stale after runs.STALE_AFTER
         log.exception("could not record the end of export %s", job_id)
 
 
@@ -208,7 +208,7 @@ async def _tell_interrupted(front: Front, db: Database) -> None:
         async with db.session() as session:
             taken = [
                 (job.id, job.scope, member.telegram_id, member.language)
-                for job, member in await jobs.take_interrupted(session)
+                for job, member in await runs.take_interrupted(session)
                 if member.telegram_id is not None  # only Telegram runs exports today
             ]
     except Exception:

@@ -13,8 +13,8 @@ from core.callbacks import Codec
 from core.policy import Action, Actor, district_scope, may_open_console, may_somewhere
 from core.schedule_buttons import MENU_REPORT, START_EXPORT
 from core.texts import plain
-from handlers.common import Buttons, Turn
-from handlers.port import AppButton
+from handlers.common import Turn
+from handlers.port import AppButton, Buttons
 from storage import review
 
 #: Each command and the action it needs somewhere (None: any member's, whatever their roles).

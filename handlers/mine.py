@@ -15,11 +15,13 @@ from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus, Role
 from core.policy import Action, allowed
 from core.review_buttons import RESUBMIT as RESUBMIT_RETURNED
-from core.rules import ReviewState, format_date, format_month_day, shorten
+from core.review_rules import ReviewState
+from core.rules import format_date, format_month_day, shorten
 from core.schedule_buttons import RESUME_DRAFT
 from core.texts import Raw
-from handlers.common import Buttons, Turn
+from handlers.common import Turn
 from handlers.deliveries import announce
+from handlers.port import Buttons
 from handlers.report import begin_amend, may_amend, render_card, report_state, report_target
 from storage import chat_state, reports
 from storage.models import Activity

@@ -13,9 +13,9 @@ from handlers.common import Turn
 from handlers.port import FetchFailed
 from handlers.router import route_message
 from storage import chat_state
+from storage.import_archive import MAX_FILE_BYTES
+from storage.import_sheet import ImportResult
 from storage.importer import (
-    MAX_FILE_BYTES,
-    ImportResult,
     error_lines,
     import_registry,
     note_lines,

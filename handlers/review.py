@@ -19,7 +19,8 @@ from core.callbacks import Codec, Id
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import ReportData, Step
-from core.rules import check_reason, format_datetime, shorten
+from core.review_rules import ReviewState, check_reason
+from core.rules import format_datetime, shorten
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.deliveries import wake_sender
@@ -28,7 +29,7 @@ from handlers.port import Address, ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card, report_target
 from handlers.review_queue import show_queue
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from services import review as decide
 from storage import chat_state, reports, review
 from storage.models import Activity, ChatState
@@ -74,7 +75,7 @@ async def _reviewable(turn: Turn, codec: Codec[Id]) -> Activity | None:
 
 def _outcome(turn: Turn, decided: decide.ReviewResult, reason: str | None) -> Raw:
     when = format_datetime(decided.at, turn.settings.tz, turn.lang) if decided.at else ""
-    if decided.state == review.ReviewState.RETURNED:
+    if decided.state == ReviewState.RETURNED:
         return turn.t(
             "review_outcome_returned", by=decided.by or "", when=when, reason=reason or ""
         )
@@ -172,7 +173,7 @@ async def ask_reason(turn: Turn) -> None:
     activity = await _reviewable(turn, rv.RETURN)
     if activity is None or turn.member is None:
         return
-    if activity.review_state != review.ReviewState.PENDING:
+    if activity.review_state != ReviewState.PENDING:
         await _told_already(turn, activity)
         return
     note = await _switched(turn, activity)
@@ -228,7 +229,7 @@ async def _stale(turn: Turn, activity: Activity, data: dict[str, object]) -> Raw
     if activity.status == ActivityStatus.WITHDRAWN:
         return turn.t("review_return_withdrawn", **_named(activity))
     if activity.status != ActivityStatus.SUBMITTED or (
-        activity.review_state != review.ReviewState.PENDING
+        activity.review_state != ReviewState.PENDING
     ):
         return _already(turn, activity, await review.decided_by(turn.session, activity))
     seen = data.get("version")
@@ -240,9 +241,9 @@ async def _stale(turn: Turn, activity: Activity, data: dict[str, object]) -> Raw
 
 
 async def receive_reason(turn: Turn, state: ChatState) -> None:
-    """The typed reason (:func:`core.rules.check_reason`), then the report is returned; unless
-    the 退回 lapsed or the report changed meanwhile: then nothing is returned, and the admin is
-    told so in a sentence naming the report."""
+    """The typed reason (:func:`core.review_rules.check_reason`), then the report is returned;
+    unless the 退回 lapsed or the report changed meanwhile: then nothing is returned, and the
+    admin is told so in a sentence naming the report."""
     assert turn.member is not None
     data = dict(state.data or {})
     activity = await reports.load_activity(turn.session, state.activity_id or 0)
@@ -320,7 +321,7 @@ async def cancel_reason(turn: Turn, state: ChatState) -> None:
     if activity is None:
         turn.reply(turn.t("flow_left"))
     elif activity.status == ActivityStatus.SUBMITTED and (
-        activity.review_state == review.ReviewState.PENDING
+        activity.review_state == ReviewState.PENDING
     ):
         turn.reply(turn.t("review_return_cancelled", ref=activity.ref_no or ""))
     else:  # withdrawn or decided meanwhile: "still pending" would be wrong

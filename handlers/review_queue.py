@@ -16,8 +16,9 @@ from core.callbacks import Codec, Id
 from core.policy import Action, allowed
 from core.rules import format_date, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Buttons, Handler, Turn, chat_lock_key
+from handlers.common import Handler, Turn, chat_lock_key
 from handlers.deliveries import wake_sender
+from handlers.port import Buttons
 from handlers.report import report_target
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
 from services import review as decide

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from core.callbacks import Codec
 from core.enums import Role
 from core.texts import Raw
-from handlers.common import Buttons, Turn
+from handlers.common import Turn
+from handlers.port import Buttons
 from storage.models import Member
 
 LANGUAGES = ("zh", "en")

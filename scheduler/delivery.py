@@ -27,8 +27,8 @@ from core.rules import format_datetime, shorten
 from core.texts import Raw, plain, t
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Outgoing
-from scheduler.reminders import Kind, Timing
 from scheduler.review_render import review_buttons
+from scheduler.rows import Kind, Timing
 from storage.evidence import EvidenceStorage
 from storage.models import (
     Activity,

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus
 from core.review_buttons import AMEND, APPROVE, RETURN
-from core.rules import ReviewState, format_date, shorten
+from core.review_rules import ReviewState
+from core.rules import format_date, shorten
 from core.texts import Raw, plain, t
 from scheduler import outbox
 from scheduler.digest import CARD_OF

@@ -26,16 +26,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.enums import Role
 from scheduler import outbox
 from scheduler.messages import rows_for
-from scheduler.reminders import (
-    ActivityRow,
-    AuditRow,
-    Kind,
-    OrgRow,
-    Snapshot,
-    Timing,
-    due_now,
-    quiet_ends,
-)
+from scheduler.reminders import due_now, quiet_ends
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Snapshot, Timing
 from scheduler.snapshot import AUDIT_ACTIONS, add_membership, load_digested, load_people
 from storage.models import (
     Activity,

@@ -19,7 +19,8 @@ from scheduler import outbox
 from scheduler.clock import Clock, SystemClock
 from scheduler.messages import rows_for
 from scheduler.messenger import Messenger
-from scheduler.reminders import Timing, due_now, is_quiet
+from scheduler.reminders import due_now, is_quiet
+from scheduler.rows import Timing
 from scheduler.sender import Sender
 from scheduler.snapshot import load_snapshot
 from storage.db import Database

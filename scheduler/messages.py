@@ -17,11 +17,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from scheduler.countdown import district_figures
 from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow
-from scheduler.reminders import DELIVERY_KINDS, Due, Kind, Person, Timing
+from scheduler.rows import DELIVERY_KINDS, Due, Kind, Person, Timing
 from storage.models import Activity, AuditEntry, District, Organisation, Plan
 from storage.review import pending_count
 from storage.status import district_status

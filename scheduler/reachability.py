@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from scheduler import outbox
-from scheduler.reminders import DELIVERY_KINDS, Timing
+from scheduler.rows import DELIVERY_KINDS, Timing
 from storage.members import member_by_telegram_id
 
 REACHABLE = frozenset({"member", "administrator", "creator"})

@@ -19,35 +19,21 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta
 
 from core.calendar import on_working_day
-from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS, window_closes_at
+from core.review_rules import PENDING_REMIND_DAYS
+from core.rules import WINDOW_DAYS, window_closes_at
 from scheduler.digest import covered_by_digest, daily_digests, return_reminders
 from scheduler.rows import (
     DELIVERY_KINDS,
-    ActivityRow,
     AuditRow,
     Due,
     Kind,
-    OrgRow,
     Person,
-    PlanRow,
     Snapshot,
     Timing,
 )
 
-# The rows are defined in scheduler.rows; callers import them from here, with the rules.
 __all__ = [
-    "DELIVERY_KINDS",
-    "ActivityRow",
-    "AuditRow",
-    "Due",
-    "Kind",
-    "OrgRow",
-    "Person",
-    "PlanRow",
-    "Snapshot",
-    "Timing",
     "candidates",
-    "daily_digests",
     "deadline_reminders",
     "deliveries",
     "delivery_recipients",
@@ -57,7 +43,6 @@ __all__ = [
     "plan_reminders",
     "quiet_ends",
     "quiet_nudges",
-    "return_reminders",
     "review_reminders",
 ]
 

@@ -32,9 +32,9 @@ from scheduler.delivery import TELEGRAM, album, delivery, reader
 from scheduler.digest_message import render_digest, render_return_reminder
 from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Button, Outgoing, Picture
-from scheduler.reminders import DELIVERY_KINDS, Kind, Timing
 from scheduler.review_look import REVIEW_LOOK, confirmation
 from scheduler.review_render import returned, review_pending
+from scheduler.rows import DELIVERY_KINDS, Kind, Timing
 from storage.chase import CHASE_KIND
 from storage.evidence import EvidenceStorage
 from storage.models import Activity, District, Member, Organisation, Plan

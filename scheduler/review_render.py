@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import review_buttons as rv
 from core.callbacks import Id
 from core.enums import ActivityStatus
-from core.rules import ReviewState, shorten
+from core.review_rules import ReviewState
+from core.rules import shorten
 from core.texts import plain, t
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Kind

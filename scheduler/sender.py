@@ -50,8 +50,9 @@ from scheduler.messenger import (
     Unreachable,
     send_picture,
 )
-from scheduler.reminders import Timing, is_quiet, quiet_ends
+from scheduler.reminders import is_quiet, quiet_ends
 from scheduler.render import Rendered, compose
+from scheduler.rows import Timing
 from storage.db import Database
 from storage.evidence import EvidenceStorage, EvidenceStore
 

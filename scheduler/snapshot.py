@@ -1,4 +1,4 @@
-"""Load the rows the reminder rules need (``scheduler.reminders.Snapshot``) for one moment.
+"""Load the rows the reminder rules need (``scheduler.rows.Snapshot``) for one moment.
 
 Only what can matter now is read: drafts of the last days, audit entries young enough to be
 announced, plans whose reminders can still be due, the outbox's recent nudges.
@@ -12,18 +12,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.enums import Role
-from core.rules import PENDING_REMIND_DAYS, WINDOW_DAYS
-from scheduler.reminders import (
-    ActivityRow,
-    AuditRow,
-    Kind,
-    OrgRow,
-    Person,
-    PlanRow,
-    Snapshot,
-    Timing,
-)
-from storage import snapshot as rows
+from core.review_rules import PENDING_REMIND_DAYS
+from core.rules import WINDOW_DAYS
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
+from storage import snapshot as stored
 
 # Review's "return" and "correct" (storage/review.py) are announced too.
 AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence", "return", "correct")
@@ -47,7 +39,7 @@ async def load_people(
     conn: AsyncConnection | AsyncSession, snap: Snapshot, ids: Collection[int] | None = None
 ) -> None:
     """Load the members the rules may address (``ids``, or everyone) into ``snap.people``."""
-    for m in await rows.people_rows(conn, ids):
+    for m in await stored.people_rows(conn, ids):
         snap.people[m.id] = Person(
             id=m.id,
             telegram_id=int(m.external_id) if m.external_id is not None else 0,
@@ -69,7 +61,7 @@ async def load_digested(
 ) -> None:
     """Which reports the daily digests queued since ``since`` listed to each member (``ids``,
     or everyone), and when (``snap.digested``): the outbox's digest rows are the record."""
-    for member_id, payload, created in await rows.queued_payloads(
+    for member_id, payload, created in await stored.queued_payloads(
         conn, Kind.DAILY_DIGEST, since, ids
     ):
         params = (payload or {}).get("params") or {}
@@ -88,8 +80,8 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
 
     await load_people(conn, snap)
 
-    last = await rows.last_submissions(conn)
-    for o in await rows.org_rows(conn):
+    last = await stored.last_submissions(conn)
+    for o in await stored.org_rows(conn):
         snap.orgs[o.id] = OrgRow(
             id=o.id,
             district_id=o.district_id,
@@ -99,33 +91,33 @@ async def load_snapshot(session: AsyncSession, now: datetime, timing: Timing) ->
             last_submitted_at=last.get(o.id),
         )
 
-    for member_id, role, org_id, district_id in await rows.membership_rows(conn):
+    for member_id, role, org_id, district_id in await stored.membership_rows(conn):
         add_membership(snap, member_id, role, org_id, district_id)
 
     audit_since = now - timing.delivery_valid - timing.edit_settle - timedelta(days=1)
     snap.audits = [
-        AuditRow(*row) for row in await rows.audit_rows(conn, audit_since, AUDIT_ACTIONS)
+        AuditRow(*row) for row in await stored.audit_rows(conn, audit_since, AUDIT_ACTIONS)
     ]
     # The digests of the same window: a card of those entries may have been listed in one.
     await load_digested(conn, snap, audit_since)
 
     plan_since = today - timedelta(days=WINDOW_DAYS + 2 + timing.escalation_valid.days)
-    snap.plans = [PlanRow(*row) for row in await rows.plan_rows(conn, plan_since)]
+    snap.plans = [PlanRow(*row) for row in await stored.plan_rows(conn, plan_since)]
 
     draft_since = today - timedelta(days=WINDOW_DAYS + 1)
     audited = {a.activity_id for a in snap.audits}
     plans = [(p.id, p.org_id, p.planned_date) for p in snap.plans]
-    activities = await rows.activity_rows(conn, draft_since, audited, plans)
+    activities = await stored.activity_rows(conn, draft_since, audited, plans)
     snap.activities = [ActivityRow(*row) for row in activities]
 
     # Reports pending review for over two days: per association the oldest one (bounded by the
     # number of associations, however many reports wait), as (its id, org id, pending since).
     settled = now - timedelta(days=PENDING_REMIND_DAYS)
-    snap.pending_reviews = await rows.oldest_pending(conn, settled)
-    snap.returned = await rows.returned_rows(conn)
+    snap.pending_reviews = await stored.oldest_pending(conn, settled)
+    snap.returned = await stored.returned_rows(conn)
 
     nudge_since = now - timedelta(days=timing.quiet_days)
-    for key, created in await rows.queued_keys(conn, Kind.QUIET_NUDGE, nudge_since):
+    for key, created in await stored.queued_keys(conn, Kind.QUIET_NUDGE, nudge_since):
         org_id = int(key.split(":")[1])
         if org_id not in snap.last_nudge or snap.last_nudge[org_id] < created:
             snap.last_nudge[org_id] = created

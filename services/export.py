@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.policy import Action, Actor, Target, allowed, district_scope
 from core.years import ReportingYears
-from exports import jobs
+from exports import runs
 from exports.scope import Level, Scope
 from exports.service import CHOICES
 from storage.models import District
@@ -103,7 +103,7 @@ async def places(session: AsyncSession, actor: Actor) -> Places:
 
 async def busy(session: AsyncSession, member_id: int) -> bool:
     """Whether the member's previous export is still running (one at a time, across fronts)."""
-    return await jobs.running_job(session, member_id) is not None
+    return await runs.running_job(session, member_id) is not None
 
 
 def run_key(annex: str, scope: Scope, bundle: bool = True) -> str:
@@ -140,7 +140,7 @@ async def start_run(
     """Start an export of ``annex`` (``1-3``, ``1-1``, ``1-2`` or ``all``) for one district or,
     with ``district_id`` None, the whole city: check the policy, refuse while the actor's
     previous export runs, and record the job as running. The caller commits, then runs it
-    (``jobs.confirm_job`` settles two starts that raced past the busy check)."""
+    (``runs.confirm_job`` settles two starts that raced past the busy check)."""
     if annex not in CHOICES:
         raise ValueError(annex)
     district = await session.get(District, district_id) if district_id is not None else None
@@ -158,5 +158,5 @@ async def start_run(
             approved_only=approved_only,
             years=years,
         )
-    job = await jobs.open_job(session, actor.member_id, run_key(annex, scope, bundle))
+    job = await runs.open_job(session, actor.member_id, run_key(annex, scope, bundle))
     return Started(job_id=job.id, scope=scope, district=district)

@@ -35,9 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus
 from core.policy import Action, Actor, Target, allowed
-from core.rules import ReviewState, check_reason
+from core.review_rules import ReviewState, check_reason
 from scheduler.immediate import enqueue_deliveries
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from storage import reports, review
 from storage.locks import lock_report
 from storage.models import Activity
@@ -171,9 +171,9 @@ async def return_report(
     timing: Timing,
     now: datetime | None = None,
 ) -> ReviewResult:
-    """退回 with a reason (:func:`core.rules.check_reason`; the reason as typed): the report is
-    returned (audited) and the message to its author and the association's admins is queued
-    with it."""
+    """退回 with a reason (:func:`core.review_rules.check_reason`; the reason as typed): the
+    report is returned (audited) and the message to its author and the association's admins is
+    queued with it."""
     found = await _locked(session, actor, report_id, Action.REVIEW_REPORT)
     if isinstance(found, ReviewResult):
         return found

@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, func, label, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage.models import Activity, District, Evidence, Organisation
 
 PAGE_SIZE = 50

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.enums import ActivityStatus
-from core.rules import EXPORTED_STATES, ReviewState
+from core.review_rules import EXPORTED_STATES, ReviewState
 from storage.models import (
     Activity,
     District,

@@ -1,4 +1,4 @@
-"""The rows of ``export_jobs``: the queries of :mod:`exports.jobs`, which owns the claim protocol
+"""The rows of ``export_jobs``: the queries of :mod:`exports.runs`, which owns the claim protocol
 and the meaning of each status."""
 
 from __future__ import annotations

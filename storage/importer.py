@@ -25,16 +25,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core.registry_rules import check_tech_staff, fields_for
-from storage.import_archive import MAX_FILE_BYTES, Source, check_archive
+from storage.import_archive import Source, check_archive
 from storage.import_sheet import (
     ANNEXES,
-    MAX_ROWS,
     NAME_HEADER,
     SUMMARY_HEADER,
     CellError,
     ImportResult,
     MergeNote,
-    ParsedRow,
     ParsedSheet,
     read_sheet,
     refused,
@@ -43,20 +41,10 @@ from storage.models import District, Organisation
 from storage.officers import replace_officers
 from storage.registry import district_by_name
 
-# The reader's public names, importable from here as before the split.
 __all__ = [
-    "MAX_FILE_BYTES",
-    "MAX_ROWS",
-    "CellError",
-    "ImportResult",
-    "MergeNote",
-    "ParsedRow",
-    "ParsedSheet",
-    "check_archive",
     "error_lines",
     "import_registry",
     "note_lines",
-    "read_sheet",
     "read_sheet_isolated",
     "sheet_district",
     "sheet_result",

@@ -1,7 +1,7 @@
 """Review (审核) of submitted reports by their district: approve, return with a reason, correct
 and resubmit; the district's queue. Every transition is an audit entry (who, when, reason).
 
-States (:class:`core.rules.ReviewState`): a submission makes a report pending; a reviewer
+States (:class:`core.review_rules.ReviewState`): a submission makes a report pending; a reviewer
 approves or returns it; a returned report, amended at least once and resubmitted, is pending
 again; amending an approved report makes it pending again (:func:`reopen_if_approved`, called
 by :mod:`storage.reports` on every audited change).
@@ -26,7 +26,7 @@ from sqlalchemy.orm import selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.enums import ActivityStatus
-from core.rules import ReviewState, similar_names
+from core.review_rules import ReviewState, similar_names
 from storage.models import Activity, AuditEntry, Member, Organisation, utcnow
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
     "REOPEN",
     "RETURN",
     "Decided",
-    "ReviewState",
     "approve",
     "changes_since_return",
     "corrections",
@@ -215,7 +214,7 @@ async def return_report(
     reason: str,
     now: datetime | None = None,
 ) -> Decided:
-    """退回 with a reason (already checked with :func:`core.rules.check_reason`)."""
+    """退回 with a reason (already checked with :func:`core.review_rules.check_reason`)."""
     return await _decide(session, activity, reviewer_id, ReviewState.RETURNED, reason, now)
 
 
@@ -342,7 +341,7 @@ async def similar_reports(
     session: AsyncSession, activity: Activity, limit: int = 50
 ) -> list[Activity]:
     """Submitted reports of the same association on the same date, other than this one (the
-    caller keeps those with a similar name: :func:`core.rules.similar_names`)."""
+    caller keeps those with a similar name: :func:`core.review_rules.similar_names`)."""
     if activity.activity_date is None:
         return []
     rows = await session.scalars(
@@ -361,7 +360,7 @@ async def similar_reports(
 
 async def find_duplicate(session: AsyncSession, activity: Activity) -> Activity | None:
     """An earlier submitted report this draft probably repeats: same association, same date,
-    a similar name (:func:`core.rules.similar_names`)."""
+    a similar name (:func:`core.review_rules.similar_names`)."""
     if not activity.name:
         return None
     for other in await similar_reports(session, activity):

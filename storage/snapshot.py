@@ -16,7 +16,7 @@ from sqlalchemy import ColumnElement, Row, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from core.enums import ActivityStatus, Channel
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage.models import (
     Activity,
     AuditEntry,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 
-from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from core.registry_rules import Person
+from exports.rows import DistrictFacts, EvidenceFile, PrintedActivity, PrintedOrg
 from exports.scope import CITY_NAME, Level, Scope, district_unit
 from exports.service import ANNEXES, ExportData
 from storage.registry import CHENGDU_DISTRICTS
@@ -46,9 +47,9 @@ def _officers(n: int, zone: bool) -> dict[str, tuple[Person, ...]]:
     return people
 
 
-def orgs() -> list[OrgRow]:
+def orgs() -> list[PrintedOrg]:
     """30 enterprise and 12 zone associations (锦江区 has 8 of the first kind, 4 in all … )."""
-    rows: list[OrgRow] = []
+    rows: list[PrintedOrg] = []
     n = 0
     for d, district in enumerate(CHENGDU_DISTRICTS):
         count = 8 if d == 0 else (2 if d in (1, 3, 5, 9) else 1 if d < 15 else 0)
@@ -58,7 +59,7 @@ def orgs() -> list[OrgRow]:
             n += 1
             industry = INDUSTRIES[n % len(INDUSTRIES)]
             rows.append(
-                OrgRow(
+                PrintedOrg(
                     id=n, kind="enterprise",
                     name=f"成都{district[:-1]}{industry}科技股份有限公司科学技术协会",
                     district_id=d + 1, district_name=district,
@@ -76,7 +77,7 @@ def orgs() -> list[OrgRow]:
             n += 1
             industry = INDUSTRIES[(n + k) % len(INDUSTRIES)]
             rows.append(
-                OrgRow(
+                PrintedOrg(
                     id=n, kind="zone", name=f"成都{district}{industry}科学技术协会",
                     district_id=d + 1, district_name=district,
                     approval_no=f"{district[:2]}民〔{YEAR - 1}〕{n}号",
@@ -90,7 +91,7 @@ def orgs() -> list[OrgRow]:
     return rows
 
 
-def districts(rows: list[OrgRow]) -> list[DistrictFacts]:
+def districts(rows: list[PrintedOrg]) -> list[DistrictFacts]:
     """The 23 districts with their counts; every fourth one has not entered its figures."""
     facts = []
     for d, name in enumerate(CHENGDU_DISTRICTS):
@@ -109,7 +110,7 @@ def districts(rows: list[OrgRow]) -> list[DistrictFacts]:
     return facts
 
 
-def activities(rows: list[OrgRow], count: int = 170) -> list[ActivityRow]:
+def activities(rows: list[PrintedOrg], count: int = 170) -> list[PrintedActivity]:
     """``count`` submitted activities, by date, from every association outside SILENT."""
     active = [r for r in rows if r.district_id - 1 not in SILENT]
     kinds = ("科技政策解读会", "院士专家工作站培育座谈会", "科普进园区活动", "产学研对接会")
@@ -118,7 +119,7 @@ def activities(rows: list[OrgRow], count: int = 170) -> list[ActivityRow]:
         org = active[(i * 7) % len(active)]
         day = date(YEAR - 1, 12, 1) if i == 0 else date(YEAR, 1 + i % 11, 1 + i % 28)
         out.append(
-            ActivityRow(
+            PrintedActivity(
                 id=i + 1, activity_date=day,
                 name=f"{org.district_name}{kinds[i % len(kinds)]}（第{i % 5 + 1}期）",
                 content="邀请市科技局专家解读科技企业扶持政策，面向园区企业，现场答疑并收集需求。"

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, OrgKind
-from core.rules import ReviewState, reference_number
+from core.review_rules import ReviewState
+from core.rules import reference_number
 from scheduler.clock import ManualClock
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender

@@ -21,7 +21,7 @@ from starlette.routing import BaseRoute, Route
 
 from core.rules import EARLIEST_DATE
 from core.texts import plain
-from exports import jobs
+from exports import runs
 from exports.service import CHOICES, human_size
 from services import export as exporting
 from services.export import RunKey, parse_run_key
@@ -151,8 +151,8 @@ async def show_run(request: Request) -> Response:
         if key.district_id is not None:
             district = await p.db.get(District, key.district_id)
             where = district.name if district else ""
-        state = jobs.FAILED if is_stale(job) else job.status
-        files = run_files(p.console, job.id) if state == jobs.DONE else []
+        state = runs.FAILED if is_stale(job) else job.status
+        files = run_files(p.console, job.id) if state == runs.DONE else []
         stage = PROGRESS.get(job.id)
         return p.render(
             "export_run.html",
@@ -160,7 +160,7 @@ async def show_run(request: Request) -> Response:
             job=job,
             key=key,
             state=state,
-            running=state == jobs.RUNNING,
+            running=state == runs.RUNNING,
             refresh=REFRESH_SECONDS,
             heading=plain(
                 p.lang,
@@ -182,7 +182,7 @@ async def download(request: Request) -> Response:
     name = str(request.path_params["file"])
     async with page(request) as p:
         job, _key = await _run_in_scope(p, request.path_params["run_id"])
-        if job.status != jobs.DONE:
+        if job.status != runs.DONE:
             raise not_found()
         # Only a name the run's folder lists: nothing else on disk can be reached.
         found: Path | None = next((f for f in run_files(p.console, job.id) if f.name == name), None)

@@ -16,7 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from exports import jobs
+from exports import runs
 from exports.runner import produce
 from exports.scope import Scope
 from exports.service import annexes_of
@@ -77,7 +77,7 @@ def forget_old_runs(console: Console) -> None:
 
 def is_stale(job: ExportJob) -> bool:
     """A running row older than the job table's stale limit: its process is gone."""
-    return job.status == jobs.RUNNING and job.started_at < utcnow() - jobs.STALE_AFTER
+    return job.status == runs.RUNNING and job.started_at < utcnow() - runs.STALE_AFTER
 
 
 @dataclass(frozen=True)
@@ -110,10 +110,10 @@ def start(console: Console, run: WebRun) -> None:
 async def run_export(console: Console, run: WebRun) -> None:
     """Confirm the job, write the files, send them to the chat, record the end."""
     async with console.db.session() as session:
-        go = await jobs.confirm_job(session, run.job_id)
+        go = await runs.confirm_job(session, run.job_id)
     if not go:
         return
-    status = jobs.FAILED
+    status = runs.FAILED
     folder = run_dir(console, run.job_id)
 
     def report(stage: str, done: int, total: int) -> None:
@@ -139,20 +139,20 @@ async def run_export(console: Console, run: WebRun) -> None:
                 await send(run.chat_id, run.lang, run.heading, list(result.files), run.job_id)
             except Exception as exc:  # the browser has the files all the same
                 log.warning("export %s not sent in chat: %s", run.job_id, type(exc).__name__)
-        status = jobs.DONE
+        status = runs.DONE
         log.info("console export %s done for member %s", run.job_id, run.member_id)
     except asyncio.CancelledError:
-        status = jobs.INTERRUPTED
+        status = runs.INTERRUPTED
         log.warning("console export %s interrupted: the bot is stopping", run.job_id)
         raise
     except Exception:
         log.exception("console export %s failed", run.job_id)
     finally:
         PROGRESS.pop(run.job_id, None)
-        if status != jobs.DONE:
+        if status != runs.DONE:
             shutil.rmtree(folder, ignore_errors=True)
         try:
             async with console.db.session() as session:
-                await jobs.finish_job(session, run.job_id, status)
-        except Exception:  # the row then goes stale after jobs.STALE_AFTER
+                await runs.finish_job(session, run.job_id, status)
+        except Exception:  # the row then goes stale after runs.STALE_AFTER
             log.exception("could not record the end of export %s", run.job_id)

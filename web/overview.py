@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from core.enums import ActivityStatus
 from core.policy import Action, Target, allowed
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from core.texts import plain
 from core.years import ReportingYears
 from scheduler.charts import ChartData, ChartLabels, chart_data, chart_labels, draw_chart

@@ -25,9 +25,9 @@ from core.cards import answer_value, year_notes
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
 from core.report_steps import QUESTIONS
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from core.texts import plain
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from services import review as decide
 from storage import console_report as store
 from storage.evidence import EvidenceMissing

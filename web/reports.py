@@ -11,7 +11,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core.rules import ROLES, ReviewState
+from core.review_rules import ReviewState
+from core.rules import ROLES
 from storage.console_reports import (
     TEXT_MAX,
     ReportFilters,

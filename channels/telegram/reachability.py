@@ -17,7 +17,7 @@ from telegram.ext import ContextTypes
 
 from core.settings import Settings
 from scheduler.reachability import chat_status_changed
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from storage.db import Database
 from storage.models import utcnow
 

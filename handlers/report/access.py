@@ -13,8 +13,9 @@ from core.callbacks import Codec
 from core.enums import ActivityStatus
 from core.policy import Target
 from core.report_steps import ReportData, Step
-from core.rules import ReviewState, may_continue_draft, may_report
+from core.review_rules import ReviewState
 from core.rules import may_amend as may_amend_rule
+from core.rules import may_continue_draft, may_report
 from handlers.common import Turn
 from storage import chat_state, reports
 from storage.members import held_activity

@@ -22,9 +22,11 @@ from core.report_steps import (
     Step,
     question,
 )
-from core.rules import ReviewState, format_month_day, timeliness
+from core.review_rules import ReviewState
+from core.rules import format_month_day, timeliness
 from core.texts import Raw, plain
-from handlers.common import Buttons, Turn
+from handlers.common import Turn
+from handlers.port import Buttons
 from handlers.report.access import FLOW, data_of
 from storage import chat_state
 from storage.models import Activity, ChatState

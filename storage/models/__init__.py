@@ -1,9 +1,8 @@
-"""Typed SQLAlchemy models, one module per part of the domain; every model is importable from
-``storage.models`` as before."""
+"""Typed SQLAlchemy models, one module per part of the domain; the package gathers them, so
+every model is imported from ``storage.models`` (the enums they use from ``core.enums``)."""
 
 from __future__ import annotations
 
-from core.enums import ActivityStatus, Channel, OfficerRole, OrgKind, Role
 from storage.models.activities import (
     Activity,
     AuditEntry,
@@ -20,11 +19,9 @@ from storage.models.registry import District, DistrictFigures, Officer, Organisa
 __all__ = [
     "NAMING",
     "Activity",
-    "ActivityStatus",
     "AnnualDeadline",
     "AuditEntry",
     "Base",
-    "Channel",
     "ChannelAccount",
     "ChatState",
     "District",
@@ -36,12 +33,9 @@ __all__ = [
     "Member",
     "Membership",
     "Officer",
-    "OfficerRole",
-    "OrgKind",
     "Organisation",
     "OutboxMessage",
     "Plan",
-    "Role",
     "UTCDateTime",
     "utcnow",
 ]

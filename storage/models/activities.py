@@ -55,7 +55,7 @@ class Activity(Base):
     # Optimistic concurrency for amendments: raised by every change to a submitted report, so
     # an editor who opened an older version is told instead of silently overwriting it.
     version: Mapped[int] = mapped_column(Integer, default=1, server_default=text("1"))
-    # Review (审核) by the district: pending / approved / returned (core.rules.ReviewState);
+    # Review (审核) by the district: pending / approved / returned (core.review_rules.ReviewState);
     # None for drafts never submitted. Who decided last, when, and the reason of a return.
     review_state: Mapped[str | None] = mapped_column(String(16), index=True)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("members.id"))

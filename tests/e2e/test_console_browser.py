@@ -21,7 +21,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select
 from sqlalchemy import select
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage.models import Activity, Organisation
 from tests.browser import (
     DESKTOP,

@@ -21,7 +21,7 @@ from bot.app import build_application
 from bot.console import console_app
 from bot.polling import serve
 from channels.telegram.exports import after_restart
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from exports import annex13, jobs, runner
 from storage.evidence import open_evidence_store
 from storage.models import Activity, ExportJob, utcnow

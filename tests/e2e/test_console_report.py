@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import func, select
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage import reports
 from storage.evidence import open_evidence_store
 from storage.models import Activity, AuditEntry, Evidence, Member, utcnow

@@ -32,8 +32,8 @@ from sqlalchemy import func, select
 from starlette.routing import Mount, Route
 
 from bot.console import console_app, console_services
-from core.rules import ReviewState
-from scheduler.chase import CHASE_KIND
+from core.review_rules import ReviewState
+from storage.chase import CHASE_KIND
 from storage.models import (
     Activity,
     Evidence,

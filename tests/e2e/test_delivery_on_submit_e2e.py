@@ -21,8 +21,8 @@ from sqlalchemy import select
 from scheduler import outbox
 from scheduler.clock import SystemClock
 from scheduler.immediate import WAKE
-from scheduler.reminders import Kind, quiet_ends
-from scheduler.rows import Timing
+from scheduler.reminders import quiet_ends
+from scheduler.rows import Kind, Timing
 from storage.models import Activity, OutboxMessage, utcnow
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence, run_scheduler_at

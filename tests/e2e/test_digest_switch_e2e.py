@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from scheduler.reminders import Kind
+from scheduler.rows import Kind
 from storage.models import Activity, OutboxMessage, utcnow
 from tests.harness import Kexie
 from tests.journeys import complete_and_open_card, local_today, run_scheduler_at

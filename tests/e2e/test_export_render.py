@@ -19,10 +19,11 @@ import pytest
 from openpyxl import Workbook
 from pypdf import PageObject, PdfReader
 
+from core.registry_rules import Person
 from exports.annex11 import ANNEX_11, write_registry
 from exports.annex13 import add_form
 from exports.names import plan_entries
-from exports.rows import ActivityRow, DistrictFacts, EvidenceFile, OrgRow, Person
+from exports.rows import DistrictFacts, EvidenceFile, PrintedActivity, PrintedOrg
 from exports.service import write_exports
 from exports.summary import activity_summary, add_summary_sheet
 from storage.evidence import EvidenceStore
@@ -72,8 +73,8 @@ def landscape_a4(pages: list[PageObject]) -> bool:
     return True
 
 
-def activity(i: int) -> ActivityRow:
-    return ActivityRow(
+def activity(i: int) -> PrintedActivity:
+    return PrintedActivity(
         id=i,
         activity_date=date(2021, 1 + i % 12, 1 + i % 28),
         name=f"第{i}场科技政策解读会",
@@ -119,7 +120,7 @@ def test_annex11_pages_keep_every_column(tmp_path: Path) -> None:
         "contact": (Person("钱八", "干事", "13800000004"),),
     }
     orgs = [
-        OrgRow(
+        PrintedOrg(
             id=i, kind="enterprise", name=f"成都第{i}科技有限公司科学技术协会", district_id=1,
             district_name="锦江区", approval_no=f"锦科协〔2021〕{i}号",
             approval_date=date(2021, 3, 1), address="成都市锦江区某某路100号科技园3栋",

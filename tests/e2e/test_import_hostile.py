@@ -19,13 +19,12 @@ import storage.import_archive as archive
 import storage.import_sheet as importer
 from core.texts import plain
 from storage.db import Database
+from storage.import_archive import check_archive
+from storage.import_sheet import MAX_ROWS, read_sheet
 from storage.importer import (
-    MAX_ROWS,
-    check_archive,
     error_lines,
     import_registry,
     note_lines,
-    read_sheet,
     read_sheet_isolated,
     sheet_district,
 )

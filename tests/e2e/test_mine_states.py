@@ -9,7 +9,8 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from core.enums import ActivityStatus
-from core.rules import ReviewState, reference_number
+from core.review_rules import ReviewState
+from core.rules import reference_number
 from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie
 

@@ -22,7 +22,7 @@ from telegram.ext import ExtBot
 from bot.app import build_application
 from bot.polling import read_update, serve
 from channels.telegram import exports as export
-from exports import jobs, runner
+from exports import runner, runs
 from handlers import export_run
 from storage.db import Database, DatabaseLost
 from storage.models import ExportJob, Organisation, utcnow
@@ -299,14 +299,14 @@ async def test_export_interrupted_by_shutdown_is_recorded_and_the_admin_told_aft
     await asyncio.wait_for(running, EXIT)
     async with kexie.session() as session:
         job = await session.scalar(select(ExportJob))
-        assert job is not None and job.status == jobs.INTERRUPTED
+        assert job is not None and job.status == runs.INTERRUPTED
 
     stop, running = await run_bot()
     told = await admin.expect_any("/export", timeout=SLOW)
     assert "中断" in told.text and "附件1-3" in told.text and str(year) in told.text
     async with kexie.session() as session:
         job = await session.scalar(select(ExportJob))
-        assert job is not None and job.status == jobs.INTERRUPTED_TOLD
+        assert job is not None and job.status == runs.INTERRUPTED_TOLD
     await admin.send("/export")  # asking again works: the interrupted job does not block it
     await admin.expect_any("请选择要导出的附件")
     stop.set()

@@ -18,7 +18,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage.models import Activity, AuditEntry
 from tests.harness import EDGE_DAYS, Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album, toast

@@ -10,7 +10,8 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from core.enums import ActivityStatus
-from core.rules import ReviewState, reference_number
+from core.review_rules import ReviewState
+from core.rules import reference_number
 from core.years import ReportingYears
 from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie

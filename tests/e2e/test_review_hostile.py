@@ -14,7 +14,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage.models import Activity, AuditEntry, OutboxMessage, utcnow
 from tests.console import console_client, sign_in
 from tests.harness import Kexie
@@ -92,7 +92,7 @@ async def test_a_reason_of_invisible_characters_or_emoji_is_refused(kexie: Kexie
 
 
 async def test_the_console_refuses_the_same_reasons(kexie: Kexie) -> None:
-    """One rule (core.rules.check_reason) for the chat and the console's 退回 form."""
+    """One rule (core.review_rules.check_reason) for the chat and the console's 退回 form."""
     reporter, _admin = await _people(kexie)
     await submit_report_with_album(reporter, "光电产业技术交流会")
     (activity,) = await _reports(kexie)

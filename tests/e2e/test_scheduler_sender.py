@@ -23,7 +23,7 @@ from channels.telegram.messenger import TelegramMessenger
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.outbox import OutRow
-from scheduler.reminders import Timing
+from scheduler.rows import Timing
 from scheduler.sender import Sender
 from storage.db import Database
 from storage.migrate import upgrade

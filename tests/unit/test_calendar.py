@@ -12,17 +12,8 @@ import pytest
 from core import calendar
 from core.calendar import is_working_day, next_working_day, on_working_day
 from core.years import ReportingYears
-from scheduler.reminders import (
-    Kind,
-    OrgRow,
-    Person,
-    PlanRow,
-    Snapshot,
-    Timing,
-    deadline_reminders,
-    plan_reminders,
-    quiet_nudges,
-)
+from scheduler.reminders import deadline_reminders, plan_reminders, quiet_nudges
+from scheduler.rows import Kind, OrgRow, Person, PlanRow, Snapshot, Timing
 
 TZ = ZoneInfo("Asia/Shanghai")
 HOLIDAYS = Timing(tz=TZ, holidays=True)

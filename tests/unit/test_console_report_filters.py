@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from storage.console_reports import TEXT_MAX, ReportFilters, month_bounds
 from web.reports import filter_query, parse_filters, parse_month
 

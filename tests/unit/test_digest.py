@@ -6,16 +6,8 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from scheduler.digest import return_reminders
-from scheduler.reminders import (
-    ActivityRow,
-    AuditRow,
-    Kind,
-    OrgRow,
-    Person,
-    Snapshot,
-    Timing,
-    due_now,
-)
+from scheduler.reminders import due_now
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, Snapshot, Timing
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)

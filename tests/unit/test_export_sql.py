@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from exports import jobs
+from exports import runs
 from exports.scope import Level, Scope
 from exports.service import ANNEXES, gather
 from storage.db import Database
@@ -69,20 +69,20 @@ async def test_gather_runs_as_many_statements_as_before(
 async def test_an_interrupted_export_is_told_once(seeded_db: tuple[Database, Seeded]) -> None:
     db, _ = seeded_db
     async with db.session() as session:
-        job = await jobs.open_job(session, 1, "city")
+        job = await runs.open_job(session, 1, "city")
         job_id = job.id
         await session.commit()
     async with db.session() as session:
-        assert await jobs.confirm_job(session, job_id)
-        await jobs.finish_job(session, job_id, jobs.INTERRUPTED)
+        assert await runs.confirm_job(session, job_id)
+        await runs.finish_job(session, job_id, runs.INTERRUPTED)
         await session.commit()
     seen = _statements(db)
     async with db.session() as session:
-        taken = await jobs.take_interrupted(session)
+        taken = await runs.take_interrupted(session)
         await session.commit()
-    assert [(j.id, j.status) for j, _ in taken] == [(job_id, jobs.INTERRUPTED_TOLD)]
+    assert [(j.id, j.status) for j, _ in taken] == [(job_id, runs.INTERRUPTED_TOLD)]
     # The jobs with their members, the claim (one conditional UPDATE), and the commit's flush
     # of the status the claim set on the loaded row.
     assert seen == ["SELECT", "UPDATE", "UPDATE"]
     async with db.session() as session:
-        assert await jobs.take_interrupted(session) == []
+        assert await runs.take_interrupted(session) == []

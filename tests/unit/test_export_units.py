@@ -6,10 +6,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from exports import jobs
+from exports import runs
 from exports.layout import display_width, line_count, row_height
 from exports.names import count_label, extension, file_names, plan_entries, safe_name
-from exports.rows import ActivityRow, EvidenceFile
+from exports.rows import EvidenceFile, PrintedActivity
 from exports.service import annexes_of
 from exports.summary import percent
 from storage.db import Database
@@ -52,8 +52,8 @@ def test_file_names_and_labels() -> None:
     assert extension(EvidenceFile("f" * 64, "document", "a.b/c", None)) == ".bin"
 
 
-def _row(i: int, evidence: tuple[EvidenceFile, ...] = ()) -> ActivityRow:
-    return ActivityRow(i, date(2021, 1, 1), f"活动{i}", "", "主办", 1, "", "x", "enterprise", 1,
+def _row(i: int, evidence: tuple[EvidenceFile, ...] = ()) -> PrintedActivity:
+    return PrintedActivity(i, date(2021, 1, 1), f"活动{i}", "", "主办", 1, "", "x", "enterprise", 1,
                        "锦江区", evidence=evidence)  # fmt: skip
 
 
@@ -108,23 +108,23 @@ async def test_only_the_older_of_two_simultaneous_exports_goes_ahead(db: Databas
         member_id, other_id = member.id, other.id
     # Two processes each commit their claim before looking (neither saw the other first).
     async with db.session() as session:
-        first = (await jobs.open_job(session, member_id, "a")).id
+        first = (await runs.open_job(session, member_id, "a")).id
     async with db.session() as session:
-        second = (await jobs.open_job(session, member_id, "b")).id
+        second = (await runs.open_job(session, member_id, "b")).id
     async with db.session() as session:
-        third = (await jobs.open_job(session, other_id, "c")).id  # someone else: unaffected
+        third = (await runs.open_job(session, other_id, "c")).id  # someone else: unaffected
     async with db.session() as session:
-        assert await jobs.confirm_job(session, second) is False
-        assert await jobs.confirm_job(session, first) is True
-        assert await jobs.confirm_job(session, third) is True
+        assert await runs.confirm_job(session, second) is False
+        assert await runs.confirm_job(session, first) is True
+        assert await runs.confirm_job(session, third) is True
     async with db.session() as session:
         refused = await session.get(ExportJob, second)
-        assert refused is not None and refused.status == jobs.REFUSED
-        running = await jobs.running_job(session, member_id)
+        assert refused is not None and refused.status == runs.REFUSED
+        running = await runs.running_job(session, member_id)
         assert running is not None and running.id == first
-        await jobs.finish_job(session, first, jobs.DONE)
+        await runs.finish_job(session, first, runs.DONE)
     async with db.session() as session:
-        assert await jobs.running_job(session, member_id) is None
+        assert await runs.running_job(session, member_id) is None
 
 
 async def test_a_job_left_running_by_a_killed_process_goes_stale(db: Database) -> None:
@@ -136,11 +136,11 @@ async def test_a_job_left_running_by_a_killed_process_goes_stale(db: Database) -
             ExportJob(
                 member_id=member.id,
                 scope="x",
-                status=jobs.RUNNING,
-                started_at=utcnow() - jobs.STALE_AFTER - timedelta(minutes=1),
+                status=runs.RUNNING,
+                started_at=utcnow() - runs.STALE_AFTER - timedelta(minutes=1),
             )
         )
         await session.flush()
-        assert await jobs.running_job(session, member.id) is None
-        fresh = await jobs.open_job(session, member.id, "y")
-        assert await jobs.confirm_job(session, fresh.id) is True
+        assert await runs.running_job(session, member.id) is None
+        fresh = await runs.open_job(session, member.id, "y")
+        assert await runs.confirm_job(session, fresh.id) is True

@@ -18,8 +18,8 @@ from exports.scope import Level, Scope
 from exports.service import gather, write_exports
 from storage.db import Database
 from storage.evidence import EvidenceStore
-from storage.import_sheet import ANNEXES
-from storage.importer import error_lines, import_registry, read_sheet
+from storage.import_sheet import ANNEXES, read_sheet
+from storage.importer import error_lines, import_registry
 from storage.models import District, Organisation
 from storage.officers import people_of, replace_officers
 from storage.registry import (

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from core import report_buttons as rb
-from core.callbacks import Codec
+from core.callbacks import Codec, Id
 from core.enums import ActivityStatus, Role
 from core.policy import Actor, Grant, Target
 from core.report_steps import (
@@ -185,7 +185,7 @@ def test_report_buttons_round_trip_and_match_their_patterns() -> None:
         (rb.HEADCOUNT, rb.HeadcountAnswer(7, "yes"), "rep:7:hc:yes"),
         (rb.FIX, rb.FieldPicked(7, "name"), "rep:7:fix:name"),
         (rb.SUBMIT, rb.OnReport(7), "rep:7:submit"),
-        (rb.ORG, rb.Id(9), "rep:org:9"),
+        (rb.ORG, Id(9), "rep:org:9"),
     ]
     for codec, value, data in cases:
         assert codec.pack(value) == data

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from core.enums import ActivityStatus, OrgKind
-from core.rules import ReviewState, check_reason, name_key, similar_names
+from core.review_rules import ReviewState, check_reason, name_key, similar_names
 from core.years import ReportingYears
 from storage import reports, review
 from storage.db import Database

@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from openpyxl import load_workbook
 
-from core.rules import ReviewState
+from core.review_rules import ReviewState
 from exports import details
 from exports.scope import Level, Scope
 from exports.service import gather, write_exports

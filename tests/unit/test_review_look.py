@@ -14,8 +14,8 @@ from core.enums import ActivityStatus, OrgKind
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.messenger import Album, Outgoing
-from scheduler.reminders import Timing
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
+from scheduler.rows import Timing
 from scheduler.sender import Sender
 from storage.db import Database
 from storage.models import Activity, Evidence, Member, OutboxMessage

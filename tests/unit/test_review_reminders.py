@@ -7,17 +7,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from scheduler.reminders import (
-    ActivityRow,
-    AuditRow,
-    Kind,
-    OrgRow,
-    Person,
-    Snapshot,
-    Timing,
-    candidates,
-    due_now,
-)
+from scheduler.reminders import candidates, due_now
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, Snapshot, Timing
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)

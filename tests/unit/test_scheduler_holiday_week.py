@@ -28,7 +28,8 @@ from core.enums import Channel, OrgKind, Role
 from core.settings import Settings, load_settings
 from scheduler import outbox
 from scheduler.jobs import Scheduler
-from scheduler.reminders import Timing, is_quiet
+from scheduler.reminders import is_quiet
+from scheduler.rows import Timing
 from storage import reports, review
 from storage.db import Database
 from storage.migrate import upgrade

@@ -36,8 +36,8 @@ from scheduler.messenger import (
     Unreachable,
 )
 from scheduler.outbox import OutRow
-from scheduler.reminders import Due, Kind, Person, Timing
 from scheduler.render import compose
+from scheduler.rows import Due, Kind, Person, Timing
 from scheduler.sender import Sender
 from storage.db import Database
 from storage.models import Member, Membership, OutboxMessage, Plan

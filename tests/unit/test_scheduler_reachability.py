@@ -14,7 +14,7 @@ from scheduler import outbox
 from scheduler.delivery import Change, evidence_count_before, net_changes
 from scheduler.outbox import OutRow
 from scheduler.reachability import chat_status_changed, reachable_after
-from scheduler.reminders import Kind, Timing
+from scheduler.rows import Kind, Timing
 from storage.db import Database
 from storage.models import Member, OutboxMessage
 from tests.standin import HtmlParseError, parse_html, utf16_len

@@ -8,21 +8,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from core.rules import parse_plan_date
 from core.years import ReportingYears
-from handlers.plan import parse_plan_date
-from scheduler.reminders import (
-    ActivityRow,
-    AuditRow,
-    Kind,
-    OrgRow,
-    Person,
-    PlanRow,
-    Snapshot,
-    Timing,
-    due_now,
-    is_quiet,
-    quiet_ends,
-)
+from scheduler.reminders import due_now, is_quiet, quiet_ends
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from core.enums import Role
 from core.policy import Actor, Grant
 from core.years import ReportingYears
-from exports import jobs
+from exports import runs
 from services import export as exporting
 from storage.db import Database
 from storage.models import District, ExportJob, Member
@@ -111,6 +111,6 @@ async def test_a_run_in_scope_is_recorded_once_and_a_second_is_busy(db: Database
     assert key == exporting.RunKey("all", jinjiang, 2026, approved_only=False, bundle=True)
     async with db.session() as session:
         count = await session.scalar(
-            select(func.count()).select_from(ExportJob).where(ExportJob.status == jobs.RUNNING)
+            select(func.count()).select_from(ExportJob).where(ExportJob.status == runs.RUNNING)
         )
         assert count == 1

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 
 from core.enums import ActivityStatus, OrgKind, Role
 from core.policy import Actor, Grant
-from core.rules import ReviewState
-from scheduler.reminders import Timing
+from core.review_rules import ReviewState
+from scheduler.rows import Timing
 from services import review as decide
 from storage.db import Database
 from storage.migrate import upgrade

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from bot import metrics
 from bot.webhook import parse_update, worth_retrying
 from core.settings import SettingsError, load_settings, parse_listen
-from exports import jobs
+from exports import runs
 from scheduler import outbox
 from scheduler.outbox import OutRow
 from storage.db import Database, DatabaseLost
@@ -208,18 +208,18 @@ async def test_two_export_claims_of_one_member_run_once_on_postgres(pg: Database
 
     async def first() -> bool:
         async with pg.session() as session:
-            job = await jobs.open_job(session, member_id, "all:district:1")
+            job = await runs.open_job(session, member_id, "all:district:1")
             first_inserted.set()
             await release_first.wait()
         async with pg.session() as session:
-            return await jobs.confirm_job(session, job.id)
+            return await runs.confirm_job(session, job.id)
 
     async def second() -> bool:
         await first_inserted.wait()
         async with pg.session() as session:
-            job = await jobs.open_job(session, member_id, "all:district:1")
+            job = await runs.open_job(session, member_id, "all:district:1")
         async with pg.session() as session:
-            return await jobs.confirm_job(session, job.id)
+            return await runs.confirm_job(session, job.id)
 
     one = asyncio.create_task(first())
     two = asyncio.create_task(second())

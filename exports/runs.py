@@ -1,4 +1,5 @@
-"""Export jobs (table ``export_jobs``): one running export per admin, across processes.
+"""Export runs, one record each (table ``export_jobs``; not scheduled jobs, which are
+``scheduler/jobs.py``): one running export per admin, across processes.
 
 Claiming is "insert, commit, then look": every process first commits its own ``running`` row,
 then checks for an earlier running row of the same member. Two simultaneous claims both see
