@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from core.report_steps import QUESTIONS, Question, Shown
+from core.report_steps import BY_FIELD, QUESTIONS, Question, Shown
 from core.rules import format_date, shorten
 from core.texts import Raw, plain, t
 from core.years import ReportingYears
@@ -23,20 +23,11 @@ class EvidenceLike(Protocol):
 
 
 class ReportLike(Protocol):
-    """What a card needs of a report (a stored activity, or any channel's copy of one)."""
+    """What a card needs of a report (a stored activity, or any channel's copy of one) beyond
+    its answers: the kinds of its evidence files. The answers are read by the question table's
+    field names (:attr:`core.report_steps.Question.field`), so a new question changes nothing
+    here; tests/unit/test_report_steps.py checks each field is a column of the activity."""
 
-    @property
-    def activity_date(self) -> date | None: ...
-    @property
-    def name(self) -> str | None: ...
-    @property
-    def content(self) -> str | None: ...
-    @property
-    def role(self) -> str | None: ...
-    @property
-    def headcount(self) -> int | None: ...
-    @property
-    def outcome(self) -> str | None: ...
     @property
     def evidence(self) -> Sequence[EvidenceLike]: ...
 
@@ -64,6 +55,13 @@ def answer_value(lang: str, q: Question, activity: ReportLike, text_chars: int) 
     return value
 
 
+def answers(lang: str, activity: ReportLike, text_chars: int) -> list[tuple[str, object | None]]:
+    """(label catalog key, value as the card writes it or None when unanswered) per question,
+    in the order they are asked: the card's answer lines and the console's answer rows. Long
+    content and outcome are shortened to ``text_chars`` (they are stored whole)."""
+    return [(q.label, answer_value(lang, q, activity, text_chars)) for q in QUESTIONS]
+
+
 def answer_lines(lang: str, activity: ReportLike, text_chars: int) -> list[str]:
     """One ``<b>label</b>：value`` line per question of the report flow (annex 1-3's answers
     and the evidence count), in the order they are asked.
@@ -71,9 +69,22 @@ def answer_lines(lang: str, activity: ReportLike, text_chars: int) -> list[str]:
     Long content and outcome are shortened to ``text_chars`` (they are stored whole), so the
     card always fits one Telegram message.
     """
-    return [
-        card_line(lang, q.label, answer_value(lang, q, activity, text_chars)) for q in QUESTIONS
-    ]
+    return [card_line(lang, key, value) for key, value in answers(lang, activity, text_chars)]
+
+
+def change_value(lang: str, field: str | None, value: str | None, chars: int | None) -> str:
+    """One side of a change line ``field：old → new`` (an audit entry's stored text), written as
+    the table's :attr:`~core.report_steps.Question.shown` says: ``—`` for nothing, ``40人``,
+    ``共 3 个`` files; other text shortened to ``chars`` (None: whole)."""
+    if value is None or value == "":
+        return "—"
+    q = BY_FIELD.get(field or "")
+    shown = q.shown if q is not None else Shown.AS_IS
+    if shown is Shown.HEADCOUNT and value.isdigit():
+        return plain(lang, "headcount_value", n=value)
+    if shown is Shown.FILES:
+        return plain(lang, "sch_evidence_total", n=value)
+    return value if chars is None else shorten(value, chars)
 
 
 def year_notes(

@@ -1,8 +1,11 @@
 """The report flow's question table: one row per question, in the order they are asked.
 
-Everything the flow does with a question is a loop over :data:`QUESTIONS` (which field it fills,
-how its answer is read, its prompt and buttons, the next and the first missing question, the
-card's lines, the 修改 list), so adding a question is one row here plus its catalog sentences.
+Everything done with a question is a loop over :data:`QUESTIONS` or a look-up in it (which field
+it fills, how its answer is read, its prompt and buttons, the next and the first missing
+question, the 修改 list; and, by :attr:`Question.label` and :attr:`Question.shown`, how its
+field is named and its value written on a card, in a change line ``old → new`` and on the
+console, see :mod:`core.cards`), so adding a question is one row here plus its catalog
+sentences (and its column on the model).
 The step names are the values stored in ``chat_states.step``; :class:`ReportData` is the typed
 form of ``chat_states.data``. No Telegram, no database.
 """
@@ -142,6 +145,7 @@ QUESTIONS: tuple[Question, ...] = (
 
 TOTAL = len(QUESTIONS)
 BY_STEP: dict[Step, Question] = {q.step: q for q in QUESTIONS}
+BY_FIELD: dict[str, Question] = {q.field: q for q in QUESTIONS}
 NUMBER: dict[Step, int] = {q.step: i for i, q in enumerate(QUESTIONS, start=1)}
 
 
@@ -159,6 +163,13 @@ def question(step: str) -> Question | None:
         return BY_STEP.get(Step(step))
     except ValueError:
         return None
+
+
+def label_key(field: str | None) -> str | None:
+    """Catalog key of a field's name (as the card, the 修改 list, a change line and the console
+    name it), or None for a field that is no question (an audit row of a field since removed)."""
+    q = BY_FIELD.get(field or "")
+    return q.label if q is not None else None
 
 
 def answered(q: Question, report: object) -> bool:

@@ -18,11 +18,13 @@ from core.cards import (
     MAX_MESSAGE,
     answer_lines,
     card_line,
+    change_value,
     cut_visible,
     visible_length,
     year_notes,
 )
 from core.enums import ActivityStatus
+from core.report_steps import label_key
 from core.rules import format_datetime, shorten
 from core.texts import Raw, plain, t
 from scheduler.messages import ALBUM
@@ -44,16 +46,6 @@ CHANGE_CHARS = 120
 # (card text, changed value) lengths tried in turn until a delivery card fits one message.
 TEXT_BUDGETS = ((CARD_TEXT_CHARS, CHANGE_CHARS), (200, 60), (80, 24), (30, 10))
 TELEGRAM = "telegram"  # the channel whose file ids old outbox payloads carry
-
-FIELD_LABELS = {
-    "activity_date": "label_date",
-    "name": "label_name",
-    "content": "label_content",
-    "role": "label_role",
-    "headcount": "label_headcount",
-    "outcome": "label_outcome",
-    "evidence": "label_evidence",
-}
 
 
 def reader(store: EvidenceStorage | None, sha256: str) -> Callable[[], bytes] | None:
@@ -221,16 +213,6 @@ def evidence_count_before(after: int, entries: Sequence[tuple[str | None, str | 
     return max(count, 0)
 
 
-def _change_value(lang: str, field_name: str, value: str | None, chars: int) -> str:
-    if value is None or value == "":
-        return "—"
-    if field_name == "headcount" and value.isdigit():
-        return plain(lang, "headcount_value", n=value)
-    if field_name == "evidence":
-        return plain(lang, "sch_evidence_total", n=value)
-    return shorten(value, chars)
-
-
 def change_lines(lang: str, changes: Sequence[Change], chars: int) -> Raw:
     """The 修改内容 block: one ``field：old → new`` line per change, values escaped."""
     lines = [t(lang, "sch_changes")]
@@ -239,9 +221,10 @@ def change_lines(lang: str, changes: Sequence[Change], chars: int) -> Raw:
             t(
                 lang,
                 "sch_change_line",
-                field=plain(lang, FIELD_LABELS.get(c.field, "label_evidence")),
-                old=_change_value(lang, c.field, c.old, chars),
-                new=_change_value(lang, c.field, c.new, chars),
+                # A field no longer asked keeps the name this line always gave it.
+                field=plain(lang, label_key(c.field) or "label_evidence"),
+                old=change_value(lang, c.field, c.old, chars),
+                new=change_value(lang, c.field, c.new, chars),
             )
         )
     if not changes:

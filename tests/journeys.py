@@ -21,6 +21,7 @@ from storage.models import Activity, Member, utcnow
 from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import answer_questions
 
 
 def local_today(kexie: Kexie) -> datetime:
@@ -45,19 +46,15 @@ async def run_scheduler_at(kexie: Kexie, moment: datetime) -> tuple[int, int]:
 async def submit_report_with_album(user: FakeUser, name: str) -> None:
     """The whole /report flow for yesterday's activity, with an album of two photos."""
     await user.send("/report")
-    await user.expect_any("第1步")
-    await user.press("昨天")
-    await user.expect_any("第2步")
-    await user.send(name)
-    await user.expect_any("第3步")
-    await user.send("面向园区企业的技术交流。")
-    await user.expect_any("第4步")
-    await user.press("主办")
-    await user.expect_any("第5步")
-    await user.send("40人")
-    await user.expect_any("第6步")
-    await user.send("8家企业提出合作需求。")
-    await user.expect_any("第7步")
+    await answer_questions(
+        user,
+        {
+            "name": name,
+            "content": "面向园区企业的技术交流。",
+            "headcount": "40人",
+            "outcome": "8家企业提出合作需求。",
+        },
+    )
     await user.send_album([make_jpeg(seed=11), make_jpeg(seed=12)])
     await user.expect_any("已收到 2 个文件")
     await user.send_document(file_name="签到表.pdf")
@@ -108,21 +105,9 @@ async def only_activity(kexie: Kexie) -> Activity:
 
 
 async def answer_until_evidence(user: FakeUser, *, name: str = "科技政策解读会") -> None:
-    """Answer questions 1-6 with valid values (date by button)."""
+    """Answer every question before the evidence with valid values (date by button)."""
     await user.send("/report")
-    await user.expect_any("第1步")
-    await user.press("昨天")
-    await user.expect_any("第2步")
-    await user.send(name)
-    await user.expect_any("第3步")
-    await user.send("邀请市科技局专家解读2021年科技企业扶持政策，面向园区企业。")
-    await user.expect_any("第4步")
-    await user.press("主办")
-    await user.expect_any("第5步")
-    await user.send("约50人")
-    await user.expect_any("第6步")
-    await user.send("30家企业了解了申报流程，5家企业当场提交了意向。")
-    await user.expect_any("第7步")
+    await answer_questions(user, {"name": name})
 
 
 async def new_member_draft(

@@ -21,10 +21,9 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from core.cards import answer_value, year_notes
+from core.cards import answers, year_notes
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
-from core.report_steps import QUESTIONS
 from core.review_rules import ReviewState
 from core.texts import plain
 from scheduler.rows import Timing
@@ -66,9 +65,7 @@ def _fields(p: Page, activity: Activity) -> list[tuple[str, str]]:
         (plain(lang, "web_report_association"), org.name),
         (plain(lang, "web_report_district"), org.district.name),
     ]
-    rows += [
-        (plain(lang, q.label), value(answer_value(lang, q, activity, WHOLE))) for q in QUESTIONS
-    ]
+    rows += [(plain(lang, key), value(v)) for key, v in answers(lang, activity, WHOLE)]
     submitted = activity.submitted_at
     rows += [
         (

@@ -1,6 +1,6 @@
 """A report's audit history as the console's report page lists it: who, when, and what, with
 changed values written ``field：old → new`` as the district's delivery cards write them
-(:func:`scheduler.delivery.change_lines`)."""
+(:func:`core.cards.change_value`, named and written as the question table says)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from datetime import datetime
 
 from markupsafe import Markup
 
+from core.cards import change_value
+from core.report_steps import label_key
 from core.texts import plain
-from scheduler.delivery import FIELD_LABELS
 from storage.console_report import HistoryEntry
 from web.page import Page
 
@@ -35,21 +36,12 @@ class HistoryLine:
     text: Markup
 
 
-def _value(lang: str, field: str | None, value: str | None) -> str:
-    """A changed value as the delivery card writes it (``—`` for nothing, ``40人``)."""
-    if value is None or value == "":
-        return "—"
-    if field == "headcount" and value.isdigit():
-        return plain(lang, "headcount_value", n=value)
-    return value
-
-
 def _text(p: Page, entry: HistoryEntry) -> Markup:
     lang = p.lang
     if entry.action == "edit":
-        field = plain(lang, FIELD_LABELS.get(entry.field or "", "web_hist_field_unknown"))
-        old = _value(lang, entry.field, entry.old)
-        new = _value(lang, entry.field, entry.new)
+        field = plain(lang, label_key(entry.field) or "web_hist_field_unknown")
+        old = change_value(lang, entry.field, entry.old, None)
+        new = change_value(lang, entry.field, entry.new, None)
         return p.t("web_hist_edit", field=field, old=old, new=new)
     if entry.action == "evidence":
         if entry.old is None:  # one file added: its name, or its kind for a photo

@@ -12,6 +12,7 @@ from storage.models import Activity, AuditEntry
 from tests.harness import Kexie
 from tests.journeys import attach_photo, complete_and_open_card, new_member_draft, only_activity
 from tests.standin import FakeUser
+from tests.steps import step_label
 
 
 async def open_amend(user: FakeUser, report_name: str) -> None:
@@ -38,16 +39,16 @@ async def test_second_editor_is_told_and_asked_again(kexie: Kexie) -> None:
     await open_amend(admin, "轨道交通论坛")
 
     await author.press("服务（活动）名称")
-    await author.expect_any("第2步")
+    await author.expect_any(step_label("name"))
     await author.send("轨道交通论坛（作者更正）")
     await author.expect_any("修改已保存")
 
     await admin.press("服务（活动）名称")
-    await admin.expect_any("第2步")
+    await admin.expect_any(step_label("name"))
     await admin.send("轨道交通论坛（管理员更正）")
     conflict = await admin.expect_any("已被修改")
     assert "轨道交通论坛（作者更正）" in conflict.text  # the current value is shown
-    await admin.expect_any("第2步")  # and the question is asked again
+    await admin.expect_any(step_label("name"))  # and the question is asked again
     activity = await only_activity(kexie)
     assert activity.name == "轨道交通论坛（作者更正）"  # not silently overwritten
     assert activity.version == version_at_submit + 1
@@ -81,15 +82,15 @@ async def test_conflict_on_a_button_answer(kexie: Kexie) -> None:
     await open_amend(author, "文旅沙龙")
     await open_amend(admin, "文旅沙龙")
     await author.press("主办/协办/承办")
-    await author.expect_any("第4步")
+    await author.expect_any(step_label("role"))
     await author.press("协办")
     await author.expect_any("修改已保存")
     await admin.press("主办/协办/承办")
-    await admin.expect_any("第4步")
+    await admin.expect_any(step_label("role"))
     await admin.press("承办")
     conflict = await admin.expect_any("已被修改")
     assert "协办" in conflict.text
-    await admin.expect_any("第4步")
+    await admin.expect_any(step_label("role"))
     assert (await only_activity(kexie)).role == "协办"
 
 
@@ -102,14 +103,14 @@ async def test_version_counts_amendments_only_once_each(kexie: Kexie) -> None:
     await author.expect_any("🎉 已提交")
     await open_amend(author, "医药沙龙")
     await author.press("服务（活动）名称")
-    await author.expect_any("第2步")
+    await author.expect_any(step_label("name"))
     await author.send("医药沙龙（一）")
     await author.expect_any("修改已保存")
     await author.expect_any("报送 KX")  # the card again, with its buttons
     await author.press("✏️ 修改")
     await author.expect_any("要修改哪一项")
     await author.press("服务（活动）名称")
-    await author.expect_any("第2步")
+    await author.expect_any(step_label("name"))
     await author.send("医药沙龙（二）")
     await author.expect_any("修改已保存")
     async with kexie.session() as session:

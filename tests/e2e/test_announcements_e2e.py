@@ -20,6 +20,7 @@ from storage.models import Activity, Member, OutboxMessage
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import FakeUser, html_to_text, make_jpeg, utf16_len
+from tests.steps import step_label
 
 MAX_MESSAGE = 4096
 # What the district is told; an album's acknowledgement to the reporter is recorded there too.
@@ -89,9 +90,9 @@ async def test_every_amendment_path_reaches_the_admins_with_old_and_new_per_fiel
 
     # /mine → 修改 → 参与人数 twice, then 修改 on the amend card → 名称, then 修改完成.
     await open_mine(reporter, "光电产业技术交流会")
-    await change(reporter, "参与人数", "50人", "第5步")
-    await change(reporter, "参与人数", "60人", "第5步")
-    await change(reporter, "名称", "光电<产业>技术交流会 & 对接", "第2步")
+    await change(reporter, "参与人数", "50人", step_label("headcount"))
+    await change(reporter, "参与人数", "60人", step_label("headcount"))
+    await change(reporter, "名称", "光电<产业>技术交流会 & 对接", step_label("name"))
     await reporter.press("修改完成")
     await reporter.expect_any("修改完成")
     await run_scheduler_at(kexie, t1 + timedelta(hours=1))
@@ -243,7 +244,7 @@ async def test_evidence_added_to_a_submitted_report_is_announced_with_the_count(
     await reporter.press("✏️ 修改")
     await reporter.expect_any("要修改哪一项")
     await reporter.press("佐证材料")
-    await reporter.expect_any("第7步")
+    await reporter.expect_any(step_label("evidence"))
     await reporter.send_photo(make_jpeg(seed=13))
     await reporter.expect_any("已收到")
     await reporter.press("完成")

@@ -20,6 +20,7 @@ from telegram.ext import CallbackQueryHandler
 from channels.telegram.front import MAX_CALLBACK_BYTES
 from tests.harness import Kexie
 from tests.standin import FakeUser
+from tests.steps import step_label
 
 TOO_BIG = "9" * 21  # > 2**63
 BIGGEST = "9" * 18  # < 2**63: a well-formed id that names nothing
@@ -185,12 +186,12 @@ async def test_buttons_on_an_uneditable_message_still_lead_on(
     org = await kexie.org("蓉城材料科技有限公司科协")
     user = await kexie.member(4204, "reporter", org=org)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     for method in ("editMessageText", "editMessageReplyMarkup"):
         kexie.standin.fail_next(method, 400, description=f"Bad Request: {refusal}")
     with caplog.at_level(logging.INFO):
         await user.press("昨天")
-        await user.expect_any("第2步")
+        await user.expect_any(step_label("name"))
         await kexie.standin.wait_until_confirmed()
     assert kexie.standin.injected  # the refusal did happen
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]

@@ -19,6 +19,7 @@ from core.enums import ActivityStatus
 from storage.models import Activity, Evidence, Member
 from tests.harness import Kexie
 from tests.standin import FakeUser, StandIn, make_jpeg
+from tests.steps import step_label
 
 SLOW = 30.0  # a fresh process needs a moment to import, migrate and start polling
 
@@ -66,7 +67,7 @@ async def full_report(user: FakeUser, name: str) -> None:
     """/report, six answers, two photos, 完成, 提交 — each after the previous reply."""
     steps = answers(name)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     for number, answer in enumerate(steps, start=2):
         await user.send(answer)
         await user.expect_any(f"第{number}步")
@@ -85,8 +86,8 @@ async def test_two_users_typing_in_interleaved_order(kexie: Kexie) -> None:
     b = await kexie.member(6102, "reporter", org=org, first_name="乙")
     await a.send("/report")
     await b.send("/report")
-    await a.expect_any("第1步")
-    await b.expect_any("第1步")
+    await a.expect_any(step_label("activity_date"))
+    await b.expect_any(step_label("activity_date"))
     for number, (one, two) in enumerate(
         zip(answers("甲的沙龙"), answers("乙的讲座"), strict=True), start=2
     ):
@@ -256,7 +257,7 @@ async def test_kill_during_concurrent_handling_loses_nothing(kexie_idle: Kexie) 
         await user.send(f"/start {await kexie.invite_token('reporter', org=org)}")
         await user.expect_any("您好", timeout=SLOW)
         await user.send("/report")
-        await user.expect_any("第1步", timeout=SLOW)
+        await user.expect_any(step_label("activity_date"), timeout=SLOW)
     steps = {u.user_id: answers(f"活动{u.user_id}") for u in users}
 
     async def answer(user: FakeUser, number: int) -> None:
@@ -273,7 +274,8 @@ async def test_kill_during_concurrent_handling_loses_nothing(kexie_idle: Kexie) 
     await kexie.kill_process()
     await kexie.start_process()
     for user in users:
-        await user.expect_any("第4步", timeout=SLOW)  # re-asked, answered, or asked again
+        # re-asked, answered, or asked again
+        await user.expect_any(step_label("role"), timeout=SLOW)
     for number in (5, 6, 7):
         await asyncio.gather(*(answer(u, number) for u in users))
     await kexie.kill_process()

@@ -27,6 +27,7 @@ from storage.models import Activity, OutboxMessage, utcnow
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence, run_scheduler_at
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import step_label
 
 ADMIN = 1201
 REPORTER = 1101
@@ -258,7 +259,7 @@ async def test_a_corrected_report_reaches_the_district_at_once(kexie_idle: Kexie
     await reporter.press("✏️ 去修改", notice)
     await reporter.expect_any("要修改哪一项")
     await reporter.press("参与人数")
-    await reporter.expect_any("第5步")
+    await reporter.expect_any(step_label("headcount"))
     await reporter.send("45人")
     await reporter.expect_any("修改已保存")
     await reporter.press("📤 重新提交", notice)

@@ -15,6 +15,7 @@ from storage.models import Evidence
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import step_label
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 20
 HEIC = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 16
@@ -180,8 +181,8 @@ async def test_a_refused_early_file_asks_the_current_question_again(kexie: Kexie
     org = await kexie.org("新津物流科协", district="新津区")
     user = await kexie.member(3201, "reporter", org=org)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send_document(EXE, "签到表.pdf", "application/pdf")
     assert "内容不是 PDF" in (await user.expect()).text
-    await user.expect("第1步")
+    await user.expect(step_label("activity_date"))
     assert await evidence_rows(kexie) == 0

@@ -23,6 +23,7 @@ from tests.harness import Kexie
 from tests.journeys import answer_until_evidence, reporter
 from tests.s3_server import S3Server, refusing_endpoint, silent_endpoint
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import step_label
 
 NOT_STORED = "没能保存"  # evidence_store_failed
 BOUND = 20.0  # seconds: the store's calls are bounded at 15 s, plus the bot's own work
@@ -53,16 +54,16 @@ async def test_a_hanging_store_answers_every_sender_in_bounded_time(kexie_idle: 
         await asyncio.gather(*(answer_until_evidence(user) for user in senders))
         bystander = await reporter(kexie, 7200, "旁观者科技有限公司科协")
         await bystander.send("/report")
-        await bystander.expect_any("第1步")
+        await bystander.expect_any(step_label("activity_date"))
         await bystander.press("昨天")
-        await bystander.expect_any("第2步")
+        await bystander.expect_any(step_label("name"))
 
         loop = asyncio.get_running_loop()
         start = loop.time()
         for k, user in enumerate(senders):
             await user.send_photo(make_jpeg(seed=40 + k))
         await bystander.send("园区企业座谈会")
-        await bystander.expect_any("第3步", timeout=5)
+        await bystander.expect_any(step_label("content"), timeout=5)
         assert loop.time() - start < 5  # not held up by the hung uploads
 
         async def told(user: FakeUser) -> float:

@@ -23,6 +23,7 @@ from core.enums import ActivityStatus
 from storage.models import Activity, Evidence
 from tests.harness import Kexie, seeded
 from tests.standin import DOWNLOAD, FakeUser, StandIn, make_jpeg
+from tests.steps import step_label
 
 METHODS = (
     "sendMessage",
@@ -103,13 +104,13 @@ async def script(user: FakeUser, chaos: Chaos) -> None:
         # 报送活动 takes the home's buttons away (editMessageReplyMarkup); 昨天 and 主办 are
         # echoed in their questions (editMessageText).
         ("send", "/start", "您好"),
-        ("press", "报送活动", "第1步"),
-        ("press", "昨天", "第2步"),
-        ("send", "青少年科技创新大赛辅导", "第3步"),
-        ("send", "组织园区工程师为中小学生讲解机器人搭建与编程。", "第4步"),
-        ("press", "主办", "第5步"),
-        ("send", "约80人", "第6步"),
-        ("send", "12支队伍完成作品，3支入围市级比赛。", "第7步"),
+        ("press", "报送活动", step_label("activity_date")),
+        ("press", "昨天", step_label("name")),
+        ("send", "青少年科技创新大赛辅导", step_label("content")),
+        ("send", "组织园区工程师为中小学生讲解机器人搭建与编程。", step_label("role")),
+        ("press", "主办", step_label("headcount")),
+        ("send", "约80人", step_label("outcome")),
+        ("send", "12支队伍完成作品，3支入围市级比赛。", step_label("evidence")),
         ("photo", "1", "现有佐证材料 1 个"),
         ("photo", "2", "现有佐证材料 2 个"),
         ("press", "完成", "请核对报送内容"),

@@ -10,6 +10,7 @@ from storage.models import ChatState
 from tests.harness import Kexie
 from tests.journeys import only_activity, reporter
 from tests.standin import FakeUser
+from tests.steps import answer_questions, step_label
 
 
 def test_the_threshold() -> None:
@@ -20,15 +21,8 @@ def test_the_threshold() -> None:
 
 async def until_headcount(user: FakeUser) -> None:
     await user.send("/report")
-    await user.expect_any("第1步")
-    await user.press("昨天")
-    await user.expect_any("第2步")
-    await user.send("全民科学素质讲座")
-    await user.expect_any("第3步")
-    await user.send("面向社区居民的科普讲座。")
-    await user.expect_any("第4步")
-    await user.press("主办")
-    await user.expect_any("第5步")
+    answers = {"name": "全民科学素质讲座", "content": "面向社区居民的科普讲座。"}
+    await answer_questions(user, answers, until="headcount")
 
 
 async def test_large_headcount_asks_and_the_question_survives_a_restart(kexie: Kexie) -> None:
@@ -47,7 +41,7 @@ async def test_large_headcount_asks_and_the_question_survives_a_restart(kexie: K
     again = await user.expect_any("12000")
     assert again.button_texts == ["确认", "重新填写"]
     await user.press("确认")
-    await user.expect_any("第6步")
+    await user.expect_any(step_label("outcome"))
     assert (await only_activity(kexie)).headcount == 12000
 
 
@@ -57,12 +51,12 @@ async def test_redo_and_typed_answers_at_the_confirmation(kexie: Kexie) -> None:
     await user.send("20000")
     await user.expect_any("20000")
     await user.press("重新填写")
-    await user.expect_any("第5步")
+    await user.expect_any(step_label("headcount"))
     assert (await only_activity(kexie)).headcount is None
     await user.send("一万五千人")
     await user.expect_any("15000")
     await user.send("150")  # a new number instead of pressing: the new answer counts
-    await user.expect_any("第6步")
+    await user.expect_any(step_label("outcome"))
     assert (await only_activity(kexie)).headcount == 150
 
 
@@ -72,7 +66,7 @@ async def test_small_headcount_needs_no_confirmation_and_typed_confirm_works(
     user = await reporter(kexie)
     await until_headcount(user)
     await user.send("9999")
-    await user.expect_any("第6步")
+    await user.expect_any(step_label("outcome"))
     assert (await only_activity(kexie)).headcount == 9999
     await user.send("/cancel")
     await user.expect_any("要放弃")
@@ -82,4 +76,4 @@ async def test_small_headcount_needs_no_confirmation_and_typed_confirm_works(
     await user.send("30000")
     await user.expect_any("30000")
     await user.send("确认")
-    await user.expect_any("第6步")
+    await user.expect_any(step_label("outcome"))

@@ -17,6 +17,7 @@ import channels.telegram.retries
 import handlers.start
 from tests.harness import TOKEN, Kexie
 from tests.standin import make_jpeg
+from tests.steps import step_label
 
 FIRST, LAST, USERNAME = "晓燕", "欧阳", "oy_xiaoyan"
 PHONE = "13912345678"
@@ -53,15 +54,15 @@ async def test_a_report_journey_logs_no_personal_data(
     user = await kexie.member(4401, "reporter", org=org, first_name=FIRST)
 
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     kexie.standin.fail_next("sendMessage", 500)  # a failing API call, retried
     await user.send(NAME)
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     kexie.standin.fail_next("sendMessage", kind="reset")
     await user.send(CONTENT)
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
 
     # An exception in a handler whose message quotes the user's words (as database errors
     # quote their parameters), and the apology that follows fails too.
@@ -75,11 +76,11 @@ async def test_a_report_journey_logs_no_personal_data(
     monkeypatch.undo()
 
     await user.press("主办")
-    await user.expect_any("第5步")
+    await user.expect_any(step_label("headcount"))
     await user.send("42人")
-    await user.expect_any("第6步")
+    await user.expect_any(step_label("outcome"))
     await user.send(OUTCOME)
-    await user.expect_any("第7步")
+    await user.expect_any(step_label("evidence"))
     kexie.standin.fail_next("getFile", 500)
     await user.send_photo(make_jpeg(), caption=f"{FIRST} {PHONE}")
     await user.expect_any("已收到")

@@ -13,6 +13,7 @@ from core.review_rules import ReviewState
 from core.rules import reference_number
 from storage.models import Activity, Member, utcnow
 from tests.harness import Kexie
+from tests.steps import step_label
 
 ORG = "成都蓉欣科技有限公司科协"
 REASON = "照片看不清签到人数，请补充签到表。"
@@ -76,7 +77,8 @@ async def test_mine_leads_each_report_with_its_state(kexie: Kexie) -> None:
     assert "📤 重新提交" in card.button_texts
 
     await user.press("📝 草稿", listing)
-    await user.expect_any("第3步")  # the draft has a date and a name: it goes on from there
+    # the draft has a date and a name: it goes on from there
+    await user.expect_any(step_label("content"))
 
 
 async def test_an_approved_card_says_approved(kexie: Kexie) -> None:

@@ -22,6 +22,7 @@ from storage.models import Activity
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence
 from tests.standin import BotMessage, FakeUser, html_to_text, make_jpeg
+from tests.steps import step_label
 
 ORG = "成都蓉欣科技有限公司科协"
 
@@ -76,15 +77,15 @@ async def newcomer(kexie: Kexie, user_id: int = 8001, lang: str | None = "zh-han
 
 async def until_headcount(user: FakeUser) -> None:
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("科技讲座")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send("专家讲解")
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
     await user.press("主办")
-    await user.expect_any("第5步")
+    await user.expect_any(step_label("headcount"))
 
 
 async def activities(kexie: Kexie) -> list[Activity]:
@@ -120,7 +121,7 @@ async def test_newcomer_doing_nothing_sensible_is_pointed_to_report(kexie: Kexie
     cancelled = await say(user, "/cancel")
     assert cancelled[0].text == catalog("cancelled_nothing")
     started = await tap(user, "报送活动")
-    assert any("第1步" in m.text for m in started)
+    assert any(step_label("activity_date") in m.text for m in started)
     [draft] = await activities(kexie)
     assert draft.status == ActivityStatus.DRAFT
 
@@ -134,19 +135,19 @@ async def test_html_quotes_and_wechat_paste_are_kept_literally(kexie: Kexie) -> 
         "1. 专家授课 <PPT>\n2. 互动交流😊 & 合影\n\n（来源：蓉欣科技公众号）"
     )
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send(name)
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send(wechat)
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
     await user.press("协办")
-    await user.expect_any("第5步")
+    await user.expect_any(step_label("headcount"))
     await user.send("50 人左右")
-    await user.expect_any("第6步")
+    await user.expect_any(step_label("outcome"))
     await user.send("服务企业12家 & 达成合作意向3项")
-    await user.expect_any("第7步")
+    await user.expect_any(step_label("evidence"))
     await user.send_photo()
     await user.expect_any("已收到")
     await user.press("完成")
@@ -167,24 +168,25 @@ async def test_cancel_at_every_step_keeps_the_draft_and_resumes_there(kexie: Kex
         await user.press("完成")
 
     steps = [
-        ("第1步", lambda: user.press("昨天")),
-        ("第2步", lambda: user.send("科技讲座")),
-        ("第3步", lambda: user.send("专家讲解政策")),
-        ("第4步", lambda: user.press("承办")),
-        ("第5步", lambda: user.send("三十多人")),
-        ("第6步", lambda: user.send("企业了解了政策")),
-        ("第7步", photo_and_done),
+        (step_label("activity_date"), lambda: user.press("昨天")),
+        (step_label("name"), lambda: user.send("科技讲座")),
+        (step_label("content"), lambda: user.send("专家讲解政策")),
+        (step_label("role"), lambda: user.press("承办")),
+        (step_label("headcount"), lambda: user.send("三十多人")),
+        (step_label("outcome"), lambda: user.send("企业了解了政策")),
+        (step_label("evidence"), photo_and_done),
         ("请核对报送内容", lambda: user.press("提交")),
     ]
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     for marker, answer in steps:
         await user.send("/cancel")
         ask = await user.expect_any("要放弃")
         await user.press("保留草稿", ask)
         await user.expect_any("草稿已保存")
         await user.send("/report")
-        if marker != "第1步":  # a draft with no answer yet simply starts again at step 1
+        # a draft with no answer yet simply starts again at step 1
+        if marker != step_label("activity_date"):
             await user.expect_any("未完成的报送草稿")
             await user.press("继续填写")
         await user.expect_any(marker)
@@ -203,7 +205,7 @@ async def test_old_buttons_are_refused_quietly(kexie: Kexie) -> None:
     await user.expect_nothing(within=1.5)  # one acknowledgement for an album of ten
     await user.send("好了")
     await user.expect_any("请核对报送内容")
-    first_question = next(m for m in user.messages if "第1步" in m.text)
+    first_question = next(m for m in user.messages if step_label("activity_date") in m.text)
     for label, message in (("今天", first_question), ("清空重传", ack), ("完成", ack)):
         user._answer_cursor = len(user.callback_answers)
         if label not in message.button_texts and not any(label in b for b in message.button_texts):
@@ -250,7 +252,7 @@ def test_headcounts_people_write(typed: str, expected: int) -> None:
 async def test_album_before_evidence_step_is_answered_once(kexie: Kexie) -> None:
     user = await newcomer(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send_album([make_jpeg(seed=k) for k in range(10)])
     replies = await quiet(user, silence=2.0)
     assert 1 <= len(replies) <= 2, [m.text[:20] for m in replies]
@@ -284,22 +286,22 @@ async def test_typing_submit_on_the_card(kexie: Kexie) -> None:
 async def test_typing_at_the_resume_question(kexie: Kexie) -> None:
     user = await newcomer(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("/report")
     await user.expect_any("未完成的报送草稿")
     replies = await say(user, "继续")
     assert all(m.text != catalog("expect_button_or_text") for m in replies)
     assert any("继续填写" in m.button_texts for m in replies) or any(
-        "第2步" in m.text for m in replies
+        step_label("name") in m.text for m in replies
     )
 
 
 async def test_date_with_time_of_day_typed_in_the_chat(kexie: Kexie) -> None:
     user = await newcomer(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send("11月3号下午")
     reply = await user.expect()
     assert reply.text != catalog("date_unreadable")
@@ -378,9 +380,9 @@ async def test_every_command_in_the_members_menu_exists(kexie: Kexie) -> None:
 async def test_voice_or_sticker_at_a_typing_step(kexie: Kexie, kind: str) -> None:
     user = await newcomer(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await (user.send_voice() if kind == "voice" else user.send_sticker())
     reply = await user.expect()
     assert "还不需要上传文件" not in reply.text
@@ -401,11 +403,11 @@ async def test_photo_sent_at_the_card(kexie: Kexie) -> None:
 async def test_long_paste_split_by_the_client_is_not_stored_as_its_tail(kexie: Kexie) -> None:
     user = await newcomer(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("科技政策讲座")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     article = "【活动简讯】" + "专家讲解了科技政策。" * 500  # 5006 characters
     await user.send(article[:4096])
     await user.send(article[4096:])
@@ -428,9 +430,9 @@ async def test_org_admin_help_lists_only_their_commands(kexie: Kexie) -> None:
 
 async def until_name(user: FakeUser) -> None:
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
 
 
 async def test_template_pasted_at_the_name_step(kexie: Kexie) -> None:

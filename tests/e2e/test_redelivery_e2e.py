@@ -20,6 +20,7 @@ from core.report_steps import Step
 from storage.models import Activity, ChatState, Member
 from tests.harness import Kexie
 from tests.standin import FakeUser
+from tests.steps import step_label
 
 
 async def _state_and_activity(kexie: Kexie, user: FakeUser) -> tuple[ChatState, Activity]:
@@ -39,9 +40,9 @@ async def test_a_chats_handled_updates_delivered_again_are_not_applied(
     slow = await kexie.member(6601, "reporter", org=org, first_name="甲")
     user = await kexie.member(6602, "reporter", org=org, first_name="乙")
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
 
     stuck = asyncio.Event()
     release = asyncio.Event()
@@ -59,11 +60,11 @@ async def test_a_chats_handled_updates_delivered_again_are_not_applied(
     await slow.send("/help")
     await asyncio.wait_for(stuck.wait(), 10)
     await user.send("技术沙龙")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send("邀请专家讲解政策，面向园区企业。")
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
     await user.send("主办")
-    await user.expect_any("第5步")
+    await user.expect_any(step_label("headcount"))
     assert len(kexie.standin.pending_updates) == 4  # the slow one and the three answers
 
     # The process goes away (the held update is cancelled); a new one gets all four again.
@@ -74,7 +75,7 @@ async def test_a_chats_handled_updates_delivered_again_are_not_applied(
     await kexie.standin.wait_until_confirmed()
     replies = [m.text for m in user.drain()]
     # The first answer seen again asks the current question again; nothing else is said.
-    assert replies and all("第5步" in text for text in replies), replies
+    assert replies and all(step_label("headcount") in text for text in replies), replies
     state, activity = await _state_and_activity(kexie, user)
     assert state.step == Step.HEADCOUNT
     assert activity.name == "技术沙龙" and activity.role == "主办" and activity.headcount is None

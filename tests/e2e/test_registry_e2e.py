@@ -14,6 +14,7 @@ from storage.models import DistrictFigures, Invite, Membership, Organisation
 from storage.registry import load_organisation, missing_fields
 from tests.harness import Kexie
 from tests.standin import FakeUser
+from tests.steps import step_label
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 LINK_PREFIX = "https://t.me/kexie_test_bot?start="
@@ -161,7 +162,7 @@ async def test_district_admin_runs_the_district_from_chat(kexie: Kexie) -> None:
 
     # The invited people have their roles: the reporters can report, the org admin has /org.
     await reporter.send("/report")
-    await reporter.expect_any("第1步")
+    await reporter.expect_any(step_label("activity_date"))
     await org_admin.send("/org")
     own = await org_admin.expect_any("已填 12/12 项")
     assert "成都智造科技有限公司科协" in own.text

@@ -15,6 +15,7 @@ from storage.registry import create_organisation, district_by_name
 from tests.harness import Kexie
 from tests.journeys import complete_and_open_card, toast
 from tests.standin import FakeUser
+from tests.steps import step_label
 
 ENDED = "成员身份已结束"
 NEW_LINK = "新的邀请链接"
@@ -46,9 +47,9 @@ async def test_removed_mid_draft_member_of_nothing_else(kexie: Kexie) -> None:
     await user.press("食品安全讲座")
     mine_card_id = (await user.expect_any("报送 KX")).message_id
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    step2 = await user.expect_any("第2步")
+    step2 = await user.expect_any(step_label("name"))
 
     await remove(admin, "小张")
 
@@ -91,11 +92,11 @@ async def test_removed_from_one_association_still_member_of_another(kexie: Kexie
     await user.send("/report")
     await user.expect_any("为哪个科协报送")
     await user.press("双流航空材料科协")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("复合材料沙龙")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send("/cancel")
     await user.expect_any("要放弃")
     await user.press("保留草稿")
@@ -108,7 +109,7 @@ async def test_removed_from_one_association_still_member_of_another(kexie: Kexie
     assert ENDED in told.text and "双流航空材料科协" in told.text
     assert "复合材料沙龙" in told.text and NEW_LINK in told.text
     # ... and goes on with the association they still belong to.
-    started = await user.expect_any("第1步")
+    started = await user.expect_any(step_label("activity_date"))
     assert started is not None
     async with kexie.session() as session:
         drafts = (
@@ -126,7 +127,7 @@ async def test_removed_from_one_association_still_member_of_another(kexie: Kexie
     await user.send("/report")  # told once: the dead draft does not come back every time
     started = await user.expect()
     assert ENDED not in started.text
-    assert "第1步" in started.text  # the start and question 1 are one message
+    assert step_label("activity_date") in started.text  # the start and question 1 are one message
 
 
 async def test_ended_orgs_forgets_an_association_rejoined(db: Database) -> None:

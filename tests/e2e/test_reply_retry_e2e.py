@@ -19,6 +19,7 @@ from tests.export_data import seed_export_data
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import step_label
 
 
 @pytest.fixture(autouse=True)
@@ -48,18 +49,18 @@ async def test_next_question_arrives_once_after_a_fault(kexie: Kexie, kind: str)
     kexie.standin.timeout_hold = 1.5
     user = await reporter(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     kexie.standin.fail_next("sendMessage", 502, kind=kind)
     await user.send("科普进社区")
-    await user.expect("第3步")
+    await user.expect(step_label("content"))
     await user.expect_nothing(0.5)
     async with kexie.session() as session:
         state = (await session.scalars(select(ChatState))).one()
     assert state.step == "content"  # the answer was applied once
     await user.send("面向社区居民讲解防灾减灾知识。")
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
 
 
 async def test_retries_are_bounded(

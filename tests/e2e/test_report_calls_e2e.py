@@ -15,6 +15,7 @@ from storage.models import ChatState
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence, reporter, toast
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import step_label
 
 # Replies: what the user sees arrive or change (toasts and file downloads are not replies).
 REPLY_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup", "sendphoto")
@@ -36,13 +37,13 @@ def _text(value: str) -> Send:
 def _report_path() -> list[tuple[str, Send, str]]:
     """(name, send, marker of its reply): the benchmark's report path, 11 updates."""
     return [
-        ("/report", _text("/report"), "第1步"),
-        ("date", _text("昨天"), "第2步"),
-        ("name", _text("技术沙龙"), "第3步"),
-        ("content", _text("邀请专家讲解政策，面向园区企业。"), "第4步"),
-        ("role", _text("主办"), "第5步"),
-        ("headcount", _text("约50人"), "第6步"),
-        ("outcome", _text("形成合作意向2项。"), "第7步"),
+        ("/report", _text("/report"), step_label("activity_date")),
+        ("date", _text("昨天"), step_label("name")),
+        ("name", _text("技术沙龙"), step_label("content")),
+        ("content", _text("邀请专家讲解政策，面向园区企业。"), step_label("role")),
+        ("role", _text("主办"), step_label("headcount")),
+        ("headcount", _text("约50人"), step_label("outcome")),
+        ("outcome", _text("形成合作意向2项。"), step_label("evidence")),
         ("photo 1", lambda u: u.send_photo(make_jpeg(seed=1)), "现有佐证材料 1 个"),
         ("photo 2", lambda u: u.send_photo(make_jpeg(seed=2)), "现有佐证材料 2 个"),
         ("完成", lambda u: u.press("完成"), "请核对报送内容"),
@@ -75,7 +76,7 @@ async def test_report_start_is_one_message_with_the_date_buttons(kexie: Kexie) -
     first = await user.expect()
     # What the start said before (whose report, how to leave) and the first question, together.
     assert org_name in first.text and "/cancel" in first.text
-    assert "第1步" in first.text and len(first.text) <= 4096
+    assert step_label("activity_date") in first.text and len(first.text) <= 4096
     assert any("昨天" in label for label in first.button_texts)
     await user.expect_nothing(0.5)
     assert kexie.standin.errors == []
@@ -84,14 +85,15 @@ async def test_report_start_is_one_message_with_the_date_buttons(kexie: Kexie) -
 async def test_date_answer_is_one_message_saying_when_the_window_closes(kexie: Kexie) -> None:
     user = await reporter(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send("昨天")
     reply = await user.expect()
-    assert "前提交" in reply.text and "第2步" in reply.text  # the deadline, then question 2
-    assert reply.text.index("前提交") < reply.text.index("第2步")
+    # the deadline, then question 2
+    assert "前提交" in reply.text and step_label("name") in reply.text
+    assert reply.text.index("前提交") < reply.text.index(step_label("name"))
     await user.expect_nothing(0.5)
     await user.send("技术沙龙")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send("/cancel")
     await user.expect_any("要放弃")
 
@@ -99,10 +101,12 @@ async def test_date_answer_is_one_message_saying_when_the_window_closes(kexie: K
 async def test_a_late_date_is_one_message_with_the_late_warning(kexie: Kexie) -> None:
     user = await reporter(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send("2021-11-03")
     reply = await user.expect()
-    assert "逾期" in reply.text and "2021年11月6日" in reply.text and "第2步" in reply.text
+    assert (
+        "逾期" in reply.text and "2021年11月6日" in reply.text and step_label("name") in reply.text
+    )
     await user.expect_nothing(0.5)
 
 
@@ -142,14 +146,14 @@ async def test_a_pressed_answer_is_echoed_in_its_question_for_the_same_one_call(
     # costing the one edit that removing the buttons took before: press + next question = 2.
     user = await reporter(kexie)
     await user.send("/report")
-    first = await user.expect_any("第1步")
+    first = await user.expect_any(step_label("activity_date"))
     pressed: dict[str, list[str]] = {}
-    for label, marker in (("昨天", "第2步"), ("主办", "第5步")):
+    for label, marker in (("昨天", step_label("name")), ("主办", step_label("headcount"))):
         if label == "主办":
             await user.send("技术沙龙")
-            await user.expect_any("第3步")
+            await user.expect_any(step_label("content"))
             await user.send("邀请专家讲解政策，面向园区企业。")
-            question = await user.expect_any("第4步")
+            question = await user.expect_any(step_label("role"))
         else:
             question = first
         await kexie.standin.wait_until_confirmed()

@@ -21,6 +21,7 @@ from tests.journeys import (
     toast,
 )
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import answered_label, expect_question, step_label
 
 
 async def test_album_is_acknowledged_once(kexie: Kexie) -> None:
@@ -87,7 +88,7 @@ async def test_documents_accepted_and_refused(kexie: Kexie) -> None:
 async def test_bad_answers_are_refused_with_a_reason(kexie: Kexie) -> None:
     user = await reporter(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     tomorrow = utcnow().astimezone(kexie.settings.tz).date() + timedelta(days=1)
     await user.send(tomorrow.isoformat())
     assert "不能晚于今天" in (await user.expect()).text
@@ -97,31 +98,32 @@ async def test_bad_answers_are_refused_with_a_reason(kexie: Kexie) -> None:
     assert "无法识别" in (await user.expect()).text
     await user.send_photo()  # people often send the photos first: kept for step 7
     assert "先存为佐证材料" in (await user.expect()).text
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send("２０２１年１１月３日")  # full-width digits, a date long past
     late = await user.expect_any("逾期")
     assert "2021年11月6日" in late.text
-    assert "第2步" in late.text  # the warning comes above question 2, in one message
+    # the warning comes above the next question, in one message
+    assert step_label("name") in late.text
     await user.send("   ")
     assert "不能为空" in (await user.expect()).text
     await user.send("名" * 101)
     assert "太长" in (await user.expect()).text
     await user.send("<b>院士&专家</b> 进企业")  # HTML-looking text must be escaped, not parsed
-    await user.expect_any("第3步")
+    await expect_question(user, "content", after="name")
     await user.send("内容" * 1200)  # 2400 characters: stored whole, shortened on the card
-    await user.expect_any("第4步")
+    await expect_question(user, "role", after="content")
     await user.send("主持")
     assert "主办、协办或承办" in (await user.expect()).text
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
     await user.send("协办")
-    await user.expect_any("第5步")
+    await expect_question(user, "headcount", after="role")
     for bad, reason in (("0", "大于0"), ("-3", "大于0"), ("很多", "请输入参与人数")):
         await user.send(bad)
         assert reason in (await user.expect()).text, bad
     await user.send("５０人")
-    await user.expect_any("第6步")
+    await expect_question(user, "outcome", after="headcount")
     await user.send("促成合作")
-    evidence_step = await user.expect_any("第7步")
+    evidence_step = await expect_question(user, "evidence", after="outcome")
     assert "已有 1 个文件" in evidence_step.text
     await user.press("完成")
     card = await user.expect_any("请核对报送内容")
@@ -144,14 +146,14 @@ async def test_fix_one_field_from_the_card(kexie: Kexie) -> None:
     picker = await user.expect_any("要修改哪一项")
     assert "参与人数" in picker.button_texts
     await user.press("参与人数")
-    await user.expect_any("第5步")
+    await user.expect_any(step_label("headcount"))
     await user.send("120")
     card = await user.expect_any("请核对报送内容")  # straight back to the card, not step 6
     assert "120人" in card.text
     await user.press("修改")
     await user.expect_any("要修改哪一项")
     await user.press("时间")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("前天")
     card = await user.expect_any("请核对报送内容")
     day_before = utcnow().astimezone(kexie.settings.tz).date() - timedelta(days=2)
@@ -183,9 +185,9 @@ async def test_cancel_from_card_and_with_command(kexie: Kexie) -> None:
 
     # /cancel in the middle: keep the draft, then /report offers to continue
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("今天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("/cancel")
     await user.expect_any("要放弃正在填写的报送吗")
     await user.press("保留草稿")
@@ -194,9 +196,9 @@ async def test_cancel_from_card_and_with_command(kexie: Kexie) -> None:
     await user.expect_any("发送 /report")
     await user.send("/report")
     offer = await user.expect_any("未完成的报送草稿")
-    assert "已填 1/7 项" in offer.text
+    assert answered_label(1) in offer.text
     await user.press("继续填写")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("/cancel")
     await user.expect_any("要放弃")
     await user.press("放弃草稿")
@@ -208,13 +210,13 @@ async def test_cancel_from_card_and_with_command(kexie: Kexie) -> None:
 async def test_restart_discards_old_draft(kexie: Kexie) -> None:
     user = await reporter(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("今天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("/report")
     await user.expect_any("未完成的报送草稿")
     await user.press("重新开始")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     async with kexie.session() as session:
         statuses = sorted((await session.scalars(select(Activity.status))).all())
     assert statuses == ["cancelled", "draft"]
@@ -278,7 +280,7 @@ async def test_member_of_two_orgs_picks_one(kexie: Kexie) -> None:
     pick = await user.expect_any("为哪个科协报送")
     assert pick.button_texts == ["第一科协", "第二科协"]
     await user.press("第二科协")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     activity = await only_activity(kexie)
     assert activity.org_id == second
 
@@ -286,7 +288,7 @@ async def test_member_of_two_orgs_picks_one(kexie: Kexie) -> None:
 async def test_forged_and_stale_buttons_are_refused(kexie: Kexie) -> None:
     user = await reporter(kexie)
     await user.send("/report")
-    ask = await user.expect_any("第1步")
+    ask = await user.expect_any(step_label("activity_date"))
     other_org = await kexie.org("别人的科协", district="金牛区")
     mid = ask.message_id
     assert "没有权限" in await toast(user, data=f"rep:org:{other_org}", message_id=mid)
@@ -322,7 +324,7 @@ async def test_mine_lists_opens_amends_withdraws(kexie: Kexie, today: date) -> N
     await author.press("修改")
     await author.expect_any("要修改哪一项")
     await author.press("服务（活动）名称")
-    await author.expect_any("第2步")
+    await author.expect_any(step_label("name"))
     await author.send("第一场活动（更正）")
     await author.expect_any("修改已保存")
     await author.expect_any("第一场活动（更正）")
@@ -383,11 +385,11 @@ async def test_editing_a_sent_answer_says_how_to_change_it(kexie: Kexie) -> None
     """Telegram's edit on an answer does not silently keep the old value: the user is told."""
     user = await reporter(kexie)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     sent = await user.send("科技讲坐")
-    await user.expect_any("第3步")
+    await expect_question(user, "content", after="name")
     edited = dict(user._raw[sent], text="科技讲座", edit_date=int(time.time()))
     kexie.standin.push_update("edited_message", edited)
     hint = await user.expect_any("不会更改已保存的回答")

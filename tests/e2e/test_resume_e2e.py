@@ -8,6 +8,7 @@ from telegram import Update
 from core.enums import ActivityStatus
 from storage.models import Activity, ChatState, Member
 from tests.harness import Kexie
+from tests.steps import step_label
 
 SLOW = 30.0  # a fresh process needs a moment to import, migrate and start polling
 
@@ -22,25 +23,26 @@ async def test_kill_mid_flow_and_continue_at_the_same_step(kexie_idle: Kexie) ->
     await user.send(f"/start {token}")
     await user.expect_any("您好", timeout=SLOW)
     await user.send("/report")
-    await user.expect_any("第1步", timeout=SLOW)
+    await user.expect_any(step_label("activity_date"), timeout=SLOW)
     await user.send("昨天")
-    await user.expect_any("第2步", timeout=SLOW)
+    await user.expect_any(step_label("name"), timeout=SLOW)
     await user.send("新能源汽车技术沙龙")
-    await user.expect_any("第3步", timeout=SLOW)
+    await user.expect_any(step_label("content"), timeout=SLOW)
 
     await kexie.kill_process()  # power cut while the user is typing
     await user.send("邀请高校专家与企业工程师交流电池热管理技术。")
     await kexie.start_process()
-    await user.expect_any("第4步", timeout=SLOW)  # the answer arrived while the bot was down
+    # the answer arrived while the bot was down
+    await user.expect_any(step_label("role"), timeout=SLOW)
     await user.press("承办")
-    await user.expect_any("第5步", timeout=SLOW)
+    await user.expect_any(step_label("headcount"), timeout=SLOW)
     await user.send("35人")
-    await user.expect_any("第6步", timeout=SLOW)
+    await user.expect_any(step_label("outcome"), timeout=SLOW)
 
     await kexie.kill_process()
     await kexie.start_process()
     await user.send("形成合作意向2项。")
-    await user.expect_any("第7步", timeout=SLOW)
+    await user.expect_any(step_label("evidence"), timeout=SLOW)
     await user.send_photo()
     await user.expect_any("已收到", timeout=SLOW)
 
@@ -66,11 +68,11 @@ async def test_redelivered_update_is_not_applied_twice(kexie: Kexie) -> None:
     org = await kexie.org("温江生物医药科协", district="温江区")
     user = await kexie.member(8002, "reporter", org=org)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.send("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("医药政策宣讲")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     # Re-deliver the last update with its id (as after a crash between commit and confirmation).
     async with kexie.session() as session:
         member = await session.scalar(select(Member))
@@ -92,7 +94,8 @@ async def test_redelivered_update_is_not_applied_twice(kexie: Kexie) -> None:
         kexie.app.bot,
     )
     await kexie.app.process_update(replay)
-    again = await user.expect_any("第3步")  # the question is asked again; nothing is stored twice
+    # the question is asked again; nothing is stored twice
+    again = await user.expect_any(step_label("content"))
     assert again is not None
     async with kexie.session() as session:
         activity = await session.scalar(select(Activity))

@@ -22,6 +22,7 @@ from core.review_rules import ReviewState
 from storage.models import Activity, AuditEntry
 from tests.harness import EDGE_DAYS, Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album, toast
+from tests.steps import step_label
 
 
 @pytest.mark.parametrize("today", EDGE_DAYS, ids=str)
@@ -72,7 +73,7 @@ async def test_return_correct_resubmit_approve_export(kexie: Kexie, today: date)
     await reporter.press("✏️ 去修改", notice)
     await reporter.expect_any("要修改哪一项")
     await reporter.press("参与人数")
-    await reporter.expect_any("第5步")
+    await reporter.expect_any(step_label("headcount"))
     await reporter.send("45人")
     await reporter.expect_any("修改已保存")
     # What the admin got so far is set aside before 重新提交: the correction's card is queued

@@ -23,6 +23,7 @@ from storage.models import Activity, Member, OutboxMessage, Plan
 from tests.harness import EDGE_DAYS, Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import BotMessage
+from tests.steps import step_label
 
 
 async def outbox_keys(kexie: Kexie, *, sent: bool = False, within: float = 15.0) -> list[str]:
@@ -109,11 +110,11 @@ async def test_draft_reminder_continue_button_resumes_the_report(kexie: Kexie) -
     org = await kexie.org("青羊文创科协", district="青羊区")
     user = await kexie.member(1401, "reporter", org=org)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await user.press("昨天")
-    await user.expect_any("第2步")
+    await user.expect_any(step_label("name"))
     await user.send("文创产品设计沙龙")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send("/cancel")
     await user.expect_any("要放弃正在填写的报送吗")
     await user.press("保留草稿")
@@ -125,9 +126,9 @@ async def test_draft_reminder_continue_button_resumes_the_report(kexie: Kexie) -
     reminder = await user.expect_any("还没有提交")
     assert "文创产品设计沙龙" in reminder.text
     await user.press("继续", reminder)
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     await user.send("设计师与企业面对面交流。")
-    await user.expect_any("第4步")
+    await user.expect_any(step_label("role"))
 
 
 @pytest.mark.parametrize("today", EDGE_DAYS, ids=str)
@@ -154,7 +155,7 @@ async def test_plan_then_one_tap_report_with_name_and_date(kexie: Kexie, today: 
     assert "📝 报送这项活动" in asked.button_texts
     await user.press("报送这项活动", asked)
     await user.expect_any("已为您填好")
-    await user.expect_any("第3步")
+    await user.expect_any(step_label("content"))
     async with kexie.session() as session:
         activity = await session.scalar(select(Activity))
         assert activity is not None

@@ -17,6 +17,7 @@ from sqlalchemy import event
 from tests.harness import Kexie
 from tests.journeys import reporter
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import step_label
 
 SQL_PER_TEXT_ANSWER = 4
 # A photo: the update's member (and, once there are files, their channel handles), the check
@@ -36,13 +37,13 @@ def steps() -> list[Step]:
         return lambda u: u.send(value)
 
     return [
-        ("/report", False, text("/report"), "第1步"),
-        ("date", True, text("昨天"), "第2步"),
-        ("name", True, text("技术沙龙"), "第3步"),
-        ("content", True, text("邀请专家讲解政策，面向园区企业。"), "第4步"),
-        ("role", True, text("主办"), "第5步"),
-        ("headcount", True, text("约50人"), "第6步"),
-        ("outcome", True, text("形成合作意向2项。"), "第7步"),
+        ("/report", False, text("/report"), step_label("activity_date")),
+        ("date", True, text("昨天"), step_label("name")),
+        ("name", True, text("技术沙龙"), step_label("content")),
+        ("content", True, text("邀请专家讲解政策，面向园区企业。"), step_label("role")),
+        ("role", True, text("主办"), step_label("headcount")),
+        ("headcount", True, text("约50人"), step_label("outcome")),
+        ("outcome", True, text("形成合作意向2项。"), step_label("evidence")),
         ("photo 1", False, lambda u: u.send_photo(make_jpeg(seed=1)), "现有佐证材料 1 个"),
         ("photo 2", False, lambda u: u.send_photo(make_jpeg(seed=2)), "现有佐证材料 2 个"),
         ("完成", False, lambda u: u.press("完成"), "请核对报送内容"),

@@ -15,6 +15,7 @@ from sqlalchemy import event
 from tests.harness import Kexie
 from tests.journeys import reporter
 from tests.standin import make_jpeg
+from tests.steps import step_label
 
 # The update's member (one joined query), the two inserts, the update id.
 SQL_FIRST_PHOTO = 4
@@ -27,13 +28,13 @@ SQL_DONE_BUTTON = 3
 async def test_photos_and_done_button_reuse_what_the_update_loaded(kexie: Kexie) -> None:
     user = await reporter(kexie)
     for answer, marker in (
-        ("/report", "第1步"),
-        ("昨天", "第2步"),
-        ("技术沙龙", "第3步"),
-        ("邀请专家讲解政策，面向园区企业。", "第4步"),
-        ("主办", "第5步"),
-        ("约50人", "第6步"),
-        ("形成合作意向2项。", "第7步"),
+        ("/report", step_label("activity_date")),
+        ("昨天", step_label("name")),
+        ("技术沙龙", step_label("content")),
+        ("邀请专家讲解政策，面向园区企业。", step_label("role")),
+        ("主办", step_label("headcount")),
+        ("约50人", step_label("outcome")),
+        ("形成合作意向2项。", step_label("evidence")),
     ):
         await user.send(answer)
         await user.expect_any(marker)

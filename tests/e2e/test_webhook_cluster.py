@@ -37,6 +37,7 @@ from storage.models import Activity, ChannelAccount, Evidence, OutboxMessage
 from tests.harness import Kexie, drop_postgres_database, postgres_database, seeded
 from tests.s3_server import S3Server, moto_s3
 from tests.standin import FakeUser, StandIn, make_jpeg
+from tests.steps import step_label
 
 SECRET = "cluster-secret_0123456789"
 USERS = 30
@@ -202,19 +203,19 @@ async def _report(user: FakeUser, name: str, restarted: asyncio.Event) -> None:
     """The whole flow; the final press waits until the killed instance is back, so every
     delivery card is claimed after the kill."""
     await user.send("/report")
-    await user.expect_any("第1步", STEP)
+    await user.expect_any(step_label("activity_date"), STEP)
     await user.press("昨天")
-    await user.expect_any("第2步", STEP)
+    await user.expect_any(step_label("name"), STEP)
     await user.send(name)
-    await user.expect_any("第3步", STEP)
+    await user.expect_any(step_label("content"), STEP)
     await user.send("面向园区企业的技术交流。")
-    await user.expect_any("第4步", STEP)
+    await user.expect_any(step_label("role"), STEP)
     await user.press("主办")
-    await user.expect_any("第5步", STEP)
+    await user.expect_any(step_label("headcount"), STEP)
     await user.send("40人")
-    await user.expect_any("第6步", STEP)
+    await user.expect_any(step_label("outcome"), STEP)
     await user.send("8家企业提出合作需求。")
-    await user.expect_any("第7步", STEP)
+    await user.expect_any(step_label("evidence"), STEP)
     await user.send_album([make_jpeg(seed=user.user_id * 3), make_jpeg(seed=user.user_id * 3 + 1)])
     await user.expect_any("已收到 2 个文件", STEP)
     await user.send_document(file_name="签到表.pdf")

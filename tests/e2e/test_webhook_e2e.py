@@ -28,6 +28,7 @@ from storage.models import Activity, ChannelAccount
 from tests.harness import Kexie
 from tests.journeys import submit_report_with_album
 from tests.standin import FakeUser, StandIn
+from tests.steps import step_label
 
 SECRET = "webhook-secret_42"
 
@@ -174,7 +175,7 @@ async def test_a_database_failure_gets_500_and_the_redelivery_is_applied_once(
     lost = OperationalError("SELECT 1", {}, ConnectionResetError("connection lost"))
     user, failed = await _fail_once_on(kexie_idle, "/report", lost)
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     await standin.wait_until_confirmed()
     (update_id,) = failed
     statuses = [d.status for d in standin.deliveries if d.update_id == update_id]

@@ -21,6 +21,7 @@ from bot.webhook import MAX_BODY, SECRET_HEADER, serve_webhook
 from storage.models import ChannelAccount
 from tests.harness import Kexie
 from tests.standin import StandIn
+from tests.steps import step_label
 
 SECRET = "hostile-secret_19"
 
@@ -161,7 +162,7 @@ async def test_a_string_update_id_is_refused_and_the_next_message_is_answered(
     # The user's own next message is answered (before the fix the string id was stored as
     # the account's last update, and every real update after it looked like a redelivery).
     await user.send("/report")
-    await user.expect_any("第1步")
+    await user.expect_any(step_label("activity_date"))
     assert hostile.status_code == 400, hostile.text
     # The refused update reached no handler: the only new answer is the question.
     assert len(standin.calls_of("sendMessage")) == answers + 1

@@ -13,6 +13,7 @@ import pytest
 from core import texts
 from core.cards import answer_lines
 from core.glossary import GLOSSARY, OFFICIAL_ZH_IN_EN, Term, preferred
+from core.report_steps import QUESTIONS
 from core.rules import ROLES, format_date, format_datetime, format_month_day
 from core.texts import listing, plain, t
 from handlers.report.ask import ROLE_BUTTONS
@@ -164,7 +165,8 @@ def test_lists_are_joined_the_language_s_way() -> None:
 
 def test_a_card_in_english_dates_and_counts_in_english() -> None:
     """The summary card an English reader gets: an English date and agreeing nouns."""
-    report = SimpleNamespace(
+    answers: dict[str, object] = dict.fromkeys(q.field for q in QUESTIONS)  # any added: unset
+    answers.update(
         activity_date=date(2026, 12, 4),
         name="Salon",
         content="Talk",
@@ -173,6 +175,7 @@ def test_a_card_in_english_dates_and_counts_in_english() -> None:
         outcome="Deals",
         evidence=[SimpleNamespace(kind="photo")],
     )
+    report = SimpleNamespace(**answers)
     english = "\n".join(answer_lines("en", report, 200))
     assert "4 December 2026" in english and "年" not in english
     assert "1 photo, 0 files" in english and "1 person" in english
