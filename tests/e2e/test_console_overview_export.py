@@ -22,7 +22,7 @@ from bot.console import console_app
 from bot.polling import serve
 from channels.telegram.exports import after_restart
 from core.review_rules import ReviewState
-from exports import annex13, jobs, runner
+from exports import annex13, runner, runs
 from storage.evidence import open_evidence_store
 from storage.models import Activity, ExportJob, utcnow
 from tests.console import BASE, console_client, sign_in
@@ -232,7 +232,7 @@ async def test_a_district_admin_exports_annex_13_downloads_it_and_gets_it_in_cha
     assert sent[f"附件1-3_{stem}.xlsx"] == sheet.content
     async with kexie.session() as session:
         job = await session.scalar(select(ExportJob).order_by(ExportJob.id.desc()))
-        assert job is not None and job.status == jobs.DONE
+        assert job is not None and job.status == runs.DONE
         assert job.scope.startswith(f"1-3:district:{seeded.district_id}:")
 
 
@@ -332,7 +332,7 @@ async def test_a_console_export_cut_short_by_a_shutdown_is_recorded_and_told(
     await asyncio.wait_for(running, 15)
     async with kexie.session() as session:
         job = await session.scalar(select(ExportJob))
-        assert job is not None and job.status == jobs.INTERRUPTED
+        assert job is not None and job.status == runs.INTERRUPTED
 
     app, stop, running = await run_bot()
     told = await admin.expect_any("中断", timeout=30)

@@ -10,7 +10,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from exports import annex13, jobs
+from exports import annex13, runs
 from storage.evidence import open_evidence_store
 from storage.models import ExportJob, Member, utcnow
 from tests.export_data import YEAR, Seeded, seed_export_data
@@ -75,7 +75,7 @@ async def test_district_admin_exports_all_annexes(kexie: Kexie) -> None:
 
     async with kexie.session() as session:
         job = await session.scalar(select(ExportJob).order_by(ExportJob.id.desc()))
-        assert job is not None and job.status == jobs.DONE and job.finished_at is not None
+        assert job is not None and job.status == runs.DONE and job.finished_at is not None
 
 
 async def test_second_export_while_one_runs_is_refused(kexie: Kexie) -> None:
