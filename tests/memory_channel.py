@@ -140,6 +140,13 @@ class MemoryUser:
         """A document under ``name``."""
         return await self._event("file", files=(self._file("document", data, name, None),))
 
+    async def redeliver(self, turn: Turn) -> Turn:
+        """The event of ``turn`` once more, under its own number, as Telegram re-delivers an
+        update that was applied but not confirmed before a crash."""
+        return await self._event(
+            turn.incoming.kind, ordinal=int(turn.incoming.key), **_fields(turn.incoming)
+        )
+
     # --- what the person sees ---
     def last(self) -> Message:
         """The newest message."""
@@ -177,12 +184,14 @@ class MemoryUser:
             kind, digest, f"file-{digest}", fetch, save, name, len(data), mime, album
         )  # fmt: skip
 
-    async def _event(self, kind: Kind, **fields: Any) -> Turn:
+    async def _event(self, kind: Kind, *, ordinal: int | None = None, **fields: Any) -> Turn:
         channel = self.channel
-        channel.ordinal += 1
+        if ordinal is None:
+            channel.ordinal += 1
+            ordinal = channel.ordinal
         event = Incoming(
             kind=kind,
-            key=str(channel.ordinal),
+            key=str(ordinal),
             sender=self.address,
             sender_name=self.name,
             time=datetime.now(UTC),
@@ -194,7 +203,7 @@ class MemoryUser:
             front=channel,
             db=channel.db,
             settings=channel.settings,
-            ordinal=channel.ordinal,
+            ordinal=ordinal,
             reprompt=REPROMPT,
         )
         # Committed: now perform the outputs, in order, as the Telegram adapter does.
@@ -341,6 +350,14 @@ class MemoryMessenger:
         buttons = tuple(tuple((b.label, b.data) for b in row) for row in picture.buttons)
         message = Message("", picture.caption or "", buttons, kind="photo", data=picture.png)
         return int(self.channel._to(address)._add(message))
+
+
+def _fields(event: Incoming) -> dict[str, Any]:
+    """What the person sent in ``event`` (to send it again)."""
+    return {
+        "text": event.text, "command": event.command, "args": event.args,
+        "pressed": event.pressed, "card": event.card, "files": event.files,
+    }  # fmt: skip
 
 
 def make_jpeg(seed: int = 0) -> bytes:

@@ -93,6 +93,27 @@ async def test_a_whole_report(db: Database, settings: Settings) -> None:
         assert activity.headcount == 40
 
 
+async def test_an_answer_delivered_again_is_not_applied_again(
+    db: Database, settings: Settings
+) -> None:
+    """The memory channel runs the same unit of work as Telegram's: an event that comes a
+    second time (after a crash, before it was confirmed) asks the current question again."""
+    channel = MemoryChannel(db, settings)
+    reporter = await join(channel, REPORTER, "王芳", Role.REPORTER, org="蓉城科技科协")
+    await reporter.send_text("/report")
+    await reporter.press("昨天")
+    named = await reporter.send_text("科技政策解读会")
+    assert step_label("content") in reporter.last().plain
+    again = await reporter.redeliver(named)
+    # Not taken as the answer to the content question: that question is asked again.
+    assert [type(o).__name__ for o in again.outbox] == ["Reply"]
+    assert step_label("content") in reporter.last().plain, reporter.last().plain
+    async with db.session() as session:
+        activity = await session.get(Activity, 1)
+        assert activity is not None and activity.name == "科技政策解读会"
+        assert activity.content is None
+
+
 async def test_a_return_and_the_resubmission(db: Database, settings: Settings) -> None:
     channel = MemoryChannel(db, settings)
     reporter = await join(channel, REPORTER, "王芳", Role.REPORTER, org="蓉城科技科协")
