@@ -33,35 +33,12 @@ from bot.metrics import CountingRequest
 from channels.telegram import reachability, retries, unit
 from channels.telegram.menus import set_default_menus
 from channels.telegram.unit import unit_of_work as uow
-from core import report_buttons as rb
-from core import review_buttons as rv
 from core.callbacks import Codec
-from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT, START_EXPORT
 from core.settings import Settings
 from core.texts import t
-from handlers import chase as chase_desk
-from handlers import (
-    district,
-    export,
-    invite,
-    members,
-    mine,
-    org,
-    org_card,
-    org_new,
-    pickers,
-    plan,
-    registry_import,
-    report,
-    review,
-    review_queue,
-    router,
-    start,
-    status,
-)
-from handlers import settings as settings_panel
-from handlers.common import Handler, Turn
-from handlers.menus import MENU_OPEN
+from handlers import routes
+from handlers.common import Handler
+from handlers.routes import Command, Route
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -112,6 +89,13 @@ def _button(handler: Handler, codec: Codec[Any]) -> CallbackQueryHandler[Any, No
     return CallbackQueryHandler(uow(handler), re.compile(codec.pattern))
 
 
+def _telegram_handler(route: Route) -> CommandHandler[Any, None] | CallbackQueryHandler[Any, None]:
+    """The python-telegram-bot handler of one route of the table."""
+    if isinstance(route, Command):
+        return CommandHandler(route.name, uow(route.handler), PRIVATE)
+    return _button(route.handler, route.codec)
+
+
 def build_application(settings: Settings, db: Database) -> Application:
     """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
     quiet_library_loggers()
@@ -134,134 +118,18 @@ def build_application(settings: Settings, db: Database) -> Application:
     app.bot_data["settings"] = settings
     app.bot_data["db"] = db
     # An update delivered again after a crash asks its question again (channels.telegram.unit).
-    app.bot_data[unit.REPROMPT] = router.reprompt
+    app.bot_data[unit.REPROMPT] = routes.REPROMPT
 
     # Flows that receive plain messages, chosen by the state stored for each member.
-    router.register_flow(
-        report.FLOW, report.receive_message, report.cancel_report, report.ask_again
-    )
-
-    # 1. Commands everybody has.
-    app.add_handler(CommandHandler("start", uow(start.start), PRIVATE))
-    app.add_handler(CommandHandler("help", uow(start.help_command), PRIVATE))
-    app.add_handler(CommandHandler("cancel", uow(router.cancel), PRIVATE))
-    app.add_handler(_button(start.open_home, MENU_OPEN))  # the home's buttons (handlers/menus.py)
-
-    # 2. Reporting an activity (handlers/report/, report.mmd; buttons: core/report_buttons.py).
-    app.add_handler(CommandHandler("report", uow(report.start_report), PRIVATE))
-    app.add_handler(_button(report.start_report, rb.MENU))
-    app.add_handler(_button(report.choose_org, rb.ORG))
-    app.add_handler(_button(report.resume_draft, rb.RESUME))
-    app.add_handler(_button(report.restart_draft, rb.RESTART))
-    app.add_handler(_button(report.pick_date, rb.DATE))
-    app.add_handler(_button(report.pick_role, rb.ROLE))
-    app.add_handler(_button(report.confirm_headcount, rb.HEADCOUNT))
-    app.add_handler(_button(report.finish_evidence, rb.EVIDENCE_DONE))
-    app.add_handler(_button(report.clear_evidence, rb.EVIDENCE_CLEAR))
-    app.add_handler(_button(report.submit_report, rb.SUBMIT))
-    app.add_handler(_button(report.ask_field_to_fix, rb.EDIT))
-    app.add_handler(_button(report.fix_field, rb.FIX))
-    app.add_handler(_button(report.show_card, rb.CARD))
-    app.add_handler(_button(report.finish_amend, rb.AMENDED))
-    app.add_handler(_button(report.ask_cancel, rb.CANCEL))
-    app.add_handler(_button(report.discard_draft, rb.DISCARD))
-    app.add_handler(_button(report.keep_draft, rb.KEEP))
-
-    # 3. The association's reports (handlers/mine.py).
-    app.add_handler(CommandHandler("mine", uow(mine.list_reports), PRIVATE))
-    app.add_handler(_button(mine.list_reports, mine.MINE_PAGE))
-    app.add_handler(_button(mine.open_report, mine.MINE_OPEN))
-    app.add_handler(_button(mine.edit_report, mine.MINE_EDIT))
-    app.add_handler(_button(mine.ask_withdraw, mine.MINE_WITHDRAW))
-    app.add_handler(_button(mine.withdraw_report, mine.MINE_WITHDRAW_YES))
-    app.add_handler(_button(mine.resubmit_report, mine.MINE_RESUBMIT))
-
-    # 4. Registry and roles (issue: roles, invitations and the registry).
-    # /org (handlers/org.py, org_new.py, org_card.py, org.mmd; flow "org") and /district
-    # (handlers/district.py, district.mmd; flow "district").
-    router.register_flow(org_card.FLOW, org.receive_answer, org.cancel_registry, org.ask_again)
-    router.register_flow(
-        district.DISTRICT_FLOW, district.receive_figure, org.cancel_registry, district.ask_again
-    )
-    app.add_handler(CommandHandler("org", uow(org.open_registry), PRIVATE))
-    app.add_handler(_button(org.open_org, org.ORG_OPEN))
-    app.add_handler(_button(org.fill_missing, org_card.ORG_FILL))
-    app.add_handler(_button(org.pick_field, org_card.ORG_EDIT))
-    app.add_handler(_button(org.choose_field, org.ORG_FIELD))
-    app.add_handler(_button(org.pick_choice, org.ORG_CHOICE))
-    app.add_handler(_button(org.skip_field, org.ORG_SKIP))
-    app.add_handler(_button(org_new.ask_new_kind, pickers.ORG_NEW))
-    app.add_handler(_button(org_new.ask_new_name, org_new.ORG_KIND))
-    app.add_handler(CommandHandler("district", uow(district.open_district), PRIVATE))
-    app.add_handler(_button(district.open_district_pressed, district.DST_OPEN))
-    app.add_handler(_button(district.ask_figure, district.DST_SET))
+    routes.register_flows()
+    # 1-6. Commands and buttons, in the order updates meet them (handlers/routes.py: the same
+    # table every front reads): everybody's commands, reporting, the association's reports,
+    # registry and roles, /chase, review, exports, /plan and /settings.
+    for route in routes.ROUTES:
+        app.add_handler(_telegram_handler(route))
     # A spreadsheet sent by a district admin outside any flow is a registry import.
-    app.add_handler(
-        MessageHandler(
-            # .xls too, so an old-format registry gets "save it as .xlsx" (storage/importer.py).
-            PRIVATE
-            & (filters.Document.FileExtension("xlsx") | filters.Document.FileExtension("xls")),
-            uow(registry_import.receive_spreadsheet),
-        )
-    )
-    # /invite and /invites (handlers/invite.py, invite.mmd).
-    app.add_handler(CommandHandler("invite", uow(invite.start_invite), PRIVATE))
-    app.add_handler(_button(invite.choose_org, invite.INV_ORG))
-    app.add_handler(_button(invite.choose_role, invite.INV_ROLE))
-    app.add_handler(_button(invite.choose_uses, invite.INV_USES))
-    app.add_handler(_button(invite.make_invite, invite.INV_MAKE))
-    app.add_handler(CommandHandler("invites", uow(invite.list_invites), PRIVATE))
-    app.add_handler(_button(invite.revoke, invite.INV_REVOKE))
-    # /members (handlers/members.py, members.mmd).
-    app.add_handler(CommandHandler("members", uow(members.start_members), PRIVATE))
-    app.add_handler(_button(members.choose_org, members.MEM_ORG))
-    app.add_handler(_button(members.ask_remove, members.MEM_RM))
-    app.add_handler(_button(members.remove_member, members.MEM_RMYES))
-    # /status (handlers/status.py).
-    app.add_handler(CommandHandler("status", uow(status.show_status), PRIVATE))
-    app.add_handler(_button(status.open_status, status.STS_OPEN))
-    # /chase 催报 (handlers/chase.py, chase.mmd; codecs in core/chase_buttons.py).
-    app.add_handler(CommandHandler("chase", uow(chase_desk.show_chase), PRIVATE))
-    app.add_handlers([_button(handler, codec) for handler, codec in chase_desk.BUTTONS])
-    # Review (审核, handlers/review.py, review.mmd; buttons: core/review_buttons.py): 通过 / 退回
-    # on cards and in /review (review_queue.py: pages, 本页全部通过 → the photos → 确认全部通过),
-    # the reason (flow "review"), 去修改 / 重新提交.
-    router.register_flow(review.FLOW, review.receive_reason, review.cancel_reason, review.ask_again)
-    app.add_handler(CommandHandler("review", uow(review_queue.show_queue), PRIVATE))
-    app.add_handlers([_button(handler, codec) for handler, codec in review_queue.BUTTONS])
-    app.add_handler(_button(review.approve_pressed, rv.APPROVE))
-    app.add_handler(_button(review.ask_reason, rv.RETURN))
-    app.add_handler(_button(review.amend_returned, rv.AMEND))
-    app.add_handler(_button(review.resubmit_returned, rv.RESUBMIT))
-    # 可能重复 at 提交 (handlers/report/card.py): 仍然提交 submits past the check, 查看那条.
-    app.add_handler(_button(report.submit_report, rv.DUPLICATE_SUBMIT))
-    app.add_handler(_button(review.view_duplicate, rv.DUPLICATE_VIEW))
-    # 5. Exports (issue: annexes 1-1, 1-2, 1-3).
-    router.register_flow(export.FLOW, export.receive_message, export.cancel_export)
-    app.add_handler(CommandHandler("export", uow(export.start_export), PRIVATE))
-    # 导出 on a deadline reminder or the city summary opens the same flow.
-    app.add_handler(_button(export.start_export, START_EXPORT))
-    app.add_handler(_button(export.choose_annex, export.EXP_ANNEX))
-    app.add_handler(_button(export.choose_year, export.EXP_YEAR))
-    app.add_handler(_button(export.choose_where, export.EXP_WHERE))
-    app.add_handler(_button(export.choose_where, export.EXP_WHERE_CITY))
-    app.add_handler(_button(export.cancel_button, export.EXP_CANCEL))
-    app.add_handler(_button(export.toggle_approved, export.EXP_APPROVED))
-
-    # 6. Scheduler commands (issue: reminders).
-    # /plan (handlers/plan.py, plan.mmd) and /settings (handlers/settings.py, settings.mmd);
-    # the buttons of the scheduler's messages; the tick and the sender (bot/jobs.py).
-    router.register_flow(plan.FLOW, plan.receive_message, plan.cancel_plan_flow, plan.ask_again)
-    app.add_handler(CommandHandler("plan", uow(plan.start_plan), PRIVATE))
-    app.add_handler(_button(plan.choose_org, plan.PLAN_ORG))
-    app.add_handler(_button(plan.pick_date, plan.PLAN_DATE))
-    app.add_handler(_button(plan.cancel_plan, CANCEL_PLAN))
-    app.add_handler(_button(plan.resume_reminded_draft, RESUME_DRAFT))
-    app.add_handler(_button(plan.report_planned_activity, REPORT_PLAN))
-    app.add_handler(CommandHandler("settings", uow(settings_panel.show_settings), PRIVATE))
-    app.add_handler(_button(settings_panel.change_setting, settings_panel.SETTING_LANG))
-    # The scheduler's 不再提醒 (core.schedule_buttons.MUTE_NUDGES) is a switch button too.
-    app.add_handler(_button(settings_panel.change_setting, settings_panel.SETTING_SWITCH))
+    xlsx, xls = (filters.Document.FileExtension(e) for e in routes.SPREADSHEET_EXTENSIONS)
+    app.add_handler(MessageHandler(PRIVATE & (xlsx | xls), uow(routes.SPREADSHEET)))
     # Blocked / unblocked the bot (channels/telegram/reachability.py): deliveries stop, resume.
     app.add_handler(
         ChatMemberHandler(reachability.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
@@ -271,22 +139,13 @@ def build_application(settings: Settings, db: Database) -> Application:
 
     # 7. Anything else: answers to the current question, then unknown commands and buttons.
     app.add_handler(
-        MessageHandler(
-            PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, uow(router.route_message)
-        )
+        MessageHandler(PRIVATE & filters.UpdateType.MESSAGE & ~filters.COMMAND, uow(routes.MESSAGE))
     )
-    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, uow(start.unknown_command)))
-    app.add_handler(
-        MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, uow(router.edited_message))
-    )
-    app.add_handler(CallbackQueryHandler(uow(_stale_button)))
+    app.add_handler(MessageHandler(PRIVATE & filters.COMMAND, uow(routes.UNKNOWN_COMMAND)))
+    app.add_handler(MessageHandler(PRIVATE & filters.UpdateType.EDITED_MESSAGE, uow(routes.EDITED)))
+    app.add_handler(CallbackQueryHandler(uow(routes.STALE_BUTTON)))
     app.add_error_handler(_on_error)
     return app
-
-
-async def _stale_button(turn: Turn) -> None:
-    """A button whose data matches nothing any more (an old keyboard, or a forged one)."""
-    turn.notice(turn.t("button_expired"))
 
 
 async def _post_init(app: Application) -> None:

@@ -2,9 +2,11 @@
 came in (:class:`handlers.port.Incoming`) and the replies queued for after the commit.
 
 A handler is ``async def handler(turn: Turn) -> None``. The channel's adapter (for Telegram,
-``channels/telegram/unit.py``) opens the session, skips events already processed, builds the
-turn, runs the handler, commits, and only then performs the queued outputs: a user never sees
-the next question for an answer that was not stored. Nothing here knows the channel.
+``channels/telegram/unit.py``) picks it from ``handlers/routes.py`` and runs it with
+``handlers.unit_of_work.run_turn``, which opens the session, skips events already processed,
+builds the turn, runs the handler and commits; only then does the adapter perform the queued
+outputs: a user never sees the next question for an answer that was not stored. Nothing here
+knows the channel.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from storage.models import ChatState
 
 FlowHandler = Callable[[Turn, ChatState], Awaitable[None]]
 
-# Filled by bot.app.build_application, so the assembly function shows every flow in one place.
+# Filled by handlers.routes.register_flows, the one table of every front's routes.
 FLOWS: dict[str, FlowHandler] = {}
 CANCELLERS: dict[str, FlowHandler] = {}
 REPROMPTERS: dict[str, FlowHandler] = {}

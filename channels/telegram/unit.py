@@ -1,10 +1,11 @@
 """One unit of work per update: one database session, the member, replies after commit.
 
 Every handler (``async def handler(turn: Turn) -> None``, channel-free) is wrapped by
-:func:`unit_of_work`. The wrapper turns the update into the port's event, opens the session,
-skips updates already processed (Telegram re-delivers unconfirmed updates after a crash), runs
-the handler, commits, and only then performs the outputs the handler queued: a user never sees
-the next question for an answer that was not stored.
+:func:`unit_of_work`. The wrapper turns the update into the port's event and runs it with
+:func:`handlers.unit_of_work.run_turn`, which opens the session, skips updates already processed
+(Telegram re-delivers unconfirmed updates after a crash; the update id is the event's ordinal),
+runs the handler and commits; only then does the wrapper perform the outputs the handler queued:
+a user never sees the next question for an answer that was not stored.
 
 Replies that fail with a server error, a timeout or a dropped connection are sent again with
 backoff (:func:`channels.telegram.retries.with_retries`) within its ``RETRY_BUDGET``; the update
@@ -28,13 +29,9 @@ from telegram.ext import ContextTypes
 from channels.telegram import retries
 from channels.telegram.front import TelegramFront, keyboard
 from channels.telegram.incoming import address_of, incoming_of
-from core.settings import Settings
-from handlers.common import Handler, Turn, chat_lock_key
+from handlers.common import Handler, Turn
 from handlers.port import CloseButtons, EditCard, Later, Output, Reply, SendPhoto
-from storage.db import Database
-from storage.locks import lock_chat
-from storage.members import actor_of_loaded, load_for_update
-from storage.models import ChannelAccount
+from handlers.unit_of_work import run_turn
 
 log = logging.getLogger(__name__)
 
@@ -56,38 +53,16 @@ def unit_of_work(
             return
         if update.effective_chat.type != "private":
             return  # the bot works in private chats only
-        db: Database = context.bot_data["db"]
-        settings: Settings = context.bot_data["settings"]
         front = TelegramFront(context.application)
-        incoming = incoming_of(update, context.bot, context.args)
-        handler = original
-        async with db.session() as session:
-            # Several instances: one chat's updates take turns, so the check below sees the
-            # last one applied by any of them (PostgreSQL; a no-op on SQLite).
-            await lock_chat(session, chat_lock_key(incoming.sender))
-            # One query: member, account, roles, conversation state and its activity.
-            member = await load_for_update(session, update.effective_user.id)
-            account = member.telegram_account if member is not None else None
-            fresh = _is_fresh(account, update.update_id)
-            if not fresh:
-                # Processed before a crash, but perhaps never answered: ask the current
-                # question again instead of applying the answer twice.
-                log.info("re-delivered update %s: re-asking", update.update_id)
-                handler = context.bot_data.get(REPROMPT, _nothing)
-            actor = actor_of_loaded(member)
-            # Telegram has no official Chinese interface, so most of our users run it in
-            # English: the client's language says nothing about theirs. Chinese until they
-            # choose in /settings.
-            lang = member.language if member else "zh"
-            turn = Turn(incoming, front, db, session, settings, member, actor, lang)
-            await handler(turn)
-            # Last, in the commit of the effects: SQLite's write transaction starts at the
-            # handler's first write, after its reads and downloads. Never lowered: several
-            # updates of a chat may come again after a crash, and each must be recognised.
-            if account is not None and fresh:
-                account.last_update_id = update.update_id
-            if member is not None and member.unreachable:
-                member.unreachable = False  # they are talking to us again
+        turn = await run_turn(
+            original,
+            incoming_of(update, context.bot, context.args),
+            front=front,
+            db=context.bot_data["db"],
+            settings=context.bot_data["settings"],
+            ordinal=update.update_id,
+            reprompt=context.bot_data.get(REPROMPT, _nothing),
+        )
         # Committed: now tell the user.
         await _send_replies(update, turn)
 
@@ -186,11 +161,6 @@ def edit_refusal(exc: BadRequest) -> str | None:
     if "message to edit not found" in text or "can't be edited" in text:
         return "gone"
     return None
-
-
-def _is_fresh(account: ChannelAccount | None, update_id: int) -> bool:
-    """Whether this update was not applied before (ids only grow within a chat)."""
-    return account is None or account.last_update_id is None or update_id > account.last_update_id
 
 
 async def _nothing(turn: Turn) -> None:
