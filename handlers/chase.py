@@ -1,8 +1,9 @@
 """/chase (催报) for district and city admins: the district's associations by days without a
 report, a phone screen to a page, 提醒 <n> under the quiet ones (never reported, or not for
 ``KEXIE_QUIET_DAYS``); 全部提醒 after a confirmation. Buttons (core/chase_buttons.py)
-are re-checked against the policy on every press; the nudges are outbox rows (scheduler/chase.py),
-so quiet hours hold them until the morning and 24 hours must pass between two."""
+are re-checked against the policy on every press by the use cases (services/chase.py), which queue
+the nudges as outbox rows, so quiet hours hold them until the morning and 24 hours must pass
+between two."""
 
 from __future__ import annotations
 
@@ -23,9 +24,9 @@ from core.policy import Action
 from core.rules import format_date, format_datetime
 from core.texts import Raw
 from handlers.common import Handler, Turn
-from handlers.pickers import district_buttons, pressed_district, pressed_org
+from handlers.pickers import district_buttons, pressed_district, refuse
 from handlers.port import Buttons
-from scheduler.chase import nudge, quiet_orgs
+from services import chase
 from storage.chase import chase_lines
 from storage.models import District
 from storage.registry import districts_for_actor
@@ -120,10 +121,11 @@ async def nudge_org(turn: Turn) -> None:
     pressed = turn.button(CHASE_NUDGE)
     if pressed is None:
         return
-    org = await pressed_org(turn, pressed.id, Action.CHASE)
-    if org is None:
+    done = await chase.nudge(turn.session, turn.actor, pressed.id, now=turn.now)
+    if done.org is None:
+        refuse(turn)
         return
-    done = await nudge(turn.session, org, org.district_id, turn.now)
+    org = done.org
     if done.previous is not None:
         when = format_datetime(done.previous, turn.settings.tz, turn.lang)
         turn.notice(turn.label("chase_too_soon", org=org.name, when=when), alert=True)
@@ -138,11 +140,14 @@ async def ask_all(turn: Turn) -> None:
     pressed = turn.button(CHASE_ALL)
     if pressed is None:
         return
-    district = await pressed_district(turn, pressed.id, Action.CHASE)
-    if district is None:
-        return
     days = turn.settings.quiet_days
-    orgs, people = await quiet_orgs(turn.session, district.id, turn.now, turn.today, days)
+    found = await chase.quiet_orgs(
+        turn.session, turn.actor, pressed.id, now=turn.now, today=turn.today, quiet_days=days
+    )
+    if found is None:
+        refuse(turn)
+        return
+    district, orgs, people = found
     if not orgs:
         turn.reply(turn.t("chase_all_none", days=days))
         return
@@ -160,18 +165,18 @@ async def nudge_all(turn: Turn) -> None:
     pressed = turn.button(CHASE_ALL_GO)
     if pressed is None:
         return
-    district = await pressed_district(turn, pressed.id, Action.CHASE)
-    if district is None:
+    done = await chase.nudge_all(
+        turn.session,
+        turn.actor,
+        pressed.id,
+        now=turn.now,
+        today=turn.today,
+        quiet_days=turn.settings.quiet_days,
+    )
+    if done.refused:
+        refuse(turn)
         return
-    days = turn.settings.quiet_days
-    orgs, _ = await quiet_orgs(turn.session, district.id, turn.now, turn.today, days)
-    reached, people = 0, 0
-    for org in orgs:
-        done = await nudge(turn.session, org, district.id, turn.now)
-        if done.queued:
-            reached += 1
-            people += done.queued
-    turn.edit(turn.t("chase_all_done", orgs=reached, people=people))
+    turn.edit(turn.t("chase_all_done", orgs=done.orgs, people=done.people))
 
 
 async def cancel_all(turn: Turn) -> None:

@@ -1,5 +1,6 @@
-"""A report's announcement leaves with the update that caused it: queued in the update's own
-transaction (:func:`scheduler.immediate.enqueue_deliveries`), and the sender woken once that
+"""A report's announcement leaves with the update that caused it: the use case queues it in the
+update's own transaction (:func:`scheduler.immediate.enqueue_deliveries`, called by
+``services.report`` and ``services.review``), and the chat wakes the sender once that
 transaction has committed, so the district admins get the card within seconds, not at the next
 minute's tick.
 """
@@ -7,19 +8,6 @@ minute's tick.
 from __future__ import annotations
 
 from handlers.common import Turn
-from scheduler.immediate import enqueue_deliveries
-from scheduler.rows import Timing
-
-
-async def announce(turn: Turn, activity_id: int) -> int:
-    """Queue the report's due announcements with this update and wake the sender after the
-    commit; returns how many outbox rows were queued."""
-    queued = await enqueue_deliveries(
-        turn.session, activity_id, Timing.from_settings(turn.settings)
-    )
-    if queued:
-        wake_sender(turn)
-    return queued
 
 
 def wake_sender(turn: Turn) -> None:

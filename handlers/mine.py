@@ -20,9 +20,11 @@ from core.rules import format_date, format_month_day, shorten
 from core.schedule_buttons import RESUME_DRAFT
 from core.texts import Raw
 from handlers.common import Turn
-from handlers.deliveries import announce
+from handlers.deliveries import wake_sender
 from handlers.port import Buttons
 from handlers.report import begin_amend, may_amend, render_card, report_state, report_target
+from scheduler.rows import Timing
+from services import report as change
 from storage import chat_state, reports
 from storage.models import Activity
 
@@ -186,15 +188,26 @@ async def ask_withdraw(turn: Turn) -> None:
 
 
 async def withdraw_report(turn: Turn) -> None:
-    """确认撤回: the report stays, marked withdrawn, audited."""
+    """确认撤回: the report stays, marked withdrawn, audited (:func:`services.report.withdraw`)."""
     activity = await pressed_report(
         turn, MINE_WITHDRAW_YES, Action.EDIT_REPORT, ActivityStatus.SUBMITTED
     )
     if activity is None or turn.member is None:
         return
-    reports.withdraw(turn.session, activity, turn.member.id)
+    done = await change.withdraw(
+        turn.session,
+        turn.actor,
+        activity.id,
+        today=turn.today,
+        years=turn.settings.years,
+        timing=Timing.from_settings(turn.settings),
+    )
+    if not done.done:
+        tell_refusal(turn, done)
+        return
     await chat_state.clear_state(turn.session, turn.member.id)
-    await announce(turn, activity.id)  # the district is told at once (issue 10)
+    if done.queued:
+        wake_sender(turn)  # the district is told at once (issue 10)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     turn.reply(turn.t("withdrawn", ref=activity.ref_no))
 
@@ -207,10 +220,20 @@ async def resubmit_report(turn: Turn) -> None:
     )
     if activity is None or turn.member is None:
         return
-    await reports.submit(
-        turn.session, activity, turn.member.id, turn.settings.tz, years=turn.settings.years
+    done = await change.submit(
+        turn.session,
+        turn.actor,
+        activity.id,
+        tz=turn.settings.tz,
+        today=turn.today,
+        years=turn.settings.years,
+        timing=Timing.from_settings(turn.settings),
     )
-    await announce(turn, activity.id)  # the district is told at once (issue 10)
+    if not done.done:
+        tell_refusal(turn, done)
+        return
+    if done.queued:
+        wake_sender(turn)  # the district is told at once (issue 10)
     turn.edit(render_card(turn, activity), _actions(turn, activity))
     if activity.review_state == ReviewState.RETURNED:
         district = activity.organisation.district.name
@@ -220,6 +243,19 @@ async def resubmit_report(turn: Turn) -> None:
         )
         return
     turn.reply(turn.t("resubmitted", ref=activity.ref_no))
+
+
+def tell_refusal(turn: Turn, result: change.ReportResult) -> None:
+    """The sentence of a refused 提交 / 撤回, as a notice on the pressed button (the press
+    came after another one, or the rules changed since the check of the button)."""
+    if result.outcome == change.Outcome.LOCKED and result.activity is not None:
+        turn.notice(_locked_text(turn, result.activity), alert=True)
+    elif result.outcome == change.Outcome.EXPIRED:
+        turn.notice(turn.t("button_expired"))
+    elif result.outcome == change.Outcome.INCOMPLETE and result.step is not None:
+        turn.notice(turn.t("incomplete", fields=turn.label(f"label_{result.step}")), alert=True)
+    else:
+        turn.notice(turn.t(result.key or "not_found_or_denied"), alert=True)
 
 
 async def pressed_report(

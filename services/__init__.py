@@ -1,5 +1,6 @@
 """The application layer: one function per thing a person does (approve, return and resubmit a
-report: ``services.review``; start an export: ``services.export``).
+report: ``services.review``; submit and withdraw one: ``services.report``; start an export:
+``services.export``; nudge an association: ``services.chase``).
 
 Every front — the chat flows (``handlers/``), the console (``web/``) and the command line
 (``bot/``) — calls these to change data, and keeps only its presentation: buttons, pages,

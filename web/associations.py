@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core.policy import Action, allowed, org_target
-from scheduler.chase import nudge
+from services import chase
 from storage.chase import CHASE_GAP, CHASE_KIND, chase_key_prefix, chase_recipients
 from storage.console_orgs import OrgDetail, org_detail, org_page
 from storage.models import OutboxMessage, utcnow
@@ -104,7 +104,7 @@ async def _note(p: Page, detail: OrgDetail, kind: str | None) -> Markup | None:
 
 async def _latest_nudge_size(p: Page, org_id: int) -> int:
     """How many people the association's latest nudge was queued for: its outbox rows, which
-    one 提醒 writes together with one ``created_at`` (:func:`scheduler.chase.nudge`)."""
+    one 提醒 writes together with one ``created_at`` (:func:`scheduler.chase.queue_nudge`)."""
     nudges = (
         OutboxMessage.kind == CHASE_KIND,
         OutboxMessage.key.startswith(chase_key_prefix(org_id), autoescape=True),
@@ -116,19 +116,17 @@ async def _latest_nudge_size(p: Page, org_id: int) -> int:
 
 async def chase_association(request: Request) -> Response:
     """提醒: queue the /chase nudge to the association's reporters and org admins (refused
-    within 24 hours of the previous one), then back to its page with the outcome."""
+    within 24 hours of the previous one, :func:`services.chase.nudge`), then back to its page
+    with the outcome."""
     async with page(request, post=True) as p:
-        detail = await _detail(p, request.path_params["org_id"])
-        org = detail.figures.org
-        if not allowed(p.actor, Action.CHASE, org_target(org.id, org.district_id)):
+        done = await chase.nudge(
+            p.db, p.actor, path_id(request.path_params["org_id"]), now=utcnow()
+        )
+        if done.org is None:
             raise not_found()
-        done = await nudge(p.db, org, org.district_id, utcnow())
-        if done.previous is not None:
-            query: dict[str, object] = {"note": "too_soon"}
-        elif done.queued == 0:
-            query = {"note": "nobody"}
-        else:
-            query = {"note": "sent"}  # the count is read back from the outbox, not the URL
+        org = done.org
+        # The count is read back from the outbox, not the URL.
+        query: dict[str, object] = {"note": done.outcome.value}
         log.info("console: chase org %s by member %s, queued %d", org.id, p.member.id, done.queued)
         target = p.href(f"/associations/{org.id}", query)
     if done.queued:

@@ -13,10 +13,9 @@ from core.callbacks import Codec
 from core.enums import ActivityStatus
 from core.policy import Target
 from core.report_steps import ReportData, Step
-from core.review_rules import ReviewState
-from core.rules import may_amend as may_amend_rule
 from core.rules import may_continue_draft, may_report
 from handlers.common import Turn
+from services.report import may_change
 from storage import chat_state, reports
 from storage.members import held_activity
 from storage.models import Activity, ChatState, Organisation
@@ -64,21 +63,14 @@ def report_target(activity: Activity) -> Target:
 
 
 def may_amend(turn: Turn, activity: Activity, *, withdrawing: bool = False) -> bool:
-    """Whether the member may change, withdraw or resubmit a report now: its author or the org
-    admin, until the deadline of the report's statistical year; a returned report may always be
-    corrected (but no longer withdrawn once its year is closed)."""
-    returned = (
-        not withdrawing
-        and activity.status == ActivityStatus.SUBMITTED
-        and activity.review_state == ReviewState.RETURNED
-    )
-    return may_amend_rule(
+    """Whether the member may change, withdraw or resubmit a report now
+    (:func:`services.report.may_change`, the rule its use cases apply)."""
+    return may_change(
         turn.actor,
-        report_target(activity),
-        activity.activity_date,
-        turn.today,
-        turn.settings.years,
-        returned=returned,
+        activity,
+        today=turn.today,
+        years=turn.settings.years,
+        withdrawing=withdrawing,
     )
 
 

@@ -6,12 +6,14 @@ from __future__ import annotations
 from core import report_buttons as rb
 from core import review_buttons as rv
 from core.callbacks import Id
-from core.report_steps import IncompleteReport, ReportData, Step, question
+from core.report_steps import ReportData, Step, question
 from core.texts import Raw
 from handlers.common import Turn
-from handlers.deliveries import announce
+from handlers.deliveries import wake_sender
 from handlers.report.access import FLOW, data_of, pressed
 from handlers.report.ask import card_buttons, field_buttons, go, render_card
+from scheduler.rows import Timing
+from services import report as change
 from storage import chat_state, reports, review
 from storage.models import Activity
 
@@ -41,17 +43,29 @@ async def submit_report(turn: Turn) -> None:
             ],
         )
         return
-    try:
-        await reports.submit(
-            turn.session, activity, turn.member.id, turn.settings.tz, years=turn.settings.years
-        )
-    except IncompleteReport as incomplete:
-        label = turn.label(f"label_{incomplete.step}")
+    done = await change.submit(
+        turn.session,
+        turn.actor,
+        activity.id,
+        tz=turn.settings.tz,
+        today=turn.today,
+        years=turn.settings.years,
+        timing=Timing.from_settings(turn.settings),
+    )
+    if done.outcome == change.Outcome.INCOMPLETE and done.step is not None:
+        label = turn.label(f"label_{done.step}")
         turn.notice(turn.t("incomplete", fields=label), alert=True)
+        return
+    if done.outcome == change.Outcome.EXPIRED:  # submitted by a press that came first
+        turn.notice(turn.t("button_expired"))
+        return
+    if not done.done:
+        turn.notice(turn.t(done.key or "not_found_or_denied"), alert=True)
         return
     await chat_state.clear_state(turn.session, turn.member.id)
     # The district's card is queued with the submit itself and sent as soon as it commits.
-    await announce(turn, activity.id)
+    if done.queued:
+        wake_sender(turn)
     text = turn.t("submitted", ref=activity.ref_no, district=activity.organisation.district.name)
     if not activity.on_time:
         text = Raw(text + turn.t("submitted_late", days=activity.late_days))

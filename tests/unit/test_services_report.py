@@ -1,0 +1,203 @@
+"""A report's submit and withdrawal as use cases (services/report.py) on a real database, SQLite
+and PostgreSQL: a refusal (outside the actor's scope, a closed year, a second press) is a result
+with a catalog key and changes nothing; a withdrawal writes its audit entry and queues the
+district's notice in the same transaction."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import func, select
+
+from core.enums import ActivityStatus, OrgKind, Role
+from core.policy import Actor, Grant
+from core.report_steps import Step
+from core.review_rules import ReviewState
+from core.years import ReportingYears
+from scheduler.rows import Timing
+from services import report as change
+from storage.db import Database
+from storage.migrate import upgrade
+from storage.models import Activity, AuditEntry, Member, Membership, OutboxMessage, utcnow
+from storage.registry import create_organisation, district_by_name, seed_districts
+from tests.harness import drop_postgres_database, postgres_database
+
+TZ = ZoneInfo("Asia/Shanghai")
+TIMING = Timing(tz=TZ)
+YEARS = ReportingYears()
+TODAY = date(2026, 6, 9)  # the day after the activity: its year is open
+CLOSED = date(2028, 6, 1)  # its year's deadline long past
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated, district-seeded database: SQLite, or a fresh PostgreSQL one (skipped when
+    KEXIE_TEST_POSTGRES_URL is unset)."""
+    name = None
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
+    else:
+        made = await postgres_database()
+        if made is None:
+            pytest.skip("PostgreSQL not available (KEXIE_TEST_POSTGRES_URL unset)")
+        url, name = made
+    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
+    db = Database(url)
+    async with db.session() as session:
+        await seed_districts(session)
+    yield db
+    await db.dispose()
+    if name is not None:
+        await drop_postgres_database(name)
+
+
+@dataclass(frozen=True)
+class World:
+    """A 锦江区 association's submitted report and its author's unfinished draft; a reporter of
+    a 武侯区 association, and the 锦江区 admin who receives the notices."""
+
+    report: int
+    draft: int
+    author: Actor  # 王芳
+    stranger: Actor  # 赵磊, a reporter in 武侯区
+    chen: Actor  # 陈静, 锦江区 admin
+
+
+async def _world(db: Database) -> World:
+    async with db.session() as session:
+        jinjiang = await district_by_name(session, "锦江区")
+        wuhou = await district_by_name(session, "武侯区")
+        assert jinjiang is not None and wuhou is not None
+        org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "锦江光电科技科协")
+        other = await create_organisation(session, wuhou, OrgKind.ENTERPRISE, "武侯智造科协")
+        people = [
+            Member(telegram_id=8300 + n, first_name=name)
+            for n, name in enumerate(("王芳", "赵磊", "陈静"))
+        ]
+        session.add_all(people)
+        await session.flush()
+        author, stranger, chen = (p.id for p in people)
+        grants = {
+            author: Grant(Role.REPORTER, org.id, jinjiang.id),
+            stranger: Grant(Role.REPORTER, other.id, wuhou.id),
+            chen: Grant(Role.DISTRICT_ADMIN, None, jinjiang.id),
+        }
+        session.add_all(
+            Membership(member_id=m, role=g.role, org_id=g.org_id, district_id=g.district_id)
+            for m, g in grants.items()
+        )
+        now = utcnow()
+        report = Activity(
+            org_id=org.id, author_id=author, status=ActivityStatus.SUBMITTED,
+            activity_date=date(2026, 6, 8), name="技术交流会", content="面向园区企业。",
+            role="主办", headcount=40, outcome="8家企业提出合作需求。", ref_no="SVC-0002",
+            submitted_at=now, first_submitted_at=now, on_time=True,
+            review_state=ReviewState.PENDING,
+        )  # fmt: skip
+        draft = Activity(
+            org_id=org.id, author_id=author, status=ActivityStatus.DRAFT,
+            activity_date=date(2026, 6, 8), name="科普讲座",
+        )  # fmt: skip
+        session.add_all([report, draft])
+        await session.flush()
+        actors = [Actor(m, (g,)) for m, g in grants.items()]
+        return World(report.id, draft.id, *actors)
+
+
+async def _count(db: Database, model: type, *where: object) -> int:
+    async with db.session() as session:
+        return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
+
+
+async def _status(db: Database, report_id: int) -> str:
+    async with db.session() as session:
+        row = await session.get(Activity, report_id)
+        assert row is not None
+        return row.status
+
+
+async def test_outside_the_scope_nothing_changes(database: Database) -> None:
+    w = await _world(database)
+    async with database.session() as session:
+        withdrawn = await change.withdraw(
+            session, w.stranger, w.report, today=TODAY, years=YEARS, timing=TIMING
+        )
+        # The district reviews reports; withdrawing one is its author's (or org admin's).
+        by_district = await change.withdraw(
+            session, w.chen, w.report, today=TODAY, years=YEARS, timing=TIMING
+        )
+        someone_elses = await change.submit(
+            session, w.stranger, w.draft, tz=TZ, today=TODAY, years=YEARS, timing=TIMING
+        )
+        missing = await change.withdraw(
+            session, w.author, w.report + 999, today=TODAY, years=YEARS, timing=TIMING
+        )
+    assert (withdrawn.outcome, withdrawn.key) == (change.Outcome.REFUSED, "not_found_or_denied")
+    assert (by_district.outcome, by_district.key) == (change.Outcome.REFUSED, "not_allowed")
+    assert (someone_elses.outcome, someone_elses.key) == (
+        change.Outcome.REFUSED,
+        "not_found_or_denied",
+    )
+    assert (missing.outcome, missing.key) == (change.Outcome.REFUSED, "not_found_or_denied")
+    assert await _status(database, w.report) == ActivityStatus.SUBMITTED
+    assert await _status(database, w.draft) == ActivityStatus.DRAFT
+    assert await _count(database, AuditEntry) == 0
+    assert await _count(database, OutboxMessage) == 0
+
+
+async def test_a_closed_year_and_a_second_press_are_refused(database: Database) -> None:
+    w = await _world(database)
+    async with database.session() as session:
+        late = await change.withdraw(
+            session, w.author, w.report, today=CLOSED, years=YEARS, timing=TIMING
+        )
+        incomplete = await change.submit(
+            session, w.author, w.draft, tz=TZ, today=TODAY, years=YEARS, timing=TIMING
+        )
+    assert (late.outcome, late.key) == (change.Outcome.LOCKED, "amend_locked")
+    assert (incomplete.outcome, incomplete.key) == (change.Outcome.INCOMPLETE, "incomplete")
+    assert incomplete.step == Step.CONTENT
+    assert await _status(database, w.report) == ActivityStatus.SUBMITTED
+    async with database.session() as session:
+        first = await change.withdraw(
+            session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
+        )
+    async with database.session() as session:
+        second = await change.withdraw(
+            session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
+        )
+    assert first.done and (second.outcome, second.key) == (change.Outcome.EXPIRED, "button_expired")
+    assert await _count(database, AuditEntry, AuditEntry.action == "withdraw") == 1
+
+
+async def test_a_withdrawal_is_audited_and_announced_in_one_transaction(
+    database: Database,
+) -> None:
+    w = await _world(database)
+    withdrawn = OutboxMessage.kind == "report_withdrawn"
+    with pytest.raises(RuntimeError):
+        async with database.session() as session:
+            done = await change.withdraw(
+                session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
+            )
+            assert done.done and done.queued == 1  # 陈静's notice
+            raise RuntimeError("the front fails before its commit")
+    assert await _status(database, w.report) == ActivityStatus.SUBMITTED
+    assert await _count(database, AuditEntry) == 0
+    assert await _count(database, OutboxMessage, withdrawn) == 0
+    async with database.session() as session:
+        done = await change.withdraw(
+            session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
+        )
+    assert done.done and done.queued == 1
+    assert await _status(database, w.report) == ActivityStatus.WITHDRAWN
+    assert await _count(database, AuditEntry, AuditEntry.action == "withdraw") == 1
+    async with database.session() as session:
+        row = await session.scalar(select(OutboxMessage).where(withdrawn))
+        assert row is not None and row.member_id == w.chen.member_id
