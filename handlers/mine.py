@@ -22,11 +22,12 @@ from core.texts import Raw
 from handlers.common import Turn
 from handlers.deliveries import wake_sender
 from handlers.port import Buttons
-from handlers.report import begin_amend, may_amend, render_card, report_state, report_target
+from handlers.report import begin_amend, may_amend, render_card, report_state
 from scheduler.rows import Timing
 from services import report as change
 from storage import chat_state, reports
 from storage.models import Activity
+from storage.reports import report_target
 
 PAGE_SIZE = 8
 BUTTON_NAME_CHARS = 18

@@ -27,12 +27,13 @@ from handlers.deliveries import wake_sender
 from handlers.mine import pressed_report
 from handlers.port import Address, ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
-from handlers.report import field_buttons, render_card, report_target
+from handlers.report import field_buttons, render_card
 from handlers.review_queue import show_queue
 from scheduler.rows import Timing
 from services import review as decide
 from storage import chat_state, reports, review
 from storage.models import Activity, ChatState
+from storage.reports import report_target
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from core.texts import Raw
 from handlers.common import Handler, Turn, chat_lock_key
 from handlers.deliveries import wake_sender
 from handlers.port import Buttons
-from handlers.report import report_target
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
 from services import review as decide
 from storage import review
 from storage.models import Activity
+from storage.reports import report_target
 
 PAGE_SIZE = 5
 NAME_CHARS = 40

@@ -34,11 +34,12 @@ from core.rules import may_amend, may_continue_draft
 from core.years import ReportingYears
 from scheduler.immediate import enqueue_deliveries
 from scheduler.rows import Timing
-from services.review import NOT_FOUND, report_target
+from services.review import NOT_FOUND
 from storage import reports
 from storage.db import AsyncSession
 from storage.locks import lock_report
 from storage.models import Activity
+from storage.reports import report_target
 
 __all__ = [
     "EXPIRED",

@@ -34,13 +34,14 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus
-from core.policy import Action, Actor, Target, allowed
+from core.policy import Action, Actor, allowed
 from core.review_rules import ReviewState, check_reason
 from scheduler.immediate import enqueue_deliveries
 from scheduler.rows import Timing
 from storage import reports, review
 from storage.locks import lock_report
 from storage.models import Activity
+from storage.reports import report_target
 
 __all__ = [
     "NOT_FOUND",
@@ -99,12 +100,6 @@ class ReviewResult:
         if activity is not None and activity.status != ActivityStatus.SUBMITTED:
             return f"status_{activity.status}"
         return f"review_state_{self.state or ReviewState.PENDING}"
-
-
-def report_target(activity: Activity) -> Target:
-    """What the policy needs to know about a report (its organisation loaded)."""
-    org = activity.organisation
-    return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
 
 
 async def _locked(

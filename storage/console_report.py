@@ -3,7 +3,8 @@ district, author and evidence, its audit history with who made each change, one 
 with the report it belongs to, and the next report waiting for review in an admin's scope.
 
 Every query is bounded (one row, or :data:`HISTORY_LIMIT` audit entries). Whether the visitor
-may see what is loaded is the caller's question to the policy (:func:`report_target`).
+may see what is loaded is the caller's question to the policy
+(:func:`storage.reports.report_target`).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 
 from core.enums import ActivityStatus
-from core.policy import Target
 from storage import review
 from storage.models import Activity, AuditEntry, Evidence, Member, Organisation
 
@@ -36,12 +36,6 @@ class HistoryEntry:
     field: str | None
     old: str | None
     new: str | None
-
-
-def report_target(activity: Activity) -> Target:
-    """What the policy needs to know about a report (its organisation must be loaded)."""
-    org = activity.organisation
-    return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
 
 
 async def load_report(session: AsyncSession, activity_id: int) -> Activity | None:

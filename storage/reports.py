@@ -13,6 +13,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.attributes import set_committed_value
 
 from core.enums import ActivityStatus, Channel
+from core.policy import Target
 from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_missing
 from core.rules import format_date, reference_number, timeliness
 from core.years import ReportingYears
@@ -30,6 +31,13 @@ from storage.models import (
 # The order of the questions and the field each fills: the report flow's question table.
 STEPS: tuple[str, ...] = tuple(q.step.value for q in QUESTIONS)
 FIELD_OF_STEP = {q.step.value: q.field for q in QUESTIONS if q.shown is not Shown.FILES}
+
+
+def report_target(activity: Activity) -> Target:
+    """What the policy needs to know about a report: its association, district and author (its
+    organisation loaded)."""
+    org = activity.organisation
+    return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
 
 
 def first_missing_step(activity: Activity, evidence_count: int) -> Step:

@@ -31,6 +31,7 @@ from services import review as decide
 from storage import console_report as store
 from storage.evidence import EvidenceMissing
 from storage.models import Activity, Evidence
+from storage.reports import report_target
 from storage.thumbnails import thumbnail
 from web import report_files
 from web.page import HERE, Page, form_value, not_found, page
@@ -46,7 +47,7 @@ PLACEHOLDER = (HERE / "static" / "no-thumb.svg").read_bytes()
 async def _visible(p: Page, report_id: int) -> Activity:
     """The report, if the visitor may see it (404 otherwise, whether it exists or not)."""
     activity = await store.load_report(p.db, path_id(report_id))
-    if activity is None or not allowed(p.actor, Action.VIEW_REPORTS, store.report_target(activity)):
+    if activity is None or not allowed(p.actor, Action.VIEW_REPORTS, report_target(activity)):
         raise not_found()
     return activity
 
@@ -100,7 +101,7 @@ def _may_decide(p: Page, activity: Activity) -> bool:
     return (
         activity.status == ActivityStatus.SUBMITTED
         and activity.review_state == ReviewState.PENDING
-        and allowed(p.actor, Action.REVIEW_REPORT, store.report_target(activity))
+        and allowed(p.actor, Action.REVIEW_REPORT, report_target(activity))
     )
 
 
@@ -159,7 +160,7 @@ async def _notice_after(p: Page, after: str | None) -> Any:
     if decided_id is None:
         return None
     decided = await store.load_report(p.db, decided_id)
-    if decided is None or not allowed(p.actor, Action.VIEW_REPORTS, store.report_target(decided)):
+    if decided is None or not allowed(p.actor, Action.VIEW_REPORTS, report_target(decided)):
         return None
     state = decided.review_state
     if state not in (ReviewState.APPROVED, ReviewState.RETURNED):
@@ -248,7 +249,7 @@ async def _evidence(p: Page, evidence_id: int) -> Evidence:
     """An evidence file, if the visitor may see its report (404 otherwise)."""
     evidence = await store.load_evidence(p.db, path_id(evidence_id))
     if evidence is None or not allowed(
-        p.actor, Action.VIEW_REPORTS, store.report_target(evidence.activity)
+        p.actor, Action.VIEW_REPORTS, report_target(evidence.activity)
     ):
         raise not_found()
     return evidence

@@ -11,7 +11,7 @@ The flow is drawn in ``report.mmd`` beside these modules; its states are the sto
 (:class:`core.report_steps.Step`), which ``tests/test_diagrams.py`` checks.
 """
 
-from handlers.report.access import FLOW, may_amend, report_target
+from handlers.report.access import FLOW, may_amend
 from handlers.report.answers import confirm_headcount, pick_date, pick_role
 from handlers.report.ask import evidence_rows, field_buttons, go, render_card, report_state
 from handlers.report.card import (
@@ -67,7 +67,6 @@ __all__ = [
     "receive_message",
     "render_card",
     "report_state",
-    "report_target",
     "restart_draft",
     "resume_draft",
     "show_card",

@@ -19,6 +19,7 @@ from services.report import may_change
 from storage import chat_state, reports
 from storage.members import held_activity
 from storage.models import Activity, ChatState, Organisation
+from storage.reports import report_target
 
 log = logging.getLogger(__name__)
 
@@ -54,12 +55,6 @@ async def may_report_for(turn: Turn, org_id: int) -> bool:
         return False
     target = Target(district_id=org.district_id, org_id=org.id)
     return may_report(turn.actor, target, org_active=org.active)
-
-
-def report_target(activity: Activity) -> Target:
-    """What the policy needs to know about a report: its association, district and author."""
-    org = activity.organisation
-    return Target(district_id=org.district_id, org_id=org.id, author_member_id=activity.author_id)
 
 
 def may_amend(turn: Turn, activity: Activity, *, withdrawing: bool = False) -> bool:
