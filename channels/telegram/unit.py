@@ -28,8 +28,9 @@ from telegram.ext import ContextTypes
 from channels.telegram import retries
 from channels.telegram.front import TelegramFront, keyboard
 from channels.telegram.incoming import address_of, incoming_of
+from core.enums import Channel
 from core.settings import Settings
-from handlers.common import Handler, Turn, chat_lock_key
+from handlers.common import Handler, Turn
 from handlers.port import CloseButtons, EditCard, Later, Output, Reply, SendPhoto
 from storage.db import Database
 from storage.locks import lock_chat
@@ -64,10 +65,10 @@ def unit_of_work(
         async with db.session() as session:
             # Several instances: one chat's updates take turns, so the check below sees the
             # last one applied by any of them (PostgreSQL; a no-op on SQLite).
-            await lock_chat(session, chat_lock_key(incoming.sender))
-            # One query: member, account, roles, conversation state and its activity.
-            member = await load_for_update(session, update.effective_user.id)
-            account = member.telegram_account if member is not None else None
+            await lock_chat(session, incoming.sender)
+            # One query: member, accounts, roles, conversation state and its activity.
+            member = await load_for_update(session, incoming.sender)
+            account = member.account(Channel.TELEGRAM) if member is not None else None
             fresh = _is_fresh(account, update.update_id)
             if not fresh:
                 # Processed before a crash, but perhaps never answered: ask the current

@@ -25,6 +25,7 @@ from storage.members import member_by_telegram_id
 from storage.migrate import alembic_config, upgrade
 from storage.models import Activity, Member
 from storage.reports import has_evidence_unique
+from tests.accounts import at_telegram
 
 T0 = datetime(2021, 11, 3, 2, 30)  # naive UTC, as stored
 BIG = 7_123_456_789  # Telegram ids no longer fit in 32 bits
@@ -438,9 +439,7 @@ async def test_upgrade_keeps_every_row(backend: str | None, tmp_path: Path) -> N
             assert first is not None and first.telegram_account is not None
             assert (first.id, first.telegram_account.last_update_id) == (1, 555)
             assert await member_by_telegram_id(session, 1002) is None
-            by_comparator = await session.scalar(
-                sa.select(Member.id).where(Member.telegram_id == 1003)
-            )
+            by_comparator = await session.scalar(sa.select(Member.id).where(at_telegram(1003)))
             assert by_comparator == 3
             activity = await session.get(Activity, 1, options=[selectinload(Activity.evidence)])
             assert activity is not None

@@ -12,12 +12,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+from core.address import Address
 from core.enums import Channel, OrgKind, Role
 from core.policy import Actor
 from core.settings import Settings, load_settings
 from handlers import report, router, start
-from handlers.common import Handler, Turn, chat_lock_key
-from handlers.port import Address, Buttons, Capabilities, Deferred, Incoming, Later, Reply
+from handlers.common import Handler, Turn
+from handlers.port import Buttons, Capabilities, Deferred, Incoming, Later, Reply
 from storage.db import Database
 from storage.members import actor_of_loaded, create_invite, load_for_update
 from storage.registry import create_organisation, district_by_name
@@ -96,7 +97,7 @@ class Chat:
             args=args,
         )
         async with self.db.session() as session:
-            member = await load_for_update(session, chat_lock_key(address))
+            member = await load_for_update(session, address)
             lang = member.language if member else "zh"
             turn = Turn(
                 event, self.front, self.db, session, self.settings, member,
