@@ -29,6 +29,7 @@ from storage.models import (
 )
 
 Conn = AsyncConnection | AsyncSession
+ACCOUNT_ID = "account_id"  # the account's id in people_rows (members.id is ``id``)
 
 
 async def people_rows(
@@ -40,7 +41,7 @@ async def people_rows(
     ``daily_digest``."""
     query = select(
         Member.id,
-        ChannelAccount.id.label("account_id"),
+        ChannelAccount.id.label(ACCOUNT_ID),
         ChannelAccount.channel,
         ChannelAccount.external_id,
         Member.language,

@@ -109,7 +109,7 @@ async def test_a_stale_reader_leaves_a_row_another_sender_claimed_alone(database
         assert await b_writes(session) == [False, False, False]
     assert await _state(database, "card") == claimed  # A still owns it
     async with database.session() as session:
-        assert await outbox.mark_sent(session, seen_by_a, T0, 1001)
+        assert await outbox.mark_sent(session, seen_by_a, T0, "1001")
     async with database.session() as session:
         assert await b_writes(session) == [False, False, False]
     assert (await _state(database, "card"))[0] == "sent"  # not back in the queue
@@ -155,7 +155,7 @@ async def test_a_sender_that_lost_its_lease_writes_nothing(database: Database) -
     taken_over = await _state(database, "card")
     assert taken_over == ("sending", 2, later + outbox.LEASE)
     async with database.session() as session:
-        assert not await outbox.mark_sent(session, seen_by_a, later, 1001)
+        assert not await outbox.mark_sent(session, seen_by_a, later, "1001")
         assert not await outbox.postpone(
             session, seen_by_a, later + timedelta(seconds=3), "429", claimed=True, refund=True
         )
@@ -165,7 +165,7 @@ async def test_a_sender_that_lost_its_lease_writes_nothing(database: Database) -
         assert not await outbox.finish(session, seen_by_a, outbox.BLOCKED, "403", claimed=True)
     assert await _state(database, "card") == taken_over
     async with database.session() as session:
-        assert await outbox.mark_sent(session, seen_by_b, later, 1002)
+        assert await outbox.mark_sent(session, seen_by_b, later, "1002")
     assert (await _state(database, "card"))[0] == "sent"
 
 
@@ -185,7 +185,7 @@ async def test_a_refunded_row_is_not_claimed_before_it_is_due(database: Database
     assert await _state(database, "card") == ("pending", 0, retry)  # the attempt is refunded
     # The refund hands the row back: A cannot record anything on it any more.
     async with database.session() as session:
-        assert not await outbox.mark_sent(session, seen_by_a, T0, 1001)
+        assert not await outbox.mark_sent(session, seen_by_a, T0, "1001")
     assert not await _claim(database, seen_by_b, T0)
     async with database.session() as session:
         assert not await outbox.postpone(
