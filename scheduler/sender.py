@@ -118,9 +118,8 @@ class Pacer:
 
 
 class Sender:
-    """Drains the outbox of one database through a messenger per channel: each row goes out
-    through its channel's (``messengers``); rows of a channel it has none for are left to a
-    sender that has one."""
+    """Drains the outbox of one database, each row through its channel's messenger; rows of a
+    channel without one in ``messengers`` are left to a sender that has one."""
 
     def __init__(
         self,
@@ -187,13 +186,8 @@ class Sender:
                 self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now_mono}
                 waiting = self._busy_chats | set(self._chat_ready)
                 async with self.db.session() as session:
-                    rows = await outbox.due_rows(
-                        session,
-                        self.clock.now(),
-                        self.batch,
-                        exclude_chats=waiting,
-                        channels=self.messengers,
-                    )
+                    now = self.clock.now()
+                    rows = await outbox.due_rows(session, now, self.batch, waiting, self.messengers)
                 rows = [r for r in rows if r.id not in self._inflight]
                 for row in rows:
                     if len(tasks) >= self.concurrency:
@@ -217,10 +211,8 @@ class Sender:
                     continue  # rows only for chats this loop just made busy
                 if self._chat_ready:
                     # Is anything due for the chats that are waiting their second?
-                    async with self.db.session() as session:
-                        held = await outbox.due_rows(
-                            session, self.clock.now(), 1, channels=self.messengers
-                        )
+                    async with self.db.session() as db:
+                        held = await outbox.due_rows(db, self.clock.now(), 1, (), self.messengers)
                     if held:
                         # Another run of this sender (the app's periodic one beside a drain)
                         # may have pruned the waiting chats while this one awaited the database.
