@@ -48,11 +48,19 @@ from sqlalchemy import insert, select, text
 from starlette.applications import Starlette
 from starlette.routing import Mount
 
-from core.enums import ActivityStatus, OrgKind, Role
+from core.enums import ActivityStatus, Channel, OrgKind, Role
 from core.settings import load_settings
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Activity, District, Evidence, Member, Membership, Organisation
+from storage.models import (
+    Activity,
+    ChannelAccount,
+    District,
+    Evidence,
+    Member,
+    Membership,
+    Organisation,
+)
 from storage.registry import seed_districts
 from web.app import create_console
 from web.auth import sign_init_data
@@ -133,7 +141,10 @@ async def populate(
         home_orgs = [org_id for org_id, district_id in org_rows if district_id == home.id]
         other_orgs = [org_id for org_id, district_id in org_rows if district_id != home.id]
         author = Member(first_name="王芳")
-        admin = Member(first_name="陈静", telegram_id=ADMIN_TELEGRAM_ID)
+        admin = Member(
+            first_name="陈静",
+            accounts=[ChannelAccount(channel=Channel.TELEGRAM, external_id=str(ADMIN_TELEGRAM_ID))],
+        )
         session.add_all([author, admin])
         await session.flush()
         session.add(Membership(member_id=admin.id, role=Role.DISTRICT_ADMIN, district_id=home.id))

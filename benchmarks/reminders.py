@@ -145,7 +145,7 @@ async def run(count: int) -> dict[str, object]:
             lanes = LaneRateLimiter(rate)
             shipped = ExtBot(DEFAULT_TOKEN, base_url=standin.base_url, rate_limiter=lanes)
             await shipped.initialize()
-            sender = scheduler.sender(TelegramMessenger(shipped), rate=None)
+            sender = scheduler.sender({Channel.TELEGRAM: TelegramMessenger(shipped)}, rate=None)
             before = len(standin.calls_of("sendMessage"))
             started = time.perf_counter()
             stats = await sender.drain(wait_retries=30)

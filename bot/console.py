@@ -20,6 +20,7 @@ from bot.jobs import WAKE
 from bot.startup import ListenError, bind
 from channels.telegram.exports import send_export as send_export_in_chat
 from channels.telegram.tasks import interrupt_on_stop
+from core.address import Address
 from core.settings import Settings, parse_listen
 from storage.db import Database
 from storage.evidence import open_evidence_store
@@ -66,9 +67,9 @@ def partial_send_export(app: Application) -> SendExport:
     as a document, the way ``/export`` sends them (same retries, same size limit)."""
 
     async def send_export(
-        chat_id: int, lang: str, heading: str, files: list[Path], job_id: int
+        to: Address, lang: str, heading: str, files: list[Path], job_id: int
     ) -> None:
-        await send_export_in_chat(app, chat_id, lang, heading, files, job_id)
+        await send_export_in_chat(app, to, lang, heading, files, job_id)
 
     return send_export
 

@@ -13,6 +13,7 @@ import logging
 from telegram.ext import Application, ContextTypes
 
 from channels.telegram.messenger import TelegramMessenger
+from core.enums import Channel
 from core.settings import Settings
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
@@ -37,7 +38,9 @@ def install(app: Application) -> Scheduler:
     scheduler = Scheduler(db, settings)
     app.bot_data["scheduler"] = scheduler
     # rate=None: the bot's broadcast lane (bot/lanes.py, KEXIE_BROADCAST_RATE) is the budget.
-    app.bot_data["sender"] = scheduler.sender(TelegramMessenger(app.bot), rate=None)
+    app.bot_data["sender"] = scheduler.sender(
+        {Channel.TELEGRAM: TelegramMessenger(app.bot)}, rate=None
+    )
     app.bot_data[WAKE] = asyncio.Event()
     queue = app.job_queue
     if queue is None:  # PTB installed without the job-queue extra

@@ -18,12 +18,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.address import Address
 from core.callbacks import Codec
 from core.policy import Actor
 from core.settings import Settings
 from core.texts import Raw, plain, t
 from handlers.port import (
-    Address,
     AppButton,
     Buttons,
     Capabilities,
@@ -47,15 +47,9 @@ from storage.db import Database
 from storage.evidence import EvidenceStorage, open_evidence_store
 from storage.models import Member, utcnow
 
-__all__ = ["Handler", "Turn", "chat_lock_key"]
+__all__ = ["Handler", "Turn"]
 
 T = TypeVar("T")
-
-
-def chat_lock_key(address: Address) -> int:
-    """The integer that ``storage.locks.lock_chat`` and the outbox key a chat by: storage still
-    keys chats by Telegram's integer ids (issue 21, item 3 makes it channel and address)."""
-    return int(address.external_id)
 
 
 @dataclass

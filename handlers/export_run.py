@@ -21,14 +21,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from core.enums import Channel
+from core.address import Address
 from core.settings import Settings
 from core.texts import Raw, t
 from exports import runs
 from exports.runner import produce
 from exports.scope import Scope
 from exports.service import ExportResult, annexes_of, human_size
-from handlers.port import Address, ChannelFailure, Front
+from handlers.port import ChannelFailure, Front
 from storage.db import Database
 from storage.evidence import open_evidence_store
 
@@ -206,15 +206,16 @@ async def after_restart(front: Front, db: Database) -> None:
 async def _tell_interrupted(front: Front, db: Database) -> None:
     try:
         async with db.session() as session:
+            # Told on this front's channel: the one their exports run in.
             taken = [
-                (job.id, job.scope, member.telegram_id, member.language)
+                (job.id, job.scope, address, member.language)
                 for job, member in await runs.take_interrupted(session)
-                if member.telegram_id is not None  # only Telegram runs exports today
+                if (address := member.address(front.channel)) is not None
             ]
     except Exception:
         log.exception("could not read the interrupted exports")
         return
-    for job_id, scope, chat_id, lang in taken:
+    for job_id, scope, to, lang in taken:
         annex, _, rest = scope.partition(":")
         # The scope's key holds its period (Scope.key); a statistical year ends on its
         # deadline, within its calendar year (it starts in the one before).
@@ -226,6 +227,6 @@ async def _tell_interrupted(front: Front, db: Database) -> None:
             year=year.group(1) if year else "",
         )
         try:
-            await front.send(Address(Channel.TELEGRAM, str(chat_id)), text)
+            await front.send(to, text)
         except ChannelFailure as exc:
-            log.warning("could not tell member chat %s about export %s: %s", chat_id, job_id, exc)
+            log.warning("could not tell member chat %s about export %s: %s", to, job_id, exc)

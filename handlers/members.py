@@ -9,12 +9,10 @@ admin may remove reporters but not the org admins the district appointed. Drawn 
 from __future__ import annotations
 
 from core.callbacks import Codec, Id, id_codec
-from core.enums import Channel
 from core.policy import Action, Target, allowed, invite_action, may_somewhere
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.pickers import org_buttons, pressed_org, refuse
-from handlers.port import Address
 from storage.members import load_actor, load_membership, org_memberships, remove_membership
 from storage.models import Membership, Organisation
 from storage.registry import orgs_for_actor
@@ -57,10 +55,12 @@ async def choose_org(turn: Turn) -> None:
 def _name(membership: Membership) -> str:
     member = membership.member
     name = member.first_name or ""
-    account = member.telegram_account
+    # The first channel's account: its handle (Telegram's @username), else its id.
+    address = member.address()
+    account = member.account(address.channel) if address is not None else None
     if account is not None and account.username:
         name = f"{name} @{account.username}".strip()
-    return name or str(member.telegram_id or member.id)
+    return name or (address.external_id if address is not None else str(member.id))
 
 
 def _may_remove(turn: Turn, membership: Membership) -> bool:
@@ -143,9 +143,9 @@ async def remove_member(turn: Turn) -> None:
     # Their command menu shrinks to what they may still do (commands re-check anyway).
     removed = membership.member
     remaining = await load_actor(turn.session, removed)
-    chat_id = removed.telegram_id
-    if chat_id is not None:  # a member of another channel has no Telegram menu
-        address = Address(Channel.TELEGRAM, str(chat_id))
+    # Their menu on this front's channel (a member of another channel has none here).
+    address = removed.address(turn.address.channel)
+    if address is not None:
         turn.set_menu_later(address, remaining, removed.language)
     turn.edit(
         turn.t(

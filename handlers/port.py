@@ -19,6 +19,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, TypeVar
 
+from core.address import Address
 from core.enums import Channel
 from core.policy import Actor
 
@@ -36,14 +37,6 @@ class AppButton:
 Button = tuple[str, str] | AppButton  # (label, data sent back when pressed), or an app
 Buttons = Sequence[Sequence[Button]]
 Deferred = Callable[[], Awaitable[Any]]
-
-
-@dataclass(frozen=True)
-class Address:
-    """Where a person is reached: a channel and the channel's id of their chat, as text."""
-
-    channel: Channel
-    external_id: str
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import logging
 from datetime import datetime, timedelta
 
 from core import review_buttons as rv
+from core.address import Address
 from core.callbacks import Codec, Id
 from core.enums import ActivityStatus
 from core.policy import Action, allowed
@@ -25,7 +26,7 @@ from core.texts import Raw
 from handlers.common import Turn
 from handlers.deliveries import wake_sender
 from handlers.mine import pressed_report
-from handlers.port import Address, ChannelFailure
+from handlers.port import ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card
 from handlers.review_queue import show_queue
@@ -212,7 +213,7 @@ def _lapsed(turn: Turn, data: dict[str, object]) -> str | None:
     admin used another command or button since (the account's last update is not the one
     that asked, or the last refused reason), or more than :data:`REASON_MINUTES` passed."""
     assert turn.member is not None
-    account = turn.member.telegram_account
+    account = turn.member.account(turn.address.channel)
     last = account.last_update_id if account is not None else None
     asked_on = data.get("update")  # the key as text (a number before the port)
     if asked_on is not None and last is not None and str(last) != str(asked_on):

@@ -16,7 +16,7 @@ from core.callbacks import Codec, Id
 from core.policy import Action, allowed
 from core.rules import format_date, format_datetime, shorten
 from core.texts import Raw
-from handlers.common import Handler, Turn, chat_lock_key
+from handlers.common import Handler, Turn
 from handlers.deliveries import wake_sender
 from handlers.port import Buttons
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
@@ -157,7 +157,7 @@ async def show_page_files(turn: Turn) -> None:
         page=page,
         seen=pressed.seen,
         key=prefix + str(looks + 1),
-        chat_id=chat_lock_key(turn.address),
+        to=turn.address,
         member_id=turn.member.id,
         now=turn.now,
     )

@@ -6,7 +6,7 @@ from core.enums import Role
 from core.rules import format_month_day
 from core.texts import Raw
 from handlers import chase, invite, members, mine, org, status
-from handlers.common import Handler, Turn, chat_lock_key
+from handlers.common import Handler, Turn
 from handlers.menus import MENU_OPEN, commands_for, home_buttons, home_key
 from storage.members import active_memberships, load_actor, redeem_invite
 from storage.models import Membership
@@ -32,7 +32,7 @@ async def start(turn: Turn) -> None:
         result = await redeem_invite(
             turn.session,
             args[0],
-            telegram_id=chat_lock_key(turn.address),  # storage keys accounts by Telegram id
+            address=turn.address,
             first_name=turn.incoming.sender_name,
             username=turn.incoming.sender_handle,
             language=turn.lang,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from core.settings import Settings
-from handlers.common import Handler, Turn, chat_lock_key
+from handlers.common import Handler, Turn
 from handlers.port import Front, Incoming
 from storage.db import Database
 from storage.locks import lock_chat
@@ -42,11 +42,10 @@ async def run_turn(
     async with db.session() as session:
         # Several instances: one chat's updates take turns, so the check below sees the
         # last one applied by any of them (PostgreSQL; a no-op on SQLite).
-        key = chat_lock_key(incoming.sender)
-        await lock_chat(session, key)
-        # One query: member, account, roles, conversation state and its activity.
-        member = await load_for_update(session, key)
-        account = member.telegram_account if member is not None else None
+        await lock_chat(session, incoming.sender)
+        # One query: member, accounts, roles, conversation state and its activity.
+        member = await load_for_update(session, incoming.sender)
+        account = member.account(incoming.sender.channel) if member is not None else None
         fresh = _is_fresh(account, ordinal)
         if not fresh:
             # Processed before a crash, but perhaps never answered: ask the current

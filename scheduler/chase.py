@@ -25,8 +25,8 @@ async def queue_nudge(
     stamp = int(now.timestamp())
     rows = []
     for member in await chase_recipients(session, org.id):
-        chat_id = member.telegram_id
-        if chat_id is None:
+        to = member.address()
+        if to is None:
             continue
         payload = message(CHASE_KIND, org=org.id, district=district_id)
         payload["expires_at"] = (now + NUDGE_VALID).isoformat()
@@ -34,7 +34,7 @@ async def queue_nudge(
         rows.append(
             OutRow(
                 key=f"{chase_key_prefix(org.id)}{stamp}:{member.id}",
-                chat_id=chat_id,
+                to=to,
                 kind=CHASE_KIND,
                 payload=payload,
                 member_id=member.id,

@@ -3,17 +3,19 @@
 Each tick derives from the database what is due now (:mod:`scheduler.reminders`), turns it into
 a message kind and its parameters (:mod:`scheduler.messages`) and stores it in the outbox under
 its unique key (:mod:`scheduler.outbox`); the sender (:mod:`scheduler.sender`) renders and sends
-what is due through a :class:`~scheduler.messenger.Messenger` within the channel's limits. Both
+what is due through each channel's :class:`~scheduler.messenger.Messenger` within its limits. Both
 are safe to run in several processes at once. What runs them periodically (python-telegram-bot's
 JobQueue) is wired in ``bot/jobs.py``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from core.enums import Channel
 from core.settings import Settings
 from scheduler import outbox
 from scheduler.clock import Clock, SystemClock
@@ -64,11 +66,12 @@ class Scheduler:
             inserted = await outbox.enqueue(session, rows, now)
         return TickResult(due=len(due), enqueued=inserted)
 
-    def sender(self, messenger: Messenger, **kwargs: Any) -> Sender:
-        """A sender through ``messenger`` for this scheduler's database, clock and quiet hours."""
+    def sender(self, messengers: Mapping[Channel, Messenger], **kwargs: Any) -> Sender:
+        """A sender through ``messengers`` (one per channel) for this scheduler's database,
+        clock and quiet hours."""
         return Sender(
             self.db,
-            messenger,
+            messengers,
             clock=self.clock,
             timing=self.timing,
             evidence=open_evidence_store(self.settings),

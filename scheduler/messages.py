@@ -40,7 +40,11 @@ def message(kind: str, **params: Any) -> dict[str, Any]:
 async def rows_for(
     session: AsyncSession, due: Due, person: Person, timing: Timing, now: datetime
 ) -> list[OutRow]:
-    """The outbox rows for one due item (empty when its subject has vanished meanwhile)."""
+    """The outbox rows for one due item (empty when its subject has vanished meanwhile, or
+    when the person has no address: the rules leave such people out already)."""
+    if person.address is None:
+        return []
+    to = person.address
     parts: list[Part]
     if due.kind in DELIVERY_KINDS:
         parts = await _delivery(session, due)
@@ -71,7 +75,7 @@ async def rows_for(
         rows.append(
             OutRow(
                 key=due.key + suffix,
-                chat_id=person.telegram_id,
+                to=to,
                 kind=due.kind,
                 payload=payload,
                 member_id=person.id,

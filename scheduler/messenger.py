@@ -3,10 +3,10 @@
 The sender (:mod:`scheduler.sender`) knows nothing of Telegram. It renders an outbox row into
 an :class:`Outgoing` message (text in the catalog's small HTML subset, buttons as label +
 callback data packed with a ``core`` codec) or an :class:`Album` of evidence files, and hands
-it to a Messenger with the member's address. A channel (``channels/telegram/messenger.py`` for
-Telegram) turns those into its own calls and reports how it went: a message id when it was
-sent, or one of the :class:`DeliveryError` outcomes below, on which the sender decides to wait,
-retry or give up.
+it to the Messenger of the row's channel with the chat's :class:`~core.address.Address`. A
+channel (``channels/telegram/messenger.py`` for Telegram) turns those into its own calls and
+reports how it went: its id of the message (as text) when it was sent, or one of the
+:class:`DeliveryError` outcomes below, on which the sender decides to wait, retry or give up.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from core.address import Address
 
 
 @dataclass(frozen=True)
@@ -95,13 +97,13 @@ class PermanentFailure(DeliveryError):
 
 class Messenger(Protocol):
     """A chat channel as the sender sees it. Both calls return the channel's id of the (first)
-    message sent, or raise a :class:`DeliveryError`."""
+    message sent, as text, or raise a :class:`DeliveryError`."""
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         """Send one text message with its buttons to ``address``."""
         ...
 
-    async def send_album(self, address: int, album: Album) -> int | None:
+    async def send_album(self, address: Address, album: Album) -> str | None:
         """Send evidence files (one call: a single file or a group) to ``address``."""
         ...
 
@@ -110,16 +112,16 @@ class PictureMessenger(Messenger, Protocol):
     """A channel that can also send a picture (Telegram can). Optional: for a channel without
     ``send_photo`` the sender sends the picture's caption as a text message instead."""
 
-    async def send_photo(self, address: int, picture: Picture) -> int | None:
+    async def send_photo(self, address: Address, picture: Picture) -> str | None:
         """Send one image with its caption and buttons to ``address``."""
         ...
 
 
-async def send_picture(messenger: Messenger, address: int, picture: Picture) -> int | None:
+async def send_picture(messenger: Messenger, address: Address, picture: Picture) -> str | None:
     """``messenger.send_photo`` when the channel has it, else the caption as text."""
     send_photo = getattr(messenger, "send_photo", None)
     if send_photo is not None:
-        sent: int | None = await send_photo(address, picture)
+        sent: str | None = await send_photo(address, picture)
         return sent
     return await messenger.send_message(
         address, Outgoing(picture.kind, picture.caption, picture.buttons)

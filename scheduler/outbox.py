@@ -38,11 +38,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, update
+from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.address import Address
+from core.enums import Channel
 from storage.models import Member, OutboxMessage
 
 PENDING = "pending"
@@ -55,7 +57,7 @@ SKIPPED = "skipped"  # the member became unreachable, or the message it follows 
 FINAL = frozenset({SENT, FAILED, BLOCKED, EXPIRED, SKIPPED})
 
 LEASE = timedelta(minutes=5)
-CHUNK = 100  # rows per INSERT: 9 parameters each stays under every driver's limit
+CHUNK = 90  # rows per INSERT: 10 parameters each stays under every driver's limit
 
 
 @dataclass(frozen=True)
@@ -63,7 +65,7 @@ class OutRow:
     """A message to store: what the tick decided, as a message kind and its parameters."""
 
     key: str
-    chat_id: int
+    to: Address  # the chat it goes to
     kind: str
     payload: dict[str, Any]
     member_id: int | None = None
@@ -76,7 +78,7 @@ class Claimable:
 
     id: int
     key: str
-    chat_id: int
+    to: Address
     member_id: int | None
     kind: str
     payload: dict[str, Any] = field(hash=False)
@@ -119,7 +121,8 @@ async def enqueue(
         {
             "key": r.key,
             "member_id": r.member_id,
-            "chat_id": r.chat_id,
+            "channel": r.to.channel,
+            "address": r.to.external_id,
             "kind": r.kind,
             "payload": r.payload,
             "status": SENT if sent else PENDING,
@@ -127,7 +130,7 @@ async def enqueue(
             "next_attempt_at": r.not_before or now,
             "created_at": now,
         }
-        # Only sent rows take a 10th parameter: 100 rows of 9 stay under old SQLite's 999.
+        # Only sent rows take an 11th parameter: 90 rows of 10 stay under old SQLite's 999.
         | ({"sent_at": now} if sent else {})
         for r in rows
     ]
@@ -151,9 +154,14 @@ async def enqueue(
 
 
 async def due_rows(
-    session: AsyncSession, now: datetime, limit: int, exclude_chats: Collection[int] = ()
+    session: AsyncSession,
+    now: datetime,
+    limit: int,
+    exclude_chats: Collection[Address] = (),
+    channels: Collection[str] | None = None,
 ) -> list[Claimable]:
-    """Rows ready to send (pending and due, or claimed by a sender whose lease ran out)."""
+    """Rows ready to send (pending and due, or claimed by a sender whose lease ran out), of
+    ``channels`` (the ones the sender has a messenger for; None: any)."""
     query = (
         select(OutboxMessage, Member.unreachable, Member.language)
         .outerjoin(Member, Member.id == OutboxMessage.member_id)
@@ -164,14 +172,20 @@ async def due_rows(
         .order_by(OutboxMessage.id)
         .limit(limit)
     )
+    if channels is not None:
+        query = query.where(OutboxMessage.channel.in_(list(channels)))
     if exclude_chats:
-        query = query.where(OutboxMessage.chat_id.not_in(list(exclude_chats)))
+        query = query.where(
+            tuple_(OutboxMessage.channel, OutboxMessage.address).not_in(
+                [(a.channel.value, a.external_id) for a in exclude_chats]
+            )
+        )
     rows = await session.execute(query)
     return [
         Claimable(
             id=m.id,
             key=m.key,
-            chat_id=m.chat_id,
+            to=Address(Channel(m.channel), m.address),
             member_id=m.member_id,
             kind=m.kind,
             payload=dict(m.payload or {}),
@@ -257,14 +271,15 @@ async def status_of(session: AsyncSession, key: str) -> str | None:
 
 
 async def mark_sent(
-    session: AsyncSession, row: Claimable, now: datetime, message_id: int | None
+    session: AsyncSession, row: Claimable, now: datetime, message_ref: str | None
 ) -> bool:
-    """Record the delivery of the row this sender claimed and the channel's message id; False
-    when the sender no longer owned it (its lease ran out and another sender took it over)."""
+    """Record the delivery of the row this sender claimed and the channel's id of the (first)
+    message; False when the sender no longer owned it (its lease ran out and another sender
+    took it over)."""
     result = await session.execute(
         update(OutboxMessage)
         .where(*_owned(row))
-        .values(status=SENT, sent_at=now, telegram_message_id=message_id, last_error=None)
+        .values(status=SENT, sent_at=now, message_ref=message_ref, last_error=None)
     )
     return _count(result) == 1
 

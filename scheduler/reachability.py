@@ -13,9 +13,10 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.address import Address
 from scheduler import outbox
 from scheduler.rows import DELIVERY_KINDS, Timing
-from storage.members import member_by_telegram_id
+from storage.members import member_by_address
 
 REACHABLE = frozenset({"member", "administrator", "creator"})
 UNREACHABLE = frozenset({"kicked", "left"})
@@ -40,11 +41,11 @@ def reachable_after(new_status: str) -> bool | None:
 
 
 async def chat_status_changed(
-    session: AsyncSession, telegram_id: int, new_status: str, now: datetime, timing: Timing
+    session: AsyncSession, address: Address, new_status: str, now: datetime, timing: Timing
 ) -> Reachability:
-    """Record that the user ``telegram_id`` blocked or unblocked the bot (see module doc)."""
+    """Record that the person at ``address`` blocked or unblocked the bot (see module doc)."""
     reachable = reachable_after(new_status)
-    member = await member_by_telegram_id(session, telegram_id)
+    member = await member_by_address(session, address)
     if member is None or reachable is None:
         return Reachability(member.id if member else None, reachable)
     member.unreachable = not reachable

@@ -142,7 +142,7 @@ def delivery_recipients(snap: Snapshot, org_id: int) -> list[int]:
 
 
 def _person(snap: Snapshot, member_id: int) -> Person:
-    return snap.people.get(member_id) or Person(id=member_id, telegram_id=0, unreachable=True)
+    return snap.people.get(member_id) or Person(id=member_id, address=None, unreachable=True)
 
 
 def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from core import review_buttons as rv
+from core.address import Address
 from core.texts import Raw, plain, t
 from scheduler import outbox
 from scheduler.messages import Part, album_parts, message
@@ -50,7 +51,7 @@ async def queue_look(
     page: int,
     seen: str,
     key: str,
-    chat_id: int,
+    to: Address,
     member_id: int,
     now: datetime,
 ) -> int:
@@ -84,7 +85,7 @@ async def queue_look(
         rows.append(
             outbox.OutRow(
                 key=key + suffix,
-                chat_id=chat_id,
+                to=to,
                 kind=REVIEW_LOOK,
                 payload=payload,
                 member_id=member_id,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from core.address import Address
 from core.settings import Settings
 from core.years import ReportingYears
 
@@ -96,7 +97,7 @@ class Person:
     """A member as the rules see them."""
 
     id: int
-    telegram_id: int
+    address: Address | None  # where they are reached (None: nowhere, so unreachable)
     language: str = "zh"
     unreachable: bool = False
     mute_nudges: bool = False

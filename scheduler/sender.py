@@ -32,11 +32,14 @@ import asyncio
 import logging
 import random
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from core.address import Address
+from core.enums import Channel
 from scheduler import outbox
 from scheduler.clock import Clock, SystemClock
 from scheduler.messenger import (
@@ -116,12 +119,13 @@ class Pacer:
 
 
 class Sender:
-    """Drains the outbox of one database through one messenger."""
+    """Drains the outbox of one database, each row through its channel's messenger; rows of a
+    channel without one in ``messengers`` are left to a sender that has one."""
 
     def __init__(
         self,
         db: Database,
-        messenger: Messenger,
+        messengers: Mapping[Channel, Messenger],
         *,
         clock: Clock | None = None,
         timing: Timing | None = None,
@@ -134,7 +138,7 @@ class Sender:
         batch: int = 200,
     ) -> None:
         self.db = db
-        self.messenger = messenger
+        self.messengers = dict(messengers)
         self.clock = clock or SystemClock()
         self.timing = timing
         self.evidence = evidence or (EvidenceStore(evidence_dir) if evidence_dir else None)
@@ -144,8 +148,8 @@ class Sender:
         self.concurrency = concurrency
         self.max_attempts = max_attempts
         self.batch = batch
-        self._chat_ready: dict[int, float] = {}
-        self._busy_chats: set[int] = set()
+        self._chat_ready: dict[Address, float] = {}
+        self._busy_chats: set[Address] = set()
         self._inflight: set[int] = set()
         self._claimed: set[int] = set()  # rows of _inflight this sender has claimed
         self.totals = DrainStats()
@@ -183,14 +187,13 @@ class Sender:
                 self._chat_ready = {c: t for c, t in self._chat_ready.items() if t > now_mono}
                 waiting = self._busy_chats | set(self._chat_ready)
                 async with self.db.session() as session:
-                    rows = await outbox.due_rows(
-                        session, self.clock.now(), self.batch, exclude_chats=waiting
-                    )
+                    now = self.clock.now()
+                    rows = await outbox.due_rows(session, now, self.batch, waiting, self.messengers)
                 rows = [r for r in rows if r.id not in self._inflight]
                 for row in rows:
                     if len(tasks) >= self.concurrency:
                         break
-                    chat = row.chat_id
+                    chat = row.to
                     if chat in self._busy_chats or self._chat_ready.get(chat, 0.0) > now_mono:
                         continue
                     self._busy_chats.add(chat)
@@ -209,8 +212,8 @@ class Sender:
                     continue  # rows only for chats this loop just made busy
                 if self._chat_ready:
                     # Is anything due for the chats that are waiting their second?
-                    async with self.db.session() as session:
-                        held = await outbox.due_rows(session, self.clock.now(), 1)
+                    async with self.db.session() as db:
+                        held = await outbox.due_rows(db, self.clock.now(), 1, (), self.messengers)
                     if held:
                         # Another run of this sender (the app's periodic one beside a drain)
                         # may have pruned the waiting chats while this one awaited the database.
@@ -253,8 +256,8 @@ class Sender:
                     now=now,
                 )
         finally:
-            self._chat_ready[row.chat_id] = loop.time() + self.per_chat_interval
-            self._busy_chats.discard(row.chat_id)
+            self._chat_ready[row.to] = loop.time() + self.per_chat_interval
+            self._busy_chats.discard(row.to)
             self._inflight.discard(row.id)
             self._claimed.discard(row.id)
 
@@ -325,7 +328,7 @@ class Sender:
         if self.pacer is not None:
             await self.pacer.reserve(count)
         try:
-            message_id = await self._send(row.chat_id, message)
+            message_ref = await self._send(row.to, message)
         except RateLimited as exc:
             seconds = max(exc.retry_after, 0.5)
             if self.pacer is not None:
@@ -355,7 +358,7 @@ class Sender:
             stats.failed += 1
             return
         async with self.db.session() as session:
-            recorded = await outbox.mark_sent(session, row, self.clock.now(), message_id)
+            recorded = await outbox.mark_sent(session, row, self.clock.now(), message_ref)
         if not recorded:
             # Sent, but after the lease ran out and another sender took the row over: it may
             # arrive twice (the lease's one exception); its outcome is the other's to record.
@@ -382,13 +385,14 @@ class Sender:
         if unreachable:
             log.info("member %s is unreachable: %s", row.member_id, error)
 
-    async def _send(self, address: int, message: Rendered) -> int | None:
-        """One call to the channel; returns its id of the (first) message."""
+    async def _send(self, address: Address, message: Rendered) -> str | None:
+        """One call to the address's channel; returns its id of the (first) message."""
+        messenger = self.messengers[address.channel]
         if isinstance(message, Album):
-            return await self.messenger.send_album(address, message)
+            return await messenger.send_album(address, message)
         if isinstance(message, Picture):
-            return await send_picture(self.messenger, address, message)
-        return await self.messenger.send_message(address, message)
+            return await send_picture(messenger, address, message)
+        return await messenger.send_message(address, message)
 
 
 def _add(total: DrainStats, part: DrainStats) -> None:

@@ -11,7 +11,8 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.enums import Role
+from core.address import Address
+from core.enums import Channel, Role
 from core.review_rules import PENDING_REMIND_DAYS
 from core.rules import WINDOW_DAYS
 from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
@@ -38,14 +39,22 @@ def add_membership(
 async def load_people(
     conn: AsyncConnection | AsyncSession, snap: Snapshot, ids: Collection[int] | None = None
 ) -> None:
-    """Load the members the rules may address (``ids``, or everyone) into ``snap.people``."""
+    """Load the members the rules may address (``ids``, or everyone) into ``snap.people``,
+    each reached on the first channel they joined through (their oldest account)."""
+    first: dict[int, int] = {}  # member id → the account id their address came from
     for m in await stored.people_rows(conn, ids):
+        if m.id in first and (m.account_id is None or m.account_id > first[m.id]):
+            continue
+        address = None
+        if m.account_id is not None and m.channel is not None and m.external_id is not None:
+            first[m.id] = m.account_id
+            address = Address(Channel(m.channel), m.external_id)
         snap.people[m.id] = Person(
             id=m.id,
-            telegram_id=int(m.external_id) if m.external_id is not None else 0,
+            address=address,
             language=m.language or "zh",
-            # Without a Telegram account the sender has no chat to send to.
-            unreachable=m.unreachable or m.external_id is None,
+            # Without an account the sender has no chat to send to.
+            unreachable=m.unreachable or address is None,
             mute_nudges=m.mute_nudges,
             mute_city_summary=m.mute_city_summary,
             city_delivery_opt_in=m.city_delivery_opt_in,

@@ -61,7 +61,8 @@ async def jobs_with_members(session: AsyncSession, status: str) -> list[tuple[Ex
         .where(ExportJob.status == status)
         .order_by(ExportJob.id)
     )
-    return [(job, member) for job, member in rows.all()]
+    # unique(): the member's accounts are joined in (one row per account).
+    return [(job, member) for job, member in rows.unique().all()]
 
 
 async def swap_status(session: AsyncSession, job_id: int, old: str, new: str) -> bool:

@@ -4,15 +4,20 @@ Each lock is held until the surrounding transaction commits or rolls back, so no
 release it and a killed process releases it with its connection. SQLite needs none of this (one
 process writes at a time through ``storage.db``'s writer lock), so there these are no-ops.
 
-Keys: a chat's lock is the single 64-bit key (the chat id itself); other locks use the
-two-32-bit-key form, whose key space PostgreSQL keeps apart from the 64-bit one, with the first
-key naming the kind of lock.
+Keys: a chat's lock is the single 64-bit key, a hash of its address (channel and the channel's
+id of the chat, :func:`chat_key`), so chats of every channel share one key space without a
+table of their own; other locks use the two-32-bit-key form, whose key space PostgreSQL keeps
+apart from the 64-bit one, with the first key naming the kind of lock.
 """
 
 from __future__ import annotations
 
+import hashlib
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.address import Address
 
 EXPORT_JOBS = 1  # first key of the per-member export-claim lock
 REPORT = 2  # first key of the per-report lock of a review decision or resubmission
@@ -24,11 +29,22 @@ def _is_postgres(session: AsyncSession) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-async def lock_chat(session: AsyncSession, chat_id: int) -> None:
-    """Wait until no other transaction handles an update of ``chat_id``, then hold the chat
-    until this transaction ends (PostgreSQL; nothing elsewhere)."""
+def chat_key(address: Address) -> int:
+    """The chat's 64-bit lock key: the first 8 bytes of a BLAKE2b hash of ``channel:id``, as a
+    signed integer (PostgreSQL's bigint). Computed here rather than with ``hashtext`` (32 bits):
+    two chats sharing a key would only wait for each other, but 64 bits make that practically
+    never happen, and every process computes the same key."""
+    digest = hashlib.blake2b(f"{address.channel}:{address.external_id}".encode(), digest_size=8)
+    return int.from_bytes(digest.digest(), "big", signed=True)
+
+
+async def lock_chat(session: AsyncSession, address: Address) -> None:
+    """Wait until no other transaction handles an update of the chat at ``address``, then hold
+    the chat until this transaction ends (PostgreSQL; nothing elsewhere)."""
     if _is_postgres(session):
-        await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_id})
+        await session.execute(
+            text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_key(address)}
+        )
 
 
 async def lock_pair(session: AsyncSession, kind: int, key: int) -> None:

@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, inspect, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import contains_eager, joinedload, selectinload
+from sqlalchemy.orm import aliased, joinedload, selectinload
 from sqlalchemy.orm.util import identity_key
 
-from core.enums import Channel, Role
+from core.address import Address
+from core.enums import Role
 from core.policy import Actor, Grant
 from storage.models import (
     Activity,
@@ -28,30 +29,39 @@ from storage.models import (
 INVITE_TOKEN_BYTES = 18  # 24 url-safe characters: unguessable, and fits /start's 64-char payload
 
 
-async def member_by_telegram_id(session: AsyncSession, telegram_id: int) -> Member | None:
-    """The member with this Telegram user id, if they ever joined.
+# The account an update comes through, apart from the member's accounts the relationship
+# joins in: filtering on those would load only the matching one into ``member.accounts``.
+_BY_ADDRESS = aliased(ChannelAccount, name="by_address")
 
-    Runs for every update: one query, through the unique (channel, external_id) index, that
-    also fills ``member.telegram_account``.
+
+async def member_by_address(session: AsyncSession, address: Address) -> Member | None:
+    """The member reached at ``address`` (a channel and its id of them), if they ever joined.
+
+    One query, through the unique (channel, external_id) index; every account of the member
+    comes with it (``member.accounts``).
     """
-    return await session.scalar(
+    found = await session.scalars(
         select(Member)
-        .join(Member.telegram_account)
-        .where(ChannelAccount.external_id == str(telegram_id))
-        .options(contains_eager(Member.telegram_account))
+        .join(_BY_ADDRESS, _BY_ADDRESS.member_id == Member.id)
+        .where(
+            _BY_ADDRESS.channel == address.channel, _BY_ADDRESS.external_id == address.external_id
+        )
     )
+    return found.unique().first()
 
 
 # Built once: every update runs it, and a statement built per call costs its construction and
-# its cache key each time (about a third of the query's CPU); the account id is a parameter.
+# its cache key each time (about a third of the query's CPU); the address is two parameters.
 _LOAD_FOR_UPDATE = (
     select(Member, ChatState, Activity)
-    .join(Member.telegram_account)
+    .join(_BY_ADDRESS, _BY_ADDRESS.member_id == Member.id)
     .outerjoin(ChatState, ChatState.member_id == Member.id)
     .outerjoin(Activity, Activity.id == ChatState.activity_id)
-    .where(ChannelAccount.external_id == bindparam("external_id"))
+    .where(
+        _BY_ADDRESS.channel == bindparam("channel"),
+        _BY_ADDRESS.external_id == bindparam("external_id"),
+    )
     .options(
-        contains_eager(Member.telegram_account),
         joinedload(Member.memberships).joinedload(Membership.organisation),
         joinedload(Member.memberships).joinedload(Membership.district),
         joinedload(Activity.organisation).joinedload(Organisation.district),
@@ -62,14 +72,16 @@ _LOAD_FOR_UPDATE = (
 )
 
 
-async def load_for_update(session: AsyncSession, telegram_id: int) -> Member | None:
-    """The member an update comes from, in one query: their Telegram account, every
+async def load_for_update(session: AsyncSession, address: Address) -> Member | None:
+    """The member an update from ``address`` comes from, in one query: their accounts, every
     membership with its association and district, and their conversation state with its
     activity (association, district, evidence). The state and the activity stay in the
     session's identity map, so ``session.get(ChatState, id)`` and
     :func:`storage.reports.load_activity` on that activity cost no further query.
     """
-    result = await session.execute(_LOAD_FOR_UPDATE, {"external_id": str(telegram_id)})
+    result = await session.execute(
+        _LOAD_FOR_UPDATE, {"channel": address.channel, "external_id": address.external_id}
+    )
     row = result.unique().first()
     if row is None:
         return None
@@ -174,13 +186,14 @@ async def redeem_invite(
     session: AsyncSession,
     token: str,
     *,
-    telegram_id: int,
+    address: Address,
     first_name: str,
     username: str | None,
     language: str = "zh",
     now: datetime | None = None,
 ) -> Redemption:
-    """Turn a valid invite into a membership; refuse expired, used-up or revoked links."""
+    """Turn a valid invite into a membership for whoever opened it at ``address`` (a new
+    member on their first link); refuse expired, used-up or revoked links."""
     now = now or utcnow()
     invite = await session.scalar(
         select(Invite)
@@ -196,18 +209,21 @@ async def redeem_invite(
         return Redemption(error="invite_expired")
     if invite.organisation is not None and not invite.organisation.active:
         return Redemption(error="invite_revoked")
-    member = await member_by_telegram_id(session, telegram_id)
+    member = await member_by_address(session, address)
     if member is None:
         member = Member(first_name=first_name, language=language)
-        member.telegram_account = ChannelAccount(
-            channel=Channel.TELEGRAM, external_id=str(telegram_id), username=username
-        )
+        member.accounts = [
+            ChannelAccount(
+                channel=address.channel, external_id=address.external_id, username=username
+            )
+        ]
         session.add(member)
         await session.flush()
     else:
         member.first_name = first_name
-        assert member.telegram_account is not None  # found through it
-        member.telegram_account.username = username
+        account = member.account(address.channel)
+        assert account is not None  # found through it
+        account.username = username
     existing = await session.scalar(
         select(Membership).where(
             Membership.member_id == member.id,

@@ -12,10 +12,10 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Row, and_, func, or_, select
+from sqlalchemy import ColumnElement, Row, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from core.enums import ActivityStatus, Channel
+from core.enums import ActivityStatus
 from core.review_rules import ReviewState
 from storage.models import (
     Activity,
@@ -29,16 +29,20 @@ from storage.models import (
 )
 
 Conn = AsyncConnection | AsyncSession
+ACCOUNT_ID = "account_id"  # the account's id in people_rows (members.id is ``id``)
 
 
 async def people_rows(
     conn: Conn, ids: Collection[int] | None = None
-) -> Sequence[Row[int, str, str, bool, bool, bool, bool, bool]]:
-    """Members (``ids``, or everyone) with their Telegram account's id, if any: ``id``,
-    ``external_id``, ``language``, ``unreachable``, ``mute_nudges``, ``mute_city_summary``,
-    ``city_delivery_opt_in``, ``daily_digest``."""
+) -> Sequence[Row[int, int | None, str | None, str | None, str, bool, bool, bool, bool, bool]]:
+    """Members (``ids``, or everyone), a row per channel account (one without any): ``id``,
+    ``account_id``, ``channel``, ``external_id`` (None without an account), ``language``,
+    ``unreachable``, ``mute_nudges``, ``mute_city_summary``, ``city_delivery_opt_in``,
+    ``daily_digest``."""
     query = select(
         Member.id,
+        ChannelAccount.id.label(ACCOUNT_ID),
+        ChannelAccount.channel,
         ChannelAccount.external_id,
         Member.language,
         Member.unreachable,
@@ -46,13 +50,7 @@ async def people_rows(
         Member.mute_city_summary,
         Member.city_delivery_opt_in,
         Member.daily_digest,
-    ).outerjoin(
-        ChannelAccount,
-        and_(
-            ChannelAccount.member_id == Member.id,
-            ChannelAccount.channel == Channel.TELEGRAM,
-        ),
-    )
+    ).outerjoin(ChannelAccount, ChannelAccount.member_id == Member.id)
     if ids is not None:
         query = query.where(Member.id.in_(ids))
     return (await conn.execute(query)).all()

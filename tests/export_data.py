@@ -10,8 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, OrgKind
 from storage.evidence import EvidenceStorage
-from storage.models import Activity, DistrictFigures, Evidence, Member, Officer, Organisation
+from storage.models import Activity, DistrictFigures, Evidence, Officer, Organisation
 from storage.registry import district_by_name, seed_districts
+from tests.accounts import telegram_member
 from tests.standin import make_jpeg
 
 YEAR = 2021
@@ -53,7 +54,7 @@ async def seed_export_data(
             district_id=jinjiang.id, year=year, local_enterprises=500, tech_enterprises=8, zones=4
         )
     )
-    reporter = Member(telegram_id=900001, first_name="王芳")
+    reporter = telegram_member(900001, first_name="王芳")
     session.add(reporter)
 
     e1 = Organisation(

@@ -19,6 +19,7 @@ from scheduler.sender import Sender
 from storage import reports
 from storage.models import Activity, Member, utcnow
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import telegram_member
 from tests.harness import Kexie
 from tests.standin import FakeUser, make_jpeg
 from tests.steps import answer_questions
@@ -118,7 +119,7 @@ async def new_member_draft(
     district = await district_by_name(session, "锦江区")
     assert district is not None
     org = await create_organisation(session, district, OrgKind.ENTERPRISE, org_name)
-    member = Member(telegram_id=1, first_name="甲")
+    member = telegram_member(1, first_name="甲")
     session.add(member)
     await session.flush()
     activity = await reports.start_draft(session, member.id, org.id)

@@ -26,12 +26,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from core.address import Address
 from core.enums import Channel
 from core.policy import Actor
 from core.settings import Settings
 from handlers.common import Turn
 from handlers.port import (
-    Address,
     AppButton,
     Button,
     Buttons,
@@ -281,7 +281,9 @@ class MemoryChannel:
         scheduler = Scheduler(self.db, self.settings, ManualClock(at))
         if tick:
             await scheduler.tick()
-        sender = scheduler.sender(MemoryMessenger(self), rate=None, per_chat_interval=0.0)
+        sender = scheduler.sender(
+            {Channel.TELEGRAM: MemoryMessenger(self)}, rate=None, per_chat_interval=0.0
+        )
         return await sender.drain()
 
     # --- handlers.port.Front ---
@@ -337,19 +339,17 @@ class MemoryMessenger:
 
     channel: MemoryChannel
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         buttons = tuple(tuple((b.label, b.data) for b in row) for row in message.buttons)
-        ref = self.channel._to(address)._add(Message("", message.text, buttons))
-        return int(ref)
+        return self.channel._to(address)._add(Message("", message.text, buttons))
 
-    async def send_album(self, address: int, album: Album) -> int | None:
-        ref = self.channel._to(address)._add(Message("", album.caption or "", kind="album"))
-        return int(ref)
+    async def send_album(self, address: Address, album: Album) -> str | None:
+        return self.channel._to(address)._add(Message("", album.caption or "", kind="album"))
 
-    async def send_photo(self, address: int, picture: Picture) -> int | None:
+    async def send_photo(self, address: Address, picture: Picture) -> str | None:
         buttons = tuple(tuple((b.label, b.data) for b in row) for row in picture.buttons)
         message = Message("", picture.caption or "", buttons, kind="photo", data=picture.png)
-        return int(self.channel._to(address)._add(message))
+        return self.channel._to(address)._add(message)
 
 
 def _fields(event: Incoming) -> dict[str, Any]:

@@ -97,7 +97,7 @@ async def _note(p: Page, detail: OrgDetail, kind: str | None) -> Markup | None:
         return p.t("chase_too_soon", org=org.name, when=p.moment(last))
     if kind == "nobody":
         recipients = await chase_recipients(p.db, org.id)
-        if not any(m.telegram_id is not None for m in recipients):
+        if not any(m.address() is not None for m in recipients):
             return p.t("chase_nobody", org=org.name)
     return None
 

@@ -10,8 +10,10 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from core.address import Address
+from core.enums import Channel
 from core.policy import may_open_console
-from storage.members import load_actor, member_by_telegram_id
+from storage.members import load_actor, member_by_address
 from web.auth import COOKIE, MAX_INIT_DATA, InitDataError, validate_init_data
 from web.page import Refused, base_path, console_of, render
 from web.params import number
@@ -40,7 +42,8 @@ async def start_session(request: Request) -> Response:
         log.info("console: initData refused (%s)", exc.reason)
         raise Refused(401, "web_init_refused") from None
     async with console.db.session() as db:
-        member = await member_by_telegram_id(db, user.id)
+        # initData comes from Telegram's web app: the user is a Telegram account.
+        member = await member_by_address(db, Address(Channel.TELEGRAM, str(user.id)))
         actor = await load_actor(db, member)
         if member is None or not may_open_console(actor):
             log.info("console: user %s is not a district or city admin", user.id)

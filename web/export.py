@@ -114,7 +114,7 @@ async def start_export(request: Request) -> Response:
         run = WebRun(
             job_id=job_id,
             member_id=p.member.id,
-            chat_id=p.member.telegram_id,
+            to=p.member.address(),
             lang=p.lang,
             scope=started.scope,
             annex=annex,

@@ -16,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from core.address import Address
 from exports import runs
 from exports.runner import produce
 from exports.scope import Scope
@@ -30,9 +31,9 @@ KEEP_FOR = timedelta(hours=24)  # a run's files stay downloadable this long
 MAX_FILES = 50  # files listed for one run (a city bundle has a few parts)
 
 # The hooks bot/ may plug in (web/ cannot import telegram):
-#   send_export(chat_id, lang, heading, files, job_id): send the files to the admin's chat.
+#   send_export(to, lang, heading, files, job_id): send the files to the admin's chat.
 #   spawn(coroutine, name): run it as the bot's task, cancelled (interrupted) when the bot stops.
-SendExport = Callable[[int, str, str, list[Path], int], Awaitable[None]]
+SendExport = Callable[[Address, str, str, list[Path], int], Awaitable[None]]
 Spawn = Callable[[Coroutine[Any, Any, None], str], "asyncio.Task[None]"]
 
 # Where each running export of this process stands: job id → (stage, done, total). Only a
@@ -86,7 +87,7 @@ class WebRun:
 
     job_id: int
     member_id: int
-    chat_id: int | None
+    to: Address | None  # the admin's chat, where the files are sent too
     lang: str
     scope: Scope
     annex: str
@@ -133,10 +134,10 @@ async def run_export(console: Console, run: WebRun) -> None:
             report=report,
         )
         send: SendExport | None = console.extras.get("send_export")
-        if send is not None and run.chat_id is not None:
+        if send is not None and run.to is not None:
             report("sending", 0, len(result.files))
             try:
-                await send(run.chat_id, run.lang, run.heading, list(result.files), run.job_id)
+                await send(run.to, run.lang, run.heading, list(result.files), run.job_id)
             except Exception as exc:  # the browser has the files all the same
                 log.warning("export %s not sent in chat: %s", run.job_id, type(exc).__name__)
         status = runs.DONE

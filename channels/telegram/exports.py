@@ -8,8 +8,8 @@ from typing import Any
 
 from telegram.ext import Application
 
-from channels.telegram.front import TelegramFront
-from channels.telegram.incoming import address_of
+from channels.telegram.front import TelegramFront, chat_of
+from core.address import Address
 from core.texts import t
 from handlers import export_run
 from storage.db import Database
@@ -24,7 +24,7 @@ async def after_restart(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 
 async def send_export(
     app: Application[Any, Any, Any, Any, Any, Any],
-    chat_id: int,
+    chat: Address,
     lang: str,
     heading: str,
     files: list[Path],
@@ -32,8 +32,8 @@ async def send_export(
 ) -> None:
     """The console's export in the admin's chat: a heading, then each file as a document, the
     way ``/export`` sends them (same retries, same size limit)."""
-    front, chat = TelegramFront(app), address_of(chat_id)
-    await app.bot.send_message(chat_id, t(lang, "web_export_chat_heading", heading=heading))
+    front = TelegramFront(app)
+    await app.bot.send_message(chat_of(chat), t(lang, "web_export_chat_heading", heading=heading))
     for number, path in enumerate(files, start=1):
         # One over a bot's limit is skipped: the browser download has it.
         what = f"console export file {number}/{len(files)} of job {job_id}"

@@ -16,10 +16,11 @@ from telegram.ext import Application
 from channels.telegram import retries
 from channels.telegram.menus import set_member_menu
 from channels.telegram.tasks import interrupt_on_stop
+from core.address import Address
 from core.enums import Channel
 from core.policy import Actor
 from core.settings import Settings
-from handlers.port import Address, AppButton, Buttons, Capabilities, ChannelFailure, Deferred
+from handlers.port import AppButton, Buttons, Capabilities, ChannelFailure, Deferred
 from scheduler.immediate import WAKE
 
 T = TypeVar("T")

@@ -9,9 +9,9 @@ from pathlib import Path
 from telegram import Bot, InlineKeyboardButton, Message, MessageEntity, Update
 from telegram.error import BadRequest, TelegramError
 
+from core.address import Address
 from core.enums import Channel
 from handlers.port import (
-    Address,
     AppButton,
     Button,
     Card,

@@ -21,6 +21,7 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 from channels.telegram.front import keyboard
+from core.address import Address
 from core.enums import Channel
 from scheduler.messenger import (
     Album,
@@ -50,21 +51,21 @@ class TelegramMessenger:
     def __init__(self, bot: Bot) -> None:
         self.bot = bot
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         """One text message with its inline keyboard."""
         rows = [[(b.label, b.data) for b in row] for row in message.buttons]
         sent = await _mapped(
             lambda: self.bot.send_message(
-                address,
+                _chat(address),
                 message.text,
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(rows or None),
                 disable_web_page_preview=True,
             )
         )
-        return sent.message_id
+        return str(sent.message_id)
 
-    async def send_album(self, address: int, album: Album) -> int | None:
+    async def send_album(self, address: Address, album: Album) -> str | None:
         """A photo, a document, or a media group of either, captioned on the first file."""
         caption = (album.caption or "")[:MAX_CAPTION] or None
         # Stored bytes come from disk or object storage: read them off the event loop.
@@ -74,14 +75,14 @@ class TelegramMessenger:
             if len(files) == 1:
                 sent = await _mapped(
                     lambda: self.bot.send_document(
-                        address,
+                        _chat(address),
                         files[0],
                         caption=caption,
                         parse_mode=ParseMode.HTML,
                         filename=names[0],
                     )
                 )
-                return sent.message_id
+                return str(sent.message_id)
             docs = [
                 InputMediaDocument(
                     f,
@@ -91,44 +92,54 @@ class TelegramMessenger:
                 )
                 for i, (f, name) in enumerate(zip(files, names, strict=True))
             ]
-            group = await _mapped(lambda: self.bot.send_media_group(address, docs))
-            return group[0].message_id if group else None
+            group = await _mapped(lambda: self.bot.send_media_group(_chat(address), docs))
+            return str(group[0].message_id) if group else None
         if len(files) == 1:
             sent = await _mapped(
                 lambda: self.bot.send_photo(
-                    address, files[0], caption=caption, parse_mode=ParseMode.HTML
+                    _chat(address), files[0], caption=caption, parse_mode=ParseMode.HTML
                 )
             )
-            return sent.message_id
+            return str(sent.message_id)
         photos = [
             InputMediaPhoto(f, caption=caption if i == 0 else None, parse_mode=ParseMode.HTML)
             for i, f in enumerate(files)
         ]
-        group = await _mapped(lambda: self.bot.send_media_group(address, photos))
-        return group[0].message_id if group else None
+        group = await _mapped(lambda: self.bot.send_media_group(_chat(address), photos))
+        return str(group[0].message_id) if group else None
 
-    async def send_photo(self, address: int, picture: Picture) -> int | None:
+    async def send_photo(self, address: Address, picture: Picture) -> str | None:
         """A picture (a chart) with its caption and buttons."""
         return await _send_photo(self, address, picture)
 
 
-async def _send_photo(messenger: TelegramMessenger, address: int, picture: Picture) -> int | None:
+async def _send_photo(
+    messenger: TelegramMessenger, address: Address, picture: Picture
+) -> str | None:
     """A chart with its caption and buttons; a caption over Telegram's limit follows as text."""
     rows = [[(b.label, b.data) for b in row] for row in picture.buttons]
     if len(picture.caption) <= MAX_CAPTION:
         sent = await _mapped(
             lambda: messenger.bot.send_photo(
-                address,
+                _chat(address),
                 picture.png,
                 caption=picture.caption or None,
                 parse_mode=ParseMode.HTML,
                 reply_markup=keyboard(rows or None),
             )
         )
-        return sent.message_id
-    sent = await _mapped(lambda: messenger.bot.send_photo(address, picture.png))
+        return str(sent.message_id)
+    sent = await _mapped(lambda: messenger.bot.send_photo(_chat(address), picture.png))
     await messenger.send_message(address, Outgoing(picture.kind, picture.caption, picture.buttons))
-    return sent.message_id
+    return str(sent.message_id)
+
+
+def _chat(address: Address) -> int:
+    """Telegram's chat id of an address; another channel's is refused for good (the sender
+    hands each messenger only its own channel's rows)."""
+    if address.channel != Channel.TELEGRAM:
+        raise PermanentFailure(f"not a Telegram address: {address.channel}")
+    return int(address.external_id)
 
 
 def _file(item: Attachment) -> str | bytes:

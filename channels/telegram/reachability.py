@@ -15,6 +15,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
+from channels.telegram.incoming import address_of
 from core.settings import Settings
 from scheduler.reachability import chat_status_changed
 from scheduler.rows import Timing
@@ -38,7 +39,7 @@ async def chat_member_changed(update: Update, context: ContextTypes.DEFAULT_TYPE
         now, timing = utcnow(), Timing.from_settings(settings)
     async with db.session() as session:
         result = await chat_status_changed(
-            session, change.from_user.id, change.new_chat_member.status, now, timing
+            session, address_of(change.from_user.id), change.new_chat_member.status, now, timing
         )
     log.info(
         "update %s: member %s reachable=%s, %d missed delivery row(s) queued again",

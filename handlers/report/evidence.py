@@ -10,12 +10,13 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import report_buttons as rb
+from core.address import Address
 from core.filetypes import Problem, Refusal, check_document, check_photo, is_image
 from core.report_steps import Step
 from core.rules import evidence_ready
 from core.texts import t
-from handlers.common import Turn, chat_lock_key
-from handlers.port import Address, FetchFailed, Front
+from handlers.common import Turn
+from handlers.port import FetchFailed, Front
 from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import ask, evidence_buttons, evidence_rows, go
 from scheduler import outbox
@@ -169,9 +170,7 @@ async def _acknowledge(
 
 def _schedule_album_ack(turn: Turn, activity: Activity, group: str, step: str) -> None:
     """Albums arrive as one message per photo: acknowledge once, after the last one."""
-    chat_id = chat_lock_key(turn.address)
     data = {
-        "chat_id": chat_id,
         "activity_id": activity.id,
         "group": group,
         "step": step,
@@ -179,7 +178,7 @@ def _schedule_album_ack(turn: Turn, activity: Activity, group: str, step: str) -
     }
     front, db, to = turn.front, turn.db, turn.address
     turn.front.debounce(
-        f"album:{chat_id}:{group}",
+        f"album:{turn.address}:{group}",
         ALBUM_ACK_DELAY,
         lambda: acknowledge_album(front, db, to, data),
     )
@@ -193,13 +192,13 @@ async def acknowledge_album(front: Front, db: Database, to: Address, data: dict[
     async with db.session() as session:
         # Wait for a photo of this chat that another instance is storing right now, so the
         # count includes it (PostgreSQL; SQLite writes one transaction at a time anyway).
-        await lock_chat(session, data["chat_id"])
+        await lock_chat(session, to)
         activity = await reports.load_activity(session, data["activity_id"])
         if activity is None:
             return
         in_group = sum(1 for e in activity.evidence if e.media_group_id == data["group"])
         total = len(activity.evidence)
-        if not await _claim_album_ack(session, data["chat_id"], data["group"], in_group):
+        if not await _claim_album_ack(session, to, data["group"], in_group):
             log.info("album of report %s acknowledged by another job", data["activity_id"])
             return
     lang = data["lang"]
@@ -218,14 +217,14 @@ async def acknowledge_album(front: Front, db: Database, to: Address, data: dict[
     )
 
 
-async def _claim_album_ack(session: AsyncSession, chat_id: int, group: str, count: int) -> bool:
+async def _claim_album_ack(session: AsyncSession, to: Address, group: str, count: int) -> bool:
     """Whether this job is the one to acknowledge ``count`` files of album ``group``: an
     insert-or-ignore on the outbox's unique key, committed before the message goes out, so of
     several instances counting the same files exactly one gets True. The count is part of the
     key: a photo that arrives after the acknowledgement is acknowledged again with the new
     count, as one instance alone does."""
-    key = f"{ALBUM_ACK}:{chat_id}:{group}:{count}"
-    row = outbox.OutRow(key=key, chat_id=chat_id, kind=ALBUM_ACK, payload={})
+    key = f"{ALBUM_ACK}:{to}:{group}:{count}"
+    row = outbox.OutRow(key=key, to=to, kind=ALBUM_ACK, payload={})
     return await outbox.enqueue(session, [row], utcnow(), sent=True) == 1
 
 

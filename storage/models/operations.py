@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     JSON,
-    BigInteger,
     Date,
     ForeignKey,
     Index,
@@ -18,9 +17,6 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.models.base import Base, UTCDateTime, utcnow
-
-if TYPE_CHECKING:
-    pass
 
 
 class AnnualDeadline(Base):
@@ -41,7 +37,10 @@ class OutboxMessage(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     key: Mapped[str] = mapped_column(String(200), unique=True)
     member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), index=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # Where it goes: a channel (core.enums.Channel) and that channel's id of the chat, as text
+    # (core.address.Address), so a second channel stores its rows as they are.
+    channel: Mapped[str] = mapped_column(String(16))
+    address: Mapped[str] = mapped_column(String(64))
     kind: Mapped[str] = mapped_column(String(32))
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(16), default="pending")
@@ -49,7 +48,7 @@ class OutboxMessage(Base):
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    message_ref: Mapped[str | None] = mapped_column(String(64))  # the channel's id of it, sent
     last_error: Mapped[str | None] = mapped_column(Text)
 
 

@@ -3,25 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
-    ColumnElement,
     ForeignKey,
     Index,
     Integer,
     String,
     UniqueConstraint,
-    and_,
-    select,
 )
 from sqlalchemy import false as sa_false
-from sqlalchemy.ext.hybrid import Comparator, hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
-from sqlalchemy.sql import operators
 
+from core.address import Address
 from core.enums import Channel
 from storage.models.base import Base, UTCDateTime, utcnow
 
@@ -32,7 +28,7 @@ if TYPE_CHECKING:
 class Member(Base):
     """A person known to the bot, whatever channel they use to reach it.
 
-    How they are reached lives in :class:`ChannelAccount` (today one Telegram account each).
+    How they are reached lives in :class:`ChannelAccount`, one per channel they use.
     """
 
     __tablename__ = "members"
@@ -53,62 +49,28 @@ class Member(Base):
 
     memberships: Mapped[list[Membership]] = relationship(back_populates="member")
     # Joined-loaded: every load of a member (the per-update lookup above all) stays one query,
-    # and async code may read it without a lazy load. At most one per channel (unique).
-    telegram_account: Mapped[ChannelAccount | None] = relationship(
-        primaryjoin=lambda: and_(
-            Member.id == ChannelAccount.member_id, ChannelAccount.channel == Channel.TELEGRAM
-        ),
+    # and async code may read them without a lazy load. At most one per channel (unique).
+    accounts: Mapped[list[ChannelAccount]] = relationship(
         lazy="joined",
         cascade="all, delete-orphan",
-        uselist=False,
     )
 
-    @hybrid_property
-    def telegram_id(self) -> int | None:
-        """The member's Telegram user id (also their private chat id); None without one."""
-        account = self.telegram_account
-        return int(account.external_id) if account is not None else None
+    def account(self, channel: Channel) -> ChannelAccount | None:
+        """The member's account on ``channel``, if they have one."""
+        return next((a for a in self.accounts if a.channel == channel), None)
 
-    @telegram_id.inplace.setter
-    def _telegram_id_setter(self, value: int | None) -> None:
-        if value is None:
-            self.telegram_account = None
-        elif self.telegram_account is None:
-            self.telegram_account = ChannelAccount(channel=Channel.TELEGRAM, external_id=str(value))
+    def address(self, channel: Channel | None = None) -> Address | None:
+        """Where the member is reached: on ``channel``, or (None) on the first channel they
+        joined through; None without an account there."""
+        if channel is None:
+            first = min(self.accounts, key=lambda a: a.id, default=None)
         else:
-            self.telegram_account.external_id = str(value)
-
-    @telegram_id.inplace.comparator
-    @classmethod
-    def _telegram_id_comparator(cls) -> _TelegramIdComparator:
-        return _TelegramIdComparator(cls.id)
-
-
-class _TelegramIdComparator(Comparator[int | None]):
-    """``Member.telegram_id == x`` or ``.in_(xs)`` in a query: the members whose Telegram
-    accounts these are, looked up through the unique (channel, external_id) index. Any other
-    comparison is refused rather than silently applied to ``members.id``."""
-
-    def operate(self, op: Any, *other: Any, **kwargs: Any) -> ColumnElement[Any]:
-        if op is operators.eq:
-            match = ChannelAccount.external_id == str(other[0])
-        elif op is operators.in_op:
-            match = ChannelAccount.external_id.in_([str(x) for x in other[0]])
-        else:
-            raise NotImplementedError(f"Member.telegram_id supports == and in_, not {op}")
-        accounts = select(ChannelAccount.member_id).where(
-            ChannelAccount.channel == Channel.TELEGRAM, match
-        )
-        if op is operators.eq:
-            return Member.id == accounts.scalar_subquery()
-        return Member.id.in_(accounts)
-
-    def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> ColumnElement[Any]:
-        return self.operate(op, other, **kwargs)
+            first = self.account(channel)
+        return Address(Channel(first.channel), first.external_id) if first else None
 
 
 class ChannelAccount(Base):
-    """How a member is reached on one channel: e.g. their Telegram user id.
+    """How a member is reached on one channel: the channel's own id for them.
 
     ``external_id`` is the channel's own id for the person, as text (Telegram's are integers,
     other channels' are not). The channel's per-account bookkeeping lives here too.

@@ -17,6 +17,7 @@ from handlers.report.evidence import ALBUM_ACK
 from scheduler import outbox
 from storage import reports
 from storage.models import Activity, Member, OutboxMessage
+from tests.accounts import at_telegram
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import FakeUser, html_to_text, make_jpeg, utf16_len
@@ -133,7 +134,7 @@ async def test_a_long_amendment_fits_one_message(kexie: Kexie) -> None:
     await run_scheduler_at(kexie, t1)
     async with kexie.session() as session:
         activity = await session.scalar(select(Activity))
-        member = await session.scalar(select(Member.id).where(Member.telegram_id == 1101))
+        member = await session.scalar(select(Member.id).where(at_telegram(1101)))
         assert activity is not None
         for i in range(30):
             text = f"第{i}版🎉<b>&amp;" + "📷&<>" * 700
@@ -152,9 +153,7 @@ async def test_a_long_amendment_fits_one_message(kexie: Kexie) -> None:
 
 async def _unreachable(kexie: Kexie, telegram_id: int) -> bool:
     async with kexie.session() as session:
-        flag = await session.scalar(
-            select(Member.unreachable).where(Member.telegram_id == telegram_id)
-        )
+        flag = await session.scalar(select(Member.unreachable).where(at_telegram(telegram_id)))
     return bool(flag)
 
 

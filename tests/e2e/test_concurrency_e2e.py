@@ -17,6 +17,7 @@ from bot import polling
 from channels.telegram import unit as common
 from core.enums import ActivityStatus
 from storage.models import Activity, Evidence, Member
+from tests.accounts import at_telegram
 from tests.harness import Kexie
 from tests.standin import FakeUser, StandIn, make_jpeg
 from tests.steps import step_label
@@ -41,7 +42,7 @@ def answers(name: str) -> list[str]:
 async def activity_of(kexie: Kexie, user: FakeUser) -> Activity:
     """The one activity the member of ``user`` reported."""
     async with kexie.session() as session:
-        member = await session.scalar(select(Member).where(Member.telegram_id == user.user_id))
+        member = await session.scalar(select(Member).where(at_telegram(user.user_id)))
         assert member is not None
         rows = (
             await session.scalars(select(Activity).where(Activity.author_id == member.id))

@@ -24,6 +24,7 @@ from storage.chase import CHASE_KIND
 from storage.console_orgs import PAGE_SIZE
 from storage.models import Activity, Member, OutboxMessage, utcnow
 from storage.registry import district_by_name, load_organisation, set_field
+from tests.accounts import at_telegram
 from tests.browser import (
     DESKTOP,
     assert_no_horizontal_overflow,
@@ -52,7 +53,7 @@ async def _district_id(kexie: Kexie, name: str) -> int:
 
 async def _member_id(kexie: Kexie, user_id: int) -> int:
     async with kexie.session() as session:
-        member_id = await session.scalar(select(Member.id).where(Member.telegram_id == user_id))
+        member_id = await session.scalar(select(Member.id).where(at_telegram(user_id)))
         assert member_id is not None
         return int(member_id)
 
@@ -283,7 +284,7 @@ async def test_remind_sends_the_chase_nudge_once_a_day(
         assert "已提醒 锦江安静材料科协 的 1 人" in shown.text
 
         rows = await _outbox_nudges(kexie)
-        assert [(r.member_id, r.chat_id) for r in rows] == [(await _member_id(kexie, 6501), 6501)]
+        assert [(r.member_id, r.address) for r in rows] == [(await _member_id(kexie, 6501), "6501")]
         first = format_datetime(rows[0].created_at, kexie.settings.tz)
 
         # The chat's nudge reaches the reporter (held in quiet hours, so sent in the daytime).

@@ -9,6 +9,7 @@ from datetime import date
 from sqlalchemy import select, update
 
 from storage.models import Activity, Member
+from tests.accounts import at_telegram
 from tests.console import console_client, sign_in
 from tests.harness import Kexie
 from tests.journeys import submit_report_with_album
@@ -29,9 +30,7 @@ async def test_an_english_reader_gets_english_dates_and_an_english_404(kexie: Ke
         activity = await session.scalar(select(Activity))
         assert activity is not None and activity.activity_date is not None
         day, report_id = activity.activity_date, activity.id
-        await session.execute(
-            update(Member).where(Member.telegram_id == 7502).values(language="en")
-        )
+        await session.execute(update(Member).where(at_telegram(7502)).values(language="en"))
     english, chinese = local_date("en", day), local_date("zh", day)
     async with console_client(kexie) as client:
         await sign_in(client, 7502)

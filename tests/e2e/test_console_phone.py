@@ -30,6 +30,7 @@ from sqlalchemy import select, update
 
 from storage import review
 from storage.models import Activity, Member, Organisation
+from tests.accounts import at_telegram
 from tests.browser import (
     DESKTOP,
     OUTPUT,
@@ -237,7 +238,7 @@ async def world(kexie: Kexie) -> dict[str, int]:
     async with kexie.session() as session:
         pending = await session.scalar(select(Activity).where(Activity.org_id == optics))
         returned = await session.scalar(select(Activity).where(Activity.org_id == bio))
-        admin = await session.scalar(select(Member).where(Member.telegram_id == DISTRICT_ADMIN))
+        admin = await session.scalar(select(Member).where(at_telegram(DISTRICT_ADMIN)))
         assert pending is not None and returned is not None and admin is not None
         decided = await review.return_report(session, returned, admin.id, REASON)
         assert decided.done

@@ -22,6 +22,7 @@ from core.review_rules import ReviewState
 from storage import reports
 from storage.evidence import open_evidence_store
 from storage.models import Activity, AuditEntry, Evidence, Member, utcnow
+from tests.accounts import at_telegram
 from tests.console import console_client, sign_in
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
@@ -30,7 +31,7 @@ from tests.standin import FakeUser, make_jpeg
 
 async def member_id(kexie: Kexie, user_id: int) -> int:
     async with kexie.session() as session:
-        found = await session.scalar(select(Member.id).where(Member.telegram_id == user_id))
+        found = await session.scalar(select(Member.id).where(at_telegram(user_id)))
     assert found is not None
     return int(found)
 

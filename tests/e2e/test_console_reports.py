@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 
 from core.rules import format_date
 from storage.models import Activity, Evidence, Member, utcnow
+from tests.accounts import at_telegram
 from tests.console import console_client, sign_in
 from tests.harness import TOKEN, Kexie
 from tests.journeys import local_today, submit_report_with_album
@@ -297,9 +298,7 @@ async def test_a_row_shows_the_report_and_drafts_are_left_out(kexie: Kexie) -> N
 
         # In English when the admin chose English.
         async with kexie.session() as session:
-            await session.execute(
-                update(Member).where(Member.telegram_id == 6152).values(language="en")
-            )
+            await session.execute(update(Member).where(at_telegram(6152)).values(language="en"))
         english = await get(client)
         row = row_html(english.text, late)
         assert cell(row, "role") == "Co-organiser (协办)"
@@ -324,7 +323,7 @@ async def test_only_a_district_or_city_admin_session_opens_the_table(kexie: Kexi
     await insert(kexie, org, Spec(name="光电产业交流会"))
     await kexie.member(6171, "reporter", org=org)
     async with kexie.session() as session:
-        member_id = await session.scalar(select(Member.id).where(Member.telegram_id == 6171))
+        member_id = await session.scalar(select(Member.id).where(at_telegram(6171)))
     assert member_id is not None
     async with console_client(kexie) as client:
         assert (await get(client)).status_code == 401  # no session at all

@@ -43,6 +43,7 @@ from storage.models import (
     OutboxMessage,
     utcnow,
 )
+from tests.accounts import at_telegram
 from tests.console import BASE, console_client, init_data, sign_in
 from tests.harness import TOKEN, Kexie
 from tests.journeys import submit_report_with_album
@@ -173,7 +174,7 @@ class Side:
 
 async def member_id(kexie: Kexie, user_id: int) -> int:
     async with kexie.session() as session:
-        found = await session.scalar(select(Member.id).where(Member.telegram_id == user_id))
+        found = await session.scalar(select(Member.id).where(at_telegram(user_id)))
     assert found is not None
     return int(found)
 

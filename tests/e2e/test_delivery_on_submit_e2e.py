@@ -71,7 +71,9 @@ async def admin_rows(kexie: Kexie) -> list[OutboxMessage]:
     """The outbox rows addressed to the district admin, oldest first."""
     async with kexie.session() as session:
         rows = await session.scalars(
-            select(OutboxMessage).where(OutboxMessage.chat_id == ADMIN).order_by(OutboxMessage.id)
+            select(OutboxMessage)
+            .where(OutboxMessage.address == str(ADMIN))
+            .order_by(OutboxMessage.id)
         )
         return list(rows.all())
 

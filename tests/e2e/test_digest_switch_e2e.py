@@ -64,7 +64,7 @@ async def admin_kinds(kexie: Kexie) -> list[str]:
     async with kexie.session() as session:
         rows = await session.scalars(
             select(OutboxMessage.kind)
-            .where(OutboxMessage.chat_id == ADMIN)
+            .where(OutboxMessage.address == str(ADMIN))
             .order_by(OutboxMessage.id)
         )
         return [str(k) for k in rows.all()]

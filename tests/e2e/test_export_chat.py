@@ -13,6 +13,7 @@ from sqlalchemy import select
 from exports import annex13, runs
 from storage.evidence import open_evidence_store
 from storage.models import ExportJob, Member, utcnow
+from tests.accounts import at_telegram
 from tests.export_data import YEAR, Seeded, seed_export_data
 from tests.harness import Kexie
 from tests.standin import BotMessage, FakeUser
@@ -25,7 +26,7 @@ async def seed(kexie: Kexie, year: int = YEAR) -> Seeded:
 
 async def member_id(kexie: Kexie, user: FakeUser) -> int:
     async with kexie.session() as session:
-        found = await session.scalar(select(Member.id).where(Member.telegram_id == user.user_id))
+        found = await session.scalar(select(Member.id).where(at_telegram(user.user_id)))
         assert found is not None
         return found
 

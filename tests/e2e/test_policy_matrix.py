@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from core.enums import Role
 from storage.models import Member
+from tests.accounts import at_telegram
 from tests.harness import Kexie
 from tests.journeys import pending_report
 from tests.standin import FakeUser
@@ -59,7 +60,7 @@ EXPECTED: dict[str, dict[str, set[str]]] = {
 
 async def _member_id(kexie: Kexie, telegram_id: int) -> int:
     async with kexie.session() as session:
-        found = await session.scalar(select(Member.id).where(Member.telegram_id == telegram_id))
+        found = await session.scalar(select(Member.id).where(at_telegram(telegram_id)))
         assert found is not None
         return found
 

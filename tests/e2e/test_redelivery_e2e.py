@@ -18,6 +18,7 @@ from telegram import Update
 from channels.telegram import unit as common
 from core.report_steps import Step
 from storage.models import Activity, ChatState, Member
+from tests.accounts import at_telegram
 from tests.harness import Kexie
 from tests.standin import FakeUser
 from tests.steps import step_label
@@ -25,7 +26,7 @@ from tests.steps import step_label
 
 async def _state_and_activity(kexie: Kexie, user: FakeUser) -> tuple[ChatState, Activity]:
     async with kexie.session() as session:
-        member = await session.scalar(select(Member).where(Member.telegram_id == user.user_id))
+        member = await session.scalar(select(Member).where(at_telegram(user.user_id)))
         assert member is not None
         state = await session.get(ChatState, member.id)
         activity = await session.scalar(select(Activity).where(Activity.author_id == member.id))

@@ -10,8 +10,9 @@ from core.enums import ActivityStatus, OrgKind, Role
 from storage import reports
 from storage.db import Database
 from storage.members import remove_membership
-from storage.models import Activity, ChatState, Member, Membership
+from storage.models import Activity, ChatState, Membership
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import telegram_member
 from tests.harness import Kexie
 from tests.journeys import complete_and_open_card, toast
 from tests.standin import FakeUser
@@ -137,7 +138,7 @@ async def test_ended_orgs_forgets_an_association_rejoined(db: Database) -> None:
         assert district is not None
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "重新加入科协")
         other = await create_organisation(session, district, OrgKind.ENTERPRISE, "另一科协")
-        member = Member(telegram_id=42, first_name="甲")
+        member = telegram_member(42, first_name="甲")
         session.add(member)
         await session.flush()
         first = Membership(member_id=member.id, role=Role.REPORTER, org_id=org.id)

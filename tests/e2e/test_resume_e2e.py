@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from telegram import Update
 
-from core.enums import ActivityStatus
+from core.enums import ActivityStatus, Channel
 from storage.models import Activity, ChatState, Member
 from tests.harness import Kexie
 from tests.steps import step_label
@@ -76,9 +76,9 @@ async def test_redelivered_update_is_not_applied_twice(kexie: Kexie) -> None:
     # Re-deliver the last update with its id (as after a crash between commit and confirmation).
     async with kexie.session() as session:
         member = await session.scalar(select(Member))
-        assert member is not None and member.telegram_account is not None
-        assert member.telegram_account.last_update_id is not None
-        last_id = member.telegram_account.last_update_id
+        account = member.account(Channel.TELEGRAM) if member is not None else None
+        assert account is not None and account.last_update_id is not None
+        last_id = account.last_update_id
     assert kexie.app is not None
     replay = Update.de_json(
         {

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from storage.models import Activity, Member
 from storage.review import return_report
+from tests.accounts import at_telegram
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 
@@ -22,7 +23,7 @@ async def test_uncorrected_return_reminds_the_author_once(kexie: Kexie) -> None:
     returned_at = today + timedelta(days=1, hours=10)
     async with kexie.session() as session:
         activity = (await session.scalars(select(Activity))).one()
-        admin = await session.scalar(select(Member).where(Member.telegram_id == 1201))
+        admin = await session.scalar(select(Member).where(at_telegram(1201)))
         assert admin is not None
         await return_report(session, activity, admin.id, "人数与签到表不符", now=returned_at)
         ref = activity.ref_no

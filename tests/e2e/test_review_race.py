@@ -28,6 +28,7 @@ from services import review as decide
 from storage import console_report, reports, review
 from storage.models import Activity, AuditEntry, Member, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import at_telegram, telegram_member
 from tests.console import console_client, sign_in
 from tests.harness import Kexie
 from tests.standin import FakeUser
@@ -49,7 +50,7 @@ async def _people(kexie: Kexie) -> tuple[int, int, int, int]:
         assert district is not None
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "锦江光电科技科协")
         people = [
-            Member(telegram_id=9100 + n, first_name=name)
+            telegram_member(9100 + n, first_name=name)
             for n, name in enumerate(("王芳", "陈静", "刘洋"))
         ]
         session.add_all(people)
@@ -253,7 +254,7 @@ async def _fronts(kexie: Kexie) -> tuple[FakeUser, int, int, str]:
     chen = await kexie.member(7201, "district_admin", district="锦江区", first_name="陈静")
     await kexie.member(7202, "district_admin", district="锦江区", first_name="刘洋")
     async with kexie.session() as session:
-        author = await session.scalar(select(Member.id).where(Member.telegram_id == 7101))
+        author = await session.scalar(select(Member.id).where(at_telegram(7101)))
     assert author is not None
     activity_id = await _pending(kexie, org, author, 1)
     return chen, 7202, activity_id, "RACE-0001"

@@ -20,6 +20,7 @@ from scheduler import outbox
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
 from storage.models import Activity, Member, OutboxMessage, Plan
+from tests.accounts import at_telegram
 from tests.harness import EDGE_DAYS, Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import BotMessage
@@ -62,7 +63,7 @@ async def test_delivery_card_and_album_reach_every_district_admin(kexie: Kexie) 
     city = await kexie.member(1301, "city_admin", first_name="孙丽")
     silent_city = await kexie.member(1302, "city_admin", first_name="吴昊")
     async with kexie.session() as session:
-        row = await session.scalar(select(Member).where(Member.telegram_id == 1301))
+        row = await session.scalar(select(Member).where(at_telegram(1301)))
         assert row is not None
         row.city_delivery_opt_in = True
 
@@ -176,7 +177,7 @@ async def test_settings_mute_nudges_and_switch_language(kexie: Kexie) -> None:
     await admin.press("English")
     await admin.expect_any("Reminders and language")
     async with kexie.session() as session:
-        member = await session.scalar(select(Member).where(Member.telegram_id == 1601))
+        member = await session.scalar(select(Member).where(at_telegram(1601)))
         assert member is not None
         assert member.mute_nudges is True and member.language == "en"
 

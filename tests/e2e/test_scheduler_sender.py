@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from telegram import Bot
 
 from channels.telegram.messenger import TelegramMessenger
+from core.enums import Channel
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.outbox import OutRow
@@ -28,6 +29,7 @@ from scheduler.sender import Sender
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import Member, OutboxMessage
+from tests.accounts import telegram_member, tg
 from tests.harness import drop_postgres_database, postgres_database
 from tests.standin import DEFAULT_TOKEN, StandIn
 
@@ -68,16 +70,14 @@ async def bot(standin: StandIn) -> AsyncIterator[Bot]:
 
 async def add_member(db: Database, telegram_id: int) -> int:
     async with db.session() as session:
-        member = Member(telegram_id=telegram_id, first_name=f"u{telegram_id}")
+        member = telegram_member(telegram_id, first_name=f"u{telegram_id}")
         session.add(member)
         await session.flush()
         return member.id
 
 
 def message(key: str, chat_id: int, member_id: int | None, text: str = "提醒") -> OutRow:
-    return OutRow(
-        key=key, chat_id=chat_id, kind="test", payload={"text": text}, member_id=member_id
-    )
+    return OutRow(key=key, to=tg(chat_id), kind="test", payload={"text": text}, member_id=member_id)
 
 
 async def enqueue(db: Database, rows: list[OutRow]) -> int:
@@ -110,7 +110,7 @@ async def test_429_retry_after_is_honoured(db: Database, bot: Bot, standin: Stan
     member = await add_member(db, 601)
     await enqueue(db, [message("r", 601, member, "限流之后")])
     standin.fail_next("sendMessage", status=429, retry_after=2)
-    sender = Sender(db, TelegramMessenger(bot))
+    sender = Sender(db, {Channel.TELEGRAM: TelegramMessenger(bot)})
     started = time.monotonic()
     stats = await sender.drain(wait_retries=10)
     assert stats.retried_429 == 1 and stats.sent == 1
@@ -123,7 +123,7 @@ async def test_429_retry_after_is_honoured(db: Database, bot: Bot, standin: Stan
         row = await session.scalar(select(OutboxMessage).where(OutboxMessage.key == "r"))
         assert row is not None
         assert row.status == outbox.SENT and row.attempts == 1
-        assert row.telegram_message_id == user.messages[0].message_id
+        assert row.message_ref == str(user.messages[0].message_id)
         assert row.sent_at is not None
 
 
@@ -135,7 +135,7 @@ async def test_server_errors_are_retried_with_backoff(
     member = await add_member(db, 602)
     await enqueue(db, [message("s", 602, member, "终于送达")])
     standin.fail_next("sendMessage", status=502, times=2)
-    stats = await Sender(db, TelegramMessenger(bot)).drain(wait_retries=10)
+    stats = await Sender(db, {Channel.TELEGRAM: TelegramMessenger(bot)}).drain(wait_retries=10)
     assert stats.retried_other == 2 and stats.sent == 1
     times = [c.time for c in standin.calls_of("sendMessage")]
     assert len(times) == 3
@@ -158,7 +158,7 @@ async def test_403_marks_the_member_unreachable(db: Database, bot: Bot, standin:
         ],
     )
     standin.block(603)
-    stats = await Sender(db, TelegramMessenger(bot)).drain(wait_retries=3)
+    stats = await Sender(db, {Channel.TELEGRAM: TelegramMessenger(bot)}).drain(wait_retries=3)
     assert stats.blocked == 1 and stats.skipped == 1 and stats.sent == 1
     assert len(standin.blocked_hits) == 1
     assert await statuses(db) == {"x1": outbox.BLOCKED, "x2": outbox.SKIPPED, "y1": outbox.SENT}
@@ -177,7 +177,7 @@ async def test_limits_hold_with_enforcement_on(db: Database, bot: Bot, standin: 
         member = await add_member(db, chat)
         rows += [message(f"m{chat}-{i}", chat, member, f"第{i}条") for i in range(3)]
     await enqueue(db, rows)
-    stats = await Sender(db, TelegramMessenger(bot)).drain(wait_retries=5)
+    stats = await Sender(db, {Channel.TELEGRAM: TelegramMessenger(bot)}).drain(wait_retries=5)
     assert stats.sent == 120
     assert standin.rate_limited == 0 and stats.retried_429 == 0
     for chat in range(700, 740):
@@ -197,8 +197,8 @@ async def test_two_senders_send_each_row_once(db_url: str, bot: Bot, standin: St
             rows.append(message(f"k{chat}", chat, member, "一次"))
         await enqueue(first, rows)
         await asyncio.gather(
-            Sender(first, TelegramMessenger(bot)).drain(),
-            Sender(second, TelegramMessenger(bot)).drain(),
+            Sender(first, {Channel.TELEGRAM: TelegramMessenger(bot)}).drain(),
+            Sender(second, {Channel.TELEGRAM: TelegramMessenger(bot)}).drain(),
         )
         assert len(standin.calls_of("sendMessage")) == 30
         assert set((await statuses(first)).values()) == {outbox.SENT}
@@ -217,15 +217,17 @@ async def test_stale_rows_expire_and_quiet_hours_hold(
     clock = ManualClock(night)
     stale = OutRow(
         "old",
-        901,
+        tg(901),
         "test",
         {"text": "过时", "expires_at": (night - timedelta(hours=1)).isoformat()},
         member,
     )
-    held = OutRow("held", 901, "test", {"text": "早上好"}, member)
+    held = OutRow("held", tg(901), "test", {"text": "早上好"}, member)
     async with db.session() as session:
         await outbox.enqueue(session, [stale, held], night)
-    sender = Sender(db, TelegramMessenger(bot), clock=clock, timing=Timing(tz=TZ))
+    sender = Sender(
+        db, {Channel.TELEGRAM: TelegramMessenger(bot)}, clock=clock, timing=Timing(tz=TZ)
+    )
     stats = await sender.drain()
     assert stats.expired == 1 and stats.held_quiet == 1 and stats.sent == 0
     assert standin.calls_of("sendMessage") == []
@@ -248,7 +250,7 @@ async def test_a_sender_killed_mid_send_leaves_the_row_to_the_next(
         (row,) = await outbox.due_rows(session, now, 10)
         assert await outbox.claim(session, row, now)  # …and then the process was killed
     clock = ManualClock(now + timedelta(minutes=1))
-    sender = Sender(db, TelegramMessenger(bot), clock=clock)
+    sender = Sender(db, {Channel.TELEGRAM: TelegramMessenger(bot)}, clock=clock)
     assert (await sender.drain()).sent == 0
     clock.set(now + outbox.LEASE + timedelta(seconds=1))
     assert (await sender.drain()).sent == 1
@@ -266,7 +268,7 @@ async def test_one_busy_chat_does_not_hold_up_the_others(
         standin.user(chat)
         rows.append(message(f"one{chat}", chat, await add_member(db, chat)))
     await enqueue(db, rows)
-    await Sender(db, TelegramMessenger(bot)).drain(wait_retries=3)
+    await Sender(db, {Channel.TELEGRAM: TelegramMessenger(bot)}).drain(wait_retries=3)
     order = [c.params["chat_id"] for c in standin.calls_of("sendMessage")]
     assert len(order) == 15
     # The ten others are all served before the busy chat's second card (1 s later).

@@ -18,6 +18,7 @@ from core.enums import ActivityStatus
 from core.review_rules import ReviewState
 from core.years import ReportingYears
 from storage.models import Activity, AuditEntry, Member
+from tests.accounts import at_telegram
 from tests.harness import Kexie
 
 YEARS = ReportingYears()
@@ -47,7 +48,7 @@ async def _seed(kexie: Kexie, org: int, user_id: int, today: date) -> dict[tuple
     """One report per state and year (open: dated today; closed: in the last year)."""
     ids: dict[tuple[str, bool], int] = {}
     async with kexie.session() as session:
-        author = await session.scalar(select(Member).where(Member.telegram_id == user_id))
+        author = await session.scalar(select(Member).where(at_telegram(user_id)))
         assert author is not None
         for key, (status, review, _, _) in STATES.items():
             for closed in (False, True):

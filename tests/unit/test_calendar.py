@@ -14,6 +14,7 @@ from core.calendar import is_working_day, next_working_day, on_working_day
 from core.years import ReportingYears
 from scheduler.reminders import deadline_reminders, plan_reminders, quiet_nudges
 from scheduler.rows import Kind, OrgRow, Person, PlanRow, Snapshot, Timing
+from tests.accounts import tg
 
 TZ = ZoneInfo("Asia/Shanghai")
 HOLIDAYS = Timing(tz=TZ, holidays=True)
@@ -56,7 +57,7 @@ def test_unknown_year_falls_back_to_weekends_with_one_warning(
 
 
 def _people(*ids: int) -> dict[int, Person]:
-    return {i: Person(id=i, telegram_id=100 + i) for i in ids}
+    return {i: Person(id=i, address=tg(100 + i)) for i in ids}
 
 
 def test_plan_question_on_a_holiday_waits_and_the_last_call_does_not() -> None:

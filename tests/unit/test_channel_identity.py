@@ -1,4 +1,4 @@
-"""Channel identity in storage: members found through their Telegram account, evidence file ids
+"""Channel identity in storage: members found through their channel accounts, evidence file ids
 kept beside the channel-free evidence row."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.address import Address
 from core.enums import Channel, OrgKind, Role
 from storage.db import Database
-from storage.members import create_invite, member_by_telegram_id, redeem_invite
+from storage.members import create_invite, load_for_update, member_by_address, redeem_invite
 from storage.models import (
     Activity,
     ChannelAccount,
@@ -25,8 +26,12 @@ from storage.models import (
 )
 from storage.registry import create_organisation, district_by_name
 from storage.reports import add_evidence, has_evidence_unique, start_draft
+from tests.accounts import at_telegram, telegram_member, tg
 
 BIG = 7_123_456_789
+# A second channel, stored as text: the Channel enum gets its second member in a later issue,
+# and storage needs nothing new for it.
+WECOM: Any = "wecom"
 
 
 @contextmanager
@@ -51,7 +56,7 @@ async def _join(db: Database, telegram_id: int, username: str | None = "wang") -
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "某科协")
         invite = await create_invite(session, role=Role.REPORTER, org_id=org.id, uses=5)
         result = await redeem_invite(
-            session, invite.token, telegram_id=telegram_id, first_name="王", username=username
+            session, invite.token, address=tg(telegram_id), first_name="王", username=username
         )
         assert result.error is None and result.member is not None
         return result.member.id
@@ -71,7 +76,7 @@ async def test_joining_makes_a_telegram_account(db: Database) -> None:
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "另一科协")
         invite = await create_invite(session, role=Role.REPORTER, org_id=org.id)
         result = await redeem_invite(
-            session, invite.token, telegram_id=BIG, first_name="王", username="wang2"
+            session, invite.token, address=tg(BIG), first_name="王", username="wang2"
         )
         assert result.member is not None and result.member.id == member_id
     async with db.session() as session:
@@ -84,10 +89,10 @@ async def test_per_update_lookup_is_one_indexed_query(db: Database) -> None:
     member_id = await _join(db, BIG)
     async with db.session() as session:
         with statements(db) as seen:
-            member = await member_by_telegram_id(session, BIG)
+            member = await member_by_address(session, tg(BIG))
             assert member is not None and member.id == member_id
-            assert member.telegram_id == BIG  # already loaded: no second query
-            assert member.telegram_account is not None
+            assert member.address() == tg(BIG)  # already loaded: no second query
+            assert member.account(Channel.TELEGRAM) is not None
         assert len(seen) == 1, seen
         sql, params = seen[0]
         conn = await session.connection()
@@ -96,38 +101,54 @@ async def test_per_update_lookup_is_one_indexed_query(db: Database) -> None:
         )
         # Found through the unique (channel, external_id) index, not by scanning.
         assert "channel=? AND external_id=?" in plan, plan
-        assert await member_by_telegram_id(session, BIG + 1) is None
+        assert await member_by_address(session, tg(BIG + 1)) is None
+        # The same id on another channel is another person.
+        assert await member_by_address(session, Address(WECOM, str(BIG))) is None
 
 
-async def test_members_of_any_load_carry_their_telegram_id(db: Database) -> None:
+async def test_members_of_any_load_carry_their_accounts(db: Database) -> None:
     member_id = await _join(db, 1001)
     async with db.session() as session:
         with statements(db) as seen:
             member = await session.get(Member, member_id)
-            assert member is not None and member.telegram_id == 1001
+            assert member is not None and member.address() == tg(1001)
+            assert member.address(Channel.TELEGRAM) == tg(1001)
         assert len(seen) == 1
-        # The query-side comparator finds members by Telegram id (== and in_ only).
-        assert await session.scalar(select(Member.id).where(Member.telegram_id == 1001)) == (
-            member_id
-        )
-        found = await session.scalars(select(Member.id).where(Member.telegram_id.in_([1001, 5])))
-        assert list(found) == [member_id]
-        with pytest.raises(NotImplementedError):
-            select(Member.id).where(Member.telegram_id > 5)
+        assert await session.scalar(select(Member.id).where(at_telegram(1001))) == member_id
+
+
+async def test_a_member_with_two_channels_is_found_on_each_and_reached_on_the_first(
+    db: Database,
+) -> None:
+    """Issue 21, item 3: a second channel is a second account row, nothing else."""
+    member_id = await _join(db, 1001)
+    async with db.session() as session:
+        member = await session.get(Member, member_id)
+        assert member is not None
+        member.accounts.append(ChannelAccount(channel=WECOM, external_id="wx-Zhang.San"))
+    async with db.session() as session:
+        by_telegram = await member_by_address(session, tg(1001))
+        by_other = await member_by_address(session, Address(WECOM, "wx-Zhang.San"))
+        assert by_telegram is not None and by_other is not None
+        assert by_telegram.id == by_other.id == member_id
+        assert {a.channel for a in by_other.accounts} == {"telegram", "wecom"}
+        assert by_other.address() == tg(1001)  # the channel they joined through
+        other = by_other.account(WECOM)
+        assert other is not None and other.external_id == "wx-Zhang.San"
+        loaded = await load_for_update(session, Address(WECOM, "wx-Zhang.San"))
+        assert loaded is not None and len(loaded.accounts) == 2
 
 
 async def test_a_member_made_in_code_gets_an_account(db: Database) -> None:
     async with db.session() as session:
-        member = Member(telegram_id=42, first_name="甲")
+        member = telegram_member(42, first_name="甲")
         session.add(member)
         await session.flush()
-        assert member.telegram_account is not None
-        assert (member.telegram_account.channel, member.telegram_account.external_id) == (
-            "telegram",
-            "42",
-        )
+        account = member.account(Channel.TELEGRAM)
+        assert account is not None
+        assert (account.channel, account.external_id) == ("telegram", "42")
     async with db.sessionmaker() as session:
-        session.add(Member(telegram_id=42, first_name="乙"))
+        session.add(telegram_member(42, first_name="乙"))
         with pytest.raises(IntegrityError):  # one member per Telegram account
             await session.flush()
 

@@ -13,7 +13,8 @@ from exports.rows import EvidenceFile, PrintedActivity
 from exports.service import annexes_of
 from exports.summary import percent
 from storage.db import Database
-from storage.models import ExportJob, Member, utcnow
+from storage.models import ExportJob, utcnow
+from tests.accounts import telegram_member
 
 
 @pytest.mark.parametrize(
@@ -101,8 +102,8 @@ def test_percent_and_annex_choices() -> None:
 
 async def test_only_the_older_of_two_simultaneous_exports_goes_ahead(db: Database) -> None:
     async with db.session() as session:
-        member = Member(telegram_id=1, first_name="甲")
-        other = Member(telegram_id=2, first_name="乙")
+        member = telegram_member(1, first_name="甲")
+        other = telegram_member(2, first_name="乙")
         session.add_all([member, other])
         await session.flush()
         member_id, other_id = member.id, other.id
@@ -129,7 +130,7 @@ async def test_only_the_older_of_two_simultaneous_exports_goes_ahead(db: Databas
 
 async def test_a_job_left_running_by_a_killed_process_goes_stale(db: Database) -> None:
     async with db.session() as session:
-        member = Member(telegram_id=3, first_name="丙")
+        member = telegram_member(3, first_name="丙")
         session.add(member)
         await session.flush()
         session.add(

@@ -22,6 +22,7 @@ from storage.members import (
 )
 from storage.models import utcnow
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import tg
 
 
 async def _orgs(db: Database) -> tuple[int, int, int, int, int]:
@@ -39,7 +40,7 @@ async def _orgs(db: Database) -> tuple[int, int, int, int, int]:
 async def _redeem(db: Database, token: str, telegram_id: int) -> str | None:
     async with db.session() as session:
         result = await redeem_invite(
-            session, token, telegram_id=telegram_id, first_name="某人", username=None
+            session, token, address=tg(telegram_id), first_name="某人", username=None
         )
         return result.error
 
@@ -99,7 +100,7 @@ async def test_removed_membership_loses_its_grant_at_once(db: Database) -> None:
     async with db.session() as session:
         token = (await create_invite(session, role=Role.REPORTER, org_id=a, uses=2)).token
     async with db.session() as session:
-        result = await redeem_invite(session, token, telegram_id=7, first_name="王", username=None)
+        result = await redeem_invite(session, token, address=tg(7), first_name="王", username=None)
         assert result.member is not None and result.membership is not None
         member, membership_id = result.member, result.membership.id
         assert (await load_actor(session, member)).org_ids(Role.REPORTER) == [a]

@@ -21,10 +21,11 @@ from sqlalchemy.orm import selectinload
 
 from core.enums import Channel
 from storage.db import Database
-from storage.members import member_by_telegram_id
+from storage.members import member_by_address
 from storage.migrate import alembic_config, upgrade
 from storage.models import Activity, Member
 from storage.reports import has_evidence_unique
+from tests.accounts import at_telegram, tg
 
 T0 = datetime(2021, 11, 3, 2, 30)  # naive UTC, as stored
 BIG = 7_123_456_789  # Telegram ids no longer fit in 32 bits
@@ -425,23 +426,24 @@ async def test_upgrade_keeps_every_row(backend: str | None, tmp_path: Path) -> N
     ]
 
     # The application reaches the same people and files through the new tables. The models are
-    # the latest ones, so the later migrations (0004 review, …) run first; they add columns only.
+    # the latest ones, so the later migrations (0004 review, …) run first; they add columns, and
+    # 0006 turns the outbox's chat ids into addresses (its own test: test_migration_0006.py).
     await asyncio.to_thread(upgrade, url)
     db = Database(url)
     try:
         async with db.session() as session:
-            big = await member_by_telegram_id(session, BIG)
+            big = await member_by_address(session, tg(BIG))
             assert big is not None and big.id == 2 and big.language == "en"
-            assert big.telegram_id == BIG and big.telegram_account is not None
-            assert big.telegram_account.username is None
-            first = await member_by_telegram_id(session, 1001)
-            assert first is not None and first.telegram_account is not None
-            assert (first.id, first.telegram_account.last_update_id) == (1, 555)
-            assert await member_by_telegram_id(session, 1002) is None
-            by_comparator = await session.scalar(
-                sa.select(Member.id).where(Member.telegram_id == 1003)
-            )
-            assert by_comparator == 3
+            account = big.account(Channel.TELEGRAM)
+            assert big.address() == tg(BIG) and account is not None
+            assert account.username is None
+            first = await member_by_address(session, tg(1001))
+            first_account = first.account(Channel.TELEGRAM) if first is not None else None
+            assert first is not None and first_account is not None
+            assert (first.id, first_account.last_update_id) == (1, 555)
+            assert await member_by_address(session, tg(1002)) is None
+            by_query = await session.scalar(sa.select(Member.id).where(at_telegram(1003)))
+            assert by_query == 3
             activity = await session.get(Activity, 1, options=[selectinload(Activity.evidence)])
             assert activity is not None
             assert [e.file_id_for(Channel.TELEGRAM) for e in activity.evidence] == [

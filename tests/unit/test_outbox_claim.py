@@ -20,6 +20,8 @@ import pytest
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.address import Address
+from core.enums import Channel
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.messenger import Album, Outgoing
@@ -28,6 +30,7 @@ from scheduler.sender import Sender
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
+from tests.accounts import tg
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
@@ -82,7 +85,7 @@ async def _claim(db: Database, row: Claimable, now: datetime = T0) -> bool:
 async def test_a_stale_reader_leaves_a_row_another_sender_claimed_alone(database: Database) -> None:
     """B read the row before A claimed it; B's hold and drop (before any claim of its own)
     change nothing, neither while A sends it nor after A has sent it."""
-    await _enqueue(database, OutRow("card", 7, "test", {"text": "card"}))
+    await _enqueue(database, OutRow("card", tg(7), "test", {"text": "card"}))
     seen_by_a = await _read(database)
     seen_by_b = await _read(database)
     assert await _claim(database, seen_by_a)
@@ -106,7 +109,7 @@ async def test_a_stale_reader_leaves_a_row_another_sender_claimed_alone(database
         assert await b_writes(session) == [False, False, False]
     assert await _state(database, "card") == claimed  # A still owns it
     async with database.session() as session:
-        assert await outbox.mark_sent(session, seen_by_a, T0, 1001)
+        assert await outbox.mark_sent(session, seen_by_a, T0, "1001")
     async with database.session() as session:
         assert await b_writes(session) == [False, False, False]
     assert (await _state(database, "card"))[0] == "sent"  # not back in the queue
@@ -116,7 +119,7 @@ async def test_a_stale_reader_leaves_a_row_another_sender_claimed_alone(database
 async def test_a_pre_claim_write_needs_the_row_as_it_was_read(database: Database) -> None:
     """Before its claim a sender may hold or drop a row it read, but only that row as it read
     it: not once it was held further (it is no longer due) and not after a claim and refund."""
-    await _enqueue(database, OutRow("card", 7, "test", {"text": "card"}))
+    await _enqueue(database, OutRow("card", tg(7), "test", {"text": "card"}))
     seen_by_a = await _read(database)
     seen_by_b = await _read(database)
     async with database.session() as session:  # A: quiet hours, held until 08:00
@@ -142,7 +145,7 @@ async def test_a_pre_claim_write_needs_the_row_as_it_was_read(database: Database
 
 async def test_a_sender_that_lost_its_lease_writes_nothing(database: Database) -> None:
     """A's lease ran out and B took the row over: A's outcome, whatever it is, is not recorded."""
-    await _enqueue(database, OutRow("card", 7, "test", {"text": "card"}))
+    await _enqueue(database, OutRow("card", tg(7), "test", {"text": "card"}))
     seen_by_a = await _read(database)
     assert await _claim(database, seen_by_a)
     later = T0 + outbox.LEASE + timedelta(seconds=1)
@@ -152,7 +155,7 @@ async def test_a_sender_that_lost_its_lease_writes_nothing(database: Database) -
     taken_over = await _state(database, "card")
     assert taken_over == ("sending", 2, later + outbox.LEASE)
     async with database.session() as session:
-        assert not await outbox.mark_sent(session, seen_by_a, later, 1001)
+        assert not await outbox.mark_sent(session, seen_by_a, later, "1001")
         assert not await outbox.postpone(
             session, seen_by_a, later + timedelta(seconds=3), "429", claimed=True, refund=True
         )
@@ -162,7 +165,7 @@ async def test_a_sender_that_lost_its_lease_writes_nothing(database: Database) -
         assert not await outbox.finish(session, seen_by_a, outbox.BLOCKED, "403", claimed=True)
     assert await _state(database, "card") == taken_over
     async with database.session() as session:
-        assert await outbox.mark_sent(session, seen_by_b, later, 1002)
+        assert await outbox.mark_sent(session, seen_by_b, later, "1002")
     assert (await _state(database, "card"))[0] == "sent"
 
 
@@ -170,7 +173,7 @@ async def test_a_refunded_row_is_not_claimed_before_it_is_due(database: Database
     """A got a 429 and handed the row back without counting the attempt: ``attempts`` is what
     B read before A's claim, yet B's stale copy can neither take nor change the row until the
     retry is due; then it is an ordinary due row again."""
-    await _enqueue(database, OutRow("card", 7, "test", {"text": "card"}))
+    await _enqueue(database, OutRow("card", tg(7), "test", {"text": "card"}))
     seen_by_a = await _read(database)
     seen_by_b = await _read(database)
     assert await _claim(database, seen_by_a)
@@ -182,7 +185,7 @@ async def test_a_refunded_row_is_not_claimed_before_it_is_due(database: Database
     assert await _state(database, "card") == ("pending", 0, retry)  # the attempt is refunded
     # The refund hands the row back: A cannot record anything on it any more.
     async with database.session() as session:
-        assert not await outbox.mark_sent(session, seen_by_a, T0, 1001)
+        assert not await outbox.mark_sent(session, seen_by_a, T0, "1001")
     assert not await _claim(database, seen_by_b, T0)
     async with database.session() as session:
         assert not await outbox.postpone(
@@ -195,7 +198,7 @@ async def test_a_refunded_row_is_not_claimed_before_it_is_due(database: Database
 async def test_a_claim_needs_the_row_to_be_due(database: Database) -> None:
     """The compare-and-swap alone is not enough: a row put back with the ``attempts`` a stale
     copy has (a refund) but due later is not taken early."""
-    await _enqueue(database, OutRow("card", 7, "test", {"text": "card"}))
+    await _enqueue(database, OutRow("card", tg(7), "test", {"text": "card"}))
     stale = await _read(database)
     async with database.session() as session:
         await session.execute(
@@ -218,12 +221,12 @@ class Recorder:
     def __init__(self, sent: list[str]) -> None:
         self.sent = sent
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         await asyncio.sleep(random.uniform(0, 0.003))  # let the other sender run meanwhile
         self.sent.append(message.text)
-        return len(self.sent)
+        return str(len(self.sent))
 
-    async def send_album(self, address: int, album: Album) -> int | None:
+    async def send_album(self, address: Address, album: Album) -> str | None:
         raise AssertionError("no albums here")
 
 
@@ -233,14 +236,18 @@ async def test_a_stale_after_check_does_not_send_a_follower_twice(database: Data
     put the album back in the queue (it was sent again two seconds later)."""
     await _enqueue(
         database,
-        OutRow("card", 7, "test", {"text": "card"}, not_before=T0 + timedelta(seconds=1)),
-        OutRow("album", 8, "test", {"text": "album", "after": "card"}),
+        OutRow("card", tg(7), "test", {"text": "card"}, not_before=T0 + timedelta(seconds=1)),
+        OutRow("album", tg(8), "test", {"text": "album", "after": "card"}),
     )
     clock = ManualClock(T0)
     sent: list[str] = []
-    sender_a = Sender(database, Recorder(sent), clock=clock, rate=None, per_chat_interval=0.0)
+    sender_a = Sender(
+        database, {Channel.TELEGRAM: Recorder(sent)}, clock=clock, rate=None, per_chat_interval=0.0
+    )
     b_db = Database(database.url)  # the other process: its own engine and connections
-    sender_b = Sender(b_db, Recorder(sent), clock=clock, rate=None, per_chat_interval=0.0)
+    sender_b = Sender(
+        b_db, {Channel.TELEGRAM: Recorder(sent)}, clock=clock, rate=None, per_chat_interval=0.0
+    )
 
     # B reads the card's status (not sent: not even due yet), then stalls before acting on it.
     b_looked = asyncio.Event()
@@ -285,15 +292,22 @@ async def test_two_senders_draining_one_database_send_each_row_once(database: Da
     chats = range(101, 131)
     rows = []
     for chat in chats:
-        rows.append(OutRow(f"card-{chat}", chat, "test", {"text": f"card-{chat}"}))
+        rows.append(OutRow(f"card-{chat}", tg(chat), "test", {"text": f"card-{chat}"}))
         after = {"text": f"album-{chat}", "after": f"card-{chat}"}
-        rows.append(OutRow(f"album-{chat}", chat + 1000, "test", after))
+        rows.append(OutRow(f"album-{chat}", tg(chat + 1000), "test", after))
     await _enqueue(database, *rows)
     clock = ManualClock(T0)
     sent: list[str] = []
     b_db = Database(database.url)
     senders = [
-        Sender(db, Recorder(sent), clock=clock, rate=None, per_chat_interval=0.0, concurrency=4)
+        Sender(
+            db,
+            {Channel.TELEGRAM: Recorder(sent)},
+            clock=clock,
+            rate=None,
+            per_chat_interval=0.0,
+            concurrency=4,
+        )
         for db in (database, b_db)
     ]
     try:

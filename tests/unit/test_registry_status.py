@@ -10,7 +10,7 @@ from core.enums import ActivityStatus, OrgKind
 from core.registry_rules import FieldSpec, Person, field_by_key
 from core.years import ReportingYears
 from storage.db import Database
-from storage.models import Activity, Member
+from storage.models import Activity
 from storage.registry import (
     RegistryError,
     create_organisation,
@@ -22,6 +22,7 @@ from storage.registry import (
     set_field,
 )
 from storage.status import district_status
+from tests.accounts import telegram_member
 
 
 async def test_status_counts_gaps_silence_and_late_reports(db: Database) -> None:
@@ -32,7 +33,7 @@ async def test_status_counts_gaps_silence_and_late_reports(db: Database) -> None
         busy = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "活跃科协")
         quiet = await create_organisation(session, jinjiang, OrgKind.ZONE, "安静科协")
         far = await create_organisation(session, qingyang, OrgKind.ENTERPRISE, "别区科协")
-        author = Member(telegram_id=1, first_name="王")
+        author = telegram_member(1, first_name="王")
         session.add(author)
         await session.flush()
 

@@ -13,8 +13,9 @@ from core.review_rules import ReviewState, check_reason, name_key, similar_names
 from core.years import ReportingYears
 from storage import reports, review
 from storage.db import Database
-from storage.models import Activity, AuditEntry, Evidence, Member
+from storage.models import Activity, AuditEntry, Evidence
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import telegram_member
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -73,8 +74,8 @@ async def _report(db: Database) -> tuple[int, int, int]:
         jinjiang = await district_by_name(session, "锦江区")
         assert jinjiang is not None
         org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "甲科协")
-        author = Member(telegram_id=1, first_name="王")
-        reviewer = Member(telegram_id=2, first_name="李审核")
+        author = telegram_member(1, first_name="王")
+        reviewer = telegram_member(2, first_name="李审核")
         session.add_all([author, reviewer])
         await session.flush()
         activity = Activity(

@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 
 from core import review_buttons as rv
-from core.enums import ActivityStatus, OrgKind
+from core.address import Address
+from core.enums import ActivityStatus, Channel, OrgKind
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.messenger import Album, Outgoing
@@ -18,8 +19,9 @@ from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
 from scheduler.rows import Timing
 from scheduler.sender import Sender
 from storage.db import Database
-from storage.models import Activity, Evidence, Member, OutboxMessage
+from storage.models import Activity, Evidence, OutboxMessage
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import telegram_member, tg
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 23, 30, tzinfo=TZ)  # quiet hours: asked for now, sent now
@@ -31,13 +33,13 @@ class Recorder:
     def __init__(self) -> None:
         self.sent: list[Outgoing | Album] = []
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         self.sent.append(message)
-        return len(self.sent)
+        return str(len(self.sent))
 
-    async def send_album(self, address: int, album: Album) -> int | None:
+    async def send_album(self, address: Address, album: Album) -> str | None:
         self.sent.append(album)
-        return len(self.sent)
+        return str(len(self.sent))
 
 
 async def page_of_three(db: Database) -> tuple[list[int], int]:
@@ -46,7 +48,7 @@ async def page_of_three(db: Database) -> tuple[list[int], int]:
         jinjiang = await district_by_name(session, "锦江区")
         assert jinjiang is not None
         org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "甲科协")
-        admin = Member(telegram_id=501, first_name="陈静")
+        admin = telegram_member(501, first_name="陈静")
         session.add(admin)
         await session.flush()
         ids = []
@@ -75,7 +77,7 @@ async def queue(db: Database, ids: list[int], admin: int) -> int:
             return 0
         return await queue_look(
             session, ids, page=1, seen="abc", key=prefix + str(looks + 1),
-            chat_id=501, member_id=admin, now=NOW,
+            to=tg(501), member_id=admin, now=NOW,
         )  # fmt: skip
 
 
@@ -102,7 +104,13 @@ async def test_the_albums_then_the_confirmation_naming_a_report_without_files(
 
     recorder = Recorder()
     timing = Timing(tz=TZ)  # quiet from 21:00: these are sent all the same
-    sender = Sender(db, recorder, clock=ManualClock(NOW), timing=timing, per_chat_interval=0.0)
+    sender = Sender(
+        db,
+        {Channel.TELEGRAM: recorder},
+        clock=ManualClock(NOW),
+        timing=timing,
+        per_chat_interval=0.0,
+    )
     assert (await sender.drain(wait_retries=3)).sent == 4
     albums, confirm = recorder.sent[:3], recorder.sent[3]
     assert all(isinstance(a, Album) for a in albums)

@@ -35,8 +35,9 @@ from scheduler.sender import Sender
 from storage import reports, review
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Activity, Member, Membership, OutboxMessage, Plan
+from storage.models import Activity, Membership, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
+from tests.accounts import telegram_member
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 16, 0, 0, tzinfo=TZ)
@@ -192,8 +193,8 @@ async def build_world(db: Database, settings: Settings) -> World:
             org.created_at = created.astimezone(UTC)
             world.orgs[short] = org.id
         for name, tg, lang, role, scope, opt_in, mute in PEOPLE:
-            member = Member(
-                telegram_id=tg,
+            member = telegram_member(
+                tg,
                 first_name=name,
                 language=lang,
                 city_delivery_opt_in=opt_in,
@@ -374,7 +375,9 @@ def install(url: str, settings: Settings, bot: RecordingBot) -> Installation:
     scheduler = Scheduler(db, settings)
     # Pacing is measured against the stand-in elsewhere; here the recording bot has no limits
     # and the simulated minute does not pass while the sender works.
-    sender = scheduler.sender(TelegramMessenger(bot), rate=10_000.0, per_chat_interval=0.0)
+    sender = scheduler.sender(
+        {Channel.TELEGRAM: TelegramMessenger(bot)}, rate=10_000.0, per_chat_interval=0.0
+    )
     return Installation(db, scheduler, sender)
 
 

@@ -33,8 +33,9 @@ from scheduler.rows import Timing
 from storage import reports, review
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Activity, Member, Membership, Organisation, OutboxMessage, Plan
+from storage.models import Activity, Membership, Organisation, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
+from tests.accounts import telegram_member
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2025, 9, 26, 0, 0, tzinfo=TZ)
@@ -139,7 +140,7 @@ async def build_world(db: Database, settings: Settings) -> World:
             org.created_at = created.astimezone(UTC)
             world.orgs[short] = org.id
         for name, tg, role, scope, digest in PEOPLE:
-            member = Member(telegram_id=tg, first_name=name, daily_digest=digest)
+            member = telegram_member(tg, first_name=name, daily_digest=digest)
             session.add(member)
             await session.flush()
             world.members[name] = member.id
@@ -245,7 +246,9 @@ async def simulate(tmp_path: Path) -> tuple[list[str], RecordingBot]:
         world = await build_world(main, settings)
         db = Database(url)
         scheduler = Scheduler(db, settings)
-        sender = scheduler.sender(TelegramMessenger(bot), rate=10_000.0, per_chat_interval=0.0)
+        sender = scheduler.sender(
+            {Channel.TELEGRAM: TelegramMessenger(bot)}, rate=10_000.0, per_chat_interval=0.0
+        )
         moment = START
         while moment < END:
             traveller.move_to(moment)

@@ -19,6 +19,7 @@ from telegram import InlineKeyboardMarkup, InputMediaPhoto
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TimedOut
 
 from channels.telegram.messenger import TelegramMessenger
+from core.address import Address
 from core.enums import Channel, OrgKind, Role
 from scheduler import outbox
 from scheduler.clock import ManualClock
@@ -42,6 +43,7 @@ from scheduler.sender import Sender
 from storage.db import Database
 from storage.models import Member, Membership, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name
+from tests.accounts import tg
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=TZ)
@@ -52,21 +54,21 @@ class FakeMessenger:
 
     def __init__(self, *outcomes: DeliveryError | Exception | None) -> None:
         self.outcomes = list(outcomes)
-        self.sent: list[tuple[int, Outgoing | Album]] = []
+        self.sent: list[tuple[Address, Outgoing | Album]] = []
         self.calls = 0
 
-    async def _answer(self, address: int, message: Outgoing | Album) -> int:
+    async def _answer(self, address: Address, message: Outgoing | Album) -> str:
         self.calls += 1
         outcome = self.outcomes.pop(0) if self.outcomes else None
         if outcome is not None:
             raise outcome
         self.sent.append((address, message))
-        return 1000 + len(self.sent)
+        return str(1000 + len(self.sent))
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         return await self._answer(address, message)
 
-    async def send_album(self, address: int, album: Album) -> int | None:
+    async def send_album(self, address: Address, album: Album) -> str | None:
         return await self._answer(address, album)
 
 
@@ -98,11 +100,11 @@ async def unreachable(db: Database, member_id: int) -> bool:
 
 
 def text_row(key: str, member_id: int, text: str = "提醒", chat_id: int = 501) -> OutRow:
-    return OutRow(key, chat_id, "test", {"text": text}, member_id)
+    return OutRow(key, tg(chat_id), "test", {"text": text}, member_id)
 
 
 def sender(db: Database, messenger: FakeMessenger, clock: ManualClock, **kwargs: Any) -> Sender:
-    return Sender(db, messenger, clock=clock, per_chat_interval=0.0, **kwargs)
+    return Sender(db, {Channel.TELEGRAM: messenger}, clock=clock, per_chat_interval=0.0, **kwargs)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -115,9 +117,9 @@ async def test_sent_records_the_channels_message_id(db: Database) -> None:
     messenger = FakeMessenger(None)
     stats = await sender(db, messenger, ManualClock(NOW)).drain()
     assert stats.sent == 1 and stats.api_messages == 1
-    assert messenger.sent == [(501, Outgoing("test", "你好"))]
+    assert messenger.sent == [(tg(501), Outgoing("test", "你好"))]
     sent = await row(db, "a")
-    assert sent.status == outbox.SENT and sent.telegram_message_id == 1001
+    assert sent.status == outbox.SENT and sent.message_ref == "1001"
 
 
 async def test_rate_limited_waits_without_counting_the_attempt(db: Database) -> None:
@@ -216,12 +218,12 @@ async def test_an_album_in_the_earlier_format_is_sent_as_stored(db: Database) ->
     member = await add_member(db)
     media = [{"file_id": "AgAD1", "sha256": "a" * 64, "file_name": None}, {"sha256": "b" * 64}]
     payload = {"media": media, "documents": False, "caption": "<b>KX26-0001</b>"}
-    await enqueue(db, OutRow("old#album1", 501, "report_submitted", payload, member))
+    await enqueue(db, OutRow("old#album1", tg(501), "report_submitted", payload, member))
     messenger = FakeMessenger(None)
     stats = await sender(db, messenger, ManualClock(NOW)).drain()
     assert stats.sent == 1 and stats.api_messages == 2
     ((address, album),) = messenger.sent
-    assert isinstance(album, Album) and address == 501
+    assert isinstance(album, Album) and address == tg(501)
     assert album.caption == "<b>KX26-0001</b>" and not album.documents
     assert [f.file_ids for f in album.files] == [{Channel.TELEGRAM: "AgAD1"}, {}]
     assert album.files[1].read is None  # no evidence store given: nothing to upload from
@@ -259,7 +261,7 @@ async def test_a_row_holds_the_kind_and_ids_and_is_rendered_in_todays_language(
     timing = Timing(tz=TZ)
     due = Due(Kind.PLAN_ASK, member, plan, "2026-11-19", NOW, NOW + timedelta(days=2))
     async with db.session() as session:
-        rows = await rows_for(session, due, Person(member, 601, "zh"), timing, NOW)
+        rows = await rows_for(session, due, Person(member, tg(601), "zh"), timing, NOW)
         await outbox.enqueue(session, rows, NOW)
     (stored,) = rows
     assert stored.payload == {
@@ -284,7 +286,7 @@ async def test_a_row_holds_the_kind_and_ids_and_is_rendered_in_todays_language(
     messenger = FakeMessenger(None)
     assert (await sender(db, messenger, ManualClock(NOW), timing=timing).drain()).sent == 1
     ((address, sent),) = messenger.sent
-    assert address == 601 and isinstance(sent, Outgoing)
+    assert address == tg(601) and isinstance(sent, Outgoing)
     assert "Did your planned activity" in sent.text and "光电技术交流会" in sent.text
     assert [b.label for row_ in sent.buttons for b in row_] == [
         "📝 Report this activity",
@@ -295,7 +297,7 @@ async def test_a_row_holds_the_kind_and_ids_and_is_rendered_in_todays_language(
 async def test_a_row_whose_subject_is_gone_is_skipped(db: Database) -> None:
     member, plan = await plan_world(db, "zh")
     payload = {"message": "plan_ask", "params": {"plan": plan + 100}}
-    await enqueue(db, OutRow("gone", 601, "plan_ask", payload, member))
+    await enqueue(db, OutRow("gone", tg(601), "plan_ask", payload, member))
     messenger = FakeMessenger()
     stats = await sender(db, messenger, ManualClock(NOW)).drain()
     assert stats.skipped == 1 and messenger.calls == 0
@@ -352,7 +354,7 @@ async def test_telegram_errors_map_to_the_protocols_outcomes(
 ) -> None:
     messenger = TelegramMessenger(RaisingBot(error))  # type: ignore[arg-type]
     with pytest.raises(outcome) as raised:
-        await messenger.send_message(5, Outgoing("test", "hi"))
+        await messenger.send_message(tg(5), Outgoing("test", "hi"))
     assert type(raised.value) is outcome  # "chat not found" is not reported as blocked
     if outcome is RateLimited:
         assert isinstance(raised.value, RateLimited) and raised.value.retry_after == 3
@@ -362,7 +364,7 @@ async def test_telegram_messenger_sends_html_buttons_and_files() -> None:
     bot = RaisingBot()
     messenger = TelegramMessenger(bot)  # type: ignore[arg-type]
     button = Button("继续填写", "sched:9:resume")
-    assert await messenger.send_message(5, Outgoing("t", "<b>草稿</b>", ((button,),))) == 77
+    assert await messenger.send_message(tg(5), Outgoing("t", "<b>草稿</b>", ((button,),))) == "77"
     method, args, kwargs = bot.calls[0]
     assert (method, args) == ("send_message", (5, "<b>草稿</b>"))
     assert kwargs["parse_mode"] == "HTML"
@@ -375,7 +377,7 @@ async def test_telegram_messenger_sends_html_buttons_and_files() -> None:
         Attachment("a" * 64, None, {Channel.TELEGRAM: "AgAD1"}),
         Attachment("b" * 64, None, {}, read=lambda: b"\xff\xd8jpeg"),
     )
-    assert await messenger.send_album(5, Album("album", files, "x" * 2000)) == 77
+    assert await messenger.send_album(tg(5), Album("album", files, "x" * 2000)) == "77"
     method, args, _ = bot.calls[1]
     assert method == "send_media_group"
     group = args[1]
@@ -383,4 +385,4 @@ async def test_telegram_messenger_sends_html_buttons_and_files() -> None:
     assert group[0].media == "AgAD1" and len(group[0].caption) == 1024
     assert group[1].caption is None
     with pytest.raises(PermanentFailure):  # neither a file id nor the bytes
-        await messenger.send_album(5, Album("album", (Attachment("c" * 64, None),)))
+        await messenger.send_album(tg(5), Album("album", (Attachment("c" * 64, None),)))

@@ -17,6 +17,7 @@ from scheduler.reachability import chat_status_changed, reachable_after
 from scheduler.rows import Kind, Timing
 from storage.db import Database
 from storage.models import Member, OutboxMessage
+from tests.accounts import telegram_member, tg
 from tests.standin import HtmlParseError, parse_html, utf16_len
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -82,14 +83,14 @@ async def _rows(db: Database) -> dict[str, str]:
 
 async def test_unblocking_requeues_only_missed_recent_deliveries(db: Database) -> None:
     async with db.session() as session:
-        member = Member(telegram_id=701, first_name="陈静", unreachable=True)
-        other = Member(telegram_id=702, first_name="刘洋")
+        member = telegram_member(701, first_name="陈静", unreachable=True)
+        other = telegram_member(702, first_name="刘洋")
         session.add_all([member, other])
         await session.flush()
         ids = (member.id, other.id)
 
     def row(key: str, kind: str, member_id: int) -> OutRow:
-        return OutRow(key, 700 + member_id, kind, {"text": key}, member_id)
+        return OutRow(key, tg(700 + member_id), kind, {"text": key}, member_id)
 
     old = NOW - TIMING.delivery_valid - timedelta(hours=1)
     async with db.session() as session:
@@ -121,7 +122,7 @@ async def test_unblocking_requeues_only_missed_recent_deliveries(db: Database) -
             found.status = status
 
     async with db.session() as session:
-        result = await chat_status_changed(session, 701, "member", NOW, TIMING)
+        result = await chat_status_changed(session, tg(701), "member", NOW, TIMING)
     assert result.reachable is True and result.requeued == 3
     after = await _rows(db)
     assert {k for k, v in after.items() if v == outbox.PENDING} == {"card", "card#album1", "edit"}
@@ -130,12 +131,12 @@ async def test_unblocking_requeues_only_missed_recent_deliveries(db: Database) -
     async with db.session() as session:
         assert (await session.get(Member, ids[0])).unreachable is False  # type: ignore[union-attr]
         # Told again: nothing more to do, nothing doubled.
-        again = await chat_status_changed(session, 701, "member", NOW, TIMING)
+        again = await chat_status_changed(session, tg(701), "member", NOW, TIMING)
     assert again.requeued == 0 and len(await _rows(db)) == len(final)
 
     async with db.session() as session:
-        blocked = await chat_status_changed(session, 701, "kicked", NOW, TIMING)
+        blocked = await chat_status_changed(session, tg(701), "kicked", NOW, TIMING)
         assert blocked.reachable is False
         assert (await session.get(Member, ids[0])).unreachable is True  # type: ignore[union-attr]
-        stranger = await chat_status_changed(session, 999, "member", NOW, TIMING)
+        stranger = await chat_status_changed(session, tg(999), "member", NOW, TIMING)
     assert stranger.member_id is None

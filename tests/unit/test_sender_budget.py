@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 import scheduler.sender as sender_module
+from core.address import Address
+from core.enums import Channel
 from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.messenger import Album, Outgoing
@@ -22,6 +24,7 @@ from scheduler.outbox import OutRow
 from scheduler.sender import Sender
 from storage.db import Database
 from storage.models import Member
+from tests.accounts import tg
 
 NOW = datetime(2026, 11, 20, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 BUDGET = 0.2  # seconds: the run's budget, well under the per-chat interval
@@ -31,15 +34,15 @@ class Recorder:
     """A messenger that sends everything and records the chats."""
 
     def __init__(self) -> None:
-        self.sent: list[int] = []
+        self.sent: list[Address] = []
 
-    async def send_message(self, address: int, message: Outgoing) -> int | None:
+    async def send_message(self, address: Address, message: Outgoing) -> str | None:
         self.sent.append(address)
-        return len(self.sent)
+        return str(len(self.sent))
 
-    async def send_album(self, address: int, album: Album) -> int | None:
+    async def send_album(self, address: Address, album: Album) -> str | None:
         self.sent.append(address)
-        return len(self.sent)
+        return str(len(self.sent))
 
 
 async def test_drain_never_sleeps_past_its_budget_for_a_waiting_chat(
@@ -49,7 +52,7 @@ async def test_drain_never_sleeps_past_its_budget_for_a_waiting_chat(
         member = Member(first_name="陈静")
         session.add(member)
         await session.flush()
-        rows = [OutRow(k, 501, "test", {"text": k}, member.id) for k in ("first", "second")]
+        rows = [OutRow(k, tg(501), "test", {"text": k}, member.id) for k in ("first", "second")]
         await outbox.enqueue(session, rows, NOW)
 
     # Every sleep the sender asks for, as asked (then slept for real).
@@ -62,16 +65,18 @@ async def test_drain_never_sleeps_past_its_budget_for_a_waiting_chat(
 
     monkeypatch.setattr(sender_module.asyncio, "sleep", sleep)
     messenger = Recorder()
-    the_sender = Sender(db, messenger, clock=ManualClock(NOW), rate=None, per_chat_interval=1.0)
+    the_sender = Sender(
+        db, {Channel.TELEGRAM: messenger}, clock=ManualClock(NOW), rate=None, per_chat_interval=1.0
+    )
     stats = await the_sender.drain(budget=BUDGET)
-    assert stats.sent == 1 and messenger.sent == [501]
+    assert stats.sent == 1 and messenger.sent == [tg(501)]
     # It waited for the chat's second only as long as its budget allowed.
     assert asked, "the run never waited for the chat"
     assert max(asked) <= BUDGET, f"slept {max(asked):.2f} s with a budget of {BUDGET} s"
     monkeypatch.setattr(sender_module.asyncio, "sleep", real_sleep)
     # The second message is sent by a later run, once the chat's second has passed.
     stats = await the_sender.drain(budget=2.0)
-    assert stats.sent == 1 and messenger.sent == [501, 501]
+    assert stats.sent == 1 and messenger.sent == [tg(501), tg(501)]
 
 
 async def test_a_run_beside_another_tolerates_the_waiting_chats_being_pruned(
@@ -84,10 +89,12 @@ async def test_a_run_beside_another_tolerates_the_waiting_chats_being_pruned(
         member = Member(first_name="陈静")
         session.add(member)
         await session.flush()
-        rows = [OutRow(k, 502, "test", {"text": k}, member.id) for k in ("first", "second")]
+        rows = [OutRow(k, tg(502), "test", {"text": k}, member.id) for k in ("first", "second")]
         await outbox.enqueue(session, rows, NOW)
 
-    the_sender = Sender(db, Recorder(), clock=ManualClock(NOW), rate=None, per_chat_interval=1.0)
+    the_sender = Sender(
+        db, {Channel.TELEGRAM: Recorder()}, clock=ManualClock(NOW), rate=None, per_chat_interval=1.0
+    )
     real_due_rows = outbox.due_rows
     calls = 0
 

@@ -19,8 +19,9 @@ from services import chase
 from storage.chase import CHASE_KIND
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Member, Membership, OutboxMessage, utcnow
+from storage.models import Membership, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name, seed_districts
+from tests.accounts import telegram_member
 from tests.harness import drop_postgres_database, postgres_database
 
 QUIET_DAYS = 30
@@ -67,7 +68,7 @@ async def _world(db: Database) -> World:
         assert jinjiang is not None and wuhou is not None
         org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "锦江光电科技科协")
         people = [
-            Member(telegram_id=8200 + n, first_name=name)
+            telegram_member(8200 + n, first_name=name)
             for n, name in enumerate(("王芳", "张伟", "陈静", "赵磊", "李娜"))
         ]
         session.add_all(people)

@@ -24,8 +24,9 @@ from scheduler.rows import Timing
 from services import report as change
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Activity, AuditEntry, Member, Membership, OutboxMessage, utcnow
+from storage.models import Activity, AuditEntry, Membership, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name, seed_districts
+from tests.accounts import telegram_member
 from tests.harness import drop_postgres_database, postgres_database
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -77,7 +78,7 @@ async def _world(db: Database) -> World:
         org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "锦江光电科技科协")
         other = await create_organisation(session, wuhou, OrgKind.ENTERPRISE, "武侯智造科协")
         people = [
-            Member(telegram_id=8300 + n, first_name=name)
+            telegram_member(8300 + n, first_name=name)
             for n, name in enumerate(("王芳", "赵磊", "陈静"))
         ]
         session.add_all(people)

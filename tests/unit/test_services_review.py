@@ -22,8 +22,9 @@ from scheduler.rows import Timing
 from services import review as decide
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import Activity, AuditEntry, Member, Membership, OutboxMessage, utcnow
+from storage.models import Activity, AuditEntry, Membership, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name, seed_districts
+from tests.accounts import telegram_member
 from tests.harness import drop_postgres_database, postgres_database
 
 TIMING = Timing(tz=ZoneInfo("Asia/Shanghai"))
@@ -69,7 +70,7 @@ async def _world(db: Database) -> World:
         assert jinjiang is not None and wuhou is not None
         org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "锦江光电科技科协")
         people = [
-            Member(telegram_id=8100 + n, first_name=name)
+            telegram_member(8100 + n, first_name=name)
             for n, name in enumerate(("王芳", "陈静", "刘洋", "赵磊"))
         ]
         session.add_all(people)

@@ -22,6 +22,7 @@ from storage.db import Database, DatabaseLost
 from storage.locks import lock_chat, lock_pair
 from storage.migrate import upgrade
 from storage.models import Member, utcnow
+from tests.accounts import tg
 
 
 def test_webhook_settings_defaults_and_refusals() -> None:
@@ -115,7 +116,7 @@ def test_parse_update_takes_only_objects_with_an_integer_update_id() -> None:
 async def _claim_twice(database: Database) -> list[int]:
     """Two transactions at once recording the same already-sent message (an album's
     acknowledgement, decided by two instances)."""
-    row = OutRow(key="album_ack:1:g:5", chat_id=1, kind="album_ack", payload={})
+    row = OutRow(key="album_ack:1:g:5", to=tg(1), kind="album_ack", payload={})
 
     async def claim() -> int:
         async with database.session() as session:
@@ -141,8 +142,8 @@ async def test_a_message_recorded_as_sent_is_claimed_once_on_postgres(pg: Databa
 
 async def test_locks_are_no_ops_on_sqlite(db: Database) -> None:
     async with db.session() as one, db.session() as two:
-        await lock_chat(one, 42)
-        await lock_chat(two, 42)  # would wait forever on PostgreSQL
+        await lock_chat(one, tg(42))
+        await lock_chat(two, tg(42))  # would wait forever on PostgreSQL
         await lock_pair(one, 1, 7)
 
 
@@ -170,7 +171,7 @@ async def test_a_chat_lock_makes_the_second_transaction_wait_for_the_first(
 
     async def first() -> None:
         async with pg.session() as session:
-            await lock_chat(session, 5001)
+            await lock_chat(session, tg(5001))
             order.append("first locked")
             first_holds.set()
             await release.wait()
@@ -179,13 +180,13 @@ async def test_a_chat_lock_makes_the_second_transaction_wait_for_the_first(
     async def second() -> None:
         await first_holds.wait()
         async with pg.session() as session:
-            await lock_chat(session, 5001)
+            await lock_chat(session, tg(5001))
             order.append("second locked")
 
     async def other_chat() -> None:
         await first_holds.wait()
         async with pg.session() as session:
-            await lock_chat(session, 5002)  # another chat never waits
+            await lock_chat(session, tg(5002))  # another chat never waits
             order.append("other chat locked")
         release.set()
 
@@ -245,7 +246,7 @@ async def test_a_claim_skips_a_row_another_sender_is_claiming_on_postgres(pg: Da
     await asyncio.to_thread(upgrade, pg.url)
     now = utcnow()
     async with pg.session() as session:
-        await outbox.enqueue(session, [OutRow("k1", 42, "test", {})], now)
+        await outbox.enqueue(session, [OutRow("k1", tg(42), "test", {})], now)
     async with pg.session() as session:
         (row,) = await outbox.due_rows(session, now, 10)
 
