@@ -68,7 +68,7 @@ async def queued_payloads(
     )
     if ids is not None:
         query = query.where(OutboxMessage.member_id.in_(list(ids)))
-    found = (await conn.execute(query)).tuples().all()
+    found = (await conn.execute(query)).all()
     # Rows without a member are left out by the query: the member id is never None.
     return cast(Sequence[tuple[int, dict[str, Any], datetime]], found)
 
@@ -80,7 +80,7 @@ async def last_submissions(conn: Conn) -> dict[int, datetime | None]:
         .where(Activity.status == ActivityStatus.SUBMITTED)
         .group_by(Activity.org_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 async def org_rows(conn: Conn) -> Sequence[Row[int, int, str, bool, datetime]]:
@@ -203,4 +203,4 @@ async def queued_keys(conn: Conn, kind: str, since: datetime) -> Sequence[tuple[
             OutboxMessage.kind == kind, OutboxMessage.created_at >= since
         )
     )
-    return rows.tuples().all()
+    return rows.all()
