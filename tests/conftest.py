@@ -94,9 +94,10 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
 
 
 @pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated SQLite database with the districts seeded, for service-level tests."""
-    url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
+async def db(tmp_path: Path, backend: str | None) -> AsyncIterator[Database]:
+    """A migrated database with the districts seeded, for service-level tests: SQLite, or
+    PostgreSQL where a test parametrizes ``backend`` with ``postgres``."""
+    url = backend or f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
     await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
     database = Database(url)
     async with database.session() as session:

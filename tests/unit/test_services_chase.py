@@ -1,14 +1,11 @@
-"""The chase's use cases (services/chase.py) on a real database, SQLite and PostgreSQL: an
+"""The chase's use cases (services/chase.py) on a real db, SQLite and PostgreSQL: an
 association or district outside the actor's scope is refused with one catalog key and nothing
 queued, and an association is nudged at most once in 24 hours, by 提醒 or by 全部提醒."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -18,35 +15,14 @@ from core.policy import Actor, Grant
 from services import chase
 from storage.chase import CHASE_KIND
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Membership, OutboxMessage, utcnow
-from storage.registry import create_organisation, district_by_name, seed_districts
+from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
-from tests.harness import drop_postgres_database, postgres_database
 
 QUIET_DAYS = 30
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, district-seeded database: SQLite, or a fresh PostgreSQL one (skipped when
-    KEXIE_TEST_POSTGRES_URL is unset)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    else:
-        made = await postgres_database()
-        if made is None:
-            pytest.skip("PostgreSQL not available (KEXIE_TEST_POSTGRES_URL unset)")
-        url, name = made
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    db = Database(url)
-    async with db.session() as session:
-        await seed_districts(session)
-    yield db
-    await db.dispose()
-    if name is not None:
-        await drop_postgres_database(name)
+# Each test runs on SQLite and on PostgreSQL (the conftest's db on its backend).
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 
 @dataclass(frozen=True)
@@ -101,10 +77,10 @@ async def _nudges(db: Database) -> int:
         return int(await session.scalar(query.where(OutboxMessage.kind == CHASE_KIND)) or 0)
 
 
-async def test_an_association_outside_the_scope_is_refused(database: Database) -> None:
-    w = await _world(database)
+async def test_an_association_outside_the_scope_is_refused(db: Database) -> None:
+    w = await _world(db)
     now = utcnow()
-    async with database.session() as session:
+    async with db.session() as session:
         other = await chase.nudge(session, w.zhao, w.org, now=now)
         # Chasing is the district's job: the association's own admin may not nudge it.
         own = await chase.nudge(session, w.org_admin, w.org, now=now)
@@ -120,16 +96,16 @@ async def test_an_association_outside_the_scope_is_refused(database: Database) -
         assert refused.org is None and refused.queued == 0
     assert everyone.refused and everyone.key == chase.DENIED
     assert asked is None
-    assert await _nudges(database) == 0
+    assert await _nudges(db) == 0
 
 
-async def test_one_nudge_a_day_from_any_front(database: Database) -> None:
-    w = await _world(database)
+async def test_one_nudge_a_day_from_any_front(db: Database) -> None:
+    w = await _world(db)
     now = utcnow()
-    async with database.session() as session:
+    async with db.session() as session:
         first = await chase.nudge(session, w.chen, w.org, now=now)
     assert (first.outcome, first.key, first.queued) == (chase.Outcome.SENT, "chase_sent", 3)
-    async with database.session() as session:
+    async with db.session() as session:
         again = await chase.nudge(session, w.chen, w.org, now=now + timedelta(hours=23))
         # 全部提醒 skips it too: it was nudged within the day.
         everyone = await chase.nudge_all(
@@ -143,8 +119,8 @@ async def test_one_nudge_a_day_from_any_front(database: Database) -> None:
     assert (again.outcome, again.key, again.queued) == (chase.Outcome.TOO_SOON, "chase_too_soon", 0)
     assert again.previous is not None and abs(again.previous - now) < timedelta(seconds=5)
     assert (everyone.orgs, everyone.people) == (0, 0)
-    assert await _nudges(database) == 3
-    async with database.session() as session:
+    assert await _nudges(db) == 3
+    async with db.session() as session:
         later = await chase.nudge_all(
             session,
             w.chen,
@@ -154,4 +130,4 @@ async def test_one_nudge_a_day_from_any_front(database: Database) -> None:
             quiet_days=QUIET_DAYS,
         )
     assert (later.orgs, later.people) == (1, 3)
-    assert await _nudges(database) == 6
+    assert await _nudges(db) == 6

@@ -1,15 +1,12 @@
-"""A report's submit and withdrawal as use cases (services/report.py) on a real database, SQLite
+"""A report's submit and withdrawal as use cases (services/report.py) on a real db, SQLite
 and PostgreSQL: a refusal (outside the actor's scope, a closed year, a second press) is a result
 with a catalog key and changes nothing; a withdrawal writes its audit entry and queues the
 district's notice in the same transaction."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,11 +20,9 @@ from core.years import ReportingYears
 from scheduler.rows import Timing
 from services import report as change
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Activity, AuditEntry, Membership, OutboxMessage, utcnow
-from storage.registry import create_organisation, district_by_name, seed_districts
+from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
-from tests.harness import drop_postgres_database, postgres_database
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)
@@ -35,27 +30,8 @@ YEARS = ReportingYears()
 TODAY = date(2026, 6, 9)  # the day after the activity: its year is open
 CLOSED = date(2028, 6, 1)  # its year's deadline long past
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, district-seeded database: SQLite, or a fresh PostgreSQL one (skipped when
-    KEXIE_TEST_POSTGRES_URL is unset)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    else:
-        made = await postgres_database()
-        if made is None:
-            pytest.skip("PostgreSQL not available (KEXIE_TEST_POSTGRES_URL unset)")
-        url, name = made
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    db = Database(url)
-    async with db.session() as session:
-        await seed_districts(session)
-    yield db
-    await db.dispose()
-    if name is not None:
-        await drop_postgres_database(name)
+# Each test runs on SQLite and on PostgreSQL (the conftest's db on its backend).
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 
 @dataclass(frozen=True)
@@ -123,9 +99,9 @@ async def _status(db: Database, report_id: int) -> str:
         return row.status
 
 
-async def test_outside_the_scope_nothing_changes(database: Database) -> None:
-    w = await _world(database)
-    async with database.session() as session:
+async def test_outside_the_scope_nothing_changes(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
         withdrawn = await change.withdraw(
             session, w.stranger, w.report, today=TODAY, years=YEARS, timing=TIMING
         )
@@ -146,15 +122,15 @@ async def test_outside_the_scope_nothing_changes(database: Database) -> None:
         "not_found_or_denied",
     )
     assert (missing.outcome, missing.key) == (change.Outcome.REFUSED, "not_found_or_denied")
-    assert await _status(database, w.report) == ActivityStatus.SUBMITTED
-    assert await _status(database, w.draft) == ActivityStatus.DRAFT
-    assert await _count(database, AuditEntry) == 0
-    assert await _count(database, OutboxMessage) == 0
+    assert await _status(db, w.report) == ActivityStatus.SUBMITTED
+    assert await _status(db, w.draft) == ActivityStatus.DRAFT
+    assert await _count(db, AuditEntry) == 0
+    assert await _count(db, OutboxMessage) == 0
 
 
-async def test_a_closed_year_and_a_second_press_are_refused(database: Database) -> None:
-    w = await _world(database)
-    async with database.session() as session:
+async def test_a_closed_year_and_a_second_press_are_refused(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
         late = await change.withdraw(
             session, w.author, w.report, today=CLOSED, years=YEARS, timing=TIMING
         )
@@ -164,41 +140,41 @@ async def test_a_closed_year_and_a_second_press_are_refused(database: Database) 
     assert (late.outcome, late.key) == (change.Outcome.LOCKED, "amend_locked")
     assert (incomplete.outcome, incomplete.key) == (change.Outcome.INCOMPLETE, "incomplete")
     assert incomplete.step == Step.CONTENT
-    assert await _status(database, w.report) == ActivityStatus.SUBMITTED
-    async with database.session() as session:
+    assert await _status(db, w.report) == ActivityStatus.SUBMITTED
+    async with db.session() as session:
         first = await change.withdraw(
             session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
         )
-    async with database.session() as session:
+    async with db.session() as session:
         second = await change.withdraw(
             session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
         )
     assert first.done and (second.outcome, second.key) == (change.Outcome.EXPIRED, "button_expired")
-    assert await _count(database, AuditEntry, AuditEntry.action == "withdraw") == 1
+    assert await _count(db, AuditEntry, AuditEntry.action == "withdraw") == 1
 
 
 async def test_a_withdrawal_is_audited_and_announced_in_one_transaction(
-    database: Database,
+    db: Database,
 ) -> None:
-    w = await _world(database)
+    w = await _world(db)
     withdrawn = OutboxMessage.kind == "report_withdrawn"
     with pytest.raises(RuntimeError):
-        async with database.session() as session:
+        async with db.session() as session:
             done = await change.withdraw(
                 session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
             )
             assert done.done and done.queued == 1  # 陈静's notice
             raise RuntimeError("the front fails before its commit")
-    assert await _status(database, w.report) == ActivityStatus.SUBMITTED
-    assert await _count(database, AuditEntry) == 0
-    assert await _count(database, OutboxMessage, withdrawn) == 0
-    async with database.session() as session:
+    assert await _status(db, w.report) == ActivityStatus.SUBMITTED
+    assert await _count(db, AuditEntry) == 0
+    assert await _count(db, OutboxMessage, withdrawn) == 0
+    async with db.session() as session:
         done = await change.withdraw(
             session, w.author, w.report, today=TODAY, years=YEARS, timing=TIMING
         )
     assert done.done and done.queued == 1
-    assert await _status(database, w.report) == ActivityStatus.WITHDRAWN
-    assert await _count(database, AuditEntry, AuditEntry.action == "withdraw") == 1
-    async with database.session() as session:
+    assert await _status(db, w.report) == ActivityStatus.WITHDRAWN
+    assert await _count(db, AuditEntry, AuditEntry.action == "withdraw") == 1
+    async with db.session() as session:
         row = await session.scalar(select(OutboxMessage).where(withdrawn))
         assert row is not None and row.member_id == w.chen.member_id

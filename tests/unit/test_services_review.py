@@ -1,15 +1,12 @@
-"""The review's use cases (services/review.py) on a real database, SQLite and PostgreSQL: a
+"""The review's use cases (services/review.py) on a real db, SQLite and PostgreSQL: a
 refusal is a result with a catalog key, a report decided first answers who decided it and when,
 and the decision, its audit entry and the outbox rows of its notice commit or roll back
 together."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,35 +18,14 @@ from core.review_rules import ReviewState
 from scheduler.rows import Timing
 from services import review as decide
 from storage.db import Database
-from storage.migrate import upgrade
 from storage.models import Activity, AuditEntry, Membership, OutboxMessage, utcnow
-from storage.registry import create_organisation, district_by_name, seed_districts
+from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
-from tests.harness import drop_postgres_database, postgres_database
 
 TIMING = Timing(tz=ZoneInfo("Asia/Shanghai"))
 
-
-@pytest.fixture(params=["sqlite", "postgres"])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated, district-seeded database: SQLite, or a fresh PostgreSQL one (skipped when
-    KEXIE_TEST_POSTGRES_URL is unset)."""
-    name = None
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'kexie.db'}"
-    else:
-        made = await postgres_database()
-        if made is None:
-            pytest.skip("PostgreSQL not available (KEXIE_TEST_POSTGRES_URL unset)")
-        url, name = made
-    await asyncio.to_thread(upgrade, url)  # Alembic runs its own event loop
-    db = Database(url)
-    async with db.session() as session:
-        await seed_districts(session)
-    yield db
-    await db.dispose()
-    if name is not None:
-        await drop_postgres_database(name)
+# Each test runs on SQLite and on PostgreSQL (the conftest's db on its backend).
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 
 
 @dataclass(frozen=True)
@@ -105,9 +81,9 @@ async def _count(db: Database, model: type, *where: object) -> int:
         return int(await session.scalar(select(func.count()).select_from(model).where(*where)))
 
 
-async def test_a_reviewer_of_another_district_is_refused(database: Database) -> None:
-    w = await _world(database)
-    async with database.session() as session:
+async def test_a_reviewer_of_another_district_is_refused(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
         approved = await decide.approve(session, w.zhao, w.report)
         returned = await decide.return_report(
             session, w.zhao, w.report, "参与人数与签到表不符", timing=TIMING
@@ -118,10 +94,10 @@ async def test_a_reviewer_of_another_district_is_refused(database: Database) -> 
     for refused in (approved, returned, missing, own):
         assert (refused.outcome, refused.key) == (decide.Outcome.REFUSED, "not_found_or_denied")
         assert refused.activity is None and not refused.done
-    row = await _get(database, w.report)
+    row = await _get(db, w.report)
     assert (row.review_state, row.reviewed_by) == (ReviewState.PENDING, None)
-    assert await _count(database, AuditEntry, AuditEntry.activity_id == w.report) == 0
-    assert await _count(database, OutboxMessage) == 0
+    assert await _count(db, AuditEntry, AuditEntry.activity_id == w.report) == 0
+    assert await _count(db, OutboxMessage) == 0
 
 
 async def _get(db: Database, report_id: int) -> Activity:
@@ -131,16 +107,16 @@ async def _get(db: Database, report_id: int) -> Activity:
         return row
 
 
-async def test_a_report_decided_first_names_who_decided_it_and_when(database: Database) -> None:
-    w = await _world(database)
-    async with database.session() as session:
+async def test_a_report_decided_first_names_who_decided_it_and_when(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
         first = await decide.approve(session, w.chen, w.report)
     assert first.done and (first.state, first.by) == (ReviewState.APPROVED, "陈静")
-    async with database.session() as session:
+    async with db.session() as session:
         late = await decide.return_report(
             session, w.liu, w.report, "照片不清楚，请补充", timing=TIMING
         )
-    row = await _get(database, w.report)
+    row = await _get(db, w.report)
     assert late.outcome == decide.Outcome.ALREADY and not late.done
     assert (late.key, late.by, late.at) == ("review_already", "陈静", row.reviewed_at)
     assert (late.state, late.standing) == (ReviewState.APPROVED, "review_state_approved")
@@ -150,22 +126,22 @@ async def test_a_report_decided_first_names_who_decided_it_and_when(database: Da
         None,
     )
     decisions = await _count(
-        database, AuditEntry, AuditEntry.action.in_(("approve", "return"))
+        db, AuditEntry, AuditEntry.action.in_(("approve", "return"))
     )  # one decision
     assert decisions == 1
-    assert await _count(database, OutboxMessage, OutboxMessage.kind == "report_returned") == 0
+    assert await _count(db, OutboxMessage, OutboxMessage.kind == "report_returned") == 0
 
 
-async def test_a_withdrawn_report_is_not_said_to_be_decided_by_anyone(database: Database) -> None:
-    w = await _world(database)
-    async with database.session() as session:
+async def test_a_withdrawn_report_is_not_said_to_be_decided_by_anyone(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
         assert (
             await decide.return_report(session, w.chen, w.report, "人数有误", timing=TIMING)
         ).done
         activity = await session.get(Activity, w.report)
         assert activity is not None
         activity.status = ActivityStatus.WITHDRAWN
-    async with database.session() as session:
+    async with db.session() as session:
         late = await decide.approve(session, w.liu, w.report)
     # Its last reviewer returned it; it was withdrawn since: "已撤回", nobody named.
     assert (late.outcome, late.key) == (decide.Outcome.ALREADY, "review_already_state")
@@ -173,16 +149,16 @@ async def test_a_withdrawn_report_is_not_said_to_be_decided_by_anyone(database: 
 
 
 async def test_the_return_its_audit_and_its_notice_commit_or_roll_back_together(
-    database: Database,
+    db: Database,
 ) -> None:
-    w = await _world(database)
+    w = await _world(db)
     returned_rows = (OutboxMessage.kind == "report_returned",)
 
     class Crash(Exception):
         pass
 
     with pytest.raises(Crash):
-        async with database.session() as session:
+        async with db.session() as session:
             result = await decide.return_report(
                 session, w.chen, w.report, "参与人数与签到表不符", timing=TIMING
             )
@@ -197,30 +173,30 @@ async def test_the_return_its_audit_and_its_notice_commit_or_roll_back_together(
             queued = await session.scalar(select(OutboxMessage).where(*returned_rows))
             assert queued is not None and queued.member_id == w.author.member_id
             raise Crash  # the front fails after the use case: nothing of it may remain
-    row = await _get(database, w.report)
+    row = await _get(db, w.report)
     assert (row.review_state, row.reviewed_by) == (ReviewState.PENDING, None)
-    assert await _count(database, AuditEntry, AuditEntry.activity_id == w.report) == 0
-    assert await _count(database, OutboxMessage, *returned_rows) == 0
+    assert await _count(db, AuditEntry, AuditEntry.activity_id == w.report) == 0
+    assert await _count(db, OutboxMessage, *returned_rows) == 0
 
-    async with database.session() as session:
+    async with db.session() as session:
         again = await decide.return_report(
             session, w.chen, w.report, "参与人数与签到表不符", timing=TIMING
         )
     assert again.done and again.queued == 1
-    assert (await _get(database, w.report)).review_state == ReviewState.RETURNED
-    assert await _count(database, AuditEntry, AuditEntry.action == "return") == 1
-    assert await _count(database, OutboxMessage, *returned_rows) == 1
+    assert (await _get(db, w.report)).review_state == ReviewState.RETURNED
+    assert await _count(db, AuditEntry, AuditEntry.action == "return") == 1
+    assert await _count(db, OutboxMessage, *returned_rows) == 1
 
 
 async def test_resubmit_needs_a_correction_and_announces_it_to_the_district(
-    database: Database,
+    db: Database,
 ) -> None:
-    w = await _world(database)
-    async with database.session() as session:
+    w = await _world(db)
+    async with db.session() as session:
         assert (
             await decide.return_report(session, w.chen, w.report, "人数有误", timing=TIMING)
         ).done
-    async with database.session() as session:
+    async with db.session() as session:
         unchanged = await decide.resubmit(session, w.author, w.report, timing=TIMING)
         foreign = await decide.resubmit(session, w.zhao, w.report, timing=TIMING)
     assert (unchanged.outcome, unchanged.key) == (
@@ -228,19 +204,19 @@ async def test_resubmit_needs_a_correction_and_announces_it_to_the_district(
         "review_resubmit_needs_change",
     )
     assert (foreign.outcome, foreign.key) == (decide.Outcome.REFUSED, "not_found_or_denied")
-    async with database.session() as session:
+    async with db.session() as session:
         session.add(
             AuditEntry(
                 activity_id=w.report, member_id=w.author.member_id, action="edit",
                 field="headcount", old_value="40", new_value="45", at=utcnow(),
             )
         )  # fmt: skip
-    async with database.session() as session:
+    async with db.session() as session:
         done = await decide.resubmit(session, w.author, w.report, timing=TIMING)
         twice = await decide.resubmit(session, w.author, w.report, timing=TIMING)
     assert done.done and done.state == ReviewState.PENDING
     assert done.queued == 2  # the correction's card to 陈静 and 刘洋
     assert (twice.outcome, twice.key) == (decide.Outcome.NOT_RETURNED, "review_not_returned")
-    corrected = await _count(database, OutboxMessage, OutboxMessage.kind == "report_corrected")
+    corrected = await _count(db, OutboxMessage, OutboxMessage.kind == "report_corrected")
     assert corrected == 2
-    assert await _count(database, AuditEntry, AuditEntry.action == "correct") == 1
+    assert await _count(db, AuditEntry, AuditEntry.action == "correct") == 1
