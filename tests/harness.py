@@ -22,7 +22,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,19 +41,6 @@ from storage.registry import create_organisation, district_by_name, seed_distric
 from tests.standin import FakeUser, StandIn
 
 CLOCK_SHIM = Path(__file__).parent / "clock"
-
-
-# The year's edges, for the date-sensitive journeys (``@pytest.mark.parametrize("today",
-# EDGE_DAYS)``; the clock fixture in tests/conftest.py runs the test on that day): New Year's day,
-# a working day in June, the annual deadline, the day after it, mid-December, New Year's Eve.
-EDGE_DAYS = [
-    date(2027, 1, 1),
-    date(2026, 6, 17),
-    date(2026, 11, 30),
-    date(2026, 12, 1),
-    date(2026, 12, 15),
-    date(2026, 12, 31),
-]
 
 
 def clock_env() -> dict[str, str]:

@@ -12,7 +12,8 @@ from sqlalchemy import func, select
 from core.enums import ActivityStatus
 from core.rules import format_date
 from storage.models import Activity, AuditEntry, ChatState, Evidence, Member, utcnow
-from tests.harness import EDGE_DAYS, Kexie
+from tests.days import EDGE_DAYS
+from tests.harness import Kexie
 from tests.journeys import (
     answer_until_evidence,
     complete_and_open_card,

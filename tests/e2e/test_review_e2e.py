@@ -20,7 +20,8 @@ from sqlalchemy import select
 
 from core.review_rules import ReviewState
 from storage.models import Activity, AuditEntry
-from tests.harness import EDGE_DAYS, Kexie
+from tests.days import EDGE_DAYS
+from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album, toast
 from tests.steps import step_label
 

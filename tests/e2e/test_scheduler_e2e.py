@@ -21,7 +21,8 @@ from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
 from storage.models import Activity, Member, OutboxMessage, Plan
 from tests.accounts import at_telegram
-from tests.harness import EDGE_DAYS, Kexie
+from tests.days import EDGE_DAYS
+from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import BotMessage
 from tests.steps import step_label

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -20,6 +21,7 @@ from storage.db import Database
 from storage.members import create_invite
 from storage.models import Activity
 from storage.registry import create_organisation, district_by_name
+from tests.days import EDGE_DAYS
 from tests.memory_channel import MemoryChannel, MemoryUser, make_jpeg
 from tests.steps import Press, default_answer, step_label
 
@@ -178,26 +180,34 @@ async def test_a_nudge(db: Database, settings: Settings) -> None:
     assert (await channel.deliver()).sent == 0
 
 
-async def test_an_export(db: Database, settings: Settings) -> None:
+@pytest.mark.parametrize("today", [None, *EDGE_DAYS], ids=str)
+async def test_an_export(
+    db: Database, settings: Settings, clock: datetime, today: date | None
+) -> None:
+    """/export of the year the report (dated yesterday) counts toward, on the suite's day and on
+    the year's edges (the day after the deadline opens the next year)."""
+    del today  # the clock fixture reads it
     channel = MemoryChannel(db, settings)
     reporter = await join(channel, REPORTER, "王芳", Role.REPORTER, org="蓉城科技科协")
     admin = await join(channel, ADMIN, "陈静", Role.DISTRICT_ADMIN)
     await report(reporter)
+    year = settings.years.year_of(clock.date() - timedelta(days=1))
+    expected = f"附件1-3_{year}年锦江区.xlsx"
 
     await admin.send_text("/export")
     assert "请选择要导出的附件" in admin.last().plain
     await admin.press("附件1-3")
     assert "请选择年度" in admin.last().plain
-    await admin.press("（本年度）")  # one district: no district question
+    await admin.press(f"{year}年")  # one district: no district question
     await channel.settle()  # the export runs as a background task
     # The annex and the evidence beside it, announced on the pressed question's message.
     sheet, bundle = admin.files()
-    assert sheet.file_name == "附件1-3_2026年锦江区.xlsx", sheet.file_name
+    assert sheet.file_name == expected, sheet.file_name
     assert bundle.file_name is not None and bundle.file_name.endswith("_附件及佐证材料.zip")
     details = load_workbook(io.BytesIO(sheet.data or b""))["明细"]
     headers = [c.value for c in details[2]]
     assert details.cell(3, headers.index("服务（活动）名称") + 1).value == "科技政策解读会"
-    assert "附件1-3_2026年锦江区.xlsx" in admin.find("已导出").plain
+    assert expected in admin.find("已导出").plain
 
 
 def test_a_walk_imports_no_telegram() -> None:
