@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 
 from core.report_steps import BY_FIELD, NUMBER, QUESTIONS, TOTAL
 from tests.standin import BotMessage, FakeUser
@@ -70,6 +71,25 @@ def fields_between(after: str, field: str) -> list[str]:
     start, stop = order.index(after), order.index(field)
     assert start < stop, f"{field!r} is not asked after {after!r}"
     return order[start + 1 : stop]
+
+
+def stored_answers(today: date, **given: object) -> list[tuple[str, object]]:
+    """Every answered question's stored value, in the table's order, for a test that builds a
+    finished report through storage: ``given`` values as they are, the others parsed by the
+    table's own parser from :func:`default_answer` (so a question added to the table is filled
+    too). The evidence question is answered with files, not here."""
+    values: list[tuple[str, object]] = []
+    for q in QUESTIONS:
+        if q.parse is None:
+            continue
+        if q.field in given:
+            values.append((q.field, given[q.field]))
+            continue
+        answer = default_answer(q.field)
+        value, error = q.parse(answer.label if isinstance(answer, Press) else answer, today)
+        assert error is None, f"the default answer to {q.field!r} is refused: {error}"
+        values.append((q.field, value))
+    return values
 
 
 async def give(user: FakeUser, answer: Answer) -> None:

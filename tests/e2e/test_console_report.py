@@ -27,6 +27,7 @@ from tests.console import console_client, sign_in
 from tests.harness import Kexie
 from tests.journeys import local_today, run_scheduler_at, submit_report_with_album
 from tests.standin import FakeUser, make_jpeg
+from tests.steps import stored_answers
 
 
 async def member_id(kexie: Kexie, user_id: int) -> int:
@@ -53,13 +54,13 @@ async def stored_report(
     async with kexie.session() as session:
         activity = await reports.start_draft(session, author_id, org_id)
         when = utcnow().astimezone(tz).date() - timedelta(days=1)
-        for field, value in (
-            ("activity_date", when),
-            ("name", name),
-            ("content", "面向园区企业的技术交流。"),
-            ("role", "主办"),
-            ("headcount", 40),
-            ("outcome", "8家企业提出合作需求。"),
+        for field, value in stored_answers(
+            when,
+            activity_date=when,
+            name=name,
+            content="面向园区企业的技术交流。",
+            headcount=40,
+            outcome="8家企业提出合作需求。",
         ):
             reports.set_field(session, activity, field, value, author_id, tz)
         for data, kind, file_name, mime in files:
