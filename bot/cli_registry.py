@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from openpyxl import Workbook, load_workbook
-from sqlalchemy import func, select
 
 from core.enums import OrgKind
 from core.settings import Settings
@@ -22,8 +21,8 @@ from exports.annex11 import ANNEX_11, RegistryForm, registry_form_head
 from exports.annex12 import ANNEX_12
 from storage.db import Database
 from storage.migrate import upgrade
-from storage.models import District, Organisation, utcnow
-from storage.registry import find_district
+from storage.models import utcnow
+from storage.registry import active_org_counts, all_districts, find_district, org_listing
 
 KIND_LABELS = {OrgKind.ENTERPRISE.value: "企业科协", OrgKind.ZONE.value: "功能区科协"}
 PER_PAGE = 50
@@ -53,15 +52,8 @@ def cmd_districts_list(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.db_url)
         try:
             async with db.session() as session:
-                districts = (
-                    await session.scalars(select(District).order_by(District.sort_order))
-                ).all()
-                counted = await session.execute(
-                    select(Organisation.district_id, Organisation.kind, func.count())
-                    .where(Organisation.active.is_(True))
-                    .group_by(Organisation.district_id, Organisation.kind)
-                )
-                counts = {(d, k): n for d, k, n in counted.all()}
+                districts = await all_districts(session)
+                counts = await active_org_counts(session)
         finally:
             await db.dispose()
         if not districts:
@@ -89,29 +81,20 @@ def cmd_org_list(args: argparse.Namespace, settings: Settings) -> int:
         db = Database(settings.db_url)
         try:
             async with db.session() as session:
-                query = select(Organisation, District.name).join(
-                    District, District.id == Organisation.district_id
-                )
-                query = query.where(Organisation.active.is_(True))
+                district_id = None
                 if args.district:
                     district, match = await find_district(session, args.district)
                     if district is None:
                         return _fail(match.problem() or "")
-                    query = query.where(Organisation.district_id == district.id)
-                if args.kind:
-                    query = query.where(Organisation.kind == args.kind)
-                if args.name:
-                    query = query.where(Organisation.name.contains(args.name.strip()))
-                total = int(
-                    await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+                    district_id = district.id
+                total, rows = await org_listing(
+                    session,
+                    district_id=district_id,
+                    kind=args.kind,
+                    name=args.name.strip() if args.name else None,
+                    offset=(args.page - 1) * PER_PAGE,
+                    limit=PER_PAGE,
                 )
-                rows = (
-                    await session.execute(
-                        query.order_by(District.sort_order, Organisation.id)
-                        .offset((args.page - 1) * PER_PAGE)
-                        .limit(PER_PAGE)
-                    )
-                ).all()
         finally:
             await db.dispose()
         if not total:

@@ -13,12 +13,11 @@ from datetime import datetime
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.http import AiohttpRequest
-from core.enums import ActivityStatus
-from storage.models import Activity, ExportJob, OutboxMessage, utcnow
+from storage.db import AsyncSession
+from storage.metrics import installation_figures
+from storage.models import utcnow
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -107,32 +106,16 @@ def update_type(raw: object) -> str:
 async def refresh_from_database(session: AsyncSession, now: datetime | None = None) -> None:
     """Set the installation-wide gauges from the database (called at each scrape)."""
     now = now or utcnow()
-    counts = dict(
-        (
-            await session.execute(
-                select(OutboxMessage.status, func.count()).group_by(OutboxMessage.status)
-            )
-        ).all()
-    )
+    figures = await installation_figures(session, now)
+    counts = figures.outbox
     for state in set(_STATES) | set(counts):
         OUTBOX_ROWS.labels(state).set(counts.get(state, 0))
-    oldest = await session.scalar(
-        select(func.min(OutboxMessage.next_attempt_at)).where(
-            OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now
-        )
-    )
+    oldest = figures.oldest_due
     if oldest is not None and oldest.tzinfo is None and now.tzinfo is not None:
         oldest = oldest.replace(tzinfo=now.tzinfo)
     OUTBOX_OLDEST_PENDING.set(max((now - oldest).total_seconds(), 0.0) if oldest else 0.0)
-    submitted = await session.scalar(
-        select(func.count())
-        .select_from(Activity)
-        .where(Activity.status == ActivityStatus.SUBMITTED)
-    )
-    REPORTS_SUBMITTED.set(submitted or 0)
-    for status, count in (
-        await session.execute(select(ExportJob.status, func.count()).group_by(ExportJob.status))
-    ).all():
+    REPORTS_SUBMITTED.set(figures.submitted)
+    for status, count in figures.exports.items():
         EXPORTS_RUN.labels(status).set(count)
 
 

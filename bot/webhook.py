@@ -49,8 +49,6 @@ from typing import Any
 
 import uvicorn
 from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -64,7 +62,7 @@ from bot.polling import ALLOWED_UPDATES, STOP_GRACE, read_update
 from bot.startup import BotApiReach, bind, until_connected
 from channels.telegram.tasks import interrupt_all
 from core.settings import Settings, parse_listen
-from storage.db import Database, DatabaseLost
+from storage.db import TRANSIENT_DB_ERRORS, Database
 from web.body_limit import BodyLimit
 
 log = logging.getLogger(__name__)
@@ -220,8 +218,7 @@ class Webhook:
         body: dict[str, str] = {}
         try:
             async with asyncio.timeout(DB_PROBE_TIMEOUT):
-                async with self.db.engine.connect() as conn:
-                    await conn.execute(text("SELECT 1"))
+                await self.db.ping()
             body["database"] = "ok"
         except Exception as exc:
             body["database"] = f"unavailable ({type(exc).__name__})"
@@ -247,11 +244,7 @@ class Webhook:
 # Failures a redelivery may get past: the database unreachable or gone, a dropped connection,
 # a timeout. Anything else is a bug or a refusal that would fail again.
 _TRANSIENT: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.TimeoutError,
-    sa_exc.DisconnectionError,
-    DatabaseLost,
+    *TRANSIENT_DB_ERRORS,
     ConnectionError,
     TimeoutError,
 )

@@ -16,8 +16,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.address import Address
 from core.callbacks import Codec
 from core.policy import Actor
@@ -43,7 +41,7 @@ from handlers.port import (
     html_to_plain,
     normal_rows,
 )
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.evidence import EvidenceStorage, open_evidence_store
 from storage.models import Member, utcnow
 

@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from sqlalchemy import select
-
 from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus
 from core.policy import Action, Target, allowed
@@ -37,6 +35,7 @@ from handlers.common import Turn
 from storage import chat_state, reports
 from storage.members import reporting_orgs
 from storage.models import Activity, ChatState, Plan
+from storage.plans import plan_reports, upcoming_plans
 
 FLOW = "plan"
 LISTED_PLANS = 5
@@ -74,18 +73,7 @@ async def start_plan(turn: Turn) -> None:
     if not orgs:
         turn.reply(turn.t("report_no_org"))
         return
-    upcoming = (
-        await turn.session.scalars(
-            select(Plan)
-            .where(
-                Plan.member_id == turn.member.id,
-                Plan.cancelled.is_(False),
-                Plan.planned_date >= turn.today,
-            )
-            .order_by(Plan.planned_date, Plan.id)
-            .limit(LISTED_PLANS)
-        )
-    ).all()
+    upcoming = await upcoming_plans(turn.session, turn.member.id, turn.today, LISTED_PLANS)
     intro = turn.t("plan_intro")
     buttons = []
     if upcoming:
@@ -269,14 +257,7 @@ async def report_planned_activity(turn: Turn) -> None:
     plan = await _pressed_plan(turn, REPORT_PLAN)
     if plan is None or turn.member is None:
         return
-    linked = (
-        await turn.session.scalars(
-            select(Activity)
-            .where(Activity.plan_id == plan.id)
-            .where(Activity.status != ActivityStatus.CANCELLED)
-            .order_by(Activity.id.desc())
-        )
-    ).all()
+    linked = await plan_reports(turn.session, plan.id)
     if any(a.status != ActivityStatus.DRAFT for a in linked):
         turn.notice(turn.t("plan_already_reported"), alert=True)
         return

@@ -84,3 +84,15 @@ async def last_chase(session: AsyncSession, org_id: int) -> datetime | None:
             OutboxMessage.key.startswith(chase_key_prefix(org_id), autoescape=True),
         )
     )
+
+
+async def latest_nudge_size(session: AsyncSession, org_id: int) -> int:
+    """How many people the association's latest nudge was queued for: its outbox rows, which
+    one 提醒 writes together with one ``created_at`` (:func:`scheduler.chase.queue_nudge`)."""
+    nudges = (
+        OutboxMessage.kind == CHASE_KIND,
+        OutboxMessage.key.startswith(chase_key_prefix(org_id), autoescape=True),
+    )
+    latest = select(func.max(OutboxMessage.created_at)).where(*nudges).scalar_subquery()
+    count = select(func.count(OutboxMessage.id)).where(*nudges, OutboxMessage.created_at == latest)
+    return int(await session.scalar(count) or 0)

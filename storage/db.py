@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event
+from sqlalchemy import event, text
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -57,6 +58,18 @@ class DatabaseLost(RuntimeError):
     """The SQLite file was deleted or replaced under the running process: nothing may be
     committed (it would be lost, yet acknowledged to the user)."""
 
+
+# The database's own failures that trying again later may get past: unreachable or gone, a
+# dropped connection, a pool timeout, the SQLite file replaced. Anything else it raises (an
+# integrity error, a bad statement) would fail again. Named here so that the layers above
+# storage (the webhook's answer to Telegram) need not import sqlalchemy.
+TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.TimeoutError,
+    sa_exc.DisconnectionError,
+    DatabaseLost,
+)
 
 SQLITE_TIMEOUT = 30.0  # seconds a connection waits for another process's write lock
 # Statements that never write (everything else takes the SQLite writer lock first).
@@ -199,6 +212,12 @@ class Database:
                 await asyncio.wait_for(stop.wait(), interval)
             if self.check_file() is not None:
                 return
+
+    async def ping(self) -> None:
+        """Run ``SELECT 1`` on a connection of its own, outside any session (no writer lock, no
+        commit): raises when the database does not answer. The readiness probe (``/healthz``)."""
+        async with self.engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
         """Close every pooled connection."""

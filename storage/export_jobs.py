@@ -48,6 +48,17 @@ async def add_job(session: AsyncSession, member_id: int, scope: str, status: str
     return job
 
 
+async def recent_jobs(session: AsyncSession, member_id: int, limit: int) -> list[ExportJob]:
+    """The member's latest ``limit`` jobs, newest first (the console's export page lists them)."""
+    rows = await session.scalars(
+        select(ExportJob)
+        .where(ExportJob.member_id == member_id)
+        .order_by(ExportJob.id.desc())
+        .limit(limit)
+    )
+    return list(rows.all())
+
+
 async def get_job(session: AsyncSession, job_id: int) -> ExportJob | None:
     """A job by id."""
     return await session.get(ExportJob, job_id)

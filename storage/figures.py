@@ -9,6 +9,7 @@ from sqlalchemy import Select, extract, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus
+from core.review_rules import ReviewState
 from storage.models import Activity, District, Organisation
 
 
@@ -65,3 +66,24 @@ async def bar_counts(
             .limit(top)
         )
     return [(str(name), int(count)) for name, count in bars.all()]
+
+
+async def returned_count(
+    session: AsyncSession, span: tuple[date, date], district_id: int | None
+) -> int:
+    """How many submitted reports dated within ``span`` stand returned, of one district (or
+    the city, ``None``): counted in the console overview's figures (as in /status), left out
+    of annex 1-3 (``exports/scope.py``)."""
+    query = (
+        select(func.count())
+        .select_from(Activity)
+        .join(Organisation, Organisation.id == Activity.org_id)
+        .where(
+            Activity.status == ActivityStatus.SUBMITTED,
+            Activity.review_state == ReviewState.RETURNED,
+            Activity.activity_date.between(*span),
+        )
+    )
+    if district_id is not None:
+        query = query.where(Organisation.district_id == district_id)
+    return int(await session.scalar(query) or 0)

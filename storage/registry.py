@@ -237,3 +237,43 @@ async def districts_for_actor(
         else await districts_by_id(session, actor.district_ids())
     )
     return [d for d in candidates if allowed(actor, action, district_target(d.id))]
+
+
+async def active_org_counts(session: AsyncSession) -> dict[tuple[int, str], int]:
+    """How many active associations each district has of each kind: (district id, kind) → n
+    (pairs with none are absent)."""
+    counted = await session.execute(
+        select(Organisation.district_id, Organisation.kind, func.count())
+        .where(Organisation.active.is_(True))
+        .group_by(Organisation.district_id, Organisation.kind)
+    )
+    return {(d, k): n for d, k, n in counted.all()}
+
+
+async def org_listing(
+    session: AsyncSession,
+    *,
+    district_id: int | None,
+    kind: str | None,
+    name: str | None,
+    offset: int,
+    limit: int,
+) -> tuple[int, list[tuple[Organisation, str]]]:
+    """The active associations (of one district, one kind, with ``name`` in their name, when
+    given), in the work guide's district order: how many there are in all, and (association,
+    district name) for the ``limit`` from ``offset`` on — ``kexie org list``'s page."""
+    query = select(Organisation, District.name).join(
+        District, District.id == Organisation.district_id
+    )
+    query = query.where(Organisation.active.is_(True))
+    if district_id is not None:
+        query = query.where(Organisation.district_id == district_id)
+    if kind:
+        query = query.where(Organisation.kind == kind)
+    if name:
+        query = query.where(Organisation.name.contains(name))
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = await session.execute(
+        query.order_by(District.sort_order, Organisation.id).offset(offset).limit(limit)
+    )
+    return total, [(org, district_name) for org, district_name in rows.all()]

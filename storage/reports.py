@@ -89,6 +89,21 @@ async def load_activity(session: AsyncSession, activity_id: int) -> Activity | N
     return result.unique().first()
 
 
+async def ensure_evidence_loaded(session: AsyncSession, activity: Activity) -> None:
+    """Load ``activity.evidence`` if this session has not loaded it yet; no query when it has.
+
+    Activities come with their evidence (:func:`load_activity`); :func:`add_evidence` keeps a
+    loaded collection current but leaves an unloaded one unloaded, and :func:`clear_evidence`
+    expires it. Reading an unloaded relationship on an async session would lazy-load outside a
+    greenlet and fail, so the callers (the report flow's handlers) ask here first; a collection
+    already loaded costs no query, which keeps the per-button query count
+    (tests/e2e/test_sql_budget*.py). Only the ORM's instance state can tell "loaded" apart, so
+    the check lives here, beside the queries.
+    """
+    if "evidence" in inspect(activity).unloaded:
+        await session.refresh(activity, ["evidence"])
+
+
 async def evidence_count(session: AsyncSession, activity_id: int) -> int:
     """How many evidence files an activity has."""
     count = await session.scalar(

@@ -7,16 +7,15 @@ import logging
 from datetime import date
 
 from markupsafe import Markup
-from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from core.policy import Action, allowed, org_target
 from services import chase
-from storage.chase import CHASE_GAP, CHASE_KIND, chase_key_prefix, chase_recipients
+from storage.chase import CHASE_GAP, chase_recipients, latest_nudge_size
 from storage.console_orgs import OrgDetail, org_detail, org_page
-from storage.models import OutboxMessage, utcnow
+from storage.models import utcnow
 from storage.registry import all_districts, districts_by_id
 from web.page import Page, not_found, page
 from web.params import number, path_id
@@ -91,7 +90,7 @@ async def _note(p: Page, detail: OrgDetail, kind: str | None) -> Markup | None:
     last = detail.last_chase
     recent = last is not None and utcnow() - last < CHASE_GAP
     if kind == "sent" and recent:
-        people = await _latest_nudge_size(p, org.id)
+        people = await latest_nudge_size(p.db, org.id)
         return p.t("chase_sent", org=org.name, people=people) if people else None
     if kind == "too_soon" and recent and last is not None:
         return p.t("chase_too_soon", org=org.name, when=p.moment(last))
@@ -100,18 +99,6 @@ async def _note(p: Page, detail: OrgDetail, kind: str | None) -> Markup | None:
         if not any(m.address() is not None for m in recipients):
             return p.t("chase_nobody", org=org.name)
     return None
-
-
-async def _latest_nudge_size(p: Page, org_id: int) -> int:
-    """How many people the association's latest nudge was queued for: its outbox rows, which
-    one 提醒 writes together with one ``created_at`` (:func:`scheduler.chase.queue_nudge`)."""
-    nudges = (
-        OutboxMessage.kind == CHASE_KIND,
-        OutboxMessage.key.startswith(chase_key_prefix(org_id), autoescape=True),
-    )
-    latest = select(func.max(OutboxMessage.created_at)).where(*nudges).scalar_subquery()
-    count = select(func.count(OutboxMessage.id)).where(*nudges, OutboxMessage.created_at == latest)
-    return int(await p.db.scalar(count) or 0)
 
 
 async def chase_association(request: Request) -> Response:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -25,7 +24,9 @@ from exports import runs
 from exports.service import CHOICES, human_size
 from services import export as exporting
 from services.export import RunKey, parse_run_key
-from storage.models import District, ExportJob, utcnow
+from storage.export_jobs import get_job, recent_jobs
+from storage.models import ExportJob, utcnow
+from storage.registry import district_of
 from web.export_runs import PROGRESS, WebRun, forget_old_runs, is_stale, run_files, start
 from web.page import Page, Refused, form_value, not_found, page
 from web.params import number, path_id
@@ -47,12 +48,7 @@ def _label(lang: str, annex: str) -> str:
 
 
 async def _form(p: Page, status: int = 200, problem: str | None = None) -> Response:
-    recent = await p.db.scalars(
-        select(ExportJob)
-        .where(ExportJob.member_id == p.member.id)
-        .order_by(ExportJob.id.desc())
-        .limit(RECENT)
-    )
+    recent = await recent_jobs(p.db, p.member.id, RECENT)
     runs = [(job, parse_run_key(job.scope)) for job in recent]
     this_year = _this_year(p)
     places = await exporting.places(p.db, p.actor)
@@ -133,7 +129,7 @@ async def start_export(request: Request) -> Response:
 
 async def _run_in_scope(p: Page, run_id: int) -> tuple[ExportJob, RunKey]:
     """The run, if the visitor may export its scope; else 404 (as a missing run)."""
-    job = await p.db.get(ExportJob, path_id(run_id))
+    job = await get_job(p.db, path_id(run_id))
     key = parse_run_key(job.scope) if job is not None else None
     if job is None or key is None:
         raise not_found()
@@ -149,7 +145,7 @@ async def show_run(request: Request) -> Response:
         job, key = await _run_in_scope(p, request.path_params["run_id"])
         where = plain(p.lang, "export_where_city")
         if key.district_id is not None:
-            district = await p.db.get(District, key.district_id)
+            district = await district_of(p.db, key.district_id)
             where = district.name if district else ""
         state = runs.FAILED if is_stale(job) else job.status
         files = run_files(p.console, job.id) if state == runs.DONE else []

@@ -14,20 +14,17 @@ import threading
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from core.enums import ActivityStatus
 from core.policy import Action, Target, allowed
-from core.review_rules import ReviewState
 from core.texts import plain
-from core.years import ReportingYears
 from scheduler.charts import ChartData, ChartLabels, chart_data, chart_labels, draw_chart
 from scheduler.countdown import city_figures, district_figures, totals
-from storage.models import Activity, District, Organisation, utcnow
+from storage.figures import returned_count
+from storage.models import District, utcnow
+from storage.registry import all_districts, district_of, districts_by_id
 from web.page import Page, Refused, not_found, page
 from web.params import number
 
@@ -56,7 +53,7 @@ async def _chosen_district(p: Page) -> District | None:
     wanted = number(raw)
     if wanted is None:
         raise not_found()
-    district = await p.db.get(District, wanted)
+    district = await district_of(p.db, wanted)
     if district is None or not allowed(
         p.actor, Action.VIEW_STATUS, Target(district_id=district.id)
     ):
@@ -66,10 +63,9 @@ async def _chosen_district(p: Page) -> District | None:
 
 async def _pickable(p: Page) -> list[District]:
     """The districts the visitor may pick from (every one for a city admin)."""
-    query = select(District).order_by(District.sort_order, District.id).limit(100)
-    if p.districts is not None:
-        query = query.where(District.id.in_(p.districts))
-    return list(await p.db.scalars(query))
+    if p.districts is None:
+        return await all_districts(p.db, limit=100)
+    return await districts_by_id(p.db, p.districts)
 
 
 @dataclass(frozen=True)
@@ -109,26 +105,6 @@ def chart_bars(data: ChartData, labels: ChartLabels) -> tuple[list[Bar], list[Ba
     return months, named
 
 
-async def returned_count(
-    db: AsyncSession, district_id: int | None, year: int, years: ReportingYears
-) -> int:
-    """The statistical year's submitted reports that stand returned: counted in the overview's
-    figures (as in /status), left out of annex 1-3 (``exports/scope.py``)."""
-    query = (
-        select(func.count())
-        .select_from(Activity)
-        .join(Organisation, Organisation.id == Activity.org_id)
-        .where(
-            Activity.status == ActivityStatus.SUBMITTED,
-            Activity.review_state == ReviewState.RETURNED,
-            Activity.activity_date.between(*years.span(year)),
-        )
-    )
-    if district_id is not None:
-        query = query.where(Organisation.district_id == district_id)
-    return int(await db.scalar(query) or 0)
-
-
 async def overview(request: Request) -> Response:
     """The overview page: countdown figures and the chart of one district or the city."""
     async with page(request) as p:
@@ -152,7 +128,7 @@ async def overview(request: Request) -> Response:
         data = await chart_data(p.db, year, district_id, years)
         labels = chart_labels(p.lang, year, where, city=district is None)
         months, named = chart_bars(data, labels)
-        returned = await returned_count(p.db, district_id, year, years)
+        returned = await returned_count(p.db, years.span(year), district_id)
         log.info(
             "console: overview of district %s for member %s", district and district.id, p.member.id
         )

@@ -28,7 +28,6 @@ from zoneinfo import ZoneInfo
 from jinja2 import pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup
-from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.templating import Jinja2Templates
@@ -37,7 +36,7 @@ from core import texts
 from core.policy import Actor, district_scope, may_open_console
 from core.rules import format_date, format_datetime
 from core.settings import Settings
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.evidence import EvidenceStorage
 from storage.members import load_actor
 from storage.models import Member

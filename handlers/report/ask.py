@@ -5,9 +5,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm.util import identity_key
-
 from core import report_buttons as rb
 from core.cards import answer_lines, card_line, year_notes
 from core.enums import ActivityStatus
@@ -28,7 +25,7 @@ from core.texts import Raw, plain
 from handlers.common import Turn
 from handlers.port import Buttons
 from handlers.report.access import FLOW, data_of
-from storage import chat_state
+from storage import chat_state, reports
 from storage.models import Activity, ChatState
 
 CARD_CONTENT_CHARS = 500  # long content is stored whole but shortened on the card
@@ -46,8 +43,8 @@ async def go(
     the card), with ``lead`` (what the previous step has to say) above it in the same message."""
     assert turn.member is not None
     kept = (data or ReportData()).entering(step)
-    state = turn.session.identity_map.get(identity_key(ChatState, turn.member.id))
-    if isinstance(state, ChatState) and state in turn.session and state not in turn.session.deleted:
+    state = chat_state.state_loaded_for_update(turn.session, turn.member.id)
+    if state is not None:
         # Loaded with the update (storage.members.load_for_update): written at the commit, with
         # the answer, instead of in a flush of its own (one unit of work less per step, and
         # SQLite's write transaction starts later).
@@ -57,10 +54,9 @@ async def go(
         state = await chat_state.set_state(
             turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
         )
-    if "evidence" in sa_inspect(activity).unloaded:
-        # Activities come with their evidence (storage.reports.load_activity); handlers that
-        # add files refresh it themselves (handlers/report/evidence.py).
-        await turn.session.refresh(activity, ["evidence"])
+    # Activities come with their evidence (storage.reports.load_activity); one whose files were
+    # just cleared has it expired, and this reads it again (no query when it is loaded).
+    await reports.ensure_evidence_loaded(turn.session, activity)
     await ask(turn, activity, step, state, lead=lead)
 
 

@@ -6,9 +6,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import report_buttons as rb
 from core.address import Address
 from core.filetypes import Problem, Refusal, check_document, check_photo, is_image
@@ -21,7 +18,7 @@ from handlers.report.access import data_of, pressed, presser_state, save_data
 from handlers.report.ask import ask, evidence_buttons, evidence_rows, go
 from scheduler import outbox
 from storage import reports
-from storage.db import Database
+from storage.db import AsyncSession, Database
 from storage.evidence import (
     MAX_DOWNLOAD_BYTES,
     MIME_TYPE_MAX,
@@ -156,8 +153,7 @@ async def _acknowledge(
     turn: Turn, state: ChatState, activity: Activity, key: str, added: int
 ) -> None:
     """Say what happened to a file, in the words of the step the member is at."""
-    if "evidence" in sa_inspect(activity).unloaded:  # storage.reports.add_evidence keeps it
-        await turn.session.refresh(activity, ["evidence"])
+    await reports.ensure_evidence_loaded(turn.session, activity)  # add_evidence expires it
     total = len(activity.evidence)
     if state.step == Step.EVIDENCE:
         turn.reply(turn.t(key, added=added, total=total), evidence_buttons(turn, activity))

@@ -1,0 +1,143 @@
+"""The storage helpers that took the ORM tricks out of handlers/ and bot/ (issue 21): they answer
+as the inline code did, and the ones that say "already loaded" run no query."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError
+
+from core.enums import ActivityStatus, OrgKind
+from storage import chat_state, reports
+from storage.db import TRANSIENT_DB_ERRORS, Database, DatabaseLost
+from storage.metrics import installation_figures
+from storage.models import Activity, ChatState, Evidence, ExportJob, OutboxMessage
+from storage.registry import active_org_counts, create_organisation, district_by_name, org_listing
+from tests.accounts import telegram_member
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every SQL statement the database runs inside the block."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _draft(db: Database) -> tuple[int, int]:
+    """A draft with one evidence file and its author in flow ``report``: (activity, member)."""
+    async with db.session() as session:
+        jinjiang = await district_by_name(session, "锦江区")
+        assert jinjiang is not None
+        org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "甲科协")
+        author = telegram_member(1, first_name="王")
+        session.add(author)
+        await session.flush()
+        activity = Activity(org_id=org.id, author_id=author.id, status=ActivityStatus.DRAFT)
+        session.add(activity)
+        await session.flush()
+        session.add(Evidence(activity_id=activity.id, sha256="a" * 64, kind="photo"))
+        session.add(ChatState(member_id=author.id, flow="report", step="name"))
+        return activity.id, author.id
+
+
+async def test_state_loaded_for_update_only_from_the_session(db: Database) -> None:
+    _, member_id = await _draft(db)
+    async with db.session() as session:
+        with statements(db) as seen:
+            assert chat_state.state_loaded_for_update(session, member_id) is None
+        assert seen == []  # not loaded: None, and no query to find out
+        state = await chat_state.get_state(session, member_id)
+        assert state is not None
+        with statements(db) as seen:
+            assert chat_state.state_loaded_for_update(session, member_id) is state
+        assert seen == []
+        await session.delete(state)  # not flushed yet: still in the identity map
+        assert chat_state.state_loaded_for_update(session, member_id) is None
+
+
+async def test_ensure_evidence_loaded_queries_only_when_unloaded(db: Database) -> None:
+    activity_id, _ = await _draft(db)
+    async with db.session() as session:
+        activity = await reports.load_activity(session, activity_id)
+        assert activity is not None
+        with statements(db) as seen:
+            await reports.ensure_evidence_loaded(session, activity)
+        assert seen == [] and len(activity.evidence) == 1
+        session.expire(activity, ["evidence"])  # as clear_evidence leaves it
+        with statements(db) as seen:
+            await reports.ensure_evidence_loaded(session, activity)
+        assert "evidence" in seen[0] and len(activity.evidence) == 1  # (+ their channel files)
+
+
+async def test_ping_and_the_transient_errors(db: Database) -> None:
+    await db.ping()  # a healthy database answers
+    assert issubclass(DatabaseLost, TRANSIENT_DB_ERRORS)
+    assert issubclass(OperationalError, TRANSIENT_DB_ERRORS)
+    assert not issubclass(IntegrityError, TRANSIENT_DB_ERRORS)  # would fail again
+
+
+async def test_installation_figures(db: Database) -> None:
+    activity_id, member_id = await _draft(db)
+    now = datetime(2026, 6, 10, 2, tzinfo=UTC)
+    async with db.session() as session:
+        activity = await session.get(Activity, activity_id)
+        assert activity is not None
+        activity.status = ActivityStatus.SUBMITTED
+        activity.activity_date = date(2026, 6, 1)
+        session.add_all(
+            [
+                OutboxMessage(
+                    kind="k", key="due", channel="telegram", address="1", status="pending",
+                    next_attempt_at=now - timedelta(minutes=5), payload={},
+                ),
+                OutboxMessage(
+                    kind="k", key="later", channel="telegram", address="1", status="pending",
+                    next_attempt_at=now + timedelta(hours=1), payload={},
+                ),
+                OutboxMessage(
+                    kind="k", key="sent", channel="telegram", address="1", status="sent",
+                    payload={},
+                ),
+                ExportJob(member_id=member_id, scope="x", status="done"),
+            ]
+        )  # fmt: skip
+    async with db.session() as session:
+        figures = await installation_figures(session, now)
+    assert figures.outbox == {"pending": 2, "sent": 1}
+    assert figures.oldest_due is not None
+    assert figures.oldest_due.replace(tzinfo=UTC) == now - timedelta(minutes=5)
+    assert (figures.submitted, figures.exports) == (1, {"done": 1})
+
+
+async def test_org_listing_pages_and_filters(db: Database) -> None:
+    async with db.session() as session:
+        jinjiang = await district_by_name(session, "锦江区")
+        qingyang = await district_by_name(session, "青羊区")
+        assert jinjiang is not None and qingyang is not None
+        for name in ("甲科协", "乙科协", "丙科协"):
+            await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, name)
+        await create_organisation(session, qingyang, OrgKind.ZONE, "甲园区科协")
+    async with db.session() as session:
+        counts = await active_org_counts(session)
+        assert counts[(jinjiang.id, OrgKind.ENTERPRISE.value)] == 3
+        assert counts[(qingyang.id, OrgKind.ZONE.value)] == 1
+        total, rows = await org_listing(
+            session, district_id=None, kind=None, name="甲", offset=0, limit=1
+        )
+        assert total == 2 and [(o.name, d) for o, d in rows] == [("甲科协", "锦江区")]
+        total, rows = await org_listing(
+            session, district_id=qingyang.id, kind="zone", name=None, offset=0, limit=50
+        )
+        assert total == 1 and rows[0][1] == "青羊区"
