@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from core.callbacks import Codec, Id, id_codec
+from core.callbacks import Codec, id_codec
 from core.enums import ActivityStatus
-from core.policy import Action, Target, allowed
 from core.rules import (
     NAME_MAX,
     check_plan_date,
@@ -32,10 +31,11 @@ from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT
 from core.texts import Raw
 from handlers import report
 from handlers.common import Turn
+from services import plan as planning
 from storage import chat_state, reports
 from storage.members import reporting_orgs
-from storage.models import Activity, ChatState, Plan
-from storage.plans import plan_reports, upcoming_plans
+from storage.models import Activity, ChatState
+from storage.plans import upcoming_plans
 
 FLOW = "plan"
 LISTED_PLANS = 5
@@ -108,7 +108,7 @@ async def choose_org(turn: Turn) -> None:
     if pressed is None:
         return
     org_id = pressed.id
-    if not await _may_report(turn, org_id):
+    if not await planning.may_report(turn.session, turn.actor, org_id):
         turn.notice(turn.t("not_allowed"), alert=True)
         return
     turn.close_buttons()
@@ -201,11 +201,14 @@ async def _save(turn: Turn, state: ChatState, day: date) -> None:
     assert turn.member is not None
     org_id = int(state.data.get("org_id", 0))
     name = str(state.data.get("name", ""))
-    if not await _may_report(turn, org_id) or not name:
-        await chat_state.clear_state(turn.session, turn.member.id)
-        turn.reply(turn.t("not_allowed"))
+    result = await planning.note(
+        turn.session, turn.actor, turn.member.id, org_id, name, day, turn.today
+    )
+    if result.outcome != planning.Outcome.DONE:
+        if result.key == planning.NOT_ALLOWED:
+            await chat_state.clear_state(turn.session, turn.member.id)
+        turn.reply(turn.t(result.key or planning.NOT_ALLOWED))
         return
-    turn.session.add(Plan(org_id=org_id, member_id=turn.member.id, name=name, planned_date=day))
     await chat_state.clear_state(turn.session, turn.member.id)
     turn.reply(turn.t("plan_saved", name=name, date=format_date(day, turn.lang)))
 
@@ -219,12 +222,18 @@ async def cancel_plan_flow(turn: Turn, state: ChatState) -> None:
 
 async def cancel_plan(turn: Turn) -> None:
     """取消 / 没有举办: the plan is marked cancelled and no longer chased."""
-    plan = await _pressed_plan(turn, CANCEL_PLAN)
-    if plan is None:
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
         return
-    plan.cancelled = True
+    pressed = turn.button(CANCEL_PLAN)
+    if pressed is None:
+        return
+    result = await planning.cancel(turn.session, turn.actor, pressed.id)
+    if result.outcome != planning.Outcome.DONE or result.plan is None:
+        turn.notice(turn.t(result.key or planning.GONE), alert=True)
+        return
     turn.close_buttons()
-    turn.reply(turn.t("plan_cancelled", name=plan.name))
+    turn.reply(turn.t("plan_cancelled", name=result.plan.name))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -254,29 +263,25 @@ async def resume_reminded_draft(turn: Turn) -> None:
 
 async def report_planned_activity(turn: Turn) -> None:
     """报送这项活动: a new report with the plan's name and date, at the first open question."""
-    plan = await _pressed_plan(turn, REPORT_PLAN)
-    if plan is None or turn.member is None:
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
         return
-    linked = await plan_reports(turn.session, plan.id)
-    if any(a.status != ActivityStatus.DRAFT for a in linked):
-        turn.notice(turn.t("plan_already_reported"), alert=True)
+    pressed = turn.button(REPORT_PLAN)
+    if pressed is None:
         return
-    if plan.planned_date > turn.today:
-        turn.notice(
-            turn.t("plan_not_yet", date=format_date(plan.planned_date, turn.lang)), alert=True
-        )
+    result = await planning.report_plan(
+        turn.session, turn.actor, turn.member.id, pressed.id, turn.today, turn.settings.tz
+    )
+    plan, activity = result.plan, result.activity
+    if result.outcome != planning.Outcome.DONE or plan is None or activity is None:
+        key = result.key or planning.GONE
+        if key == planning.NOT_YET and plan is not None:
+            text = turn.t(key, date=format_date(plan.planned_date, turn.lang))
+        else:
+            text = turn.t(key)
+        turn.notice(text, alert=True)
         return
     turn.close_buttons()
-    mine = [a for a in linked if a.author_id == turn.member.id]
-    if mine:
-        activity = mine[0]
-    else:
-        activity = await reports.start_draft(turn.session, turn.member.id, plan.org_id)
-        activity.plan_id = plan.id
-        tz, who = turn.settings.tz, turn.member.id
-        reports.set_field(turn.session, activity, "activity_date", plan.planned_date, who, tz)
-        reports.set_field(turn.session, activity, "name", plan.name, who, tz)
-        await turn.session.flush()
     text = turn.t(
         "report_prefilled", name=plan.name, date=format_date(plan.planned_date, turn.lang)
     )
@@ -289,29 +294,3 @@ async def report_planned_activity(turn: Turn) -> None:
     assert loaded is not None
     step = reports.first_missing_step(loaded, len(loaded.evidence))
     await report.go(turn, loaded, step)
-
-
-async def _pressed_plan(turn: Turn, codec: Codec[Id]) -> Plan | None:
-    """The plan a ``plan:cancel:<id>`` / ``sched:<id>:plan`` button names, if the presser may
-    act."""
-    if turn.member is None:
-        turn.notice(turn.t("stranger"), alert=True)
-        return None
-    pressed = turn.button(codec)
-    if pressed is None:
-        return None
-    plan = await turn.session.get(Plan, pressed.id)
-    if plan is None or plan.cancelled:
-        turn.notice(turn.t("plan_gone"), alert=True)
-        return None
-    if not await _may_report(turn, plan.org_id):
-        turn.notice(turn.t("not_allowed"), alert=True)
-        return None
-    return plan
-
-
-async def _may_report(turn: Turn, org_id: int) -> bool:
-    org = await reports.org_of(turn.session, org_id)
-    if org is None or not org.active:
-        return False
-    return allowed(turn.actor, Action.REPORT, Target(district_id=org.district_id, org_id=org.id))
