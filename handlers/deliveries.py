@@ -1,5 +1,5 @@
 """A report's announcement leaves with the update that caused it: the use case queues it in the
-update's own transaction (:func:`scheduler.immediate.enqueue_deliveries`, called by
+update's own transaction (:func:`services.notices.queue_event_notices`, called by
 ``services.report`` and ``services.review``), and the chat wakes the sender once that
 transaction has committed, so the district admins get the card within seconds, not at the next
 minute's tick.

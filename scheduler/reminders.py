@@ -22,6 +22,7 @@ from core.calendar import on_working_day
 from core.review_rules import PENDING_REMIND_DAYS
 from core.rules import WINDOW_DAYS, window_closes_at
 from scheduler.digest import covered_by_digest, daily_digests, return_reminders
+from scheduler.notices import EVENT_KINDS, announcements, delivery_recipients
 from scheduler.rows import (
     DELIVERY_KINDS,
     AuditRow,
@@ -36,7 +37,6 @@ __all__ = [
     "candidates",
     "deadline_reminders",
     "deliveries",
-    "delivery_recipients",
     "draft_reminders",
     "due_now",
     "is_quiet",
@@ -46,12 +46,7 @@ __all__ = [
     "review_reminders",
 ]
 
-# audit_log actions that announce a report by themselves, and those grouped into one "edited".
-_EVENT_KINDS = {
-    "submit": Kind.REPORT_SUBMITTED,
-    "resubmit": Kind.REPORT_RESUBMITTED,
-    "withdraw": Kind.REPORT_WITHDRAWN,
-}
+# audit_log actions grouped into one "edited" (the events are scheduler.notices.EVENT_KINDS).
 _EDIT_ACTIONS = frozenset({"edit", "evidence"})
 
 
@@ -131,51 +126,24 @@ def candidates(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:
     yield from review_reminders(snap, now, timing)
 
 
-def delivery_recipients(snap: Snapshot, org_id: int) -> list[int]:
-    """District admins of the association's district, then city admins who opted in."""
-    org = snap.orgs.get(org_id)
-    if org is None:
-        return []
-    ids = list(snap.district_admins.get(org.district_id, []))
-    ids += [m for m in snap.city_admins if _person(snap, m).city_delivery_opt_in]
-    return list(dict.fromkeys(ids))
-
-
-def _person(snap: Snapshot, member_id: int) -> Person:
-    return snap.people.get(member_id) or Person(id=member_id, address=None, unreachable=True)
-
-
 def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:
-    """Each submission, resubmission and withdrawal; edits in a row announced once they settle."""
+    """Each report's events (:func:`scheduler.notices.announcements`: the use cases queue them
+    at once, this finds them queued) and its edits in a row, announced once they settle."""
     org_of = {a.id: a.org_id for a in snap.activities}
+    author_of = {a.id: a.author_id for a in snap.activities}
     edits: dict[int, list[AuditRow]] = {}
     returned: set[int] = set()  # edits to a returned report go with its correction's card
     for entry in sorted(snap.audits, key=lambda e: (e.at, e.id)):
         org_id = org_of.get(entry.activity_id)
         if org_id is None:
             continue
-        if entry.action in ("return", "correct"):
-            yield from _review_event(snap, entry, org_id, timing)
-            if entry.action == "return":
-                returned.add(entry.activity_id)
-            else:
-                returned.discard(entry.activity_id)
-            continue
-        if entry.action in _EDIT_ACTIONS and entry.activity_id in returned:
-            continue
-        kind = _EVENT_KINDS.get(entry.action)
-        if kind is not None:
-            for member_id in delivery_recipients(snap, org_id):
-                yield Due(
-                    kind,
-                    member_id,
-                    entry.activity_id,
-                    str(entry.id),
-                    entry.at,
-                    entry.at + timing.delivery_valid,
-                    (entry.id,),
-                )
-        elif entry.action in _EDIT_ACTIONS:
+        if entry.action == "return":
+            returned.add(entry.activity_id)
+        elif entry.action == "correct":
+            returned.discard(entry.activity_id)
+        if entry.action in EVENT_KINDS:
+            yield from announcements(snap, entry, org_id, author_of[entry.activity_id], timing)
+        elif entry.action in _EDIT_ACTIONS and entry.activity_id not in returned:
             edits.setdefault(entry.activity_id, []).append(entry)
     for activity_id, entries in edits.items():
         for session in _sessions(entries, timing.edit_settle):
@@ -191,29 +159,6 @@ def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:
                     settled + timing.delivery_valid,
                     refs,
                 )
-
-
-def _review_event(snap: Snapshot, entry: AuditRow, org_id: int, timing: Timing) -> Iterator[Due]:
-    """A return goes to the report's author and its association's org admins; a correction
-    (resubmitted after a return) to the district, like a submission."""
-    if entry.action == "return":
-        author = next((a.author_id for a in snap.activities if a.id == entry.activity_id), None)
-        ids = [author] if author is not None and snap.may_report(author, org_id) else []
-        ids += snap.org_admins.get(org_id, [])
-        kind = Kind.REPORT_RETURNED
-    else:
-        ids = delivery_recipients(snap, org_id)
-        kind = Kind.REPORT_CORRECTED
-    for member_id in dict.fromkeys(ids):
-        yield Due(
-            kind,
-            member_id,
-            entry.activity_id,
-            str(entry.id),
-            entry.at,
-            entry.at + timing.delivery_valid,
-            (entry.id,),
-        )
 
 
 def review_reminders(snap: Snapshot, now: datetime, timing: Timing) -> Iterator[Due]:

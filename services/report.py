@@ -15,7 +15,7 @@ Each use case, in the session its front opened (it flushes, never commits):
    ``button_expired``);
 4. changes it through :mod:`storage.reports`, which writes the audit entry;
 5. queues the district's notice of the event (submitted, resubmitted, withdrawn) with
-   :func:`scheduler.immediate.enqueue_deliveries` in the same transaction. The front wakes the
+   :func:`services.notices.queue_event_notices` in the same transaction. The front wakes the
    sender after its commit when :attr:`ReportResult.queued` says something was queued.
 """
 
@@ -32,8 +32,8 @@ from core.report_steps import IncompleteReport, Step
 from core.review_rules import ReviewState
 from core.rules import may_amend, may_continue_draft
 from core.years import ReportingYears
-from scheduler.immediate import enqueue_deliveries
 from scheduler.rows import Timing
+from services.notices import queue_event_notices
 from services.review import NOT_FOUND
 from storage import reports
 from storage.db import AsyncSession
@@ -56,6 +56,10 @@ __all__ = [
 NOT_ALLOWED = "not_allowed"  # may see the report, not change it
 LOCKED = "amend_locked"  # may change it, but its statistical year is closed
 EXPIRED = "button_expired"  # no longer in the state the button was drawn for
+
+# The audit actions storage.reports writes for the events whose notices are queued here.
+_SUBMITTED = ("submit", "resubmit")
+_WITHDRAWN = ("withdraw",)
 
 
 class Outcome(enum.StrEnum):
@@ -161,7 +165,7 @@ async def submit(
         await reports.submit(session, activity, actor.member_id, tz, now=now, years=years)
     except IncompleteReport as incomplete:
         return ReportResult(Outcome.INCOMPLETE, activity, key="incomplete", step=incomplete.step)
-    queued = await enqueue_deliveries(session, activity.id, timing, now)
+    queued = await queue_event_notices(session, activity, _SUBMITTED, timing, now)
     return ReportResult(Outcome.DONE, activity, queued=queued)
 
 
@@ -186,5 +190,5 @@ async def withdraw(
     if activity.status != ActivityStatus.SUBMITTED:
         return ReportResult(Outcome.EXPIRED, activity, key=EXPIRED)
     reports.withdraw(session, activity, actor.member_id)
-    queued = await enqueue_deliveries(session, activity.id, timing, now)
+    queued = await queue_event_notices(session, activity, _WITHDRAWN, timing, now)
     return ReportResult(Outcome.DONE, activity, queued=queued)

@@ -17,8 +17,8 @@ Each use case, in the session its front opened (it flushes, never commits):
 4. changes it through :mod:`storage.review` (a conditional update: the last guard, should a
    writer that takes no lock have come between), which writes the audit entry;
 5. queues the outbox rows of the event (the reporter's 退回 message, the district's card of
-   the correction) with :func:`scheduler.immediate.enqueue_deliveries`, the tick's own rules
-   and keys, in the same transaction. The front wakes the sender after its commit when
+   the correction) with :func:`services.notices.queue_event_notices`, under the tick's own
+   keys, in the same transaction. The front wakes the sender after its commit when
    :attr:`ReviewResult.queued` says something was queued.
 
 An approval queues nothing: no message announces it (the card is edited in place, the
@@ -36,8 +36,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.enums import ActivityStatus
 from core.policy import Action, Actor, allowed
 from core.review_rules import ReviewState, check_reason
-from scheduler.immediate import enqueue_deliveries
 from scheduler.rows import Timing
+from services.notices import queue_event_notices
 from storage import reports, review
 from storage.locks import lock_report
 from storage.models import Activity
@@ -182,7 +182,7 @@ async def return_report(
     decided = await review.return_report(session, found, actor.member_id, checked, now)
     if not decided.done:
         return await _already(session, found)
-    queued = await enqueue_deliveries(session, found.id, timing, now)
+    queued = await queue_event_notices(session, found, (review.RETURN,), timing, now)
     return ReviewResult(
         Outcome.DONE, found, state=decided.state, by=decided.by, at=decided.at, queued=queued
     )
@@ -214,5 +214,5 @@ async def resubmit(
         return ReviewResult(
             Outcome.NOT_RETURNED, found, key="review_not_returned", state=found.review_state
         )
-    queued = await enqueue_deliveries(session, found.id, timing, now)
+    queued = await queue_event_notices(session, found, (review.CORRECT,), timing, now)
     return ReviewResult(Outcome.DONE, found, state=found.review_state, queued=queued)

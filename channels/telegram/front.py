@@ -21,7 +21,7 @@ from core.enums import Channel
 from core.policy import Actor
 from core.settings import Settings
 from handlers.port import AppButton, Buttons, Capabilities, ChannelFailure, Deferred
-from scheduler.immediate import WAKE
+from scheduler.notices import WAKE
 
 T = TypeVar("T")
 

@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from scheduler import outbox
 from scheduler.clock import SystemClock
-from scheduler.immediate import WAKE
+from scheduler.notices import WAKE
 from scheduler.reminders import quiet_ends
 from scheduler.rows import Kind, Timing
 from storage.models import Activity, OutboxMessage, utcnow

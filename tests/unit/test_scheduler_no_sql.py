@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 # The scheduler modules already free of SQL; the others (outbox, delivery, render…) move next.
 SQL_FREE = (
+    "scheduler/notices.py",
+    "scheduler/reminders.py",
     "scheduler/snapshot.py",
     "scheduler/countdown.py",
     "scheduler/charts.py",
