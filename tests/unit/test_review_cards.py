@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from core import review_buttons as rv
+from core.callbacks import MAX_ID, Id
 from core.enums import Role
 from core.review_rules import ReviewState
 from core.settings import Settings, load_settings
@@ -120,3 +122,14 @@ async def test_a_channel_that_cannot_edit_gets_the_outcome_as_a_new_message(
     assert f"新报送 {ref}" in outcome.plain and REASON in outcome.plain and not outcome.buttons
     # The card first, then the confirmation: the last thing the reviewer sees.
     assert f"已退回 {ref}" in admin.last().plain
+
+
+def test_the_page_buttons_fit_and_are_not_the_cards() -> None:
+    """The largest id and page still fit a button's data on the channel, and a card's 通过 /
+    退回 never parses as a page's (nor the other way round)."""
+    widest = rv.QueuedReport(MAX_ID, 999_999_999)
+    for on_page, on_card in ((rv.APPROVE_QUEUED, rv.APPROVE), (rv.RETURN_QUEUED, rv.RETURN)):
+        data = on_page.pack(widest)
+        assert len(data.encode()) <= CAPS.max_button_data, data
+        assert on_page.parse(data) == widest and on_card.parse(data) is None
+        assert on_page.parse(on_card.pack(Id(7))) is None
