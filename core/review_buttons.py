@@ -25,14 +25,25 @@ class QueuePage:
 
 
 @dataclass(frozen=True)
+class QueuedReport:
+    """通过 / 退回 on a page of /review: the report, and the page it was shown on (shown again
+    after 通过; a press there edits no delivery card)."""
+
+    id: int
+    page: int
+
+
+@dataclass(frozen=True)
 class OnDraft:
     """A button on a draft's card (the report flow reads ``activity``)."""
 
     activity: int
 
 
-APPROVE = id_codec("rev:ok")  # 通过
-RETURN = id_codec("rev:back")  # 退回: asks for the reason
+APPROVE = id_codec("rev:ok")  # 通过 on a delivery card (or a digest)
+RETURN = id_codec("rev:back")  # 退回 there: asks for the reason
+APPROVE_QUEUED = Codec("rev:okq:{id:id}:{page:int}", QueuedReport)  # 通过 on a /review page
+RETURN_QUEUED = Codec("rev:backq:{id:id}:{page:int}", QueuedReport)  # 退回 on a /review page
 AMEND = id_codec("rev:amend")  # 去修改 on a returned report
 RESUBMIT = id_codec("rev:again")  # 重新提交 a corrected report
 QUEUE_PAGE = Codec("rev:page:{page:int}:{seen:word}", QueuePage)

@@ -6,12 +6,18 @@ side 去修改 / 重新提交 of a returned report.
 Buttons are the codecs of :mod:`core.review_buttons`; every change of a review state (its lock,
 policy check, audit entry and queued messages) is a use case of :mod:`services.review`, whose
 result this module renders. The flow is drawn in ``review.mmd``.
+
+Nothing of the pressed message is read: a button pressed on a /review page carries that page
+(:data:`core.review_buttons.APPROVE_QUEUED`), and the delivery card a decision is shown on is the
+one the outbox sent to this chat (:mod:`storage.delivered`), found by the report and rendered
+again from its row before the decision changes what it says.
 """
 
 from __future__ import annotations
 
 import enum
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from core import review_buttons as rv
@@ -30,9 +36,12 @@ from handlers.port import ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card
 from handlers.review_queue import show_queue
-from scheduler.rows import Timing
+from scheduler.messenger import Outgoing
+from scheduler.render import compose
+from scheduler.rows import DELIVERY_KINDS, Timing
 from services import review as decide
 from storage import chat_state, reports, review
+from storage.delivered import DeliveredCard, delivered_card
 from storage.models import Activity, ChatState
 from storage.reports import report_target
 
@@ -55,13 +64,53 @@ class ReviewStep(enum.StrEnum):
 # the reviewer: 通过 / 退回
 
 
-async def _reviewable(turn: Turn, codec: Codec[Id]) -> Activity | None:
+@dataclass(frozen=True)
+class _Pressed:
+    """通过 or 退回 as pressed: the report, and the /review page it was shown on (None: on a
+    delivery card, or a digest)."""
+
+    id: int
+    page: int | None
+
+
+def _pressed(turn: Turn, on_card: Codec[Id], on_page: Codec[rv.QueuedReport]) -> _Pressed | None:
+    """What the pressed 通过 / 退回 names, from its own data (None, answered as an expired
+    button, when it is neither kind)."""
+    queued = on_page.parse(turn.pressed)
+    if queued is not None:
+        return _Pressed(queued.id, max(1, queued.page))
+    pressed = turn.button(on_card)
+    return None if pressed is None else _Pressed(pressed.id, None)
+
+
+@dataclass(frozen=True)
+class _Card:
+    """The delivery card of a report in this chat: the outbox row that sent it, and its text
+    as it reads while the report waits for review."""
+
+    row: DeliveredCard
+    text: str
+
+
+async def _delivered(turn: Turn, activity_id: int) -> _Card | None:
+    """The card the outbox delivered of the report to this chat, rendered again from its row
+    (None when none was: the report reached this admin in a digest, or not at all)."""
+    row = await delivered_card(turn.session, turn.address, activity_id, DELIVERY_KINDS)
+    if row is None:
+        return None
+    timing = Timing.from_settings(turn.settings)
+    message = await compose(turn.session, row.kind, row.payload, turn.lang, timing)
+    if not isinstance(message, Outgoing):  # its report is gone
+        return None
+    return _Card(row, message.text)
+
+
+async def _reviewable(turn: Turn, pressed: _Pressed | None) -> Activity | None:
     """The report a review button names, if the presser may review it (a refusal reads the
     same as a report that does not exist)."""
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return None
-    pressed = turn.button(codec)
     if pressed is None:
         return None
     activity = await reports.load_activity(turn.session, pressed.id)
@@ -82,27 +131,6 @@ def _outcome(turn: Turn, decided: decide.ReviewResult, reason: str | None) -> Ra
             "review_outcome_returned", by=decided.by or "", when=when, reason=reason or ""
         )
     return turn.t("review_outcome_approved", by=decided.by or "", when=when)
-
-
-def _queue_page(turn: Turn) -> int | None:
-    """The /review page the button was pressed on (None: a delivery card)."""
-    card = turn.card if turn.is_button else None
-    if card is None or card.buttons is None:
-        return None
-    for row in card.buttons:
-        for button in row:
-            page = rv.APPROVE_PAGE.parse(button[1] if isinstance(button, tuple) else None)
-            if page is not None:
-                return page.page
-    return None
-
-
-def _card_html(turn: Turn) -> str | None:
-    """The delivery card the button was pressed on, as it reads now (None from /review)."""
-    card = turn.card if turn.is_button else None
-    if card is None or card.text_html is None or _queue_page(turn):
-        return None
-    return card.text_html
 
 
 def _already(turn: Turn, activity: Activity, by: str | None) -> Raw:
@@ -152,28 +180,29 @@ async def approve_pressed(turn: Turn) -> None:
     if turn.member is None:
         turn.notice(turn.t("stranger"), alert=True)
         return
-    pressed = turn.button(rv.APPROVE)
+    pressed = _pressed(turn, rv.APPROVE, rv.APPROVE_QUEUED)
     if pressed is None:
         return
+    # The card as it reads while the report waits, before the decision changes that.
+    card = await _delivered(turn, pressed.id) if pressed.page is None else None
     decided = await decide.approve(turn.session, turn.actor, pressed.id)
     activity = decided.activity
     if not decided.done or activity is None:  # refused, or decided first by someone else
         turn.notice(_told(turn, decided), alert=True)
         return
     turn.notice(turn.t("review_approved_toast", ref=activity.ref_no or ""))
-    page = _queue_page(turn)
-    if page is not None:
-        await show_queue(turn, page)
+    if pressed.page is not None:
+        await show_queue(turn, pressed.page)
         return
-    card = _card_html(turn)
     if card is not None:
-        turn.edit(Raw(card + "\n\n" + _outcome(turn, decided, None)))
+        _edit_card(turn, card, _outcome(turn, decided, None), resend=True)
 
 
 async def ask_reason(turn: Turn) -> None:
     """退回 on a card or in /review: ask for the reason (stored: a restart keeps the step)."""
-    activity = await _reviewable(turn, rv.RETURN)
-    if activity is None or turn.member is None:
+    pressed = _pressed(turn, rv.RETURN, rv.RETURN_QUEUED) if turn.member is not None else None
+    activity = await _reviewable(turn, pressed)
+    if activity is None or pressed is None or turn.member is None:
         return
     if activity.review_state != ReviewState.PENDING:
         await _told_already(turn, activity)
@@ -181,15 +210,13 @@ async def ask_reason(turn: Turn) -> None:
     note = await _switched(turn, activity)
     # When and on which update the reason was asked, and the report's version as the admin saw
     # it: a reason coming after another update, too late, or for a changed report is no reason.
+    # Pressed on a card (not on /review): its card shows the outcome once the reason came.
     data: dict[str, object] = {
         "asked": turn.now.isoformat(),
         "update": turn.update_key,
         "version": activity.version,
+        "card": pressed.page is None,
     }
-    card = _card_html(turn)
-    pressed_on = turn.card
-    if card is not None and pressed_on is not None:
-        data |= {"chat": turn.address.external_id, "message": pressed_on.ref, "card": card}
     await chat_state.set_state(
         turn.session, turn.member.id, FLOW, ReviewStep.REASON, activity.id, data
     )
@@ -274,6 +301,8 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
     if stale is not None:
         turn.reply(stale)
         return
+    # A 退回 asked before this version held the card's HTML in "card": also pressed on a card.
+    card = await _delivered(turn, activity.id) if data.get("card") else None
     decided = await decide.return_report(
         turn.session, turn.actor, activity.id, reason, timing=Timing.from_settings(turn.settings)
     )
@@ -283,31 +312,33 @@ async def receive_reason(turn: Turn, state: ChatState) -> None:
     # The reporter's 退回 message was queued with the return: it leaves once this commits.
     if decided.queued:
         wake_sender(turn)
-    if data.get("card") and data.get("message"):
+    if card is not None:
         # The card first: the confirmation below is the last thing the reviewer sees.
-        _edit_card(
-            turn, str(data["chat"]), str(data["message"]), str(data["card"]), decided, reason
-        )
+        _edit_card(turn, card, _outcome(turn, decided, reason), resend=False)
     turn.reply(turn.t("review_returned_done", ref=activity.ref_no or ""))
 
 
-def _edit_card(
-    turn: Turn,
-    chat_id: str,
-    message_id: str,
-    card: str,
-    decided: decide.ReviewResult,
-    reason: str,
-) -> None:
-    """The card the reviewer pressed 退回 on now shows the outcome (without its buttons)."""
-    text = turn.fit(card + "\n\n" + _outcome(turn, decided, reason))
+def _edit_card(turn: Turn, card: _Card, outcome: str, *, resend: bool) -> None:
+    """The delivery card now shows the outcome, without its buttons: edited in place, after
+    the commit; on a channel that cannot edit a message, sent anew. ``resend``: a card the
+    channel refuses to edit (gone, too old) is sent anew too (after 通过, as an edit of the
+    pressed message always was); after 退回 it is left as it is."""
+    text = turn.fit(card.text + "\n\n" + outcome)
     front, update_id = turn.front, turn.update_key
-    where = Address(turn.address.channel, chat_id)
+    where: Address = card.row.to
+    ref = card.row.message_ref
 
     async def _edit() -> None:
         try:
-            await front.edit(where, message_id, text)
-        except ChannelFailure as exc:  # the card is a convenience; the return is committed
+            if front.caps.can_edit:
+                try:
+                    await front.edit(where, ref, text)
+                    return
+                except ChannelFailure as exc:
+                    if not resend or exc.transient:
+                        raise
+            await front.send(where, text)
+        except ChannelFailure as exc:  # the card is a convenience; the decision is committed
             log.info(
                 "update %s: card not edited (%s)", update_id, type(exc.__cause__ or exc).__name__
             )

@@ -12,7 +12,7 @@ import zlib
 from typing import Any
 
 from core import review_buttons as rv
-from core.callbacks import Codec, Id
+from core.callbacks import Codec
 from core.policy import Action, allowed
 from core.rules import format_date, format_datetime, shorten
 from core.texts import Raw
@@ -88,10 +88,12 @@ def _page(turn: Turn, rows: list[Activity], total: int, page: int) -> tuple[Raw,
             )
         )
         ref = a.ref_no or ""
+        # The page rides on the button: 通过 shows this page again, and neither edits a card.
+        on_page = rv.QueuedReport(a.id, page)
         buttons.append(
             [
-                (turn.label("review_btn_item_approve", ref=ref), rv.APPROVE.pack(Id(a.id))),
-                (turn.label("review_btn_item_return", ref=ref), rv.RETURN.pack(Id(a.id))),
+                (turn.label("review_btn_item_approve", ref=ref), rv.APPROVE_QUEUED.pack(on_page)),
+                (turn.label("review_btn_item_return", ref=ref), rv.RETURN_QUEUED.pack(on_page)),
             ]
         )
     seen = _fingerprint(rows)

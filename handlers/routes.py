@@ -140,7 +140,9 @@ ROUTES: tuple[Route, ...] = (
     Command("review", review_queue.show_queue),
     *_presses(review_queue.BUTTONS),
     Press(rv.APPROVE, review.approve_pressed),
+    Press(rv.APPROVE_QUEUED, review.approve_pressed),
     Press(rv.RETURN, review.ask_reason),
+    Press(rv.RETURN_QUEUED, review.ask_reason),
     Press(rv.AMEND, review.amend_returned),
     Press(rv.RESUBMIT, review.resubmit_returned),
     # 可能重复 at 提交 (handlers/report/card.py): 仍然提交 submits past the check, 查看那条.

@@ -112,9 +112,11 @@ class MemoryUser:
             return await self._event("command", text=text, command=word[1:], args=tuple(args))
         return await self._event("text", text=text)
 
-    async def press(self, label: str, card: Message | None = None) -> Turn:
+    async def press(self, label: str, card: Message | None = None, *, shown: bool = True) -> Turn:
         """Press the button ``label`` (exactly, else the one label containing it) on ``card``
-        (default: the newest message that has such a button)."""
+        (default: the newest message that has such a button). ``shown=False``: the event
+        carries the button's data only, not the pressed message (a channel that hands over
+        none, or a message too old to be shown)."""
         for message in [card] if card is not None else reversed(self.messages):
             pairs = [b for row in message.buttons for b in row if not isinstance(b, AppButton)]
             found = [b for b in pairs if b[0] == label] or [b for b in pairs if label in b[0]]
@@ -130,7 +132,7 @@ class MemoryUser:
             text_html=card.text,
             buttons=normal_rows(card.buttons) or None,
         )
-        return await self._event("button", pressed=data, card=pressed)
+        return await self._event("button", pressed=data, card=pressed if shown else None)
 
     async def send_photo(self, data: bytes, *, album: str | None = None) -> Turn:
         """A photo (JPEG bytes)."""

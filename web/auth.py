@@ -8,10 +8,12 @@ Telegram signs ``initData`` with a key only it and the bot know
 every received field but ``hash``, as ``key=value``, sorted by key, joined by line feeds.
 ``auth_date`` older than :data:`MAX_AGE` is refused, so a copied link does not work for long.
 
-The session cookie holds the member's id, their Telegram id and a random CSRF nonce, signed
+The session cookie holds the member's id, the address they signed in from (a channel and that
+channel's id of them, :class:`core.address.Address`) and a random CSRF nonce, signed
 (itsdangerous) with a key derived from the bot token: no server-side session table, and a new
 token invalidates every session. Every request still loads the member and their roles afresh,
-so a removed admin loses access at once.
+so a removed admin loses access at once. A cookie of the earlier shape (a Telegram id where the
+address is) reads as no session: the console asks to sign in again.
 """
 
 from __future__ import annotations
@@ -27,6 +29,9 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+
+from core.address import Address
+from core.enums import Channel
 
 MAX_AGE = 3600  # seconds an initData stays usable (the issue: "not older than 1 hour")
 MAX_INIT_DATA = 4096  # Telegram's initData is a few hundred bytes; refuse anything huge
@@ -122,7 +127,7 @@ class Session:
     """What the console's cookie says: who, and the CSRF nonce their forms carry."""
 
     member_id: int
-    telegram_id: int
+    address: Address  # where they signed in from: the channel and its id of them
     csrf: str
 
 
@@ -134,10 +139,13 @@ class SessionSigner:
         self._serializer = URLSafeTimedSerializer(key, salt=_SALT)
         self.max_age = minutes * 60
 
-    def issue(self, member_id: int, telegram_id: int) -> tuple[str, Session]:
-        """A new cookie value for this member, with a fresh CSRF nonce."""
-        session = Session(member_id, telegram_id, secrets.token_urlsafe(18))
-        value = self._serializer.dumps([member_id, telegram_id, session.csrf])
+    def issue(self, member_id: int, address: Address) -> tuple[str, Session]:
+        """A new cookie value for this member signed in from ``address``, with a fresh CSRF
+        nonce."""
+        session = Session(member_id, address, secrets.token_urlsafe(18))
+        value = self._serializer.dumps(
+            [member_id, address.channel.value, address.external_id, session.csrf]
+        )
         return value, session
 
     def read(self, value: str | None) -> Session | None:
@@ -145,10 +153,14 @@ class SessionSigner:
         if not value or len(value) > 512:
             return None
         try:
-            member_id, telegram_id, csrf = self._serializer.loads(value, max_age=self.max_age)
+            # The earlier cookie, [member, Telegram id, csrf], has three parts: ValueError.
+            member_id, channel, external_id, csrf = self._serializer.loads(
+                value, max_age=self.max_age
+            )
+            address = Address(Channel(channel), str(external_id))
+            return Session(int(member_id), address, str(csrf))
         except (BadSignature, SignatureExpired, ValueError, TypeError):
             return None
-        return Session(int(member_id), int(telegram_id), str(csrf))
 
 
 def csrf_ok(session: Session, given: str | None) -> bool:

@@ -41,15 +41,16 @@ async def start_session(request: Request) -> Response:
     except InitDataError as exc:
         log.info("console: initData refused (%s)", exc.reason)
         raise Refused(401, "web_init_refused") from None
+    # initData comes from Telegram's web app: the user is a Telegram account.
+    address = Address(Channel.TELEGRAM, str(user.id))
     async with console.db.session() as db:
-        # initData comes from Telegram's web app: the user is a Telegram account.
-        member = await member_by_address(db, Address(Channel.TELEGRAM, str(user.id)))
+        member = await member_by_address(db, address)
         actor = await load_actor(db, member)
         if member is None or not may_open_console(actor):
             log.info("console: user %s is not a district or city admin", user.id)
             raise Refused(403, "web_admins_only")
         member_id = member.id
-    value, _session = console.signer.issue(member_id, user.id)
+    value, _session = console.signer.issue(member_id, address)
     log.info("console: session opened for member %s", member_id)
     response = RedirectResponse(f"{base_path(request)}/reports", status_code=303)
     response.set_cookie(

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 
 from core.rules import format_date
 from storage.models import Activity, Evidence, Member, utcnow
-from tests.accounts import at_telegram
+from tests.accounts import at_telegram, tg
 from tests.console import console_client, sign_in
 from tests.harness import TOKEN, Kexie
 from tests.journeys import local_today, submit_report_with_album
@@ -328,7 +328,7 @@ async def test_only_a_district_or_city_admin_session_opens_the_table(kexie: Kexi
     async with console_client(kexie) as client:
         assert (await get(client)).status_code == 401  # no session at all
         # A reporter cannot get a session; even a cookie made for them is refused by the page.
-        value, _ = SessionSigner(TOKEN, 120).issue(member_id, 6171)
+        value, _ = SessionSigner(TOKEN, 120).issue(member_id, tg(6171))
         client.cookies.set(COOKIE, value)
         refused = await get(client)
         assert refused.status_code == 403 and "光电产业交流会" not in refused.text

@@ -43,7 +43,7 @@ from storage.models import (
     OutboxMessage,
     utcnow,
 )
-from tests.accounts import at_telegram
+from tests.accounts import at_telegram, tg
 from tests.console import BASE, console_client, init_data, sign_in
 from tests.harness import TOKEN, Kexie
 from tests.journeys import submit_report_with_album
@@ -246,12 +246,16 @@ async def test_every_route_but_the_entry_answers_401_without_a_valid_session(
     admin = 6401
     await kexie.member(admin, "district_admin", district="锦江区")
     admin_member = await member_id(kexie, admin)
-    genuine, _ = SessionSigner(TOKEN, 120).issue(admin_member, admin)
+    signer = SessionSigner(TOKEN, 120)
+    genuine, _ = signer.issue(admin_member, tg(admin))
     other_bot, _ = SessionSigner("7000009:AAHsomeOtherBotToken012345678901234", 120).issue(
-        admin_member, admin
+        admin_member, tg(admin)
     )
     with mock.patch("time.time", return_value=time.time() - 3 * 3600):
-        expired, _ = SessionSigner(TOKEN, 120).issue(admin_member, admin)
+        expired, _ = signer.issue(admin_member, tg(admin))
+    # The cookie as issued before it named an address: [member, Telegram id, csrf], genuinely
+    # signed. It opens nothing: the admin is asked to sign in again.
+    earlier = signer._serializer.dumps([admin_member, admin, "csrf-of-the-earlier-cookie"])
     tampered = genuine[:-2] + ("AA" if not genuine.endswith("AA") else "BB")
     cookies: dict[str, str | None] = {
         "no cookie": None,
@@ -259,6 +263,7 @@ async def test_every_route_but_the_entry_answers_401_without_a_valid_session(
         "signed for another bot": other_bot,
         "tampered": tampered,
         "expired": expired,
+        "of the earlier shape": earlier,
         "oversized": genuine + "x" * 600,
     }
     routes = guarded(kexie)
@@ -296,7 +301,9 @@ async def test_reporters_and_association_admins_get_no_session_nor_any_page(
             assert COOKIE not in client.cookies
         # A cookie naming them (issued while they were an admin, say): the policy is checked on
         # every request, so every page is refused, forms with a valid token too.
-        cookie, session = SessionSigner(TOKEN, 120).issue(await member_id(kexie, user_id), user_id)
+        cookie, session = SessionSigner(TOKEN, 120).issue(
+            await member_id(kexie, user_id), tg(user_id)
+        )
         async with console_client(kexie) as client:
             client.cookies.set(COOKIE, cookie)
             for endpoint in routes:

@@ -10,6 +10,8 @@ from urllib.parse import parse_qsl, urlencode
 
 import pytest
 
+from core.address import Address
+from core.enums import Channel
 from web.auth import InitDataError, SessionSigner, csrf_ok, sign_init_data, validate_init_data
 
 TOKEN = "7000001:AAHkexieStandinTestToken0123456789ab"
@@ -110,8 +112,9 @@ def test_signed_without_a_user_is_refused() -> None:
 
 def test_session_cookie_round_trip_forgery_and_expiry() -> None:
     signer = SessionSigner(TOKEN, minutes=5)
-    value, session = signer.issue(12, 5001)
+    value, session = signer.issue(12, Address(Channel.TELEGRAM, "5001"))
     assert signer.read(value) == session
+    assert session.address == Address(Channel.TELEGRAM, "5001") and session.member_id == 12
     assert csrf_ok(session, session.csrf) and not csrf_ok(session, "") and not csrf_ok(session, "x")
     assert signer.read(value[:-2] + "xx") is None
     assert SessionSigner(OTHER, minutes=5).read(value) is None  # a new token ends sessions
@@ -119,3 +122,23 @@ def test_session_cookie_round_trip_forgery_and_expiry() -> None:
     late.max_age = -1  # as if read after it lapsed
     time.sleep(0.01)
     assert late.read(value) is None
+
+
+def test_a_session_names_any_channels_address() -> None:
+    """The cookie carries a channel and that channel's id of the member as text, whatever
+    its shape (not a Telegram number)."""
+    signer = SessionSigner(TOKEN, minutes=5)
+    address = Address(Channel.TELEGRAM, "chat-7f3a")
+    value, session = signer.issue(3, address)
+    read = signer.read(value)
+    assert read is not None and read.address == address and read.csrf == session.csrf
+
+
+def test_a_cookie_of_the_earlier_shape_reads_as_no_session() -> None:
+    """[member, Telegram id, csrf], genuinely signed before the address replaced the Telegram
+    id: no session (the console asks to sign in again), rather than a session misread."""
+    signer = SessionSigner(TOKEN, minutes=5)
+    earlier = signer._serializer.dumps([12, 5001, "csrf"])
+    assert signer.read(earlier) is None
+    unknown = signer._serializer.dumps([12, "pigeon", "5001", "csrf"])
+    assert signer.read(unknown) is None  # a channel the bot does not know
