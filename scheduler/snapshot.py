@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
 from core.address import Address
 from core.enums import Channel, Role
 from core.review_rules import PENDING_REMIND_DAYS
 from core.rules import WINDOW_DAYS
 from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
 from storage import snapshot as stored
+from storage.db import AsyncConnection, AsyncSession
 
 # Review's "return" and "correct" (storage/review.py) are announced too.
 AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence", "return", "correct")
