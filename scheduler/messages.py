@@ -17,7 +17,7 @@ from core.review_rules import ReviewState
 from scheduler.countdown import district_figures
 from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow
-from scheduler.rows import DELIVERY_KINDS, Due, Kind, Person, Timing
+from scheduler.rows import DELIVERY_KINDS, Due, Kind, Recipient, Timing
 from storage.db import AsyncSession
 from storage.models import Activity
 from storage.notices import activity_of, audit_actions, plan_of, report_with_evidence
@@ -38,7 +38,7 @@ def message(kind: str, **params: Any) -> dict[str, Any]:
 
 
 async def rows_for(
-    session: AsyncSession, due: Due, person: Person, timing: Timing, now: datetime
+    session: AsyncSession, due: Due, person: Recipient, timing: Timing, now: datetime
 ) -> list[OutRow]:
     """The outbox rows for one due item (empty when its subject has vanished meanwhile, or
     when the person has no address: the rules leave such people out already)."""

@@ -27,7 +27,7 @@ from scheduler.rows import (
     AuditRow,
     Due,
     Kind,
-    Person,
+    Recipient,
     Snapshot,
     Timing,
 )
@@ -109,7 +109,7 @@ def due_now(snap: Snapshot, now: datetime, timing: Timing) -> list[Due]:
     return sorted(found.values(), key=lambda d: (d.due_at, d.key))
 
 
-def _muted(person: Person, kind: Kind) -> bool:
+def _muted(person: Recipient, kind: Kind) -> bool:
     if kind in DELIVERY_KINDS and person.daily_digest:
         return True  # 每日汇总: the 09:00 digest lists the day's reports instead
     if kind == Kind.QUIET_NUDGE:
@@ -141,8 +141,8 @@ def delivery_recipients(snap: Snapshot, org_id: int) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def _person(snap: Snapshot, member_id: int) -> Person:
-    return snap.people.get(member_id) or Person(id=member_id, address=None, unreachable=True)
+def _person(snap: Snapshot, member_id: int) -> Recipient:
+    return snap.people.get(member_id) or Recipient(id=member_id, address=None, unreachable=True)
 
 
 def deliveries(snap: Snapshot, timing: Timing) -> Iterator[Due]:
