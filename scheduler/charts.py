@@ -24,12 +24,11 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.short_names import short_names
 from core.texts import plain
 from core.years import ReportingYears
 from scheduler.messenger import Outgoing, Picture
+from storage.db import AsyncSession
 from storage.figures import bar_counts, month_counts
 from storage.registry import district_of
 

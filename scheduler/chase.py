@@ -7,11 +7,10 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from scheduler.messages import message
 from scheduler.outbox import OutRow, enqueue
 from storage.chase import CHASE_KIND, chase_key_prefix, chase_recipients
+from storage.db import AsyncSession
 from storage.models import Organisation
 
 NUDGE_VALID = timedelta(days=3)  # a nudge not sent within three days is stale

@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.years import ReportingYears
+from storage.db import AsyncSession
 from storage.registry import all_districts
 from storage.review import pending_count
 from storage.status import district_status

@@ -10,10 +10,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
-
 from core.cards import (
     MAX_MESSAGE,
     answer_lines,
@@ -31,13 +27,16 @@ from scheduler.messages import ALBUM
 from scheduler.messenger import Album, Attachment, Outgoing
 from scheduler.review_render import review_buttons
 from scheduler.rows import Kind, Timing
+from storage.db import AsyncSession
 from storage.evidence import EvidenceStorage
-from storage.models import (
-    Activity,
-    AuditEntry,
-    EvidenceChannelFile,
-    Member,
-    Organisation,
+from storage.models import Activity, AuditEntry
+from storage.notices import (
+    activity_of,
+    audit_entries,
+    channel_file_ids,
+    evidence_changes_after,
+    first_names,
+    report_for_card,
 )
 from storage.review import corrections
 
@@ -66,19 +65,7 @@ async def album(
     card they follow counted them), from the store."""
     media: list[dict[str, Any]] = payload.get("media") or []
     ids = [int(item["evidence"]) for item in media if item.get("evidence") is not None]
-    known: dict[int, dict[str, str]] = {}
-    if ids:
-        found = await session.execute(
-            select(
-                EvidenceChannelFile.evidence_id,
-                EvidenceChannelFile.channel,
-                EvidenceChannelFile.file_id,
-            ).where(
-                EvidenceChannelFile.evidence_id.in_(ids), EvidenceChannelFile.file_id.is_not(None)
-            )
-        )
-        for evidence_id, channel, file_id in found.all():
-            known.setdefault(evidence_id, {})[channel] = str(file_id)
+    known = await channel_file_ids(session, ids) if ids else {}
     files = []
     for item in media:
         sha256 = str(item.get("sha256") or "")
@@ -92,7 +79,7 @@ async def album(
         )
     caption = None
     if params.get("caption"):
-        activity = await session.get(Activity, int(params["activity"]))
+        activity = await activity_of(session, int(params["activity"]))
         if activity is not None:
             caption = t(
                 lang, "sch_album_caption", ref=activity.ref_no or "", name=activity.name or ""
@@ -103,59 +90,30 @@ async def album(
 async def delivery(
     session: AsyncSession, kind: Kind, params: dict[str, Any], lang: str, timing: Timing
 ) -> Outgoing | None:
-    activity = await session.scalar(
-        select(Activity)
-        .where(Activity.id == int(params["activity"]))
-        .options(
-            selectinload(Activity.organisation).selectinload(Organisation.district),
-            selectinload(Activity.evidence),
-            selectinload(Activity.author),
-        )
-    )
+    activity = await report_for_card(session, int(params["activity"]))
     if activity is None:
         return None
     ref_ids = [int(r) for r in params.get("refs") or []]
-    refs: list[AuditEntry] = []
-    if ref_ids:
-        refs = list(
-            (
-                await session.scalars(
-                    select(AuditEntry).where(AuditEntry.id.in_(ref_ids)).order_by(AuditEntry.id)
-                )
-            ).all()
-        )
+    refs: list[AuditEntry] = await audit_entries(session, ref_ids) if ref_ids else []
     # Who amended, withdrew or resubmitted it: not always its author (an org admin may).
     by = None
     if kind != Kind.REPORT_SUBMITTED:
         member_ids = list(dict.fromkeys(e.member_id for e in refs if e.member_id is not None))
         if member_ids:
-            names = await session.execute(
-                select(Member.id, Member.first_name).where(Member.id.in_(member_ids))
-            )
-            found = {member_id: name for member_id, name in names.all()}
+            found = await first_names(session, member_ids)
             sep = "、" if lang == "zh" else ", "
             by = sep.join(str(found[m]) for m in member_ids if found.get(m)) or None
     entries: list[AuditEntry] = []
     changes: list[Change] = []
     if kind == Kind.REPORT_EDITED and refs:
         entries = refs
-        later = (
-            await session.execute(
-                select(AuditEntry.old_value, AuditEntry.new_value)
-                .where(
-                    AuditEntry.activity_id == activity.id,
-                    AuditEntry.action == "evidence",
-                    AuditEntry.id > max(ref_ids),
-                )
-                .order_by(AuditEntry.id)
-            )
-        ).all()
+        later = await evidence_changes_after(session, activity.id, max(ref_ids))
         changes = net_changes(
             [(e.field, e.old_value, e.new_value) for e in entries if e.action == "edit"]
         )
         files = [(e.old_value, e.new_value) for e in entries if e.action == "evidence"]
         if files:
-            after = evidence_count_before(len(activity.evidence), [(o, n) for o, n in later])
+            after = evidence_count_before(len(activity.evidence), later)
             before = evidence_count_before(after, files)
             if before != after:
                 changes.append(Change("evidence", str(before), str(after)))

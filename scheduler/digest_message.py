@@ -9,8 +9,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.enums import ActivityStatus
 from core.review_buttons import AMEND, APPROVE, RETURN
 from core.review_rules import ReviewState
@@ -20,6 +18,7 @@ from scheduler import outbox
 from scheduler.digest import CARD_OF
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Due, Kind
+from storage.db import AsyncSession
 from storage.notices import activity_of, entries_with_status, submitted_reports
 from storage.registry import district_of
 

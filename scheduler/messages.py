@@ -13,16 +13,16 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
-
 from core.review_rules import ReviewState
 from scheduler.countdown import district_figures
 from scheduler.digest_message import digest_reports, return_reminder_parts
 from scheduler.outbox import OutRow
-from scheduler.rows import DELIVERY_KINDS, Due, Kind, Person, Timing
-from storage.models import Activity, AuditEntry, District, Organisation, Plan
+from scheduler.rows import DELIVERY_KINDS, Due, Kind, Recipient, Timing
+from storage.db import AsyncSession
+from storage.models import Activity
+from storage.notices import activity_of, audit_actions, plan_of, report_with_evidence
+from storage.registry import all_districts, district_of
+from storage.reports import org_of
 from storage.review import pending_count
 from storage.status import district_status
 
@@ -38,7 +38,7 @@ def message(kind: str, **params: Any) -> dict[str, Any]:
 
 
 async def rows_for(
-    session: AsyncSession, due: Due, person: Person, timing: Timing, now: datetime
+    session: AsyncSession, due: Due, person: Recipient, timing: Timing, now: datetime
 ) -> list[OutRow]:
     """The outbox rows for one due item (empty when its subject has vanished meanwhile, or
     when the person has no address: the rules leave such people out already)."""
@@ -87,17 +87,12 @@ async def rows_for(
 
 async def _delivery(session: AsyncSession, due: Due) -> list[Part]:
     """The card, then (for a submission, or an edit that touched the files) the albums."""
-    activity = await session.scalar(
-        select(Activity).where(Activity.id == due.subject).options(selectinload(Activity.evidence))
-    )
+    activity = await report_with_evidence(session, due.subject)
     if activity is None:
         return []
     edited_files = False
     if due.kind == Kind.REPORT_EDITED and due.refs:
-        actions = await session.scalars(
-            select(AuditEntry.action).where(AuditEntry.id.in_(due.refs))
-        )
-        edited_files = "evidence" in set(actions.all())
+        edited_files = "evidence" in set(await audit_actions(session, due.refs))
     parts: list[Part] = [("", message(due.kind, activity=activity.id, refs=list(due.refs)))]
     if not (due.kind in (Kind.REPORT_SUBMITTED, Kind.REPORT_RESUBMITTED) or edited_files):
         return parts
@@ -131,21 +126,21 @@ def album_parts(activity: Activity, key: str, after: str | None, label: str = ""
 
 
 async def _draft(session: AsyncSession, due: Due) -> list[Part]:
-    activity = await session.get(Activity, due.subject)
+    activity = await activity_of(session, due.subject)
     if activity is None or activity.status != "draft" or activity.activity_date is None:
         return []
     return [("", message(due.kind, activity=activity.id))]
 
 
 async def _plan(session: AsyncSession, due: Due) -> list[Part]:
-    plan = await session.get(Plan, due.subject)
+    plan = await plan_of(session, due.subject)
     if plan is None or plan.cancelled:
         return []
     return [("", message(due.kind, plan=plan.id))]
 
 
 async def _nudge(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
-    org = await session.get(Organisation, due.subject)
+    org = await org_of(session, due.subject)
     if org is None or not org.active:
         return []
     return [("", message(due.kind, org=org.id, days=timing.quiet_days))]
@@ -153,14 +148,14 @@ async def _nudge(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
 
 async def _returned(session: AsyncSession, due: Due) -> list[Part]:
     """A return, unless the report was corrected (or withdrawn) before it could be sent."""
-    activity = await session.get(Activity, due.subject)
+    activity = await activity_of(session, due.subject)
     if activity is None or activity.review_state != ReviewState.RETURNED:
         return []
     return [("", message(due.kind, activity=activity.id, audit=due.refs[0]))]
 
 
 async def _review_pending(session: AsyncSession, due: Due, now: datetime) -> list[Part]:
-    district = await session.get(District, due.subject)
+    district = await district_of(session, due.subject)
     if district is None:
         return []
     total = await pending_count(session, district.id)
@@ -176,7 +171,7 @@ def deadline_of(due: Due) -> tuple[date, int]:
 
 
 async def _deadline(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
-    district = await session.get(District, due.subject)
+    district = await district_of(session, due.subject)
     if district is None:
         return []
     deadline, days = deadline_of(due)
@@ -196,7 +191,7 @@ async def _deadline(session: AsyncSession, due: Due, timing: Timing) -> list[Par
 async def _city_summary(session: AsyncSession, due: Due, timing: Timing) -> list[Part]:
     year = due.subject
     deadline = timing.years.deadline(year)
-    districts = (await session.scalars(select(District).order_by(District.sort_order))).all()
+    districts = await all_districts(session)
     lines = []
     for d in districts:
         s = await district_status(session, d.id, year, timing.years)

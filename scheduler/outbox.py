@@ -5,11 +5,11 @@ SQLite and PostgreSQL (chosen at runtime from the session's dialect), and an ins
 inside a SAVEPOINT that swallows the unique-key violation on any other database. Two ticks,
 a restart or two processes deriving the same message therefore store one row.
 
-The sender's side (claiming due rows, recording the outcome) lives here too, so every SQL
-statement about the outbox is in one module. Several senders (processes, instances) may drain one
-database, each from its own, possibly stale, read of the due rows (a :class:`Claimable`), so every
-write a sender makes to a row is one conditional ``UPDATE`` whose row count says whether it
-happened:
+The sender's side (claiming due rows, recording the outcome) lives here too, so the whole
+protocol is in one module; its statements are in :mod:`storage.outbox`. Several senders
+(processes, instances) may drain one database, each from its own, possibly stale, read of the
+due rows (a :class:`Claimable`), so every write a sender makes to a row is one conditional
+``UPDATE`` whose row count says whether it happened:
 
 * :func:`claim` is a compare-and-swap on the row as read: same ``attempts``, still pending (or
   sending with its lease run out) and due (``next_attempt_at <= now``); it counts the attempt and
@@ -38,14 +38,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, insert, or_, select, tuple_, update
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.address import Address
 from core.enums import Channel
-from storage.models import Member, OutboxMessage
+from storage import outbox as stored
+from storage.db import AsyncSession
 
 PENDING = "pending"
 SENDING = "sending"  # claimed by a sender; reclaimable once next_attempt_at (the lease) passed
@@ -55,9 +51,9 @@ BLOCKED = "blocked"  # the member blocked the bot (403)
 EXPIRED = "expired"  # its moment passed before it could be sent; a follow-up took over
 SKIPPED = "skipped"  # the member became unreachable, or the message it follows failed
 FINAL = frozenset({SENT, FAILED, BLOCKED, EXPIRED, SKIPPED})
+WAITING = (PENDING, SENDING)  # a sender may take it (a sending row once its lease ran out)
 
 LEASE = timedelta(minutes=5)
-CHUNK = 90  # rows per INSERT: 10 parameters each stays under every driver's limit
 
 
 @dataclass(frozen=True)
@@ -89,22 +85,12 @@ class Claimable:
 
 async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
     """Which of ``keys`` are already in the outbox (saves rendering what is already queued)."""
-    found: set[str] = set()
-    for i in range(0, len(keys), 500):
-        chunk = list(keys[i : i + 500])
-        rows = await session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk)))
-        found.update(rows.all())
-    return found
+    return await stored.existing_keys(session, keys)
 
 
 async def statuses_under(session: AsyncSession, prefix: str) -> dict[str, str]:
     """The status of every row whose key starts with ``prefix`` (a few: one member's rows)."""
-    rows = await session.execute(
-        select(OutboxMessage.key, OutboxMessage.status).where(
-            OutboxMessage.key.startswith(prefix, autoescape=True)
-        )
-    )
-    return {key: status for key, status in rows.all()}
+    return await stored.statuses_under(session, prefix)
 
 
 async def enqueue(
@@ -130,27 +116,12 @@ async def enqueue(
             "next_attempt_at": r.not_before or now,
             "created_at": now,
         }
-        # Only sent rows take an 11th parameter: 90 rows of 10 stay under old SQLite's 999.
+        # Only sent rows take an 11th parameter: storage.outbox.CHUNK rows of 10 stay under old
+        # SQLite's 999.
         | ({"sent_at": now} if sent else {})
         for r in rows
     ]
-    dialect = session.get_bind().dialect.name
-    inserted = 0
-    if dialect in ("sqlite", "postgresql"):
-        make = sqlite.insert if dialect == "sqlite" else postgresql.insert
-        for i in range(0, len(values), CHUNK):
-            stmt = make(OutboxMessage).values(values[i : i + CHUNK])
-            result = await session.execute(stmt.on_conflict_do_nothing(index_elements=["key"]))
-            inserted += max(getattr(result, "rowcount", 0) or 0, 0)
-        return inserted
-    for value in values:  # any other database: one SAVEPOINT per row
-        try:
-            async with session.begin_nested():
-                await session.execute(insert(OutboxMessage).values(value))
-            inserted += 1
-        except IntegrityError:
-            pass
-    return inserted
+    return await stored.insert_new(session, values)
 
 
 async def due_rows(
@@ -162,25 +133,8 @@ async def due_rows(
 ) -> list[Claimable]:
     """Rows ready to send (pending and due, or claimed by a sender whose lease ran out), of
     ``channels`` (the ones the sender has a messenger for; None: any)."""
-    query = (
-        select(OutboxMessage, Member.unreachable, Member.language)
-        .outerjoin(Member, Member.id == OutboxMessage.member_id)
-        .where(
-            or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING),
-            OutboxMessage.next_attempt_at <= now,
-        )
-        .order_by(OutboxMessage.id)
-        .limit(limit)
-    )
-    if channels is not None:
-        query = query.where(OutboxMessage.channel.in_(list(channels)))
-    if exclude_chats:
-        query = query.where(
-            tuple_(OutboxMessage.channel, OutboxMessage.address).not_in(
-                [(a.channel.value, a.external_id) for a in exclude_chats]
-            )
-        )
-    rows = await session.execute(query)
+    excluded = [(a.channel.value, a.external_id) for a in exclude_chats]
+    rows = await stored.due_rows(session, now, limit, WAITING, excluded, channels)
     return [
         Claimable(
             id=m.id,
@@ -193,81 +147,57 @@ async def due_rows(
             unreachable=bool(unreachable),
             language=language or "zh",
         )
-        for m, unreachable, language in rows.all()
+        for m, unreachable, language in rows
     ]
 
 
 async def next_pending_at(session: AsyncSession) -> datetime | None:
     """When the earliest unsent row becomes due (None when nothing is waiting)."""
-    return await session.scalar(
-        select(OutboxMessage.next_attempt_at)
-        .where(or_(OutboxMessage.status == PENDING, OutboxMessage.status == SENDING))
-        .order_by(OutboxMessage.next_attempt_at)
-        .limit(1)
-    )
+    return await stored.earliest_due(session, WAITING)
 
 
-def _as_read(row: Claimable, now: datetime) -> tuple[ColumnElement[bool], ...]:
-    """The row is still as the sender read it: nobody claimed it (or, the lease having run out,
-    claimed it again), handed it back or decided its fate since, and it is due.
+async def _write(
+    session: AsyncSession,
+    row: Claimable,
+    values: dict[str, Any],
+    *,
+    claimed: bool,
+    now: datetime | None,
+) -> bool:
+    """Write ``values`` to the row if this sender may (see the module doc).
 
-    ``attempts`` grows with every claim; ``due`` keeps out a row that was handed back with the
-    ``attempts`` of an older read (a refund) or held until later: both are not due yet."""
-    return (
-        OutboxMessage.id == row.id,
-        OutboxMessage.attempts == row.attempts,
-        OutboxMessage.status.in_([PENDING, SENDING]),
-        OutboxMessage.next_attempt_at <= now,
-    )
-
-
-def _owned(row: Claimable) -> tuple[ColumnElement[bool], ...]:
-    """The sender that claimed ``row`` (as read) still holds it: nobody took it over after the
-    lease ran out (that claim counts another attempt) and it was not handed back."""
-    return (
-        OutboxMessage.id == row.id,
-        OutboxMessage.attempts == row.attempts + 1,
-        OutboxMessage.status == SENDING,
-    )
-
-
-def _guard(row: Claimable, now: datetime | None, claimed: bool) -> tuple[ColumnElement[bool], ...]:
+    Before the claim, the row must still be as the sender read it: nobody claimed it (or, the
+    lease having run out, claimed it again), handed it back or decided its fate since, and it
+    is due. ``attempts`` grows with every claim; ``due`` keeps out a row that was handed back
+    with the ``attempts`` of an older read (a refund) or held until later: both are not due
+    yet. After the claim, the sender must still own it: nobody took it over after the lease
+    ran out (that claim counts another attempt) and it was not handed back."""
     if claimed:
-        return _owned(row)
+        return await stored.update_if_held(session, row.id, row.attempts + 1, SENDING, values)
     if now is None:
         raise ValueError("a write before the claim needs the sender's now (the row must be due)")
-    return _as_read(row, now)
-
-
-def _count(result: Any) -> int:
-    """Rows a write changed (drivers that cannot tell say -1 or nothing: counted as none)."""
-    return max(getattr(result, "rowcount", 0) or 0, 0)
+    return await stored.update_if_as_read(session, row.id, row.attempts, WAITING, now, values)
 
 
 async def claim(session: AsyncSession, row: Claimable, now: datetime) -> bool:
     """Take the row for this sender until ``now + LEASE``; False when it is no longer as read
     (another sender got there first, or it is not due)."""
-    still_claimable = _as_read(row, now)
-    stmt = update(OutboxMessage)
-    if session.get_bind().dialect.name == "postgresql":
-        # Senders of several instances: a row another transaction is claiming right now is
-        # skipped at once instead of waited for (its claim wins; the compare-and-swap stays).
-        stmt = stmt.where(
-            OutboxMessage.id.in_(
-                select(OutboxMessage.id).where(*still_claimable).with_for_update(skip_locked=True)
-            )
-        )
-    else:
-        stmt = stmt.where(*still_claimable)
-    result = await session.execute(
-        stmt.values(status=SENDING, attempts=row.attempts + 1, next_attempt_at=now + LEASE)
+    # Senders of several instances (PostgreSQL): a row another transaction is claiming right
+    # now is skipped at once instead of waited for (its claim wins; the compare-and-swap stays).
+    return await stored.update_if_as_read(
+        session,
+        row.id,
+        row.attempts,
+        WAITING,
+        now,
+        {"status": SENDING, "attempts": row.attempts + 1, "next_attempt_at": now + LEASE},
+        skip_locked=True,
     )
-    return _count(result) == 1
 
 
 async def status_of(session: AsyncSession, key: str) -> str | None:
     """The status of the row with ``key`` (None when there is none)."""
-    return await session.scalar(select(OutboxMessage.status).where(OutboxMessage.key == key))
+    return await stored.status_of(session, key)
 
 
 async def mark_sent(
@@ -276,12 +206,8 @@ async def mark_sent(
     """Record the delivery of the row this sender claimed and the channel's id of the (first)
     message; False when the sender no longer owned it (its lease ran out and another sender
     took it over)."""
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(*_owned(row))
-        .values(status=SENT, sent_at=now, message_ref=message_ref, last_error=None)
-    )
-    return _count(result) == 1
+    values = {"status": SENT, "sent_at": now, "message_ref": message_ref, "last_error": None}
+    return await _write(session, row, values, claimed=True, now=None)
 
 
 async def postpone(
@@ -305,10 +231,7 @@ async def postpone(
         if not claimed:
             raise ValueError("only the sender that claimed a row can refund its attempt")
         values["attempts"] = row.attempts
-    result = await session.execute(
-        update(OutboxMessage).where(*_guard(row, now, claimed)).values(**values)
-    )
-    return _count(result) == 1
+    return await _write(session, row, values, claimed=claimed, now=now)
 
 
 async def finish(
@@ -323,17 +246,13 @@ async def finish(
     """Give up on a row for good (failed, blocked, expired, skipped); False when it was not
     this sender's to (``claimed`` and ``now`` as for :func:`postpone`)."""
     assert status in FINAL
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(*_guard(row, now, claimed))
-        .values(status=status, last_error=error)
-    )
-    return _count(result) == 1
+    values = {"status": status, "last_error": error}
+    return await _write(session, row, values, claimed=claimed, now=now)
 
 
 async def mark_unreachable(session: AsyncSession, member_id: int) -> None:
     """The member blocked the bot: stop sending until they talk to it again."""
-    await session.execute(update(Member).where(Member.id == member_id).values(unreachable=True))
+    await stored.mark_unreachable(session, member_id)
 
 
 async def requeue_missed(
@@ -347,14 +266,5 @@ async def requeue_missed(
     ``attempts`` is left alone: a copy read before the row was given up (older ``attempts``)
     still cannot take it, and the sender that gave it up no longer owns it (it is pending).
     """
-    result = await session.execute(
-        update(OutboxMessage)
-        .where(
-            OutboxMessage.member_id == member_id,
-            OutboxMessage.kind.in_(list(kinds)),
-            OutboxMessage.status.in_([BLOCKED, SKIPPED]),
-            OutboxMessage.created_at >= since,
-        )
-        .values(status=PENDING, next_attempt_at=now, last_error=None)
-    )
-    return _count(result)
+    values = {"status": PENDING, "next_attempt_at": now, "last_error": None}
+    return await stored.requeue(session, member_id, kinds, (BLOCKED, SKIPPED), since, values)

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.address import Address
 from scheduler import outbox
 from scheduler.rows import DELIVERY_KINDS, Timing
+from storage.db import AsyncSession
 from storage.members import member_by_address
 
 REACHABLE = frozenset({"member", "administrator", "creator"})

@@ -28,7 +28,7 @@ from scheduler.rows import (
     AuditRow,
     Due,
     Kind,
-    Person,
+    Recipient,
     Snapshot,
     Timing,
 )
@@ -104,7 +104,7 @@ def due_now(snap: Snapshot, now: datetime, timing: Timing) -> list[Due]:
     return sorted(found.values(), key=lambda d: (d.due_at, d.key))
 
 
-def _muted(person: Person, kind: Kind) -> bool:
+def _muted(person: Recipient, kind: Kind) -> bool:
     if kind in DELIVERY_KINDS and person.daily_digest:
         return True  # 每日汇总: the 09:00 digest lists the day's reports instead
     if kind == Kind.QUIET_NUDGE:

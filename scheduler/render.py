@@ -13,9 +13,6 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core.callbacks import Id
 from core.rules import WINDOW_DAYS, format_date
 from core.schedule_buttons import (
@@ -36,8 +33,11 @@ from scheduler.review_look import REVIEW_LOOK, confirmation
 from scheduler.review_render import returned, review_pending
 from scheduler.rows import DELIVERY_KINDS, Kind, Timing
 from storage.chase import CHASE_KIND
+from storage.db import AsyncSession
 from storage.evidence import EvidenceStorage
-from storage.models import Activity, District, Member, Organisation, Plan
+from storage.notices import activity_of, district_names, member_of, plan_of
+from storage.registry import district_of
+from storage.reports import org_of
 
 Rendered = Outgoing | Album | Picture
 
@@ -124,7 +124,7 @@ def _as_stored(kind: str, payload: dict[str, Any], store: EvidenceStorage | None
 async def _draft(
     session: AsyncSession, kind: Kind, params: dict[str, Any], lang: str
 ) -> Outgoing | None:
-    activity = await session.get(Activity, int(params["activity"]))
+    activity = await activity_of(session, int(params["activity"]))
     if activity is None or activity.activity_date is None:
         return None
     key = "sch_draft_morning" if kind == Kind.DRAFT_MORNING else "sch_draft_closing"
@@ -141,7 +141,7 @@ async def _draft(
 async def _plan(
     session: AsyncSession, kind: Kind, params: dict[str, Any], lang: str
 ) -> Outgoing | None:
-    plan = await session.get(Plan, int(params["plan"]))
+    plan = await plan_of(session, int(params["plan"]))
     if plan is None:
         return None
     report = _button(lang, "sch_btn_report_plan", REPORT_PLAN.pack(Id(plan.id)))
@@ -153,8 +153,8 @@ async def _plan(
     if kind == Kind.PLAN_LAST_CALL:
         text = t(lang, "sch_plan_last_call", name=plan.name, date=day)
         return _text(kind, text, (report,), (not_held,))
-    who = await session.get(Member, plan.member_id)
-    org = await session.get(Organisation, plan.org_id)
+    who = await member_of(session, plan.member_id)
+    org = await org_of(session, plan.org_id)
     text = t(
         lang,
         "sch_plan_missed",
@@ -172,7 +172,7 @@ async def _plan(
 
 
 async def _nudge(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
-    org = await session.get(Organisation, int(params["org"]))
+    org = await org_of(session, int(params["org"]))
     if org is None:
         return None
     text = t(lang, "sch_nudge", org=org.name, days=int(params["days"]))
@@ -186,8 +186,8 @@ async def _nudge(session: AsyncSession, params: dict[str, Any], lang: str) -> Ou
 
 async def _chase(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
     """A nudge from /chase: the district asks the association politely to report."""
-    org = await session.get(Organisation, int(params["org"]))
-    district = await session.get(District, int(params["district"]))
+    org = await org_of(session, int(params["org"]))
+    district = await district_of(session, int(params["district"]))
     if org is None or district is None or not org.active:
         return None
     text = t(lang, "sch_chase_nudge", org=org.name, district=district.name)
@@ -195,7 +195,7 @@ async def _chase(session: AsyncSession, params: dict[str, Any], lang: str) -> Ou
 
 
 async def _deadline(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing | None:
-    district = await session.get(District, int(params["district"]))
+    district = await district_of(session, int(params["district"]))
     if district is None:
         return None
     counts = ("orgs", "enterprises", "zones", "reports", "late", "silent", "incomplete")
@@ -218,12 +218,7 @@ async def _deadline(session: AsyncSession, params: dict[str, Any], lang: str) ->
 async def _city_summary(session: AsyncSession, params: dict[str, Any], lang: str) -> Outgoing:
     figures: list[dict[str, Any]] = params.get("districts") or []
     ids = [int(f["district"]) for f in figures]
-    names: dict[int, str] = {}
-    if ids:
-        found = await session.execute(
-            select(District.id, District.name).where(District.id.in_(ids))
-        )
-        names = {district_id: name for district_id, name in found.all()}
+    names = await district_names(session, ids) if ids else {}
     totals = {"orgs": 0, "reports": 0, "late": 0, "silent": 0}
     lines = []
     for f in figures:

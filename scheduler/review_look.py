@@ -13,17 +13,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
-
 from core import review_buttons as rv
 from core.address import Address
 from core.texts import Raw, plain, t
 from scheduler import outbox
 from scheduler.messages import Part, album_parts, message
 from scheduler.messenger import Button, Outgoing
-from storage.models import Activity
+from storage.db import AsyncSession
+from storage.notices import report_refs, reports_with_evidence
 
 REVIEW_LOOK = "review_look"  # the message kind of the confirmation (and the rows' kind)
 # Photos asked for now: not held for quiet hours, and not sent at all an hour late.
@@ -57,12 +54,7 @@ async def queue_look(
 ) -> int:
     """Queue, in ``session``'s transaction, the albums of the reports (in the page's order)
     and then the confirmation, for one member; returns how many rows were inserted."""
-    found = await session.scalars(
-        select(Activity)
-        .where(Activity.id.in_(activity_ids))
-        .options(selectinload(Activity.evidence))
-    )
-    by_id = {a.id: a for a in found.all()}
+    by_id = {a.id: a for a in await reports_with_evidence(session, activity_ids)}
     reports = [by_id[i] for i in activity_ids if i in by_id]
     parts: list[Part] = []
     previous: str | None = None
@@ -101,10 +93,7 @@ async def confirmation(session: AsyncSession, params: dict[str, Any], lang: str)
     lines = [t(lang, "review_look_confirm", n=len(params.get("activities") or []))]
     bare = [int(i) for i in params.get("bare") or []]
     if bare:
-        found = await session.execute(
-            select(Activity.id, Activity.ref_no).where(Activity.id.in_(bare))
-        )
-        refs = {activity_id: ref for activity_id, ref in found.all()}
+        refs = await report_refs(session, bare)
         lines += [t(lang, "review_look_no_files", ref=refs.get(i) or "") for i in bare]
     page = rv.QueuePage(int(params["page"]), str(params["seen"]))
     confirm = Button(plain(lang, "review_btn_confirm_page"), rv.CONFIRM_PAGE.pack(page))

@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
-
 from core import review_buttons as rv
 from core.callbacks import Id
 from core.enums import ActivityStatus
@@ -17,6 +15,7 @@ from core.rules import shorten
 from core.texts import plain, t
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Kind
+from storage.db import AsyncSession
 from storage.models import Activity
 from storage.notices import audit_entry_of, member_of, report_with_district
 from storage.registry import district_of

@@ -93,8 +93,8 @@ class Timing:
 
 
 @dataclass(frozen=True)
-class Person:
-    """A member as the rules see them."""
+class Recipient:
+    """A member as the rules see them: someone a reminder may go to."""
 
     id: int
     address: Address | None  # where they are reached (None: nowhere, so unreachable)
@@ -157,7 +157,7 @@ class PlanRow:
 class Snapshot:
     """What the rules need from the database at one moment."""
 
-    people: dict[int, Person] = field(default_factory=dict)
+    people: dict[int, Recipient] = field(default_factory=dict)
     orgs: dict[int, OrgRow] = field(default_factory=dict)
     org_admins: dict[int, list[int]] = field(default_factory=dict)  # org id → member ids
     district_admins: dict[int, list[int]] = field(default_factory=dict)  # district → members

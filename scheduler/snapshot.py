@@ -9,14 +9,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime, timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-
 from core.address import Address
 from core.enums import Channel, Role
 from core.review_rules import PENDING_REMIND_DAYS
 from core.rules import WINDOW_DAYS
-from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, PlanRow, Recipient, Snapshot, Timing
 from storage import snapshot as stored
+from storage.db import AsyncConnection, AsyncSession
 
 # Review's "return" and "correct" (storage/review.py) are announced too.
 AUDIT_ACTIONS = ("submit", "resubmit", "withdraw", "edit", "evidence", "return", "correct")
@@ -49,7 +48,7 @@ async def load_people(
         if m.account_id is not None and m.channel is not None and m.external_id is not None:
             first[m.id] = m.account_id
             address = Address(Channel(m.channel), m.external_id)
-        snap.people[m.id] = Person(
+        snap.people[m.id] = Recipient(
             id=m.id,
             address=address,
             language=m.language or "zh",

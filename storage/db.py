@@ -40,14 +40,16 @@ import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
+
+# AsyncSession and AsyncConnection (the reminder snapshot's reads run on one) are named here
+# (``as``) also for the layers above storage that only pass a session through: outside storage/
+# and services/ no module imports sqlalchemy (import-linter).
+from sqlalchemy.ext.asyncio import AsyncConnection as AsyncConnection
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     async_sessionmaker,
     create_async_engine,
 )
-
-# AsyncSession is named here also for the layers above storage that only pass a session through:
-# outside storage/ and services/ no module imports sqlalchemy (import-linter).
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
 from sqlalchemy.util.concurrency import await_, in_greenlet
 

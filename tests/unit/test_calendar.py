@@ -13,7 +13,7 @@ from core import calendar
 from core.calendar import is_working_day, next_working_day, on_working_day
 from core.years import ReportingYears
 from scheduler.reminders import deadline_reminders, plan_reminders, quiet_nudges
-from scheduler.rows import Kind, OrgRow, Person, PlanRow, Snapshot, Timing
+from scheduler.rows import Kind, OrgRow, PlanRow, Recipient, Snapshot, Timing
 from tests.accounts import tg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -56,8 +56,8 @@ def test_unknown_year_falls_back_to_weekends_with_one_warning(
     assert len(warnings) == 1
 
 
-def _people(*ids: int) -> dict[int, Person]:
-    return {i: Person(id=i, address=tg(100 + i)) for i in ids}
+def _people(*ids: int) -> dict[int, Recipient]:
+    return {i: Recipient(id=i, address=tg(100 + i)) for i in ids}
 
 
 def test_plan_question_on_a_holiday_waits_and_the_last_call_does_not() -> None:

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from scheduler.digest import return_reminders
 from scheduler.reminders import due_now
-from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, Snapshot, Timing
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Recipient, Snapshot, Timing
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)
@@ -20,7 +20,7 @@ def local(day: int, hour: int, minute: int = 0) -> datetime:
 def world() -> Snapshot:
     """District 10: admin 3 gets every report, admin 4 chose the digest; one report submitted
     on 11-17 at 14:00 and another at 23:30."""
-    people = [Person(1, 101), Person(3, 103), Person(4, 104, daily_digest=True)]
+    people = [Recipient(1, 101), Recipient(3, 103), Recipient(4, 104, daily_digest=True)]
     return Snapshot(
         people={p.id: p for p in people},
         orgs={1: OrgRow(1, 10, "甲科协", created_at=local(1, 9))},
@@ -88,7 +88,7 @@ def test_the_return_reminder_waits_for_a_working_day() -> None:
 def test_back_on_each_report_no_card_for_what_the_digest_listed() -> None:
     """Admin 4's 11-18 digest listed report 7 (queued at 09:00); they switch to 逐条推送."""
     snap = world()
-    snap.people[4] = Person(4, 104)
+    snap.people[4] = Recipient(4, 104)
     snap.digested = {(4, 7): local(18, 9)}
     snap.audits.append(AuditRow(71, 7, "edit", local(18, 8, 50)))  # settled 09:00, edited before
     snap.audits.append(AuditRow(72, 7, "edit", local(18, 11)))  # after the digest: news

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from scheduler.reminders import candidates, due_now
-from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, Snapshot, Timing
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Recipient, Snapshot, Timing
 from tests.accounts import tg
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -21,7 +21,7 @@ def local(month: int, day: int, hour: int, minute: int = 0) -> datetime:
 
 def world(*audits: AuditRow, pending: list[tuple[int, int, datetime]] | None = None) -> Snapshot:
     """Org 1 (district 10): reporter 1 (the author), org admin 2, district admins 3 and 4."""
-    people = [Person(i, tg(100 + i)) for i in (1, 2, 3, 4)]
+    people = [Recipient(i, tg(100 + i)) for i in (1, 2, 3, 4)]
     return Snapshot(
         people={p.id: p for p in people},
         orgs={1: OrgRow(1, 10, "甲科协", created_at=local(11, 1, 9))},

@@ -38,7 +38,7 @@ from scheduler.messenger import (
 )
 from scheduler.outbox import OutRow
 from scheduler.render import compose
-from scheduler.rows import Due, Kind, Person, Timing
+from scheduler.rows import Due, Kind, Recipient, Timing
 from scheduler.sender import Sender
 from storage.db import Database
 from storage.models import Member, Membership, OutboxMessage, Plan
@@ -261,7 +261,7 @@ async def test_a_row_holds_the_kind_and_ids_and_is_rendered_in_todays_language(
     timing = Timing(tz=TZ)
     due = Due(Kind.PLAN_ASK, member, plan, "2026-11-19", NOW, NOW + timedelta(days=2))
     async with db.session() as session:
-        rows = await rows_for(session, due, Person(member, tg(601), "zh"), timing, NOW)
+        rows = await rows_for(session, due, Recipient(member, tg(601), "zh"), timing, NOW)
         await outbox.enqueue(session, rows, NOW)
     (stored,) = rows
     assert stored.payload == {

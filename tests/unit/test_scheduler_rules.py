@@ -11,7 +11,7 @@ import pytest
 from core.rules import parse_plan_date
 from core.years import ReportingYears
 from scheduler.reminders import due_now, is_quiet, quiet_ends
-from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, Person, PlanRow, Snapshot, Timing
+from scheduler.rows import ActivityRow, AuditRow, Kind, OrgRow, PlanRow, Recipient, Snapshot, Timing
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)
@@ -25,12 +25,12 @@ def world() -> Snapshot:
     """One association (org 1, district 10) with a reporter, an org admin, two district admins
     and two city admins (one opted in to deliveries, one muting the summary)."""
     people = [
-        Person(1, 101),  # reporter
-        Person(2, 102),  # org admin
-        Person(3, 103),  # district admin
-        Person(4, 104),  # district admin
-        Person(5, 105, city_delivery_opt_in=True),  # city admin
-        Person(6, 106, mute_city_summary=True),  # city admin
+        Recipient(1, 101),  # reporter
+        Recipient(2, 102),  # org admin
+        Recipient(3, 103),  # district admin
+        Recipient(4, 104),  # district admin
+        Recipient(5, 105, city_delivery_opt_in=True),  # city admin
+        Recipient(6, 106, mute_city_summary=True),  # city admin
     ]
     return Snapshot(
         people={p.id: p for p in people},
@@ -95,7 +95,7 @@ def test_delivery_goes_to_district_admins_and_opted_in_city_admins() -> None:
         (Kind.REPORT_SUBMITTED, 4),
         (Kind.REPORT_SUBMITTED, 5),
     ]
-    snap.people[4] = Person(4, 104, unreachable=True)
+    snap.people[4] = Recipient(4, 104, unreachable=True)
     assert (Kind.REPORT_SUBMITTED, 4) not in kinds_at(snap, local(11, 20, 10))
 
 
@@ -191,7 +191,7 @@ def test_quiet_association_nudged_once_per_period() -> None:
         1, 10, "甲科协", created_at=local(11, 1, 9), last_submitted_at=local(12, 20, 9)
     )
     assert kinds_at(snap, local(12, 31, 10)) == []
-    snap.people[2] = Person(2, 102, mute_nudges=True)
+    snap.people[2] = Recipient(2, 102, mute_nudges=True)
     assert kinds_at(snap, local(1, 19, 10).replace(year=2027)) == []
 
 
