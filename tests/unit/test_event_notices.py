@@ -33,6 +33,7 @@ from storage.db import Database
 from storage.models import Activity, Evidence, Membership, OutboxMessage
 from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
+from tests.steps import stored_answers
 
 TZ = ZoneInfo("Asia/Shanghai")
 DAY = datetime(2026, 6, 9, 10, 0, tzinfo=TZ)  # a Tuesday morning, far from the deadline
@@ -85,11 +86,13 @@ async def _world(db: Database) -> World:
             Membership(member_id=m, role=g.role, org_id=g.org_id, district_id=g.district_id)
             for m, g in grants.items()
         )
+        # Every question of the table answered (tests/steps.stored_answers), the name apart.
         answers: dict[str, Any] = {
-            "org_id": org.id, "author_id": ids["王芳"], "activity_date": date(2026, 6, 8),
-            "content": "面向园区企业。", "role": "主办", "headcount": 40,
-            "outcome": "8家企业提出合作需求。",
-        }  # fmt: skip
+            "org_id": org.id,
+            "author_id": ids["王芳"],
+            **dict(stored_answers(DAY.date(), activity_date=date(2026, 6, 8), headcount=40)),
+        }
+        answers.pop("name")
         draft = Activity(status=ActivityStatus.DRAFT, name="技术交流会", **answers)
         pending = Activity(
             status=ActivityStatus.SUBMITTED, name="科普讲座", ref_no="EVT-0001",
