@@ -4,20 +4,22 @@ other."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enums import ActivityStatus, OrgKind
 from core.review_rules import ReviewState
 from core.rules import reference_number
+from scheduler import outbox
 from scheduler.clock import ManualClock
 from scheduler.jobs import Scheduler
 from scheduler.sender import Sender
 from storage import reports
-from storage.models import Activity, Member, utcnow
+from storage.models import Activity, Member, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
 from tests.harness import Kexie
@@ -32,16 +34,32 @@ def local_today(kexie: Kexie) -> datetime:
 
 
 async def run_scheduler_at(kexie: Kexie, moment: datetime) -> tuple[int, int]:
-    """One tick and one drain of the app's own scheduler and sender, at ``moment``."""
+    """One tick and one drain of the app's own scheduler and sender, at ``moment``: the rows
+    queued and the rows sent meanwhile.
+
+    The app's own sender loop may be draining too (a submit wakes it), and whichever drain
+    claims a row sends it; so the rows sent are counted in the outbox, after every claimed row
+    has settled, not from this drain's statistics (which would read 0 when the loop won)."""
     assert kexie.app is not None
     scheduler: Scheduler = kexie.app.bot_data["scheduler"]
     sender: Sender = kexie.app.bot_data["sender"]
     clock = ManualClock(moment)
     scheduler.clock = clock
     sender.clock = clock
+    sent_before = await _outbox_count(kexie, outbox.SENT)
     result = await scheduler.tick()
-    stats = await sender.drain(wait_retries=3)
-    return result.enqueued, stats.sent
+    await sender.drain(wait_retries=3)
+    for _ in range(200):  # another drain's claimed rows: at most ~10 s under load
+        if not await _outbox_count(kexie, outbox.SENDING):
+            break
+        await asyncio.sleep(0.05)
+    return result.enqueued, await _outbox_count(kexie, outbox.SENT) - sent_before
+
+
+async def _outbox_count(kexie: Kexie, status: str) -> int:
+    async with kexie.session() as session:
+        query = select(func.count()).select_from(OutboxMessage)
+        return int(await session.scalar(query.where(OutboxMessage.status == status)) or 0)
 
 
 async def submit_report_with_album(user: FakeUser, name: str) -> None:
