@@ -27,10 +27,10 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from core.enums import ActivityStatus
-from core.policy import Action, Actor, allowed
+from core.policy import Action, Actor, Target, allowed
 from core.report_steps import IncompleteReport, Step
 from core.review_rules import ReviewState
-from core.rules import may_amend, may_continue_draft
+from core.rules import may_amend, may_continue_draft, may_report
 from core.years import ReportingYears
 from scheduler.rows import Timing
 from services.notices import queue_event_notices
@@ -38,8 +38,8 @@ from services.review import NOT_FOUND
 from storage import reports
 from storage.db import AsyncSession
 from storage.locks import lock_report
-from storage.models import Activity
-from storage.reports import report_target
+from storage.models import Activity, Organisation
+from storage.reports import EvidenceAdded, report_target
 
 __all__ = [
     "EXPIRED",
@@ -192,3 +192,234 @@ async def withdraw(
     reports.withdraw(session, activity, actor.member_id)
     queued = await queue_event_notices(session, activity, _WITHDRAWN, timing, now)
     return ReportResult(Outcome.DONE, activity, queued=queued)
+
+
+# ---------------------------------------------------------------------------------------------
+# Drafting and amending: starting a draft, an answer to it, 重新开始 / 放弃草稿, the evidence,
+# and the amendment of a submitted report's answer. The chat's report flow calls these and
+# nothing else to change a report; its gate (``handlers.report.access.pressed``) asks the same
+# rules (:func:`may_edit`, :func:`may_start`) before it shows anything, and each use case asks
+# them again before it writes. They take the activity the front's unit of work loaded and add
+# no query of their own to a draft's answer (the per-answer budget of
+# tests/e2e/test_sql_budget*.py): a draft is its author's alone, so it needs no lock. An
+# amendment takes the report's lock (as 提交 and 撤回 do, and the review's decisions) and
+# changes the answer only if the report is still at the version its editor opened.
+
+__all__ += [  # the drafting use cases (the list above is the submission's)
+    "CONFLICT",
+    "Edit",
+    "EditResult",
+    "add_evidence",
+    "amend",
+    "answer",
+    "clear_evidence",
+    "discard_draft",
+    "may_edit",
+    "may_start",
+    "restart_draft",
+    "set_aside_draft",
+    "start_draft",
+]
+
+#: Catalog key of an amendment of a report someone else changed since its editor opened it.
+CONFLICT = "amend_conflict"
+
+
+class Edit(enum.StrEnum):
+    """What became of an answer, a file or a draft's button."""
+
+    DONE = "done"
+    REFUSED = "refused"  # missing, someone else's draft, or not the actor's to change
+    EXPIRED = "expired"  # no longer in the state it was asked in (a draft no longer a draft)
+    CONFLICT = "conflict"  # 修改: changed by someone else since its editor opened it
+
+
+@dataclass(frozen=True)
+class EditResult:
+    """The outcome of a drafting or amending use case, for the front to render: ``key`` is the
+    catalog key of the sentence for anything but :attr:`Edit.DONE`.
+
+    ``activity`` is the report changed (for 开始 and 重新开始, the new draft); after a
+    conflict, the report as it is now. ``version`` is the version the amending editor now
+    knows; ``evidence`` what became of an attached file; ``cleared`` how many files 清空重传
+    removed."""
+
+    outcome: Edit
+    activity: Activity | None = None
+    key: str | None = None
+    version: int | None = None
+    evidence: EvidenceAdded | None = None
+    cleared: int = 0
+
+    @property
+    def done(self) -> bool:
+        """Whether this changed (or, for an answer equal to the stored one, kept) the report."""
+        return self.outcome == Edit.DONE
+
+
+def may_start(actor: Actor, org: Organisation) -> bool:
+    """Whether ``actor`` may begin a report for the association now: its reporters and org
+    admins, while it is active."""
+    target = Target(district_id=org.district_id, org_id=org.id)
+    return may_report(actor, target, org_active=org.active)
+
+
+def may_edit(actor: Actor, activity: Activity, *, today: date, years: ReportingYears) -> bool:
+    """Whether ``actor`` may answer, attach to or otherwise change the report now: a draft is
+    its author's alone (while they may report for its association); a submitted or withdrawn
+    report follows :func:`may_change`."""
+    if activity.status == ActivityStatus.DRAFT:
+        return may_continue_draft(actor, report_target(activity))
+    return may_change(actor, activity, today=today, years=years)
+
+
+def _own_draft(actor: Actor, activity: Activity) -> EditResult | None:
+    """Why a draft's use case may not go on, or None: not the actor's draft to continue, or
+    no longer a draft (submitted or discarded by a press that came first)."""
+    if not may_continue_draft(actor, report_target(activity)):
+        return EditResult(Edit.REFUSED, key=NOT_FOUND)
+    if activity.status != ActivityStatus.DRAFT:
+        return EditResult(Edit.EXPIRED, activity, key=EXPIRED)
+    return None
+
+
+async def start_draft(session: AsyncSession, actor: Actor, org: Organisation) -> EditResult:
+    """Begin a new report for the association the actor picked (:func:`may_start`)."""
+    if not may_start(actor, org):
+        return EditResult(Edit.REFUSED, key=NOT_ALLOWED)
+    activity = await reports.start_draft(session, actor.member_id, org.id)
+    return EditResult(Edit.DONE, activity)
+
+
+async def restart_draft(session: AsyncSession, actor: Actor, activity: Activity) -> EditResult:
+    """重新开始: the actor's draft is discarded (kept, marked cancelled) and a new one begun
+    for the same association; the result's activity is the new draft."""
+    refused = _own_draft(actor, activity)
+    if refused is not None:
+        return refused
+    reports.cancel_draft(activity)
+    fresh = await reports.start_draft(session, actor.member_id, activity.org_id)
+    return EditResult(Edit.DONE, fresh)
+
+
+async def discard_draft(session: AsyncSession, actor: Actor, activity: Activity) -> EditResult:
+    """放弃草稿 / 确认放弃: the actor's draft is marked cancelled (the row stays)."""
+    refused = _own_draft(actor, activity)
+    if refused is not None:
+        return refused
+    reports.cancel_draft(activity)
+    return EditResult(Edit.DONE, activity)
+
+
+async def set_aside_draft(session: AsyncSession, actor: Actor, activity: Activity) -> EditResult:
+    """The author's draft in an association where their role has ended (the front found so):
+    nobody can finish it, so it is marked cancelled. Its author may always do that, also
+    without a role there now; anyone else's report, or one no longer a draft, is refused and
+    left as it is."""
+    if activity.status != ActivityStatus.DRAFT or activity.author_id != actor.member_id:
+        return EditResult(Edit.REFUSED, key=NOT_FOUND)
+    reports.cancel_draft(activity)
+    return EditResult(Edit.DONE, activity)
+
+
+async def answer(
+    session: AsyncSession,
+    actor: Actor,
+    activity: Activity,
+    field: str,
+    value: object,
+    *,
+    tz: ZoneInfo,
+) -> EditResult:
+    """An answer to the actor's draft: stored as given (no audit, no lock, no query)."""
+    refused = _own_draft(actor, activity)
+    if refused is not None:
+        return refused
+    reports.set_field(session, activity, field, value, actor.member_id, tz)
+    return EditResult(Edit.DONE, activity)
+
+
+async def amend(
+    session: AsyncSession,
+    actor: Actor,
+    activity: Activity,
+    field: str,
+    value: object,
+    *,
+    opened: int,
+    tz: ZoneInfo,
+    today: date,
+    years: ReportingYears,
+) -> EditResult:
+    """修改: change one answer of a submitted (or withdrawn) report its editor opened at version
+    ``opened``, audited (an approved report is reviewed again).
+
+    Under the report's lock, so an amendment and a review decision or a withdrawal take turns.
+    If the report changed since its editor opened it, nothing is written: the result is
+    :attr:`Edit.CONFLICT` (key ``amend_conflict``) with the report reloaded as it is now, for
+    the front to show the current value and ask again. An answer equal to the stored value
+    writes nothing and is never a conflict."""
+    if activity.status == ActivityStatus.DRAFT:
+        return EditResult(Edit.EXPIRED, activity, key=EXPIRED)
+    if not may_edit(actor, activity, today=today, years=years):
+        return EditResult(Edit.REFUSED, key=NOT_FOUND)
+    await lock_report(session, activity.id)
+    known = await reports.amend_field(session, activity, field, value, actor.member_id, tz, opened)
+    if known is None:
+        return EditResult(Edit.CONFLICT, activity, key=CONFLICT, version=activity.version)
+    return EditResult(Edit.DONE, activity, version=known)
+
+
+async def add_evidence(
+    session: AsyncSession,
+    actor: Actor,
+    activity: Activity,
+    *,
+    today: date,
+    years: ReportingYears,
+    sha256: str,
+    kind: str,
+    size: int,
+    file_name: str | None,
+    mime_type: str | None,
+    media_group_id: str | None,
+    channel: str | None = None,
+    file_id: str | None = None,
+    file_unique_id: str | None = None,
+) -> EditResult:
+    """Attach a stored file (its bytes already put in the evidence store) to the report the
+    actor may change (:func:`may_edit`): once, the same content twice counting once; on a
+    submitted report, audited. ``evidence`` says whether it was new and the count now."""
+    if not may_edit(actor, activity, today=today, years=years):
+        return EditResult(Edit.REFUSED, key=NOT_FOUND)
+    added = await reports.add_evidence(
+        session,
+        activity,
+        sha256=sha256,
+        kind=kind,
+        size=size,
+        file_name=file_name,
+        mime_type=mime_type,
+        media_group_id=media_group_id,
+        member_id=actor.member_id,
+        channel=channel,
+        file_id=file_id,
+        file_unique_id=file_unique_id,
+    )
+    return EditResult(Edit.DONE, activity, evidence=added)
+
+
+async def clear_evidence(
+    session: AsyncSession,
+    actor: Actor,
+    activity: Activity,
+    *,
+    today: date,
+    years: ReportingYears,
+) -> EditResult:
+    """清空重传: remove every file of the report the actor may change (the stored bytes stay,
+    content-addressed); on a submitted report, audited."""
+    if not may_edit(actor, activity, today=today, years=years):
+        return EditResult(Edit.REFUSED, key=NOT_FOUND)
+    cleared = await reports.clear_evidence(session, activity, actor.member_id)
+    return EditResult(Edit.DONE, activity, cleared=cleared)

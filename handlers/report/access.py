@@ -11,15 +11,12 @@ from typing import Protocol, TypeVar
 
 from core.callbacks import Codec
 from core.enums import ActivityStatus
-from core.policy import Target
 from core.report_steps import ReportData, Step
-from core.rules import may_continue_draft, may_report
 from handlers.common import Turn
-from services.report import may_change
+from services import report as change
 from storage import chat_state, reports
 from storage.members import held_activity
 from storage.models import Activity, ChatState, Organisation
-from storage.reports import report_target
 
 log = logging.getLogger(__name__)
 
@@ -49,18 +46,16 @@ def save_data(state: ChatState, data: ReportData) -> None:
 
 
 async def may_report_for(turn: Turn, org_id: int) -> bool:
-    """Whether the member may start a report for the association now."""
+    """Whether the member may start a report for the association now
+    (:func:`services.report.may_start`, the rule its use case applies)."""
     org = await reports.org_of(turn.session, org_id)
-    if org is None:
-        return False
-    target = Target(district_id=org.district_id, org_id=org.id)
-    return may_report(turn.actor, target, org_active=org.active)
+    return org is not None and change.may_start(turn.actor, org)
 
 
 def may_amend(turn: Turn, activity: Activity, *, withdrawing: bool = False) -> bool:
     """Whether the member may change, withdraw or resubmit a report now
     (:func:`services.report.may_change`, the rule its use cases apply)."""
-    return may_change(
+    return change.may_change(
         turn.actor,
         activity,
         today=turn.today,
@@ -70,10 +65,19 @@ def may_amend(turn: Turn, activity: Activity, *, withdrawing: bool = False) -> b
 
 
 def may_edit(turn: Turn, activity: Activity) -> bool:
-    """A draft is its author's alone; a submitted report follows :func:`may_amend`."""
-    if activity.status == ActivityStatus.DRAFT:
-        return may_continue_draft(turn.actor, report_target(activity))
-    return may_amend(turn, activity)
+    """A draft is its author's alone; a submitted report follows :func:`may_amend`
+    (:func:`services.report.may_edit`, the rule the use cases that change it apply)."""
+    return change.may_edit(turn.actor, activity, today=turn.today, years=turn.settings.years)
+
+
+def refuse(turn: Turn, key: str | None) -> None:
+    """Say a use case's refusal (a press that came between this update's check and its
+    write): a toast under a button, a reply to a message."""
+    text = turn.t(key or "not_found_or_denied")
+    if turn.is_button:
+        turn.notice(text, alert=True)
+    else:
+        turn.reply(text)
 
 
 async def presser_state(turn: Turn) -> ChatState:
@@ -102,8 +106,8 @@ async def tell_if_ended(turn: Turn, activity: Activity, *, toast: bool = False) 
         return False
     assert turn.member is not None
     log.info("member %s acted on activity %s after removal", turn.member.id, activity.id)
-    if activity.status == ActivityStatus.DRAFT and activity.author_id == turn.member.id:
-        reports.cancel_draft(activity)
+    set_aside = await change.set_aside_draft(turn.session, turn.actor, activity)
+    if set_aside.done:
         state = await chat_state.get_state(turn.session, turn.member.id)
         if state is not None and state.activity_id == activity.id:
             await chat_state.clear_state(turn.session, turn.member.id)

@@ -21,9 +21,9 @@ from core.rules import (
 )
 from core.texts import Raw
 from handlers.common import Turn
-from handlers.report.access import data_of, pressed, presser_state, save_data
+from handlers.report.access import data_of, pressed, presser_state, refuse, save_data
 from handlers.report.ask import CARD_CONTENT_CHARS, ask, go
-from storage import reports
+from services import report as change
 from storage.models import Activity, ChatState
 
 log = logging.getLogger(__name__)
@@ -169,18 +169,29 @@ async def store(turn: Turn, state: ChatState, activity: Activity, step: Step, va
     field, tz = BY_STEP[step].field, turn.settings.tz
     data = data_of(state)
     if activity.status == ActivityStatus.DRAFT:
-        reports.set_field(turn.session, activity, field, value, turn.member.id, tz)
+        saved = await change.answer(turn.session, turn.actor, activity, field, value, tz=tz)
     else:
-        opened = data.version if data.version is not None else activity.version
-        known = await reports.amend_field(
-            turn.session, activity, field, value, turn.member.id, tz, opened
+        saved = await change.amend(
+            turn.session,
+            turn.actor,
+            activity,
+            field,
+            value,
+            opened=data.version if data.version is not None else activity.version,
+            tz=tz,
+            today=turn.today,
+            years=turn.settings.years,
         )
-        if known is None:
+        if saved.outcome == change.Edit.CONFLICT:
             log.info("amend conflict on activity %s (member %s)", activity.id, turn.member.id)
             await _tell_conflict(turn, state, activity, step)
             return
-        data.version = known
-        save_data(state, data)
+        if saved.done:
+            data.version = saved.version
+            save_data(state, data)
+    if not saved.done:
+        refuse(turn, saved.key)
+        return
     # After the date, the window is told above the next question (or the card): one message.
     window = (
         _window(turn, activity, value) if step == Step.DATE and isinstance(value, date) else None

@@ -10,11 +10,11 @@ from core.report_steps import ReportData, Step, question
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.deliveries import wake_sender
-from handlers.report.access import FLOW, data_of, pressed
+from handlers.report.access import FLOW, data_of, pressed, refuse
 from handlers.report.ask import card_buttons, field_buttons, go, render_card
 from scheduler.rows import Timing
 from services import report as change
-from storage import chat_state, reports, review
+from storage import chat_state, review
 from storage.models import Activity
 
 
@@ -156,7 +156,13 @@ async def discard_draft(turn: Turn) -> None:
     found = await pressed(turn, rb.DISCARD, steps=None, drafts_only=True)
     if found is None or turn.member is None:
         return
-    reports.cancel_draft(found[0])
+    discarded = await change.discard_draft(turn.session, turn.actor, found[0])
+    if discarded.outcome == change.Edit.EXPIRED:  # submitted or discarded by a press before
+        turn.notice(turn.t("button_expired"))
+        return
+    if not discarded.done:
+        refuse(turn, discarded.key)
+        return
     await chat_state.clear_state(turn.session, turn.member.id)
     turn.edit(turn.t("report_cancelled"))
 

@@ -14,9 +14,10 @@ from core.rules import evidence_ready
 from core.texts import t
 from handlers.common import Turn
 from handlers.port import FetchFailed, Front
-from handlers.report.access import data_of, pressed, presser_state, save_data
+from handlers.report.access import data_of, pressed, presser_state, refuse, save_data
 from handlers.report.ask import ask, evidence_buttons, evidence_rows, go
 from scheduler import outbox
+from services import report as change
 from storage import reports
 from storage.db import AsyncSession, Database
 from storage.evidence import (
@@ -108,20 +109,26 @@ async def receive_evidence(turn: Turn, state: ChatState, activity: Activity) -> 
             await ask(turn, activity, state.step, state)  # the question it interrupted
         return
     before = activity.version
-    result = await reports.add_evidence(
+    attached = await change.add_evidence(
         turn.session,
+        turn.actor,
         activity,
+        today=turn.today,
+        years=turn.settings.years,
         sha256=sha,
         kind=kind,
         size=size or len(data),
         file_name=fit_file_name(name),  # Telegram allows longer names than the column holds
         mime_type=mime if len(mime) <= MIME_TYPE_MAX else None,
         media_group_id=group,
-        member_id=turn.member.id,
         channel=turn.front.channel,
         file_id=received.ref,
         file_unique_id=unique_id,
     )
+    if attached.evidence is None:
+        refuse(turn, attached.key)
+        return
+    result = attached.evidence
     _remember_own_change(state, activity, before)
     if group is not None:
         _schedule_album_ack(turn, activity, group, state.step)
@@ -265,7 +272,12 @@ async def clear_evidence(turn: Turn) -> None:
     assert turn.member is not None
     state = await presser_state(turn)
     before = activity.version
-    await reports.clear_evidence(turn.session, activity, turn.member.id)
+    cleared = await change.clear_evidence(
+        turn.session, turn.actor, activity, today=turn.today, years=turn.settings.years
+    )
+    if not cleared.done:
+        refuse(turn, cleared.key)
+        return
     _remember_own_change(state, activity, before)
     turn.close_buttons()
     turn.reply(turn.t("evidence_cleared"))

@@ -23,9 +23,11 @@ from handlers.report.access import (
     may_edit,
     may_report_for,
     pressed,
+    refuse,
     tell_if_ended,
 )
 from handlers.report.ask import ask, go
+from services import report as change
 from storage import chat_state, reports
 from storage.members import held_activity, reporting_orgs
 from storage.models import Activity, ChatState, Organisation
@@ -100,13 +102,13 @@ async def choose_org(turn: Turn) -> None:
     picked = turn.button(rb.ORG)
     if picked is None:
         return
-    if not await may_report_for(turn, picked.id):
+    org = await reports.org_of(turn.session, picked.id)
+    started = None if org is None else await change.start_draft(turn.session, turn.actor, org)
+    if org is None or started is None or not started.done or started.activity is None:
         turn.notice(turn.t("not_allowed"), alert=True)
         return
-    org = await reports.org_of(turn.session, picked.id)
-    assert org is not None
     turn.close_buttons()
-    await _begin(turn, org)
+    await _ask_first(turn, org, started.activity)
 
 
 async def resume_draft(turn: Turn, activity_id: int | None = None) -> None:
@@ -133,13 +135,23 @@ async def restart_draft(turn: Turn) -> None:
 
 
 async def _restart(turn: Turn, activity: Activity) -> None:
-    reports.cancel_draft(activity)
-    await _begin(turn, activity.organisation)
+    restarted = await change.restart_draft(turn.session, turn.actor, activity)
+    if not restarted.done or restarted.activity is None:
+        refuse(turn, restarted.key)
+        return
+    await _ask_first(turn, activity.organisation, restarted.activity)
 
 
 async def _begin(turn: Turn, org: Organisation) -> None:
-    assert turn.member is not None
-    activity = await reports.start_draft(turn.session, turn.member.id, org.id)
+    started = await change.start_draft(turn.session, turn.actor, org)
+    if not started.done or started.activity is None:
+        refuse(turn, started.key)
+        return
+    await _ask_first(turn, org, started.activity)
+
+
+async def _ask_first(turn: Turn, org: Organisation, activity: Activity) -> None:
+    """Question 1 of a new draft."""
     # Whose report this is and how to leave, above question 1: one message, one call.
     await go(turn, activity, Step.DATE, lead=turn.t("report_started", org=org.name))
 

@@ -5,6 +5,7 @@ district's notice in the same transaction."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -19,6 +20,7 @@ from core.review_rules import ReviewState
 from core.years import ReportingYears
 from scheduler.rows import Timing
 from services import report as change
+from storage import reports
 from storage.db import Database
 from storage.models import Activity, AuditEntry, Membership, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name
@@ -178,3 +180,89 @@ async def test_a_withdrawal_is_audited_and_announced_in_one_transaction(
     async with db.session() as session:
         row = await session.scalar(select(OutboxMessage).where(withdrawn))
         assert row is not None and row.member_id == w.chen.member_id
+
+
+async def _amend_concurrently(
+    db: Database, w: World, opened: int, names: tuple[str, str]
+) -> list[change.EditResult]:
+    """The author, in two chats that both opened the report at version ``opened``, saves a
+    new name in each at once: two sessions, both loaded before either writes."""
+    loaded = asyncio.Barrier(2)
+
+    async def save(actor: Actor, name: str) -> change.EditResult:
+        async with db.session() as session:
+            activity = await reports.load_activity(session, w.report)
+            assert activity is not None
+            await loaded.wait()
+            return await change.amend(
+                session, actor, activity, "name", name,
+                opened=opened, tz=TZ, today=TODAY, years=YEARS,
+            )  # fmt: skip
+
+    return list(await asyncio.gather(*(save(w.author, n) for n in names)))
+
+
+async def test_amend_of_a_stale_version_one_wins_the_other_is_told(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
+        row = await session.get(Activity, w.report)
+        assert row is not None
+        opened = row.version
+    results = await _amend_concurrently(db, w, opened, ("技术交流会（甲）", "技术交流会（乙）"))
+    outcomes = sorted(r.outcome for r in results)
+    assert outcomes == [change.Edit.CONFLICT, change.Edit.DONE]
+    won = next(r for r in results if r.done)
+    lost = next(r for r in results if not r.done)
+    assert won.version == opened + 1
+    assert lost.key == "amend_conflict"
+    # The loser is shown the report as the winner left it, and may answer again from there.
+    assert lost.activity is not None and won.activity is not None
+    assert lost.activity.name == won.activity.name and lost.version == opened + 1
+    async with db.session() as session:
+        row = await session.get(Activity, w.report)
+        assert row is not None
+        assert (row.name, row.version) == (won.activity.name, opened + 1)
+    assert await _count(db, AuditEntry, AuditEntry.action == "edit") == 1
+    # The same editor's next answer, from the version they were shown, is saved.
+    async with db.session() as session:
+        activity = await reports.load_activity(session, w.report)
+        assert activity is not None
+        again = await change.amend(
+            session, w.author, activity, "name", "技术交流会（终）",
+            opened=opened + 1, tz=TZ, today=TODAY, years=YEARS,
+        )  # fmt: skip
+    assert again.done and again.version == opened + 2
+
+
+async def test_a_refused_actor_changes_nothing(db: Database) -> None:
+    w = await _world(db)
+    async with db.session() as session:
+        report = await reports.load_activity(session, w.report)
+        draft = await reports.load_activity(session, w.draft)
+        assert report is not None and draft is not None
+        amends = [
+            await change.amend(
+                session,
+                actor,
+                report,
+                "name",
+                "改名",
+                opened=report.version,
+                tz=TZ,
+                today=today,
+                years=YEARS,
+            )
+            # Another district's reporter; the district admin (who reviews, not amends); the
+            # author once the report's year is closed.
+            for actor, today in ((w.stranger, TODAY), (w.chen, TODAY), (w.author, CLOSED))
+        ]
+        answered = await change.answer(session, w.stranger, draft, "name", "改名", tz=TZ)
+        discarded = await change.discard_draft(session, w.chen, draft)
+        cleared = await change.clear_evidence(session, w.stranger, draft, today=TODAY, years=YEARS)
+    for refused in (*amends, answered, discarded, cleared):
+        assert (refused.outcome, refused.key) == (change.Edit.REFUSED, "not_found_or_denied")
+    async with db.session() as session:
+        rows = {a.id: a for a in (await session.scalars(select(Activity))).all()}
+    assert (rows[w.report].name, rows[w.report].version) == ("技术交流会", 1)
+    assert (rows[w.draft].name, rows[w.draft].status) == ("科普讲座", ActivityStatus.DRAFT)
+    assert await _count(db, AuditEntry) == 0
