@@ -13,15 +13,7 @@ import sys
 from collections.abc import Callable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from core.policy import (
-    OPERATOR,
-    Action,
-    Target,
-    allowed,
-    district_target,
-    invite_action,
-    org_target,
-)
+from core.policy import OPERATOR
 from core.settings import Settings, SettingsError, load_settings
 from storage.db import Database
 from storage.migrate import upgrade
@@ -148,23 +140,26 @@ def cmd_districts_seed(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
     """Create an association and print its id."""
     from core.enums import OrgKind
-    from storage.registry import RegistryError, create_organisation, find_district
+    from services import organisations
+    from storage.registry import find_district
 
     async def work(db: Database) -> int:
         async with db.session() as session:
             district, match = await find_district(session, args.district)
             if district is None:
                 return _fail([match.problem() or ""])
-            if not allowed(OPERATOR, Action.CREATE_ORG, district_target(district.id)):
+            created = await organisations.create(
+                session, OPERATOR, district.id, OrgKind(args.kind), args.name
+            )
+            org = created.org
+            if created.outcome == organisations.Outcome.REFUSED:
                 return _fail(["无权在该区（市）县新建科协。"])
-            try:
-                org = await create_organisation(session, district, OrgKind(args.kind), args.name)
-            except RegistryError as exc:
-                if exc.key == "org_exists":
+            if org is None:
+                if created.key == "org_exists":
                     return _fail(
                         [
                             f"{district.name}已有名为“{args.name}”的科协（编号 "
-                            f"{exc.params['org_id']}）。"
+                            f"{created.params['org_id']}）。"
                         ]
                     )
                 return _fail([f"名称不合法：{args.name!r}"])
@@ -178,7 +173,7 @@ def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
     """Create an invitation and print its deep link."""
     from core.enums import Role
-    from storage.members import create_invite
+    from services import members
     from storage.models import Organisation
     from storage.registry import find_district
 
@@ -217,21 +212,18 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
                 district_id = district.id
             else:
                 return _fail(["请指定 --org ID、--district NAME 或 --city。"])
-            target = Target(district_id=district_id, org_id=org_id)
-            if org_id is not None:
-                org_row = await session.get(Organisation, org_id)
-                assert org_row is not None
-                target = org_target(org_id, org_row.district_id)
-            if not allowed(OPERATOR, invite_action(role), target):
-                return _fail(["无权生成这种邀请。"])
-            invite = await create_invite(
+            made = await members.invite(
                 session,
-                role=role,
+                OPERATOR,
+                role,
                 org_id=org_id,
                 district_id=district_id,
                 uses=args.uses,
                 days=args.days,
             )
+            invite = made.invite
+            if invite is None:
+                return _fail(["无权生成这种邀请。"])
             token = invite.token
         print(f"https://t.me/{username.lstrip('@')}?start={token}")
         return 0

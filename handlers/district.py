@@ -11,18 +11,13 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from core.callbacks import Codec, id_codec
-from core.policy import Action, allowed, district_target
-from core.registry_rules import parse_count
+from core.policy import Action
 from handlers.common import Turn
 from handlers.pickers import district_buttons, pressed_district, refuse
+from services import organisations
 from storage import chat_state
 from storage.models import ChatState, District
-from storage.registry import (
-    FIGURE_KEYS,
-    district_figures,
-    districts_for_actor,
-    set_district_figure,
-)
+from storage.registry import FIGURE_KEYS, districts_for_actor, figures_of
 
 DISTRICT_FLOW = "district"
 
@@ -76,10 +71,12 @@ async def open_district_pressed(turn: Turn) -> None:
 async def show_figures(turn: Turn, district: District) -> None:
     """属地企业数量 / 科技企业数量 / 产业功能区数量 of this year, each with a button."""
     year = turn.this_year
-    row = await district_figures(turn.session, district.id, year)
+    # A read: a district that entered nothing this year gets no empty row for looking.
+    row = await figures_of(turn.session, district.id, year)
     missing = turn.label("card_missing")
 
-    def shown(value: int | None) -> object:
+    def shown(key: str) -> object:
+        value = None if row is None else getattr(row, key)
         return missing if value is None else value
 
     turn.reply(
@@ -87,9 +84,9 @@ async def show_figures(turn: Turn, district: District) -> None:
             "district_card",
             district=district.name,
             year=year,
-            local=shown(row.local_enterprises),
-            tech=shown(row.tech_enterprises),
-            zones=shown(row.zones),
+            local=shown("local_enterprises"),
+            tech=shown("tech_enterprises"),
+            zones=shown("zones"),
         ),
         [
             [
@@ -130,24 +127,25 @@ async def ask_figure(turn: Turn) -> None:
 async def receive_figure(turn: Turn, state: ChatState) -> None:
     """A message in the ``district`` flow: the number asked for."""
     assert turn.member is not None
-    district = await turn.session.get(District, int(state.data.get("district_id", 0)))
-    if (
-        district is None
-        or not allowed(turn.actor, Action.DISTRICT_FIGURES, district_target(district.id))
-        or state.step not in FIGURE_KEYS
-    ):
+    year = int(state.data.get("year", turn.this_year))
+    figure = await organisations.set_figure(
+        turn.session,
+        turn.actor,
+        int(state.data.get("district_id", 0)),
+        year,
+        state.step,
+        turn.text or "",
+    )
+    if figure.outcome == organisations.Outcome.REFUSED or figure.district is None:
         await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
-    value, error = parse_count(turn.text or "")
-    if error or value is None:
-        turn.reply(turn.t(error or "reg_err_count"))
+    if not figure.done:
+        turn.reply(turn.t(figure.key or "reg_err_count"))
         return
-    year = int(state.data.get("year", turn.this_year))
-    await set_district_figure(turn.session, district.id, year, state.step, value)
     await chat_state.clear_state(turn.session, turn.member.id)
-    turn.reply(turn.t("district_saved", label=turn.label(f"fig_{state.step}"), value=value))
-    await show_figures(turn, district)
+    turn.reply(turn.t("district_saved", label=turn.label(f"fig_{state.step}"), value=figure.value))
+    await show_figures(turn, figure.district)
 
 
 async def ask_again(turn: Turn, state: ChatState) -> None:

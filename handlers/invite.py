@@ -20,7 +20,8 @@ from core.rules import format_date
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.pickers import THEN_INVITE, new_org_buttons, org_buttons, pressed_org, refuse
-from storage.members import create_invite, load_invite, open_invites, revoke_invite
+from services import members
+from storage.members import open_invites
 from storage.models import Invite, Organisation
 from storage.registry import districts_for_actor, orgs_for_actor
 
@@ -175,24 +176,21 @@ def _ask_days(turn: Turn, org: Organisation, role: Role, uses: int) -> None:
 async def make_invite(turn: Turn) -> None:
     """Everything chosen: create the invite, answer with the deep link and its QR code."""
     chosen = turn.button(INV_MAKE)
-    pressed = await _pressed_role(turn, chosen)
-    if chosen is None or pressed is None or turn.member is None:
+    if chosen is None or turn.member is None:
         return
-    org, role = pressed
     uses, days = chosen.uses, chosen.days
     if not (1 <= uses <= MAX_USES and 1 <= days <= MAX_DAYS):
         turn.notice(turn.t("button_expired"))
         return
-    turn.close_buttons()
-    invite = await create_invite(
-        turn.session,
-        role=role,
-        org_id=org.id,
-        uses=uses,
-        days=days,
-        created_by=turn.member.id,
-        now=turn.now,
+    role = ROLE_CODES[chosen.role]
+    made = await members.invite(
+        turn.session, turn.actor, role, org_id=chosen.org, uses=uses, days=days, now=turn.now
     )
+    invite, org = made.invite, made.org
+    if invite is None or org is None:
+        refuse(turn)
+        return
+    turn.close_buttons()
     link = turn.front.start_link(invite.token)
     expires = _expires(turn, invite)
     role_label = turn.label(f"role_{role}")
@@ -247,7 +245,9 @@ async def _render_invites(turn: Turn) -> tuple[Raw, list[list[tuple[str, str]]]]
         now=turn.now,
     )
     # The policy has the last word: an org admin sees only the invites they could make.
-    invites = [i for i in invites if allowed(turn.actor, invite_action(i.role), _target(i))]
+    invites = [
+        i for i in invites if allowed(turn.actor, invite_action(i.role), members.invite_target(i))
+    ]
     if not invites:
         return turn.t("invites_empty"), []
     lines = [turn.t("invites_title", n=len(invites))]
@@ -273,12 +273,6 @@ def _expires(turn: Turn, invite: Invite) -> str:
     return format_date(invite.expires_at.astimezone(turn.settings.tz).date(), turn.lang)
 
 
-def _target(invite: Invite) -> Target:
-    if invite.organisation is not None:
-        return Target(district_id=invite.organisation.district_id, org_id=invite.org_id)
-    return Target(district_id=invite.district_id)
-
-
 def _scope(invite: Invite) -> str:
     if invite.organisation is not None:
         return invite.organisation.name
@@ -295,12 +289,11 @@ async def revoke(turn: Turn) -> None:
     pressed = turn.button(INV_REVOKE)
     if pressed is None:
         return
-    invite = await load_invite(turn.session, pressed.id)
-    if invite is None or not allowed(turn.actor, invite_action(invite.role), _target(invite)):
+    revoked = await members.revoke(turn.session, turn.actor, pressed.id, now=turn.now)
+    invite = revoked.invite
+    if invite is None:
         refuse(turn)
         return
-    revoke_invite(invite, turn.now)
-    await turn.session.flush()
     turn.notice(
         turn.t("invite_revoked_ok", role=turn.label(f"role_{invite.role}"), scope=_scope(invite))
     )

@@ -9,11 +9,12 @@ admin may remove reporters but not the org admins the district appointed. Drawn 
 from __future__ import annotations
 
 from core.callbacks import Codec, Id, id_codec
-from core.policy import Action, Target, allowed, invite_action, may_somewhere
+from core.policy import Action, may_somewhere
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.pickers import org_buttons, pressed_org, refuse
-from storage.members import load_actor, load_membership, org_memberships, remove_membership
+from services import members
+from storage.members import load_actor, load_membership, org_memberships
 from storage.models import Membership, Organisation
 from storage.registry import orgs_for_actor
 
@@ -63,16 +64,6 @@ def _name(membership: Membership) -> str:
     return name or (address.external_id if address is not None else str(member.id))
 
 
-def _may_remove(turn: Turn, membership: Membership) -> bool:
-    org = membership.organisation
-    if org is None:
-        return False  # district and city roles are managed by the CLI
-    target = Target(district_id=org.district_id, org_id=org.id)
-    return allowed(turn.actor, Action.MANAGE_MEMBERS, target) and allowed(
-        turn.actor, invite_action(membership.role), target
-    )
-
-
 async def show_members(turn: Turn, org: Organisation, *, edit: bool = False) -> None:
     """The member list with a remove button for each member the presser may remove."""
     memberships = await org_memberships(turn.session, org.id)
@@ -85,7 +76,7 @@ async def show_members(turn: Turn, org: Organisation, *, edit: bool = False) -> 
         for i, m in enumerate(memberships[:MAX_LISTED], start=1):
             name = _name(m)
             lines.append(turn.t("members_line", i=i, name=name, role=turn.label(f"role_{m.role}")))
-            if _may_remove(turn, m) and m.member_id != turn.actor.member_id:
+            if members.may_remove(turn.actor, m) and m.member_id != turn.actor.member_id:
                 label = turn.label("btn_remove", i=i, name=name[:30])
                 buttons.append([(label, MEM_RM.pack(id=m.id))])
         text = Raw("\n".join(lines))
@@ -100,7 +91,7 @@ async def _pressed_membership(turn: Turn, codec: Codec[Id]) -> Membership | None
     if pressed is None:
         return None
     membership = await load_membership(turn.session, pressed.id)
-    if membership is None or not _may_remove(turn, membership):
+    if membership is None or not members.may_remove(turn.actor, membership):
         refuse(turn)
         return None
     if not membership.active:
@@ -133,20 +124,26 @@ async def ask_remove(turn: Turn) -> None:
 
 async def remove_member(turn: Turn) -> None:
     """确认移除: the role ends now; the member's reports stay with the association."""
-    membership = await _pressed_membership(turn, MEM_RMYES)
-    if membership is None:
+    pressed = turn.button(MEM_RMYES)
+    if pressed is None:
+        return
+    removed = await members.remove_member(turn.session, turn.actor, pressed.id, now=turn.now)
+    membership = removed.membership
+    if removed.outcome == members.Outcome.REFUSED or membership is None:
+        refuse(turn)
+        return
+    if not removed.done:
+        turn.notice(turn.t(removed.key or "button_expired"))
         return
     org = membership.organisation
     assert org is not None
-    remove_membership(membership, turn.now)
-    await turn.session.flush()
     # Their command menu shrinks to what they may still do (commands re-check anyway).
-    removed = membership.member
-    remaining = await load_actor(turn.session, removed)
+    member = membership.member
+    remaining = await load_actor(turn.session, member)
     # Their menu on this front's channel (a member of another channel has none here).
-    address = removed.address(turn.address.channel)
+    address = member.address(turn.address.channel)
     if address is not None:
-        turn.set_menu_later(address, remaining, removed.language)
+        turn.set_menu_later(address, remaining, member.language)
     turn.edit(
         turn.t(
             "member_removed",

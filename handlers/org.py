@@ -10,13 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.callbacks import Codec, id_codec
-from core.policy import Action, allowed, org_target
+from core.policy import Action
 from core.registry_rules import (
     MULTI_OFFICERS,
     FieldSpec,
     field_by_key,
     fields_for,
-    parse_field,
 )
 from core.texts import Raw
 from handlers.common import Turn
@@ -29,10 +28,10 @@ from handlers.pickers import (
     pressed_org,
     refuse,
 )
+from services import organisations
 from storage import chat_state
 from storage.models import ChatState, Organisation
 from storage.registry import (
-    RegistryError,
     display_value,
     districts_for_actor,
     field_value,
@@ -40,7 +39,6 @@ from storage.registry import (
     load_organisation,
     missing_fields,
     orgs_for_actor,
-    set_field,
 )
 
 
@@ -206,47 +204,47 @@ async def receive_answer(turn: Turn, state: ChatState) -> None:
     if state.step == OrgStep.NEW_NAME:
         await create_named(turn, state, text)
         return
-    org = await load_organisation(turn.session, int(state.data.get("org_id", 0)))
-    spec = field_by_key(org.kind, str(state.data.get("key"))) if org else None
-    if (
-        org is None
-        or spec is None
-        or not allowed(turn.actor, Action.MANAGE_REGISTRY, org_target(org.id, org.district_id))
-    ):
+    edit = await organisations.answer_field(
+        turn.session,
+        turn.actor,
+        int(state.data.get("org_id", 0)),
+        str(state.data.get("key")),
+        text,
+        today=turn.today,
+    )
+    if edit.outcome == organisations.Outcome.REFUSED:
         await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
-    value, error = parse_field(spec, text, turn.today)
-    if error:
-        turn.reply(turn.t(error))
-        return
-    await _store(turn, org, spec, value, walk=bool(state.data.get("walk")))
+    await _stored(turn, edit, walk=bool(state.data.get("walk")))
 
 
 async def pick_choice(turn: Turn) -> None:
     """国企/民企 or 民办非/内设 pressed."""
     pressed = turn.button(ORG_CHOICE)
-    if pressed is None:
+    if pressed is None or turn.member is None:
         return
-    org = await pressed_org(turn, pressed.org, Action.MANAGE_REGISTRY)
-    if org is None or turn.member is None:
-        return
-    spec = field_by_key(org.kind, pressed.key)
     state = await chat_state.get_state(turn.session, turn.member.id)
     if (
-        spec is None
-        or spec.kind != "choice"
-        or state is None
+        state is None
         or state.flow != FLOW
-        or state.data.get("key") != spec.key
-        or state.data.get("org_id") != org.id
-        or pressed.index >= len(spec.choices)
+        or state.data.get("key") != pressed.key
+        or state.data.get("org_id") != pressed.org
     ):
+        # Not the question this chat is asking (an old button): nothing is read or stored.
         turn.notice(turn.t("button_expired"))
         return
+    edit = await organisations.choose_field(
+        turn.session, turn.actor, pressed.org, pressed.key, pressed.index
+    )
+    if edit.outcome == organisations.Outcome.REFUSED:
+        refuse(turn)
+        return
+    if edit.outcome == organisations.Outcome.EXPIRED:
+        turn.notice(turn.t(edit.key or "button_expired"))
+        return
     turn.close_buttons()
-    value = spec.choices[pressed.index]
-    await _store(turn, org, spec, value, walk=bool(state.data.get("walk")))
+    await _stored(turn, edit, walk=bool(state.data.get("walk")))
 
 
 async def skip_field(turn: Turn) -> None:
@@ -265,16 +263,14 @@ async def skip_field(turn: Turn) -> None:
     await _next(turn, org, pressed.key)
 
 
-async def _store(
-    turn: Turn, org: Organisation, spec: FieldSpec, value: object, *, walk: bool
-) -> None:
+async def _stored(turn: Turn, edit: organisations.FieldEdit, *, walk: bool) -> None:
+    """After an answer: its error (the question stays), or 已保存 and the next missing field
+    (walking) or the card."""
     assert turn.member is not None
-    try:
-        set_field(org, spec, value)
-    except RegistryError as exc:
-        turn.reply(turn.t(exc.key))
+    org, spec = edit.org, edit.spec
+    if not edit.done or org is None or spec is None:
+        turn.reply(turn.t(edit.key or "button_expired"))
         return
-    await turn.session.flush()
     turn.reply(turn.t("org_saved", label=turn.label(f"reg_f_{spec.key}")))
     if walk:
         await _next(turn, org, spec.key)

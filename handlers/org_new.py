@@ -8,15 +8,15 @@ from dataclasses import dataclass
 
 from core.callbacks import Codec
 from core.enums import OrgKind
-from core.policy import Action, allowed, district_target
-from core.registry_rules import parse_org_name
+from core.policy import Action
 from handlers.common import Turn
 from handlers.invite import ask_role
 from handlers.org_card import FLOW, OrgStep, show_card
 from handlers.pickers import KIND_CODES, ORG_NEW, THEN_INVITE, kind_label, pressed_district, refuse
+from services import organisations
 from storage import chat_state
-from storage.models import ChatState, District
-from storage.registry import RegistryError, create_organisation, load_organisation
+from storage.models import ChatState
+from storage.registry import load_organisation
 
 
 @dataclass(frozen=True)
@@ -79,24 +79,20 @@ async def create_named(turn: Turn, state: ChatState, text: str) -> None:
     """The name typed at step ``new_name``: create the association, then its card (or the
     invite flow, when 新建科协 was pressed there)."""
     assert turn.member is not None
-    district = await turn.session.get(District, int(state.data.get("district_id", 0)))
-    if district is None or not allowed(turn.actor, Action.CREATE_ORG, district_target(district.id)):
+    kind = OrgKind(state.data.get("kind", OrgKind.ENTERPRISE))
+    district_id = int(state.data.get("district_id", 0))
+    created = await organisations.create(turn.session, turn.actor, district_id, kind, text)
+    if created.outcome == organisations.Outcome.REFUSED:
         await chat_state.clear_state(turn.session, turn.member.id)
         refuse(turn)
         return
-    name, error = parse_org_name(text)
-    if error or name is None:
-        turn.reply(turn.t(error or "reg_err_org_name"))
-        return
-    kind = OrgKind(state.data.get("kind", OrgKind.ENTERPRISE))
-    try:
-        created = await create_organisation(turn.session, district, kind, name)
-    except RegistryError as exc:
-        turn.reply(turn.t(exc.key, name=name))
+    if created.org is None:
+        # Asked again: the name is not valid, or the district has one of that name.
+        turn.reply(turn.t(created.key or "reg_err_org_name", name=created.params.get("name", "")))
         return
     await chat_state.clear_state(turn.session, turn.member.id)
-    turn.reply(turn.t("org_created", kind=kind_label(turn, kind), name=created.name))
-    org = await load_organisation(turn.session, created.id)
+    turn.reply(turn.t("org_created", kind=kind_label(turn, kind), name=created.org.name))
+    org = await load_organisation(turn.session, created.org.id)
     assert org is not None
     if state.data.get("then") == THEN_INVITE:
         ask_role(turn, org)  # the invite flow continues with the new association

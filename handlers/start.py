@@ -8,7 +8,8 @@ from core.texts import Raw
 from handlers import chase, invite, members, mine, org, status
 from handlers.common import Handler, Turn
 from handlers.menus import MENU_OPEN, commands_for, home_buttons, home_key
-from storage.members import active_memberships, load_actor, redeem_invite
+from services.members import join
+from storage.members import active_memberships, load_actor
 from storage.models import Membership
 
 
@@ -29,7 +30,7 @@ async def start(turn: Turn) -> None:
     """/start: redeem an invite if one came with the link, then greet with the member's roles."""
     args = turn.command_args
     if args:
-        result = await redeem_invite(
+        joined = await join(
             turn.session,
             args[0],
             address=turn.address,
@@ -37,16 +38,16 @@ async def start(turn: Turn) -> None:
             username=turn.incoming.sender_handle,
             language=turn.lang,
         )
-        if result.error:
-            turn.reply(turn.t(result.error))
+        if joined.key is not None:
+            turn.reply(turn.t(joined.key))
             if turn.member is None:
                 return
         else:
-            assert result.member is not None and result.membership is not None
-            turn.member = result.member
-            await turn.session.refresh(result.membership, ["organisation", "district"])
-            what = describe_membership(turn, result.membership).removeprefix("• ")
-            turn.reply(turn.t("joined_already" if result.already else "joined", what=Raw(what)))
+            assert joined.member is not None and joined.membership is not None
+            turn.member = joined.member
+            await turn.session.refresh(joined.membership, ["organisation", "district"])
+            what = describe_membership(turn, joined.membership).removeprefix("• ")
+            turn.reply(turn.t("joined_already" if joined.already else "joined", what=Raw(what)))
             turn.actor = await load_actor(turn.session, turn.member)
     if turn.member is None:
         turn.reply(turn.t("stranger"))

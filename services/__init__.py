@@ -1,6 +1,8 @@
 """The application layer: one function per thing a person does (approve, return and resubmit a
 report: ``services.review``; submit and withdraw one: ``services.report``; start an export:
-``services.export``; nudge an association: ``services.chase``).
+``services.export``; nudge an association: ``services.chase``; invite, revoke an invite, join,
+remove a member: ``services.members``; create an association, fill its fields, set a
+district's figures: ``services.organisations``).
 
 Every front — the chat flows (``handlers/``), the console (``web/``) and the command line
 (``bot/``) — calls these to change data, and keeps only its presentation: buttons, pages,

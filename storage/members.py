@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, inspect, or_, select
+from sqlalchemy import bindparam, inspect, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased, joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core.address import Address
@@ -172,43 +172,22 @@ async def create_invite(
     return invite
 
 
-@dataclass
-class Redemption:
-    """The result of opening an invite link."""
-
-    error: str | None  # catalog key when refused
-    member: Member | None = None
-    membership: Membership | None = None
-    already: bool = False
-
-
-async def redeem_invite(
-    session: AsyncSession,
-    token: str,
-    *,
-    address: Address,
-    first_name: str,
-    username: str | None,
-    language: str = "zh",
-    now: datetime | None = None,
-) -> Redemption:
-    """Turn a valid invite into a membership for whoever opened it at ``address`` (a new
-    member on their first link); refuse expired, used-up or revoked links."""
-    now = now or utcnow()
-    invite = await session.scalar(
+async def invite_by_token(session: AsyncSession, token: str) -> Invite | None:
+    """The invite a link carries, with its association and district, locked until the
+    transaction ends (PostgreSQL: two people opening one link take turns on its row)."""
+    return await session.scalar(
         select(Invite)
         .where(Invite.token == token)
         .options(selectinload(Invite.organisation), selectinload(Invite.district))
         .with_for_update()
     )
-    if invite is None:
-        return Redemption(error="invite_unknown")
-    if invite.revoked_at is not None:
-        return Redemption(error="invite_revoked")
-    if invite.expires_at <= now:
-        return Redemption(error="invite_expired")
-    if invite.organisation is not None and not invite.organisation.active:
-        return Redemption(error="invite_revoked")
+
+
+async def joining_member(
+    session: AsyncSession, address: Address, *, first_name: str, username: str | None, language: str
+) -> Member:
+    """The member at ``address``, their name and handle refreshed; a new member (with that
+    account) when nobody joined from there yet."""
     member = await member_by_address(session, address)
     if member is None:
         member = Member(first_name=first_name, language=language)
@@ -219,14 +198,21 @@ async def redeem_invite(
         ]
         session.add(member)
         await session.flush()
-    else:
-        member.first_name = first_name
-        account = member.account(address.channel)
-        assert account is not None  # found through it
-        account.username = username
-    existing = await session.scalar(
+        return member
+    member.first_name = first_name
+    account = member.account(address.channel)
+    assert account is not None  # found through it
+    account.username = username
+    return member
+
+
+async def held_membership(
+    session: AsyncSession, member_id: int, invite: Invite
+) -> Membership | None:
+    """The member's active role of the kind and scope ``invite`` grants, if they hold it."""
+    return await session.scalar(
         select(Membership).where(
-            Membership.member_id == member.id,
+            Membership.member_id == member_id,
             Membership.role == invite.role,
             Membership.org_id.is_(None)
             if invite.org_id is None
@@ -237,12 +223,31 @@ async def redeem_invite(
             Membership.active.is_(True),
         )
     )
-    if existing is not None:
-        # Opening the same link twice must not burn another use.
-        return Redemption(error=None, member=member, membership=existing, already=True)
-    if invite.uses >= invite.max_uses:
-        return Redemption(error="invite_used_up")
-    invite.uses += 1
+
+
+async def use_invite(session: AsyncSession, invite: Invite) -> bool:
+    """Count one use of ``invite`` if it has one left in the database, atomically: a
+    conditional ``UPDATE … WHERE uses < max_uses`` whose row count, not the value read
+    earlier, says whether this join got the use (on SQLite a second joiner reads before the
+    first one commits, and only its update waits). False, with ``uses`` reloaded, when none
+    was left."""
+    result = await session.execute(
+        update(Invite)
+        .where(Invite.id == invite.id, Invite.uses < Invite.max_uses)
+        .values(uses=Invite.uses + 1)
+        .returning(Invite.uses)
+        .execution_options(synchronize_session=False)
+    )
+    uses = result.scalar_one_or_none()
+    if uses is None:
+        await session.refresh(invite, attribute_names=["uses"])
+        return False
+    set_committed_value(invite, "uses", uses)
+    return True
+
+
+async def add_membership(session: AsyncSession, member: Member, invite: Invite) -> Membership:
+    """The role ``invite`` grants, now ``member``'s (its association and district loaded)."""
     membership = Membership(
         member_id=member.id,
         role=invite.role,
@@ -253,7 +258,7 @@ async def redeem_invite(
     session.add(membership)
     await session.flush()
     await session.refresh(membership, ["organisation", "district"])
-    return Redemption(error=None, member=member, membership=membership)
+    return membership
 
 
 # --- invites and members managed from chat (/invites, /members) -------------------------------

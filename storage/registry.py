@@ -180,13 +180,19 @@ def display_value(value: Any) -> str | None:
 FIGURE_KEYS: tuple[str, ...] = ("local_enterprises", "tech_enterprises", "zones")
 
 
-async def district_figures(session: AsyncSession, district_id: int, year: int) -> DistrictFigures:
-    """The district's figures for ``year`` (a new empty row when none were entered yet)."""
-    row = await session.scalar(
+async def figures_of(session: AsyncSession, district_id: int, year: int) -> DistrictFigures | None:
+    """The district's figures for ``year`` as entered, None when none were (a read: nothing
+    is created)."""
+    return await session.scalar(
         select(DistrictFigures).where(
             DistrictFigures.district_id == district_id, DistrictFigures.year == year
         )
     )
+
+
+async def district_figures(session: AsyncSession, district_id: int, year: int) -> DistrictFigures:
+    """The district's figures for ``year`` (a new empty row when none were entered yet)."""
+    row = await figures_of(session, district_id, year)
     if row is None:
         row = DistrictFigures(district_id=district_id, year=year)
         session.add(row)

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.address import Address
 from core.enums import Channel, OrgKind, Role
+from services.members import join
 from storage.db import Database
-from storage.members import create_invite, load_for_update, member_by_address, redeem_invite
+from storage.members import create_invite, load_for_update, member_by_address
 from storage.models import (
     Activity,
     ChannelAccount,
@@ -55,10 +56,10 @@ async def _join(db: Database, telegram_id: int, username: str | None = "wang") -
         assert district is not None
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "某科协")
         invite = await create_invite(session, role=Role.REPORTER, org_id=org.id, uses=5)
-        result = await redeem_invite(
+        result = await join(
             session, invite.token, address=tg(telegram_id), first_name="王", username=username
         )
-        assert result.error is None and result.member is not None
+        assert result.key is None and result.member is not None
         return result.member.id
 
 
@@ -75,7 +76,7 @@ async def test_joining_makes_a_telegram_account(db: Database) -> None:
         assert district is not None
         org = await create_organisation(session, district, OrgKind.ENTERPRISE, "另一科协")
         invite = await create_invite(session, role=Role.REPORTER, org_id=org.id)
-        result = await redeem_invite(
+        result = await join(
             session, invite.token, address=tg(BIG), first_name="王", username="wang2"
         )
         assert result.member is not None and result.member.id == member_id

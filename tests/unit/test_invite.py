@@ -10,13 +10,13 @@ from PIL import Image
 
 from core.enums import OrgKind, Role
 from handlers.invite import qr_png
+from services.members import join
 from storage.db import Database
 from storage.members import (
     create_invite,
     load_actor,
     load_membership,
     open_invites,
-    redeem_invite,
     remove_membership,
     revoke_invite,
 )
@@ -39,10 +39,10 @@ async def _orgs(db: Database) -> tuple[int, int, int, int, int]:
 
 async def _redeem(db: Database, token: str, telegram_id: int) -> str | None:
     async with db.session() as session:
-        result = await redeem_invite(
+        result = await join(
             session, token, address=tg(telegram_id), first_name="某人", username=None
         )
-        return result.error
+        return result.key
 
 
 async def test_admin_invites_are_single_use_whatever_was_asked(db: Database) -> None:
@@ -100,7 +100,7 @@ async def test_removed_membership_loses_its_grant_at_once(db: Database) -> None:
     async with db.session() as session:
         token = (await create_invite(session, role=Role.REPORTER, org_id=a, uses=2)).token
     async with db.session() as session:
-        result = await redeem_invite(session, token, address=tg(7), first_name="王", username=None)
+        result = await join(session, token, address=tg(7), first_name="王", username=None)
         assert result.member is not None and result.membership is not None
         member, membership_id = result.member, result.membership.id
         assert (await load_actor(session, member)).org_ids(Role.REPORTER) == [a]
