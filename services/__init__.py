@@ -1,6 +1,7 @@
 """The application layer: one function per thing a person does (approve, return and resubmit a
-report: ``services.review``; submit and withdraw one: ``services.report``; start an export:
-``services.export``; nudge an association: ``services.chase``; invite, revoke an invite, join,
+report: ``services.review``; start, answer, amend, submit and withdraw one, and add or clear
+its evidence: ``services.report``; note a plan, cancel it, report it: ``services.plan``; start
+an export: ``services.export``; nudge an association: ``services.chase``; invite, revoke an invite, join,
 remove a member: ``services.members``; create an association, fill its fields, set a
 district's figures: ``services.organisations``).
 

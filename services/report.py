@@ -42,12 +42,25 @@ from storage.models import Activity, Organisation
 from storage.reports import EvidenceAdded, report_target
 
 __all__ = [
+    "CONFLICT",
     "EXPIRED",
     "LOCKED",
     "NOT_ALLOWED",
+    "Edit",
+    "EditResult",
     "Outcome",
     "ReportResult",
+    "add_evidence",
+    "amend",
+    "answer",
+    "clear_evidence",
+    "discard_draft",
     "may_change",
+    "may_edit",
+    "may_start",
+    "restart_draft",
+    "set_aside_draft",
+    "start_draft",
     "submit",
     "withdraw",
 ]
@@ -205,21 +218,6 @@ async def withdraw(
 # amendment takes the report's lock (as 提交 and 撤回 do, and the review's decisions) and
 # changes the answer only if the report is still at the version its editor opened.
 
-__all__ += [  # the drafting use cases (the list above is the submission's)
-    "CONFLICT",
-    "Edit",
-    "EditResult",
-    "add_evidence",
-    "amend",
-    "answer",
-    "clear_evidence",
-    "discard_draft",
-    "may_edit",
-    "may_start",
-    "restart_draft",
-    "set_aside_draft",
-    "start_draft",
-]
 
 #: Catalog key of an amendment of a report someone else changed since its editor opened it.
 CONFLICT = "amend_conflict"
