@@ -1,9 +1,9 @@
 """The application layer: one function per thing a person does (approve, return and resubmit a
 report: ``services.review``; start, answer, amend, submit and withdraw one, and add or clear
 its evidence: ``services.report``; note a plan, cancel it, report it: ``services.plan``; start
-an export: ``services.export``; nudge an association: ``services.chase``; invite, revoke an invite, join,
-remove a member: ``services.members``; create an association, fill its fields, set a
-district's figures: ``services.organisations``).
+an export: ``services.export``; nudge an association: ``services.chase``; invite, revoke an
+invite, join, remove a member: ``services.members``; create an association, fill its fields,
+set a district's figures: ``services.organisations``).
 
 Every front — the chat flows (``handlers/``), the console (``web/``) and the command line
 (``bot/``) — calls these to change data, and keeps only its presentation: buttons, pages,
