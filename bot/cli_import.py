@@ -13,12 +13,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from core.policy import OPERATOR, Action, allowed, district_target
+from core.policy import OPERATOR
 from core.settings import Settings
 from core.texts import plain
+from services import registry
 from storage.db import Database
 from storage.import_sheet import ANNEXES
-from storage.importer import error_lines, import_registry, note_lines, read_sheet_isolated
+from storage.importer import error_lines, note_lines, read_sheet_isolated
 from storage.migrate import upgrade
 from storage.models import utcnow
 from storage.registry import find_district
@@ -44,10 +45,13 @@ def cmd_import(args: argparse.Namespace, settings: Settings) -> int:
                 if district is None:
                     print(match.problem(), file=sys.stderr)
                     return 2
-                if not allowed(OPERATOR, Action.IMPORT_REGISTRY, district_target(district.id)):
-                    print(text("not_allowed"), file=sys.stderr)
+                imported = await registry.import_sheet(
+                    session, OPERATOR, district, sheet, args.annex, today
+                )
+                result = imported.result
+                if result is None:
+                    print(text(imported.key or registry.NOT_ALLOWED), file=sys.stderr)
                     return 2
-                result = await import_registry(session, district, args.annex, sheet, today)
                 if not result.ok:
                     print(
                         f"{path.name}：发现 {len(result.errors)} 处问题，没有导入任何内容。",

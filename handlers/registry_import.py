@@ -12,12 +12,12 @@ from core.texts import Raw
 from handlers.common import Turn
 from handlers.port import FetchFailed
 from handlers.router import route_message
+from services import registry
 from storage import chat_state
 from storage.import_archive import MAX_FILE_BYTES
 from storage.import_sheet import ImportResult
 from storage.importer import (
     error_lines,
-    import_registry,
     note_lines,
     read_sheet_isolated,
     sheet_district,
@@ -73,7 +73,13 @@ async def receive_spreadsheet(turn: Turn) -> None:
             turn.reply(turn.t("imp_name_district"))
             return
     assert district is not None
-    result = await import_registry(turn.session, district, None, sheet, turn.today)
+    imported = await registry.import_sheet(
+        turn.session, turn.actor, district, sheet, None, turn.today
+    )
+    result = imported.result
+    if result is None:
+        turn.reply(turn.t(imported.key or registry.NOT_ALLOWED))
+        return
     if not result.ok:
         _reply_failure(turn, result)
         return

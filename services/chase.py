@@ -28,6 +28,7 @@ from datetime import date, datetime
 
 from core.policy import Action, Actor, allowed, district_target, org_target
 from scheduler.chase import queue_nudge
+from storage import locks
 from storage.chase import CHASE_GAP, chase_lines, chase_recipients, last_chase
 from storage.db import AsyncSession
 from storage.locks import lock_pair
@@ -35,7 +36,6 @@ from storage.models import District, Organisation
 from storage.registry import district_of, load_organisation
 
 __all__ = [
-    "CHASE_LOCK",
     "DENIED",
     "Nudge",
     "NudgeAll",
@@ -47,9 +47,6 @@ __all__ = [
 
 #: The refusal's catalog key: a missing association and a forbidden one read the same.
 DENIED = "reg_denied"
-#: The first key of the per-association lock of a nudge (:func:`storage.locks.lock_pair`;
-#: ``storage.locks`` uses 1 for export claims and 2 for reports).
-CHASE_LOCK = 3
 
 
 class Outcome(enum.StrEnum):
@@ -111,7 +108,7 @@ async def _nudge_locked(session: AsyncSession, org: Organisation, now: datetime)
 async def nudge(session: AsyncSession, actor: Actor, org_id: int, *, now: datetime) -> Nudge:
     """提醒: queue a nudge to every reachable reporter and org admin of the association
     ``org_id``, at most once in 24 hours, if ``actor`` may chase it."""
-    await lock_pair(session, CHASE_LOCK, org_id)
+    await lock_pair(session, locks.CHASE, org_id)
     org = await load_organisation(session, org_id)
     if (
         org is None
@@ -181,7 +178,7 @@ async def nudge_all(
     orgs, _ = await _quiet(session, district.id, now, today, quiet_days)
     # One order for every front, so two transactions locking several never wait in a circle.
     for org in sorted(orgs, key=lambda o: o.id):
-        await lock_pair(session, CHASE_LOCK, org.id)
+        await lock_pair(session, locks.CHASE, org.id)
     reached, people = 0, 0
     for org in orgs:
         done = await _nudge_locked(session, org, now)  # nudged meanwhile: TOO_SOON now

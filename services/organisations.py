@@ -11,11 +11,11 @@ or breaks a rule between fields (科技人员数 ≤ 员工总数), is :attr:`Ou
 key of its sentence, and changes nothing.
 
 Locks (PostgreSQL; on SQLite the writer lock of :mod:`storage.db` makes writers take turns):
-creating an association holds its district (:data:`DISTRICT_LOCK`), so two admins naming one
-at once take turns and the second reads the first one's name and is told it exists; a field
-holds its association (:data:`ORG_LOCK`) and reads it afresh, so two answers replacing one
-officer list take turns; a figure holds its district too (its year's row is made on the first
-figure).
+creating an association holds its district (:data:`storage.locks.DISTRICT`), so two admins
+naming one at once take turns and the second reads the first one's name and is told it exists;
+a field holds its association (:data:`storage.locks.ORG`) and reads it afresh, so two answers
+replacing one officer list take turns; a figure holds its district too (its year's row is made
+on the first figure).
 
 The record of these changes is the rows themselves: the audit log holds changes to reports
 only, and none of these causes a message (no outbox rows).
@@ -31,6 +31,7 @@ from typing import Any
 from core.enums import OrgKind
 from core.policy import Action, Actor, allowed, district_target, org_target
 from core.registry_rules import FieldSpec, field_by_key, parse_count, parse_field, parse_org_name
+from storage import locks
 from storage.db import AsyncSession
 from storage.locks import lock_pair
 from storage.models import District, Organisation
@@ -46,9 +47,7 @@ from storage.registry import (
 
 __all__ = [
     "DENIED",
-    "DISTRICT_LOCK",
     "EXPIRED",
-    "ORG_LOCK",
     "Created",
     "FieldEdit",
     "FigureSet",
@@ -63,10 +62,6 @@ __all__ = [
 DENIED = "reg_denied"
 #: A choice that is no longer (or never was) one of the field's options.
 EXPIRED = "button_expired"
-#: First keys of :func:`storage.locks.lock_pair` (1 export claims, 2 reports, 3 nudges):
-#: an association's fields, a district's new associations and figures.
-ORG_LOCK = 4
-DISTRICT_LOCK = 5
 
 
 class Outcome(enum.StrEnum):
@@ -136,7 +131,7 @@ async def create(
     parsed, error = parse_org_name(name)
     if error is not None or parsed is None:
         return Created(Outcome.INVALID, key=error or "reg_err_org_name")
-    await lock_pair(session, DISTRICT_LOCK, district.id)
+    await lock_pair(session, locks.DISTRICT, district.id)
     try:
         org = await create_organisation(session, district, kind, parsed)
     except RegistryError as exc:
@@ -147,7 +142,7 @@ async def create(
 async def _editable(session: AsyncSession, actor: Actor, org_id: int) -> Organisation | FieldEdit:
     """The association, locked and read afresh with its officers, if ``actor`` may fill its
     fields; otherwise the refusal."""
-    await lock_pair(session, ORG_LOCK, org_id)
+    await lock_pair(session, locks.ORG, org_id)
     org = await load_organisation(session, org_id)
     if (
         org is None
@@ -220,6 +215,6 @@ async def set_figure(
     count, error = parse_count(value)
     if error or count is None:
         return FigureSet(Outcome.INVALID, error or "reg_err_count", district)
-    await lock_pair(session, DISTRICT_LOCK, district.id)
+    await lock_pair(session, locks.DISTRICT, district.id)
     await set_district_figure(session, district.id, year, figure, count)
     return FigureSet(Outcome.DONE, None, district, count)

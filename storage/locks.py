@@ -21,6 +21,9 @@ from core.address import Address
 
 EXPORT_JOBS = 1  # first key of the per-member export-claim lock
 REPORT = 2  # first key of the per-report lock of a review decision or resubmission
+CHASE = 3  # first key of the per-association lock of a nudge (提醒, 全部提醒)
+ORG = 4  # first key of the per-association lock of an edit of its fields
+DISTRICT = 5  # first key of the per-district lock: new associations, figures, a registry import
 
 _INT32 = 2**31
 
