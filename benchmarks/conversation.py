@@ -69,9 +69,9 @@ from telegram.ext import (
 
 from benchmarks.delivery_latency import measure_submit_to_delivery
 from benchmarks.delivery_latency import summary as delivery_summary
-from bot.jobs import WAKE
 from core.enums import Channel, OrgKind, Role
 from scheduler.clock import ShiftedClock
+from scheduler.notices import WAKE
 from storage.models import ChannelAccount, Member, Membership, Plan
 from storage.registry import create_organisation, district_by_name
 from tests.harness import TOKEN, Kexie, seeded

@@ -16,12 +16,12 @@ from starlette.routing import Mount
 from starlette.types import ASGIApp
 from telegram.ext import Application
 
-from bot.jobs import WAKE
 from bot.startup import ListenError, bind
 from channels.telegram.exports import send_export as send_export_in_chat
 from channels.telegram.tasks import interrupt_on_stop
 from core.address import Address
 from core.settings import Settings, parse_listen
+from scheduler.notices import WAKE
 from storage.db import Database
 from storage.evidence import open_evidence_store
 from web.app import create_console

@@ -16,6 +16,7 @@ from channels.telegram.messenger import TelegramMessenger
 from core.enums import Channel
 from core.settings import Settings
 from scheduler.jobs import Scheduler
+from scheduler.notices import WAKE
 from scheduler.sender import Sender
 from storage.db import Database
 
@@ -26,9 +27,6 @@ SEND_SECONDS = 1.0
 # Each sender run drains, then waits to be woken, for most of its second: the sender is busy
 # whenever there is work, and a stop of the JobQueue waits at most this long for it.
 SEND_BUDGET = 0.85
-#: ``bot_data`` key of the :class:`asyncio.Event` that wakes the sender at once (set it after
-#: committing outbox rows).
-WAKE = "sender:wake"
 
 
 def install(app: Application) -> Scheduler:

@@ -37,9 +37,9 @@ __all__ = [
     "event_rows",
 ]
 
-#: ``bot_data`` key of the :class:`asyncio.Event` the sender waits on between runs (the same
-#: string as ``bot.jobs.WAKE``, which sits above this layer; a test checks they agree). The
-#: front sets it after committing a use case that queued notices.
+#: ``bot_data`` key of the :class:`asyncio.Event` the sender waits on between runs
+#: (:mod:`bot.jobs` installs it). The front sets it after committing a use case that queued
+#: notices.
 WAKE = "sender:wake"
 
 #: audit_log actions that announce a report by themselves, and the notice each one is.

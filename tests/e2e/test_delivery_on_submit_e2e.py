@@ -20,7 +20,6 @@ from sqlalchemy import select
 
 from scheduler import outbox
 from scheduler.clock import SystemClock
-from scheduler.notices import WAKE
 from scheduler.reminders import quiet_ends
 from scheduler.rows import Kind, Timing
 from storage.models import Activity, OutboxMessage, utcnow
@@ -274,12 +273,6 @@ async def test_a_corrected_report_reaches_the_district_at_once(kexie_idle: Kexie
     assert [r.kind for r in rows][-1] == Kind.REPORT_CORRECTED
     assert await tick_now(kexie) == 0
     assert sum("退回后修改并重新提交" in m.text for m in admin.messages) == 1
-
-
-def test_the_wake_key_is_the_senders() -> None:
-    from bot.jobs import WAKE as SENDERS
-
-    assert WAKE == SENDERS
 
 
 async def test_withdrawing_and_resubmitting_from_mine_reach_the_district_at_once(
