@@ -65,6 +65,14 @@ def default_answer(field: str) -> Answer:
     raise AssertionError(f"no default answer for the question {field!r}: add one to tests/steps.py")
 
 
+def next_field(field: str) -> str:
+    """The question the table asks right after ``field``'s (``next_field("name") == "content"``
+    today): what a test that answered ``field`` expects next, or a draft answered up to it
+    goes on with."""
+    order = [q.field for q in QUESTIONS]
+    return order[order.index(field) + 1]
+
+
 def fields_between(after: str, field: str) -> list[str]:
     """The questions the table asks after ``after`` and before ``field``."""
     order = [q.field for q in QUESTIONS]
@@ -106,16 +114,18 @@ async def expect_question(
     *,
     after: str | None = None,
     answers: Mapping[str, Answer] | None = None,
+    timeout: float = 10.0,
 ) -> BotMessage:
     """Wait for ``field``'s question (by its ``第N步``) and return it. With ``after`` (the
     question the test just answered), each question the table puts between the two is first
-    awaited and answered (from ``answers``, else :func:`default_answer`)."""
+    awaited and answered (from ``answers``, else :func:`default_answer`). ``timeout``: how long
+    each question may take to come (longer for a bot process just started)."""
     given = answers or {}
     if after is not None:
         for between in fields_between(after, field):
-            await user.expect_any(step_label(between))
+            await user.expect_any(step_label(between), timeout=timeout)
             await give(user, given.get(between, default_answer(between)))
-    return await user.expect_any(step_label(field))
+    return await user.expect_any(step_label(field), timeout=timeout)
 
 
 async def answer_questions(

@@ -16,6 +16,7 @@ from storage.db import Database
 from storage.models import Activity, AuditEntry, Evidence
 from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
+from tests.steps import stored_answers
 
 TZ = ZoneInfo("Asia/Shanghai")
 
@@ -78,11 +79,14 @@ async def _report(db: Database) -> tuple[int, int, int]:
         reviewer = telegram_member(2, first_name="李审核")
         session.add_all([author, reviewer])
         await session.flush()
-        activity = Activity(
-            org_id=org.id, author_id=author.id, status=ActivityStatus.DRAFT,
-            activity_date=date(2021, 6, 1), name="科技政策解读会", content="内容",
-            role="主办", headcount=30, outcome="成效",
+        # Every question of the table answered (tests/steps.stored_answers).
+        answers = stored_answers(
+            date(2021, 6, 2), activity_date=date(2021, 6, 1), name="科技政策解读会",
+            content="内容", role="主办", headcount=30, outcome="成效",
         )  # fmt: skip
+        activity = Activity(
+            org_id=org.id, author_id=author.id, status=ActivityStatus.DRAFT, **dict(answers)
+        )
         session.add(activity)
         await session.flush()
         session.add(Evidence(activity_id=activity.id, sha256="a" * 64, kind="photo"))

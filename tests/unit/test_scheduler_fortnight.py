@@ -38,6 +38,7 @@ from storage.migrate import upgrade
 from storage.models import Activity, Membership, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
 from tests.accounts import telegram_member
+from tests.steps import stored_answers
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2026, 11, 16, 0, 0, tzinfo=TZ)
@@ -228,13 +229,17 @@ async def _fill(
 ) -> None:
     tz = world.settings.tz
     member = world.members[who]
-    for field_name, value in (
-        ("content", "邀请专家讲解智能制造与工业互联网应用案例。"),
-        ("role", "主办"),
-        ("headcount", 60),
-        ("outcome", "12家企业对接了技术需求。"),
-    ):
-        reports.set_field(session, activity, field_name, value, member, tz)
+    given: dict[str, Any] = {
+        "content": "邀请专家讲解智能制造与工业互联网应用案例。",
+        "role": "主办",
+        "headcount": 60,
+        "outcome": "12家企业对接了技术需求。",
+    }
+    # The rest of the table's questions (tests/steps.stored_answers): those given, and any the
+    # draft has not answered yet (the date and the name are the caller's).
+    for field_name, value in stored_answers(datetime.now(tz).date(), **given):
+        if field_name in given or getattr(activity, field_name) is None:
+            reports.set_field(session, activity, field_name, value, member, tz)
     for i in range(photos):
         await reports.add_evidence(
             session,

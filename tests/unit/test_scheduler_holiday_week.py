@@ -36,6 +36,7 @@ from storage.migrate import upgrade
 from storage.models import Activity, Membership, Organisation, OutboxMessage, Plan
 from storage.registry import create_organisation, district_by_name, seed_districts
 from tests.accounts import telegram_member
+from tests.steps import stored_answers
 
 TZ = ZoneInfo("Asia/Shanghai")
 START = datetime(2025, 9, 26, 0, 0, tzinfo=TZ)
@@ -187,14 +188,11 @@ def _report(name: str, day: date) -> Callable[[AsyncSession, World], Awaitable[N
         """王芳 reports an activity of 甲 in one go, with one photo."""
         member, tz = world.members["王芳"], world.settings.tz
         activity = await reports.start_draft(session, member, world.orgs["甲"])
-        for field_name, value in (
-            ("activity_date", day),
-            ("name", name),
-            ("content", "面向职工家属的科普活动。"),
-            ("role", "主办"),
-            ("headcount", 50),
-            ("outcome", "30个家庭参加。"),
-        ):
+        # Every question of the table answered (tests/steps.stored_answers).
+        for field_name, value in stored_answers(
+            day, activity_date=day, name=name, content="面向职工家属的科普活动。",
+            role="主办", headcount=50, outcome="30个家庭参加。",
+        ):  # fmt: skip
             reports.set_field(session, activity, field_name, value, member, tz)
         await reports.add_evidence(
             session,

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from core.enums import ActivityStatus, OrgKind, Role
 from core.policy import Actor, Grant
-from core.report_steps import Step
+from core.report_steps import BY_FIELD
 from core.review_rules import ReviewState
 from core.years import ReportingYears
 from scheduler.rows import Timing
@@ -25,6 +25,7 @@ from storage.db import Database
 from storage.models import Activity, AuditEntry, Membership, OutboxMessage, utcnow
 from storage.registry import create_organisation, district_by_name
 from tests.accounts import telegram_member
+from tests.steps import next_field, stored_answers
 
 TZ = ZoneInfo("Asia/Shanghai")
 TIMING = Timing(tz=TZ)
@@ -72,12 +73,15 @@ async def _world(db: Database) -> World:
             for m, g in grants.items()
         )
         now = utcnow()
+        # Every question of the table answered (tests/steps.stored_answers).
+        answers = stored_answers(
+            TODAY, activity_date=date(2026, 6, 8), name="技术交流会", content="面向园区企业。",
+            role="主办", headcount=40, outcome="8家企业提出合作需求。",
+        )  # fmt: skip
         report = Activity(
-            org_id=org.id, author_id=author, status=ActivityStatus.SUBMITTED,
-            activity_date=date(2026, 6, 8), name="技术交流会", content="面向园区企业。",
-            role="主办", headcount=40, outcome="8家企业提出合作需求。", ref_no="SVC-0002",
+            org_id=org.id, author_id=author, status=ActivityStatus.SUBMITTED, ref_no="SVC-0002",
             submitted_at=now, first_submitted_at=now, on_time=True,
-            review_state=ReviewState.PENDING,
+            review_state=ReviewState.PENDING, **dict(answers),
         )  # fmt: skip
         draft = Activity(
             org_id=org.id, author_id=author, status=ActivityStatus.DRAFT,
@@ -141,7 +145,8 @@ async def test_a_closed_year_and_a_second_press_are_refused(db: Database) -> Non
         )
     assert (late.outcome, late.key) == (change.Outcome.LOCKED, "amend_locked")
     assert (incomplete.outcome, incomplete.key) == (change.Outcome.INCOMPLETE, "incomplete")
-    assert incomplete.step == Step.CONTENT
+    # The draft has a date and a name: the question after the name's is the first missing.
+    assert incomplete.step == BY_FIELD[next_field("name")].step
     assert await _status(db, w.report) == ActivityStatus.SUBMITTED
     async with db.session() as session:
         first = await change.withdraw(
