@@ -4,11 +4,14 @@ other."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
+from telegram.ext import Job
 
 from core.enums import ActivityStatus, OrgKind
 from core.review_rules import ReviewState
@@ -32,16 +35,44 @@ def local_today(kexie: Kexie) -> datetime:
 
 
 async def run_scheduler_at(kexie: Kexie, moment: datetime) -> tuple[int, int]:
-    """One tick and one drain of the app's own scheduler and sender, at ``moment``."""
+    """One tick and one drain of the app's own scheduler and sender, at ``moment``.
+
+    The app's sender job (every second, the same Sender) is paused meanwhile: otherwise it could
+    claim the rows the tick just queued, this drain would find them in flight and count none
+    sent, and they would still be ``sending`` when the test looks (seen on a loaded machine)."""
     assert kexie.app is not None
     scheduler: Scheduler = kexie.app.bot_data["scheduler"]
     sender: Sender = kexie.app.bot_data["sender"]
     clock = ManualClock(moment)
     scheduler.clock = clock
     sender.clock = clock
-    result = await scheduler.tick()
-    stats = await sender.drain(wait_retries=3)
+    queue = kexie.app.job_queue
+    jobs = queue.get_jobs_by_name("scheduler:send")  # bot/jobs.py if queue is not None else ()
+    for job in jobs:
+        job.enabled = False
+    try:
+        await _until_not_running(kexie, jobs)
+        result = await scheduler.tick()
+        stats = await sender.drain(wait_retries=3)
+    finally:
+        for job in jobs:
+            if not job.removed:
+                job.enabled = True
     return result.enqueued, stats.sent
+
+
+async def _until_not_running(kexie: Kexie, jobs: tuple[Job[Any], ...]) -> None:
+    """Wait until no run of ``jobs`` is in progress (APScheduler counts the running instances
+    per job in its executor; a paused job starts no new one)."""
+    assert kexie.app is not None and kexie.app.job_queue is not None
+    apscheduler = kexie.app.job_queue.scheduler
+    loop = asyncio.get_running_loop()
+    end = loop.time() + 30
+    for job in jobs:
+        executor = apscheduler._lookup_executor(job.job.executor)
+        while executor._instances.get(job.job.id, 0) > 0:
+            assert loop.time() < end, f"{job.name} still running after 30 s"
+            await asyncio.sleep(0.05)
 
 
 async def submit_report_with_album(user: FakeUser, name: str) -> None:
