@@ -23,14 +23,15 @@ SLICE = 400  # ports per worker: 25 workers fit below 20000
 _SLICES = 25
 
 
-def _slice() -> range:
-    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
-    number = int(worker[2:]) if worker[2:].isdigit() else 0
+def worker_ports(worker: str | None) -> range:
+    """The ports of an xdist worker (``gw3``; None when the run is not parallel)."""
+    name = worker or "gw0"
+    number = int(name[2:]) if name[2:].isdigit() else 0
     start = FIRST + (number % _SLICES) * SLICE
     return range(start, start + SLICE)
 
 
-_ports = _slice()
+_ports = worker_ports(os.environ.get("PYTEST_XDIST_WORKER"))
 _next = itertools.cycle(_ports)
 for _ in range(random.randrange(len(_ports))):
     next(_next)
