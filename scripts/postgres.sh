@@ -22,8 +22,11 @@ if [ "$(id -u)" = 0 ]; then
   pg_user=postgres
 fi
 run_pg "$pg_bin/initdb" -D "$pg_dir/data" -U "$pg_user" -A trust -E UTF8 --locale=C.UTF-8 >/dev/null || return 1
+# max_connections: the tests run in several pytest-xdist workers at once, each engine pooling up
+# to 50 connections (storage/db.py), and the cluster test runs two instances; 100 is too few.
 run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -l "$pg_dir/log" -w \
-  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off" start >/dev/null || return 1
+  -o "-p $pg_port -k $pg_dir -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=400" \
+  start >/dev/null || return 1
 export KEXIE_TEST_POSTGRES_URL="postgresql+asyncpg://$pg_user@127.0.0.1:$pg_port/postgres"
 pg_cleanup() { run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -m fast stop >/dev/null 2>&1; rm -rf "$pg_dir"; }
 echo "PostgreSQL test cluster on port $pg_port" >&2

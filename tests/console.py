@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import re
-import socket
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -24,6 +23,7 @@ import uvicorn
 
 from bot.console import console_app
 from tests.harness import TOKEN, Kexie
+from tests.ports import free_port
 from web.auth import COOKIE, SessionSigner, sign_init_data
 
 BASE = "https://testserver"  # https: the session cookie is Secure
@@ -71,13 +71,6 @@ def csrf_of(html: str) -> str:
     found = re.search(r'<meta name="csrf-token" content="([^"]+)"', html)
     assert found, "the page carries no CSRF token"
     return found.group(1)
-
-
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager

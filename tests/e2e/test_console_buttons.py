@@ -22,6 +22,7 @@ from sqlalchemy import update
 from bot.console import serve_console
 from storage.models import Membership
 from tests.harness import Kexie
+from tests.ports import free_port
 from tests.standin import BotMessage, FakeUser, StandIn
 
 WEB_URL = "https://kexie.example.org/console"
@@ -180,12 +181,6 @@ async def test_an_http_web_url_loses_neither_the_status_card_nor_the_menu(
 # --- the console's own server in polling mode ---------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class KexieRun:
     """``kexie run`` as a subprocess, its log in a file (a pipe could fill up and block it)."""
 
@@ -241,7 +236,7 @@ async def test_kexie_run_serves_the_console_on_its_port_and_shrugs_off_a_busy_on
 ) -> None:
     kexie = kexie_idle
     user = kexie.standin.user(6171, "周强")
-    port = _free_port()
+    port = free_port()
     async with KexieRun(kexie, "free", KEXIE_WEB_LISTEN=f"127.0.0.1:{port}") as run:
         await user.send("/help")
         await user.expect_any("邀请链接", timeout=SLOW)  # a stranger's /help: how to join

@@ -5,7 +5,6 @@ refused, through a real socket."""
 from __future__ import annotations
 
 import asyncio
-import socket
 
 import httpx
 
@@ -13,13 +12,8 @@ from bot.app import build_application
 from bot.webhook import serve_webhook
 from tests.console import init_data
 from tests.harness import Kexie
+from tests.ports import free_port
 from tests.standin import StandIn
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 async def test_the_webhook_app_serves_the_console(kexie: Kexie, standin: StandIn) -> None:
@@ -27,7 +21,7 @@ async def test_the_webhook_app_serves_the_console(kexie: Kexie, standin: StandIn
     await kexie.member(5301, "reporter", org=org)
     await kexie.member(5302, "district_admin", district="锦江区", first_name="陈静")
     await kexie.stop()  # the polling bot gives way to the webhook one, on the same database
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = kexie.settings.model_copy(
         update={

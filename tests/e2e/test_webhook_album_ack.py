@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 from collections import Counter
 from collections.abc import AsyncIterator
 
@@ -23,15 +22,10 @@ from bot.webhook import SECRET_HEADER, serve_webhook
 from storage.db import Database
 from tests.harness import Kexie
 from tests.journeys import answer_until_evidence
+from tests.ports import free_port
 from tests.standin import StandIn, make_jpeg
 
 SECRET = "album-secret_19"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Front:
@@ -63,7 +57,7 @@ class Front:
 
 @pytest.fixture
 async def two_instances(kexie_idle: Kexie, standin: StandIn) -> AsyncIterator[Front]:
-    front_port, ports = _free_port(), [_free_port(), _free_port()]
+    front_port, ports = free_port(), [free_port(), free_port()]
     front = Front(ports)
     front.session = aiohttp.ClientSession()
     proxy = web.Application()

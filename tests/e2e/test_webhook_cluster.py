@@ -19,7 +19,6 @@ import asyncio
 import os
 import shutil
 import signal
-import socket
 import sys
 import zipfile
 from collections import Counter
@@ -35,6 +34,7 @@ from sqlalchemy import func, select
 from core.enums import ActivityStatus
 from storage.models import Activity, ChannelAccount, Evidence, OutboxMessage
 from tests.harness import Kexie, drop_postgres_database, postgres_database, seeded
+from tests.ports import free_port
 from tests.s3_server import S3Server, moto_s3
 from tests.standin import FakeUser, StandIn, make_jpeg
 from tests.steps import step_label
@@ -50,12 +50,6 @@ def _nginx() -> str | None:
     return shutil.which("nginx") or (
         "/usr/sbin/nginx" if os.access("/usr/sbin/nginx", os.X_OK) else None
     )
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -169,7 +163,7 @@ async def cluster(standin: StandIn, tmp_path: Path) -> AsyncIterator[Cluster]:
         pytest.skip("PostgreSQL not available (KEXIE_TEST_POSTGRES_URL unset)")
     url, name = made
     kexie = await seeded(Kexie(standin, tmp_path / "kexie", url))
-    front_port, ports = _free_port(), [_free_port(), _free_port()]
+    front_port, ports = free_port(), [free_port(), free_port()]
     conf = _nginx_conf(tmp_path, front_port, ports)
     front = f"http://127.0.0.1:{front_port}"
     env = dict(

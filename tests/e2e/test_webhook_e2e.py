@@ -9,7 +9,6 @@ exit code 2."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -27,16 +26,11 @@ from core.enums import ActivityStatus
 from storage.models import Activity, ChannelAccount
 from tests.harness import Kexie
 from tests.journeys import submit_report_with_album
+from tests.ports import free_port
 from tests.standin import FakeUser, StandIn
 from tests.steps import step_label
 
 SECRET = "webhook-secret_42"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class Hooked:
@@ -50,7 +44,7 @@ class Hooked:
 
 @pytest.fixture
 async def hooked(kexie_idle: Kexie, standin: StandIn) -> AsyncIterator[Hooked]:
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     settings = kexie_idle.settings.model_copy(
         update={

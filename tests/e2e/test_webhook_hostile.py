@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import socket
 from collections.abc import AsyncIterator
 
 import httpx
@@ -20,22 +19,17 @@ from bot.app import build_application
 from bot.webhook import MAX_BODY, SECRET_HEADER, serve_webhook
 from storage.models import ChannelAccount
 from tests.harness import Kexie
+from tests.ports import free_port
 from tests.standin import StandIn
 from tests.steps import step_label
 
 SECRET = "hostile-secret_19"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 async def base(kexie_idle: Kexie, standin: StandIn) -> AsyncIterator[str]:
     """A running webhook app (in this process); its base URL."""
-    port = _free_port()
+    port = free_port()
     url = f"http://127.0.0.1:{port}"
     settings = kexie_idle.settings.model_copy(
         update={
