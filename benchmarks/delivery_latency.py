@@ -106,7 +106,8 @@ async def measure_submit_to_delivery(n: int = 5) -> list[float]:
                     await admin.expect_any(name, timeout=TIMEOUT)
                     latencies.append(loop.time() - sent)
                     await user.expect_any("已提交", timeout=TIMEOUT)
-                    await admin.expect_any("佐证照片", timeout=TIMEOUT)
+                    # The card's album follows it, captioned "编号 · 名称 · 佐证材料".
+                    await admin.expect_any(f"{name} · 佐证材料", timeout=TIMEOUT)
                     last_to_admin = loop.time()
             finally:
                 await kexie.stop()
