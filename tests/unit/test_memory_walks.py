@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy import select
 
 from core.enums import OrgKind, Role
 from core.report_steps import QUESTIONS
@@ -19,7 +20,7 @@ from core.review_rules import ReviewState
 from core.settings import Settings, load_settings
 from storage.db import Database
 from storage.members import create_invite
-from storage.models import Activity
+from storage.models import Activity, Plan
 from storage.registry import create_organisation, district_by_name
 from tests.days import EDGE_DAYS
 from tests.memory_channel import MemoryChannel, MemoryUser, make_jpeg
@@ -179,6 +180,27 @@ async def test_a_nudge(db: Database, settings: Settings) -> None:
     await admin.press("提醒 1", listing)
     assert "已于" in admin.toasts[-1]
     assert (await channel.deliver()).sent == 0
+
+
+async def test_a_plan_noted_and_cancelled(db: Database, settings: Settings) -> None:
+    channel = MemoryChannel(db, settings)
+    reporter = await join(channel, REPORTER, "王芳", Role.REPORTER, org="蓉城科技科协")
+    await reporter.send_text("/plan")
+    assert "活动名称是什么" in reporter.last().plain, reporter.last().plain
+    await reporter.send_text("科普进社区讲座")
+    assert "计划哪天举办" in reporter.last().plain, reporter.last().plain
+    await reporter.press("明天")
+    assert "已登记：科普进社区讲座" in reporter.find("已登记").plain
+    async with db.session() as session:
+        plans = (await session.scalars(select(Plan))).all()
+        assert [(p.name, p.cancelled) for p in plans] == [("科普进社区讲座", False)]
+    # /plan again lists it with its 取消 button.
+    await reporter.send_text("/plan")
+    await reporter.press("取消：科普进社区讲座")
+    assert "已取消计划：科普进社区讲座" in reporter.find("已取消计划").plain
+    async with db.session() as session:
+        plan = await session.get(Plan, plans[0].id)
+        assert plan is not None and plan.cancelled
 
 
 @pytest.mark.parametrize("today", [None, *EDGE_DAYS], ids=str)
