@@ -14,10 +14,10 @@ from core.review_buttons import AMEND, APPROVE, RETURN
 from core.review_rules import ReviewState
 from core.rules import format_date, shorten
 from core.texts import Raw, plain, t
-from scheduler import outbox
 from scheduler.digest import CARD_OF
 from scheduler.messenger import Button, Outgoing
 from scheduler.rows import Due, Kind
+from storage import outbox as stored_outbox
 from storage.db import AsyncSession
 from storage.notices import activity_of, entries_with_status, submitted_reports
 from storage.registry import district_of
@@ -40,7 +40,7 @@ async def digest_reports(session: AsyncSession, due: Due) -> list[int]:
         for entry, activity, action, _ in rows
         if action in CARD_OF
     }
-    carded = await outbox.existing_keys(session, list(cards.values()))
+    carded = await stored_outbox.existing_keys(session, list(cards.values()))
     ids = [
         activity
         for entry, activity, _, status in rows

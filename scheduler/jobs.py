@@ -25,6 +25,7 @@ from scheduler.reminders import due_now, is_quiet
 from scheduler.rows import Timing
 from scheduler.sender import Sender
 from scheduler.snapshot import load_snapshot
+from storage import outbox as stored_outbox
 from storage.db import Database
 from storage.evidence import open_evidence_store
 
@@ -56,7 +57,7 @@ class Scheduler:
             due = due_now(snap, now, self.timing)
             if not due:
                 return TickResult()
-            queued = await outbox.existing_keys(session, [d.key for d in due])
+            queued = await stored_outbox.existing_keys(session, [d.key for d in due])
             rows = []
             for item in due:
                 if item.key not in queued:

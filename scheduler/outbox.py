@@ -83,16 +83,6 @@ class Claimable:
     language: str = "zh"  # the recipient's, now: the row is rendered in it when sent
 
 
-async def existing_keys(session: AsyncSession, keys: Sequence[str]) -> set[str]:
-    """Which of ``keys`` are already in the outbox (saves rendering what is already queued)."""
-    return await stored.existing_keys(session, keys)
-
-
-async def statuses_under(session: AsyncSession, prefix: str) -> dict[str, str]:
-    """The status of every row whose key starts with ``prefix`` (a few: one member's rows)."""
-    return await stored.statuses_under(session, prefix)
-
-
 async def enqueue(
     session: AsyncSession, rows: Sequence[OutRow], now: datetime, *, sent: bool = False
 ) -> int:
@@ -195,11 +185,6 @@ async def claim(session: AsyncSession, row: Claimable, now: datetime) -> bool:
     )
 
 
-async def status_of(session: AsyncSession, key: str) -> str | None:
-    """The status of the row with ``key`` (None when there is none)."""
-    return await stored.status_of(session, key)
-
-
 async def mark_sent(
     session: AsyncSession, row: Claimable, now: datetime, message_ref: str | None
 ) -> bool:
@@ -248,11 +233,6 @@ async def finish(
     assert status in FINAL
     values = {"status": status, "last_error": error}
     return await _write(session, row, values, claimed=claimed, now=now)
-
-
-async def mark_unreachable(session: AsyncSession, member_id: int) -> None:
-    """The member blocked the bot: stop sending until they talk to it again."""
-    await stored.mark_unreachable(session, member_id)
 
 
 async def requeue_missed(

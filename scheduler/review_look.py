@@ -19,6 +19,7 @@ from core.texts import Raw, plain, t
 from scheduler import outbox
 from scheduler.messages import Part, album_parts, message
 from scheduler.messenger import Button, Outgoing
+from storage import outbox as stored_outbox
 from storage.db import AsyncSession
 from storage.notices import report_refs, reports_with_evidence
 
@@ -36,7 +37,7 @@ def look_prefix(member_id: int, page: int, seen: str) -> str:
 async def looks_on_the_way(session: AsyncSession, prefix: str) -> tuple[int, bool]:
     """How many looks under ``prefix`` were queued, and whether one of them is still unsent
     (a second press then queues nothing: the photos are on their way)."""
-    found = await outbox.statuses_under(session, prefix)
+    found = await stored_outbox.statuses_under(session, prefix)
     cards = [status for key, status in found.items() if "#" not in key]
     return len(cards), any(status not in outbox.FINAL for status in cards)
 

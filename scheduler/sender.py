@@ -56,6 +56,7 @@ from scheduler.messenger import (
 from scheduler.reminders import is_quiet, quiet_ends
 from scheduler.render import Rendered, compose
 from scheduler.rows import Timing
+from storage import outbox as stored_outbox
 from storage.db import Database
 from storage.evidence import EvidenceStorage, EvidenceStore
 
@@ -289,7 +290,7 @@ class Sender:
                 return
             after = payload.get("after")
             if after:
-                before = await outbox.status_of(session, after)
+                before = await stored_outbox.status_of(session, after)
                 if before is not None and before != outbox.SENT:
                     if before in outbox.FINAL:
                         error = f"{after}: {before}"
@@ -381,7 +382,7 @@ class Sender:
             # what the channel said about them holds whoever sends their next message.
             await outbox.finish(session, row, status, error, claimed=True)
             if unreachable and row.member_id is not None:
-                await outbox.mark_unreachable(session, row.member_id)
+                await stored_outbox.mark_unreachable(session, row.member_id)
         if unreachable:
             log.info("member %s is unreachable: %s", row.member_id, error)
 

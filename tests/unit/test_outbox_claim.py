@@ -27,6 +27,7 @@ from scheduler.clock import ManualClock
 from scheduler.messenger import Album, Outgoing
 from scheduler.outbox import Claimable, OutRow
 from scheduler.sender import Sender
+from storage import outbox as stored_outbox
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.models import OutboxMessage
@@ -252,7 +253,7 @@ async def test_a_stale_after_check_does_not_send_a_follower_twice(database: Data
     # B reads the card's status (not sent: not even due yet), then stalls before acting on it.
     b_looked = asyncio.Event()
     b_may_go = asyncio.Event()
-    real_status_of = outbox.status_of
+    real_status_of = stored_outbox.status_of
 
     async def status_of(session: AsyncSession, key: str) -> str | None:
         status = await real_status_of(session, key)
@@ -262,7 +263,7 @@ async def test_a_stale_after_check_does_not_send_a_follower_twice(database: Data
         return status
 
     mp = pytest.MonkeyPatch()
-    mp.setattr(outbox, "status_of", status_of)
+    mp.setattr(stored_outbox, "status_of", status_of)
     try:
         b_run = asyncio.create_task(sender_b.drain())
         await asyncio.wait_for(b_looked.wait(), 10)

@@ -18,6 +18,7 @@ from scheduler.messenger import Album, Outgoing
 from scheduler.review_look import look_prefix, looks_on_the_way, queue_look
 from scheduler.rows import Timing
 from scheduler.sender import Sender
+from storage import outbox as stored_outbox
 from storage.db import Database
 from storage.models import Activity, Evidence, OutboxMessage
 from storage.registry import create_organisation, district_by_name
@@ -130,4 +131,6 @@ async def test_the_albums_then_the_confirmation_naming_a_report_without_files(
     # Once they have arrived, another press sends them again (a second look).
     assert await queue(db, ids, admin) == 4
     async with db.session() as session:
-        assert await outbox.status_of(session, f"review_look:{admin}:1:abc:2") == outbox.PENDING
+        assert (
+            await stored_outbox.status_of(session, f"review_look:{admin}:1:abc:2") == outbox.PENDING
+        )
