@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
-from core.callbacks import Codec, id_codec
+from core.callbacks import Codec, Id, id_codec
 from core.enums import ActivityStatus
 from core.rules import (
     NAME_MAX,
@@ -222,13 +222,10 @@ async def cancel_plan_flow(turn: Turn, state: ChatState) -> None:
 
 async def cancel_plan(turn: Turn) -> None:
     """取消 / 没有举办: the plan is marked cancelled and no longer chased."""
-    if turn.member is None:
-        turn.notice(turn.t("stranger"), alert=True)
+    plan_id = _pressed_id(turn, CANCEL_PLAN)
+    if plan_id is None:
         return
-    pressed = turn.button(CANCEL_PLAN)
-    if pressed is None:
-        return
-    result = await planning.cancel(turn.session, turn.actor, pressed.id)
+    result = await planning.cancel(turn.session, turn.actor, plan_id)
     if result.outcome != planning.Outcome.DONE or result.plan is None:
         turn.notice(turn.t(result.key or planning.GONE), alert=True)
         return
@@ -242,13 +239,10 @@ async def cancel_plan(turn: Turn) -> None:
 
 async def resume_reminded_draft(turn: Turn) -> None:
     """继续 on a draft reminder: back into the report flow at the first unanswered question."""
-    if turn.member is None:
-        turn.notice(turn.t("stranger"), alert=True)
+    draft_id = _pressed_id(turn, RESUME_DRAFT)
+    if draft_id is None or turn.member is None:
         return
-    pressed = turn.button(RESUME_DRAFT)
-    if pressed is None:
-        return
-    activity = await turn.session.get(Activity, pressed.id)
+    activity = await turn.session.get(Activity, draft_id)
     if (
         activity is None
         or activity.author_id != turn.member.id
@@ -263,14 +257,11 @@ async def resume_reminded_draft(turn: Turn) -> None:
 
 async def report_planned_activity(turn: Turn) -> None:
     """报送这项活动: a new report with the plan's name and date, at the first open question."""
-    if turn.member is None:
-        turn.notice(turn.t("stranger"), alert=True)
-        return
-    pressed = turn.button(REPORT_PLAN)
-    if pressed is None:
+    plan_id = _pressed_id(turn, REPORT_PLAN)
+    if plan_id is None or turn.member is None:
         return
     result = await planning.report_plan(
-        turn.session, turn.actor, turn.member.id, pressed.id, turn.today, turn.settings.tz
+        turn.session, turn.actor, turn.member.id, plan_id, turn.today, turn.settings.tz
     )
     plan, activity = result.plan, result.activity
     if result.outcome != planning.Outcome.DONE or plan is None or activity is None:
@@ -294,3 +285,12 @@ async def report_planned_activity(turn: Turn) -> None:
     assert loaded is not None
     step = reports.first_missing_step(loaded, len(loaded.evidence))
     await report.go(turn, loaded, step)
+
+
+def _pressed_id(turn: Turn, codec: Codec[Id]) -> int | None:
+    """The id a button of ``codec`` carries, pressed by a member (a stranger is told so)."""
+    if turn.member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return None
+    pressed = turn.button(codec)
+    return None if pressed is None else pressed.id

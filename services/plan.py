@@ -15,8 +15,9 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from core.enums import ActivityStatus
-from core.policy import Action, Actor, Target, allowed
+from core.policy import Actor
 from core.rules import check_plan_date
+from services.report import may_start
 from storage import reports
 from storage.db import AsyncSession
 from storage.models import Activity, Plan
@@ -64,12 +65,10 @@ def _refused(key: str, plan: Plan | None = None) -> PlanResult:
 
 
 async def may_report(session: AsyncSession, actor: Actor, org_id: int) -> bool:
-    """Whether ``actor`` may report (and so plan) for the association: it exists, is active and
-    the policy allows it."""
+    """Whether ``actor`` may report (and so plan) for the association: it exists and
+    :func:`services.report.may_start` allows it."""
     org = await reports.org_of(session, org_id)
-    if org is None or not org.active:
-        return False
-    return allowed(actor, Action.REPORT, Target(district_id=org.district_id, org_id=org.id))
+    return org is not None and may_start(actor, org)
 
 
 async def note(
