@@ -36,6 +36,7 @@ from handlers.port import ChannelFailure
 from handlers.report import FLOW as REPORT_FLOW
 from handlers.report import field_buttons, render_card
 from handlers.review_queue import show_queue
+from scheduler import outbox
 from scheduler.messenger import Outgoing
 from scheduler.render import compose
 from scheduler.rows import DELIVERY_KINDS, Timing
@@ -95,7 +96,7 @@ class _Card:
 async def _delivered(turn: Turn, activity_id: int) -> _Card | None:
     """The card the outbox delivered of the report to this chat, rendered again from its row
     (None when none was: the report reached this admin in a digest, or not at all)."""
-    row = await delivered_card(turn.session, turn.address, activity_id, DELIVERY_KINDS)
+    row = await delivered_card(turn.session, turn.address, activity_id, DELIVERY_KINDS, outbox.SENT)
     if row is None:
         return None
     timing = Timing.from_settings(turn.settings)

@@ -19,7 +19,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.address import Address
 from storage.models import OutboxMessage
 
-SENT = "sent"  # scheduler.outbox.SENT: only a sent row names a message in the chat
 PART = "#"  # an outbox key with a part suffix (``#album1``) is one of the card's albums
 
 
@@ -35,11 +34,17 @@ class DeliveredCard:
 
 
 async def delivered_card(
-    session: AsyncSession, to: Address, activity_id: int, kinds: Collection[str]
+    session: AsyncSession,
+    to: Address,
+    activity_id: int,
+    kinds: Collection[str],
+    sent: str,
 ) -> DeliveredCard | None:
     """The latest card of report ``activity_id`` sent to ``to`` as one of the message
     ``kinds`` (the scheduler's delivery kinds; its keys are ``{kind}:{activity}:…``), or None
-    when none was sent there (a digest listed it, or the channel gave no id of the message)."""
+    when none was sent there (a digest listed it, or the channel gave no id of the message).
+    ``sent`` is the outbox's status of a sent row (the scheduler owns the statuses, as for the
+    statements of :mod:`storage.outbox`): only a sent row names a message in the chat."""
     if not kinds:
         return None
     row = await session.scalar(
@@ -55,7 +60,7 @@ async def delivered_card(
                 )
             ),
             OutboxMessage.key.not_like(f"%{PART}%"),
-            OutboxMessage.status == SENT,
+            OutboxMessage.status == sent,
             OutboxMessage.message_ref.is_not(None),
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
