@@ -45,3 +45,4 @@ class Channel(enum.StrEnum):
     """A messaging channel through which members reach the bot (``channel_accounts.channel``)."""
 
     TELEGRAM = "telegram"
+    DINGTALK = "dingtalk"

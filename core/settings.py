@@ -74,12 +74,32 @@ class Settings(BaseSettings):
     web_listen: str = "127.0.0.1:8081"
     # How long a console session lasts after Telegram's initData was checked.
     web_session_minutes: int = Field(default=120, ge=5, le=24 * 60)
+    # DingTalk (钉钉), the second channel: an enterprise-internal app with a robot in Stream mode
+    # (channels/dingtalk/). Served when the client id and secret are both set.
+    dingtalk_client_id: str = ""
+    dingtalk_client_secret: SecretStr = SecretStr("")
+    dingtalk_robot_code: str = ""  # empty: the client id (DingTalk's default robot code)
+    dingtalk_corp_id: str = ""  # the console's H5 page needs it for dd.getAuthCode
+    # The Stream gateway and the v1.0 API; the old API (media upload, user info). Tests point
+    # both at a stand-in on loopback.
+    dingtalk_api_url: str = "https://api.dingtalk.com"
+    dingtalk_oapi_url: str = "https://oapi.dingtalk.com"
+    # API requests per second (20 on DingTalk's standard edition); replies go first.
+    dingtalk_rate: float = Field(default=20.0, gt=0, le=1000)
 
     @field_validator("telegram_api_url")
     @classmethod
     def _check_api_url(cls, value: str) -> str:
         if not value.startswith(("http://", "https://")):
             raise ValueError("KEXIE_TELEGRAM_API_URL 必须以 http:// 或 https:// 开头")
+        return value.rstrip("/")
+
+    @field_validator("dingtalk_api_url", "dingtalk_oapi_url")
+    @classmethod
+    def _check_dingtalk_url(cls, value: str, info: ValidationInfo) -> str:
+        if not value.startswith(("http://", "https://")):
+            name = f"KEXIE_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} 必须以 http:// 或 https:// 开头 / must start with https://")
         return value.rstrip("/")
 
     @field_validator("webhook_url")
@@ -190,6 +210,16 @@ class Settings(BaseSettings):
     def _check_deadline(cls, value: str) -> str:
         parse_month_day(value)
         return value
+
+    @property
+    def dingtalk(self) -> bool:
+        """Whether DingTalk is configured (client id and secret both set)."""
+        return bool(self.dingtalk_client_id and self.dingtalk_client_secret.get_secret_value())
+
+    @property
+    def robot_code(self) -> str:
+        """The DingTalk robot's code (the client id unless set)."""
+        return self.dingtalk_robot_code or self.dingtalk_client_id
 
     @cached_property
     def tz(self) -> ZoneInfo:
@@ -385,6 +415,27 @@ def load_settings(*, require_token: bool = False, **overrides: object) -> Settin
             # Our own validators already name the setting; pydantic's messages do not.
             problems.append(msg if msg.startswith(setting) else f"{setting}: {msg}")
         raise SettingsError(problems) from None
-    if require_token and (problem := token_problem(settings.bot_token)):
-        raise SettingsError([problem])
+    if require_token:
+        problems = _channel_problems(settings)
+        if problems:
+            raise SettingsError(problems)
     return settings
+
+
+def _channel_problems(settings: Settings) -> list[str]:
+    """What stops ``kexie run``: no channel at all, a bad bot token, half a DingTalk app."""
+    problems = []
+    half = bool(settings.dingtalk_client_id) != bool(
+        settings.dingtalk_client_secret.get_secret_value()
+    )
+    if half:
+        problems.append(
+            "KEXIE_DINGTALK_CLIENT_ID 和 KEXIE_DINGTALK_CLIENT_SECRET 必须同时设置 / "
+            "set both the DingTalk client id and secret"
+        )
+    wants_telegram = bool(settings.bot_token) or not settings.dingtalk
+    if wants_telegram and (problem := token_problem(settings.bot_token)):
+        if not settings.bot_token and not half:
+            problem += "（或设置 KEXIE_DINGTALK_CLIENT_ID 与 _CLIENT_SECRET 使用钉钉）"
+        problems.append(problem)
+    return problems
