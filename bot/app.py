@@ -9,6 +9,7 @@ import re
 import shutil
 import sqlite3
 import traceback
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -34,11 +35,13 @@ from channels.telegram import reachability, retries, unit
 from channels.telegram.menus import set_default_menus
 from channels.telegram.unit import unit_of_work as uow
 from core.callbacks import Codec
+from core.enums import Channel
 from core.settings import Settings
 from core.texts import t
 from handlers import routes
 from handlers.common import Handler
 from handlers.routes import Command, Route
+from scheduler.messenger import Messenger
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -96,8 +99,11 @@ def _telegram_handler(route: Route) -> CommandHandler[Any, None] | CallbackQuery
     return _button(route.handler, route.codec)
 
 
-def build_application(settings: Settings, db: Database) -> Application:
-    """Build the bot: settings and database in ``bot_data``, handlers in reading order."""
+def build_application(
+    settings: Settings, db: Database, others: Mapping[Channel, Messenger] | None = None
+) -> Application:
+    """Build the bot: settings and database in ``bot_data``, handlers in reading order;
+    ``others``: the scheduler's messengers of the channels served beside Telegram."""
     quiet_library_loggers()
     app = (
         ApplicationBuilder()
@@ -135,7 +141,7 @@ def build_application(settings: Settings, db: Database) -> Application:
         ChatMemberHandler(reachability.chat_member_changed, ChatMemberHandler.MY_CHAT_MEMBER)
     )
     # The tick (every minute) and the outbox sender (every second) on the JobQueue.
-    jobs.install(app)
+    jobs.install(app, others)
 
     # 7. Anything else: answers to the current question, then unknown commands and buttons.
     app.add_handler(

@@ -46,18 +46,23 @@ async def _with_db(settings: Settings, work: Callable[[Database], Coroutine[Any,
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    """Migrate the database, then run the bot until interrupted: long polling, or with
-    ``--webhook`` an HTTP server Telegram posts updates to (bot/webhook.py).
+    """Migrate the database, then serve every configured channel until interrupted: Telegram
+    (long polling, or with ``--webhook`` an HTTP server Telegram posts updates to,
+    bot/webhook.py) when ``KEXIE_BOT_TOKEN`` is set, DingTalk's Stream connection
+    (bot/dingtalk.py) when its app is; either alone, or both in one process.
 
     Exit code 0 after SIGINT/SIGTERM; 1 when the database file was deleted or replaced while
     running (a supervisor should restart the bot once the file is back); 2 when webhook mode
     lacks its settings."""
     from bot.app import build_application
     from bot.console import serve_console
+    from bot.dingtalk import build_dingtalk, serve_dingtalk
     from bot.polling import serve
     from bot.startup import ListenError
     from bot.webhook import serve_webhook
     from channels.telegram.exports import after_restart
+    from core.enums import Channel
+    from scheduler.notices import WAKE
 
     if args.webhook:
         if not settings.webhook_secret:
@@ -76,13 +81,24 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             )
     upgrade(settings.db_url)
     db = Database(settings.db_url)
-    app = build_application(settings, db)
+    if not settings.bot_token:
+        return _run_dingtalk_alone(settings, db)
+
+    def wake() -> None:
+        event = app.bot_data.get(WAKE)
+        if isinstance(event, asyncio.Event):
+            event.set()
+
+    dingtalk = build_dingtalk(settings, db, wake) if settings.dingtalk else None
+    others = {Channel.DINGTALK: dingtalk.messenger} if dingtalk else None
+    app = build_application(settings, db, others)
 
     async def started(app: Application) -> None:
         # Said once the Bot API answered (bot/startup.py logs "connecting to …" before).
         logging.getLogger(__name__).info(
-            "kexie is running (%s; database: %s)",
+            "kexie is running (%s%s; database: %s)",
             "webhook" if args.webhook else "long polling",
+            " and DingTalk" if dingtalk else "",
             settings.db_url,
         )
         await after_restart(app)
@@ -91,6 +107,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         stop = asyncio.Event()
         db.on_lost = lambda _what: stop.set()
         watchdog = asyncio.create_task(db.watch_file(stop, settings.db_check_interval))
+        beside = asyncio.create_task(serve_dingtalk(dingtalk, db, stop)) if dingtalk else None
         try:
             if args.webhook:
                 await serve_webhook(app, settings, db, stop=stop, on_start=started)
@@ -103,6 +120,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                     stop.set()
                     await console
         finally:
+            stop.set()
+            if beside is not None:
+                await beside
             watchdog.cancel()
             await db.dispose()
         return 1 if db.lost else 0
@@ -111,6 +131,46 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         return _run_async(main())
     except ListenError as exc:
         return _fail([str(exc)])
+
+
+def _run_dingtalk_alone(settings: Settings, db: Database) -> int:
+    """``kexie run`` with DingTalk only: the Stream connection, the scheduler on its own clock,
+    the console; until SIGINT/SIGTERM (0) or the database file is lost (1)."""
+    import signal
+
+    from bot.console import serve_console_alone
+    from bot.dingtalk import build_dingtalk, run_scheduler, serve_dingtalk
+    from core.enums import Channel
+    from scheduler.jobs import Scheduler
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        db.on_lost = lambda _what: stop.set()
+        wake = asyncio.Event()
+        dingtalk = build_dingtalk(settings, db, wake.set)
+        scheduler = Scheduler(db, settings)
+        # rate=None: DingTalk's client paces every call (KEXIE_DINGTALK_RATE), replies first.
+        sender = scheduler.sender({Channel.DINGTALK: dingtalk.messenger}, rate=None)
+        logging.getLogger(__name__).info(
+            "kexie is running (DingTalk; database: %s)", settings.db_url
+        )
+        tasks = [
+            asyncio.create_task(db.watch_file(stop, settings.db_check_interval)),
+            asyncio.create_task(run_scheduler(scheduler, sender, wake, stop)),
+            asyncio.create_task(serve_console_alone(settings, db, dingtalk.front, wake.set, stop)),
+        ]
+        try:
+            await serve_dingtalk(dingtalk, db, stop)
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await db.dispose()
+        return 1 if db.lost else 0
+
+    return _run_async(main())
 
 
 def cmd_db_upgrade(args: argparse.Namespace, settings: Settings) -> int:

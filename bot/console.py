@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Coroutine, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,9 @@ from channels.telegram.exports import send_export as send_export_in_chat
 from channels.telegram.tasks import interrupt_on_stop
 from core.address import Address
 from core.settings import Settings, parse_listen
+from core.texts import t
+from handlers import export_run
+from handlers.port import Front
 from scheduler.notices import WAKE
 from storage.db import Database
 from storage.evidence import open_evidence_store
@@ -93,11 +96,45 @@ class _Server(uvicorn.Server):
 
 
 async def serve_console(app: Application, stop: asyncio.Event) -> None:
-    """In polling mode, serve the console on ``KEXIE_WEB_LISTEN`` until ``stop`` is set.
+    """In polling mode, serve the console on ``KEXIE_WEB_LISTEN`` until ``stop`` is set."""
+    await _serve(console_app(app), app.bot_data["settings"], stop)
+
+
+def console_alone(
+    settings: Settings, db: Database, front: Front, wake: Callable[[], None]
+) -> ASGIApp:
+    """The console of a bot that runs without Telegram: exports in chat and background work
+    through ``front`` (DingTalk's)."""
+    console = Console(settings=settings, db=db, store=open_evidence_store(settings), wake=wake)
+
+    async def send_export(
+        to: Address, lang: str, heading: str, files: list[Path], job_id: int
+    ) -> None:
+        await front.send(to, t(lang, "web_export_chat_heading", heading=heading))
+        for number, path in enumerate(files, start=1):
+            what = f"console export file {number}/{len(files)} of job {job_id}"
+            await export_run.send_file(front, to, path, what)
+
+    def spawn(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coroutine, name=name)
+
+    console.extras["send_export"] = send_export
+    console.extras["spawn"] = spawn
+    return Starlette(routes=[Mount(PREFIX, app=create_console(console))])
+
+
+async def serve_console_alone(
+    settings: Settings, db: Database, front: Front, wake: Callable[[], None], stop: asyncio.Event
+) -> None:
+    """:func:`serve_console` for a bot that runs without Telegram."""
+    await _serve(console_alone(settings, db, front, wake), settings, stop)
+
+
+async def _serve(asgi: ASGIApp, settings: Settings, stop: asyncio.Event) -> None:
+    """Serve ``asgi`` on ``KEXIE_WEB_LISTEN`` until ``stop`` is set.
 
     The console is a convenience beside the chat: when its port cannot be had, one warning is
     logged and the bot goes on without it."""
-    settings: Settings = app.bot_data["settings"]
     if settings.web_listen == "off":
         return
     host, port = parse_listen(settings.web_listen)
@@ -108,9 +145,7 @@ async def serve_console(app: Application, stop: asyncio.Event) -> None:
     except ListenError as exc:
         log.warning("console not served on %s:%d: %s; the bot runs without it", host, port, exc)
         return
-    server = _Server(
-        uvicorn.Config(console_app(app), log_level="warning", access_log=False, lifespan="off")
-    )
+    server = _Server(uvicorn.Config(asgi, log_level="warning", access_log=False, lifespan="off"))
     serving = asyncio.create_task(server.serve(sockets=[sock]))
     log.info("console served on %s:%d", host, port)
     try:

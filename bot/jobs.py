@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Mapping
 
 from telegram.ext import Application, ContextTypes
 
@@ -16,6 +17,7 @@ from channels.telegram.messenger import TelegramMessenger
 from core.enums import Channel
 from core.settings import Settings
 from scheduler.jobs import Scheduler
+from scheduler.messenger import Messenger
 from scheduler.notices import WAKE
 from scheduler.sender import Sender
 from storage.db import Database
@@ -29,15 +31,16 @@ SEND_SECONDS = 1.0
 SEND_BUDGET = 0.85
 
 
-def install(app: Application) -> Scheduler:
-    """Add the tick (every minute) and the sender (every second) to the app's JobQueue."""
+def install(app: Application, others: Mapping[Channel, Messenger] | None = None) -> Scheduler:
+    """Add the tick (every minute) and the sender (every second) to the app's JobQueue;
+    ``others``: the messengers of the other channels served beside Telegram."""
     settings: Settings = app.bot_data["settings"]
     db: Database = app.bot_data["db"]
     scheduler = Scheduler(db, settings)
     app.bot_data["scheduler"] = scheduler
     # rate=None: the bot's broadcast lane (bot/lanes.py, KEXIE_BROADCAST_RATE) is the budget.
     app.bot_data["sender"] = scheduler.sender(
-        {Channel.TELEGRAM: TelegramMessenger(app.bot)}, rate=None
+        {Channel.TELEGRAM: TelegramMessenger(app.bot), **(others or {})}, rate=None
     )
     app.bot_data[WAKE] = asyncio.Event()
     queue = app.job_queue

@@ -1,0 +1,101 @@
+"""Serving DingTalk: the app's API client, its front, the Stream connection, and — when the bot
+runs on DingTalk alone — the scheduler's clock, which python-telegram-bot's JobQueue keeps
+otherwise (``bot/jobs.py``)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from channels.dingtalk.api import DingTalkApi
+
+from channels.dingtalk.front import DingTalkFront
+from channels.dingtalk.messenger import DingTalkMessenger
+from channels.dingtalk.stream import (
+    CARD_TOPIC,
+    ROBOT_TOPIC,
+    CardPresses,
+    Dispatcher,
+    RobotMessages,
+    StreamClient,
+)
+from core.settings import Settings
+from handlers import export_run
+from handlers.routes import register_flows
+from scheduler.jobs import Scheduler
+from scheduler.sender import Sender
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 60.0
+SEND_IDLE = 1.0  # the sender looks at least this often without being woken
+
+
+@dataclass
+class DingTalkChannel:
+    """Everything of one DingTalk app, built once per process."""
+
+    api: DingTalkApi
+    front: DingTalkFront
+    dispatcher: Dispatcher
+    client: StreamClient
+    messenger: DingTalkMessenger
+
+
+def build_dingtalk(settings: Settings, db: Database, wake: Callable[[], None]) -> DingTalkChannel:
+    """The DingTalk channel on ``db``; ``wake``: have the outbox sender look now."""
+    register_flows()
+    api = DingTalkApi(settings)
+    front = DingTalkFront(api, settings, wake)
+    dispatcher = Dispatcher(front, db, settings, concurrency=settings.concurrency)
+    client = StreamClient(settings)
+    client.register_callback_handler(ROBOT_TOPIC, RobotMessages(dispatcher, api))
+    client.register_callback_handler(CARD_TOPIC, CardPresses(dispatcher))
+    return DingTalkChannel(api, front, dispatcher, client, DingTalkMessenger(front))
+
+
+async def serve_dingtalk(channel: DingTalkChannel, db: Database, stop: asyncio.Event) -> None:
+    """Keep the Stream connection until ``stop`` is set; then finish the replies in flight."""
+    await export_run.after_restart(channel.front, db)
+    log.info("DingTalk: connecting to the stream gateway")
+    try:
+        await channel.client.run(stop)
+    finally:
+        await channel.front.stop()
+        await channel.api.aclose()
+
+
+async def run_scheduler(scheduler: Scheduler, sender: Sender, wake: asyncio.Event,
+                        stop: asyncio.Event) -> None:  # fmt: skip
+    """The tick every minute and the sender whenever woken (or every second), until ``stop``."""
+
+    async def ticking() -> None:
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), TICK_SECONDS)
+            if stop.is_set():
+                return
+            try:
+                result = await scheduler.tick()
+            except Exception:
+                log.exception("scheduler tick failed")
+                continue
+            if result.enqueued:
+                log.info("scheduler queued %d message(s)", result.enqueued)
+                wake.set()
+
+    async def sending() -> None:
+        while not stop.is_set():
+            wake.clear()
+            try:
+                await sender.drain()
+            except Exception:
+                log.exception("outbox sender failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), SEND_IDLE)
+
+    await asyncio.gather(ticking(), sending())

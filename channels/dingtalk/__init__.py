@@ -1,0 +1,1 @@
+"""DingTalk (钉钉): the second channel, an enterprise-internal app's robot in Stream mode."""

@@ -1,0 +1,289 @@
+"""DingTalk's Stream mode: one WebSocket that carries the robot's messages and card presses.
+
+The SDK (``dingtalk-stream``) reads the frames, answers pings and ``disconnect`` and sends each
+frame's ack once its handler returns; what it does not do well is opened here: 0.24.3 opens the
+connection with blocking ``requests`` on the event loop, from an endpoint fixed at import, and
+retries every 10 s forever. :class:`StreamClient` opens it with an async client against
+``KEXIE_DINGTALK_API_URL`` and reconnects with backoff (after a dropped socket, a refused
+ticket, a ``disconnect`` frame) until the bot stops.
+
+An event is acked after its answer is committed (never before: a process killed mid-update
+has not acked, so DingTalk may deliver it again, and the event's ordinal recognises it); the
+replies follow, and one chat's next event waits for them: one chat in order, different chats
+at once (at most ``KEXIE_CONCURRENCY``). Several instances each keep their own connection;
+DingTalk hands each event to one of them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import socket
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+from urllib.parse import quote_plus
+
+import httpx
+import websockets
+from dingtalk_stream import (
+    AckMessage,
+    CallbackHandler,
+    CallbackMessage,
+    Credential,
+    DingTalkStreamClient,
+)
+
+from channels.dingtalk.api import DingTalkApi, DingTalkError
+from channels.dingtalk.front import DingTalkFront
+from channels.dingtalk.incoming import message_event, press_event
+from core.settings import Settings
+from core.texts import t
+from handlers.common import Turn
+from handlers.port import FetchFailed, Incoming
+from handlers.routes import REPROMPT, handler_for
+from handlers.unit_of_work import run_turn
+from storage.db import Database
+from storage.evidence import MAX_DOWNLOAD_BYTES
+
+log = logging.getLogger(__name__)
+
+ROBOT_TOPIC = "/v1.0/im/bot/messages/get"
+CARD_TOPIC = CallbackHandler.TOPIC_CARD_CALLBACK
+BACKOFF_FIRST = 1.0
+BACKOFF_MAX = 60.0
+OPEN_TIMEOUT = 10.0
+
+
+class Dispatcher:
+    """Runs each event as one unit of work, one chat's in order, and performs its replies."""
+
+    def __init__(
+        self, front: DingTalkFront, db: Database, settings: Settings, *, concurrency: int
+    ) -> None:
+        self.front = front
+        self.db = db
+        self.settings = settings
+        self._slots = asyncio.Semaphore(concurrency)
+        self._chats: dict[str, asyncio.Lock] = {}
+        self._waiting: dict[str, int] = {}
+        self.handled = 0
+
+    async def handle(self, event: Incoming, ordinal: int) -> None:
+        """Apply ``event`` and commit; its replies are sent in the background, before the
+        chat's next event is applied. Returns once the answer is stored (the ack may go)."""
+        chat = event.sender.external_id
+        lock = self._chats.setdefault(chat, asyncio.Lock())
+        self._waiting[chat] = self._waiting.get(chat, 0) + 1
+        await lock.acquire()
+        try:
+            async with self._slots:
+                turn = await run_turn(
+                    handler_for(event),
+                    event,
+                    front=self.front,
+                    db=self.db,
+                    settings=self.settings,
+                    ordinal=ordinal,
+                    reprompt=REPROMPT,
+                )
+        except Exception:
+            self._release(chat, lock)
+            log.exception("event %s of a DingTalk chat failed", event.key)
+            await self._tell_error(event)
+            return
+        self.handled += 1
+        self.front.spawn(self._reply(turn, chat, lock), f"dingtalk reply {event.key}")
+
+    async def _reply(self, turn: Turn, chat: str, lock: asyncio.Lock) -> None:
+        try:
+            await self.front.perform(turn)
+        finally:
+            self._release(chat, lock)
+
+    def _release(self, chat: str, lock: asyncio.Lock) -> None:
+        lock.release()
+        left = self._waiting.get(chat, 1) - 1
+        if left <= 0:
+            self._waiting.pop(chat, None)
+            self._chats.pop(chat, None)
+        else:
+            self._waiting[chat] = left
+
+    async def _tell_error(self, event: Incoming) -> None:
+        with contextlib.suppress(Exception):
+            await self.front.send_text(event.sender, t("zh", "error_generic"), urgent=True)
+
+
+class RobotMessages(CallbackHandler):  # type: ignore[misc]
+    """Topic ``/v1.0/im/bot/messages/get``: what people write and send to the robot."""
+
+    def __init__(self, dispatcher: Dispatcher, api: DingTalkApi) -> None:
+        super().__init__()
+        self.dispatcher = dispatcher
+        self.api = api
+
+    async def process(self, message: CallbackMessage) -> tuple[int, str]:
+        """Apply the message; acked (by the SDK) once it is committed."""
+        data = message.data if isinstance(message.data, Mapping) else {}
+        event = message_event(data, self._download)
+        if event is None:
+            return AckMessage.STATUS_OK, "OK"
+        front = self.dispatcher.front
+        hook, expires = data.get("sessionWebhook"), data.get("sessionWebhookExpiredTime")
+        if isinstance(hook, str) and isinstance(expires, int | float | str):
+            with contextlib.suppress(ValueError):
+                front.note_webhook(event.sender, hook, int(expires))
+        ordinal = _ordinal(data.get("createAt"), message.headers.time)
+        await self.dispatcher.handle(event, ordinal)
+        return AckMessage.STATUS_OK, "OK"
+
+    async def _download(self, code: str) -> bytes:
+        try:
+            return await self.api.download(code, limit=MAX_DOWNLOAD_BYTES, urgent=True)
+        except DingTalkError as exc:
+            raise FetchFailed(type(exc).__name__, too_big=exc.too_big) from exc
+
+
+class CardPresses(CallbackHandler):  # type: ignore[misc]
+    """Topic ``/v1.0/card/instances/callback``: a button pressed on one of the robot's cards."""
+
+    def __init__(self, dispatcher: Dispatcher) -> None:
+        super().__init__()
+        self.dispatcher = dispatcher
+
+    async def process(self, message: CallbackMessage) -> tuple[int, str]:
+        """Apply the press; acked once it is committed."""
+        data = message.data if isinstance(message.data, Mapping) else {}
+        ref = str(data.get("outTrackId") or "")
+        event = press_event(data, self.dispatcher.front.card(ref) if ref else None)
+        if event is None:
+            return AckMessage.STATUS_OK, "OK"
+        await self.dispatcher.handle(event, _ordinal(None, message.headers.time))
+        return AckMessage.STATUS_OK, "OK"
+
+
+def _ordinal(created: object, frame_time: object) -> int:
+    """The event's number within its chat: DingTalk's time of it in milliseconds (the same
+    event delivered again has the same one)."""
+    for value in (created, frame_time):
+        with contextlib.suppress(TypeError, ValueError):
+            return int(str(value))
+    return int(time.time() * 1000)
+
+
+class StreamClient(DingTalkStreamClient):  # type: ignore[misc]
+    """The SDK's client, its connection opened asynchronously and re-opened with backoff."""
+
+    def __init__(self, settings: Settings, *, http: httpx.AsyncClient | None = None) -> None:
+        secret = settings.dingtalk_client_secret.get_secret_value()
+        super().__init__(Credential(settings.dingtalk_client_id, secret), logger=log)
+        self.settings = settings
+        self._http = http
+        self.connections = 0
+
+    async def open_stream(self) -> dict[str, Any] | None:
+        """Ask the gateway for an endpoint and a ticket (None: refused or unreachable)."""
+        body = {
+            "clientId": self.credential.client_id,
+            "clientSecret": self.credential.client_secret,
+            "subscriptions": [
+                {"type": "CALLBACK", "topic": topic} for topic in self.callback_handler_map
+            ],
+            "ua": "kexie",
+            "localIp": _local_ip(),
+        }
+        url = f"{self.settings.dingtalk_api_url}/v1.0/gateway/connections/open"
+        client = self._http or httpx.AsyncClient(timeout=OPEN_TIMEOUT)
+        try:
+            response = await client.post(url, json=body, timeout=OPEN_TIMEOUT)
+        except httpx.HTTPError as exc:
+            log.warning("DingTalk stream gateway unreachable (%s)", type(exc).__name__)
+            return None
+        finally:
+            if self._http is None:
+                await client.aclose()
+        if response.status_code != 200:
+            # Never log the body's secret; DingTalk's error code says enough.
+            log.error("DingTalk refused the stream connection: HTTP %s", response.status_code)
+            return None
+        opened: dict[str, Any] = response.json()
+        return opened if opened.get("endpoint") and opened.get("ticket") else None
+
+    async def run(
+        self, stop: asyncio.Event, *, on_connect: Callable[[], None] | None = None
+    ) -> None:
+        """Keep a connection open until ``stop`` is set."""
+        self.pre_start()
+        attempt = 0
+        while not stop.is_set():
+            opened = await self.open_stream()
+            if opened is not None:
+                uri = f"{opened['endpoint']}?ticket={quote_plus(str(opened['ticket']))}"
+                try:
+                    async with websockets.connect(uri, open_timeout=OPEN_TIMEOUT) as websocket:
+                        self.websocket = websocket
+                        self.connections += 1
+                        attempt = 0
+                        log.info("DingTalk stream connected")
+                        if on_connect is not None:
+                            on_connect()
+                        await self._read(websocket, stop)
+                except (OSError, websockets.exceptions.WebSocketException) as exc:
+                    log.warning("DingTalk stream lost (%s)", type(exc).__name__)
+                finally:
+                    self.websocket = None
+            if stop.is_set():
+                return
+            delay = min(BACKOFF_FIRST * 2**attempt, BACKOFF_MAX) * random.uniform(0.5, 1.0)
+            attempt = min(attempt + 1, 16)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+
+    async def _read(self, websocket: Any, stop: asyncio.Event) -> None:
+        """Each frame in a task of its own (one chat's order is kept by the dispatcher)."""
+        tasks: set[asyncio.Task[Any]] = set()
+        closer = asyncio.create_task(_close_on(stop, websocket))
+        try:
+            async for raw in websocket:
+                try:
+                    frame = json.loads(raw)
+                except ValueError:
+                    log.warning("DingTalk stream: a frame that is not JSON")
+                    continue
+                task = asyncio.create_task(self._frame(frame, websocket))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+        finally:
+            closer.cancel()
+            if tasks:
+                # Events being applied get to finish (and ack) before the connection goes.
+                await asyncio.wait(tasks, timeout=10)
+
+    async def _frame(self, frame: dict[str, Any], websocket: Any) -> None:
+        try:
+            if await self.route_message(frame) == self.TAG_DISCONNECT:
+                log.info("DingTalk asked to reconnect")
+                await websocket.close()
+        except websockets.exceptions.ConnectionClosed:
+            log.warning("DingTalk stream closed before an ack was sent")
+        except Exception:
+            log.exception("DingTalk stream: a frame failed")
+
+
+async def _close_on(stop: asyncio.Event, websocket: Any) -> None:
+    await stop.wait()
+    await websocket.close()
+
+
+def _local_ip() -> str:
+    """This host's address as the gateway asks for it (informational; no packet is sent)."""
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            probe.connect(("10.255.255.255", 1))
+            return str(probe.getsockname()[0])
+    except OSError:
+        return "127.0.0.1"
