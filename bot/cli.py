@@ -56,7 +56,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     lacks its settings."""
     from bot.app import build_application
     from bot.console import serve_console
-    from bot.dingtalk import build_dingtalk, serve_dingtalk
     from bot.polling import serve
     from bot.startup import ListenError
     from bot.webhook import serve_webhook
@@ -89,7 +88,11 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         if isinstance(event, asyncio.Event):
             event.set()
 
-    dingtalk = build_dingtalk(settings, db, wake) if settings.dingtalk else None
+    dingtalk = None
+    if settings.dingtalk:  # imported only then: the SDK sets up its own loggers at import
+        from bot.dingtalk import build_dingtalk, serve_dingtalk
+
+        dingtalk = build_dingtalk(settings, db, wake)
     others = {Channel.DINGTALK: dingtalk.messenger} if dingtalk else None
     app = build_application(settings, db, others)
 
