@@ -147,3 +147,15 @@ def test_the_help_buttons_say_a_name_that_can_be_typed_back() -> None:
             continue
         for texts in (ZH, EN):
             assert canonical(texts[f"btn_cmd_{command}"]) == command, (command, texts)
+
+
+async def test_start_typed_without_the_slash_joins(db: Database, tmp_path: Path) -> None:
+    channel = await _channel(db, tmp_path)
+    async with db.session() as session:
+        district = await district_by_name(session, "锦江区")
+        assert district is not None
+        org = await create_organisation(session, district, OrgKind.ENTERPRISE, "蓉城开始科协")
+        token = (await create_invite(session, role=Role.REPORTER, org_id=org.id)).token
+    user = channel.user(7009)
+    await user.send_text(f"开始 {token}")  # no slash: what a DingTalk user types
+    assert any("蓉城开始科协" in m.plain for m in user.new_messages())
