@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from core import review_buttons as rv
 from core.callbacks import Codec
+from core.command_names import COMMAND, CommandPressed
 from core.policy import Action, Actor, district_scope, may_open_console, may_somewhere
 from core.schedule_buttons import MENU_REPORT, START_EXPORT
 from core.texts import plain
@@ -105,6 +106,19 @@ def commands_for(actor: Actor) -> list[str]:
     district's and city's desk (review first) or the association's (reporting first)."""
     order = DESK_ORDER if may_open_console(actor) else MEMBER_ORDER
     return ["start", *(name for name in order if offered(actor, name))]
+
+
+#: Buttons per row on the help card (short Chinese labels; DingTalk lays a row out evenly).
+COMMANDS_PER_ROW = 3
+
+
+def command_rows(actor: Actor, lang: str) -> Buttons:
+    """The help card's buttons on a channel without a command menu: one ``cmd:<name>`` button
+    per command the member is offered (:func:`commands_for`, in the same order), /help itself
+    left out."""
+    names = [n for n in commands_for(actor) if n != "help"]
+    buttons = [(plain(lang, f"btn_cmd_{n}"), COMMAND.pack(CommandPressed(n))) for n in names]
+    return [buttons[i : i + COMMANDS_PER_ROW] for i in range(0, len(buttons), COMMANDS_PER_ROW)]
 
 
 def home_rows(actor: Actor, lang: str, pending: int) -> Buttons:

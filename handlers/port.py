@@ -50,6 +50,9 @@ class Capabilities:
     max_caption: int  # characters under a photo or file
     max_notice: int = 200  # characters of a toast
     can_edit: bool = True  # whether a sent message can be replaced
+    # Whether the channel shows the commands in a menu of its own (Telegram's); without one
+    # (DingTalk) /help carries them as buttons (``handlers.start.help_command``).
+    has_menu: bool = True
 
 
 class FetchFailed(Exception):

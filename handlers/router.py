@@ -45,6 +45,14 @@ async def reprompt(turn: Turn) -> None:
         await again(turn, state)
 
 
+async def in_flow(turn: Turn) -> bool:
+    """Whether the member is in a flow that takes their next message as its answer."""
+    if turn.member is None:
+        return False
+    state = await chat_state.get_state(turn.session, turn.member.id)
+    return state is not None and state.flow in FLOWS
+
+
 async def route_message(turn: Turn) -> None:
     """A message outside any command: the answer to the current question, or a hint."""
     if turn.member is None:

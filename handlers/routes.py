@@ -11,12 +11,13 @@ list, a button that matches nothing is stale.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from core import report_buttons as rb
 from core import review_buttons as rv
 from core.callbacks import Codec
+from core.command_names import COMMAND, ESCAPES, canonical, command_of, has_slash
 from core.schedule_buttons import CANCEL_PLAN, REPORT_PLAN, RESUME_DRAFT, START_EXPORT
 from handlers import chase as chase_desk
 from handlers import (
@@ -67,11 +68,29 @@ def _presses(pairs: list[tuple[Handler, Codec[Any]]]) -> tuple[Press, ...]:
     return tuple(Press(codec, handler) for handler, codec in pairs)
 
 
+async def run_command(turn: Turn, name: str, args: tuple[str, ...] = ()) -> None:
+    """Run command ``name`` on ``turn`` as if ``/name args`` had been typed: the turn's event
+    becomes that command (so its handler reads its arguments, and answers a pressed help
+    button as it answers the typed command, with a new message rather than an edit)."""
+    turn.incoming = replace(
+        turn.incoming, kind="command", command=name, args=args, pressed=None, card=None
+    )
+    await COMMANDS[name](turn)
+
+
+async def press_command(turn: Turn) -> None:
+    """A help-card button (``cmd:<name>``, channels without a command menu): its command."""
+    pressed = turn.button(COMMAND)
+    if pressed is not None:
+        await run_command(turn, pressed.name)
+
+
 ROUTES: tuple[Route, ...] = (
     # 1. Commands everybody has.
     Command("start", start.start),
     Command("help", start.help_command),
     Command("cancel", router.cancel),
+    Press(COMMAND, press_command),  # the help card's buttons where there is no menu
     Press(MENU_OPEN, start.open_home),  # the home's buttons (handlers/menus.py)
     # 2. Reporting an activity (handlers/report/, report.mmd; buttons: core/report_buttons.py).
     Command("report", report.start_report),
@@ -173,6 +192,10 @@ ROUTES: tuple[Route, ...] = (
 )
 
 
+#: Each command's handler, by its name (``core.command_names.NAMES`` has one entry per name).
+COMMANDS: dict[str, Handler] = {r.name: r.handler for r in ROUTES if isinstance(r, Command)}
+
+
 def register_flows() -> None:
     """The flows that receive plain messages, chosen by the state stored for each member
     (``handlers.router``); idempotent."""
@@ -198,8 +221,28 @@ async def stale_button(turn: Turn) -> None:
 #: .xlsx", storage/importer.py): a registry import.
 SPREADSHEET = registry_import.receive_spreadsheet
 SPREADSHEET_EXTENSIONS = ("xlsx", "xls")
-#: Any other message: the answer to the current question, or a hint.
-MESSAGE = router.route_message
+
+
+async def route_text(turn: Turn) -> None:
+    """Any other message: a command typed by name (``/报送``, ``我的``, ``取消``; the way to
+    give one on a channel without a command menu, and on Telegram a Chinese name), else the
+    answer to the current question, or a hint (``handlers.router.route_message``).
+
+    A bare name while a question waits is that question's answer (the member may mean the
+    word), except the :data:`core.command_names.ESCAPES` (取消), which no question takes as an
+    answer; with a slash it is always the command, as on Telegram."""
+    typed = command_of(turn.text or "") if turn.incoming.kind == "text" else None
+    if typed is not None:
+        name, args = typed
+        slashed = has_slash(turn.text or "")
+        if slashed or name in ESCAPES or not await router.in_flow(turn):
+            await run_command(turn, name, args)
+            return
+    await router.route_message(turn)
+
+
+#: Any other message: a command by name, the answer to the current question, or a hint.
+MESSAGE = route_text
 UNKNOWN_COMMAND = start.unknown_command
 EDITED = router.edited_message  # 编辑 on an answer already sent
 STALE_BUTTON = stale_button
@@ -222,10 +265,9 @@ def handler_for(event: Incoming) -> Handler:
                 return route.handler
         return STALE_BUTTON
     if event.kind == "command":
-        for route in ROUTES:
-            if isinstance(route, Command) and route.name == event.command:
-                return route.handler
-        return UNKNOWN_COMMAND
+        # A front may hand over a command by any of its names (/报送, /Report): one handler.
+        name = canonical(event.command or "")
+        return COMMANDS[name] if name is not None else UNKNOWN_COMMAND
     if event.kind == "edited":
         return EDITED
     if event.kind == "file" and any(

@@ -7,7 +7,7 @@ from core.rules import format_month_day
 from core.texts import Raw
 from handlers import chase, invite, members, mine, org, status
 from handlers.common import Handler, Turn
-from handlers.menus import MENU_OPEN, commands_for, home_buttons, home_key
+from handlers.menus import MENU_OPEN, command_rows, commands_for, home_buttons, home_key
 from services.members import join
 from storage.members import active_memberships, load_actor
 from storage.models import Membership
@@ -66,7 +66,9 @@ async def start(turn: Turn) -> None:
 async def help_command(turn: Turn) -> None:
     """/help: exactly the commands the member may use, the main ones of their role first. An
     association member reads how to report (/report, /mine and /cancel explained, the others
-    listed below); a district's or the city's desk gets its commands and how reviewing works."""
+    listed below); a district's or the city's desk gets its commands and how reviewing works.
+    On a channel without a command menu (DingTalk) the commands come as buttons too, and the
+    help says they can be typed by name."""
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
@@ -82,12 +84,17 @@ async def help_command(turn: Turn) -> None:
         if n not in explained
     )
     if key != "help":
-        turn.reply(turn.t(key, commands=Raw(lines), deadline=deadline))
+        text = turn.t(key, commands=Raw(lines), deadline=deadline)
+    else:
+        text = turn.t("help", deadline=deadline)
+        if lines:
+            text = Raw(text + turn.t("help_more", commands=Raw(lines)))
+    if turn.caps.has_menu:
+        # Telegram: the command menu beside the input already lists them, one tap away; a
+        # second list of buttons would only push the help text out of sight.
+        turn.reply(text)
         return
-    text = turn.t("help", deadline=deadline)
-    if lines:
-        text = Raw(text + turn.t("help_more", commands=Raw(lines)))
-    turn.reply(text)
+    turn.reply(Raw(text + turn.t("help_typed")), command_rows(turn.actor, turn.lang))
 
 
 #: What each home button runs: the command's own handler, so the button answers as it does.

@@ -35,6 +35,24 @@ TEXTS: dict[str, str] = {
     "cmd_export": "Export Annex 1-1/1-2/1-3",
     "cmd_plan": "Register a planned activity",
     "cmd_settings": "Reminders and language",
+    # the help card's buttons where the channel has no command menu (each label is a name
+    # the command can be typed by: core.command_names)
+    "btn_cmd_start": "Start",
+    "btn_cmd_report": "Report",
+    "btn_cmd_mine": "Mine",
+    "btn_cmd_plan": "Plan",
+    "btn_cmd_settings": "Settings",
+    "btn_cmd_review": "Review",
+    "btn_cmd_chase": "Chase",
+    "btn_cmd_status": "Status",
+    "btn_cmd_export": "Export",
+    "btn_cmd_invite": "Invite",
+    "btn_cmd_invites": "Invites",
+    "btn_cmd_members": "Members",
+    "btn_cmd_org": "Org",
+    "btn_cmd_district": "District",
+    "btn_cmd_cancel": "Cancel",
+    "help_typed": "\n\nThere is no command menu here: press a button below, or send a command's name (such as “report”, “mine”, “cancel”, with or without /).",
     # --- start / invites ---
     "welcome": (
         "Hello, {name}! This is <b>S&amp;T Association Activity Reporting</b>.\n"

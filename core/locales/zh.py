@@ -35,6 +35,24 @@ TEXTS: dict[str, str] = {
     "cmd_export": "导出附件1-1/1-2/1-3",
     "cmd_plan": "登记计划开展的活动",
     "cmd_settings": "提醒与语言设置",
+    # the help card's buttons where the channel has no command menu (each label is a name
+    # the command can be typed by: core.command_names)
+    "btn_cmd_start": "主菜单",
+    "btn_cmd_report": "报送",
+    "btn_cmd_mine": "我的报送",
+    "btn_cmd_plan": "计划",
+    "btn_cmd_settings": "设置",
+    "btn_cmd_review": "审核",
+    "btn_cmd_chase": "催报",
+    "btn_cmd_status": "报送情况",
+    "btn_cmd_export": "导出",
+    "btn_cmd_invite": "邀请",
+    "btn_cmd_invites": "邀请管理",
+    "btn_cmd_members": "成员",
+    "btn_cmd_org": "登记信息",
+    "btn_cmd_district": "区（市）县",
+    "btn_cmd_cancel": "取消",
+    "help_typed": "\n\n没有命令菜单时，点下面的按钮，或直接发送命令的名称（如“报送”“我的”“取消”，也可带 /）。",
     # --- start / invites ---
     "welcome": (
         "您好，{name}！这里是<b>科协活动报送</b>。\n"
