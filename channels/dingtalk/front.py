@@ -56,6 +56,7 @@ CAPABILITIES = Capabilities(
     max_file_bytes=MAX_FILE,
     max_caption=MAX_TEXT,  # a caption is a message of its own after the picture
     can_edit=True,  # cards are updated in place
+    has_menu=False,  # robots have no command menu: /help shows the commands as buttons
 )
 
 # A session webhook is used until shortly before DingTalk says it expires.

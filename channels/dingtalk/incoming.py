@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from core.command_names import command_of
 
 from core.address import Address
 from core.enums import Channel
@@ -54,12 +53,9 @@ def message_event(data: Mapping[str, Any], download: Download) -> Incoming | Non
     if msgtype == "text":
         text_field = data.get("text")
         text = str(text_field.get("content", "")) if isinstance(text_field, Mapping) else ""
-        text = text.strip()
-        command = command_of(text)
-        if command is not None:
-            name, args = command
-            return replace(base, kind="command", text=text, command=name, args=args)
-        return replace(base, kind="text", text=text)
+        # A command typed by name (with or without "/", or in Chinese) is read by the router
+        # (handlers.routes.route_text): a bare name is the answer while a question waits.
+        return replace(base, kind="text", text=text.strip())
     if msgtype == "picture":
         code = str(content.get("downloadCode") or "")
         return replace(base, kind="photo", files=(_file("photo", code, None, download),))
