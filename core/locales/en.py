@@ -680,6 +680,15 @@ TEXTS: dict[str, str] = {
     "web_csrf": "This form is no longer valid (the page was open too long or came from elsewhere). Reload the page and try again.",
     "web_bad_request": "The request was not understood; go back and try again.",
     "web_init_refused": "Your Telegram identity could not be checked (the link may be older than 1 hour). Go back to Telegram and press “Console” again.",
+    # console and invites inside DingTalk (web/dingtalk.py)
+    "web_dingtalk_wait": "Checking your DingTalk identity…",
+    "web_dingtalk_join_wait": "Checking your DingTalk identity and joining…",
+    "web_dingtalk_missing": "Please open this page inside DingTalk (the app in the workbench, or a link the bot sent).",
+    "web_dingtalk_no_code": "DingTalk gave no sign-in code. Close this page and open it again inside DingTalk.",
+    "web_dingtalk_refused": "Your DingTalk identity could not be checked (the code is invalid, used, or older than 5 minutes). Open this page again inside DingTalk.",
+    "web_dingtalk_unreachable": "DingTalk cannot be reached to check your identity right now. Open this page again inside DingTalk later.",
+    "web_dingtalk_joined_next": "Go back to DingTalk, open your chat with this bot and send /start to begin.",
+    "web_dingtalk_name": "DingTalk user",
     # console: associations (web/associations.py)
     "web_assoc_title": "Association registry",
     "web_assoc_district": "District",

@@ -674,6 +674,15 @@ TEXTS: dict[str, str] = {
     "web_csrf": "这个表单已失效（页面停留太久或来自别处）。请刷新页面后重新操作。",
     "web_bad_request": "请求的内容不对，请返回上一页重试。",
     "web_init_refused": "无法核对您的 Telegram 身份（链接可能已超过 1 小时）。请回到 Telegram，再按一次“控制台”按钮。",
+    # console and invites inside DingTalk (web/dingtalk.py)
+    "web_dingtalk_wait": "正在核对您的钉钉身份……",
+    "web_dingtalk_join_wait": "正在核对您的钉钉身份并加入……",
+    "web_dingtalk_missing": "请在钉钉里打开本页面（工作台里的应用，或机器人发来的链接）。",
+    "web_dingtalk_no_code": "钉钉没有给出身份授权码。请关闭本页面，在钉钉里重新打开。",
+    "web_dingtalk_refused": "无法核对您的钉钉身份（授权码无效、已用过或已超过 5 分钟）。请在钉钉里重新打开本页面。",
+    "web_dingtalk_unreachable": "暂时无法连接钉钉核对身份，请稍后在钉钉里重新打开本页面。",
+    "web_dingtalk_joined_next": "请回到钉钉，打开与本机器人的单聊，发送 /start 开始使用。",
+    "web_dingtalk_name": "钉钉用户",
     # console: associations (web/associations.py)
     "web_assoc_title": "科协名册",
     "web_assoc_district": "区（市）县",
