@@ -553,6 +553,27 @@ TEXTS: dict[str, str] = {
     "settings_btn_delivery_on": "📥 Receive city-wide reports",
     "settings_btn_delivery_off": "📭 Stop city-wide reports",
     "settings_saved": "Saved.",
+    # connecting the other messenger (handlers/settings.py, handlers/start.py)
+    "settings_btn_link_dingtalk": "Connect DingTalk",
+    "settings_btn_link_telegram": "Connect Telegram",
+    "link_code_for_dingtalk": (
+        "Link code: <code>{code}</code>\n"
+        "Open your chat with this bot in DingTalk and send: <code>/start {code}</code>\n"
+        "It works once, for {minutes} minutes. Then you are one member on DingTalk and Telegram: the same roles, reports and settings."
+    ),
+    "link_code_for_telegram": (
+        "Link code: <code>{code}</code>\n"
+        "Open this bot in Telegram and send: <code>/start {code}</code>\n"
+        "It works once, for {minutes} minutes. Then you are one member on DingTalk and Telegram: the same roles, reports and settings."
+    ),
+    "link_done": "✅ Connected: this {channel} account is now the same member as before, with the same roles, reports and settings.",
+    "link_already": "This {channel} account is already connected to your membership.",
+    "link_code_invalid": "This link code is unknown, used, or too old. Send /settings in your other chat and press “Connect” again for a new one.",
+    "link_code_other_channel": "This link code is for the bot in the other messenger: a code from “Connect DingTalk” goes to DingTalk, one from “Connect Telegram” to Telegram.",
+    "link_account_taken": "This account is already another member and cannot be connected (two memberships are not merged automatically). Ask an administrator to merge them.",
+    "link_channel_taken": "Your membership already has another account in this messenger; it cannot connect a second one.",
+    "channel_telegram": "Telegram",
+    "channel_dingtalk": "DingTalk",
     "lang_name_zh": "中文",
     "lang_name_en": "English",
     # --- end scheduler ---
