@@ -234,25 +234,36 @@ def cmd_org_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
-    """Create an invitation and print its deep link."""
+    """Create an invitation and print how to use it on each configured channel: the Telegram
+    deep link (with a bot token), and with DingTalk what its user sends the robot and, when
+    ``KEXIE_WEB_URL`` is set, the page that joins inside DingTalk (:func:`invite_lines`)."""
     from core.enums import Role
     from services import members
     from storage.models import Organisation
     from storage.registry import find_district
 
     async def work(db: Database) -> int:
-        # Asked first: without the bot's name there is no link, so no invite is made.
-        username = settings.bot_username or await _bot_username(settings)
-        if username is None:
-            return _fail(
-                [
+        # Asked first: without the bot's name there is no Telegram link. With DingTalk too the
+        # invite still works there (Telegram may be out of reach in mainland China): a warning.
+        username: str | None = None
+        if settings.bot_token:
+            username = settings.bot_username or await _bot_username(settings)
+            if username is None:
+                problem = [
                     f"无法向 Bot API（{settings.telegram_api_url}）查询机器人的用户名，"
-                    "没有生成邀请。"
-                    "离线、在中国大陆或令牌有误时，请设置 KEXIE_BOT_USERNAME（机器人的用户名，"
+                    + ("不打印 Telegram 链接。" if settings.dingtalk else "没有生成邀请。")
+                    + "离线、在中国大陆或令牌有误时，请设置 KEXIE_BOT_USERNAME（机器人的用户名，"
                     "例如 my_kexie_bot）后重试。 / The bot's username could not be asked from "
-                    "the Bot API, no invite was made: set KEXIE_BOT_USERNAME to invite offline."
+                    "the Bot API"
+                    + (
+                        ": no Telegram link printed."
+                        if settings.dingtalk
+                        else ", no invite was made: set KEXIE_BOT_USERNAME to invite offline."
+                    )
                 ]
-            )
+                if not settings.dingtalk:
+                    return _fail(problem)
+                print(problem[0], file=sys.stderr)
         async with db.session() as session:
             org_id = district_id = None
             if args.city:
@@ -288,14 +299,34 @@ def cmd_invite(args: argparse.Namespace, settings: Settings) -> int:
             if invite is None:
                 return _fail(["无权生成这种邀请。"])
             token = invite.token
-        print(f"https://t.me/{username.lstrip('@')}?start={token}")
+        for line in invite_lines(settings, username, token):
+            print(line)
         return 0
 
     upgrade(settings.db_url)
     return _run_async(_with_db(settings, work))
 
 
+def invite_lines(settings: Settings, username: str | None, token: str) -> list[str]:
+    """What ``kexie invite`` prints for the invite ``token``: the Telegram deep link first (when
+    the bot's ``username`` is known: a script reading the first line keeps working), then for
+    DingTalk what its user sends the robot, and the page that joins inside DingTalk (H5, 免登)
+    when the console has a public address (``KEXIE_WEB_URL`` is the console's own, …/console)."""
+    lines = []
+    if username:
+        lines.append(f"https://t.me/{username.lstrip('@')}?start={token}")
+    if settings.dingtalk:
+        lines.append(
+            f"钉钉：在钉钉里打开与本应用机器人的单聊，发送：/start {token}（或只发 {token}）"
+        )
+        if settings.web_url:
+            lines.append(f"钉钉内打开即加入：{settings.web_url}/dingtalk/join/{token}")
+    return lines
+
+
 async def _bot_username(settings: Settings) -> str | None:
+    """The Telegram bot's @username asked from the Bot API; None without a bot token (DingTalk
+    alone) or when the Bot API cannot be reached."""
     from telegram import Bot
     from telegram.error import TelegramError
 

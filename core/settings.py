@@ -433,8 +433,8 @@ def _channel_problems(settings: Settings) -> list[str]:
             "KEXIE_DINGTALK_CLIENT_ID 和 KEXIE_DINGTALK_CLIENT_SECRET 必须同时设置 / "
             "set both the DingTalk client id and secret"
         )
-    wants_telegram = bool(settings.bot_token) or not settings.dingtalk
-    if wants_telegram and (problem := token_problem(settings.bot_token)):
+    needs_token = bool(settings.bot_token) or not settings.dingtalk
+    if needs_token and (problem := token_problem(settings.bot_token)):
         if not settings.bot_token and not half:
             problem += "（或设置 KEXIE_DINGTALK_CLIENT_ID 与 _CLIENT_SECRET 使用钉钉）"
         problems.append(problem)

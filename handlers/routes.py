@@ -189,6 +189,7 @@ ROUTES: tuple[Route, ...] = (
     Press(settings_panel.SETTING_LANG, settings_panel.change_setting),
     # The scheduler's 不再提醒 (core.schedule_buttons.MUTE_NUDGES) is a switch button too.
     Press(settings_panel.SETTING_SWITCH, settings_panel.change_setting),
+    Press(settings_panel.SETTING_LINK, settings_panel.link_other_channel),
 )
 
 

@@ -1,4 +1,6 @@
-"""/settings: mute the non-essential reminders and choose 中文 or English.
+"""/settings: mute the non-essential reminders, choose 中文 or English, and connect the other
+messenger (连接钉钉 / 连接 Telegram: a one-time code for its robot, so one membership is reached
+on both).
 
 One panel, buttons only (no conversation state; drawn in ``settings.mmd``). Buttons:
 ``settings:lang:<zh|en>`` and ``settings:<nudges|summary|delivery|digest>:<on|off>``. Each
@@ -6,6 +8,8 @@ member sees only the switches that concern them: nudges reach org admins, the ci
 the city-wide deliveries reach city admins, and district admins choose 逐条推送 (every report as
 it arrives, ``digest:off``, the default) or 每日汇总 (one 09:00 message, ``digest:on``).
 Deadline and reporting-window reminders are essential and cannot be muted.
+``settings:link:<telegram|dingtalk>`` shows a link code for that channel when it is configured
+and the member has no account there (:func:`services.members.link_code`).
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.callbacks import Codec
-from core.enums import Role
+from core.enums import Channel, Role
+from core.settings import Settings
 from core.texts import Raw
 from handlers.common import Turn
 from handlers.port import Buttons
+from services.members import LINK_MINUTES, link_code
 from storage.models import Member
 
 LANGUAGES = ("zh", "en")
@@ -41,6 +47,32 @@ class Switch:
 SETTING_LANG = Codec("settings:lang:{lang:" + "|".join(LANGUAGES) + "}", Language)
 # The scheduler's 不再提醒 (core.schedule_buttons.MUTE_NUDGES) is one of these.
 SETTING_SWITCH = Codec("settings:{switch:" + "|".join(SWITCHES) + "}:{value:on|off}", Switch)
+
+
+@dataclass(frozen=True)
+class LinkTo:
+    """连接钉钉 / 连接 Telegram pressed."""
+
+    channel: str
+
+
+SETTING_LINK = Codec("settings:link:{channel:" + "|".join(c.value for c in Channel) + "}", LinkTo)
+
+
+def serves(settings: Settings, channel: Channel) -> bool:
+    """Whether this installation runs ``channel`` (its credentials are set)."""
+    return bool(settings.bot_token) if channel == Channel.TELEGRAM else settings.dingtalk
+
+
+def linkable(turn: Turn, member: Member) -> list[Channel]:
+    """The other channels the member could connect: served here, and no account there yet."""
+    return [
+        channel
+        for channel in Channel
+        if channel != turn.address.channel
+        and serves(turn.settings, channel)
+        and member.account(channel) is None
+    ]
 
 
 def switches_for(turn: Turn) -> list[str]:
@@ -96,6 +128,10 @@ def render_panel(turn: Turn, member: Member) -> tuple[Raw, Buttons]:
         label = turn.label(f"settings_btn_{switch}_{target}")
         rows.append([(label, SETTING_SWITCH.pack(Switch(switch, target)))])
     lines += ["", turn.t("settings_essential")]
+    for channel in linkable(turn, member):
+        rows.append(
+            [(turn.label(f"settings_btn_link_{channel}"), SETTING_LINK.pack(LinkTo(channel)))]
+        )
     return Raw("\n".join(lines)), rows
 
 
@@ -131,3 +167,20 @@ async def change_setting(turn: Turn) -> None:
     text, rows = render_panel(turn, member)
     turn.edit(text, rows)
     turn.notice(turn.t("settings_saved"))
+
+
+async def link_other_channel(turn: Turn) -> None:
+    """连接钉钉 / 连接 Telegram: a one-time code to send to the robot there."""
+    member = turn.member
+    pressed = SETTING_LINK.parse(turn.pressed)
+    if member is None:
+        turn.notice(turn.t("stranger"), alert=True)
+        return
+    if pressed is None or Channel(pressed.channel) not in linkable(turn, member):
+        turn.notice(turn.t("button_expired"))
+        return
+    made = await link_code(turn.session, member, Channel(pressed.channel))
+    if made is None:  # an account there since the panel was drawn
+        turn.notice(turn.t("button_expired"))
+        return
+    turn.reply(turn.t(f"link_code_for_{pressed.channel}", code=made.code, minutes=LINK_MINUTES))

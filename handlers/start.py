@@ -1,4 +1,5 @@
-"""/start (with or without an invite token), /help and unknown commands."""
+"""/start (with or without an invite token, or a link code from /settings' 连接钉钉 / 连接
+Telegram), /help and unknown commands."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from core.texts import Raw
 from handlers import chase, invite, members, mine, org, status
 from handlers.common import Handler, Turn
 from handlers.menus import MENU_OPEN, command_rows, commands_for, home_buttons, home_key
-from services.members import join
+from services.members import Outcome, is_link_code, join, link_account
 from storage.members import active_memberships, load_actor
 from storage.models import Membership
 
@@ -29,7 +30,10 @@ def describe_membership(turn: Turn, membership: Membership) -> str:
 async def start(turn: Turn) -> None:
     """/start: redeem an invite if one came with the link, then greet with the member's roles."""
     args = turn.command_args
-    if args:
+    if args and is_link_code(args[0]):
+        if not await _link(turn, args[0]) and turn.member is None:
+            return
+    elif args:
         joined = await join(
             turn.session,
             args[0],
@@ -61,6 +65,23 @@ async def start(turn: Turn) -> None:
     )
     turn.reply(welcome, await home_buttons(turn))
     turn.set_menu_later(turn.address, turn.actor, turn.lang)
+
+
+async def _link(turn: Turn, code: str) -> bool:
+    """A link code sent from this account: it joins the membership of whoever made the code (on
+    the other messenger), then /start greets them as that member. False when refused."""
+    linked = await link_account(
+        turn.session, code, address=turn.address, username=turn.incoming.sender_handle
+    )
+    if linked.key is not None:
+        turn.reply(turn.t(linked.key))
+        return False
+    assert linked.member is not None
+    turn.member = linked.member
+    turn.actor = await load_actor(turn.session, turn.member)
+    key = "link_done" if linked.outcome == Outcome.DONE else "link_already"
+    turn.reply(turn.t(key, channel=turn.label(f"channel_{turn.address.channel}")))
+    return True
 
 
 async def help_command(turn: Turn) -> None:

@@ -26,35 +26,47 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from core.address import Address
-from core.enums import Role
+from core.enums import Channel, Role
 from core.policy import Action, Actor, Target, allowed, district_target, invite_action, org_target
 from storage.db import AsyncSession
 from storage.members import (
+    LINK_ALPHABET,
+    LINK_CODE_LENGTH,
+    add_account,
     add_membership,
     create_invite,
+    create_link_code,
     held_membership,
     invite_by_token,
     joining_member,
+    link_code_by_code,
     load_invite,
     load_membership,
+    member_by_address,
     remove_membership,
     revoke_invite,
     use_invite,
+    use_link_code,
 )
-from storage.models import Invite, Member, Membership, Organisation, utcnow
+from storage.models import Invite, LinkCode, Member, Membership, Organisation, utcnow
 from storage.registry import district_of, load_organisation
 
 __all__ = [
     "DENIED",
     "EXPIRED",
+    "LINK_MINUTES",
     "Invited",
     "Joined",
+    "Linked",
     "Outcome",
     "Removed",
     "Revoked",
     "invite",
     "invite_target",
+    "is_link_code",
     "join",
+    "link_account",
+    "link_code",
     "may_remove",
     "remove_member",
     "revoke",
@@ -275,3 +287,76 @@ async def remove_member(
     remove_membership(membership, now)
     await session.flush()
     return Removed(Outcome.DONE, membership=membership)
+
+
+# --- one membership, an account on each channel ----------------------------------------------
+
+#: How long a link code works: long enough to open the other messenger, short enough that a
+#: code seen over a shoulder is soon worth nothing.
+LINK_MINUTES = 15
+
+
+@dataclass(frozen=True)
+class Linked:
+    """Sending a link code: the member the account now belongs to (DONE; ALREADY when it did
+    before), or the refusal's key (``link_code_invalid``: unknown, expired or used;
+    ``link_code_other_channel``: made for the other messenger; ``link_account_taken``: this
+    account is another member's; ``link_channel_taken``: the member has an account here)."""
+
+    outcome: Outcome
+    key: str | None = None
+    member: Member | None = None
+
+
+def is_link_code(text: str) -> bool:
+    """Whether ``text`` (as typed after /start) has a link code's shape, not an invite token's
+    (24 url-safe characters): 8 letters of :data:`storage.members.LINK_ALPHABET`, any case."""
+    code = text.strip().upper()
+    return len(code) == LINK_CODE_LENGTH and all(c in LINK_ALPHABET for c in code)
+
+
+async def link_code(
+    session: AsyncSession, member: Member, channel: Channel, *, now: datetime | None = None
+) -> LinkCode | None:
+    """连接钉钉 / 连接 Telegram: a one-time code that, sent to the robot on ``channel``, joins
+    that account to ``member``'s membership; None when they have an account there already."""
+    if member.account(channel) is not None:
+        return None
+    return await create_link_code(
+        session, member.id, channel, minutes=LINK_MINUTES, now=now or utcnow()
+    )
+
+
+async def link_account(
+    session: AsyncSession,
+    code: str,
+    *,
+    address: Address,
+    username: str | None,
+    now: datetime | None = None,
+) -> Linked:
+    """The link code ``code`` sent from ``address``: that account joins the membership of the
+    member who made the code, who is then one person on both messengers (same roles, reports,
+    settings). A code works once, within :data:`LINK_MINUTES`, on the channel it was made for.
+    An account that is already another member's is not merged (their roles and reports would
+    have to be): refused."""
+    now = now or utcnow()
+    link = await link_code_by_code(session, code.strip().upper())
+    if link is None or link.used_at is not None or link.expires_at <= now:
+        return Linked(Outcome.REFUSED, "link_code_invalid")
+    if link.channel != address.channel:
+        return Linked(Outcome.REFUSED, "link_code_other_channel")
+    member = await session.get(Member, link.member_id)
+    if member is None:  # removed since (cascade): the code went with them
+        return Linked(Outcome.REFUSED, "link_code_invalid")
+    holder = await member_by_address(session, address)
+    if holder is not None:
+        if holder.id == member.id:
+            return Linked(Outcome.ALREADY, member=member)
+        return Linked(Outcome.REFUSED, "link_account_taken")
+    if member.account(address.channel) is not None:
+        return Linked(Outcome.REFUSED, "link_channel_taken")
+    if not await use_link_code(session, link, now):
+        return Linked(Outcome.REFUSED, "link_code_invalid")
+    await add_account(session, member, address, username)
+    return Linked(Outcome.DONE, member=member)

@@ -12,7 +12,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from core.address import Address
-from core.enums import Role
+from core.enums import Channel, Role
 from core.policy import Actor, Grant
 from storage.models import (
     Activity,
@@ -20,6 +20,7 @@ from storage.models import (
     ChatState,
     Evidence,
     Invite,
+    LinkCode,
     Member,
     Membership,
     Organisation,
@@ -345,3 +346,62 @@ def remove_membership(membership: Membership, now: datetime | None = None) -> No
     """
     membership.active = False
     membership.revoked_at = now or utcnow()
+
+
+# --- one membership, accounts on several channels (link codes) -------------------------------
+
+#: The letters of a link code: no 0/O, 1/I/L, so it is read off one phone and typed on another.
+LINK_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+LINK_CODE_LENGTH = 8  # 31**8 ≈ 8.5e11 codes, each living minutes and working once
+
+
+async def create_link_code(
+    session: AsyncSession, member_id: int, channel: Channel, *, minutes: int, now: datetime
+) -> LinkCode:
+    """A new code joining ``member_id``'s account on ``channel``, valid ``minutes``."""
+    code = "".join(secrets.choice(LINK_ALPHABET) for _ in range(LINK_CODE_LENGTH))
+    link = LinkCode(
+        code=code,
+        member_id=member_id,
+        channel=channel.value,
+        expires_at=now + timedelta(minutes=minutes),
+    )
+    session.add(link)
+    await session.flush()
+    return link
+
+
+async def link_code_by_code(session: AsyncSession, code: str) -> LinkCode | None:
+    """The link code as typed (upper-cased by the caller), locked until the transaction ends."""
+    return await session.scalar(select(LinkCode).where(LinkCode.code == code).with_for_update())
+
+
+async def use_link_code(session: AsyncSession, link: LinkCode, now: datetime) -> bool:
+    """Spend ``link`` if nobody did yet: a conditional update, so two senders of one code at
+    once cannot both get it (as :func:`use_invite`)."""
+    result = await session.execute(
+        update(LinkCode)
+        .where(LinkCode.id == link.id, LinkCode.used_at.is_(None))
+        .values(used_at=now)
+        .returning(LinkCode.id)
+        .execution_options(synchronize_session=False)
+    )
+    if result.scalar_one_or_none() is None:
+        return False
+    set_committed_value(link, "used_at", now)
+    return True
+
+
+async def add_account(
+    session: AsyncSession, member: Member, address: Address, username: str | None
+) -> ChannelAccount:
+    """``member`` is now reached at ``address`` too (their other channel)."""
+    account = ChannelAccount(
+        member_id=member.id,
+        channel=address.channel,
+        external_id=address.external_id,
+        username=username,
+    )
+    member.accounts.append(account)
+    await session.flush()
+    return account

@@ -12,9 +12,9 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from web import associations, entry, export, overview, report, reports
+from web import associations, dingtalk, entry, export, overview, report, reports
 from web.body_limit import BodyLimit
-from web.page import HERE, Console, Refused, render
+from web.page import CSP, HERE, Console, Refused, render
 
 log = logging.getLogger(__name__)
 
@@ -22,17 +22,10 @@ log = logging.getLogger(__name__)
 # this before anything reads it, a session or not.
 MAX_BODY = 64 * 1024
 
-# Only kexie's own files, and Telegram's telegram-web-app.js (theme, back button) when the
-# phone can load it; the console also works without it (tests run offline).
-CSP = (
-    "default-src 'self'; script-src 'self' https://telegram.org; style-src 'self'; "
-    "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
-    "frame-ancestors 'self' https://web.telegram.org"
-)
-
 
 class _SecurityHeaders:
-    """Adds the CSP and friends to every console response."""
+    """Adds the CSP and friends to every console response. A page that loads another outside
+    script (the DingTalk pages) sets its own CSP, which is kept; every other gets :data:`CSP`."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -45,8 +38,9 @@ class _SecurityHeaders:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
+                if not any(name.lower() == b"content-security-policy" for name, _ in headers):
+                    headers.append((b"content-security-policy", CSP.encode()))
                 headers += [
-                    (b"content-security-policy", CSP.encode()),
                     (b"x-content-type-options", b"nosniff"),
                     (b"referrer-policy", b"same-origin"),
                     (b"cache-control", b"no-store"),
@@ -69,6 +63,7 @@ def create_console(console: Console) -> ASGIApp:
     app = Starlette(
         routes=[
             *entry.routes,
+            *dingtalk.routes,
             *reports.routes,
             *report.routes,
             *associations.routes,

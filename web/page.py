@@ -17,7 +17,7 @@ be probed).
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -46,6 +46,30 @@ log = logging.getLogger(__name__)
 
 HERE = Path(__file__).parent
 
+#: DingTalk's JSAPI (the 免登 code inside DingTalk), the only outside script of the DingTalk
+#: pages (web/dingtalk.py) and allowed on them alone.
+DINGTALK_JSAPI = "https://g.alicdn.com/dingding/dingtalk-jsapi/3.0.25/dingtalk.open.js"
+
+
+def content_policy(script: str = "https://telegram.org") -> str:
+    """The console's CSP: only kexie's own files, plus the one outside ``script`` source a page
+    may load (Telegram's telegram-web-app.js by default: theme, back button; the console also
+    works without it, and tests run offline)."""
+    return (
+        f"default-src 'self'; script-src 'self' {script}; style-src 'self'; "
+        "img-src 'self' data: blob:; connect-src 'self'; form-action 'self'; base-uri 'none'; "
+        "frame-ancestors 'self' https://web.telegram.org"
+    )
+
+
+#: Every console page's CSP but the DingTalk ones'.
+CSP = content_policy()
+
+#: How the console asks DingTalk who a 免登 code belongs to: their userid (the robot's
+#: ``senderStaffId``), or None for an unknown, expired or used code. ``bot/`` plugs in
+#: ``channels.dingtalk.api.DingTalkApi.user_of_code``; tests a fake.
+ResolveCode = Callable[[str], Awaitable[str | None]]
+
 
 @dataclass
 class Console:
@@ -58,9 +82,13 @@ class Console:
     wake: Callable[[], None] = lambda: None
     # Extra, for pieces bot/ plugs in (e.g. how to send an export's files in chat).
     extras: dict[str, Any] = field(default_factory=dict)
+    # DingTalk's 免登 codes (web/dingtalk.py); None: the DingTalk pages answer 404.
+    resolve_code: ResolveCode | None = None
 
     def __post_init__(self) -> None:
-        self.signer = SessionSigner(self.settings.bot_token, self.settings.web_session_minutes)
+        self.signer = SessionSigner(
+            session_secret(self.settings), self.settings.web_session_minutes
+        )
         self.templates = Jinja2Templates(directory=str(HERE / "templates"))
         env = self.templates.env
         tz = self.settings.tz
@@ -75,6 +103,15 @@ class Console:
 
         env.filters["local_date"] = date_filter
         env.filters["local_datetime"] = datetime_filter
+
+
+def session_secret(settings: Settings) -> str:
+    """The secret the session cookie's key is derived from: the bot token, or with DingTalk
+    alone the app's client secret (never an empty string, which anyone could sign with)."""
+    secret = settings.bot_token or settings.dingtalk_client_secret.get_secret_value()
+    if not secret:
+        raise ValueError("the console needs a bot token or a DingTalk client secret")
+    return secret
 
 
 def local_date(lang: str, d: date) -> str:

@@ -571,6 +571,27 @@ TEXTS: dict[str, str] = {
     "settings_btn_delivery_on": "📥 Receive city-wide reports",
     "settings_btn_delivery_off": "📭 Stop city-wide reports",
     "settings_saved": "Saved.",
+    # connecting the other messenger (handlers/settings.py, handlers/start.py)
+    "settings_btn_link_dingtalk": "Connect DingTalk",
+    "settings_btn_link_telegram": "Connect Telegram",
+    "link_code_for_dingtalk": (
+        "Link code: <code>{code}</code>\n"
+        "Open your chat with this bot in DingTalk and send: <code>/start {code}</code>\n"
+        "It works once, for {minutes} minutes. Then you are one member on DingTalk and Telegram: the same roles, reports and settings."
+    ),
+    "link_code_for_telegram": (
+        "Link code: <code>{code}</code>\n"
+        "Open this bot in Telegram and send: <code>/start {code}</code>\n"
+        "It works once, for {minutes} minutes. Then you are one member on DingTalk and Telegram: the same roles, reports and settings."
+    ),
+    "link_done": "✅ Connected: this {channel} account is now the same member as before, with the same roles, reports and settings.",
+    "link_already": "This {channel} account is already connected to your membership.",
+    "link_code_invalid": "This link code is unknown, used, or too old. Send /settings in your other chat and press “Connect” again for a new one.",
+    "link_code_other_channel": "This link code is for the bot in the other messenger: a code from “Connect DingTalk” goes to DingTalk, one from “Connect Telegram” to Telegram.",
+    "link_account_taken": "This account is already another member and cannot be connected (two memberships are not merged automatically). Ask an administrator to merge them.",
+    "link_channel_taken": "Your membership already has another account in this messenger; it cannot connect a second one.",
+    "channel_telegram": "Telegram",
+    "channel_dingtalk": "DingTalk",
     "lang_name_zh": "中文",
     "lang_name_en": "English",
     # --- end scheduler ---
@@ -698,6 +719,15 @@ TEXTS: dict[str, str] = {
     "web_csrf": "This form is no longer valid (the page was open too long or came from elsewhere). Reload the page and try again.",
     "web_bad_request": "The request was not understood; go back and try again.",
     "web_init_refused": "Your Telegram identity could not be checked (the link may be older than 1 hour). Go back to Telegram and press “Console” again.",
+    # console and invites inside DingTalk (web/dingtalk.py)
+    "web_dingtalk_wait": "Checking your DingTalk identity…",
+    "web_dingtalk_join_wait": "Checking your DingTalk identity and joining…",
+    "web_dingtalk_missing": "Please open this page inside DingTalk (the app in the workbench, or a link the bot sent).",
+    "web_dingtalk_no_code": "DingTalk gave no sign-in code. Close this page and open it again inside DingTalk.",
+    "web_dingtalk_refused": "Your DingTalk identity could not be checked (the code is invalid, used, or older than 5 minutes). Open this page again inside DingTalk.",
+    "web_dingtalk_unreachable": "DingTalk cannot be reached to check your identity right now. Open this page again inside DingTalk later.",
+    "web_dingtalk_joined_next": "Go back to DingTalk, open your chat with this bot and send /start to begin.",
+    "web_dingtalk_name": "DingTalk user",
     # console: associations (web/associations.py)
     "web_assoc_title": "Association registry",
     "web_assoc_district": "District",

@@ -530,6 +530,27 @@ TEXTS: dict[str, str] = {
     "settings_btn_delivery_on": "📥 接收全市报送",
     "settings_btn_delivery_off": "📭 不接收全市报送",
     "settings_saved": "已保存。",
+    # connecting the other messenger (handlers/settings.py, handlers/start.py)
+    "settings_btn_link_dingtalk": "连接钉钉",
+    "settings_btn_link_telegram": "连接 Telegram",
+    "link_code_for_dingtalk": (
+        "连接码：<code>{code}</code>\n"
+        "请在钉钉里打开与本机器人的单聊，发送：<code>/start {code}</code>\n"
+        "{minutes} 分钟内有效，只能用一次。连接后，您在钉钉和 Telegram 上是同一位成员，身份、报送和设置都相同。"
+    ),
+    "link_code_for_telegram": (
+        "连接码：<code>{code}</code>\n"
+        "请在 Telegram 里打开本机器人，发送：<code>/start {code}</code>\n"
+        "{minutes} 分钟内有效，只能用一次。连接后，您在钉钉和 Telegram 上是同一位成员，身份、报送和设置都相同。"
+    ),
+    "link_done": "✅ 已连接：这个{channel}账号和您原来的成员身份是同一个，身份、报送和设置都相同。",
+    "link_already": "这个{channel}账号已经连接到您的成员身份，无需重复连接。",
+    "link_code_invalid": "这个连接码无效、已用过或已超过有效时间。请在原来的聊天里发送 /settings，重新点“连接”获取新的连接码。",
+    "link_code_other_channel": "这个连接码要发给另一个应用里的机器人：点“连接钉钉”得到的发到钉钉，点“连接 Telegram”得到的发到 Telegram。",
+    "link_account_taken": "这个账号已经是另一位成员，不能再连接（两个成员身份不会自动合并）。如需合并，请联系管理员。",
+    "link_channel_taken": "您的成员身份已经连接了这个应用的另一个账号，不能再连接一个。",
+    "channel_telegram": "Telegram",
+    "channel_dingtalk": "钉钉",
     "lang_name_zh": "中文",
     "lang_name_en": "English",
     # --- end scheduler ---
@@ -692,6 +713,15 @@ TEXTS: dict[str, str] = {
     "web_csrf": "这个表单已失效（页面停留太久或来自别处）。请刷新页面后重新操作。",
     "web_bad_request": "请求的内容不对，请返回上一页重试。",
     "web_init_refused": "无法核对您的 Telegram 身份（链接可能已超过 1 小时）。请回到 Telegram，再按一次“控制台”按钮。",
+    # console and invites inside DingTalk (web/dingtalk.py)
+    "web_dingtalk_wait": "正在核对您的钉钉身份……",
+    "web_dingtalk_join_wait": "正在核对您的钉钉身份并加入……",
+    "web_dingtalk_missing": "请在钉钉里打开本页面（工作台里的应用，或机器人发来的链接）。",
+    "web_dingtalk_no_code": "钉钉没有给出身份授权码。请关闭本页面，在钉钉里重新打开。",
+    "web_dingtalk_refused": "无法核对您的钉钉身份（授权码无效、已用过或已超过 5 分钟）。请在钉钉里重新打开本页面。",
+    "web_dingtalk_unreachable": "暂时无法连接钉钉核对身份，请稍后在钉钉里重新打开本页面。",
+    "web_dingtalk_joined_next": "请回到钉钉，打开与本机器人的单聊，发送 /start 开始使用。",
+    "web_dingtalk_name": "钉钉用户",
     # console: associations (web/associations.py)
     "web_assoc_title": "科协名册",
     "web_assoc_district": "区（市）县",

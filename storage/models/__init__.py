@@ -13,7 +13,7 @@ from storage.models.activities import (
 )
 from storage.models.base import NAMING, Base, UTCDateTime, utcnow
 from storage.models.operations import AnnualDeadline, ExportJob, OutboxMessage
-from storage.models.people import ChannelAccount, Invite, Member, Membership
+from storage.models.people import ChannelAccount, Invite, LinkCode, Member, Membership
 from storage.models.registry import District, DistrictFigures, Officer, Organisation
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "EvidenceChannelFile",
     "ExportJob",
     "Invite",
+    "LinkCode",
     "Member",
     "Membership",
     "Officer",

@@ -134,3 +134,20 @@ class Invite(Base):
 
     organisation: Mapped[Organisation | None] = relationship()
     district: Mapped[District | None] = relationship()
+
+
+class LinkCode(Base):
+    """A one-time code that joins a member's account on another channel to the membership: made
+    by /settings' 连接钉钉 / 连接 Telegram, sent to the robot on ``channel`` as ``/start CODE``.
+
+    Short enough to type on a phone, so it lives minutes and works once (``used_at``)."""
+
+    __tablename__ = "link_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(16), unique=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id", ondelete="CASCADE"))
+    channel: Mapped[str] = mapped_column(String(16))  # Channel: where the code is to be sent
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -51,7 +51,14 @@ from web.app import create_console
 from web.auth import COOKIE, SessionSigner
 
 # The ways in: they work without a session (and hand one out).
-ENTRY = {"/", "/session", "/logout"}
+ENTRY = {
+    "/",
+    "/session",
+    "/logout",
+    "/dingtalk",
+    "/dingtalk/signin",
+    "/dingtalk/join/{token}",
+}
 # What kind of object each path parameter names; "file" is a file of the run in the same path.
 PARAM_KINDS = {
     "report_id": "report",
@@ -63,6 +70,7 @@ PARAM_KINDS = {
     "export_id": "export",
     "district_id": "district",
     "file": "export_file",
+    "token": "invite",  # an invite's token (the DingTalk join page; not a number)
 }
 # Query and form fields that carry ids, tried on every GET (query) and POST (form) route.
 QUERY_IDS = {"district": "district", "org": "association"}
@@ -229,6 +237,7 @@ async def side(
         "district": str(found.id),
         "export": run_id,
         "export_file": file,
+        "invite": "no-such-invite",
     }
     return Side(ids, export_path), client, csrf
 
@@ -449,8 +458,8 @@ async def test_odd_numbers_in_every_path_query_and_form_never_answer_5xx(kexie: 
             visitor = anonymous if endpoint.path in ENTRY else client
             form = post if endpoint.method == "POST" else None
             for name in endpoint.params:
-                if name == "file":
-                    continue  # a file name, not a number
+                if name in ("file", "token"):
+                    continue  # a file name or an invite's token, not a number
                 for odd in ODD_NUMBERS:
                     url = endpoint.url({**values(endpoint, mine.ids), name: odd})
                     answer = await call(visitor, endpoint, url, form)
