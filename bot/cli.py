@@ -95,6 +95,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         dingtalk = build_dingtalk(settings, db, wake)
     others = {Channel.DINGTALK: dingtalk.messenger} if dingtalk else None
     app = build_application(settings, db, others)
+    if dingtalk is not None:
+        from bot.console import RESOLVE_CODE
+
+        app.bot_data[RESOLVE_CODE] = dingtalk.api.user_of_code
 
     async def started(app: Application) -> None:
         # Said once the Bot API answered (bot/startup.py logs "connecting to …" before).
@@ -163,7 +167,11 @@ def _run_dingtalk_alone(settings: Settings, db: Database) -> int:
         tasks = [
             asyncio.create_task(db.watch_file(stop, settings.db_check_interval)),
             asyncio.create_task(run_scheduler(scheduler, sender, wake, stop)),
-            asyncio.create_task(serve_console_alone(settings, db, dingtalk.front, wake.set, stop)),
+            asyncio.create_task(
+                serve_console_alone(
+                    settings, db, dingtalk.front, wake.set, dingtalk.api.user_of_code, stop
+                )
+            ),
         ]
         try:
             await serve_dingtalk(dingtalk, db, stop)

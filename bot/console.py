@@ -29,11 +29,14 @@ from storage.db import Database
 from storage.evidence import open_evidence_store
 from web.app import create_console
 from web.export_runs import SendExport, Spawn
-from web.page import Console
+from web.page import Console, ResolveCode
 
 log = logging.getLogger(__name__)
 
 PREFIX = "/console"
+#: ``bot_data`` key of the DingTalk sign-in's code check (``web.page.ResolveCode``), set by
+#: ``kexie run`` when DingTalk is served beside Telegram.
+RESOLVE_CODE = "dingtalk_resolve_code"
 
 
 def console_services(app: Application) -> Console:
@@ -47,6 +50,8 @@ def console_services(app: Application) -> Console:
             event.set()
 
     console = Console(settings=settings, db=db, store=open_evidence_store(settings), wake=wake)
+    # DingTalk served beside Telegram: its 免登 codes are checked by its API client.
+    console.resolve_code = app.bot_data.get(RESOLVE_CODE)
     console.extras["application"] = app  # for bot-side plug-ins (e.g. sending files in chat)
     console.extras["send_export"] = partial_send_export(app)
     console.extras["spawn"] = partial_spawn(app)
@@ -124,10 +129,15 @@ def console_alone(
 
 
 async def serve_console_alone(
-    settings: Settings, db: Database, front: Front, wake: Callable[[], None], stop: asyncio.Event
+    settings: Settings,
+    db: Database,
+    front: Front,
+    wake: Callable[[], None],
+    resolve_code: ResolveCode | None,
+    stop: asyncio.Event,
 ) -> None:
     """:func:`serve_console` for a bot that runs without Telegram."""
-    await _serve(console_alone(settings, db, front, wake), settings, stop)
+    await _serve(console_alone(settings, db, front, wake, resolve_code), settings, stop)
 
 
 async def _serve(asgi: ASGIApp, settings: Settings, stop: asyncio.Event) -> None:
