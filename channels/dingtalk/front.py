@@ -135,7 +135,7 @@ class DingTalkFront:
         """See :meth:`handlers.port.Front.start_link`: the invite's page, which joins inside
         DingTalk (免登) when the console is served; else what to send to the robot."""
         if self.settings.web_url:
-            return f"{self.settings.web_url}/console/dingtalk/join/{token}"
+            return f"{self.settings.web_url}/dingtalk/join/{token}"
         return f"/start {token}"
 
     def wake_sender(self) -> None:

@@ -16,7 +16,7 @@ from core.texts import plain
 from handlers.port import Incoming
 from handlers.routes import handler_for, press_command
 from storage.db import Database
-from storage.members import create_invite
+from storage.members import create_invite, invite_by_token
 from storage.registry import create_organisation, district_by_name
 from tests.memory_channel import CAPS, MemoryChannel, MemoryUser
 from tests.steps import step_label
@@ -159,3 +159,24 @@ async def test_start_typed_without_the_slash_joins(db: Database, tmp_path: Path)
     user = channel.user(7009)
     await user.send_text(f"开始 {token}")  # no slash: what a DingTalk user types
     assert any("蓉城开始科协" in m.plain for m in user.new_messages())
+
+
+async def test_the_token_alone_joins_and_a_member_s_word_stays_an_answer(
+    db: Database, tmp_path: Path
+) -> None:
+    channel = await _channel(db, tmp_path)
+    async with db.session() as session:
+        district = await district_by_name(session, "锦江区")
+        assert district is not None
+        org = await create_organisation(session, district, OrgKind.ENTERPRISE, "蓉城令牌科协")
+        token = (await create_invite(session, role=Role.REPORTER, org_id=org.id)).token
+        other = (await create_invite(session, role=Role.REPORTER, org_id=org.id)).token
+    user = channel.user(7010)
+    await user.send_text(token)  # what the DingTalk user is told: the token alone
+    assert any("蓉城令牌科协" in m.plain for m in user.new_messages())
+    # A member's 24-character word is never taken for an invite: it uses no invite.
+    await user.send_text(other)
+    assert not any("蓉城令牌科协" in m.plain and "加入" in m.plain for m in user.new_messages())
+    async with db.session() as session:
+        unused = await invite_by_token(session, other)
+        assert unused is not None and unused.uses == 0
