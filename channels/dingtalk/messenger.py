@@ -113,7 +113,7 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
 def _outcome(exc: DingTalkError) -> Exception:
     if exc.unreachable:
         return Unreachable(str(exc))
-    if exc.rate_limited:
+    if exc.status == 429:  # DingTalk's flow control: everybody waits, the row is not at fault
         return RateLimited(RATE_LIMIT_WAIT, str(exc))
     if exc.transient:
         return TransientFailure(str(exc))
