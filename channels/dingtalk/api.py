@@ -123,11 +123,12 @@ class RateLanes:
             now = self.clock()
             self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
             self._at = now
-            if self._tokens >= 1.0:
+            # (A hair under one counts: float sums of clock differences fall just short.)
+            if self._tokens >= 1.0 - 1e-6:
                 _, _, future = heapq.heappop(self._waiting)
                 if future.done():  # its caller gave up (cancelled): no token spent
                     continue
-                self._tokens -= 1.0
+                self._tokens = max(self._tokens - 1.0, 0.0)
                 future.set_result(None)
                 # Let the released caller start its request before the next is released.
                 await asyncio.sleep(0)
