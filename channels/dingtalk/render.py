@@ -6,7 +6,9 @@ single ``\\n`` is not a line break there, so each becomes ``"  \\n"`` (two space
 break DingTalk's documentation recommends) and a blank line stays a paragraph. User text
 reaches the catalog HTML-escaped (core.texts); here it is unescaped and then every character
 that could start markdown is backslash-escaped, so a name such as ``*x*``, ``[a](b)``,
-``# h`` or ``1. x`` reads as written and never changes the formatting.
+``# h`` or ``1. x`` reads as written and never changes the formatting. (That DingTalk's
+renderer honours CommonMark's backslash escapes is taken from CommonMark, not yet seen on a
+real DingTalk client; if it does not, a user sees a stray backslash, never a broken format.)
 """
 
 from __future__ import annotations
@@ -126,7 +128,7 @@ def markdown_of(html: str) -> str:
     converter = _Converter()
     converter.feed(html)
     converter.close()
-    return converter.result().strip("\n")
+    return converter.result().strip()
 
 
 def title_of(html: str) -> str:
