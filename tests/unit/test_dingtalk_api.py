@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from channels.dingtalk.api import MAX_MEDIA, DingTalkApi, DingTalkError
+from channels.dingtalk.api import MAX_MEDIA, DingTalkApi, DingTalkError, RateLanes
 from core.settings import Settings, load_settings
 
 API = "https://api.example"
@@ -491,3 +491,25 @@ async def test_urgent_calls_go_before_queued_ones(
         assert time.now == pytest.approx(1000.0 + 4 / 2.0)  # one token every half second
     finally:
         await api.aclose()
+
+
+async def test_a_caller_that_gives_up_spends_no_turn(time: FakeTime) -> None:
+    lanes = RateLanes(1.0, clock=time.clock, sleep=time.sleep)
+    await lanes.acquire()  # the bucket is empty now
+    time.gate.clear()
+    order: list[str] = []
+
+    async def take(name: str, urgent: bool = False) -> None:
+        await lanes.acquire(urgent=urgent)
+        order.append(name)
+
+    quitter = asyncio.create_task(take("quitter", urgent=True))
+    stayer = asyncio.create_task(take("stayer"))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    quitter.cancel()
+    time.gate.set()
+    await stayer
+    assert order == ["stayer"]
+    assert time.now == pytest.approx(1001.0)  # one second for one token, not two
+    await lanes.aclose()
