@@ -106,11 +106,16 @@ async def serve_console(app: Application, stop: asyncio.Event) -> None:
 
 
 def console_alone(
-    settings: Settings, db: Database, front: Front, wake: Callable[[], None]
+    settings: Settings,
+    db: Database,
+    front: Front,
+    wake: Callable[[], None],
+    resolve_code: ResolveCode | None,
 ) -> ASGIApp:
     """The console of a bot that runs without Telegram: exports in chat and background work
-    through ``front`` (DingTalk's)."""
+    through ``front`` (DingTalk's), sign-in by DingTalk's 免登 code (``resolve_code``)."""
     console = Console(settings=settings, db=db, store=open_evidence_store(settings), wake=wake)
+    console.resolve_code = resolve_code
 
     async def send_export(
         to: Address, lang: str, heading: str, files: list[Path], job_id: int

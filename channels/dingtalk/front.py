@@ -149,9 +149,12 @@ class DingTalkFront:
             queued.cancel()
         loop = asyncio.get_running_loop()
 
+        async def run() -> None:
+            await job()
+
         def fire() -> None:
             self._debounced.pop(name, None)
-            self.spawn(job(), name)
+            self.spawn(run(), name)
 
         self._debounced[name] = loop.call_later(delay, fire)
 

@@ -15,7 +15,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-
 from core.address import Address
 from core.enums import Channel
 from handlers.port import Card, FetchFailed, Incoming, IncomingFile

@@ -118,7 +118,7 @@ class Dispatcher:
             await self.front.send_text(event.sender, t("zh", "error_generic"), urgent=True)
 
 
-class RobotMessages(CallbackHandler):  # type: ignore[misc]
+class RobotMessages(CallbackHandler):
     """Topic ``/v1.0/im/bot/messages/get``: what people write and send to the robot."""
 
     def __init__(self, dispatcher: Dispatcher, api: DingTalkApi) -> None:
@@ -148,7 +148,7 @@ class RobotMessages(CallbackHandler):  # type: ignore[misc]
             raise FetchFailed(type(exc).__name__, too_big=exc.too_big) from exc
 
 
-class CardPresses(CallbackHandler):  # type: ignore[misc]
+class CardPresses(CallbackHandler):
     """Topic ``/v1.0/card/instances/callback``: a button pressed on one of the robot's cards."""
 
     def __init__(self, dispatcher: Dispatcher) -> None:
@@ -175,7 +175,7 @@ def _ordinal(created: object, frame_time: object) -> int:
     return int(time.time() * 1000)
 
 
-class StreamClient(DingTalkStreamClient):  # type: ignore[misc]
+class StreamClient(DingTalkStreamClient):
     """The SDK's client, its connection opened asynchronously and re-opened with backoff."""
 
     def __init__(self, settings: Settings, *, http: httpx.AsyncClient | None = None) -> None:
@@ -235,7 +235,7 @@ class StreamClient(DingTalkStreamClient):  # type: ignore[misc]
                 except (OSError, websockets.exceptions.WebSocketException) as exc:
                     log.warning("DingTalk stream lost (%s)", type(exc).__name__)
                 finally:
-                    self.websocket = None
+                    self.websocket = None  # type: ignore[assignment]
             if stop.is_set():
                 return
             delay = min(BACKOFF_FIRST * 2**attempt, BACKOFF_MAX) * random.uniform(0.5, 1.0)
