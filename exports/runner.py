@@ -74,11 +74,13 @@ async def produce(
     bundle: bool = True,
     report: Report | None = None,
     every: float | None = None,
+    part_limit: int = PART_LIMIT,
 ) -> ExportResult:
     """Read the scope's rows, write the workbooks (and the evidence bundle when ``bundle``) into
     ``out`` in a daemon thread, calling (or awaiting) ``report`` on the event loop at most every
     ``every`` seconds (default :data:`PROGRESS_EVERY`). Cancelling the awaiting task stops the
-    writer at its next step."""
+    writer at its next step. ``part_limit``: the evidence bundle's parts are at most this big
+    (what the channel the files go to accepts)."""
 
     async def tell(stage: str, done: int = 0, total: int = 0) -> None:
         if report is not None:
@@ -100,7 +102,7 @@ async def produce(
     work = in_daemon_thread(
         partial(
             write_exports, data, out, store, tz,
-            part_limit=PART_LIMIT, progress=note, bundle=bundle,
+            part_limit=part_limit, progress=note, bundle=bundle,
         )
     )  # fmt: skip
     try:

@@ -25,6 +25,7 @@ from core.address import Address
 from core.settings import Settings
 from core.texts import Raw, t
 from exports import runs
+from exports.bundle import PART_LIMIT
 from exports.runner import produce
 from exports.scope import Scope
 from exports.service import ExportResult, annexes_of, human_size
@@ -124,6 +125,9 @@ async def run_export(front: Front, db: Database, settings: Settings, task: Expor
             out,
             report=report,
             every=PROGRESS_EVERY,
+            # Each part fits the channel's file limit (Telegram 50 MB, DingTalk 20 MB), with
+            # room for the zip's own bytes counted another way.
+            part_limit=min(PART_LIMIT, front.caps.max_file_bytes * 19 // 20),
         )
         skipped = await _send_files(front, task, result, progress, line)
         # Free the admin's slot before saying "done", so a new /export right after succeeds.

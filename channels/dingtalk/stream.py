@@ -23,7 +23,9 @@ import logging
 import random
 import socket
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 from urllib.parse import quote_plus
 
@@ -56,6 +58,7 @@ CARD_TOPIC = CallbackHandler.TOPIC_CARD_CALLBACK
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 OPEN_TIMEOUT = 10.0
+REMEMBERED = 10_000  # chats and event ids the dispatcher remembers
 
 
 class Dispatcher:
@@ -70,6 +73,9 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(concurrency)
         self._chats: dict[str, asyncio.Lock] = {}
         self._waiting: dict[str, int] = {}
+        # The last ordinal given per chat, and the events seen, in this process (bounded).
+        self._last: OrderedDict[str, int] = OrderedDict()
+        self._seen: OrderedDict[str, None] = OrderedDict()
         self.handled = 0
 
     async def handle(self, event: Incoming, ordinal: int) -> None:
@@ -79,6 +85,10 @@ class Dispatcher:
         lock = self._chats.setdefault(chat, asyncio.Lock())
         self._waiting[chat] = self._waiting.get(chat, 0) + 1
         await lock.acquire()
+        ordinal = self._ordinal(chat, event.key, ordinal)
+        # The ordinal is the event's key from here on, as Telegram's update id is (the flows
+        # compare the key they stored with the account's last applied ordinal).
+        event = replace(event, key=str(ordinal))
         try:
             async with self._slots:
                 turn = await run_turn(
@@ -97,6 +107,23 @@ class Dispatcher:
             return
         self.handled += 1
         self.front.spawn(self._reply(turn, chat, lock), f"dingtalk reply {event.key}")
+
+    def _ordinal(self, chat: str, key: str, stamp: int) -> int:
+        """The event's ordinal for ``run_turn``: DingTalk's millisecond stamp, made to grow
+        within the chat (two pictures of one choice can share a millisecond, and each is its
+        own answer); an event seen before keeps its stamp, so it is recognised and not applied
+        again, as one delivered again after a restart is by the stamp stored with the answer."""
+        if key and key in self._seen:
+            return stamp
+        ordinal = max(stamp, self._last.get(chat, 0) + 1)
+        self._last[chat] = ordinal
+        self._last.move_to_end(chat)
+        if key:
+            self._seen[key] = None
+        for memory in (self._last, self._seen):
+            while len(memory) > REMEMBERED:
+                memory.popitem(last=False)
+        return ordinal
 
     async def _reply(self, turn: Turn, chat: str, lock: asyncio.Lock) -> None:
         try:
@@ -162,6 +189,8 @@ class CardPresses(CallbackHandler):
         event = press_event(data, self.dispatcher.front.card(ref) if ref else None)
         if event is None:
             return AckMessage.STATUS_OK, "OK"
+        # Each press is its own event (the same button pressed twice is two): the frame's id.
+        event = replace(event, key=str(message.headers.message_id or event.key))
         await self.dispatcher.handle(event, _ordinal(None, message.headers.time))
         return AckMessage.STATUS_OK, "OK"
 
