@@ -306,6 +306,11 @@ class DingTalkStandIn:
             return
         self._queue.append(delivery)
 
+    @staticmethod
+    def conversation_id(user_id: str) -> str:
+        """The conversationId of the user's 1:1 chat with the robot (stable per user)."""
+        return "cid" + base64.b64encode(user_id.encode()).decode()
+
     def _robot_message(self, user_id: str, msgtype: str, body: JSONDict) -> JSONDict:
         self.add_user(user_id)
         now = self.clock()
@@ -313,7 +318,7 @@ class DingTalkStandIn:
         self._sessions[session] = (user_id, now + SESSION_TTL)
         msg_id = _opaque_code("msg")
         return {
-            "conversationId": "cid" + base64.b64encode(user_id.encode()).decode(),
+            "conversationId": self.conversation_id(user_id),
             "chatbotCorpId": self.corp_id,
             "chatbotUserId": "$:LWCP_v1:$" + base64.b64encode(self.robot_code.encode()).decode(),
             "msgId": msg_id,
@@ -385,6 +390,10 @@ class DingTalkStandIn:
             "userId": user_id,
             "corpId": self.corp_id,
             "type": "actionCallback",
+            "spaceType": "IM",
+            "spaceId": self.conversation_id(user_id),
+            "userIdType": 1,
+            "extension": "{}",
             "content": json.dumps(private, ensure_ascii=False),
         }
         return await self._push(self._frame("CALLBACK", CARD_TOPIC, data))

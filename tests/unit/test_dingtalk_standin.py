@@ -552,3 +552,64 @@ async def test_fail_next_injects_transient_failures(
     ]
     assert statuses == [503, 503, 200]
     assert ding.calls["accessToken"] == 3
+
+
+async def _open(http: httpx.AsyncClient) -> dict[str, str]:
+    opened = await http.post(
+        "/v1.0/gateway/connections/open",
+        json={
+            "clientId": "ding-test-id",
+            "clientSecret": "ding-test-secret",
+            "subscriptions": [{"type": "CALLBACK", "topic": ROBOT_TOPIC}],
+        },
+    )
+    assert opened.status_code == 200, opened.text
+    return {"endpoint": opened.json()["endpoint"], "ticket": opened.json()["ticket"]}
+
+
+async def test_messages_go_round_robin_and_wait_out_a_dropped_socket(
+    ding: DingTalkStandIn, http: httpx.AsyncClient
+) -> None:
+    async with aiohttp.ClientSession() as session:
+        first, second = [
+            await session.ws_connect(c["endpoint"], params={"ticket": c["ticket"]})
+            for c in [await _open(http), await _open(http)]
+        ]
+        ids = [await ding.send_text(USER, text) for text in ("一", "二")]
+        got = [json.loads(json.loads((await ws.receive()).data)["data"]) for ws in (first, second)]
+        assert sorted(m["msgId"] for m in got) == sorted(ids)  # one each, none twice
+        await ding.drop_socket()
+        assert (await first.receive()).type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR)
+        assert not ding.connected
+        late = await ding.send_text(USER, "三")  # nobody there: held until a connection opens
+        assert ding.queued == 1
+        c = await _open(http)
+        async with session.ws_connect(c["endpoint"], params={"ticket": c["ticket"]}) as third:
+            frame = json.loads((await third.receive()).data)
+            assert json.loads(frame["data"])["msgId"] == late
+            ack = {
+                "code": 200,
+                "headers": {"messageId": frame["headers"]["messageId"]},
+                "message": "OK",
+                "data": "{}",
+            }
+            await third.send_str(json.dumps(ack))
+            await ding.wait_acked(late)
+        await second.close()
+    assert ding.connections == 3 and ding.queued == 0
+
+
+async def test_robot_calls_refuse_another_robot_code(
+    ding: DingTalkStandIn, http: httpx.AsyncClient
+) -> None:
+    body = {
+        "robotCode": "someone-else",
+        "userIds": [USER],
+        "msgKey": "sampleText",
+        "msgParam": json.dumps({"content": "hi"}),
+    }
+    answer = await http.post(
+        "/v1.0/robot/oToMessages/batchSend", headers=await _authed(http), json=body
+    )
+    assert (answer.status_code, answer.json()["code"]) == (400, "robot.notExist")
+    assert ding.texts_to(USER) == []
