@@ -184,7 +184,9 @@ class DingTalkStandIn:
 
     async def start(self) -> None:
         """Serve on a free loopback port (from tests.ports, safe under pytest-xdist)."""
-        app = web.Application(client_max_size=MAX_MEDIA_BYTES + 4 * 1024 * 1024)
+        # Room past the media limit, so an oversized upload meets DingTalk's errcode 40006
+        # rather than aiohttp's own 413.
+        app = web.Application(client_max_size=5 * MAX_MEDIA_BYTES)
         routes: dict[tuple[str, str], Route] = {
             ("POST", "/v1.0/oauth2/accessToken"): self._access_token,
             ("POST", "/v1.0/gateway/connections/open"): self._connections_open,
@@ -454,6 +456,17 @@ class DingTalkStandIn:
             if overdue:
                 late.append(message_id)
         return late
+
+    def awaiting_ack(self) -> list[str]:
+        """The CALLBACK frames (messageIds) that went out and have no ack yet, however recent
+        (for a check at the end of a test, when :meth:`unacked`'s timeout has not run out)."""
+        return [
+            message_id
+            for message_id, delivery in self._deliveries.items()
+            if delivery.frame["type"] == "CALLBACK"
+            and delivery.at is not None
+            and message_id not in self.acks
+        ]
 
     @property
     def queued(self) -> int:

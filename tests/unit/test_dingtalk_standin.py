@@ -227,7 +227,7 @@ async def test_sdk_receives_a_message_and_acks_it(
     seen = messages.seen[0]
     assert (seen["senderStaffId"], seen["msgId"], seen["conversationType"]) == (USER, msg_id, "1")
     assert seen["sessionWebhook"].startswith(ding.api_url + "/robot/sendBySession?session=")
-    assert ding.unacked() == []
+    assert ding.unacked() == [] and ding.awaiting_ack() == []
     assert ding.calls["connectionsOpen"] == 1
 
 
@@ -279,6 +279,7 @@ async def test_frames_wait_for_a_connection_and_late_acks_are_listed(
         session.ws_connect(connection["endpoint"], params={"ticket": connection["ticket"]}) as ws,
     ):
         frame = json.loads((await ws.receive()).data)  # delivered on connect, never acked
+        assert ding.awaiting_ack() == [ding.frame_id(msg_id)]
         assert json.loads(frame["data"])["msgId"] == msg_id
         assert frame["type"] == "CALLBACK" and frame["headers"]["topic"] == ROBOT_TOPIC
         await asyncio.sleep(0.2)
