@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import collections
-import contextlib
 import json
 import os
 import socket
@@ -221,9 +220,8 @@ class DingTalkStandIn:
         """Close every socket (going away) and stop serving."""
         for task in list(self._tasks):
             task.cancel()
-        for sock in list(self._sockets):
-            with contextlib.suppress(Exception):
-                await sock.ws.close(code=1001, message=b"stand-in stopping")
+        closing = [sock.ws.close(code=1001, message=b"stand-in stopping") for sock in self._sockets]
+        await asyncio.gather(*closing, return_exceptions=True)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -694,7 +692,8 @@ class DingTalkStandIn:
         if expiry is None or expiry < self.clock():
             body = {"code": "InvalidAuthentication", "message": "ticket is invalid or used"}
             return web.json_response(body, status=401)
-        ws = web.WebSocketResponse(autoping=True)
+        # A client that does not answer the close handshake holds stop() 2 s, not 10.
+        ws = web.WebSocketResponse(autoping=True, timeout=2.0)
         await ws.prepare(request)
         self.connections += 1
         sock = _Socket(ws, request, self.connections)
