@@ -90,7 +90,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     dingtalk = None
     if settings.dingtalk:  # imported only then: the SDK sets up its own loggers at import
-        from bot.dingtalk import build_dingtalk, serve_dingtalk
+        from bot.dingtalk import build_dingtalk, close_dingtalk, serve_dingtalk
 
         dingtalk = build_dingtalk(settings, db, wake)
     others = {Channel.DINGTALK: dingtalk.messenger} if dingtalk else None
@@ -128,8 +128,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                     await console
         finally:
             stop.set()
-            if beside is not None:
+            if beside is not None and dingtalk is not None:
                 await beside
+                await close_dingtalk(dingtalk)
             watchdog.cancel()
             await db.dispose()
         return 1 if db.lost else 0
@@ -146,7 +147,7 @@ def _run_dingtalk_alone(settings: Settings, db: Database) -> int:
     import signal
 
     from bot.console import serve_console_alone
-    from bot.dingtalk import build_dingtalk, run_scheduler, serve_dingtalk
+    from bot.dingtalk import build_dingtalk, close_dingtalk, run_scheduler, serve_dingtalk
     from core.enums import Channel
     from scheduler.jobs import Scheduler
 
@@ -178,6 +179,7 @@ def _run_dingtalk_alone(settings: Settings, db: Database) -> int:
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            await close_dingtalk(dingtalk)
             await db.dispose()
         return 1 if db.lost else 0
 

@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from channels.dingtalk.api import DingTalkApi
-
 from channels.dingtalk.front import DingTalkFront
 from channels.dingtalk.messenger import DingTalkMessenger
 from channels.dingtalk.stream import (
@@ -59,14 +58,20 @@ def build_dingtalk(settings: Settings, db: Database, wake: Callable[[], None]) -
 
 
 async def serve_dingtalk(channel: DingTalkChannel, db: Database, stop: asyncio.Event) -> None:
-    """Keep the Stream connection until ``stop`` is set; then finish the replies in flight."""
+    """Keep the Stream connection until ``stop`` is set; then finish the replies in flight.
+    The API client stays open (the scheduler may still be sending): :func:`close_dingtalk`
+    closes it once everything that sends has stopped."""
     await export_run.after_restart(channel.front, db)
     log.info("DingTalk: connecting to the stream gateway")
     try:
         await channel.client.run(stop)
     finally:
         await channel.front.stop()
-        await channel.api.aclose()
+
+
+async def close_dingtalk(channel: DingTalkChannel) -> None:
+    """Close the API client (after the connection, the replies and the scheduler stopped)."""
+    await channel.api.aclose()
 
 
 async def run_scheduler(scheduler: Scheduler, sender: Sender, wake: asyncio.Event,

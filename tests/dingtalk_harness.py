@@ -16,7 +16,13 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from bot.dingtalk import DingTalkChannel, build_dingtalk, run_scheduler, serve_dingtalk
+from bot.dingtalk import (
+    DingTalkChannel,
+    build_dingtalk,
+    close_dingtalk,
+    run_scheduler,
+    serve_dingtalk,
+)
 from core.enums import Channel
 from core.settings import load_settings
 from scheduler.jobs import Scheduler
@@ -110,7 +116,8 @@ class DingTalkUser:
             body = sent.body
             if sent.kind == "webhook":
                 inner = body.get("markdown") or body.get("text") or {}
-                out.append(DingMessage("text", plain(inner.get("text") or inner.get("content", ""))))
+                said = inner.get("text") or inner.get("content", "")
+                out.append(DingMessage("text", plain(said)))
             elif sent.kind == "otm":
                 key, param = body["msgKey"], body["msgParam"]
                 if key == "sampleMarkdown":
@@ -250,6 +257,8 @@ class DingTalkKexie(Kexie):
         self.app = None
         self._stop.set()
         await asyncio.gather(*self._tasks)
+        assert self.channel is not None
+        await close_dingtalk(self.channel)
 
     def user(self, user_id: int | str, nick: str = "王芳") -> DingTalkUser:
         """A person of the organisation (the same object for the same id)."""
