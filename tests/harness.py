@@ -146,13 +146,14 @@ class Kexie:
         await self.start()
 
     # --- the bot as a separate process (for kill -9 tests) ---
-    async def start_process(self) -> None:
-        """Run ``kexie run`` in a subprocess against the stand-in."""
+    async def start_process(self, env: dict[str, str] | None = None) -> None:
+        """Run ``kexie run`` in a subprocess against the stand-in (``env``: another
+        environment than :attr:`env`)."""
         kexie = Path(sys.executable).parent / "kexie"
         self.process = await asyncio.create_subprocess_exec(
             str(kexie),
             "run",
-            env=self.env,
+            env=env or self.env,
             cwd=self.data_dir,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,

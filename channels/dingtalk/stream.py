@@ -37,6 +37,7 @@ from dingtalk_stream import (
     CallbackMessage,
     Credential,
     DingTalkStreamClient,
+    SystemMessage,
 )
 
 from channels.dingtalk.api import DingTalkApi, DingTalkError
@@ -58,6 +59,7 @@ CARD_TOPIC = CallbackHandler.TOPIC_CARD_CALLBACK
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 OPEN_TIMEOUT = 10.0
+DRAIN_SECONDS = 10.0  # DingTalk closes a socket about 10 s after its disconnect frame
 REMEMBERED = 10_000  # chats and event ids the dispatcher remembers
 
 
@@ -245,37 +247,69 @@ class StreamClient(DingTalkStreamClient):
     async def run(
         self, stop: asyncio.Event, *, on_connect: Callable[[], None] | None = None
     ) -> None:
-        """Keep a connection open until ``stop`` is set."""
+        """Keep a connection open until ``stop`` is set. After a ``disconnect`` frame the
+        next connection opens at once while the old one finishes what it carries (DingTalk
+        closes it some seconds later); after a lost one, the next waits a growing backoff."""
         self.pre_start()
         attempt = 0
+        draining: set[asyncio.Task[None]] = set()
         while not stop.is_set():
-            opened = await self.open_stream()
-            if opened is not None:
-                uri = f"{opened['endpoint']}?ticket={quote_plus(str(opened['ticket']))}"
-                try:
-                    async with websockets.connect(uri, open_timeout=OPEN_TIMEOUT) as websocket:
-                        self.websocket = websocket
-                        self.connections += 1
-                        attempt = 0
-                        log.info("DingTalk stream connected")
-                        if on_connect is not None:
-                            on_connect()
-                        await self._read(websocket, stop)
-                except (OSError, websockets.exceptions.WebSocketException) as exc:
-                    log.warning("DingTalk stream lost (%s)", type(exc).__name__)
-                finally:
-                    self.websocket = None  # type: ignore[assignment]
+            moved = asyncio.Event()
+            websocket = await self._connect()
+            if websocket is not None:
+                self.connections += 1
+                attempt = 0
+                log.info("DingTalk stream connected")
+                if on_connect is not None:
+                    on_connect()
+                reader = asyncio.create_task(self._read(websocket, stop, moved))
+                mover = asyncio.create_task(moved.wait())
+                await asyncio.wait({reader, mover}, return_when=asyncio.FIRST_COMPLETED)
+                mover.cancel()
+                if not reader.done():  # asked to move: it drains beside the next one
+                    draining.add(reader)
+                    reader.add_done_callback(draining.discard)
             if stop.is_set():
-                return
+                break
+            if moved.is_set():
+                continue
             delay = min(BACKOFF_FIRST * 2**attempt, BACKOFF_MAX) * random.uniform(0.5, 1.0)
             attempt = min(attempt + 1, 16)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), delay)
+        if draining:
+            await asyncio.wait(draining, timeout=DRAIN_SECONDS)
 
-    async def _read(self, websocket: Any, stop: asyncio.Event) -> None:
-        """Each frame in a task of its own (one chat's order is kept by the dispatcher)."""
+    async def _connect(self) -> Any:
+        """A new connection (None: the gateway or the socket refused, or is unreachable)."""
+        opened = await self.open_stream()
+        if opened is None:
+            return None
+        uri = f"{opened['endpoint']}?ticket={quote_plus(str(opened['ticket']))}"
+        try:
+            return await websockets.connect(uri, open_timeout=OPEN_TIMEOUT)
+        except (OSError, TimeoutError, websockets.exceptions.WebSocketException) as exc:
+            log.warning("DingTalk stream refused (%s)", type(exc).__name__)
+            return None
+
+    async def _read(self, websocket: Any, stop: asyncio.Event, moved: asyncio.Event) -> None:
+        """Each frame in a task of its own (one chat's order is kept by the dispatcher), acked
+        on this socket; until the socket closes, the bot stops, or — after a ``disconnect`` —
+        :data:`DRAIN_SECONDS` have passed."""
         tasks: set[asyncio.Task[Any]] = set()
-        closer = asyncio.create_task(_close_on(stop, websocket))
+
+        async def close_when_done() -> None:
+            stopping = asyncio.create_task(stop.wait())
+            moving = asyncio.create_task(moved.wait())
+            await asyncio.wait({stopping, moving}, return_when=asyncio.FIRST_COMPLETED)
+            for waiter in (stopping, moving):
+                waiter.cancel()
+            if not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), DRAIN_SECONDS)
+            await websocket.close()
+
+        closer = asyncio.create_task(close_when_done())
         try:
             async for raw in websocket:
                 try:
@@ -283,29 +317,46 @@ class StreamClient(DingTalkStreamClient):
                 except ValueError:
                     log.warning("DingTalk stream: a frame that is not JSON")
                     continue
-                task = asyncio.create_task(self._frame(frame, websocket))
+                task = asyncio.create_task(self._frame(frame, websocket, moved))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
+        except websockets.exceptions.ConnectionClosed as exc:
+            log.warning("DingTalk stream lost (%s)", type(exc).__name__)
         finally:
-            closer.cancel()
             if tasks:
-                # Events being applied get to finish (and ack) before the connection goes.
-                await asyncio.wait(tasks, timeout=10)
-
-    async def _frame(self, frame: dict[str, Any], websocket: Any) -> None:
-        try:
-            if await self.route_message(frame) == self.TAG_DISCONNECT:
-                log.info("DingTalk asked to reconnect")
+                # Events being applied get to finish before the connection goes (their acks
+                # may be lost with it: DingTalk then delivers them again, and the ordinal
+                # stored with the answer recognises them).
+                await asyncio.wait(tasks, timeout=DRAIN_SECONDS)
+            closer.cancel()
+            with contextlib.suppress(Exception):
                 await websocket.close()
+
+    async def _frame(self, frame: dict[str, Any], websocket: Any, moved: asyncio.Event) -> None:
+        """Route one frame to its handler and ack it on the socket it came on (the SDK's
+        ``route_message`` acks on whichever socket is the newest)."""
+        try:
+            ack = None
+            kind = frame.get("type", "")
+            if kind == SystemMessage.TYPE:
+                system = SystemMessage.from_dict(frame)
+                ack = await self.system_handler.raw_process(system)
+                if system.headers.topic == SystemMessage.TOPIC_DISCONNECT:
+                    log.info("DingTalk asked to reconnect")
+                    moved.set()
+            elif kind == CallbackMessage.TYPE:
+                callback = CallbackMessage.from_dict(frame)
+                handler = self.callback_handler_map.get(callback.headers.topic)
+                if handler is None:
+                    log.warning("DingTalk stream: a callback of an unknown topic")
+                    return
+                ack = await handler.raw_process(callback)
+            if ack is not None:
+                await websocket.send(json.dumps(ack.to_dict()))
         except websockets.exceptions.ConnectionClosed:
             log.warning("DingTalk stream closed before an ack was sent")
         except Exception:
             log.exception("DingTalk stream: a frame failed")
-
-
-async def _close_on(stop: asyncio.Event, websocket: Any) -> None:
-    await stop.wait()
-    await websocket.close()
 
 
 def _local_ip() -> str:
