@@ -14,6 +14,7 @@ import html
 import logging
 import random
 import time
+import traceback
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
@@ -309,5 +310,13 @@ async def _logged(work: Coroutine[Any, Any, None], name: str) -> None:
         await work
     except asyncio.CancelledError:
         raise
-    except Exception:
-        log.exception("background task %s failed", name)
+    except Exception as exc:
+        log.error("background task %s failed: %s", name, described(exc))
+
+
+def described(exc: BaseException) -> str:
+    """An exception for the log: its type and where it was raised, never its message (which
+    may quote what a person wrote, or a name)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" at {Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else ""
+    return f"{type(exc).__name__}{where}"

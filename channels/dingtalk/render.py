@@ -124,11 +124,21 @@ def _wrap(tag: str, attrs: dict[str, str], content: str) -> str:
 
 
 def markdown_of(html: str) -> str:
-    """Catalog HTML as DingTalk markdown (user text escaped; see the module's docstring)."""
+    """Catalog HTML as DingTalk markdown (user text escaped; see the module's docstring), at
+    most :data:`MAX_MARKDOWN` characters: escaping lengthens a text the flows fitted to that
+    many, and DingTalk refuses a longer message."""
     converter = _Converter()
     converter.feed(html)
     converter.close()
-    return converter.result().strip()
+    markdown = converter.result().strip()
+    if len(markdown) <= MAX_MARKDOWN:
+        return markdown
+    cut = markdown[: MAX_MARKDOWN - 1].rstrip("\\")  # never end on half an escape
+    return cut + "…"
+
+
+#: DingTalk's limit for one text or markdown message (and one card's text), in characters.
+MAX_MARKDOWN = 5000
 
 
 def title_of(html: str) -> str:

@@ -41,7 +41,7 @@ from dingtalk_stream import (
 )
 
 from channels.dingtalk.api import DingTalkApi, DingTalkError
-from channels.dingtalk.front import DingTalkFront
+from channels.dingtalk.front import DingTalkFront, described
 from channels.dingtalk.incoming import message_event, press_event
 from core.settings import Settings
 from core.texts import t
@@ -102,9 +102,9 @@ class Dispatcher:
                     ordinal=ordinal,
                     reprompt=REPROMPT,
                 )
-        except Exception:
+        except Exception as exc:
             self._release(chat, lock)
-            log.exception("event %s of a DingTalk chat failed", event.key)
+            log.error("event %s of a DingTalk chat failed: %s", event.key, described(exc))
             await self._tell_error(event)
             return
         self.handled += 1
@@ -355,8 +355,8 @@ class StreamClient(DingTalkStreamClient):
                 await websocket.send(json.dumps(ack.to_dict()))
         except websockets.exceptions.ConnectionClosed:
             log.warning("DingTalk stream closed before an ack was sent")
-        except Exception:
-            log.exception("DingTalk stream: a frame failed")
+        except Exception as exc:
+            log.error("DingTalk stream: a frame failed: %s", described(exc))
 
 
 def _local_ip() -> str:

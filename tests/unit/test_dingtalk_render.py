@@ -9,6 +9,7 @@ import re
 import pytest
 
 from channels.dingtalk.render import (
+    MAX_MARKDOWN,
     MAX_TITLE,
     buttons_of,
     card_data,
@@ -158,3 +159,12 @@ def test_button_data_over_64_bytes_is_refused() -> None:
     card_data("x", [[("ok", "a" * 64)]])
     with pytest.raises(ValueError):
         card_data("x", [[("no", "审" * 22)]])  # 66 bytes in UTF-8
+
+
+def test_escaping_never_takes_a_text_over_dingtalk_s_limit() -> None:
+    # 4 900 characters that each need a backslash: 9 800 after escaping.
+    text = markdown_of("*" * 4900)
+    assert len(text) <= MAX_MARKDOWN and text.endswith("…")
+    assert not text[:-1].endswith("\\")  # no escape cut in half
+    block = card_data("标题\n" + "_" * 4900, None)["contents"][0]["text"]
+    assert len(block) <= MAX_MARKDOWN
