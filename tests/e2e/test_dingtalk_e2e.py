@@ -158,3 +158,16 @@ async def test_kexie_run_serves_telegram_and_dingtalk_in_one_process(
             await kexie.kill_process()
             await kexie.db.dispose()
         telegram.assert_no_errors()
+
+
+async def test_pings_are_answered_and_a_message_is_acked_after_its_answer_is_stored(
+    kexie: DingTalkKexie, ding: DingTalkStandIn
+) -> None:
+    await ding.ping()  # the opaque echoed on the same socket, else AssertionError
+    org = await kexie.org("锦江光电科技科协", district="锦江区")
+    user = await kexie.member(1101, "reporter", org=org)
+    message = await user.send("/report")
+    ack = await ding.wait_acked(message)
+    assert ack["code"] == 200
+    async with kexie.session() as session:  # acked: the draft it started is committed
+        assert await session.scalar(select(Activity)) is not None
