@@ -66,6 +66,7 @@ async def serve_dingtalk(channel: DingTalkChannel, db: Database, stop: asyncio.E
     try:
         await channel.client.run(stop)
     finally:
+        await channel.dispatcher.finish()
         await channel.front.stop()
 
 

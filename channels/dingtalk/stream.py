@@ -59,6 +59,7 @@ CARD_TOPIC = CallbackHandler.TOPIC_CARD_CALLBACK
 BACKOFF_FIRST = 1.0
 BACKOFF_MAX = 60.0
 OPEN_TIMEOUT = 10.0
+STOP_GRACE = 3.0  # seconds the replies in flight get when the bot stops
 DRAIN_SECONDS = 10.0  # DingTalk closes a socket about 10 s after its disconnect frame
 REMEMBERED = 10_000  # chats and event ids the dispatcher remembers
 
@@ -79,6 +80,7 @@ class Dispatcher:
         self._last: OrderedDict[str, int] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
         self.handled = 0
+        self._replies: set[asyncio.Task[None]] = set()
 
     async def handle(self, event: Incoming, ordinal: int) -> None:
         """Apply ``event`` and commit; its replies are sent in the background, before the
@@ -108,7 +110,19 @@ class Dispatcher:
             await self._tell_error(event)
             return
         self.handled += 1
-        self.front.spawn(self._reply(turn, chat, lock), f"dingtalk reply {event.key}")
+        # Replies are not the front's background work (which a stop interrupts): a stop
+        # waits for them (finish()).
+        task = asyncio.create_task(self._reply(turn, chat, lock), name=f"reply {event.key}")
+        self._replies.add(task)
+        task.add_done_callback(self._replies.discard)
+
+    async def finish(self, grace: float = STOP_GRACE) -> None:
+        """Let the replies in flight go out (at most ``grace`` seconds), then cancel the rest."""
+        pending = set(self._replies)
+        if pending:
+            _, late = await asyncio.wait(pending, timeout=grace)
+            for task in late:
+                task.cancel()
 
     def _ordinal(self, chat: str, key: str, stamp: int) -> int:
         """The event's ordinal for ``run_turn``: DingTalk's millisecond stamp, made to grow
