@@ -27,15 +27,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.dingtalk_harness import DingTalkKexie, DingTalkUser
+from tests.dingtalk_harness import DingTalkKexie
 from tests.dingtalk_standin.server import DingTalkStandIn
 from tests.harness import seeded
-from tests.journeys import local_today, run_scheduler_at
-from tests.standin import make_jpeg
-from tests.steps import answer_questions
+from tests.journeys import local_today, run_scheduler_at, submit_report_with_photos_and_pdf
 
 FREE = ("webhook", "accessToken", "connectionsOpen")  # not metered, or once per two hours
-PDF = b"%PDF-1.4\n% sign-in sheet\n%%EOF\n"
 
 
 def _line(what: str, calls: Counter[str]) -> str:
@@ -52,20 +49,6 @@ async def _counted(ding: DingTalkStandIn, work: asyncio.Future[object] | object)
     return Counter(ding.calls) - before
 
 
-async def _report(user: DingTalkUser) -> None:
-    await user.send("/report")
-    await answer_questions(user, {"name": "光电产业技术交流会", "headcount": "40人"})
-    await user.send_photo(make_jpeg(seed=1))
-    await user.expect_any("已收到")
-    await user.send_photo(make_jpeg(seed=2))
-    await user.send_document(PDF, file_name="签到表.pdf")
-    await user.expect_any("现有佐证材料 3 个")
-    await user.press("完成")
-    await user.expect_any("请核对报送内容")
-    await user.press("提交")
-    await user.expect_any("🎉 已提交")
-
-
 async def main() -> None:
     """Print the calls of each measured journey."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -79,7 +62,9 @@ async def main() -> None:
                 reporter = kexie.user(1101)
                 quiet = await kexie.member(1102, "reporter", org=quiet_org)
                 admin = await kexie.member(1201, "district_admin", district="锦江区")
-                report = await _counted(ding, _report(reporter))
+                report = await _counted(
+                    ding, submit_report_with_photos_and_pdf(reporter, "光电产业技术交流会")
+                )
                 morning = local_today(kexie) + timedelta(days=1, hours=9)
                 delivery = await _counted(ding, run_scheduler_at(kexie, morning))
                 await admin.send("/chase")

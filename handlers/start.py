@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from core.enums import Role
 from core.rules import format_month_day
-from core.texts import Raw
+from core.texts import Raw, plain, t
 from handlers import chase, invite, members, mine, org, status
 from handlers.common import Handler, Turn
 from handlers.menus import MENU_OPEN, command_rows, commands_for, home_buttons, home_key
@@ -16,15 +16,21 @@ from storage.models import Membership
 
 def describe_membership(turn: Turn, membership: Membership) -> str:
     """``科协管理员：XX企业科协`` for one role."""
+    return membership_line(turn.lang, membership)
+
+
+def membership_line(lang: str, membership: Membership) -> Raw:
+    """``• 科协管理员：XX企业科协`` for one role in ``lang`` (the chat's /start and the invite
+    page inside DingTalk say it alike)."""
     if membership.role == Role.CITY_ADMIN:
-        scope = turn.label("scope_city")
+        scope = plain(lang, "scope_city")
     elif membership.organisation is not None:
         scope = membership.organisation.name
     elif membership.district is not None:
         scope = membership.district.name
     else:
         scope = ""
-    return turn.t("role_line", role=turn.label(f"role_{membership.role}"), scope=scope)
+    return t(lang, "role_line", role=plain(lang, f"role_{membership.role}"), scope=scope)
 
 
 async def start(turn: Turn) -> None:

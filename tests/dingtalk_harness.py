@@ -260,25 +260,10 @@ class DingTalkKexie(Kexie):
         assert self.channel is not None
         await close_dingtalk(self.channel)
 
-    def user(self, user_id: int | str, nick: str = "王芳") -> DingTalkUser:
-        """A person of the organisation (the same object for the same id)."""
+    def user(self, user_id: int | str, nick: str = "王芳") -> DingTalkUser:  # type: ignore[override]
+        """A person of the organisation (the same object for the same id); they join, as
+        :meth:`Kexie.member` has them do, by sending the invite's token to the robot."""
         key = f"staff{user_id}"
         if key not in self._users:
             self._users[key] = DingTalkUser(self.ding, key, nick)
         return self._users[key]
-
-    async def member(  # type: ignore[override]
-        self,
-        user_id: int,
-        role: str = "reporter",
-        *,
-        org: int | None = None,
-        district: str | None = None,
-        first_name: str = "王芳",
-    ) -> DingTalkUser:
-        """A person who joined by sending the invite's token to the robot."""
-        user = self.user(user_id, first_name)
-        token = await self.invite_token(role, org=org, district=district)
-        await user.send(f"/start {token}")
-        await user.expect_any("您好")
-        return user

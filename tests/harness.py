@@ -224,11 +224,16 @@ class Kexie:
         first_name: str = "王芳",
     ) -> FakeUser:
         """A simulated user who joined through an invite link (as a real user would)."""
-        user = self.standin.user(user_id, first_name)
+        user = self.user(user_id, first_name)
         token = await self.invite_token(role, org=org, district=district)
         await user.send(f"/start {token}")
         await user.expect_any("您好")
         return user
+
+    def user(self, user_id: int, first_name: str = "王芳") -> Any:
+        """A person on this installation's channel who has not joined yet (Telegram's
+        :class:`tests.standin.FakeUser` here; DingTalk's in ``tests/dingtalk_harness.py``)."""
+        return self.standin.user(user_id, first_name)
 
     async def get(self, model: type[Any], ident: int) -> Any:
         """Load one row by primary key."""

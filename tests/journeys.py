@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
@@ -82,6 +83,28 @@ async def submit_report_with_album(user: FakeUser, name: str) -> None:
     await user.expect_any("请核对报送内容")
     await user.press("提交")
     await user.expect_any("🎉 已提交")
+
+
+async def submit_report_with_photos_and_pdf(user: Any, name: str) -> None:
+    """The whole report on any channel: the questions, two photos sent one by one and a PDF,
+    the card, 提交 (``user``: Telegram's FakeUser or DingTalk's DingTalkUser)."""
+    await user.send("/report")
+    await answer_questions(
+        user, {"name": name, "headcount": "40人", "outcome": "8家企业提出合作需求。"}
+    )
+    await user.send_photo(make_jpeg(seed=31))
+    await user.expect_any("已收到")
+    await user.send_photo(make_jpeg(seed=32))
+    await user.send_document(PDF, file_name="签到表.pdf")
+    await user.expect_any("现有佐证材料 3 个")
+    await user.press("完成")
+    await user.expect_any("请核对报送内容")
+    await user.press("提交")
+    await user.expect_any("🎉 已提交")
+
+
+#: A sign-in sheet as a PDF file.
+PDF = b"%PDF-1.4\n% sign-in sheet\n%%EOF\n"
 
 
 async def reporter(

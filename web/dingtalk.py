@@ -27,9 +27,10 @@ from starlette.routing import Route
 
 from core import texts
 from core.address import Address
-from core.enums import Channel, Role
+from core.enums import Channel
 from core.policy import may_open_console
 from core.texts import Raw
+from handlers.start import membership_line
 from services.members import join
 from storage.members import load_actor, member_by_address
 from storage.models import Membership
@@ -141,16 +142,7 @@ async def join_page(request: Request) -> Response:
 
 def _what(lang: str, membership: Membership) -> Raw:
     """``报送员：XX企业科协``: the role joined, as the chat's /start says it."""
-    if membership.role == Role.CITY_ADMIN:
-        scope = texts.plain(lang, "scope_city")
-    elif membership.organisation is not None:
-        scope = membership.organisation.name
-    elif membership.district is not None:
-        scope = membership.district.name
-    else:
-        scope = ""
-    role = texts.plain(lang, f"role_{membership.role}")
-    return Raw(texts.t(lang, "role_line", role=role, scope=scope).removeprefix("• "))
+    return Raw(membership_line(lang, membership).removeprefix("• "))
 
 
 async def join_with_code(request: Request) -> Response:

@@ -19,17 +19,17 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core.enums import ActivityStatus
 from core.review_rules import ReviewState
-from storage.models import Activity, Evidence
+from storage.models import Activity, ChatState, Evidence
 from tests.dingtalk_harness import DingTalkKexie, DingTalkUser
 from tests.dingtalk_standin.server import DingTalkStandIn
 from tests.harness import Kexie, seeded
-from tests.journeys import local_today, run_scheduler_at
+from tests.journeys import local_today, run_scheduler_at, submit_report_with_photos_and_pdf
 from tests.standin import StandIn, make_jpeg
-from tests.steps import answer_questions, expect_question, step_label
+from tests.steps import expect_question, step_label
 
 SLOW = 30.0  # a fresh process needs a moment to import, migrate and connect
-PDF = b"%PDF-1.4\n% sign-in sheet\n%%EOF\n"
 CHANNELS = ["telegram", "dingtalk"]
 
 
@@ -66,35 +66,10 @@ async def _close(installation: Kexie) -> None:
     await installation.db.dispose()
 
 
-def _user(kexie: Kexie, user_id: int, name: str) -> Any:
-    """A person who has not joined yet, on the installation's channel."""
-    if isinstance(kexie, DingTalkKexie):
-        return kexie.user(user_id, name)
-    return kexie.standin.user(user_id, name)
-
-
-async def _report(user: Any, name: str) -> None:
-    """The whole report: the questions, two photos and a PDF, the card, 提交."""
-    await user.send("/report")
-    await answer_questions(
-        user,
-        {"name": name, "headcount": "40人", "outcome": "8家企业提出合作需求。"},
-    )
-    await user.send_photo(make_jpeg(seed=31))
-    await user.expect_any("已收到")
-    await user.send_photo(make_jpeg(seed=32))
-    await user.send_document(PDF, file_name="签到表.pdf")
-    await user.expect_any("现有佐证材料 3 个")
-    await user.press("完成")
-    await user.expect_any("请核对报送内容")
-    await user.press("提交")
-    await user.expect_any("🎉 已提交")
-
-
 async def test_a_whole_report_with_photos_and_a_pdf(running: Kexie) -> None:
     org = await running.org("锦江光电科技科协", district="锦江区")
     user = await running.member(1101, "reporter", org=org, first_name="王芳")
-    await _report(user, "光电产业技术交流会")
+    await submit_report_with_photos_and_pdf(user, "光电产业技术交流会")
     async with running.session() as session:
         activity = await session.scalar(select(Activity))
         assert activity is not None and activity.name == "光电产业技术交流会"
@@ -103,11 +78,11 @@ async def test_a_whole_report_with_photos_and_a_pdf(running: Kexie) -> None:
     assert kinds == ["document", "photo", "photo"]
 
 
-async def test_kill_9_mid_report_and_resume(idle: Kexie) -> None:
+async def test_kill_9_mid_report_and_continue_at_the_same_step(idle: Kexie) -> None:
     kexie = idle
     org = await kexie.org("龙泉驿汽车科技科协", district="龙泉驿区")
     token = await kexie.invite_token("reporter", org=org)
-    user = _user(kexie, 8001, "赵磊")
+    user = kexie.user(8001, "赵磊")
     await kexie.start_process()
     await user.send(f"/start {token}")
     await user.expect_any("您好", timeout=SLOW)
@@ -116,6 +91,7 @@ async def test_kill_9_mid_report_and_resume(idle: Kexie) -> None:
     await user.send("昨天")
     await user.expect_any(step_label("name"), timeout=SLOW)
     await user.send("新能源汽车技术沙龙")
+    # Questions the table puts between those this test answers get tests/steps.py's answers.
     await expect_question(user, "content", after="name", timeout=SLOW)
 
     await kexie.kill_process()  # a power cut while the user types
@@ -125,11 +101,31 @@ async def test_kill_9_mid_report_and_resume(idle: Kexie) -> None:
     await expect_question(user, "role", after="content", timeout=SLOW)
     await user.press("承办")
     await expect_question(user, "headcount", after="role", timeout=SLOW)
+    await user.send("35人")
+    await expect_question(user, "outcome", after="headcount", timeout=SLOW)
+
+    await kexie.kill_process()
+    await kexie.start_process()
+    await user.send("形成合作意向2项。")
+    await expect_question(user, "evidence", after="outcome", timeout=SLOW)
+    await user.send_photo(make_jpeg(seed=41))
+    await user.expect_any("已收到", timeout=SLOW)
+
+    await kexie.kill_process()
+    await kexie.start_process()
+    await user.press("完成")
+    card = await user.expect_any("请核对报送内容", timeout=SLOW)
+    for part in ("新能源汽车技术沙龙", "电池热管理", "承办", "35人", "合作意向2项", "1 张照片"):
+        assert part in card.text, part
+    await user.press("提交")
+    await user.expect_any("🎉 已提交", timeout=SLOW)
+    await kexie.kill_process()
+
     async with kexie.session() as session:
-        activity = await session.scalar(select(Activity))
-        assert activity is not None
-        assert activity.name == "新能源汽车技术沙龙"
-        assert activity.content == "邀请高校专家与企业工程师交流电池热管理技术。"
+        activities = (await session.scalars(select(Activity))).all()
+        assert len(activities) == 1  # no answer was applied twice, no second draft
+        assert activities[0].status == ActivityStatus.SUBMITTED
+        assert await session.scalar(select(ChatState)) is None
 
 
 async def test_return_with_a_reason_resubmit_and_approve_on_the_card(running: Kexie) -> None:
@@ -137,7 +133,7 @@ async def test_return_with_a_reason_resubmit_and_approve_on_the_card(running: Ke
     org = await kexie.org("锦江光电科技科协", district="锦江区")
     reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
     admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
-    await _report(reporter, "光电产业技术交流会")
+    await submit_report_with_photos_and_pdf(reporter, "光电产业技术交流会")
     async with kexie.session() as session:
         activity = await session.scalar(select(Activity))
         assert activity is not None
@@ -200,7 +196,7 @@ async def test_an_export_s_files_arrive_in_the_chat(running: Kexie) -> None:
     org = await kexie.org("锦江光电科技科协", district="锦江区")
     reporter = await kexie.member(1101, "reporter", org=org, first_name="王芳")
     admin = await kexie.member(1201, "district_admin", district="锦江区", first_name="陈静")
-    await _report(reporter, "光电产业技术交流会")
+    await submit_report_with_photos_and_pdf(reporter, "光电产业技术交流会")
     years = kexie.settings.years
     year = years.year_of(local_today(kexie).date())
     activity_year = years.year_of((local_today(kexie) - timedelta(days=1)).date())
