@@ -171,3 +171,39 @@ async def test_pings_are_answered_and_a_message_is_acked_after_its_answer_is_sto
     assert ack["code"] == 200
     async with kexie.session() as session:  # acked: the draft it started is committed
         assert await session.scalar(select(Activity)) is not None
+
+
+async def test_invite_gives_a_link_that_joins_inside_dingtalk_and_its_qr_code(
+    kexie: DingTalkKexie, ding: DingTalkStandIn
+) -> None:
+    name = "A&B<蓉城>科协"  # escaped for DingTalk's markdown, shown as written
+    org = await kexie.org(name)
+    admin = await kexie.member(4901, "org_admin", org=org)
+    await admin.send("/invite")
+    await admin.expect_any("为哪个科协生成邀请链接")
+    await admin.press(name)
+    await admin.expect_any("邀请什么身份")
+    await admin.press("报送员")
+    await admin.expect_any("可以用几次")
+    await admin.press("5次")
+    await admin.expect_any("有效几天")
+    await admin.press("7天")
+    made = await admin.expect_any("邀请链接")
+    assert name in made.text
+    token = made.text.split("/start ")[1].split()[0]  # no console: what to send the robot
+    await ding.wait_for(lambda: bool(ding.images_to(admin.user_id)))
+    assert ding.images_to(admin.user_id)[0].startswith(b"\x89PNG")  # the QR code
+    newcomer = kexie.user(4902, "周敏")
+    await newcomer.send(token)  # the token alone joins
+    joined = await newcomer.expect_any("您好")
+    assert name in joined.text
+
+
+async def test_help_is_a_card_of_commands_and_a_button_runs_one(kexie: DingTalkKexie) -> None:
+    org = await kexie.org("锦江光电科技科协", district="锦江区")
+    user = await kexie.member(1101, "reporter", org=org)
+    await user.send("帮助")  # DingTalk has no command menu: the Chinese name, typed
+    card = await user.expect_any("直接发送命令的名称")
+    assert "报送" in card.button_texts and "我的报送" in card.button_texts
+    await user.press("我的报送", card)
+    await user.expect_any("还没有")
