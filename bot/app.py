@@ -30,6 +30,7 @@ from telegram.ext import (
 
 from bot import jobs
 from bot.lanes import LaneRateLimiter
+from bot.logs import quiet_library_loggers
 from bot.metrics import CountingRequest
 from channels.telegram import reachability, retries, unit
 from channels.telegram.menus import set_default_menus
@@ -244,22 +245,3 @@ def _free_bytes(settings: Settings | None) -> int:
         return shutil.disk_usage(settings.data_dir).free
     except OSError:
         return -1
-
-
-def quiet_library_loggers() -> None:
-    """Cap the libraries whose chattier levels would log what users wrote or the token:
-    httpx logs every request URL (with the bot token) at INFO (python-telegram-bot's own
-    getUpdates still goes through it; aiohttp carries the rest), python-telegram-bot every
-    request's parameters and every update at DEBUG, aiosqlite and SQLAlchemy SQL parameters."""
-    for name, level in (
-        ("httpx", logging.WARNING),
-        ("aiohttp", logging.WARNING),
-        ("httpcore", logging.WARNING),
-        ("telegram", logging.INFO),
-        ("aiosqlite", logging.INFO),
-        ("sqlalchemy.engine", logging.WARNING),
-        ("apscheduler", logging.WARNING),
-    ):
-        logger = logging.getLogger(name)
-        if logger.level < level:  # NOTSET (0) too: an explicit level survives a DEBUG root
-            logger.setLevel(level)

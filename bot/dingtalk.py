@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.logs import quiet_library_loggers
 from channels.dingtalk.api import DingTalkApi
 from channels.dingtalk.front import DingTalkFront
 from channels.dingtalk.messenger import DingTalkMessenger
@@ -47,6 +48,7 @@ class DingTalkChannel:
 
 def build_dingtalk(settings: Settings, db: Database, wake: Callable[[], None]) -> DingTalkChannel:
     """The DingTalk channel on ``db``; ``wake``: have the outbox sender look now."""
+    quiet_library_loggers()
     register_flows()
     api = DingTalkApi(settings)
     front = DingTalkFront(api, settings, wake)

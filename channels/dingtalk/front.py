@@ -66,6 +66,8 @@ WEBHOOK_MARGIN_MS = 60_000
 # card); a card not remembered (another instance sent it, or a restart) reads as unknown.
 CARDS_REMEMBERED = 5000
 RETRY_BUDGET = 60.0
+# A download runs inside the handler, with its database session open: retried more briefly.
+READ_RETRY_BUDGET = 30.0
 
 
 @dataclass
@@ -165,10 +167,12 @@ class DingTalkFront:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def retrying(self, call: Callable[[], Awaitable[T]], *, what: str) -> T:
-        """See :meth:`handlers.port.Front.retrying`."""
+    async def retrying(
+        self, call: Callable[[], Awaitable[T]], *, what: str, budget: float = RETRY_BUDGET
+    ) -> T:
+        """See :meth:`handlers.port.Front.retrying` (``budget``: seconds to keep trying)."""
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + RETRY_BUDGET
+        deadline = loop.time() + budget
         delay = 0.5
         while True:
             try:

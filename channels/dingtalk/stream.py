@@ -41,7 +41,7 @@ from dingtalk_stream import (
 )
 
 from channels.dingtalk.api import DingTalkApi, DingTalkError
-from channels.dingtalk.front import DingTalkFront, described
+from channels.dingtalk.front import READ_RETRY_BUDGET, DingTalkFront, described
 from channels.dingtalk.incoming import message_event, press_event
 from core.settings import Settings
 from core.texts import t
@@ -185,8 +185,13 @@ class RobotMessages(CallbackHandler):
         return AckMessage.STATUS_OK, "OK"
 
     async def _download(self, code: str) -> bytes:
+        front = self.dispatcher.front
         try:
-            return await self.api.download(code, limit=MAX_DOWNLOAD_BYTES, urgent=True)
+            return await front.retrying(
+                lambda: self.api.download(code, limit=MAX_DOWNLOAD_BYTES, urgent=True),
+                what="a download",
+                budget=READ_RETRY_BUDGET,
+            )
         except DingTalkError as exc:
             raise FetchFailed(type(exc).__name__, too_big=exc.too_big) from exc
 

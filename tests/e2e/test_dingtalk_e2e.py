@@ -6,6 +6,7 @@ handled and answered once), and ``kexie run`` serving Telegram and DingTalk in o
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,7 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
+import handlers.start
 from bot.console import console_alone
 from bot.dingtalk import build_dingtalk, close_dingtalk, serve_dingtalk
 from storage.models import Activity
@@ -21,7 +24,8 @@ from tests.console import BASE
 from tests.dingtalk_harness import DingTalkKexie
 from tests.dingtalk_standin.server import DingTalkStandIn
 from tests.harness import Kexie, seeded
-from tests.standin import StandIn
+from tests.privacy import CONTENT, FIRST, NAME, OUTCOME, PHONE, leaks
+from tests.standin import StandIn, make_jpeg
 from tests.steps import answer_questions, expect_question, step_label
 from web.auth import COOKIE
 
@@ -207,3 +211,46 @@ async def test_help_is_a_card_of_commands_and_a_button_runs_one(kexie: DingTalkK
     assert "报送" in card.button_texts and "我的报送" in card.button_texts
     await user.press("我的报送", card)
     await user.expect_any("还没有")
+
+
+async def test_a_report_on_dingtalk_logs_no_personal_data(
+    kexie: DingTalkKexie,
+    ding: DingTalkStandIn,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    org = await kexie.org("蓉城医疗器械有限公司科协")
+    user = await kexie.member(4401, "reporter", org=org, first_name=FIRST)
+    await user.send("/report")
+    await user.expect_any(step_label("activity_date"))
+    await user.press("昨天")
+    await user.expect_any(step_label("name"))
+    ding.fail_next("webhook", 500)  # a failing reply, retried
+    await user.send(NAME)
+    await user.expect_any(step_label("content"))
+    await user.send(CONTENT)
+    await user.expect_any(step_label("role"))
+
+    # An exception in a handler whose message quotes the user's words (as database errors
+    # quote their parameters).
+    def broken(*args: object) -> list[str]:
+        raise IntegrityError("INSERT INTO activity", {"content": CONTENT}, ValueError(PHONE))
+
+    monkeypatch.setattr(handlers.start, "commands_for", broken)
+    await user.send("/help")
+    await user.expect_any("处理时出了问题")
+    monkeypatch.undo()
+    await user.press("主办")
+    await user.expect_any(step_label("headcount"))
+    await user.send("42人")
+    await user.expect_any(step_label("outcome"))
+    await user.send(OUTCOME)
+    await user.expect_any(step_label("evidence"))
+    ding.fail_next("download", 500)
+    await user.send_photo(make_jpeg(seed=51))
+    await user.expect_any("已收到")  # the download failed once: sent again, it is received
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING], "nothing went wrong?"
+    found = leaks(caplog)
+    assert not found, "\n".join(found)
+    ding.rejected.clear()  # the injected failures

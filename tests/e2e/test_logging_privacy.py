@@ -15,28 +15,10 @@ from sqlalchemy.exc import IntegrityError
 import bot.app
 import channels.telegram.retries
 import handlers.start
-from tests.harness import TOKEN, Kexie
+from tests.harness import Kexie
+from tests.privacy import CONTENT, FIRST, LAST, NAME, OUTCOME, PHONE, USERNAME, leaks
 from tests.standin import make_jpeg
 from tests.steps import step_label
-
-FIRST, LAST, USERNAME = "晓燕", "欧阳", "oy_xiaoyan"
-PHONE = "13912345678"
-NAME = "欧阳晓燕社区急救培训"
-CONTENT = f"联系人欧阳晓燕（电话{PHONE}）带领居民练习心肺复苏。"
-OUTCOME = f"42位居民掌握了心肺复苏，咨询请拨{PHONE}。"
-SECRETS = (FIRST, LAST, USERNAME, PHONE, NAME, CONTENT, OUTCOME, "心肺复苏", TOKEN.split(":")[1])
-
-
-def leaks(caplog: pytest.LogCaptureFixture) -> list[str]:
-    """Every captured line (messages, arguments and tracebacks) that holds a secret."""
-    found = []
-    texts = [caplog.text] + [r.getMessage() for r in caplog.records]
-    for text in texts:
-        for secret in SECRETS:
-            if secret in text:
-                line = next(x for x in text.splitlines() if secret in x)
-                found.append(f"{secret!r} in: {line[:300]}")
-    return found
 
 
 @pytest.fixture(autouse=True)
