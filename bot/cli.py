@@ -96,9 +96,10 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     others = {Channel.DINGTALK: dingtalk.messenger} if dingtalk else None
     app = build_application(settings, db, others)
     if dingtalk is not None:
-        from bot.console import RESOLVE_CODE
+        from bot.console import DINGTALK_FRONT, RESOLVE_CODE
 
         app.bot_data[RESOLVE_CODE] = dingtalk.api.user_of_code
+        app.bot_data[DINGTALK_FRONT] = dingtalk.front
 
     async def started(app: Application) -> None:
         # Said once the Bot API answered (bot/startup.py logs "connecting to …" before).

@@ -37,6 +37,9 @@ PREFIX = "/console"
 #: ``bot_data`` key of the DingTalk sign-in's code check (``web.page.ResolveCode``), set by
 #: ``kexie run`` when DingTalk is served beside Telegram.
 RESOLVE_CODE = "dingtalk_resolve_code"
+#: ``bot_data`` key of DingTalk's front when it is served beside Telegram (a DingTalk admin's
+#: console export is sent in their DingTalk chat).
+DINGTALK_FRONT = "dingtalk_front"
 
 
 def console_services(app: Application) -> Console:
@@ -77,6 +80,10 @@ def partial_send_export(app: Application) -> SendExport:
     async def send_export(
         to: Address, lang: str, heading: str, files: list[Path], job_id: int
     ) -> None:
+        other: Front | None = app.bot_data.get(DINGTALK_FRONT)
+        if other is not None and to.channel == other.channel:
+            await through(other)(to, lang, heading, files, job_id)
+            return
         await send_export_in_chat(app, to, lang, heading, files, job_id)
 
     return send_export
@@ -117,6 +124,18 @@ def console_alone(
     console = Console(settings=settings, db=db, store=open_evidence_store(settings), wake=wake)
     console.resolve_code = resolve_code
 
+    def spawn(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        return asyncio.get_running_loop().create_task(coroutine, name=name)
+
+    console.extras["send_export"] = through(front)
+    console.extras["spawn"] = spawn
+    return Starlette(routes=[Mount(PREFIX, app=create_console(console))])
+
+
+def through(front: Front) -> SendExport:
+    """A console export sent in the admin's chat through ``front``: a heading, then each file
+    that fits the channel (the browser download has the others)."""
+
     async def send_export(
         to: Address, lang: str, heading: str, files: list[Path], job_id: int
     ) -> None:
@@ -125,12 +144,7 @@ def console_alone(
             what = f"console export file {number}/{len(files)} of job {job_id}"
             await export_run.send_file(front, to, path, what)
 
-    def spawn(coroutine: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
-        return asyncio.get_running_loop().create_task(coroutine, name=name)
-
-    console.extras["send_export"] = send_export
-    console.extras["spawn"] = spawn
-    return Starlette(routes=[Mount(PREFIX, app=create_console(console))])
+    return send_export
 
 
 async def serve_console_alone(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -24,6 +25,7 @@ from tests.console import BASE
 from tests.dingtalk_harness import DingTalkKexie
 from tests.dingtalk_standin.server import DingTalkStandIn
 from tests.harness import Kexie, seeded
+from tests.journeys import local_today
 from tests.privacy import CONTENT, FIRST, NAME, OUTCOME, PHONE, leaks
 from tests.standin import StandIn, make_jpeg
 from tests.steps import answer_questions, expect_question, step_label
@@ -70,6 +72,19 @@ async def test_the_console_signs_in_with_a_dingtalk_code_and_refuses_a_forged_on
         assert COOKIE in client.cookies
         reports = await client.get("/console/reports")
         assert reports.status_code == 200 and "您管理的范围内还没有已提交的报送" in reports.text
+        # An export from the console reaches the admin's DingTalk chat as files.
+        csrf = re.search(r'<meta name="csrf-token" content="([^"]+)"', reports.text)
+        assert csrf is not None
+        district = await kexie.district("锦江区")
+        year = kexie.settings.years.year_of(local_today(kexie).date())
+        started = await client.post(
+            "/console/export",
+            data={"csrf": csrf[1], "annex": "1-3", "year": str(year), "where": str(district.id)},
+        )
+        assert started.status_code == 303, started.text[:300]
+        await ding.wait_for(lambda: bool(ding.files_to(admin.user_id)), timeout=SLOW)
+        names = [name for name, _ in ding.files_to(admin.user_id)]
+        assert names == [f"附件1-3_{year}年锦江区.xlsx"]
         # A code works once, as DingTalk's do.
         client.cookies.clear()
         again = await client.post("/console/dingtalk/signin", data={"code": code})
