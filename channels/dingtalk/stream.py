@@ -1,11 +1,12 @@
 """DingTalk's Stream mode: one WebSocket that carries the robot's messages and card presses.
 
-The SDK (``dingtalk-stream``) reads the frames, answers pings and ``disconnect`` and sends each
-frame's ack once its handler returns; what it does not do well is opened here: 0.24.3 opens the
-connection with blocking ``requests`` on the event loop, from an endpoint fixed at import, and
-retries every 10 s forever. :class:`StreamClient` opens it with an async client against
-``KEXIE_DINGTALK_API_URL`` and reconnects with backoff (after a dropped socket, a refused
-ticket, a ``disconnect`` frame) until the bot stops.
+The SDK (``dingtalk-stream``) gives the frames' classes, the handlers' registration and their
+acks (a ping's echoes its ``opaque``); the connection itself is kept here: 0.24.3 opens it with
+blocking ``requests`` on the event loop, from an endpoint fixed at import, retries every 10 s
+forever, and acks on whichever socket is the newest. :class:`StreamClient` opens it with an
+async client against ``KEXIE_DINGTALK_API_URL``, acks each frame on the socket it came on,
+reconnects with backoff after a dropped socket or a refused ticket, and after a ``disconnect``
+frame opens the next connection at once while the old one finishes its events.
 
 An event is acked after its answer is committed (never before: a process killed mid-update
 has not acked, so DingTalk may deliver it again, and the event's ordinal recognises it); the
@@ -62,6 +63,9 @@ OPEN_TIMEOUT = 10.0
 STOP_GRACE = 3.0  # seconds the replies in flight get when the bot stops
 DRAIN_SECONDS = 10.0  # DingTalk closes a socket about 10 s after its disconnect frame
 REMEMBERED = 10_000  # chats and event ids the dispatcher remembers
+# Frames read but not yet acked, per connection: beyond this the socket is not read until some
+# are done (a flood waits in DingTalk, not in memory).
+MAX_IN_FLIGHT = 256
 
 
 class Dispatcher:
@@ -170,7 +174,7 @@ class RobotMessages(CallbackHandler):
         self.api = api
 
     async def process(self, message: CallbackMessage) -> tuple[int, str]:
-        """Apply the message; acked (by the SDK) once it is committed."""
+        """Apply the message; it is acked (by the returned status) once it is committed."""
         data = message.data if isinstance(message.data, Mapping) else {}
         event = message_event(data, self._download)
         if event is None:
@@ -339,6 +343,8 @@ class StreamClient(DingTalkStreamClient):
                 task = asyncio.create_task(self._frame(frame, websocket, moved))
                 tasks.add(task)
                 task.add_done_callback(tasks.discard)
+                if len(tasks) >= MAX_IN_FLIGHT:
+                    await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         except websockets.exceptions.ConnectionClosed as exc:
             log.warning("DingTalk stream lost (%s)", type(exc).__name__)
         finally:
