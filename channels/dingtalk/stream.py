@@ -207,17 +207,19 @@ class CardPresses(CallbackHandler):
         super().__init__()
         self.dispatcher = dispatcher
 
-    async def process(self, message: CallbackMessage) -> tuple[int, str]:
-        """Apply the press; acked once it is committed."""
+    async def process(self, message: CallbackMessage) -> tuple[int, dict[str, Any]]:
+        """Apply the press; acked once it is committed. The ack's response is empty: the card
+        is updated through the card API, with what the flow answered (a response's
+        ``cardData`` would need a template's variables)."""
         data = message.data if isinstance(message.data, Mapping) else {}
         ref = str(data.get("outTrackId") or "")
         event = press_event(data, self.dispatcher.front.card(ref) if ref else None)
         if event is None:
-            return AckMessage.STATUS_OK, "OK"
+            return AckMessage.STATUS_OK, {}
         # Each press is its own event (the same button pressed twice is two): the frame's id.
         event = replace(event, key=str(message.headers.message_id or event.key))
         await self.dispatcher.handle(event, _ordinal(None, message.headers.time))
-        return AckMessage.STATUS_OK, "OK"
+        return AckMessage.STATUS_OK, {}
 
 
 def _ordinal(created: object, frame_time: object) -> int:
