@@ -58,17 +58,10 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import event, insert, select
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import (
-    Application,
-    CallbackQueryHandler,
-    ContextTypes,
-    MessageHandler,
-    filters,
-)
 
 from benchmarks.delivery_latency import measure_submit_to_delivery
 from benchmarks.delivery_latency import summary as delivery_summary
+from benchmarks.echo_bot import build_echo
 from core.enums import Channel, OrgKind, Role
 from scheduler.clock import ShiftedClock
 from scheduler.notices import WAKE
@@ -117,6 +110,7 @@ class Run:
     methods: Counter[str]  # Bot API calls by method ("download": file downloads)
     sql: int | None = None
     reminders_sent: int = 0  # while the users reported (the drain)
+    cpu: float | None = None  # the bot process's CPU seconds (benchmarks/processes.py)
 
     @property
     def api_calls(self) -> int:
@@ -218,41 +212,11 @@ async def drive(
 
 # --- the echo bot ------------------------------------------------------------------------------
 
-BUTTONS = InlineKeyboardMarkup(
-    [
-        [
-            InlineKeyboardButton("✅ 完成", callback_data="done"),
-            InlineKeyboardButton("提交", callback_data="submit"),
-        ]
-    ]
-)
-
-
-async def _echo(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-    message = update.effective_message
-    assert message is not None
-    await message.reply_text(message.text or "photo", reply_markup=BUTTONS)
-
-
-async def _pressed(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    await query.answer()
-    await query.get_bot().send_message(query.message.chat.id, f"pressed {query.data}")
-
 
 async def run_echo(users: int) -> Run:
     """A bare python-telegram-bot bot (defaults: Updater, no rate limiter) echoing N users."""
     async with StandIn(TOKEN) as standin:
-        app = (
-            Application.builder()
-            .token(TOKEN)
-            .base_url(standin.base_url)
-            .base_file_url(standin.base_file_url)
-            .build()
-        )
-        app.add_handler(MessageHandler(filters.ALL, _echo))
-        app.add_handler(CallbackQueryHandler(_pressed))
+        app = build_echo(TOKEN, standin.base_url, standin.base_file_url)
         await app.initialize()
         assert app.updater is not None
         await app.updater.start_polling(poll_interval=0.0, timeout=1)
