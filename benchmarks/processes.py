@@ -37,6 +37,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
 import shutil
 import signal
 import statistics
@@ -54,8 +55,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.conversation import (
     FIRST_USER,
     REPLY_METHODS,
+    REPLY_TIMEOUT,
     UPDATES_PER_USER,
     Run,
+    Step,
     drive,
     echo_steps,
     kexie_steps,
@@ -79,15 +82,23 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 ECHO_BOT = Path(__file__).resolve().parent / "echo_bot.py"
 DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 TOP = 25
+SYSTEM_SHARE: dict[str, list[float]] = {"kexie": [], "echo": []}  # kernel share of each run
+CONCURRENCY: int | None = None  # --concurrency: KEXIE_CONCURRENCY (diagnostic)
+PER_STEP = False  # --per-step: a lockstep walk instead, its CPU per update by step printed
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU seconds the process ``pid`` has used (all its threads)."""
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds the process ``pid`` has used (all its threads)."""
     stat = Path(f"/proc/{pid}/stat").read_text()
     # Fields after the command name (which may hold spaces, hence the last ")"): state is
     # field 3, utime and stime fields 14 and 15.
     fields = stat[stat.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return int(fields[11]) / CLOCK_TICKS, int(fields[12]) / CLOCK_TICKS
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds the process ``pid`` has used (all its threads)."""
+    return sum(cpu_times(pid))
 
 
 @dataclass
@@ -127,10 +138,24 @@ async def stop_profile(profiler: Profiler) -> None:
     top.write_text(top_table(profiler.out.read_text()))
 
 
+# Frames py-spy samples as busy although the thread waits in them (blocked in C on a lock or in
+# epoll): aiosqlite's worker waiting for the next statement, an idle thread-pool worker, the event
+# loop waiting for input. Samples ending in them are left out of the tables.
+IDLE = (
+    "_connection_worker_thread (aiosqlite/core.py:59)",
+    "_worker (concurrent/futures/thread.py:81)",
+    "EpollSelector.select (selectors.py:468)",
+)
+
+
+LINE = re.compile(r":\d+\)$")
+
+
 def top_table(collapsed: str, top: int = TOP) -> str:
     """The ``top`` functions by cumulative samples (the function anywhere on the stack) and by
-    self samples (the function on top), from py-spy's collapsed stacks."""
-    total = 0
+    self samples (the function on top), from py-spy's collapsed stacks, waits (:data:`IDLE`)
+    left out."""
+    total = idle = 0
     inclusive: Counter[str] = Counter()
     own: Counter[str] = Counter()
     for line in collapsed.splitlines():
@@ -141,17 +166,22 @@ def top_table(collapsed: str, top: int = TOP) -> str:
         frames = stack.split(";")
         # The thread name is the first frame py-spy writes; it is no function.
         frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+        if frames and frames[-1] in IDLE:
+            idle += count
+            continue
+        # Per function, not per line: "f (path:12)" and "f (path:15)" are one row.
+        frames = [LINE.sub(")", f) for f in frames]
         total += count
         for frame in set(frames):
             inclusive[frame] += count
         if frames:
             own[frames[-1]] += count
-    lines = [f"{total} samples"]
+    lines = [f"{total} busy samples ({idle} more waiting, left out)"]
     for title, table in (("cumulative", inclusive), ("self (tottime)", own)):
         lines += [
             "",
             f"top {top} by {title}:",
-            f"{'samples':>8} {'share':>6}  function (file:line)",
+            f"{'samples':>8} {'share':>6}  function (file)",
         ]
         for frame, count in table.most_common(top):
             lines.append(f"{count:>8} {count / max(total, 1):>6.1%}  {frame}")
@@ -182,6 +212,46 @@ async def bot_process(
                 await process.wait()
 
 
+async def per_step_cpu(
+    process: asyncio.subprocess.Process, people: list[FakeUser], plan: str
+) -> list[float]:
+    """Diagnostic (``--per-step``): every user takes step 1, then every user step 2, and so on;
+    the bot process's CPU milliseconds per update of each step."""
+    plans = [(kexie_steps if plan == "kexie" else echo_steps)(u) for u in people]
+    costs = []
+    for number in range(UPDATES_PER_USER):
+
+        async def one(user: FakeUser, steps: list[Step], number: int = number) -> None:
+            user.drain()
+            step = steps[number]
+            await step.send(user)
+            if step.reply is None:
+                await user.expect(timeout=REPLY_TIMEOUT)
+            else:
+                await user.expect_any(step.reply, timeout=REPLY_TIMEOUT)
+
+        before = cpu_seconds(process.pid)
+        await asyncio.gather(*(one(u, p) for u, p in zip(people, plans, strict=True)))
+        costs.append((cpu_seconds(process.pid) - before) / len(people) * 1000)
+    return costs
+
+
+async def measure_per_step(
+    process: asyncio.subprocess.Process, bot: str, people: list[FakeUser], plan: str
+) -> Run:
+    """The lockstep walk (``--per-step``) in place of the measured one (a second report of the
+    same users would meet the duplicate check): CPU per update by step, printed."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    costs = await per_step_cpu(process, people, plan)
+    seconds = loop.time() - started
+    print(f"  {bot} CPU ms per update by step: " + " ".join(f"{c:.2f}" for c in costs))
+    cpu = sum(costs) * len(people) / 1000
+    return Run(
+        bot, len(people), seconds, [0.0] * len(people) * UPDATES_PER_USER, Counter(), cpu=cpu
+    )
+
+
 async def measure(
     standin: StandIn,
     process: asyncio.subprocess.Process,
@@ -191,11 +261,16 @@ async def measure(
     profile: Path | None,
 ) -> Run:
     """Drive ``people`` through the report walk; the bot process's CPU over that window."""
+    if PER_STEP:
+        return await measure_per_step(process, bot, people, plan)
     profiler = await start_profile(process.pid, profile) if profile else None
-    before = cpu_seconds(process.pid)
+    user, system = cpu_times(process.pid)
     steps = kexie_steps if plan == "kexie" else echo_steps
     seconds, latencies, methods = await drive(standin, people, steps)
-    cpu = cpu_seconds(process.pid) - before
+    user_after, system_after = cpu_times(process.pid)
+    cpu = user_after + system_after - user - system
+    # How much of it is the kernel's (socket writes, fsync), for the record.
+    SYSTEM_SHARE[bot].append((system_after - system) / cpu if cpu else 0.0)
     if profiler is not None:
         await stop_profile(profiler)
     return Run(bot, len(people), seconds, latencies, methods, cpu=cpu)
@@ -213,9 +288,11 @@ async def run_echo(users: int, root: Path, profile: Path | None) -> Run:
             return await measure(standin, process, "echo", people, "echo", profile)
 
 
-async def run_kexie(users: int, root: Path, db: str, profile: Path | None) -> Run:
-    """``kexie run`` in its own process (as shipped, the console server off), N reporters of N
-    associations, on a fresh SQLite or PostgreSQL database."""
+async def run_kexie(
+    users: int, root: Path, db: str, profile: Path | None, code: Path = REPO
+) -> Run:
+    """``kexie run`` of the code tree ``code`` in its own process (as shipped, the console server
+    off), N reporters of N associations, on a fresh SQLite or PostgreSQL database."""
     made = await postgres_database() if db == "postgres" else None
     if db == "postgres" and made is None:
         raise SystemExit(
@@ -229,8 +306,10 @@ async def run_kexie(users: int, root: Path, db: str, profile: Path | None) -> Ru
             # The real clock (no test clock shim), the worktree's code, no console server (its
             # port may be taken by a test running beside; it serves nothing here).
             env.pop("KEXIE_TEST_NOW", None)
-            env["PYTHONPATH"] = str(REPO)
+            env["PYTHONPATH"] = str(code)
             env["KEXIE_WEB_LISTEN"] = "off"
+            if CONCURRENCY is not None:
+                env["KEXIE_CONCURRENCY"] = str(CONCURRENCY)
             argv = [str(Path(sys.executable).parent / "kexie"), "run"]
             try:
                 async with bot_process(argv, env, data / "kexie.log", standin) as process:
@@ -306,8 +385,29 @@ def report(db: str, pairs: list[tuple[Run, Run]]) -> None:
     print()
 
 
-async def main_async(users: int, repeats: int, dbs: list[str], profile: Path | None) -> None:
+def compare(db: str, runs: list[Run], base: list[Run], path: Path) -> None:
+    """This tree's kexie against another tree's, measured in the same repeats."""
+    print(f"{DB_NAMES[db]}: this tree against {path} (same repeats, same echo runs)")
+    ratios = [per_update_ms(r) / per_update_ms(b) for r, b in zip(runs, base, strict=True)]
+    print(
+        f"  CPU per update  this {spread([per_update_ms(r) for r in runs])} ms"
+        f"   that {spread([per_update_ms(r) for r in base])} ms"
+        f"   ratio this/that {spread(ratios)}"
+    )
+    print(
+        f"  throughput  this {spread([r.throughput for r in runs], '{:.1f}')}"
+        f"   that {spread([b.throughput for b in base], '{:.1f}')} updates/s;"
+        f"  p95 this {spread([r.pct(95) for r in runs], '{:.3f}')}"
+        f"   that {spread([b.pct(95) for b in base], '{:.3f}')} s"
+    )
+    print()
+
+
+async def main_async(
+    users: int, repeats: int, dbs: list[str], profile: Path | None, other: Path | None = None
+) -> None:
     results: dict[str, list[tuple[Run, Run]]] = {db: [] for db in dbs}
+    others: dict[str, list[Run]] = {db: [] for db in dbs}
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kexie-bench-") as tmp:
@@ -319,14 +419,26 @@ async def main_async(users: int, repeats: int, dbs: list[str], profile: Path | N
                     return profile / f"{bot}-{db}.txt" if profile and repeat == 0 else None
 
                 # Interleaved: which bot runs first alternates, so drift on a shared machine
-                # is spread over both.
+                # is spread over both (and over the other tree's kexie, with --compare).
                 if repeat % 2 == 0:
                     echo = await run_echo(users, root / "echo", where("echo"))
                     kx = await run_kexie(users, root, db, where("kexie"))
+                    if other is not None:
+                        others[db].append(await run_kexie(users, root, db, None, other))
                 else:
+                    if other is not None:
+                        others[db].append(await run_kexie(users, root, db, None, other))
                     kx = await run_kexie(users, root, db, where("kexie"))
                     echo = await run_echo(users, root / "echo", where("echo"))
                 results[db].append((kx, echo))
+                if other is not None:
+                    that = others[db][-1]
+                    print(
+                        f"repeat {repeat + 1}, {DB_NAMES[db]}: kexie of {other}"
+                        f" {that.throughput:.1f}/s p95 {that.pct(95):.3f}s"
+                        f" cpu {per_update_ms(that):.2f} ms/update",
+                        flush=True,
+                    )
                 print(
                     f"repeat {repeat + 1}, {DB_NAMES[db]}: kexie {kx.throughput:.1f}/s"
                     f" p95 {kx.pct(95):.3f}s cpu {per_update_ms(kx):.2f} ms/update;"
@@ -337,6 +449,12 @@ async def main_async(users: int, repeats: int, dbs: list[str], profile: Path | N
     print()
     for db in dbs:
         report(db, results[db])
+        if other is not None:
+            compare(db, [k for k, _ in results[db]], others[db], other)
+    print(
+        "share of the bots' CPU spent in the kernel (all runs): "
+        + "   ".join(f"{bot} {spread(shares, '{:.0%}')}" for bot, shares in SYSTEM_SHARE.items())
+    )
 
 
 def main() -> None:
@@ -354,7 +472,23 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="py-spy each bot in the first repeat; files into this dir"
     )
+    parser.add_argument(
+        "--per-step",
+        action="store_true",
+        help="diagnostic: a lockstep walk (all users step 1, then step 2...) instead of the"
+        " measured one; CPU per update by step (latency figures then mean nothing)",
+    )
+    parser.add_argument("--concurrency", type=int, help="diagnostic: KEXIE_CONCURRENCY for kexie")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another kexie code tree (a git worktree of the commit before a change): its kexie"
+        " runs in the same repeats, and its CPU per update is set against this tree's",
+    )
     args = parser.parse_args()
+    global PER_STEP, CONCURRENCY
+    PER_STEP = args.per_step
+    CONCURRENCY = args.concurrency
     dbs = args.db or ["sqlite"] + (
         ["postgres"] if os.environ.get("KEXIE_TEST_POSTGRES_URL") else []
     )
@@ -362,10 +496,11 @@ def main() -> None:
         f"each bot in its own process; N = {args.users}; {args.repeats} repeat(s);"
         f" databases: {', '.join(DB_NAMES[d] for d in dbs)}; {os.cpu_count()} CPUs;"
         f" load average at start {os.getloadavg()[0]:.2f}"
-        + ("; PROFILED (py-spy), figures slowed" if args.profile else ""),
+        + ("; PROFILED (py-spy), figures slowed" if args.profile else "")
+        + (f"; KEXIE_CONCURRENCY={args.concurrency} (diagnostic)" if args.concurrency else ""),
         flush=True,
     )
-    asyncio.run(main_async(args.users, args.repeats, dbs, args.profile))
+    asyncio.run(main_async(args.users, args.repeats, dbs, args.profile, args.compare))
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
