@@ -74,6 +74,14 @@ TRANSIENT_DB_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 SQLITE_TIMEOUT = 30.0  # seconds a connection waits for another process's write lock
+# PostgreSQL connections the pool keeps open: KEXIE_CONCURRENCY's default of 32 handlers, each
+# holding a session, beside the scheduler, the sender, exports and the console. A smaller pool
+# does not make them wait, but every connection past it is opened for one session and closed
+# after it (SQLAlchemy's overflow): a TCP connection, its start-up and its type set-up. With a
+# pool of 10 that cost a fifth of the bot's CPU per update (benchmarks/processes.py, issue 23).
+POOL_SIZE = 40
+# Beyond the pool, for a burst (an export, the console): the total stays at 50 per process.
+POOL_OVERFLOW = 10
 # Statements that never write (everything else takes the SQLite writer lock first).
 _READS = ("SELECT", "PRAGMA", "EXPLAI")
 
@@ -118,9 +126,9 @@ class Database:
             kwargs["pool_pre_ping"] = True
             # Up to KEXIE_CONCURRENCY (32) handlers hold a session at once, beside the scheduler
             # and exports; SQLAlchemy's default of 15 connections would make them queue, and
-            # a wait past pool_timeout (30 s) fail.
-            kwargs["pool_size"] = 10
-            kwargs["max_overflow"] = 40
+            # a wait past pool_timeout (30 s) fail; the pool holds them all (see POOL_SIZE).
+            kwargs["pool_size"] = POOL_SIZE
+            kwargs["max_overflow"] = POOL_OVERFLOW
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
