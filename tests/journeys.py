@@ -107,6 +107,21 @@ async def submit_report_with_photos_and_pdf(user: Any, name: str) -> None:
 PDF = b"%PDF-1.4\n% sign-in sheet\n%%EOF\n"
 
 
+async def make_invite(admin: Any, org_name: str) -> Any:
+    """/invite by its buttons: a reporter's invite to ``org_name``, 5 uses, 7 days; the message
+    with the link (the QR code follows it)."""
+    await admin.send("/invite")
+    await admin.expect_any("为哪个科协生成邀请链接")
+    await admin.press(org_name)
+    await admin.expect_any("邀请什么身份")
+    await admin.press("报送员")
+    await admin.expect_any("可以用几次")
+    await admin.press("5次")
+    await admin.expect_any("有效几天")
+    await admin.press("7天")
+    return await admin.expect_any("邀请链接")
+
+
 async def reporter(
     kexie: Kexie, user_id: int = 3001, org_name: str = "蓉城电子科技有限公司科协"
 ) -> FakeUser:

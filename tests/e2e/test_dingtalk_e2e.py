@@ -25,7 +25,7 @@ from tests.console import BASE
 from tests.dingtalk_harness import DingTalkKexie
 from tests.dingtalk_standin.server import DingTalkStandIn
 from tests.harness import Kexie, seeded
-from tests.journeys import local_today
+from tests.journeys import local_today, make_invite
 from tests.privacy import CONTENT, FIRST, NAME, OUTCOME, PHONE, leaks
 from tests.standin import StandIn, make_jpeg
 from tests.steps import answer_questions, expect_question, step_label
@@ -198,16 +198,7 @@ async def test_invite_gives_a_link_that_joins_inside_dingtalk_and_its_qr_code(
     name = "A&B<蓉城>科协"  # escaped for DingTalk's markdown, shown as written
     org = await kexie.org(name)
     admin = await kexie.member(4901, "org_admin", org=org)
-    await admin.send("/invite")
-    await admin.expect_any("为哪个科协生成邀请链接")
-    await admin.press(name)
-    await admin.expect_any("邀请什么身份")
-    await admin.press("报送员")
-    await admin.expect_any("可以用几次")
-    await admin.press("5次")
-    await admin.expect_any("有效几天")
-    await admin.press("7天")
-    made = await admin.expect_any("邀请链接")
+    made = await make_invite(admin, name)
     assert name in made.text
     token = made.text.split("/start ")[1].split()[0]  # no console: what to send the robot
     await ding.wait_for(lambda: bool(ding.images_to(admin.user_id)))

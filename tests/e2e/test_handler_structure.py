@@ -20,6 +20,7 @@ from core.callbacks import Codec
 from handlers.district import DistrictStep
 from storage.registry import FIGURE_KEYS
 from tests.harness import Kexie
+from tests.journeys import make_invite
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = ROOT / "handlers"
@@ -136,16 +137,7 @@ async def test_the_qr_caption_is_plain_text_under_the_html_default(kexie: Kexie)
     name = "A&B<蓉城>科协"
     org = await kexie.org(name)
     admin = await kexie.member(4901, "org_admin", org=org)
-    await admin.send("/invite")
-    await admin.expect_any("为哪个科协生成邀请链接")
-    await admin.press(name)
-    await admin.expect_any("邀请什么身份")
-    await admin.press("报送员")
-    await admin.expect_any("可以用几次")
-    await admin.press("5次")
-    await admin.expect_any("有效几天")
-    await admin.press("7天")
-    made = await admin.expect_any("邀请链接")
+    made = await make_invite(admin, name)
     assert name in made.text  # the message itself is HTML, its parameters escaped
     qr = await admin.expect()
     assert qr.media_type == "photo", qr.describe()
