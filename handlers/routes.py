@@ -43,7 +43,7 @@ from handlers import settings as settings_panel
 from handlers.common import Handler, Turn
 from handlers.menus import MENU_OPEN
 from handlers.port import Incoming
-from services.members import is_link_code
+from services.members import is_invite_token, is_link_code
 
 
 @dataclass(frozen=True)
@@ -241,16 +241,12 @@ async def route_text(turn: Turn) -> None:
             await run_command(turn, name, args)
             return
     word = (turn.text or "").strip()
-    if turn.member is None and (INVITE_SHAPE.fullmatch(word) or is_link_code(word)):
+    if turn.member is None and (is_invite_token(word) or is_link_code(word)):
         # Somebody new sends the invite's token (or a link code) alone, as DingTalk's users
         # are told to: it is /start with it.
         await run_command(turn, "start", (word,))
         return
     await router.route_message(turn)
-
-
-#: An invite token as sent alone (storage.members.INVITE_TOKEN_BYTES: 24 url-safe characters).
-INVITE_SHAPE = re.compile(r"[A-Za-z0-9_-]{24}")
 
 
 #: Any other message: a command by name, the answer to the current question, or a hint.

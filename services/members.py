@@ -22,6 +22,7 @@ reports only, and none of these causes a message (no outbox rows).
 from __future__ import annotations
 
 import enum
+import string
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -30,6 +31,7 @@ from core.enums import Channel, Role
 from core.policy import Action, Actor, Target, allowed, district_target, invite_action, org_target
 from storage.db import AsyncSession
 from storage.members import (
+    INVITE_TOKEN_BYTES,
     LINK_ALPHABET,
     LINK_CODE_LENGTH,
     add_account,
@@ -306,6 +308,16 @@ class Linked:
     outcome: Outcome
     key: str | None = None
     member: Member | None = None
+
+
+def is_invite_token(text: str) -> bool:
+    """Whether ``text`` has an invite token's shape (``secrets.token_urlsafe`` of
+    :data:`storage.members.INVITE_TOKEN_BYTES`: url-safe base64 without padding)."""
+    length = -(-INVITE_TOKEN_BYTES * 4 // 3)
+    return len(text) == length and all(c in _URL_SAFE for c in text)
+
+
+_URL_SAFE = frozenset(string.ascii_letters + string.digits + "-_")
 
 
 def is_link_code(text: str) -> bool:
