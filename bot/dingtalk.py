@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.jobs import TICK_SECONDS, tick_once
 from bot.logs import quiet_library_loggers
 from channels.dingtalk.api import DingTalkApi
 from channels.dingtalk.front import DingTalkFront
@@ -31,7 +32,6 @@ from storage.db import Database
 
 log = logging.getLogger(__name__)
 
-TICK_SECONDS = 60.0
 SEND_IDLE = 1.0  # the sender looks at least this often without being woken
 
 
@@ -85,15 +85,7 @@ async def run_scheduler(scheduler: Scheduler, sender: Sender, wake: asyncio.Even
         while not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), TICK_SECONDS)
-            if stop.is_set():
-                return
-            try:
-                result = await scheduler.tick()
-            except Exception:
-                log.exception("scheduler tick failed")
-                continue
-            if result.enqueued:
-                log.info("scheduler queued %d message(s)", result.enqueued)
+            if not stop.is_set() and await tick_once(scheduler):
                 wake.set()
 
     async def sending() -> None:

@@ -53,15 +53,20 @@ def install(app: Application, others: Mapping[Channel, Messenger] | None = None)
 
 
 async def run_tick(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """Job: one tick (a failure is logged; the next tick tries again)."""
-    scheduler: Scheduler = context.bot_data["scheduler"]
+    """Job: one tick."""
+    await tick_once(context.bot_data["scheduler"])
+
+
+async def tick_once(scheduler: Scheduler) -> int:
+    """One tick, its failure logged (the next tick tries again): the rows it queued."""
     try:
         result = await scheduler.tick()
     except Exception:
         log.exception("scheduler tick failed")
-        return
+        return 0
     if result.enqueued:
         log.info("scheduler queued %d message(s)", result.enqueued)
+    return result.enqueued
 
 
 async def run_sender(context: ContextTypes.DEFAULT_TYPE) -> None:
