@@ -10,6 +10,7 @@ toast: the answer to a press that says something is a short message.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import logging
 import random
@@ -17,7 +18,7 @@ import time
 import traceback
 import uuid
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,9 +77,14 @@ class _Webhook:
     expires_ms: int
 
 
-def failure(exc: DingTalkError) -> ChannelFailure:
-    """DingTalk's refusal as the port's failure."""
-    return ChannelFailure(str(exc), transient=exc.transient)
+@contextlib.contextmanager
+def ported() -> Iterator[None]:
+    """DingTalk's refusals as the port's failure, for the methods the flows call (the
+    adapter's own sends raise :class:`DingTalkError`, which the scheduler's messenger reads)."""
+    try:
+        yield
+    except DingTalkError as exc:
+        raise ChannelFailure(str(exc), transient=exc.transient) from exc
 
 
 class DingTalkFront:
@@ -99,36 +105,31 @@ class DingTalkFront:
     # --- what the flows call -------------------------------------------------------------
     async def send(self, to: Address, text: str, buttons: Buttons | None = None) -> str | None:
         """See :meth:`handlers.port.Front.send`: always a card, so that it can be edited."""
-        return await self.send_card(to, text, buttons, urgent=True)
+        with ported():
+            return await self.send_card(to, text, buttons, urgent=True)
 
     async def edit(self, to: Address, ref: str, text: str, buttons: Buttons | None = None) -> None:
         """See :meth:`handlers.port.Front.edit`."""
-        try:
+        with ported():
             await self.api.update_card(ref, card_data(text, buttons), urgent=True)
-        except DingTalkError as exc:
-            raise failure(exc) from exc
         self.remember(Card(ref, html_to_plain(text), text, normal_rows(buttons) or None))
 
     async def send_photo(
         self, to: Address, png: bytes, caption: str | None, *, html: bool = True
     ) -> None:
         """See :meth:`handlers.port.Front.send_photo`: the picture, then its caption."""
-        try:
+        with ported():
             media = await self.api.upload(png, "chart.png", "image", urgent=True)
             await self.api.send_image(_user(to), media, urgent=True)
-        except DingTalkError as exc:
-            raise failure(exc) from exc
-        if caption:
-            await self.send_text(to, caption if html else _escaped(caption), urgent=True)
+            if caption:
+                await self.send_text(to, caption if html else _escaped(caption), urgent=True)
 
     async def send_file(self, to: Address, path: Path) -> None:
         """See :meth:`handlers.port.Front.send_file`."""
         data = await asyncio.to_thread(path.read_bytes)
-        try:
+        with ported():
             media = await self.api.upload(data, path.name, "file", urgent=True)
             await self.api.send_file(_user(to), media, path.name, urgent=True)
-        except DingTalkError as exc:
-            raise failure(exc) from exc
 
     async def set_menu(self, to: Address, actor: Actor, lang: str) -> None:
         """See :meth:`handlers.port.Front.set_menu`: DingTalk's robots have no command menu
@@ -215,18 +216,16 @@ class DingTalkFront:
     async def send_card(
         self, to: Address, text: str, buttons: Buttons | None, *, urgent: bool
     ) -> str:
-        """A card with ``text`` (catalog HTML) and ``buttons``; its id (``cardBizId``)."""
+        """A card with ``text`` (catalog HTML) and ``buttons``; its id (``cardBizId``).
+        Raises :class:`DingTalkError`."""
         ref = uuid.uuid4().hex
-        try:
-            await self.api.send_card(_user(to), ref, card_data(text, buttons), urgent=urgent)
-        except DingTalkError as exc:
-            raise failure(exc) from exc
+        await self.api.send_card(_user(to), ref, card_data(text, buttons), urgent=urgent)
         self.remember(Card(ref, html_to_plain(text), text, normal_rows(buttons) or None))
         return ref
 
     async def send_text(self, to: Address, text: str, *, urgent: bool) -> None:
         """A message without buttons: through the session webhook while it is valid (free),
-        else the robot's one-to-one API."""
+        else the robot's one-to-one API. Raises :class:`DingTalkError`."""
         markdown, title = markdown_of(text), title_of(text)
         hook = self._webhooks.get(to.external_id)
         now_ms = int(time.time() * 1000)
@@ -236,12 +235,9 @@ class DingTalkFront:
                 return
             except DingTalkError as exc:
                 if exc.transient:
-                    raise failure(exc) from exc
+                    raise
                 self._webhooks.pop(to.external_id, None)  # expired early: the API instead
-        try:
-            await self.api.send_markdown(_user(to), title, markdown, urgent=urgent)
-        except DingTalkError as exc:
-            raise failure(exc) from exc
+        await self.api.send_markdown(_user(to), title, markdown, urgent=urgent)
 
     async def perform(self, turn: Turn) -> None:
         """The turn's answer and outputs, in order, after its commit (each retried on

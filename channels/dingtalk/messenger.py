@@ -20,7 +20,6 @@ from channels.dingtalk.api import DingTalkError
 from channels.dingtalk.front import DingTalkFront
 from core.address import Address
 from core.enums import Channel
-from handlers.port import ChannelFailure
 from scheduler.messenger import (
     Album,
     Attachment,
@@ -103,11 +102,6 @@ async def _mapped(call: Callable[[], Awaitable[T]]) -> T:
         return await call()
     except DingTalkError as exc:
         raise _outcome(exc) from exc
-    except ChannelFailure as exc:
-        cause = exc.__cause__
-        if isinstance(cause, DingTalkError):
-            raise _outcome(cause) from exc
-        raise TransientFailure(str(exc)) if exc.transient else PermanentFailure(str(exc)) from exc
 
 
 def _outcome(exc: DingTalkError) -> Exception:
