@@ -80,10 +80,12 @@ def _rich_text(base: Incoming, content: Mapping[str, Any], download: Download) -
     return replace(base, kind="text", text=text)
 
 
-def press_event(data: Mapping[str, Any], card: Card | None) -> Incoming | None:
-    """The event a card press carries: the pressed button's id is the codec's data.
-
-    ``card``: the pressed card as the front remembers sending it (None: not known here)."""
+def press_event(
+    data: Mapping[str, Any], key: str, remembered: Callable[[str], Card | None]
+) -> Incoming | None:
+    """The event a card press carries: the pressed button's id is the codec's data. ``key``:
+    the frame's id (each press is its own event: the same button pressed twice is two);
+    ``remembered``: the card as the front sent it, by its id (None: not known here)."""
     user = str(data.get("userId") or "")
     if not user:
         return None
@@ -95,9 +97,10 @@ def press_event(data: Mapping[str, Any], card: Card | None) -> Incoming | None:
         actions = []
     pressed = str(actions[0]) if actions else ""
     ref = str(data.get("outTrackId") or "")
+    card = remembered(ref) if ref else None
     return Incoming(
         kind="button",
-        key=ref + ":" + pressed,
+        key=key,
         sender=address_of(user),
         sender_name="",
         time=datetime.now(UTC),

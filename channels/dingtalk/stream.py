@@ -184,7 +184,7 @@ class RobotMessages(CallbackHandler):
         if isinstance(hook, str) and isinstance(expires, int | float | str):
             with contextlib.suppress(ValueError):
                 front.note_webhook(event.sender, hook, int(expires))
-        ordinal = _ordinal(data.get("createAt"), message.headers.time)
+        ordinal = _stamp(data.get("createAt"), message.headers.time)
         await self.dispatcher.handle(event, ordinal)
         return AckMessage.STATUS_OK, "OK"
 
@@ -212,19 +212,17 @@ class CardPresses(CallbackHandler):
         is updated through the card API, with what the flow answered (a response's
         ``cardData`` would need a template's variables)."""
         data = message.data if isinstance(message.data, Mapping) else {}
-        ref = str(data.get("outTrackId") or "")
-        event = press_event(data, self.dispatcher.front.card(ref) if ref else None)
+        key = str(message.headers.message_id or "")
+        event = press_event(data, key, self.dispatcher.front.card)
         if event is None:
             return AckMessage.STATUS_OK, {}
-        # Each press is its own event (the same button pressed twice is two): the frame's id.
-        event = replace(event, key=str(message.headers.message_id or event.key))
-        await self.dispatcher.handle(event, _ordinal(None, message.headers.time))
+        await self.dispatcher.handle(event, _stamp(None, message.headers.time))
         return AckMessage.STATUS_OK, {}
 
 
-def _ordinal(created: object, frame_time: object) -> int:
-    """The event's number within its chat: DingTalk's time of it in milliseconds (the same
-    event delivered again has the same one)."""
+def _stamp(created: object, frame_time: object) -> int:
+    """DingTalk's time of an event in milliseconds (the same event delivered again has the
+    same one): what :meth:`Dispatcher._ordinal` makes the event's ordinal from."""
     for value in (created, frame_time):
         with contextlib.suppress(TypeError, ValueError):
             return int(str(value))

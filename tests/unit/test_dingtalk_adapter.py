@@ -67,12 +67,16 @@ def test_a_rich_text_with_pictures_is_an_album_and_group_chats_are_not_served() 
 def test_a_press_carries_the_button_id_and_the_card_it_was_on() -> None:
     content = json.dumps({"cardPrivateData": {"actionIds": ["rpt:ok:7"], "params": {}}})
     known = Card("card1", "请核对", "请核对", ((("提交", "rpt:ok:7"),),))
-    press = press_event({"userId": "staff1", "outTrackId": "card1", "content": content}, known)
+    cards = {"card1": known}
+    data = {"userId": "staff1", "outTrackId": "card1", "content": content}
+    press = press_event(data, "frame1", cards.get)
     assert press is not None and press.kind == "button" and press.pressed == "rpt:ok:7"
-    assert press.card is known and press.sender == ME
-    unknown = press_event({"userId": "staff1", "outTrackId": "card2", "content": content}, None)
+    assert press.card is known and press.sender == ME and press.key == "frame1"
+    unknown = press_event(
+        {"userId": "staff1", "outTrackId": "card2", "content": content}, "f2", cards.get
+    )
     assert unknown is not None and unknown.card == Card("card2", None, None, None)
-    assert press_event({"outTrackId": "card1", "content": content}, None) is None
+    assert press_event({"outTrackId": "card1", "content": content}, "f3", cards.get) is None
 
 
 def test_one_chat_s_ordinals_grow_and_a_repeated_event_keeps_its_stamp() -> None:
