@@ -18,7 +18,7 @@ from handlers.common import Handler, Turn
 from handlers.port import Front, Incoming
 from storage.db import Database
 from storage.locks import lock_chat
-from storage.members import actor_of_loaded, load_for_update
+from storage.members import actor_of_loaded, load_for_update, note_applied
 from storage.models import ChannelAccount
 
 log = logging.getLogger(__name__)
@@ -62,10 +62,8 @@ async def run_turn(
         # Last, in the commit of the effects: SQLite's write transaction starts at the
         # handler's first write, after its reads and downloads. Never lowered: several
         # updates of a chat may come again after a crash, and each must be recognised.
-        if account is not None and fresh:
-            account.last_update_id = ordinal
-        if member is not None and member.unreachable:
-            member.unreachable = False  # they are talking to us again
+        if member is not None and account is not None:
+            note_applied(session, member, account, ordinal if fresh else None)
     return turn
 
 

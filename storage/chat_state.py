@@ -9,30 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.util import identity_key
 
+from storage.column_writes import set_columns
 from storage.models import ChatState
 
 
 async def get_state(session: AsyncSession, member_id: int) -> ChatState | None:
     """The member's conversation state, if they are in a flow."""
     return await session.get(ChatState, member_id)
-
-
-def state_loaded_for_update(session: AsyncSession, member_id: int) -> ChatState | None:
-    """The member's state if this session already holds it (and it is not deleted), else None;
-    never runs a query.
-
-    The turn loads the state with the member, for update (``storage.members.load_for_update``).
-    A caller that finds it here changes its attributes in place and they are written at the
-    commit with the answer, instead of :func:`set_state`'s ``get`` and flush: one statement
-    less per step, and SQLite's write transaction starts later. The identity map is the only
-    way to ask "is it already loaded" without a query.
-    """
-    state = session.identity_map.get(identity_key(ChatState, member_id))
-    if isinstance(state, ChatState) and state in session and state not in session.deleted:
-        return state
-    return None
 
 
 async def set_state(
@@ -43,13 +27,18 @@ async def set_state(
     activity_id: int | None = None,
     data: dict[str, Any] | None = None,
 ) -> ChatState:
-    """Record where the member is; committed with the answer that moved them there."""
+    """Record where the member is; committed with the answer that moved them there.
+
+    The turn loads the state with the member (``storage.members.load_for_update``): then this
+    runs no query, and the change is a staged column write (:mod:`storage.column_writes`) that
+    goes with the commit, not a flush of its own."""
     state = await session.get(ChatState, member_id)
-    if state is None:
-        state = ChatState(member_id=member_id, flow=flow, step=step)
-        session.add(state)
-    state.flow, state.step, state.activity_id = flow, step, activity_id
-    state.data = dict(data or {})
+    values = {"flow": flow, "step": step, "activity_id": activity_id, "data": dict(data or {})}
+    if state is not None:
+        set_columns(session, state, values)
+        return state
+    state = ChatState(member_id=member_id, **values)
+    session.add(state)
     await session.flush()
     return state
 

@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import event, text
+from sqlalchemy import Update, event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -51,7 +51,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.ext.asyncio import AsyncSession as AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.util.concurrency import await_, in_greenlet
+
+from storage import column_writes
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +102,14 @@ class _Turn:
 _current: ContextVar[_Turn | None] = ContextVar("kexie_db_turn", default=None)
 
 
+class _Session(Session):
+    """The sessions :class:`Database` hands out: they run staged column writes
+    (:mod:`storage.column_writes`) before their queries, flushes and commits."""
+
+
+column_writes.install(_Session)
+
+
 class Database:
     """Owns the async engine and hands out one committed session per unit of work."""
 
@@ -133,7 +144,9 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_write)
-        self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(
+            self.engine, expire_on_commit=False, sync_session_class=_Session
+        )
         # The SQLite writer lock, made in the event loop that first needs it.
         self._writer: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         self._writer_task: asyncio.Task[Any] | None = None
@@ -149,6 +162,9 @@ class Database:
                     yield session
                     if self.check_file() is not None:
                         raise DatabaseLost(f"the database file was {self.lost}; not committing")
+                    staged = column_writes.take_staged(session.sync_session)
+                    if staged:
+                        await session.run_sync(self._commit_staged, staged)
                     await session.commit()
                     # Committed: the next writer may start while this session closes.
                     self._release(turn)
@@ -158,6 +174,23 @@ class Database:
         finally:
             _current.reset(token)
             self._release(turn)
+
+    def _commit_staged(
+        self, session: Session, staged: list[tuple[Update, dict[str, object]]]
+    ) -> None:
+        """Run the staged column writes for the commit that follows: on SQLite they wait in the
+        connection and go to its thread with the COMMIT, one trip for all (see
+        :class:`_OneTripConnection`); the writer lock is taken as for any write."""
+        connection = session.connection()
+        deferring = connection.connection.driver_connection if self.is_sqlite else None
+        if isinstance(deferring, _OneTripConnection):
+            deferring.deferring = True
+        try:
+            for statement, parameters in staged:
+                connection.execute(statement, parameters)
+        finally:
+            if isinstance(deferring, _OneTripConnection):
+                deferring.deferring = False
 
     def _release(self, turn: _Turn) -> None:
         """Let the next writer in, if this session block holds the SQLite writer lock."""
@@ -272,7 +305,12 @@ class _OneTripCursor:
         return self
 
     async def execute(self, sql: str, parameters: Any = None) -> _OneTripCursor:
-        """Run one statement and keep its rows."""
+        """Run one statement and keep its rows (or, while the connection defers, keep the
+        statement for its commit: a staged column write returns nothing)."""
+        if isinstance(self._connection, _OneTripConnection) and self._connection.deferring:
+            self._connection.deferred.append((sql, () if parameters is None else parameters))
+            self.description, self.rowcount, self.lastrowid = None, -1, None
+            return self
         return await self._trip(False, sql, () if parameters is None else parameters)
 
     async def executemany(self, sql: str, parameters: Any) -> _OneTripCursor:
@@ -299,7 +337,15 @@ class _OneTripCursor:
 
 
 class _OneTripConnection(aiosqlite.Connection):
-    """aiosqlite's connection with :class:`_OneTripCursor` cursors."""
+    """aiosqlite's connection with :class:`_OneTripCursor` cursors, and statements deferred to
+    the commit's trip (:meth:`Database._commit_staged`)."""
+
+    # While set, a cursor's statement is kept for the commit instead of run.
+    deferring = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.deferred: list[tuple[str, Any]] = []
 
     def cursor(self) -> _OneTripCursor:  # type: ignore[override]
         """A cursor (SQLAlchemy enters it with ``__aenter__``)."""
@@ -311,12 +357,23 @@ class _OneTripConnection(aiosqlite.Connection):
     # attribute, readable from any thread) neither makes the trip.
 
     async def commit(self) -> None:
-        """Commit the open transaction, if there is one."""
-        if not self._idle():
+        """Commit the open transaction, if there is one, with the deferred statements first
+        (in the same trip)."""
+        if self.deferred:
+            deferred, self.deferred = self.deferred, []
+            await self._execute(self._run_and_commit, deferred)
+        elif not self._idle():
             await super().commit()
 
+    def _run_and_commit(self, deferred: list[tuple[str, Any]]) -> None:
+        connection = self._conn  # in the connection's thread
+        for sql, parameters in deferred:
+            connection.execute(sql, parameters).close()
+        connection.commit()
+
     async def rollback(self) -> None:
-        """Roll back the open transaction, if there is one."""
+        """Roll back the open transaction, if there is one (and forget deferred statements)."""
+        self.deferred.clear()
         if not self._idle():
             await super().rollback()
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm.util import identity_key
 from core.address import Address
 from core.enums import Channel, Role
 from core.policy import Actor, Grant
+from storage.column_writes import set_columns
 from storage.models import (
     Activity,
     ChannelAccount,
@@ -89,6 +90,18 @@ async def load_for_update(session: AsyncSession, address: Address) -> Member | N
     # The identity map holds objects weakly: keep the state and activity alive for the session.
     session.info["prefetched"] = (row[1], row[2])
     return row[0]
+
+
+def note_applied(
+    session: AsyncSession, member: Member, account: ChannelAccount, ordinal: int | None
+) -> None:
+    """After a turn's handler: the update ``ordinal`` (None: one seen before) is applied, and
+    a member marked unreachable is talking to us again. Staged column writes
+    (:mod:`storage.column_writes`): they go with the turn's commit."""
+    if ordinal is not None:
+        set_columns(session, account, {"last_update_id": ordinal})
+    if member.unreachable:
+        set_columns(session, member, {"unreachable": False})
 
 
 def held_activity(session: AsyncSession, activity_id: int) -> Activity | None:

@@ -18,6 +18,7 @@ from core.report_steps import QUESTIONS, IncompleteReport, Shown, Step, first_mi
 from core.rules import format_date, reference_number, timeliness
 from core.years import ReportingYears
 from storage import review
+from storage.column_writes import set_columns
 from storage.models import (
     Activity,
     AuditEntry,
@@ -263,11 +264,14 @@ def set_field(
     member_id: int | None,
     tz: ZoneInfo,
 ) -> None:
-    """Store one answer: audited once submitted; a new date is judged on the first submission."""
+    """Store one answer: audited once submitted; a new date is judged on the first submission.
+
+    A staged column write (:mod:`storage.column_writes`): the answer is on ``activity`` at once
+    and goes to the database with the turn's commit (or before its next query)."""
     old = getattr(activity, field)
     if old == value:
         return
-    setattr(activity, field, value)
+    set_columns(session, activity, {field: value})
     if activity.status != ActivityStatus.DRAFT:
         shown = _display(field, old), _display(field, value)
         _audit(session, activity, member_id, "edit", field, *shown)

@@ -43,17 +43,9 @@ async def go(
     the card), with ``lead`` (what the previous step has to say) above it in the same message."""
     assert turn.member is not None
     kept = (data or ReportData()).entering(step)
-    state = chat_state.state_loaded_for_update(turn.session, turn.member.id)
-    if state is not None:
-        # Loaded with the update (storage.members.load_for_update): written at the commit, with
-        # the answer, instead of in a flush of its own (one unit of work less per step, and
-        # SQLite's write transaction starts later).
-        state.flow, state.step, state.activity_id = FLOW, step, activity.id
-        state.data = kept.to_json()
-    else:
-        state = await chat_state.set_state(
-            turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
-        )
+    state = await chat_state.set_state(
+        turn.session, turn.member.id, FLOW, step, activity.id, kept.to_json()
+    )
     # Activities come with their evidence (storage.reports.load_activity); one whose files were
     # just cleared has it expired, and this reads it again (no query when it is loaded).
     await reports.ensure_evidence_loaded(turn.session, activity)

@@ -12,7 +12,7 @@ from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.enums import ActivityStatus, OrgKind
-from storage import chat_state, reports
+from storage import reports
 from storage.db import TRANSIENT_DB_ERRORS, Database, DatabaseLost
 from storage.metrics import installation_figures
 from storage.models import Activity, ChatState, Evidence, ExportJob, OutboxMessage
@@ -50,21 +50,6 @@ async def _draft(db: Database) -> tuple[int, int]:
         session.add(Evidence(activity_id=activity.id, sha256="a" * 64, kind="photo"))
         session.add(ChatState(member_id=author.id, flow="report", step="name"))
         return activity.id, author.id
-
-
-async def test_state_loaded_for_update_only_from_the_session(db: Database) -> None:
-    _, member_id = await _draft(db)
-    async with db.session() as session:
-        with statements(db) as seen:
-            assert chat_state.state_loaded_for_update(session, member_id) is None
-        assert seen == []  # not loaded: None, and no query to find out
-        state = await chat_state.get_state(session, member_id)
-        assert state is not None
-        with statements(db) as seen:
-            assert chat_state.state_loaded_for_update(session, member_id) is state
-        assert seen == []
-        await session.delete(state)  # not flushed yet: still in the identity map
-        assert chat_state.state_loaded_for_update(session, member_id) is None
 
 
 async def test_ensure_evidence_loaded_queries_only_when_unloaded(db: Database) -> None:

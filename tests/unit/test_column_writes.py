@@ -1,0 +1,158 @@
+"""Staged column writes (storage/column_writes.py, issue 23): the hot path's few columns per
+update are written without the ORM's unit of work, and still exactly as the ORM would — before
+any query of the session sees the row, with the commit (on SQLite in the COMMIT's trip to the
+connection's thread), never after a rollback, never out of order with an ORM change."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from core.enums import ActivityStatus, OrgKind
+from storage import chat_state, reports
+from storage.column_writes import STAGED, set_columns
+from storage.db import Database, _OneTripConnection
+from storage.models import Activity, ChannelAccount, ChatState
+from storage.registry import create_organisation, district_by_name
+from tests.accounts import telegram_member
+
+pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
+
+
+@contextmanager
+def statements(db: Database) -> Iterator[list[str]]:
+    """Every SQL statement the database runs inside the block (as SQLAlchemy hands it over)."""
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(" ".join(statement.split())[:40])
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
+
+
+async def _member_in_a_flow(db: Database) -> tuple[int, int]:
+    """(member id, activity id): a member with a draft, at its step ``name``."""
+    async with db.session() as session:
+        jinjiang = await district_by_name(session, "锦江区")
+        assert jinjiang is not None
+        org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "甲科协")
+        author = telegram_member(1, first_name="王")
+        session.add(author)
+        await session.flush()
+        activity = Activity(org_id=org.id, author_id=author.id, status=ActivityStatus.DRAFT)
+        session.add(activity)
+        await session.flush()
+        session.add(ChatState(member_id=author.id, flow="report", step="name"))
+        return author.id, activity.id
+
+
+async def _stored(db: Database, member_id: int) -> tuple[str, Any]:
+    async with db.session() as session:
+        row = (
+            await session.execute(
+                select(ChatState.step, ChatState.updated_at).where(ChatState.member_id == member_id)
+            )
+        ).one()
+        return row[0], row[1]
+
+
+async def test_written_with_the_commit_and_seen_at_once(db: Database) -> None:
+    member_id, _ = await _member_in_a_flow(db)
+    _, stamped_before = await _stored(db, member_id)
+    async with db.session() as session:
+        state = await chat_state.get_state(session, member_id)
+        assert state is not None
+        with statements(db) as seen:
+            await chat_state.set_state(session, member_id, "report", "content", None, {"a": 1})
+        assert seen == []  # nothing yet: it waits for the commit (or a query)
+        assert state.step == "content" and state.data == {"a": 1}  # on the object at once
+        assert state.updated_at > stamped_before  # its onupdate column too
+        with statements(db) as seen:
+            pass
+    step, stamped = await _stored(db, member_id)
+    assert step == "content" and stamped == state.updated_at
+
+
+async def test_a_query_after_the_write_sees_it(db: Database) -> None:
+    member_id, activity_id = await _member_in_a_flow(db)
+    async with db.session() as session:
+        activity = await session.get(Activity, activity_id)
+        assert activity is not None
+        reports.set_field(session, activity, "name", "技术沙龙", member_id, tz=None)  # type: ignore[arg-type]
+        assert session.info.get(STAGED)
+        found = await session.scalar(select(Activity.id).where(Activity.name == "技术沙龙"))
+        assert found == activity_id
+        assert not session.info.get(STAGED)
+
+
+async def test_a_rollback_drops_it(db: Database) -> None:
+    member_id, _ = await _member_in_a_flow(db)
+    with pytest.raises(RuntimeError):
+        async with db.session() as session:
+            await chat_state.set_state(session, member_id, "report", "content")
+            raise RuntimeError("the handler failed")
+    assert (await _stored(db, member_id))[0] == "name"
+    # The connection carries nothing over into the next session that uses it.
+    async with db.session() as session:
+        account = await session.scalar(select(ChannelAccount))
+        assert account is not None
+    assert (await _stored(db, member_id))[0] == "name"
+
+
+async def test_an_orm_change_of_the_column_keeps_its_order(db: Database) -> None:
+    member_id, _ = await _member_in_a_flow(db)
+    async with db.session() as session:
+        state = await chat_state.get_state(session, member_id)
+        assert state is not None
+        state.step = "role"  # the ORM's change, pending
+        set_columns(session, state, {"step": "outcome"})  # later: must win
+        assert not session.info.get(STAGED)  # written through the ORM instead
+    assert (await _stored(db, member_id))[0] == "outcome"
+    async with db.session() as session:
+        state = await chat_state.get_state(session, member_id)
+        assert state is not None
+        set_columns(session, state, {"step": "content"})
+        state.flow = "plan"  # another column through the ORM: both are written
+    async with db.session() as session:
+        state = await chat_state.get_state(session, member_id)
+        assert state is not None and (state.flow, state.step) == ("plan", "content")
+
+
+async def test_on_sqlite_the_writes_go_with_the_commit_in_one_trip(db: Database) -> None:
+    if not db.is_sqlite:
+        pytest.skip("the trips to aiosqlite's thread are SQLite's")
+    member_id, activity_id = await _member_in_a_flow(db)
+    trips: list[str] = []
+    original = _OneTripConnection._execute
+
+    async def counted(self: _OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        trips.append(getattr(fn, "__name__", "?"))
+        return await original(self, fn, *args, **kwargs)
+
+    _OneTripConnection._execute = counted  # type: ignore[method-assign]
+    try:
+        async with db.session() as session:
+            activity = await session.get(Activity, activity_id)
+            assert activity is not None
+            state = await chat_state.get_state(session, member_id)  # loaded, as a turn has it
+            assert state is not None
+            trips.clear()
+            with statements(db) as seen:
+                reports.set_field(session, activity, "name", "技术沙龙", member_id, tz=None)  # type: ignore[arg-type]
+                await chat_state.set_state(session, member_id, "report", "content", activity_id)
+    finally:
+        _OneTripConnection._execute = original  # type: ignore[method-assign]
+    # Before: a trip for each UPDATE and one for the COMMIT.
+    assert trips == ["_run_and_commit"], (trips, seen)
+    async with db.session() as session:
+        stored = await session.get(Activity, activity_id)
+        assert stored is not None and stored.name == "技术沙龙"
+    assert (await _stored(db, member_id))[0] == "content"
