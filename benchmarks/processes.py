@@ -341,7 +341,10 @@ def per_update_ms(run: Run) -> float:
 
 
 def report(db: str, pairs: list[tuple[Run, Run]]) -> None:
-    """The figures and the targets of one database."""
+    """The figures and the targets of one database (``--per-step``: its CPU by step only,
+    printed by :func:`measure_per_step`; a lockstep walk has no latencies and no targets)."""
+    if PER_STEP:
+        return
     kx = [k for k, _ in pairs]
     ec = [e for _, e in pairs]
     n = kx[0].users
@@ -451,10 +454,13 @@ async def main_async(
         report(db, results[db])
         if other is not None:
             compare(db, [k for k, _ in results[db]], others[db], other)
-    print(
-        "share of the bots' CPU spent in the kernel (all runs): "
-        + "   ".join(f"{bot} {spread(shares, '{:.0%}')}" for bot, shares in SYSTEM_SHARE.items())
-    )
+    if all(SYSTEM_SHARE.values()):
+        print(
+            "share of the bots' CPU spent in the kernel (all runs): "
+            + "   ".join(
+                f"{bot} {spread(shares, '{:.0%}')}" for bot, shares in SYSTEM_SHARE.items()
+            )
+        )
 
 
 def main() -> None:
