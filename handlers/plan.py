@@ -33,7 +33,7 @@ from handlers import report
 from handlers.common import Turn
 from services import plan as planning
 from storage import chat_state, reports
-from storage.members import reporting_orgs
+from storage.members import reporting_orgs_of_loaded
 from storage.models import Activity, ChatState
 from storage.plans import upcoming_plans
 
@@ -69,7 +69,7 @@ async def start_plan(turn: Turn) -> None:
     if turn.member is None:
         turn.reply(turn.t("stranger"))
         return
-    orgs = await reporting_orgs(turn.session, turn.member.id)
+    orgs = reporting_orgs_of_loaded(turn.member)
     if not orgs:
         turn.reply(turn.t("report_no_org"))
         return

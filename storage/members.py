@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, inspect, or_, select, update
@@ -151,8 +152,18 @@ async def load_actor(session: AsyncSession, member: Member | None) -> Actor:
 
 async def reporting_orgs(session: AsyncSession, member_id: int) -> list[Organisation]:
     """Associations the member may report for (reporter or org admin), without duplicates."""
+    return _reporting(await active_memberships(session, member_id))
+
+
+def reporting_orgs_of_loaded(member: Member) -> list[Organisation]:
+    """:func:`reporting_orgs` for a member loaded by :func:`load_for_update` (memberships
+    already in memory: no query; three fewer statements at every /report)."""
+    return _reporting(sorted((m for m in member.memberships if m.active), key=lambda m: m.id))
+
+
+def _reporting(memberships: Iterable[Membership]) -> list[Organisation]:
     seen: dict[int, Organisation] = {}
-    for m in await active_memberships(session, member_id):
+    for m in memberships:
         if m.role in (Role.REPORTER, Role.ORG_ADMIN) and m.organisation and m.organisation.active:
             seen.setdefault(m.organisation.id, m.organisation)
     return list(seen.values())

@@ -29,7 +29,7 @@ from handlers.report.access import (
 from handlers.report.ask import ask, go
 from services import report as change
 from storage import chat_state, reports
-from storage.members import held_activity, reporting_orgs
+from storage.members import held_activity, reporting_orgs_of_loaded
 from storage.models import Activity, ChatState, Organisation
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ async def start_report(turn: Turn) -> None:
         activity = await reports.load_activity(turn.session, draft.id)
         assert activity is not None
         told = await tell_if_ended(turn, activity)
-    orgs = await reporting_orgs(turn.session, turn.member.id)
+    orgs = reporting_orgs_of_loaded(turn.member)
     if not orgs:
         if not told:
             ended = await reports.ended_orgs(turn.session, turn.member.id)

@@ -23,7 +23,9 @@ SQL_PER_TEXT_ANSWER = 4
 # A photo: the update's member (and, once there are files, their channel handles), the check
 # that saves a download, the two inserts and the update id.
 SQL_PER_PHOTO = 6
-SQL_REPORT_START = 8
+# /report: the member, the open draft, the new draft and its state, the update id (the member's
+# associations come with the member: issue 23).
+SQL_REPORT_START = 6
 REPLIES_PER_REPORT = 12  # issue 10's budget: 1.1 per update, 12.1 for these 11 updates
 REPLY_METHODS = ("sendmessage", "editmessagetext", "editmessagereplymarkup")
 
