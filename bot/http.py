@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
@@ -101,7 +102,16 @@ class AiohttpRequest(BaseRequest):
             write = self._media_write_timeout if files else self._write_timeout
         else:
             write = write_timeout
-        data: Any = fields
+        # The body aiohttp's FormData would make of the fields, made here: FormData also builds a
+        # multipart writer (and a random boundary) for every request, which it never uses.
+        data: Any = (
+            aiohttp.BytesPayload(
+                urlencode(list(fields.items()), doseq=True).encode(),
+                content_type="application/x-www-form-urlencoded",
+            )
+            if fields
+            else None
+        )
         total = None
         if files:
             # Names as python-telegram-bot sends them with httpx: UTF-8 as is (RFC 7578), not
