@@ -27,6 +27,7 @@ import asyncio
 import logging
 import os
 import sqlite3
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
@@ -85,6 +86,13 @@ SQLITE_TIMEOUT = 30.0  # seconds a connection waits for another process's write 
 POOL_SIZE = 40
 # Beyond the pool, for a burst (an export, the console): the total stays at 50 per process.
 POOL_OVERFLOW = 10
+# A PostgreSQL connection idle for longer than this is pinged when the pool hands it out: PostgreSQL
+# restarted, or a firewall or an idle timeout dropped it, while nobody used it. A ping on every
+# hand-out (SQLAlchemy's pool_pre_ping) is one more round trip per update, about a tenth of the
+# bot's CPU on PostgreSQL (benchmarks/processes.py, issue 23); a busy pool instead learns of a
+# restart from its first failed statement, after which SQLAlchemy replaces every connection
+# opened before it.
+PING_AFTER_IDLE = 5.0  # seconds
 # Statements that never write (everything else takes the SQLite writer lock first).
 _READS = ("SELECT", "PRAGMA", "EXPLAI")
 
@@ -134,7 +142,6 @@ class Database:
             else:
                 kwargs["connect_args"] = {"timeout": SQLITE_TIMEOUT}
         else:
-            kwargs["pool_pre_ping"] = True
             # Up to KEXIE_CONCURRENCY (32) handlers hold a session at once, beside the scheduler
             # and exports; SQLAlchemy's default of 15 connections would make them queue, and
             # a wait past pool_timeout (30 s) fail; the pool holds them all (see POOL_SIZE).
@@ -144,6 +151,9 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             event.listen(self.engine.sync_engine, "before_cursor_execute", self._before_write)
+        else:
+            event.listen(self.engine.sync_engine, "checkin", _note_idle)
+            event.listen(self.engine.sync_engine, "checkout", partial(_ping_if_idle, self.engine))
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -387,6 +397,27 @@ async def _connect_sqlite(path: str, timeout: float) -> _OneTripConnection:
     connection._thread.daemon = True  # as SQLAlchemy makes aiosqlite's: never blocks exit
     await connection  # starts its thread and connects
     return connection
+
+
+_IDLE_SINCE = "kexie_idle_since"  # in a pooled connection's info: when it was given back
+
+
+def _note_idle(_dbapi_connection: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _ping_if_idle(engine: AsyncEngine, dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+    """Ping a connection that was idle past :data:`PING_AFTER_IDLE`; a dead one is replaced
+    (the pool tries another when this raises DisconnectionError)."""
+    since = record.info.get(_IDLE_SINCE)
+    if since is None or time.monotonic() - since < PING_AFTER_IDLE:
+        return
+    try:
+        alive = engine.dialect.do_ping(dbapi_connection)
+    except Exception as exc:
+        raise sa_exc.DisconnectionError("the connection was dropped while idle") from exc
+    if not alive:
+        raise sa_exc.DisconnectionError("the connection was dropped while idle")
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
