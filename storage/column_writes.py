@@ -5,8 +5,8 @@ conversation's step, the account's last update id. Through the ORM each is a dir
 that the commit's flush turns into an UPDATE (change tracking, a topological sort, bookkeeping
 per object) and, on SQLite, one trip to aiosqlite's thread per statement: about a third of the
 bot's own CPU per typed answer (issue 23). :func:`set_columns` instead shows the values on the
-object at once (as loaded ones: nothing is dirty) and stages one prebuilt ``UPDATE … WHERE
-<primary key>`` per row, which runs:
+object at once (as loaded ones: nothing is dirty) and stages the row's columns for one prebuilt
+``UPDATE … WHERE <primary key>`` (on PostgreSQL one statement for all the rows), which runs:
 
 - before any query or flush of the session (as autoflush would: a query never sees the row
   without the write), and before a commit made some other way than :meth:`Database.session`;
@@ -21,6 +21,7 @@ write one column in the wrong order.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Table, Update, bindparam, event, inspect
@@ -29,19 +30,30 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from storage.models import Base
 
-# The session's staged statements (``Session.info``): [(statement, parameters), ...].
+# The session's staged writes (``Session.info``), one per row, in the order first written.
 STAGED = "kexie_staged_writes"
-_PK = "kexie_pk"  # the primary key's parameter (no column is named so)
 
-# Built once per (table, columns): a statement built per call costs its construction and its
-# cache key every time.
-_statements: dict[tuple[str, tuple[str, ...]], Update] = {}
+
+@dataclass
+class Write:
+    """The staged columns of one row: ``values`` by column name, the row by its primary key."""
+
+    table: Table
+    pk: str  # the primary key's column
+    key: object  # the row's primary key
+    values: dict[str, object]
+
+
+# Built once per shape: a statement built per call costs its construction and its cache key
+# every time.
+_statements: dict[tuple[tuple[str, tuple[str, ...]], ...], Update] = {}
 
 
 def set_columns(session: Any, obj: Base, values: Mapping[str, object]) -> None:
     """Give the loaded row ``obj`` these column ``values`` (by attribute name), written before
     the session's next query or flush, or with its commit. The columns' ``onupdate`` defaults
-    (``updated_at``) are set alongside, on the object too.
+    (``updated_at``) are set alongside, on the object too. Two writes to one row before then are
+    one statement.
 
     ``session`` is the :class:`AsyncSession` or its sync :class:`Session`. An object not in the
     database yet, deleted, or with an ORM change pending on one of these columns is changed
@@ -71,41 +83,65 @@ def set_columns(session: Any, obj: Base, values: Mapping[str, object]) -> None:
             # A callable default is wrapped to take the execution context (unused by ours).
             arg: Any = default.arg
             written[key] = arg(None) if default.is_callable else arg
-    columns = {key: str(mapper.columns[key].key) for key in written}
-    statement = _statement(table, tuple(sorted(columns.values())), str(mapper.primary_key[0].key))
-    parameters: dict[str, object] = {columns[key]: value for key, value in written.items()}
     identity = state.identity
     assert identity is not None
-    parameters[_PK] = identity[0]
-    sync.info.setdefault(STAGED, []).append((statement, parameters))
+    staged: dict[tuple[str, object], Write] = sync.info.setdefault(STAGED, {})
+    write = staged.get((table.name, identity[0]))
+    if write is None:
+        pk = str(mapper.primary_key[0].key)
+        write = staged[(table.name, identity[0])] = Write(table, pk, identity[0], {})
     for key, value in written.items():
+        write.values[str(mapper.columns[key].key)] = value
         set_committed_value(obj, key, value)
 
 
-def _statement(table: Table, columns: tuple[str, ...], pk: str) -> Update:
-    found = _statements.get((table.name, columns))
+def statements(writes: list[Write], *, together: bool) -> list[tuple[Update, dict[str, object]]]:
+    """The statements that make ``writes``, with their parameters: one per row, or with
+    ``together`` (PostgreSQL) one for all, the others as data-modifying CTEs of the last (each
+    row once, so their order does not matter): one round trip instead of one each."""
+    if not together or len(writes) == 1:
+        return [(_statement([w]), _parameters([w])) for w in writes]
+    return [(_statement(writes), _parameters(writes))]
+
+
+def _statement(writes: list[Write]) -> Update:
+    shape = tuple((w.table.name, tuple(sorted(w.values))) for w in writes)
+    found = _statements.get(shape)
     if found is None:
-        found = (
-            table.update()
-            .where(table.c[pk] == bindparam(_PK))
-            .values({name: bindparam(name) for name in columns})
-        )
-        _statements[(table.name, columns)] = found
+        parts = [
+            w.table.update()
+            .where(w.table.c[w.pk] == bindparam(f"kexie_pk_{i}"))
+            .values({name: bindparam(f"{name}_{i}") for name in sorted(w.values)})
+            for i, w in enumerate(writes)
+        ]
+        found = parts[-1]
+        if len(parts) > 1:
+            found = found.add_cte(*(part.cte(f"kexie_w{i}") for i, part in enumerate(parts[:-1])))
+        _statements[shape] = found
     return found
 
 
-def take_staged(session: Session) -> list[tuple[Update, dict[str, object]]]:
-    """The session's staged statements, removed from it (for its commit to run them)."""
-    staged: list[tuple[Update, dict[str, object]]] = session.info.pop(STAGED, None) or []
-    return staged
+def _parameters(writes: list[Write]) -> dict[str, object]:
+    parameters: dict[str, object] = {}
+    for i, w in enumerate(writes):
+        parameters[f"kexie_pk_{i}"] = w.key
+        parameters.update({f"{name}_{i}": value for name, value in w.values.items()})
+    return parameters
+
+
+def take_staged(session: Session) -> list[Write]:
+    """The session's staged writes, removed from it (for its commit to run them)."""
+    staged: dict[tuple[str, object], Write] = session.info.pop(STAGED, None) or {}
+    return list(staged.values())
 
 
 def run_staged(session: Session) -> None:
-    """Run the session's staged statements now, in order (inside SQLAlchemy's greenlet)."""
+    """Run the session's staged writes now (inside SQLAlchemy's greenlet)."""
     staged = take_staged(session)
     if staged:
         connection = session.connection()
-        for statement, parameters in staged:
+        together = connection.dialect.name == "postgresql"
+        for statement, parameters in statements(staged, together=together):
             connection.execute(statement, parameters)
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
-from sqlalchemy import Update, event, text
+from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import make_url
 
@@ -185,18 +185,19 @@ class Database:
             _current.reset(token)
             self._release(turn)
 
-    def _commit_staged(
-        self, session: Session, staged: list[tuple[Update, dict[str, object]]]
-    ) -> None:
+    def _commit_staged(self, session: Session, staged: list[column_writes.Write]) -> None:
         """Run the staged column writes for the commit that follows: on SQLite they wait in the
         connection and go to its thread with the COMMIT, one trip for all (see
-        :class:`_OneTripConnection`); the writer lock is taken as for any write."""
+        :class:`_OneTripConnection`), on PostgreSQL as one statement; the writer lock is taken
+        as for any write."""
         connection = session.connection()
         deferring = connection.connection.driver_connection if self.is_sqlite else None
         if isinstance(deferring, _OneTripConnection):
             deferring.deferring = True
         try:
-            for statement, parameters in staged:
+            for statement, parameters in column_writes.statements(
+                staged, together=not self.is_sqlite
+            ):
                 connection.execute(statement, parameters)
         finally:
             if isinstance(deferring, _OneTripConnection):

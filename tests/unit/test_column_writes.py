@@ -156,3 +156,30 @@ async def test_on_sqlite_the_writes_go_with_the_commit_in_one_trip(db: Database)
         stored = await session.get(Activity, activity_id)
         assert stored is not None and stored.name == "技术沙龙"
     assert (await _stored(db, member_id))[0] == "content"
+
+
+async def test_several_rows_and_two_writes_of_one_row(db: Database) -> None:
+    """Two writes to one row before the commit are one; on PostgreSQL the rows go in one
+    statement (the others as data-modifying CTEs); each ends as written."""
+    member_id, activity_id = await _member_in_a_flow(db)
+    with statements(db) as seen:
+        async with db.session() as session:
+            activity = await session.get(Activity, activity_id)
+            state = await chat_state.get_state(session, member_id)
+            account = await session.scalar(select(ChannelAccount))
+            assert activity is not None and state is not None and account is not None
+            loads = len(seen)
+            reports.set_field(session, activity, "name", "技术沙龙", member_id, tz=None)  # type: ignore[arg-type]
+            await chat_state.set_state(session, member_id, "report", "content", activity_id)
+            reports.set_field(session, activity, "content", "内容", member_id, tz=None)  # type: ignore[arg-type]
+            set_columns(session, account, {"last_update_id": 77})
+            assert len(seen) == loads  # nothing yet
+    seen = [s for s in seen[loads:] if s.upper().startswith(("UPDATE", "WITH"))]
+    expected = 1 if not db.is_sqlite else 3  # PostgreSQL: one statement; SQLite: one per row
+    assert len(seen) == expected, seen
+    async with db.session() as session:
+        stored = await session.get(Activity, activity_id)
+        assert stored is not None and (stored.name, stored.content) == ("技术沙龙", "内容")
+        stored_account = await session.scalar(select(ChannelAccount))
+        assert stored_account is not None and stored_account.last_update_id == 77
+    assert (await _stored(db, member_id))[0] == "content"
