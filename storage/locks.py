@@ -41,13 +41,16 @@ def chat_key(address: Address) -> int:
     return int.from_bytes(digest.digest(), "big", signed=True)
 
 
+# Built once: every update takes the chat's lock (text() parses its statement when built).
+_LOCK_ONE = text("SELECT pg_advisory_xact_lock(:key)")
+_LOCK_TWO = text("SELECT pg_advisory_xact_lock(:kind, :key)")
+
+
 async def lock_chat(session: AsyncSession, address: Address) -> None:
     """Wait until no other transaction handles an update of the chat at ``address``, then hold
     the chat until this transaction ends (PostgreSQL; nothing elsewhere)."""
     if _is_postgres(session):
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:key)"), {"key": chat_key(address)}
-        )
+        await session.execute(_LOCK_ONE, {"key": chat_key(address)})
 
 
 async def lock_pair(session: AsyncSession, kind: int, key: int) -> None:
@@ -55,9 +58,7 @@ async def lock_pair(session: AsyncSession, kind: int, key: int) -> None:
     ``key`` is folded into 32 bits (two keys sharing a lock only ever wait for each other)."""
     if _is_postgres(session):
         folded = (key + _INT32) % (2 * _INT32) - _INT32
-        await session.execute(
-            text("SELECT pg_advisory_xact_lock(:kind, :key)"), {"kind": kind, "key": folded}
-        )
+        await session.execute(_LOCK_TWO, {"kind": kind, "key": folded})
 
 
 async def lock_report(session: AsyncSession, report_id: int) -> None:
