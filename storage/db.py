@@ -40,7 +40,7 @@ from typing import Any
 import aiosqlite
 from sqlalchemy import event, text
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import ExceptionContext, make_url
 
 # AsyncSession and AsyncConnection (the reminder snapshot's reads run on one) are named here
 # (``as``) also for the layers above storage that only pass a session through: outside storage/
@@ -154,6 +154,7 @@ class Database:
         else:
             event.listen(self.engine.sync_engine, "checkin", _note_idle)
             event.listen(self.engine.sync_engine, "checkout", partial(_ping_if_idle, self.engine))
+            event.listen(self.engine.sync_engine, "handle_error", _dropped_mid_turn)
         self.sessionmaker = async_sessionmaker(
             self.engine, expire_on_commit=False, sync_session_class=_Session
         )
@@ -419,6 +420,29 @@ def _ping_if_idle(engine: AsyncEngine, dbapi_connection: Any, record: Any, _prox
         raise sa_exc.DisconnectionError("the connection was dropped while idle") from exc
     if not alive:
         raise sa_exc.DisconnectionError("the connection was dropped while idle")
+
+
+def _dropped_mid_turn(ctx: ExceptionContext) -> BaseException | None:
+    """Treat asyncpg's "another operation is in progress" as a dropped connection.
+
+    When PostgreSQL ends a connection between two statements (a restart,
+    pg_terminate_backend), asyncpg may read the server's farewell error before it sees the
+    socket close: the connection is not yet closed, so SQLAlchemy does not call it a
+    disconnect, and the next statement fails with InternalClientError, which is not transient.
+    A connection used one statement at a time (SQLAlchemy's adapter serialises them) only
+    reaches that state when it is broken, so it is invalidated and the error is an
+    OperationalError (transient: the update is tried again on a fresh connection).
+    """
+    dbapi = ctx.dialect.loaded_dbapi
+    internal_client_error = getattr(dbapi, "InternalClientError", None)
+    if internal_client_error is None or not isinstance(
+        ctx.original_exception, internal_client_error
+    ):
+        return None
+    ctx.is_disconnect = True
+    return sa_exc.OperationalError(
+        ctx.statement, ctx.parameters, ctx.original_exception, connection_invalidated=True
+    )
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
