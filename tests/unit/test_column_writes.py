@@ -126,30 +126,31 @@ async def test_an_orm_change_of_the_column_keeps_its_order(db: Database) -> None
         assert state is not None and (state.flow, state.step) == ("plan", "content")
 
 
-async def test_on_sqlite_the_writes_go_with_the_commit_in_one_trip(db: Database) -> None:
+async def test_on_sqlite_the_writes_go_with_the_commit_in_one_trip(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     if not db.is_sqlite:
         pytest.skip("the trips to aiosqlite's thread are SQLite's")
     member_id, activity_id = await _member_in_a_flow(db)
     trips: list[str] = []
-    original = _OneTripConnection._execute
+    original = _OneTripConnection._execute  # aiosqlite's, inherited
 
     async def counted(self: _OneTripConnection, fn: Any, *args: Any, **kwargs: Any) -> Any:
         trips.append(getattr(fn, "__name__", "?"))
         return await original(self, fn, *args, **kwargs)
 
-    _OneTripConnection._execute = counted  # type: ignore[method-assign]
-    try:
-        async with db.session() as session:
-            activity = await session.get(Activity, activity_id)
-            assert activity is not None
-            state = await chat_state.get_state(session, member_id)  # loaded, as a turn has it
-            assert state is not None
-            trips.clear()
-            with statements(db) as seen:
-                reports.set_field(session, activity, "name", "技术沙龙", member_id, tz=None)  # type: ignore[arg-type]
-                await chat_state.set_state(session, member_id, "report", "content", activity_id)
-    finally:
-        _OneTripConnection._execute = original  # type: ignore[method-assign]
+    # monkeypatch deletes the subclass's attribute afterwards: assigning the inherited method
+    # back would leave it shadowing aiosqlite's for every later test in this process.
+    monkeypatch.setattr(_OneTripConnection, "_execute", counted)
+    async with db.session() as session:
+        activity = await session.get(Activity, activity_id)
+        assert activity is not None
+        state = await chat_state.get_state(session, member_id)  # loaded, as a turn has it
+        assert state is not None
+        trips.clear()
+        with statements(db) as seen:
+            reports.set_field(session, activity, "name", "技术沙龙", member_id, tz=None)  # type: ignore[arg-type]
+            await chat_state.set_state(session, member_id, "report", "content", activity_id)
     # Before: a trip for each UPDATE and one for the COMMIT.
     assert trips == ["_run_and_commit"], (trips, seen)
     async with db.session() as session:
