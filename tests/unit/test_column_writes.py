@@ -5,53 +5,19 @@ connection's thread), never after a rollback, never out of order with an ORM cha
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
-from core.enums import ActivityStatus, OrgKind
 from storage import chat_state, reports
 from storage.column_writes import STAGED, set_columns
 from storage.db import Database, _OneTripConnection
 from storage.models import Activity, ChannelAccount, ChatState
-from storage.registry import create_organisation, district_by_name
-from tests.accounts import telegram_member
+from tests.drafts import draft_at_name_step
+from tests.sql import statements
 
 pytestmark = pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """Every SQL statement the database runs inside the block (as SQLAlchemy hands it over)."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(" ".join(statement.split())[:40])
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-
-
-async def _member_in_a_flow(db: Database) -> tuple[int, int]:
-    """(member id, activity id): a member with a draft, at its step ``name``."""
-    async with db.session() as session:
-        jinjiang = await district_by_name(session, "锦江区")
-        assert jinjiang is not None
-        org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "甲科协")
-        author = telegram_member(1, first_name="王")
-        session.add(author)
-        await session.flush()
-        activity = Activity(org_id=org.id, author_id=author.id, status=ActivityStatus.DRAFT)
-        session.add(activity)
-        await session.flush()
-        session.add(ChatState(member_id=author.id, flow="report", step="name"))
-        return author.id, activity.id
 
 
 async def _stored(db: Database, member_id: int) -> tuple[str, Any]:
@@ -65,7 +31,7 @@ async def _stored(db: Database, member_id: int) -> tuple[str, Any]:
 
 
 async def test_written_with_the_commit_and_seen_at_once(db: Database) -> None:
-    member_id, _ = await _member_in_a_flow(db)
+    _, member_id = await draft_at_name_step(db)
     _, stamped_before = await _stored(db, member_id)
     async with db.session() as session:
         state = await chat_state.get_state(session, member_id)
@@ -82,7 +48,7 @@ async def test_written_with_the_commit_and_seen_at_once(db: Database) -> None:
 
 
 async def test_a_query_after_the_write_sees_it(db: Database) -> None:
-    member_id, activity_id = await _member_in_a_flow(db)
+    activity_id, member_id = await draft_at_name_step(db)
     async with db.session() as session:
         activity = await session.get(Activity, activity_id)
         assert activity is not None
@@ -94,7 +60,7 @@ async def test_a_query_after_the_write_sees_it(db: Database) -> None:
 
 
 async def test_a_rollback_drops_it(db: Database) -> None:
-    member_id, _ = await _member_in_a_flow(db)
+    _, member_id = await draft_at_name_step(db)
     with pytest.raises(RuntimeError):
         async with db.session() as session:
             await chat_state.set_state(session, member_id, "report", "content")
@@ -108,7 +74,7 @@ async def test_a_rollback_drops_it(db: Database) -> None:
 
 
 async def test_an_orm_change_of_the_column_keeps_its_order(db: Database) -> None:
-    member_id, _ = await _member_in_a_flow(db)
+    _, member_id = await draft_at_name_step(db)
     async with db.session() as session:
         state = await chat_state.get_state(session, member_id)
         assert state is not None
@@ -131,7 +97,7 @@ async def test_on_sqlite_the_writes_go_with_the_commit_in_one_trip(
 ) -> None:
     if not db.is_sqlite:
         pytest.skip("the trips to aiosqlite's thread are SQLite's")
-    member_id, activity_id = await _member_in_a_flow(db)
+    activity_id, member_id = await draft_at_name_step(db)
     trips: list[str] = []
     original = _OneTripConnection._execute  # aiosqlite's, inherited
 
@@ -162,7 +128,7 @@ async def test_on_sqlite_the_writes_go_with_the_commit_in_one_trip(
 async def test_several_rows_and_two_writes_of_one_row(db: Database) -> None:
     """Two writes to one row before the commit are one; on PostgreSQL the rows go in one
     statement (the others as data-modifying CTEs); each ends as written."""
-    member_id, activity_id = await _member_in_a_flow(db)
+    activity_id, member_id = await draft_at_name_step(db)
     with statements(db) as seen:
         async with db.session() as session:
             activity = await session.get(Activity, activity_id)

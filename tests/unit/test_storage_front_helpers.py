@@ -3,57 +3,22 @@ as the inline code did, and the ones that say "already loaded" run no query."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from core.enums import ActivityStatus, OrgKind
 from storage import reports
 from storage.db import TRANSIENT_DB_ERRORS, Database, DatabaseLost
 from storage.metrics import installation_figures
-from storage.models import Activity, ChatState, Evidence, ExportJob, OutboxMessage
+from storage.models import Activity, ExportJob, OutboxMessage
 from storage.registry import active_org_counts, create_organisation, district_by_name, org_listing
-from tests.accounts import telegram_member
-
-
-@contextmanager
-def statements(db: Database) -> Iterator[list[str]]:
-    """Every SQL statement the database runs inside the block."""
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(db.engine.sync_engine, "before_cursor_execute", record)
-
-
-async def _draft(db: Database) -> tuple[int, int]:
-    """A draft with one evidence file and its author in flow ``report``: (activity, member)."""
-    async with db.session() as session:
-        jinjiang = await district_by_name(session, "锦江区")
-        assert jinjiang is not None
-        org = await create_organisation(session, jinjiang, OrgKind.ENTERPRISE, "甲科协")
-        author = telegram_member(1, first_name="王")
-        session.add(author)
-        await session.flush()
-        activity = Activity(org_id=org.id, author_id=author.id, status=ActivityStatus.DRAFT)
-        session.add(activity)
-        await session.flush()
-        session.add(Evidence(activity_id=activity.id, sha256="a" * 64, kind="photo"))
-        session.add(ChatState(member_id=author.id, flow="report", step="name"))
-        return activity.id, author.id
+from tests.drafts import draft_at_name_step
+from tests.sql import statements
 
 
 async def test_ensure_evidence_loaded_queries_only_when_unloaded(db: Database) -> None:
-    activity_id, _ = await _draft(db)
+    activity_id, _ = await draft_at_name_step(db, evidence=True)
     async with db.session() as session:
         activity = await reports.load_activity(session, activity_id)
         assert activity is not None
@@ -74,7 +39,7 @@ async def test_ping_and_the_transient_errors(db: Database) -> None:
 
 
 async def test_installation_figures(db: Database) -> None:
-    activity_id, member_id = await _draft(db)
+    activity_id, member_id = await draft_at_name_step(db, evidence=True)
     now = datetime(2026, 6, 10, 2, tzinfo=UTC)
     async with db.session() as session:
         activity = await session.get(Activity, activity_id)
