@@ -7,10 +7,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event
 
 from exports import runs
 from exports.scope import Level, Scope
@@ -19,6 +17,7 @@ from storage.db import Database
 from storage.evidence import EvidenceStore
 from storage.migrate import upgrade
 from tests.export_data import YEAR, Seeded, seed_export_data
+from tests.sql import statements
 
 
 @pytest.fixture
@@ -33,14 +32,8 @@ async def seeded_db(tmp_path: Path) -> AsyncIterator[tuple[Database, Seeded]]:
     await db.dispose()
 
 
-def _statements(db: Database) -> list[str]:
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_rest: Any) -> None:
-        seen.append(statement.split()[0])
-
-    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
-    return seen
+def _verbs(seen: list[str]) -> list[str]:
+    return [statement.split()[0] for statement in seen]
 
 
 async def test_gather_runs_as_many_statements_as_before(
@@ -55,15 +48,15 @@ async def test_gather_runs_as_many_statements_as_before(
         (Scope(Level.ORG, YEAR, org_id=enterprise, approved_only=True), 12, 0),
         (Scope(Level.ORG, YEAR, org_id=zone), 13, 1),
     ]
-    seen = _statements(db)
     counted = []
-    for scope, _, _ in expected:
-        before = len(seen)
-        async with db.session() as session:
-            data = await gather(session, scope, ANNEXES)
-        counted.append((scope, len(seen) - before, len(data.activities)))
+    with statements(db) as seen:
+        for scope, _, _ in expected:
+            before = len(seen)
+            async with db.session() as session:
+                data = await gather(session, scope, ANNEXES)
+            counted.append((scope, len(seen) - before, len(data.activities)))
     assert counted == expected
-    assert set(seen) == {"SELECT"}
+    assert set(_verbs(seen)) == {"SELECT"}
 
 
 async def test_an_interrupted_export_is_told_once(seeded_db: tuple[Database, Seeded]) -> None:
@@ -76,13 +69,13 @@ async def test_an_interrupted_export_is_told_once(seeded_db: tuple[Database, See
         assert await runs.confirm_job(session, job_id)
         await runs.finish_job(session, job_id, runs.INTERRUPTED)
         await session.commit()
-    seen = _statements(db)
-    async with db.session() as session:
-        taken = await runs.take_interrupted(session)
-        await session.commit()
+    with statements(db) as seen:
+        async with db.session() as session:
+            taken = await runs.take_interrupted(session)
+            await session.commit()
     assert [(j.id, j.status) for j, _ in taken] == [(job_id, runs.INTERRUPTED_TOLD)]
     # The jobs with their members, the claim (one conditional UPDATE), and the commit's flush
     # of the status the claim set on the loaded row.
-    assert seen == ["SELECT", "UPDATE", "UPDATE"]
+    assert _verbs(seen) == ["SELECT", "UPDATE", "UPDATE"]
     async with db.session() as session:
         assert await runs.take_interrupted(session) == []
