@@ -115,6 +115,7 @@ class Run:
     sql: int | None = None
     reminders_sent: int = 0  # while the users reported (the drain)
     cpu: float | None = None  # the bot process's CPU seconds (benchmarks/processes.py)
+    cpu_loop: float | None = None  # of which its main thread's: the event loop's (ditto)
 
     @property
     def api_calls(self) -> int:
