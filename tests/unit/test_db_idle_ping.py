@@ -80,14 +80,16 @@ async def test_a_connection_caught_between_farewell_and_close_is_replaced(
         before = await session.scalar(text("SELECT pg_backend_pid()"))
     execute = asyncpg.Connection.execute
 
-    async def fail_once(self: asyncpg.Connection, query: str, *args: object, **kw: object) -> str:
+    async def fail_its_begin(
+        self: asyncpg.Connection, query: str, *args: object, **kw: object
+    ) -> str:
         if self is broken and query.startswith("BEGIN"):
             raise asyncpg.exceptions.InternalClientError(
                 "cannot switch to state 15; another operation (2) is in progress"
             )
         return await execute(self, query, *args, **kw)
 
-    monkeypatch.setattr(asyncpg.Connection, "execute", fail_once)
+    monkeypatch.setattr(asyncpg.Connection, "execute", fail_its_begin)
     with pytest.raises(TRANSIENT_DB_ERRORS):
         await _backend_pid(db)
     assert await _backend_pid(db) != before  # that connection was not handed out again
