@@ -8,6 +8,11 @@ production (Telegram's servers are elsewhere), each bot runs alone in its own pr
   stand-in's URL and at a fresh database (SQLite, or PostgreSQL when ``KEXIE_TEST_POSTGRES_URL``
   is set: ``source scripts/postgres.sh``), as ``tests/harness.py``'s ``Kexie.env`` does;
 * the bare python-telegram-bot echo bot as ``benchmarks/echo_bot.py``;
+* with ``--floor``, also ``benchmarks/floor_bot.py``: a bare python-telegram-bot bot that does
+  only the work kexie's report path owes its guarantees (each answer committed before its reply,
+  each photo fetched, checked and stored with ``fsync``, the card escaped, the submit audited),
+  the cheapest way, on the same database; kexie / floor is the part of kexie's CPU that is its
+  own doing, floor / echo the part no implementation can skip;
 * the stand-in and the load driver (conversation.py's: the same 11-update report walk per user)
   in this process.
 
@@ -33,6 +38,7 @@ Run::
     .venv/bin/python benchmarks/processes.py                    # N = 100, 3 repeats
     .venv/bin/python benchmarks/processes.py --users 20 --repeats 1 --db sqlite
     .venv/bin/python benchmarks/processes.py --repeats 1 --profile /tmp/prof
+    .venv/bin/python benchmarks/processes.py --floor      # kexie against the floor bot too
 """
 
 from __future__ import annotations
@@ -86,6 +92,7 @@ ECHO_BOT = Path(__file__).resolve().parent / "echo_bot.py"
 DB_NAMES = {"sqlite": "SQLite", "postgres": "PostgreSQL"}
 TOP = 25
 SYSTEM_SHARE: dict[str, list[float]] = {"kexie": [], "echo": []}  # kernel share of each run
+FLOOR_BOT = Path(__file__).resolve().parent / "floor_bot.py"
 CONCURRENCY: int | None = None  # --concurrency: KEXIE_CONCURRENCY (diagnostic)
 PER_STEP = False  # --per-step: a lockstep walk instead, its CPU per update by step printed
 
@@ -277,7 +284,7 @@ async def measure(
     cpu_loop = sum(cpu_times(process.pid, process.pid)) - loop_before
     cpu = user_after + system_after - user - system
     # How much of it is the kernel's (socket writes, fsync), for the record.
-    SYSTEM_SHARE[bot].append((system_after - system) / cpu if cpu else 0.0)
+    SYSTEM_SHARE.setdefault(bot, []).append((system_after - system) / cpu if cpu else 0.0)
     if profiler is not None:
         await stop_profile(profiler)
     return Run(bot, len(people), seconds, latencies, methods, cpu=cpu, cpu_loop=cpu_loop)
@@ -293,6 +300,31 @@ async def run_echo(users: int, root: Path, profile: Path | None) -> Run:
         async with bot_process(argv, env, root / "echo.log", standin) as process:
             people = [standin.user(FIRST_USER + i, f"用户{i}") for i in range(users)]
             return await measure(standin, process, "echo", people, "echo", profile)
+
+
+async def run_floor(users: int, root: Path, db: str) -> Run:
+    """The floor bot (``benchmarks/floor_bot.py``) in its own process, N users, on a fresh SQLite
+    file or PostgreSQL database of its own."""
+    made = await postgres_database() if db == "postgres" else None
+    try:
+        async with StandIn(TOKEN) as standin:
+            data = root / f"floor-{db}-{users}-{time.monotonic_ns()}"
+            data.mkdir(parents=True)
+            database = (
+                made[0].replace("postgresql+asyncpg://", "postgresql://")
+                if made
+                else str(data / "floor.sqlite3")
+            )
+            env = {k: v for k, v in os.environ.items() if not k.startswith("KEXIE_")}
+            env["PYTHONUNBUFFERED"] = "1"
+            argv = [sys.executable, str(FLOOR_BOT), TOKEN, standin.base_url]
+            argv += [standin.base_file_url, database, str(data / "evidence")]
+            async with bot_process(argv, env, data / "floor.log", standin) as process:
+                people = [standin.user(FIRST_USER + i, f"用户{i}") for i in range(users)]
+                return await measure(standin, process, "floor", people, "echo", None)
+    finally:
+        if made is not None:
+            await drop_postgres_database(made[1])
 
 
 async def run_kexie(
@@ -355,9 +387,10 @@ def outside_loop_ms(run: Run) -> float:
     return max(0.0, run.cpu - run.cpu_loop) / run.updates * 1000
 
 
-def report(db: str, pairs: list[tuple[Run, Run]]) -> None:
+def report(db: str, pairs: list[tuple[Run, Run]], floors: list[Run]) -> None:
     """The figures and the targets of one database (``--per-step``: its CPU by step only,
-    printed by :func:`measure_per_step`; a lockstep walk has no latencies and no targets)."""
+    printed by :func:`measure_per_step`; a lockstep walk has no latencies and no targets);
+    ``floors``: the floor bot's runs, one per repeat, when it ran (``--floor``)."""
     if PER_STEP:
         return
     kx = [k for k, _ in pairs]
@@ -388,6 +421,15 @@ def report(db: str, pairs: list[tuple[Run, Run]]) -> None:
         f"  kexie {spread([outside_loop_ms(r) for r in kx])} ms"
         f"   echo {spread([outside_loop_ms(r) for r in ec])} ms"
     )
+    if floors:
+        runs = list(zip(kx, ec, floors, strict=True))
+        print(
+            f"  floor bot (only the work the guarantees demand) CPU per update"
+            f" {spread([per_update_ms(f) for f in floors])} ms"
+            f"   floor / echo {spread([per_update_ms(f) / per_update_ms(e) for _, e, f in runs])}"
+            f"   kexie / floor {spread([per_update_ms(k) / per_update_ms(f) for k, _, f in runs])}"
+            f"   (floor throughput {spread([f.throughput for f in floors], '{:.1f}')} updates/s)"
+        )
     print(
         f"  Bot API calls per update (without getUpdates): kexie "
         f"{spread([r.api_calls / r.updates for r in kx])}   echo "
@@ -427,10 +469,16 @@ def compare(db: str, runs: list[Run], base: list[Run], path: Path) -> None:
 
 
 async def main_async(
-    users: int, repeats: int, dbs: list[str], profile: Path | None, other: Path | None = None
+    users: int,
+    repeats: int,
+    dbs: list[str],
+    profile: Path | None,
+    other: Path | None = None,
+    floor: bool = False,
 ) -> None:
     results: dict[str, list[tuple[Run, Run]]] = {db: [] for db in dbs}
     others: dict[str, list[Run]] = {db: [] for db in dbs}
+    floors: dict[str, list[Run]] = {db: [] for db in dbs}
     if profile is not None:
         profile.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="kexie-bench-") as tmp:
@@ -448,7 +496,11 @@ async def main_async(
                     kx = await run_kexie(users, root, db, where("kexie"))
                     if other is not None:
                         others[db].append(await run_kexie(users, root, db, None, other))
+                    if floor:
+                        floors[db].append(await run_floor(users, root, db))
                 else:
+                    if floor:
+                        floors[db].append(await run_floor(users, root, db))
                     if other is not None:
                         others[db].append(await run_kexie(users, root, db, None, other))
                     kx = await run_kexie(users, root, db, where("kexie"))
@@ -462,6 +514,13 @@ async def main_async(
                         f" cpu {per_update_ms(that):.2f} ms/update",
                         flush=True,
                     )
+                if floor:
+                    low = floors[db][-1]
+                    print(
+                        f"repeat {repeat + 1}, {DB_NAMES[db]}: floor {low.throughput:.1f}/s"
+                        f" cpu {per_update_ms(low):.2f} ms/update",
+                        flush=True,
+                    )
                 print(
                     f"repeat {repeat + 1}, {DB_NAMES[db]}: kexie {kx.throughput:.1f}/s"
                     f" p95 {kx.pct(95):.3f}s cpu {per_update_ms(kx):.2f} ms/update;"
@@ -471,7 +530,7 @@ async def main_async(
                 )
     print()
     for db in dbs:
-        report(db, results[db])
+        report(db, results[db], floors[db])
         if other is not None:
             compare(db, [k for k, _ in results[db]], others[db], other)
     if all(SYSTEM_SHARE.values()):
@@ -511,6 +570,12 @@ def main() -> None:
         help="another kexie code tree (a git worktree of the commit before a change): its kexie"
         " runs in the same repeats, and its CPU per update is set against this tree's",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run benchmarks/floor_bot.py (only the work kexie's guarantees demand) in the"
+        " same repeats, and set kexie's and echo's CPU per update against it",
+    )
     args = parser.parse_args()
     global PER_STEP, CONCURRENCY
     PER_STEP = args.per_step
@@ -526,7 +591,7 @@ def main() -> None:
         + (f"; KEXIE_CONCURRENCY={args.concurrency} (diagnostic)" if args.concurrency else ""),
         flush=True,
     )
-    asyncio.run(main_async(args.users, args.repeats, dbs, args.profile, args.compare))
+    asyncio.run(main_async(args.users, args.repeats, dbs, args.profile, args.compare, args.floor))
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
