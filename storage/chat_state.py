@@ -13,9 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from storage.column_writes import set_columns
 from storage.models import ChatState
 
+#: ``session.info`` key: the member whose turn found them in no flow
+#: (``storage.members.load_for_update``, which loads the state with the member). The identity map
+#: cannot hold "no row", so without it ``session.get`` would ask the database again.
+NO_STATE = "no_chat_state"
+
 
 async def get_state(session: AsyncSession, member_id: int) -> ChatState | None:
     """The member's conversation state, if they are in a flow."""
+    if session.info.get(NO_STATE) == member_id:
+        return None
     return await session.get(ChatState, member_id)
 
 
@@ -32,20 +39,22 @@ async def set_state(
     The turn loads the state with the member (``storage.members.load_for_update``): then this
     runs no query, and the change is a staged column write (:mod:`storage.column_writes`) that
     goes with the commit, not a flush of its own."""
-    state = await session.get(ChatState, member_id)
+    state = await get_state(session, member_id)
     values = {"flow": flow, "step": step, "activity_id": activity_id, "data": dict(data or {})}
     if state is not None:
         set_columns(session, state, values)
         return state
     state = ChatState(member_id=member_id, **values)
     session.add(state)
+    session.info.pop(NO_STATE, None)
     await session.flush()
     return state
 
 
 async def clear_state(session: AsyncSession, member_id: int) -> None:
     """Leave any flow."""
-    state = await session.get(ChatState, member_id)
+    state = await get_state(session, member_id)
     if state is not None:
         await session.delete(state)
         await session.flush()
+    session.info[NO_STATE] = member_id

@@ -15,12 +15,12 @@ from sqlalchemy.orm.util import identity_key
 from core.address import Address
 from core.enums import Channel, Role
 from core.policy import Actor, Grant
+from storage.chat_state import NO_STATE
 from storage.column_writes import set_columns
 from storage.models import (
     Activity,
     ChannelAccount,
     ChatState,
-    Evidence,
     Invite,
     LinkCode,
     Member,
@@ -68,9 +68,7 @@ _LOAD_FOR_UPDATE = (
         joinedload(Member.memberships).joinedload(Membership.organisation),
         joinedload(Member.memberships).joinedload(Membership.district),
         joinedload(Activity.organisation).joinedload(Organisation.district),
-        # No step reads a file's channel ids (a delivery queries them itself): skip the
-        # selectin query their relationship would add to every update once a photo is in.
-        joinedload(Activity.evidence).lazyload(Evidence.channel_files),
+        joinedload(Activity.evidence),
     )
 )
 
@@ -79,7 +77,7 @@ async def load_for_update(session: AsyncSession, address: Address) -> Member | N
     """The member an update from ``address`` comes from, in one query: their accounts, every
     membership with its association and district, and their conversation state with its
     activity (association, district, evidence). The state and the activity stay in the
-    session's identity map, so ``session.get(ChatState, id)`` and
+    session's identity map (and its absence is noted), so :func:`storage.chat_state.get_state` and
     :func:`storage.reports.load_activity` on that activity cost no further query.
     """
     result = await session.execute(
@@ -90,6 +88,8 @@ async def load_for_update(session: AsyncSession, address: Address) -> Member | N
         return None
     # The identity map holds objects weakly: keep the state and activity alive for the session.
     session.info["prefetched"] = (row[1], row[2])
+    if row[1] is None:
+        session.info[NO_STATE] = row[0].id
     return row[0]
 
 

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import event, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
 
 from core.address import Address
 from core.enums import Channel, OrgKind, Role
@@ -202,7 +203,10 @@ async def test_evidence_file_ids_live_beside_the_row(db: Database) -> None:
         ]
         rows = (
             await session.scalars(
-                select(Evidence).where(Evidence.activity_id == activity_id).order_by(Evidence.id)
+                select(Evidence)
+                .where(Evidence.activity_id == activity_id)
+                .order_by(Evidence.id)
+                .options(selectinload(Evidence.channel_files))
             )
         ).all()
         assert [e.file_id_for(Channel.TELEGRAM) for e in rows] == ["AgAC-1", None]

@@ -23,7 +23,7 @@ from core.enums import Channel
 from storage.db import Database
 from storage.members import member_by_address
 from storage.migrate import alembic_config, upgrade
-from storage.models import Activity, Member
+from storage.models import Activity, Evidence, Member
 from storage.reports import has_evidence_unique
 from tests.accounts import at_telegram, tg
 
@@ -444,7 +444,11 @@ async def test_upgrade_keeps_every_row(backend: str | None, tmp_path: Path) -> N
             assert await member_by_address(session, tg(1002)) is None
             by_query = await session.scalar(sa.select(Member.id).where(at_telegram(1003)))
             assert by_query == 3
-            activity = await session.get(Activity, 1, options=[selectinload(Activity.evidence)])
+            activity = await session.get(
+                Activity,
+                1,
+                options=[selectinload(Activity.evidence).selectinload(Evidence.channel_files)],
+            )
             assert activity is not None
             assert [e.file_id_for(Channel.TELEGRAM) for e in activity.evidence] == [
                 "AgACAgUAAxkBAAIBZ2F",
