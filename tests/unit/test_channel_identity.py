@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import event, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
@@ -180,6 +180,7 @@ async def _add(
     return added.added, added.total
 
 
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"], indirect=True)
 async def test_evidence_file_ids_live_beside_the_row(db: Database) -> None:
     member_id = await _join(db, 1001)
     async with db.session() as session:
@@ -210,7 +211,13 @@ async def test_evidence_file_ids_live_beside_the_row(db: Database) -> None:
             )
         ).all()
         assert [e.file_id_for(Channel.TELEGRAM) for e in rows] == ["AgAC-1", None]
-        # Deleting the evidence deletes its channel handles.
-        await session.delete(rows[0])
+    async with db.session() as session:
+        # Deleting the evidence deletes its channel handles, not loaded (the foreign key's
+        # cascade does it).
+        first = await session.scalar(
+            select(Evidence).where(Evidence.activity_id == activity_id).order_by(Evidence.id)
+        )
+        assert first is not None and "channel_files" in inspect(first).unloaded
+        await session.delete(first)
         await session.flush()
         assert await session.scalar(text("SELECT count(*) FROM evidence_channel_files")) == 0
