@@ -3,26 +3,30 @@ kexie's report path owes its guarantees, with nothing of kexie's.
 
 The echo bot (``benchmarks/echo_bot.py``) answers each update and does nothing else, so the ratio
 kexie / echo (issue 23's "CPU per update ≤ 2 × echo") charges kexie for work no implementation of
-the report path can skip. This bot does that work, each piece the cheapest way there is, and
-nothing more, so kexie / floor is the part of kexie's CPU that is its own doing:
+the report path can skip. This bot does that work and nothing more, each piece without a layer of
+kexie's (no ORM, no handler framework of its own), so kexie / floor is the part of kexie's CPU
+that is its own doing, and floor / echo the part no implementation can leave out:
 
 * every answer is committed before its reply, with the chat's step and the update's id in the same
   transaction (one ``UPDATE … RETURNING`` statement; SQLite in WAL mode with its default
-  ``synchronous=FULL``, as kexie's, or PostgreSQL through asyncpg, no ORM);
+  ``synchronous=FULL``, as kexie's, its statements on the event loop and its COMMIT, with the
+  fsync, in a thread, so the loop is not held; or PostgreSQL through asyncpg's pool);
 * a photo is fetched from the Bot API (``getFile`` and the download), checked to be a JPEG by its
   first bytes, stored under its sha256 (written, ``fsync``'d, renamed into place) and recorded
   with the update in one transaction;
 * 完成 answers the button and sends the card (every answer HTML-escaped), 提交 answers the button,
   marks the report submitted with an audit row in one transaction, and edits the card: the same
   Bot API calls as kexie's walk (10 ``sendMessage``, 1 ``editMessageText``, 2 ``getFile``, 2
-  downloads, 2 ``answerCallbackQuery``).
+  downloads, 2 ``answerCallbackQuery``; ``tests/e2e/test_floor_bot_e2e.py`` holds it to that).
 
 Left out, because a floor may leave them out: who the sender is (no members, associations or
 permissions), the rules of each answer, the question table, texts in two languages, the outbox,
-the rate limiter, per-chat ordering (PTB's updater takes updates one at a time), and any thread:
-the statements and the file run on the event loop (blocking it: this bot's latency means nothing,
-its CPU per update is the figure). ``benchmarks/processes.py --floor`` runs it as a separate
-process beside kexie and echo::
+the duplicate check, the rate limiter, the lock that lets several instances take turns on a chat,
+and the evidence file's own thread (it is written on the loop). Its Bot API calls go through
+python-telegram-bot's default HTTP client, as echo's do; kexie's own (aiohttp, ``bot/http.py``)
+costs less, so kexie / floor under-states kexie's own part a little. The figure is its CPU per
+update; its latencies mean little (python-telegram-bot runs one update at a time by default).
+``benchmarks/processes.py --floor`` runs it as a separate process beside kexie and echo::
 
     python benchmarks/floor_bot.py TOKEN BASE_URL BASE_FILE_URL DATABASE FILES
 
@@ -32,6 +36,7 @@ Nothing of kexie is imported here.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import html
 import json
@@ -110,10 +115,13 @@ class Store(Protocol):
 
 
 class SQLiteStore:
-    """The stdlib driver on the event loop: no thread hop per statement."""
+    """The stdlib driver: the statements on the event loop (no thread trip each), the COMMIT in
+    a thread, as it must be: its fsync would hold every other chat's update meanwhile."""
 
     def __init__(self, path: str) -> None:
-        self.conn = sqlite3.connect(path, isolation_level=None)
+        # One transaction at a time (python-telegram-bot runs one update at a time by default),
+        # its COMMIT in another thread than its statements.
+        self.conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         self.conn.execute("PRAGMA journal_mode=WAL")
         for ddl in SCHEMA:
             self.conn.execute(ddl)
@@ -128,7 +136,7 @@ class SQLiteStore:
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        await asyncio.to_thread(self.conn.execute, "COMMIT")
         return tuple(row) if row is not None else None
 
 

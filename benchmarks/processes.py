@@ -11,8 +11,8 @@ production (Telegram's servers are elsewhere), each bot runs alone in its own pr
 * with ``--floor``, also ``benchmarks/floor_bot.py``: a bare python-telegram-bot bot that does
   only the work kexie's report path owes its guarantees (each answer committed before its reply,
   each photo fetched, checked and stored with ``fsync``, the card escaped, the submit audited),
-  the cheapest way, on the same database; kexie / floor is the part of kexie's CPU that is its
-  own doing, floor / echo the part no implementation can skip;
+  without kexie's layers (no ORM), on a database of the same kind; kexie / floor is the part of
+  kexie's CPU that is its own doing, floor / echo the part no implementation can skip;
 * the stand-in and the load driver (conversation.py's: the same 11-update report walk per user)
   in this process.
 
