@@ -145,6 +145,14 @@ class Step:
     send: Callable[[FakeUser], Awaitable[Any]]
     reply: str | None
 
+    async def take(self, user: FakeUser, timeout: float = REPLY_TIMEOUT) -> None:
+        """Send the update as ``user``, then wait for its reply."""
+        await self.send(user)
+        if self.reply is None:
+            await user.expect(timeout=timeout)
+        else:
+            await user.expect_any(self.reply, timeout=timeout)
+
 
 def kexie_steps(user: FakeUser) -> list[Step]:
     """The report path, each step with a marker only its own reply contains."""
@@ -191,11 +199,7 @@ async def drive(
         user.drain()
         for step in plan(user):
             sent = loop.time()
-            await step.send(user)
-            if step.reply is None:
-                await user.expect(timeout=REPLY_TIMEOUT)
-            else:
-                await user.expect_any(step.reply, timeout=REPLY_TIMEOUT)
+            await step.take(user)
             latencies.append(loop.time() - sent)
             if think:
                 await asyncio.sleep(think)

@@ -64,7 +64,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from benchmarks.conversation import (
     FIRST_USER,
     REPLY_METHODS,
-    REPLY_TIMEOUT,
     UPDATES_PER_USER,
     Run,
     Step,
@@ -235,12 +234,7 @@ async def per_step_cpu(
 
         async def one(user: FakeUser, steps: list[Step], number: int = number) -> None:
             user.drain()
-            step = steps[number]
-            await step.send(user)
-            if step.reply is None:
-                await user.expect(timeout=REPLY_TIMEOUT)
-            else:
-                await user.expect_any(step.reply, timeout=REPLY_TIMEOUT)
+            await steps[number].take(user)
 
         before = cpu_seconds(process.pid)
         await asyncio.gather(*(one(u, p) for u, p in zip(people, plans, strict=True)))
@@ -290,11 +284,17 @@ async def measure(
     return Run(bot, len(people), seconds, latencies, methods, cpu=cpu, cpu_loop=cpu_loop)
 
 
+def bare_env() -> dict[str, str]:
+    """The environment of a bot that is not kexie (echo, floor): this one's, without KEXIE_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("KEXIE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
 async def run_echo(users: int, root: Path, profile: Path | None) -> Run:
     """The echo bot in its own process, N users."""
     async with StandIn(TOKEN) as standin:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("KEXIE_")}
-        env["PYTHONUNBUFFERED"] = "1"
+        env = bare_env()
         argv = [sys.executable, str(ECHO_BOT), TOKEN, standin.base_url, standin.base_file_url]
         root.mkdir(parents=True, exist_ok=True)
         async with bot_process(argv, env, root / "echo.log", standin) as process:
@@ -315,8 +315,7 @@ async def run_floor(users: int, root: Path, db: str) -> Run:
                 if made
                 else str(data / "floor.sqlite3")
             )
-            env = {k: v for k, v in os.environ.items() if not k.startswith("KEXIE_")}
-            env["PYTHONUNBUFFERED"] = "1"
+            env = bare_env()
             argv = [sys.executable, str(FLOOR_BOT), TOKEN, standin.base_url]
             argv += [standin.base_file_url, database, str(data / "evidence")]
             async with bot_process(argv, env, data / "floor.log", standin) as process:

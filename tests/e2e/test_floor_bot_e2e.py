@@ -20,13 +20,8 @@ IGNORED = {"getupdates"}
 
 
 async def _walk(user: FakeUser, kexie: bool) -> None:
-    steps = kexie_steps(user) if kexie else echo_steps(user)
-    for step in steps:
-        await step.send(user)
-        if step.reply is None:
-            await user.expect()
-        else:
-            await user.expect_any(step.reply)
+    for step in kexie_steps(user) if kexie else echo_steps(user):
+        await step.take(user, timeout=10.0)
 
 
 def _calls(standin: StandIn, since: int) -> Counter[str]:
